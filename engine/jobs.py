@@ -1,0 +1,121 @@
+"""Training off the UI thread: a small bounded pool of jobs with progress, result and cancel.
+
+A job wraps `fn(*args, progress=..., cancel=..., **kwargs)`. The page polls `job.status`,
+`job.events` and `job.result`; a widget click in the UI never interrupts the work. The
+interface is deliberately small (submit, status, events, result, error, cancel) so a
+Ray-backed runner can stand behind it later.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import threading
+import time
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from engine.data import DataError
+from engine.training import Cancelled
+
+log = logging.getLogger("explorer.jobs")
+
+QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
+
+
+@dataclass
+class Job:
+    id: str
+    name: str
+    status: str = QUEUED
+    events: list[dict[str, Any]] = field(default_factory=list)
+    result: Any = None
+    error: str = ""  # a sentence for the analyst
+    error_id: str = ""  # matches the server log line holding the traceback
+    submitted: float = field(default_factory=time.time)
+    started: float | None = None
+    finished: float | None = None
+    _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
+    _done: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    @property
+    def finished_ok(self) -> bool:
+        return self.status == DONE
+
+    @property
+    def active(self) -> bool:
+        return self.status in (QUEUED, RUNNING)
+
+    @property
+    def latest(self) -> dict[str, Any]:
+        return self.events[-1] if self.events else {}
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the job ends (for tests, CLIs and benchmarks)."""
+        return self._done.wait(timeout)
+
+    def elapsed(self) -> float:
+        if self.started is None:
+            return 0.0
+        return (self.finished or time.time()) - self.started
+
+
+class JobRunner:
+    """A bounded thread pool; several sessions can train at once without oversubscribing."""
+
+    def __init__(self, max_workers: int | None = None):
+        workers = max_workers or int(os.environ.get("EXPLORER_MAX_JOBS", "2"))
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="explorer-job")
+        self.max_workers = workers
+
+    def submit(self, fn: Callable[..., Any], *args: Any, name: str = "training", **kwargs: Any) -> Job:
+        job = Job(id=secrets.token_hex(8), name=name)
+
+        def progress(event: dict[str, Any]) -> None:
+            job.events.append(dict(event))
+
+        def run() -> None:
+            if job._cancel.is_set():
+                job.status, job.finished = CANCELLED, time.time()
+                job._done.set()
+                return
+            job.status, job.started = RUNNING, time.time()
+            try:
+                job.result = fn(*args, progress=progress, cancel=job._cancel, **kwargs)
+                job.status = DONE
+            except Cancelled:
+                job.status = CANCELLED
+            except DataError as exc:
+                job.error, job.status = exc.message, FAILED
+            except Exception:  # a bug: the traceback goes to the log, the analyst gets an id
+                job.error_id = secrets.token_hex(4)
+                log.error("job %s (%s) failed, error id %s\n%s", job.id, name, job.error_id, traceback.format_exc())
+                job.error = (
+                    "Sorry — something went wrong on our side while training. "
+                    f"Please try again; if it keeps happening, report error id {job.error_id}."
+                )
+                job.status = FAILED
+            finally:
+                job.finished = time.time()
+                job._done.set()
+
+        self._pool.submit(run)
+        return job
+
+
+_default: JobRunner | None = None
+_lock = threading.Lock()
+
+
+def default_runner() -> JobRunner:
+    """The process-wide runner shared by every session."""
+    global _default
+    with _lock:
+        if _default is None:
+            _default = JobRunner()
+        return _default

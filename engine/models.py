@@ -1,0 +1,32 @@
+"""Torch modules shared by the scenarios.
+
+Activations are nn.Module instances (one per layer, never in-place) so SHAP's
+DeepExplainer can hook them and stays additive.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+from torch import nn
+
+
+class TabularMLP(nn.Module):
+    """Linear → ReLU → Dropout blocks, then a linear head returning logits."""
+
+    def __init__(self, n_in: int, n_out: int, hidden: Sequence[int] = (64, 32), dropout: float = 0.2):
+        super().__init__()
+        layers: list[nn.Module] = []
+        width = n_in
+        for h in hidden:
+            layers += [nn.Linear(width, h), nn.ReLU(), nn.Dropout(dropout)]
+            width = h
+        layers.append(nn.Linear(width, n_out))
+        self.net = nn.Sequential(*layers)
+        self.n_in, self.n_out, self.hidden, self.dropout = n_in, n_out, list(hidden), dropout
+
+    def forward(self, x):
+        return self.net(x)
+
+    def spec(self) -> dict:
+        """Plain parameters that rebuild this module (saved beside the weights)."""
+        return {"n_in": self.n_in, "n_out": self.n_out, "hidden": self.hidden, "dropout": self.dropout}
