@@ -140,6 +140,7 @@ class Prepared:
     positive_index: int
     notes: list[str]
     binary: bool
+    rows: np.ndarray  # positions in the analyst's table of the rows kept
 
 
 def prepare(df: pd.DataFrame, columns: DiagnosisColumns) -> Prepared:
@@ -206,7 +207,7 @@ def prepare(df: pd.DataFrame, columns: DiagnosisColumns) -> Prepared:
         )
     index = {c: i for i, c in enumerate(classes)}
     y = labels.map(index).to_numpy(np.int64)
-    return Prepared(df, y, classes, index[positive], notes, binary=len(classes) == 2)
+    return Prepared(df, y, classes, index[positive], notes, binary=len(classes) == 2, rows=np.flatnonzero(keep))
 
 
 # ----------------------------------------------------------------------------- metrics
@@ -358,6 +359,11 @@ class DiagnosisModel:
     def test_probabilities(self) -> dict[str, np.ndarray]:
         """Held-out risk of the positive outcome per model (model first, then baselines)."""
         return {name: self.test[name][:, self.positive_index] for name in (MODEL, *BASELINES) if name in self.test}
+
+    def held_out(self, df: pd.DataFrame, limit: int | None = None) -> pd.DataFrame:
+        """The held-out (test) rows of the analyst's table, as the model saw them."""
+        rows = self.test["row"][:limit] if limit else self.test["row"]
+        return df.iloc[rows]
 
     def test_positive(self) -> np.ndarray:
         return self.test["y"] == self.positive_index
@@ -523,7 +529,7 @@ def fit(
         metrics=metrics,
         baseline_metrics=baseline_metrics,
         intervals=intervals,
-        test={"y": yt, **test_probs},
+        test={"y": yt, "row": prep.rows[test], **test_probs},
         notes=prep.notes + pre.notes_,
         n_rows={"train": len(train), "validation": len(val), "test": len(test)},
     )

@@ -1,0 +1,1 @@
+"""Shared Streamlit components: every page is built from these."""

@@ -1,0 +1,166 @@
+"""Plotly figures shared by the pages. Each takes numbers/frames from the engine and returns a Figure.
+
+Model in blue, baselines in orange/green on every chart (see ui.style).
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from engine.explain import Explanation, format_value
+from ui.style import BASELINE_COLORS, MODEL_COLOR, NEGATIVE_COLOR, NEUTRAL_COLOR, POSITIVE_COLOR
+
+_LAYOUT = dict(template="plotly_white", margin=dict(l=10, r=10, t=40, b=10), height=360,
+               legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
+
+
+def _fig(title: str, **layout) -> go.Figure:
+    fig = go.Figure()
+    fig.update_layout(title=title, **{**_LAYOUT, **layout})
+    return fig
+
+
+def series_colors(names: Sequence[str]) -> dict[str, str]:
+    """First name is the model (blue); the rest are baselines in a fixed order."""
+    return {n: (MODEL_COLOR if i == 0 else BASELINE_COLORS[(i - 1) % len(BASELINE_COLORS)]) for i, n in enumerate(names)}
+
+
+def loss_curve(events: Sequence[dict[str, Any]]) -> go.Figure:
+    df = pd.DataFrame(events)
+    fig = _fig("Training progress (loss: lower is better)", xaxis_title="epoch", yaxis_title="loss", height=300)
+    if len(df):
+        fig.add_scatter(x=df["epoch"], y=df["train_loss"], name="training rows", line=dict(color=MODEL_COLOR, dash="dot"))
+        fig.add_scatter(x=df["epoch"], y=df["val_loss"], name="validation rows", line=dict(color=MODEL_COLOR))
+        if "best_epoch" in df and df["best_epoch"].iloc[-1]:
+            fig.add_vline(x=int(df["best_epoch"].iloc[-1]), line_dash="dash", line_color=NEUTRAL_COLOR,
+                          annotation_text="best so far")
+    return fig
+
+
+def roc_chart(curves: dict[str, pd.DataFrame], points: dict[str, tuple[float, float]] | None = None) -> go.Figure:
+    """ROC curves (model first) with each model's operating point at the chosen threshold."""
+    colors = series_colors(list(curves))
+    fig = _fig("ROC curve", xaxis_title="false-alarm rate (1 − specificity)", yaxis_title="sensitivity",
+               xaxis=dict(range=[0, 1]), yaxis=dict(range=[0, 1.02]), height=420)
+    fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="guessing", line=dict(color=NEUTRAL_COLOR, dash="dash"))
+    for name, c in curves.items():
+        fig.add_scatter(x=c["fpr"], y=c["tpr"], name=name, mode="lines", line=dict(color=colors[name], width=3 if name == next(iter(curves)) else 2),
+                        customdata=c["threshold"], hovertemplate="threshold %{customdata:.2f}<br>FPR %{x:.2f} · TPR %{y:.2f}")
+    for name, (x, y) in (points or {}).items():
+        fig.add_scatter(x=[x], y=[y], mode="markers", name=f"{name} at threshold", showlegend=False,
+                        marker=dict(color=colors.get(name, NEUTRAL_COLOR), size=13, line=dict(color="black", width=1.5)))
+    return fig
+
+
+def calibration_chart(curves: dict[str, pd.DataFrame]) -> go.Figure:
+    colors = series_colors(list(curves))
+    fig = _fig("Calibration: predicted risk vs what happened", xaxis_title="mean predicted risk",
+               yaxis_title="observed share with the outcome", xaxis=dict(range=[0, 1]), yaxis=dict(range=[0, 1]), height=400)
+    fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfectly calibrated", line=dict(color=NEUTRAL_COLOR, dash="dash"))
+    for name, c in curves.items():
+        fig.add_scatter(x=c["predicted"], y=c["observed"], name=name, mode="lines+markers", line=dict(color=colors[name]),
+                        customdata=c["patients"], hovertemplate="predicted %{x:.2f}<br>observed %{y:.2f}<br>%{customdata} rows")
+    return fig
+
+
+def confusion_chart(counts: np.ndarray, labels: Sequence[str], title: str = "Confusion matrix") -> go.Figure:
+    counts = np.asarray(counts)
+    share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    text = [[f"{counts[i, j]:,}<br>({100 * share[i, j]:.0f}% of row)" for j in range(counts.shape[1])] for i in range(counts.shape[0])]
+    fig = _fig(title, xaxis_title="predicted", yaxis_title="actual", height=340)
+    fig.add_heatmap(z=share, x=[str(l) for l in labels], y=[str(l) for l in labels], text=text, texttemplate="%{text}",
+                    colorscale="Blues", zmin=0, zmax=1, showscale=False, hoverinfo="skip")
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_xaxes(type="category", side="bottom")
+    return fig
+
+
+def probability_bars(probabilities: dict[str, float], title: str = "Predicted probabilities") -> go.Figure:
+    fig = _fig(title, height=260, xaxis=dict(range=[0, 1], title="probability"))
+    names = list(probabilities)
+    fig.add_bar(x=[probabilities[n] for n in names], y=names, orientation="h", marker_color=MODEL_COLOR,
+                text=[f"{100 * probabilities[n]:.0f}%" for n in names], textposition="outside")
+    fig.update_yaxes(type="category", autorange="reversed")
+    return fig
+
+
+# ----------------------------------------------------------------------------- SHAP
+
+
+def shap_bar(exp: Explanation, top: int = 15) -> go.Figure:
+    imp = exp.importance().head(top)[::-1]
+    fig = _fig("Which columns matter most (mean |SHAP|)", xaxis_title=f"average effect on {exp.output_name}",
+               height=max(260, 28 * len(imp) + 90))
+    fig.add_bar(x=imp.values, y=imp.index, orientation="h", marker_color=MODEL_COLOR,
+                hovertemplate="%{y}: %{x:.3f}<extra></extra>")
+    return fig
+
+
+def _color_scale(values: pd.Series) -> np.ndarray:
+    """Each value's rank in its column, 0..1 (low blue → high red); categories grey."""
+    num = pd.to_numeric(values, errors="coerce")
+    if num.notna().sum() < max(2, len(values) // 2):
+        return np.full(len(values), np.nan)
+    return num.rank(pct=True).to_numpy()
+
+
+def shap_beeswarm(exp: Explanation, top: int = 12, seed: int = 0) -> go.Figure:
+    """One dot per row and column: where it sits shows the effect, its colour how high the value was."""
+    order = list(exp.importance().head(top).index)
+    fig = _fig("How each column pushes predictions (one dot per row)", xaxis_title=f"effect on {exp.output_name} (SHAP)",
+               height=max(300, 34 * len(order) + 110), showlegend=False)
+    rng = np.random.default_rng(seed)
+    for pos, col in enumerate(order[::-1]):
+        j = exp.feature_names.index(col)
+        colour = _color_scale(exp.data[col])
+        jitter = pos + rng.uniform(-0.3, 0.3, len(exp.data))
+        marker = dict(size=6, opacity=0.8)
+        if np.isnan(colour).all():
+            marker["color"] = NEUTRAL_COLOR
+        else:
+            marker.update(color=colour, colorscale=[[0, NEGATIVE_COLOR], [0.5, "#dddddd"], [1, POSITIVE_COLOR]],
+                          cmin=0, cmax=1, showscale=pos == 0,
+                          colorbar=dict(title="value", tickvals=[0, 1], ticktext=["low", "high"], len=0.5))
+        fig.add_scatter(x=exp.values[:, j], y=jitter, mode="markers", marker=marker, name=col,
+                        text=[format_value(v) for v in exp.data[col]],
+                        hovertemplate=f"{col} = %{{text}}<br>effect %{{x:+.3f}}<extra></extra>")
+    fig.update_yaxes(tickvals=list(range(len(order))), ticktext=order[::-1], range=[-0.6, len(order) - 0.4])
+    fig.add_vline(x=0, line_color=NEUTRAL_COLOR)
+    return fig
+
+
+def shap_waterfall(exp: Explanation, i: int, top: int = 10, to_prob: bool = False) -> go.Figure:
+    """From the average prediction to this row's, one column at a time (largest effects shown)."""
+    row = exp.row(i)
+    shown, rest = row.head(top), row.iloc[top:]
+    labels = [f"{c} = {format_value(v)}" for c, v in zip(shown["column"], shown["value"])]
+    deltas = list(shown["contribution"])
+    if len(rest):
+        labels.append(f"{len(rest)} other columns")
+        deltas.append(float(rest["contribution"].sum()))
+    labels, deltas = labels[::-1], deltas[::-1]
+    fig = _fig("Why this prediction: from the average to this row", height=max(300, 30 * len(labels) + 130),
+               xaxis_title=exp.output_name, showlegend=False)
+    fig.add_waterfall(
+        orientation="h", y=["average (base value)", *labels, "this row"],
+        x=[exp.base_value, *deltas, 0], measure=["absolute", *["relative"] * len(deltas), "total"],
+        increasing=dict(marker=dict(color=POSITIVE_COLOR)), decreasing=dict(marker=dict(color=NEGATIVE_COLOR)),
+        totals=dict(marker=dict(color=MODEL_COLOR)), text=[f"{exp.base_value:.2f}", *[f"{d:+.2f}" for d in deltas], f"{exp.outputs[i]:.2f}"],
+        textposition="outside", connector=dict(line=dict(color="#cccccc")),
+    )
+    fig.update_yaxes(autorange="reversed", type="category")
+    return fig
+
+
+def shap_dependence(exp: Explanation, column: str) -> go.Figure:
+    """The column's value against its effect: the shape of what the model learned about it."""
+    j = exp.feature_names.index(column)
+    fig = _fig(f"How '{column}' changes the prediction", xaxis_title=column, yaxis_title=f"effect on {exp.output_name}",
+               height=360, showlegend=False)
+    fig.add_scatter(x=exp.data[column], y=exp.values[:, j], mode="markers", marker=dict(color=MODEL_COLOR, opacity=0.7),
+                    hovertemplate=f"{column} = %{{x}}<br>effect %{{y:+.3f}}<extra></extra>")
+    fig.add_hline(y=0, line_color=NEUTRAL_COLOR)
+    return fig

@@ -1,0 +1,61 @@
+"""Step 1 of every page: pick the bundled sample or upload a CSV; preview it; say what is wrong."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from engine.data import MAX_BYTES, Table, load_table, profile
+from ui.errors import guard
+
+SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data"
+UPLOAD = "Upload my own CSV"
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _load_sample(path: str) -> Table:
+    # Bundled files only: shared by every session, never an analyst's upload.
+    return load_table(path)
+
+
+def dataset_picker(samples: dict[str, str], key: str, help_text: str = "") -> Table | None:
+    """Sample data preselected, or an upload; returns the Table (or None while nothing is chosen)."""
+    st.subheader("1 · Data")
+    choice = st.radio(
+        "Data", [*samples.keys(), UPLOAD], key=f"{key}_dataset", horizontal=True, bind="query-params",
+        label_visibility="collapsed",
+    )
+    if choice == UPLOAD:
+        upload = st.file_uploader(
+            f"CSV file (comma, semicolon or tab separated; up to {MAX_BYTES // 1_000_000} MB; .csv or .csv.gz)",
+            type=["csv", "txt", "gz", "tsv"], key=f"{key}_upload", help=help_text or None,
+        )
+        if upload is None:
+            st.info("Upload a CSV with one row per record and a header row, or pick the sample data above.")
+            return None
+        cache = st.session_state.setdefault(f"{key}_tables", {})
+        if upload.file_id not in cache:
+            cache.clear()  # keep one upload in memory per page and session
+            with guard("reading your file"):
+                cache[upload.file_id] = load_table(upload.getvalue(), upload.name)
+        table = cache[upload.file_id]
+    else:
+        with guard("reading the sample data"):
+            table = _load_sample(str(SAMPLE_DIR / samples[choice]))
+    show_preview(table)
+    return table
+
+
+def show_preview(table: Table) -> None:
+    df = table.df
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Rows", f"{len(df):,}")
+    c2.metric("Columns", f"{df.shape[1]:,}")
+    c3.metric("Missing cells", f"{int(df.isna().sum().sum()):,}", help="Empty cells anywhere in the table.")
+    st.dataframe(df.head(50), height=220, width="stretch")
+    with st.expander("Column types and missing values"):
+        st.dataframe(profile(df), hide_index=True, width="stretch")
+    if table.notes:
+        with st.expander("What we did while reading your file"):
+            for note in table.notes:
+                st.markdown(f"- {note}")

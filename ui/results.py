@@ -1,0 +1,70 @@
+"""Results components shared by the pages: metric cards beside the baseline, downloads."""
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+import pandas as pd
+import streamlit as st
+
+from ui.style import fmt
+
+_FORMULA_START = re.compile(r"^[=+\-@\t\r]")
+
+
+def safe_csv(df: pd.DataFrame) -> bytes:
+    """CSV bytes for download; text cells that a spreadsheet would run as a formula are escaped."""
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(lambda v: "'" + v if isinstance(v, str) and _FORMULA_START.match(v) else v)
+    out.columns = ["'" + c if isinstance(c, str) and _FORMULA_START.match(c) else c for c in out.columns]
+    return out.to_csv(index=False).encode("utf-8")
+
+
+def download_csv(df: pd.DataFrame, label: str, file_name: str, key: str) -> None:
+    st.download_button(label, safe_csv(df), file_name=file_name, mime="text/csv", key=key)
+
+
+def metric_cards(
+    model_name: str,
+    metrics: dict[str, float],
+    baselines: dict[str, dict[str, float]],
+    keys: Sequence[str],
+    labels: dict[str, str],
+    help: dict[str, str],
+    lower_is_better: Sequence[str] = (),
+) -> None:
+    """One card per metric: the model's value, the delta against the first baseline."""
+    main = next(iter(baselines)) if baselines else None
+    cols = st.columns(len(keys))
+    for col, k in zip(cols, keys):
+        value = metrics.get(k)
+        delta = None
+        if main is not None and k in baselines[main] and value is not None:
+            d = value - baselines[main][k]
+            delta = f"{d:+.3f} vs {main.lower()}"
+        col.metric(labels.get(k, k), fmt(value), delta=delta, help=help.get(k),
+                   delta_color="inverse" if k in lower_is_better else "normal")
+
+
+def comparison_table(
+    model_name: str,
+    metrics: dict[str, float],
+    baselines: dict[str, dict[str, float]],
+    keys: Sequence[str],
+    labels: dict[str, str],
+    intervals: dict[str, dict[str, tuple[float, float]]] | None = None,
+) -> pd.DataFrame:
+    """Metrics as rows, models as columns; with intervals, 'value (low–high)'."""
+    table = {}
+    for name, m in {model_name: metrics, **baselines}.items():
+        cells = []
+        for k in keys:
+            cell = fmt(m.get(k))
+            iv = (intervals or {}).get(name, {}).get(k)
+            if iv:
+                cell += f"  ({fmt(iv[0])}–{fmt(iv[1])})"
+            cells.append(cell)
+        table[name] = cells
+    return pd.DataFrame(table, index=[labels.get(k, k) for k in keys])

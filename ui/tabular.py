@@ -1,0 +1,90 @@
+"""Views shared by the tabular pages: SHAP explanations, what-if editing, batch scoring."""
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import pandas as pd
+import streamlit as st
+
+from engine.data import load_table
+from engine.explain import Explanation
+from ui import charts
+from ui.errors import guard
+from ui.results import download_csv
+
+
+def explanation_panel(exp: Explanation, key: str, row_label: str = "row", row_names: Sequence[str] | None = None) -> None:
+    """Global importance and beeswarm, then one row's waterfall, then one column's dependence."""
+    names = list(row_names) if row_names is not None else [f"{row_label} {i + 1}" for i in range(len(exp.data))]
+    st.markdown(f"**Across {len(exp.data):,} held-out {row_label}s**")
+    c1, c2 = st.columns(2)
+    c1.plotly_chart(charts.shap_bar(exp), key=f"{key}_bar")
+    c1.caption("Longer bars: columns that move predictions the most, on average.")
+    c2.plotly_chart(charts.shap_beeswarm(exp), key=f"{key}_swarm")
+    c2.caption("Dots right of zero push towards the outcome; red dots are high values of that column, blue low.")
+    st.markdown(f"**One {row_label}**")
+    i = st.selectbox(f"Pick a {row_label}", range(len(names)), format_func=lambda j: names[j], key=f"{key}_row")
+    st.plotly_chart(charts.shap_waterfall(exp, i), key=f"{key}_waterfall")
+    st.caption("Start at the average prediction; each bar is one column's push up (red) or down (blue) for this "
+               f"{row_label}; the last bar is the model's output ({exp.output_name}, in log-odds).")
+    st.markdown("**One column**")
+    col = st.selectbox("Pick a column", list(exp.importance().index), key=f"{key}_dep")
+    st.plotly_chart(charts.shap_dependence(exp, col), key=f"{key}_dependence")
+    st.caption("Each dot is a row: its value of the column (across) and how much that pushed its prediction (up).")
+
+
+def what_if(
+    base_row: pd.Series,
+    plans: Sequence,
+    order: Sequence[str],
+    risk_fn: Callable[[pd.DataFrame], float],
+    explain_fn: Callable[[pd.DataFrame], Explanation],
+    key: str,
+    risk_label: str = "Risk",
+) -> None:
+    """Edit one row's values and see the risk and its explanation change."""
+    by_name = {p.name: p for p in plans}
+    edited = base_row.copy()
+    st.caption("Change any value; the risk and the explanation update at once. The most influential columns come first.")
+    cols = st.columns(3)
+    for n, name in enumerate(order):
+        plan = by_name[name]
+        box = cols[n % 3]
+        current = base_row.get(name)
+        if plan.kind == "numeric":
+            value = float(current) if pd.notna(current) else float(plan.median)
+            edited[name] = box.number_input(name, value=value, key=f"{key}_{name}", format="%g")
+        else:
+            levels = [lv for lv in plan.levels if lv not in ("(other)",)]
+            cur = str(current) if pd.notna(current) else "(missing)"
+            options = levels if cur in levels else [cur, *levels]
+            edited[name] = box.selectbox(name, options, index=options.index(cur), key=f"{key}_{name}")
+    before = risk_fn(base_row.to_frame().T)
+    after = risk_fn(edited.to_frame().T)
+    c1, c2 = st.columns(2)
+    c1.metric(f"{risk_label} as recorded", f"{100 * before:.1f}%")
+    c2.metric(f"{risk_label} with your changes", f"{100 * after:.1f}%", delta=f"{100 * (after - before):+.1f} points",
+              delta_color="inverse")
+    exp = explain_fn(edited.to_frame().T)
+    st.plotly_chart(charts.shap_waterfall(exp, 0), key=f"{key}_waterfall")
+
+
+def batch_scoring(key: str, score_fn: Callable[[pd.DataFrame], pd.DataFrame], required: Sequence[str], file_name: str) -> None:
+    """Upload new rows (no outcome needed) → scores and reasons → CSV download."""
+    st.caption(f"Upload a CSV with the columns the model uses: {', '.join(required[:12])}{'…' if len(required) > 12 else ''}. "
+               "Extra columns are kept in the download; the outcome column is not needed.")
+    upload = st.file_uploader("New rows to score (CSV)", type=["csv", "txt", "gz", "tsv"], key=f"{key}_score_upload")
+    if upload is None:
+        return
+    cache = st.session_state.setdefault(f"{key}_scored", {})
+    if upload.file_id not in cache:
+        cache.clear()
+        with guard("scoring your file", stop=False):
+            table = load_table(upload.getvalue(), upload.name)
+            cache[upload.file_id] = score_fn(table.df)
+    scored = cache.get(upload.file_id)
+    if scored is None:
+        return
+    st.success(f"Scored {len(scored):,} rows.")
+    st.dataframe(scored.head(200), width="stretch", height=300)
+    download_csv(scored, "Download scored rows (CSV)", file_name, key=f"{key}_score_download")

@@ -1,0 +1,79 @@
+"""Step 3 of every page: one Train button, a job off the script thread, live progress, cancel.
+
+A run is identified by `run_key` (a hash of data, columns and options): a rerun of the
+script, or any click elsewhere on the page, finds the job again and never retrains.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import OrderedDict
+from typing import Any, Callable
+
+import streamlit as st
+
+from engine.jobs import CANCELLED, FAILED, Job, default_runner
+from ui import charts
+
+_MAX_KEPT = 4  # finished runs kept per session (each holds a model)
+
+
+def run_key(*parts: Any) -> str:
+    """A stable content hash of what defines a run (data fingerprint, columns, options)."""
+    blob = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+def _jobs() -> OrderedDict[str, Job]:
+    return st.session_state.setdefault("_explorer_jobs", OrderedDict())
+
+
+def find_job(key: str) -> Job | None:
+    return _jobs().get(key)
+
+
+def training_panel(page: str, key: str, fn: Callable[..., Any], *args: Any, label: str = "Train", **kwargs: Any) -> Job | None:
+    """The Train button and the job's progress; returns the job for `key` (None if not started)."""
+    st.subheader("3 · Train")
+    jobs = _jobs()
+    job = jobs.get(key)
+    if job is None or job.status in (FAILED, CANCELLED):
+        if st.button(label, type="primary", key=f"{page}_train"):
+            job = default_runner().submit(fn, *args, name=page, **kwargs)
+            jobs[key] = job
+            while len(jobs) > _MAX_KEPT:
+                jobs.popitem(last=False)
+    if job is None:
+        st.caption("Training runs in the background: you can keep reading the page while it works.")
+        return None
+    if job.active:
+        _watch(job)
+    elif job.status == FAILED:
+        st.error(job.error, icon="⚠️")
+    elif job.status == CANCELLED:
+        st.warning("Training was cancelled. Press Train to start again.")
+    else:
+        last = job.latest
+        st.success(
+            f"Trained in {job.elapsed():.1f} s"
+            + (f" · {last.get('epoch', 0)} epochs, best at epoch {last.get('best_epoch', 0)}" if last else "")
+            + ". Change the data, columns or options to train a new model.",
+            icon="✅",
+        )
+    return job
+
+
+@st.fragment(run_every=0.5)
+def _watch(job: Job) -> None:
+    if not job.active:
+        st.rerun()  # the whole page now shows the results
+    last = job.latest
+    if last:
+        done = last["epoch"] / last["max_epochs"]
+        st.progress(min(done, 1.0), text=f"Epoch {last['epoch']} of at most {last['max_epochs']} "
+                    f"(stops early once it stops improving) · {last['seconds']:.1f} s")
+        st.plotly_chart(charts.loss_curve(job.events))
+    else:
+        st.progress(0.0, text="Preparing the data and starting…")
+    if st.button("Cancel training", key=f"cancel_{job.id}"):
+        job.cancel()
