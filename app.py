@@ -5,12 +5,12 @@ import logging
 
 import streamlit as st
 
-st.set_page_config(page_title="AI Scenario Explorer", page_icon="🧭", layout="wide")
+st.set_page_config(page_title="AI Scenario Explorer", page_icon=":material/explore:", layout="wide")
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 # Scenario pages that exist. A page is listed here only once it works end to end.
 SCENARIOS = [
-    dict(path="pages/diagnosis.py", title="Diagnosis", icon="🩺", url_path="diagnosis",
+    dict(path="pages/diagnosis.py", title="Diagnosis", icon=":material/stethoscope:", url_path="diagnosis",
          blurb="Predict an outcome such as heart disease from a patient table; see sensitivity, specificity, "
                "calibration and, patient by patient, which values drove the risk. Try what-ifs."),
 ]
@@ -19,13 +19,13 @@ SCENARIOS = [
 def home() -> None:
     from engine.device import describe
 
-    st.title("🧭 AI Scenario Explorer")
+    st.title("AI Scenario Explorer")
     st.markdown(
         "Try AI on your own data, in the browser. Pick a scenario, start from the bundled sample data or upload "
         "a CSV, say which column is which, press **Train**, and read the results in plain words — always beside a "
         "simple baseline, so you can see whether the neural network earns its keep."
     )
-    st.info(f"Models train on: **{describe()}**", icon="⚙️")
+    st.info(f"Models train on: **{describe()}**", icon=":material/memory:")
     for page, spec in zip(PAGES, SCENARIOS):
         with st.container(border=True):
             st.page_link(page, label=f"**{spec['title']}**", icon=spec["icon"])
@@ -35,4 +35,4 @@ def home() -> None:
 
 
 PAGES = [st.Page(s["path"], title=s["title"], icon=s["icon"], url_path=s["url_path"]) for s in SCENARIOS]
-st.navigation([st.Page(home, title="Home", icon="🧭", default=True), *PAGES]).run()
+st.navigation([st.Page(home, title="Home", icon=":material/home:", default=True), *PAGES]).run()

@@ -22,7 +22,7 @@ KEYS = ["roc_auc", "accuracy", "sensitivity", "specificity", "brier"]
 LABELS = {"roc_auc": "ROC-AUC", "accuracy": "Accuracy", "sensitivity": "Sensitivity", "specificity": "Specificity",
           "brier": "Brier score", "precision": "Precision", "roc_auc_macro": "ROC-AUC (all outcomes)"}
 
-st.title("🩺 Diagnosis")
+st.title("Diagnosis")
 st.caption("Predict an outcome (disease yes/no, a diagnosis code) from a patient table, see how sure the model is, "
            "and why — patient by patient. For exploring data, not for clinical decisions.")
 
@@ -86,7 +86,7 @@ with perf:
     if iv and n_test < 1000:
         st.warning(f"With only {n_test:,} held-out patients these numbers are uncertain: the model's ROC-AUC could "
                    f"plausibly lie anywhere from {iv[0]:.3f} to {iv[1]:.3f} (95% bootstrap interval). "
-                   "Differences between models smaller than that are noise.", icon="📏")
+                   "Differences between models smaller than that are noise.", icon=":material/straighten:")
     shown = KEYS + [k for k in ("roc_auc_macro",) if k in model.metrics]
     st.dataframe(comparison_table(dx.MODEL, model.metrics, model.baseline_metrics, shown, LABELS, model.intervals), width="stretch")
     st.caption("Same held-out patients for every model; brackets: 95% bootstrap intervals.")

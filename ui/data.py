@@ -27,7 +27,7 @@ def dataset_picker(samples: dict[str, str], key: str, help_text: str = "") -> Ta
     )
     if choice == UPLOAD:
         upload = st.file_uploader(
-            f"CSV file (comma, semicolon or tab separated; up to {MAX_BYTES // 1_000_000} MB; .csv or .csv.gz)",
+            f"CSV file (comma, semicolon or tab separated; up to {MAX_BYTES // 2**20} MB; .csv or .csv.gz)",
             type=["csv", "txt", "gz", "tsv"], key=f"{key}_upload", help=help_text or None,
         )
         if upload is None:

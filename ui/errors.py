@@ -21,7 +21,7 @@ def apology(what: str) -> None:
     st.error(
         f"Sorry — something went wrong on our side during {what}. Your data is unchanged; "
         f"try again, and if it keeps happening report error id {error_id}.",
-        icon="🛠️",
+        icon=":material/build:",
     )
 
 
@@ -33,7 +33,7 @@ def guard(what: str = "this step", stop: bool = True):
     except (StopException, RerunException):
         raise
     except DataError as exc:
-        st.error(exc.message, icon="⚠️")
+        st.error(exc.message, icon=":material/error:")
         if stop:
             st.stop()
     except Exception:

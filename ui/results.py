@@ -35,15 +35,18 @@ def metric_cards(
     help: dict[str, str],
     lower_is_better: Sequence[str] = (),
 ) -> None:
-    """One card per metric: the model's value, the delta against the first baseline."""
+    """One card per metric: the model's value, the delta against the first baseline (named in a caption)."""
     main = next(iter(baselines)) if baselines else None
+    if main:
+        st.caption(f"**{model_name}** on held-out data; the small coloured numbers compare it with the baseline, "
+                   f"**{main.lower()}**, on the same rows.")
     cols = st.columns(len(keys))
     for col, k in zip(cols, keys):
         value = metrics.get(k)
         delta = None
         if main is not None and k in baselines[main] and value is not None:
             d = value - baselines[main][k]
-            delta = f"{d:+.3f} vs {main.lower()}"
+            delta = f"{d:+.3f} vs baseline"
         col.metric(labels.get(k, k), fmt(value), delta=delta, help=help.get(k),
                    delta_color="inverse" if k in lower_is_better else "normal")
 

@@ -49,7 +49,7 @@ def training_panel(page: str, key: str, fn: Callable[..., Any], *args: Any, labe
     if job.active:
         _watch(job)
     elif job.status == FAILED:
-        st.error(job.error, icon="⚠️")
+        st.error(job.error, icon=":material/error:")
     elif job.status == CANCELLED:
         st.warning("Training was cancelled. Press Train to start again.")
     else:
@@ -58,7 +58,7 @@ def training_panel(page: str, key: str, fn: Callable[..., Any], *args: Any, labe
             f"Trained in {job.elapsed():.1f} s"
             + (f" · {last.get('epoch', 0)} epochs, best at epoch {last.get('best_epoch', 0)}" if last else "")
             + ". Change the data, columns or options to train a new model.",
-            icon="✅",
+            icon=":material/check_circle:",
         )
     return job
 
