@@ -44,6 +44,9 @@ class TrainConfig:
     lr_factor: float = 0.5
     seed: int = 0
     max_seconds: float | None = 600.0
+    # Re-initialise the weights from the seed, so the same seed gives the same model whatever
+    # the caller did before. Set False to continue training (fine-tuning) a model.
+    reset_parameters: bool = True
 
     def __post_init__(self):
         if self.max_epochs < 1 or self.batch_size < 1 or self.lr <= 0:
@@ -120,6 +123,10 @@ def fit_model(
     """
     device = device or get_device()
     gen = seed_everything(config.seed)
+    if config.reset_parameters:
+        for module in model.modules():
+            if hasattr(module, "reset_parameters"):
+                module.reset_parameters()
     model.to(device)
     Xtr, ytr = as_tensor(train[0], device, torch.float32), as_tensor(train[1], device)
     if val is not None and len(val[0]) > 0:

@@ -1,0 +1,67 @@
+"""The one training loop: learns, stops early, reports progress, can be cancelled, is seeded."""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from engine.device import get_device
+from engine.models import TabularMLP
+from engine.training import Cancelled, TrainConfig, fit_model, predict_batched
+
+
+def _data(n=600, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 5)).astype(np.float32)
+    y = (X[:, 0] + 0.5 * X[:, 1] > 0).astype(np.float32)[:, None]
+    return X, y
+
+
+def _fit(seed=0, **cfg):
+    X, y = _data()
+    model = TabularMLP(5, 1, (16,), 0.0)
+    hist = fit_model(model, (X[:400], y[:400]), (X[400:], y[400:]), nn.BCEWithLogitsLoss(),
+                     TrainConfig(max_epochs=cfg.pop("max_epochs", 40), batch_size=32, lr=1e-2, seed=seed, **cfg))
+    return model, hist, X
+
+
+def test_learns_a_simple_rule():
+    model, hist, X = _fit()
+    acc = ((predict_batched(model, torch.as_tensor(X[400:], device=get_device()))[:, 0] > 0).cpu().numpy()
+           == (X[400:, 0] + 0.5 * X[400:, 1] > 0)).mean()
+    assert acc > 0.9
+    assert hist.epochs[-1]["val_loss"] < hist.epochs[0]["val_loss"]
+
+
+def test_early_stopping_restores_the_best_epoch():
+    model, hist, _ = _fit(max_epochs=300, patience=5)
+    assert "early stop" in hist.stopped
+    assert len(hist.epochs) < 300
+    best = min(e["val_loss"] for e in hist.epochs)
+    assert hist.epochs[hist.best_epoch - 1]["val_loss"] == pytest.approx(best)
+
+
+def test_same_seed_same_model():
+    a, _, X = _fit(seed=3)
+    b, _, _ = _fit(seed=3)
+    xt = torch.as_tensor(X, device=get_device())
+    assert torch.equal(predict_batched(a, xt), predict_batched(b, xt))
+
+
+def test_progress_callback_and_cancel():
+    X, y = _data()
+    events = []
+    cancel = threading.Event()
+
+    def progress(e):
+        events.append(e)
+        if e["epoch"] == 3:
+            cancel.set()
+
+    with pytest.raises(Cancelled):
+        fit_model(TabularMLP(5, 1), (X, y), None, nn.BCEWithLogitsLoss(), TrainConfig(max_epochs=50), progress=progress, cancel=cancel)
+    assert [e["epoch"] for e in events] == [1, 2, 3]
+    assert {"train_loss", "val_loss", "lr", "max_epochs"} <= set(events[0])
