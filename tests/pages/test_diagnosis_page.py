@@ -1,0 +1,86 @@
+"""Diagnosis page in AppTest: sample → train → results; bad uploads → a sentence, no exception."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT, SAMPLES
+
+APP = str(ROOT / "app.py")
+
+
+def _open() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.switch_page("pages/diagnosis.py").run()
+    assert not at.exception
+    return at
+
+
+def _train(at: AppTest):
+    at.button(key="diagnosis_train").click().run()
+    jobs = list(at.session_state["_explorer_jobs"].values())
+    assert len(jobs) == 1
+    assert jobs[0].wait(120)
+    at.run()
+    return jobs[0]
+
+
+def test_home_lists_the_built_pages_and_the_device():
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    text = " ".join(m.value for m in at.markdown) + " ".join(i.value for i in at.info)
+    assert "Models train on" in text and "Diagnosis" not in [e.value for e in at.error]
+
+
+def test_sample_train_results_no_retrain():
+    pytest.importorskip("shap")
+    at = _open()
+    job = _train(at)
+    assert job.status == "done", job.error
+    assert not at.exception and not at.error
+    metrics = {m.label: m.value for m in at.metric}
+    assert float(metrics["ROC-AUC"]) >= 0.85
+    assert {"Accuracy", "Sensitivity", "Specificity", "Brier score"} <= set(metrics)
+    assert len(at.get("plotly_chart")) >= 6  # ROC, confusion, calibration, SHAP bar/swarm/waterfall, …
+    assert [t.label for t in at.tabs] == ["Performance", "Explanations", "What-if", "Score new data", "Share"]
+    # moving the threshold updates the numbers and never retrains
+    before = metrics["Sensitivity at this threshold"]
+    at.slider(key="dx_threshold").set_value(0.2).run()
+    after = {m.label: m.value for m in at.metric}["Sensitivity at this threshold"]
+    assert float(after.rstrip("%")) >= float(before.rstrip("%"))
+    assert len(at.session_state["_explorer_jobs"]) == 1
+    assert "diagnosis_train" not in [b.key for b in at.button]  # no Train button once trained
+
+
+def test_what_if_changes_the_risk():
+    pytest.importorskip("shap")
+    at = _open()
+    _train(at)
+    inputs = [n for n in at.number_input if n.key and n.key.startswith("dx_wi_") and n.key.endswith("_age")]
+    assert inputs
+    inputs[0].set_value(inputs[0].value + 30).run()
+    risks = {m.label: m.value for m in at.metric}
+    changed = [v for k, v in risks.items() if k.endswith("with your changes")]
+    assert changed and not at.exception
+
+
+@pytest.mark.parametrize(
+    "name, data, words",
+    [
+        ("empty.csv", b"", "is empty"),
+        ("header.csv", b"age,sex,target\n", "no data rows"),
+        ("photo.csv", b"\x89PNG\r\n\x1a\n" + bytes(64), "PNG image"),
+        ("dupes.csv", b"age,age,target\n1,2,0\n", "appears twice"),
+        ("one_class.csv", ("age,chol,target\n" + "".join(f"{50 + i},{200 + i},1\n" for i in range(40))).encode(), "only one value"),
+        ("two_rows.csv", b"age,chol,target\n50,200,1\n60,230,0\n", "Only 2 rows"),
+        ("inf.csv", ("age,chol,target\n" + "".join(f"{50 + i},{'inf' if i == 3 else 200 + i},{i % 2}\n" for i in range(40))).encode(), "infinite"),
+    ],
+)
+def test_bad_uploads_get_a_sentence(name, data, words):
+    at = _open()
+    at.radio(key="dx_dataset").set_value("Upload my own CSV").run()
+    at.get("file_uploader")[0].set_value((name, data, "text/csv")).run()
+    assert not at.exception
+    assert any(words in e.value for e in at.error), [e.value for e in at.error]
