@@ -78,7 +78,7 @@ def _read_source(source: bytes | str | Path | BinaryIO, max_bytes: int, name: st
 
 def _too_big(name: str, size: int, limit: int) -> str:
     return (
-        f"'{name}' is {size / 1e6:,.0f} MB, over the {limit / 1e6:,.0f} MB limit. "
+        f"'{name}' is {size / 2**20:,.1f} MB, over the {limit / 2**20:,.0f} MB limit. "
         "Upload a sample of the rows, or remove columns you do not need, and try again."
     )
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from engine.data import MAX_BYTES, Table, load_table, profile
+from engine.data import Table, load_table, profile
 from ui.errors import guard
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data"
@@ -18,6 +18,11 @@ def _load_sample(path: str) -> Table:
     return load_table(path)
 
 
+def upload_limit_bytes() -> int:
+    """The server's upload limit (.streamlit/config.toml [server] maxUploadSize, in MB)."""
+    return int(st.get_option("server.maxUploadSize")) * 2**20
+
+
 def dataset_picker(samples: dict[str, str], key: str, help_text: str = "") -> Table | None:
     """Sample data preselected, or an upload; returns the Table (or None while nothing is chosen)."""
     st.subheader("1 · Data")
@@ -27,7 +32,7 @@ def dataset_picker(samples: dict[str, str], key: str, help_text: str = "") -> Ta
     )
     if choice == UPLOAD:
         upload = st.file_uploader(
-            f"CSV file (comma, semicolon or tab separated; up to {MAX_BYTES // 2**20} MB; .csv or .csv.gz)",
+            f"CSV file (comma, semicolon or tab separated; up to {upload_limit_bytes() // 2**20} MB; .csv or .csv.gz)",
             type=["csv", "txt", "gz", "tsv"], key=f"{key}_upload", help=help_text or None,
         )
         if upload is None:
@@ -37,7 +42,7 @@ def dataset_picker(samples: dict[str, str], key: str, help_text: str = "") -> Ta
         if upload.file_id not in cache:
             cache.clear()  # keep one upload in memory per page and session
             with guard("reading your file"):
-                cache[upload.file_id] = load_table(upload.getvalue(), upload.name)
+                cache[upload.file_id] = load_table(upload.getvalue(), upload.name, max_bytes=upload_limit_bytes())
         table = cache[upload.file_id]
     else:
         with guard("reading the sample data"):

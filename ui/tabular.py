@@ -9,6 +9,7 @@ import streamlit as st
 from engine.data import load_table
 from engine.explain import Explanation
 from ui import charts
+from ui.data import upload_limit_bytes
 from ui.errors import guard
 from ui.results import download_csv
 
@@ -80,7 +81,7 @@ def batch_scoring(key: str, score_fn: Callable[[pd.DataFrame], pd.DataFrame], re
     if upload.file_id not in cache:
         cache.clear()
         with guard("scoring your file", stop=False):
-            table = load_table(upload.getvalue(), upload.name)
+            table = load_table(upload.getvalue(), upload.name, max_bytes=upload_limit_bytes())
             cache[upload.file_id] = score_fn(table.df)
     scored = cache.get(upload.file_id)
     if scored is None:

@@ -84,3 +84,19 @@ def test_bad_uploads_get_a_sentence(name, data, words):
     at.get("file_uploader")[0].set_value((name, data, "text/csv")).run()
     assert not at.exception
     assert any(words in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_upload_over_the_limit_is_refused_politely():
+    from streamlit import config
+
+    at = _open()
+    at.radio(key="dx_dataset").set_value("Upload my own CSV").run()
+    old = config.get_option("server.maxUploadSize")
+    config.set_option("server.maxUploadSize", 1)
+    try:
+        big = b"age,chol,target\n" + b"50,200,1\n" * 150_000  # 1.3 MB
+        at.get("file_uploader")[0].set_value(("big.csv", big, "text/csv")).run()
+    finally:
+        config.set_option("server.maxUploadSize", old)
+    assert not at.exception
+    assert any("over the 1 MB limit" in e.value for e in at.error), [e.value for e in at.error]

@@ -1,0 +1,987 @@
+"""Fraud detection: rank transactions by how likely they are fraud, and pick the alert threshold from money.
+
+Verbs shared by every scenario: `fit(df, columns, config, progress, cancel)` returns a
+`FraudModel` with `metrics`, `baseline_metrics`, `history`, `predict`, `explain`, `score`,
+`save`; `load(path)` reads it back (weights and JSON only).
+
+Two modes:
+- labelled (a fraud label is mapped): an MLP for heavily imbalanced data (class-weighted
+  or focal loss); baselines on the same split: gradient boosting and logistic regression.
+  An autoencoder is trained beside it without the labels, so the page can show what the
+  labels buy.
+- unlabelled: an autoencoder whose reconstruction error is the anomaly score; baseline
+  an isolation forest. With a label present (mode "anomaly") the label is used only to
+  measure how well the scores rank frauds.
+
+Splits are stratified, or ordered by time when a time column is mapped (train on the
+earliest transactions, test on the latest). Thresholds are chosen on the validation rows
+by expected cost (`best_threshold`, a pure function); all metrics are on the test rows.
+Every score lies in [0, 1]; higher means more suspicious.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.ensemble import HistGradientBoostingClassifier, IsolationForest
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
+from sklearn.model_selection import train_test_split
+from torch import nn
+
+from engine import artifacts
+from engine.data import MAX_ROWS, DataError, check_finite, column_kind
+from engine.device import get_device
+from engine.explain import Explanation, deep_explain
+from engine.models import TabularMLP
+from engine.tabular import Preprocessor
+from engine.training import History, TrainConfig, as_tensor, fit_model, predict_batched, seed_everything
+
+KIND = "fraud"
+CLASSIFIER = "Neural network"
+AUTOENCODER = "Autoencoder"
+GRADIENT_BOOSTING = "Gradient boosting"
+LOGISTIC = "Logistic regression"
+ISOLATION_FOREST = "Isolation forest"
+AE_REFERENCE = "Autoencoder (labels unused)"
+LABELLED_BASELINES = (GRADIENT_BOOSTING, LOGISTIC)
+UNLABELLED_BASELINES = (ISOLATION_FOREST,)
+MIN_ROWS = 50
+MIN_FRAUDS = 10
+MAX_LABEL_VALUES_SHOWN = 6
+REASON_ROWS_LIMIT = 5000  # batch scoring explains at most this many flagged rows
+_FRAUD_WORDS = ("1", "fraud", "fraudulent", "yes", "y", "true", "t", "positive", "bad", "chargeback", "suspicious")
+_QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
+MINUS = "\u2212"
+
+
+# ----------------------------------------------------------------------------- roles and options
+
+
+@dataclass(frozen=True)
+class FraudColumns:
+    """Which column is the fraud label (optional), the amount, the time, and the features."""
+
+    label: str | None
+    features: tuple[str, ...]
+    amount: str | None = None
+    time: str | None = None
+    fraud_value: str | None = None  # the label value meaning fraud; None: guessed ("1", "fraud", "yes", else the rarer)
+
+
+def _opt(default, help: str, **kw):
+    return field(default=default, metadata={"help": help, **kw})
+
+
+@dataclass(frozen=True)
+class FraudConfig:
+    """Analyst-facing options; defaults work on the sample data."""
+
+    mode: str = _opt("auto", "Which detector to train: 'auto' learns from the fraud label when one is mapped, "
+                     "'anomaly' ignores the label and looks for unusual transactions (the label then only "
+                     "measures how well that worked).", choices=("auto", "anomaly"))
+    loss: str = _opt("weighted", "How the network copes with rare frauds: 'weighted' counts each fraud as much as all "
+                     "genuine rows together; 'focal' concentrates on the hard cases.", choices=("weighted", "focal"))
+    hidden: tuple[int, ...] = _opt((64, 32), "Neurons in each hidden layer of the network.")
+    dropout: float = _opt(0.2, "Share of neurons switched off at random while training (guards against memorising).", min=0.0, max=0.8)
+    weight_decay: float = _opt(1e-4, "How strongly large weights are penalised (regularisation).", min=0.0, max=0.1)
+    lr: float = _opt(3e-3, "Learning rate: the step size of training.", min=1e-5, max=0.1)
+    max_epochs: int = _opt(150, "Most passes over the training rows (training stops earlier when it stops improving).", min=5, max=2000)
+    batch_size: int = _opt(0, "Rows per training step; 0 picks one from the table size.", min=0, max=65536)
+    patience: int = _opt(20, "Passes without improvement before training stops early.", min=3, max=200)
+    bottleneck: int = _opt(8, "Autoencoder: size of the squeezed middle layer (smaller finds coarser anomalies).", min=2, max=64)
+    test_fraction: float = _opt(0.25, "Share of rows held out to measure the models (never seen in training).", min=0.1, max=0.5)
+    val_fraction: float = _opt(0.2, "Share of the training rows used to stop training and to choose the threshold.", min=0.1, max=0.4)
+    compare_unlabelled: bool = _opt(True, "With a label, also train the autoencoder without it, to show what the labels buy.")
+    seed: int = _opt(0, "Random seed: the same seed, data and settings give the same result.")
+    bootstrap: int = _opt(200, "Resamples used for the uncertainty intervals of AUPRC and ROC-AUC.", min=0, max=2000)
+    max_seconds: float = _opt(300.0, "Time limit for training each network, in seconds.", min=5, max=3600)
+
+    def __post_init__(self):
+        if self.mode not in ("auto", "anomaly"):
+            raise ValueError("mode must be 'auto' or 'anomaly'")
+        if self.loss not in ("weighted", "focal"):
+            raise ValueError("loss must be 'weighted' or 'focal'")
+        if not 0.05 <= self.test_fraction <= 0.5 or not 0.05 <= self.val_fraction <= 0.5:
+            raise ValueError("test_fraction and val_fraction must lie between 0.05 and 0.5")
+
+    def train_config(self, n_train: int) -> TrainConfig:
+        return TrainConfig(
+            max_epochs=self.max_epochs, batch_size=self.batch_size or auto_batch_size(n_train), lr=self.lr,
+            weight_decay=self.weight_decay, patience=self.patience, seed=self.seed, max_seconds=self.max_seconds,
+        )
+
+    @classmethod
+    def help(cls) -> dict[str, dict]:
+        return {f.name: dict(f.metadata) for f in fields(cls)}
+
+
+def auto_batch_size(n_train: int) -> int:
+    """64 rows for small tables, growing so an epoch stays near 200 steps, at most 4,096."""
+    if n_train <= 12_800:
+        return 64
+    return int(min(4096, 2 ** round(math.log2(n_train / 200))))
+
+
+@dataclass(frozen=True)
+class Costs:
+    """What a mistake costs: reviewing a false alarm, and a missed fraud (fixed, or the transaction's amount)."""
+
+    false_alarm: float = 5.0
+    missed_fraud: float = 100.0
+    missed_is_amount: bool = False
+
+    def __post_init__(self):
+        if not (math.isfinite(self.false_alarm) and math.isfinite(self.missed_fraud)):
+            raise DataError("Costs must be numbers.")
+        if self.false_alarm < 0 or self.missed_fraud < 0:
+            raise DataError("Costs cannot be negative: enter what a false alarm and a missed fraud cost you (0 or more).")
+
+    def miss_costs(self, amounts: np.ndarray | None, n: int) -> np.ndarray:
+        if self.missed_is_amount and amounts is not None:
+            return np.asarray(amounts, dtype=np.float64)
+        return np.full(n, float(self.missed_fraud))
+
+
+# ----------------------------------------------------------------------------- money: the threshold
+
+
+def expected_cost(scores: np.ndarray, y: np.ndarray, threshold: float, false_alarm: float, missed) -> float:
+    """Cost of flagging every row with score >= threshold: false alarms x their cost + the missed frauds' costs."""
+    scores, y = np.asarray(scores, float), np.asarray(y).astype(bool)
+    miss = np.broadcast_to(np.asarray(missed, float), scores.shape)
+    flagged = scores >= threshold
+    return float(false_alarm * np.sum(flagged & ~y) + miss[~flagged & y].sum())
+
+
+def cost_curve(scores: np.ndarray, y: np.ndarray, false_alarm: float, missed) -> pd.DataFrame:
+    """Expected cost at every distinct cut of the scores (flag the top k rows), in one sorted pass.
+
+    Rows: `threshold` (flag rows scoring >= it), `flagged`, `false_alarms`, `missed`, `cost`.
+    The first row flags nothing; the last flags everything. Tied scores are never split; each
+    threshold lies half-way between the lowest flagged score and the highest unflagged one.
+    """
+    scores, y = np.asarray(scores, float), np.asarray(y).astype(bool)
+    miss = np.broadcast_to(np.asarray(missed, float), scores.shape)
+    order = np.argsort(-scores, kind="stable")
+    s, yy, mm = scores[order], y[order], miss[order]
+    n = len(s)
+    if n == 0:
+        return pd.DataFrame({"threshold": [0.5], "flagged": [0], "false_alarms": [0], "missed": [0], "cost": [0.0]})
+    ends = np.flatnonzero(np.r_[s[1:] != s[:-1], True])  # last position of each run of equal scores
+    fp = np.cumsum(~yy)[ends]
+    caught = np.cumsum(np.where(yy, mm, 0.0))[ends]
+    frauds_caught = np.cumsum(yy)[ends]
+    lowest_flagged = s[ends]
+    highest_unflagged = np.r_[s[ends[:-1] + 1], -np.inf]
+    mid = (lowest_flagged + highest_unflagged) / 2
+    mid = np.where((mid <= highest_unflagged) | ~np.isfinite(mid), lowest_flagged, mid)
+    top = s[0]
+    none = (top + 1.0) / 2 if top < 1.0 else np.nextafter(top, np.inf)
+    total_miss = float(mm[yy].sum())
+    return pd.DataFrame({
+        "threshold": np.r_[none, mid],
+        "flagged": np.r_[0, ends + 1],
+        "false_alarms": np.r_[0, fp],
+        "missed": int(yy.sum()) - np.r_[0, frauds_caught],
+        "cost": false_alarm * np.r_[0, fp] + total_miss - np.r_[0.0, caught],
+    })
+
+
+def best_threshold(scores: np.ndarray, y: np.ndarray, false_alarm: float, missed) -> tuple[float, float]:
+    """The threshold with the lowest expected cost on (scores, y) and that cost.
+
+    Ties in cost go to the higher threshold (fewer alerts for the same money).
+    """
+    curve = cost_curve(scores, y, false_alarm, missed)
+    if not len(curve):
+        return 0.5, 0.0
+    i = int(np.argmin(curve["cost"].to_numpy()))  # first minimum = highest threshold
+    return float(curve["threshold"].iloc[i]), float(curve["cost"].iloc[i])
+
+
+def at_threshold(scores: np.ndarray, y: np.ndarray, threshold: float) -> dict[str, float]:
+    """Confusion counts, precision, recall, F1 and alerts per 1,000 rows at a threshold."""
+    y = np.asarray(y).astype(bool)
+    flagged = np.asarray(scores) >= threshold
+    tp, fp = int((flagged & y).sum()), int((flagged & ~y).sum())
+    fn, tn = int((~flagged & y).sum()), int((~flagged & ~y).sum())
+    precision = tp / (tp + fp) if tp + fp else float("nan")
+    recall = tp / (tp + fn) if tp + fn else float("nan")
+    f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else float("nan")
+    return {"precision": precision, "recall": recall, "f1": f1, "tp": tp, "fp": fp, "fn": fn, "tn": tn,
+            "alerts_per_1000": 1000 * (tp + fp) / max(len(y), 1)}
+
+
+def ranking_metrics(y: np.ndarray, scores: np.ndarray) -> dict[str, float]:
+    y = np.asarray(y).astype(bool)
+    if not 0 < y.sum() < len(y):
+        return {"auprc": float("nan"), "roc_auc": float("nan")}
+    return {"auprc": float(average_precision_score(y, scores)), "roc_auc": float(roc_auc_score(y, scores))}
+
+
+METRIC_HELP = {
+    "auprc": "AUPRC (area under the precision-recall curve): how well the score ranks frauds above genuine "
+             "transactions; 1 is perfect, and guessing gets the fraud rate.",
+    "roc_auc": "ROC-AUC: the chance that a random fraud scores above a random genuine transaction; 0.5 is guessing. "
+               "It looks flattering when frauds are rare — read AUPRC first.",
+    "precision": "Precision: of the transactions flagged at the chosen threshold, the share that really are fraud.",
+    "recall": "Recall: of all frauds, the share flagged at the chosen threshold.",
+    "f1": "F1: one number balancing precision and recall at the chosen threshold (their harmonic mean); 1 is perfect.",
+    "cost_per_1000": "Expected cost per 1,000 transactions at the threshold: false alarms times their review cost "
+                     "plus what the missed frauds cost.",
+    "alerts_per_1000": "How many of every 1,000 transactions are flagged for review at the threshold.",
+    "threshold": "The score at or above which a transaction is flagged.",
+}
+
+
+# ----------------------------------------------------------------------------- reading the analyst's table
+
+
+def _label_text(s: pd.Series) -> pd.Series:
+    """Label values as clean strings ("1" not "1.0")."""
+    if pd.api.types.is_bool_dtype(s):
+        return s.map(lambda v: v if pd.isna(v) else str(bool(v)).lower())
+    if pd.api.types.is_float_dtype(s):
+        vals = s.dropna()
+        if len(vals) and np.all(np.mod(vals, 1) == 0):
+            return s.map(lambda v: v if pd.isna(v) else str(int(v)))
+    return s.map(lambda v: v if pd.isna(v) else str(v).strip())
+
+
+def label_values(s: pd.Series) -> list[str]:
+    """Distinct label values, sorted like the page shows them."""
+    return sorted(_label_text(s).dropna().unique().astype(str), key=lambda c: (len(c), c))
+
+
+def guess_fraud_value(values: Sequence[str], counts: pd.Series | None = None) -> str | None:
+    """'1', 'fraud', 'yes', … if present, else the rarer value."""
+    for word in _FRAUD_WORDS:
+        for v in values:
+            if v.lower() == word:
+                return v
+    if counts is not None and len(counts) == 2:
+        return str(counts.idxmin())
+    return None
+
+
+def default_columns(df: pd.DataFrame) -> FraudColumns:
+    """Sensible defaults: a label named like one with two values, an amount and a time column by name."""
+    names = list(df.columns)
+    lowered = {str(c).lower().replace(" ", "_"): c for c in names}
+    label = None
+    for word in ("class", "is_fraud", "isfraud", "fraud", "label", "target", "fraud_flag", "is_fraudulent", "y"):
+        if word in lowered and df[lowered[word]].nunique(dropna=True) == 2:
+            label = lowered[word]
+            break
+    amount = next((c for c in names if c != label and any(w in str(c).lower() for w in ("amount", "amt"))
+                   and pd.api.types.is_numeric_dtype(df[c])), None)
+    time = None
+    for word in ("time", "timestamp", "datetime", "date", "trans_date_trans_time", "transaction_time", "unix_time", "step"):
+        if word in lowered and lowered[word] != label:
+            time = lowered[word]
+            break
+    features = tuple(
+        c for c in names if c not in (label, time) and column_kind(df[c]) in ("numeric", "categorical")
+    )
+    return FraudColumns(label=label, features=features, amount=amount, time=time)
+
+
+@dataclass
+class Prepared:
+    df: pd.DataFrame  # the feature columns of the rows kept
+    features: list[str]
+    y: np.ndarray | None  # 1 = fraud, 0 = genuine; None without a label
+    fraud_value: str | None
+    genuine_value: str | None
+    amount: np.ndarray | None
+    time: np.ndarray | None  # sortable numbers (seconds or ns since epoch)
+    rows: np.ndarray  # positions in the analyst's table
+    notes: list[str]
+
+
+def _amounts(df: pd.DataFrame, col: str, notes: list[str]) -> np.ndarray:
+    s = df[col]
+    x = pd.to_numeric(s, errors="coerce") if not pd.api.types.is_bool_dtype(s) else s.astype(float)
+    bad = x.isna() & s.notna()
+    if pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s):
+        bad = bad | (s.astype("string").str.strip() == "")
+    if bad.any():
+        first = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataError(
+            f"The amount column '{col}' should hold numbers but has text such as '{s.iloc[first]}' "
+            f"(data row {first + 1:,}; {int(bad.sum()):,} cell(s) in all). Write amounts as plain numbers without "
+            "currency signs or thousands separators (1809.50, not '€1,809.50'), or pick no amount column."
+        )
+    x = x.to_numpy(dtype=float, na_value=np.nan)
+    if np.isinf(x).any():
+        raise DataError(f"The amount column '{col}' has infinite values. Replace them with the real amounts.")
+    neg = np.flatnonzero(x < 0)
+    if len(neg):
+        raise DataError(
+            f"The amount column '{col}' has {len(neg):,} negative value(s) (the first, {x[neg[0]]:,.2f}, in data row "
+            f"{neg[0] + 1:,}). Amounts must be zero or more: remove refunds and reversals from the file, or pick no "
+            "amount column."
+        )
+    missing = np.isnan(x)
+    if missing.all():
+        raise DataError(f"The amount column '{col}' is empty in every row. Pick another amount column, or none.")
+    if missing.any():
+        med = float(np.nanmedian(x))
+        notes.append(f"{int(missing.sum()):,} row(s) have no amount in '{col}'; their amount was taken as the median "
+                     f"({med:,.2f}) when costing a missed fraud.")
+        x = np.where(missing, med, x)
+    return x
+
+
+def _times(df: pd.DataFrame, col: str) -> np.ndarray:
+    s = df[col]
+    if pd.api.types.is_bool_dtype(s):
+        raise DataError(f"The time column '{col}' holds yes/no values, not times. Pick a date/time column, or none.")
+    if pd.api.types.is_numeric_dtype(s):
+        x = s.to_numpy(dtype=float, na_value=np.nan)
+        if np.isinf(x).any():
+            raise DataError(f"The time column '{col}' has infinite values. Replace them with real times.")
+        return x
+    if pd.api.types.is_datetime64_any_dtype(s):
+        t = pd.to_datetime(s)
+    else:
+        text = s.astype("string").str.strip()
+        t = pd.to_datetime(text, errors="coerce", format="mixed")
+        bad = t.isna() & text.notna() & (text != "")
+        if bad.any():
+            first = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DataError(
+                f"The time column '{col}' has {int(bad.sum()):,} value(s) that are not dates or times, such as "
+                f"'{s.iloc[first]}' (data row {first + 1:,}). Write every time in one format such as "
+                "2024-03-31 14:05, or pick no time column (the split is then random)."
+            )
+    if getattr(t.dt, "tz", None) is not None:
+        t = t.dt.tz_convert("UTC").dt.tz_localize(None)
+    ns = t.astype("datetime64[ns]").to_numpy().astype("int64").astype(float)
+    ns[t.isna().to_numpy()] = np.nan
+    return ns
+
+
+def prepare(df: pd.DataFrame, columns: FraudColumns, config: FraudConfig | None = None) -> Prepared:
+    """Check the table against the chosen columns; DataError with a sentence if it cannot work."""
+    config = config or FraudConfig()
+    notes: list[str] = []
+    for role, col in (("label", columns.label), ("amount", columns.amount), ("time", columns.time)):
+        if col is not None and col not in df.columns:
+            raise DataError(f"The {role} column '{col}' is not in your file. Pick one of its columns, or none.")
+    if columns.amount is not None and columns.amount == columns.label:
+        raise DataError("The same column is picked as the fraud label and the amount. Pick a different amount column.")
+    if columns.time is not None and columns.time in (columns.label, columns.amount):
+        raise DataError(f"'{columns.time}' is picked as the time column and for another role. Pick a different time column.")
+    features = [f for f in dict.fromkeys(columns.features) if f not in (columns.label, columns.time)]
+    if columns.time is not None and columns.time in columns.features:
+        notes.append(f"'{columns.time}' orders the split (train on earlier, test on later transactions); "
+                     "it is not used as a feature.")
+    absent = [f for f in features if f not in df.columns]
+    if absent:
+        raise DataError(f"Feature column(s) {', '.join(map(repr, absent))} are not in your file. Pick features from its columns.")
+    if not features:
+        hint = (" Only one column was found: if your file uses another separator (such as spaces), save it as "
+                "comma-separated." if df.shape[1] == 1 else "")
+        raise DataError("Pick at least one feature column (besides the label and the time)." + hint)
+
+    keep = np.ones(len(df), dtype=bool)
+    labels = None
+    if columns.label is not None:
+        labels = _label_text(df[columns.label])
+        n_missing = int(labels.isna().sum())
+        if n_missing == len(df):
+            raise DataError(f"The label column '{columns.label}' is empty in every row. Fill it in (fraud or genuine), "
+                            "or pick no label to look for unusual transactions instead.")
+        if n_missing:
+            notes.append(f"Dropped {n_missing:,} row(s) whose label '{columns.label}' is empty.")
+        keep &= labels.notna().to_numpy()
+    times = None
+    if columns.time is not None:
+        times = _times(df, columns.time)
+        no_time = np.isnan(times) & keep
+        if no_time.all():
+            raise DataError(f"The time column '{columns.time}' is empty. Pick another time column, or none.")
+        if no_time.any():
+            notes.append(f"Dropped {int(no_time.sum()):,} row(s) with no time in '{columns.time}'.")
+        keep &= ~np.isnan(times)
+    rows = np.flatnonzero(keep)
+    if len(rows) > MAX_ROWS:
+        rng = np.random.default_rng(config.seed)
+        rows = np.sort(rng.choice(rows, size=MAX_ROWS, replace=False))
+        notes.append(f"Your table has {int(keep.sum()):,} usable rows, more than the {MAX_ROWS:,} this page trains on: "
+                     f"it used a random sample of {MAX_ROWS:,} rows (the fraud rate stays as in your file).")
+    if len(rows) < MIN_ROWS:
+        raise DataError(f"Only {len(rows):,} usable row(s); at least {MIN_ROWS} transactions are needed to train a "
+                        "model and still keep some aside to test it honestly. Add more rows.")
+
+    y = fraud = genuine = None
+    if labels is not None:
+        lab = labels.iloc[rows]
+        counts = lab.value_counts()
+        values = sorted(counts.index.astype(str), key=lambda c: (len(c), c))
+        name = columns.label
+        if len(values) > 2:
+            shown = ", ".join(f"'{v}'" for v in values[:MAX_LABEL_VALUES_SHOWN]) + ("…" if len(values) > MAX_LABEL_VALUES_SHOWN else "")
+            raise DataError(
+                f"The label column '{name}' has {len(values):,} different values ({shown}); it must have exactly two: "
+                "fraud and genuine (such as 1/0 or yes/no). Merge the values into two, pick another label column, "
+                "or pick no label to look for unusual transactions."
+            )
+        fraud = columns.fraud_value if columns.fraud_value is not None else guess_fraud_value(values, counts)
+        if len(values) == 1:
+            only = values[0]
+            if fraud is not None and str(fraud) == only:
+                raise DataError(
+                    f"Every row of '{name}' is marked as fraud ('{only}'), so there are no genuine transactions to "
+                    "learn the difference from. Add genuine transactions to the file."
+                )
+            raise DataError(
+                f"No row of '{name}' is marked as fraud: every row has the value '{only}'. A model cannot learn fraud "
+                "without examples of it. Check that the fraud rows are in the file, or pick no label to look for "
+                "unusual transactions instead."
+            )
+        if fraud is None or str(fraud) not in values:
+            raise DataError(f"'{fraud}' is not a value of '{name}'. Pick which value means fraud: "
+                            f"{' or '.join(repr(v) for v in values)}.")
+        fraud = str(fraud)
+        genuine = next(v for v in values if v != fraud)
+        y = (lab == fraud).to_numpy().astype(np.int64)
+        n_fraud, n_genuine = int(y.sum()), int(len(y) - y.sum())
+        if n_fraud < MIN_FRAUDS:
+            raise DataError(
+                f"Only {n_fraud} row(s) of '{name}' are fraud ('{fraud}'); at least {MIN_FRAUDS} are needed to learn "
+                "from some and test on others. Add more known frauds, or pick no label to look for unusual "
+                "transactions."
+            )
+        if n_genuine < MIN_FRAUDS:
+            raise DataError(
+                f"Only {n_genuine} row(s) of '{name}' are genuine ('{genuine}') and the rest are fraud; at least "
+                f"{MIN_FRAUDS} genuine transactions are needed. Add genuine transactions, or check which value means fraud."
+            )
+    sub = df.iloc[rows]
+    check_finite(sub, features)
+    amount = _amounts(sub, columns.amount, notes) if columns.amount is not None else None
+    return Prepared(
+        df=sub[features].reset_index(drop=True), features=features, y=y, fraud_value=fraud, genuine_value=genuine,
+        amount=amount, time=times[rows] if times is not None else None, rows=rows, notes=notes,
+    )
+
+
+def split(prep: Prepared, config: FraudConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Train / validation / test positions: by time when a time column is mapped, else stratified by the label."""
+    n = len(prep.df)
+    idx = np.arange(n)
+    if prep.time is not None:
+        order = np.argsort(prep.time, kind="stable")
+        n_test = max(1, int(round(config.test_fraction * n)))
+        n_val = max(1, int(round(config.val_fraction * (n - n_test))))
+        train, val, test = order[: n - n_test - n_val], order[n - n_test - n_val : n - n_test], order[n - n_test :]
+        if prep.y is not None:
+            for part, rows in (("test (latest)", test), ("validation", val), ("training (earliest)", train)):
+                if prep.y[rows].sum() == 0:
+                    raise DataError(
+                        f"Split by time, the {part} part of the transactions holds no fraud, so the model could not be "
+                        "trained or measured honestly. Pick no time column (a random split), or add transactions "
+                        "so frauds occur throughout the period."
+                    )
+        return np.sort(train), np.sort(val), np.sort(test)
+    strat = prep.y
+    trainval, test = train_test_split(idx, test_size=config.test_fraction, stratify=strat, random_state=config.seed)
+    train, val = train_test_split(trainval, test_size=config.val_fraction,
+                                  stratify=None if strat is None else strat[trainval], random_state=config.seed)
+    return np.sort(train), np.sort(val), np.sort(test)
+
+
+# ----------------------------------------------------------------------------- models
+
+
+def focal_loss(gamma: float = 2.0, alpha: float = 0.5):
+    """Binary focal loss on logits (Lin et al. 2017): down-weights the easy, well-classified rows."""
+
+    def loss_fn(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        y = y.float()
+        bce = nn.functional.binary_cross_entropy_with_logits(logits, y, reduction="none")
+        p_t = torch.exp(-bce)
+        a_t = alpha * y + (1 - alpha) * (1 - y)
+        return (a_t * (1 - p_t) ** gamma * bce).mean()
+
+    return loss_fn
+
+
+def weighted_bce(pos_weight: float, device: torch.device):
+    bce = nn.BCEWithLogitsLoss(pos_weight=torch.tensor(pos_weight, device=device))
+
+    def loss_fn(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return bce(logits, y.float())
+
+    return loss_fn
+
+
+def _mse(out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    return ((out - x) ** 2).mean()
+
+
+def autoencoder(n_in: int, bottleneck: int) -> TabularMLP:
+    """An MLP that squeezes the row through a narrow middle layer and rebuilds it."""
+    width = max(2 * bottleneck, min(64, 2 * n_in))
+    return TabularMLP(n_in, n_in, (width, bottleneck, width), dropout=0.0)
+
+
+@torch.no_grad()
+def _recon_errors(net: nn.Module, X: np.ndarray, batch: int = 65536) -> np.ndarray:
+    """Mean squared reconstruction error per row, computed on the model's device in chunks."""
+    device = next(net.parameters()).device
+    out = []
+    for start in range(0, len(X), batch):
+        xb = as_tensor(X[start : start + batch], device, torch.float32)
+        rec = predict_batched(net, xb)
+        out.append(((rec - xb) ** 2).mean(dim=1).cpu().numpy())
+    return np.concatenate(out) if out else np.empty(0)
+
+
+def _error_score(err: np.ndarray, ref: float) -> np.ndarray:
+    """Reconstruction error → (0, 1): 0.5 where the error equals the 95th percentile of training rows."""
+    return err / (err + ref)
+
+
+def _train_autoencoder(X, train, val, config: FraudConfig, progress, cancel) -> tuple[TabularMLP, History, float]:
+    net = autoencoder(X.shape[1], config.bottleneck)
+    history = fit_model(net, (X[train], X[train]), (X[val], X[val]), _mse, config.train_config(len(train)),
+                        progress=progress, cancel=cancel)
+    ref = float(np.quantile(_recon_errors(net, X[train]), 0.95)) or 1e-12
+    return net, history, ref
+
+
+def _thin(frame: pd.DataFrame, max_points: int = 400) -> pd.DataFrame:
+    if len(frame) <= max_points:
+        return frame.reset_index(drop=True)
+    keep = np.unique(np.r_[np.linspace(0, len(frame) - 1, max_points).round().astype(int)])
+    return frame.iloc[keep].reset_index(drop=True)
+
+
+def format_number(v: float) -> str:
+    """1,809 · −9.2 · 0.53 — with a real minus sign."""
+    if v is None or not np.isfinite(v):
+        return "missing"
+    a = abs(v)
+    text = f"{a:,.0f}" if a >= 100 else f"{a:.1f}" if a >= 1 else f"{a:.2f}"
+    return (MINUS if v < 0 and text.strip("0.,") else "") + text
+
+
+def describe_value(column: str, value, quantiles: Sequence[float] | None) -> str:
+    """'V14 unusually low (−9.2)': where the value sits in the training rows' distribution."""
+    if quantiles is None:
+        return f"{column} is '{value}'"
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return f"{column} is '{value}'"
+    if not np.isfinite(v):
+        return f"{column} missing"
+    q01, q05, q25, _, q75, q95, q99 = quantiles
+    word = ("extremely low" if v < q01 else "unusually low" if v < q05 else "low" if v < q25 else
+            "extremely high" if v > q99 else "unusually high" if v > q95 else "high" if v > q75 else "typical")
+    return f"{column} {word} ({format_number(v)})"
+
+
+# ----------------------------------------------------------------------------- the fitted model
+
+
+@dataclass
+class FraudModel:
+    columns: FraudColumns
+    config: FraudConfig
+    mode: str  # "labelled" | "unlabelled"
+    preprocessor: Preprocessor
+    net: TabularMLP  # classifier (one logit) or autoencoder
+    error_ref: float  # autoencoder: training error at the 95th percentile (score 0.5)
+    background: np.ndarray
+    history: History
+    quantiles: dict[str, list[float]]  # training-row quantiles per numeric feature, for reasons in words
+    val: dict[str, np.ndarray]  # y, amount, per-model scores on the validation rows (thresholds)
+    test: dict[str, np.ndarray]  # y, amount, row, per-model scores on the test rows (metrics)
+    intervals: dict[str, dict[str, tuple[float, float]]]
+    notes: list[str]
+    n_rows: dict[str, int]
+    fraud_value: str | None = None
+    genuine_value: str | None = None
+    reference: TabularMLP | None = None  # labelled mode: the autoencoder trained without the labels
+    reference_ref: float = 1.0
+    default_costs: Costs = field(default_factory=Costs)
+
+    # -- names ----------------------------------------------------------------------
+    @property
+    def model_name(self) -> str:
+        return CLASSIFIER if self.mode == "labelled" else AUTOENCODER
+
+    @property
+    def baselines(self) -> tuple[str, ...]:
+        return LABELLED_BASELINES if self.mode == "labelled" else UNLABELLED_BASELINES
+
+    @property
+    def has_label(self) -> bool:
+        return "y" in self.test
+
+    @property
+    def features(self) -> list[str]:
+        return self.preprocessor.features
+
+    @property
+    def has_amount(self) -> bool:
+        return "amount" in self.val
+
+    @property
+    def score_name(self) -> str:
+        return "fraud score" if self.mode == "labelled" else "anomaly score"
+
+    def model_names(self) -> list[str]:
+        names = [self.model_name, *self.baselines]
+        if AE_REFERENCE in self.test:
+            names.append(AE_REFERENCE)
+        return names
+
+    # -- scoring --------------------------------------------------------------------
+    def _encode(self, df: pd.DataFrame) -> np.ndarray:
+        return self.preprocessor.transform(df)
+
+    def scores(self, df: pd.DataFrame) -> np.ndarray:
+        """Score in [0, 1] for each row; higher is more suspicious."""
+        X = self._encode(df)
+        if self.mode == "labelled":
+            device = next(self.net.parameters()).device
+            return torch.sigmoid(predict_batched(self.net, as_tensor(X, device, torch.float32))[:, 0]).cpu().numpy()
+        return _error_score(_recon_errors(self.net, X), self.error_ref)
+
+    def predict(self, df: pd.DataFrame, threshold: float | None = None) -> pd.DataFrame:
+        """Score and flag (score >= threshold, default: cost-optimal at the default costs) for each row."""
+        t = self.threshold(self.default_costs) if threshold is None else threshold
+        s = self.scores(df)
+        return pd.DataFrame({self.score_name: s, "flagged": np.where(s >= t, "yes", "no")}, index=df.index)
+
+    def explain(self, df: pd.DataFrame) -> Explanation:
+        """Per-column contributions to each row's score (SHAP for the classifier, error shares for the autoencoder)."""
+        X = self._encode(df)
+        rows = df[self.features].reset_index(drop=True)
+        G = self.preprocessor.group_matrix()
+        if self.mode == "labelled":
+            return deep_explain(self.net, self.background, X, rows, G, self.features, 0,
+                                output_name="the fraud score (log-odds)")
+        # The reconstruction error is a sum over columns, so each column's share is an exact contribution.
+        device = next(self.net.parameters()).device
+
+        def per_column(A: np.ndarray) -> np.ndarray:
+            xt = as_tensor(np.asarray(A, np.float32), device, torch.float32)
+            rec = predict_batched(self.net, xt)
+            sq = ((rec - xt) ** 2).cpu().numpy().astype(np.float64) / A.shape[1]
+            return sq @ G
+
+        bg = per_column(self.background)
+        values = per_column(X) - bg.mean(axis=0)
+        return Explanation(values, float(bg.sum(axis=1).mean()), rows, list(self.features), "the reconstruction error")
+
+    def reasons(self, exp: Explanation, i: int, k: int = 3) -> list[str]:
+        """Top-k columns pushing row i towards fraud, in words ("V14 unusually low (−9.2)")."""
+        row = exp.row(i)
+        up = row[row["contribution"] > 0].head(k)
+        return [describe_value(c, v, self.quantiles.get(c)) for c, v in zip(up["column"], up["value"])]
+
+    def score(self, df: pd.DataFrame, threshold: float | None = None, reasons: int = 3) -> pd.DataFrame:
+        """Batch scoring: the input rows with score, flag and, for flagged rows, the top reasons in words."""
+        pred = self.predict(df, threshold).reset_index(drop=True)
+        out = pd.concat([df.reset_index(drop=True), pred], axis=1)
+        if reasons:
+            flagged = np.flatnonzero(pred["flagged"].to_numpy() == "yes")
+            top = flagged[np.argsort(-pred[self.score_name].to_numpy()[flagged], kind="stable")][:REASON_ROWS_LIMIT]
+            words = [""] * len(out)
+            if len(top):
+                exp = self.explain(df.iloc[top])
+                for j, r in enumerate(top):
+                    words[r] = "; ".join(self.reasons(exp, j, reasons))
+            out["top reasons"] = words
+        return out
+
+    # -- money ---------------------------------------------------------------------------
+    def _miss(self, part: dict[str, np.ndarray], costs: Costs) -> np.ndarray:
+        return costs.miss_costs(part.get("amount"), len(part["y"]))
+
+    def threshold(self, costs: Costs, name: str | None = None) -> float:
+        """Cost-optimal threshold of a model, chosen on the validation rows (0.5 without a label)."""
+        name = name or self.model_name
+        if not self.has_label:
+            return 0.5
+        return best_threshold(self.val[name], self.val["y"], costs.false_alarm, self._miss(self.val, costs))[0]
+
+    def cost_curve(self, costs: Costs, name: str | None = None, on: str = "test") -> pd.DataFrame:
+        """Expected cost per 1,000 transactions against the threshold (thinned for plotting)."""
+        part = self.test if on == "test" else self.val
+        name = name or self.model_name
+        curve = cost_curve(part[name], part["y"], costs.false_alarm, self._miss(part, costs))
+        curve["cost_per_1000"] = 1000 * curve["cost"] / len(part["y"])
+        curve = curve[(curve["threshold"] >= 0) & (curve["threshold"] <= 1)]
+        return _thin(curve, 600)
+
+    def evaluate(self, costs: Costs, threshold: float | None = None) -> dict[str, dict[str, float]]:
+        """Test-row metrics per model: the main model at `threshold` (default its optimum), others at their optimum."""
+        if not self.has_label:
+            return {}
+        y = self.test["y"]
+        miss = self._miss(self.test, costs)
+        none_cost = float(miss[y.astype(bool)].sum())
+        out = {}
+        for name in self.model_names():
+            t = threshold if (threshold is not None and name == self.model_name) else self.threshold(costs, name)
+            s = self.test[name]
+            m = {**ranking_metrics(y, s), **at_threshold(s, y, t), "threshold": t}
+            cost = expected_cost(s, y, t, costs.false_alarm, miss)
+            m.update(cost=cost, cost_per_1000=1000 * cost / len(y), saving_vs_none=none_cost - cost,
+                     fraud_rate=float(y.mean()))
+            out[name] = m
+        return out
+
+    def no_model_cost(self, costs: Costs) -> float:
+        """Cost on the test rows of flagging nothing (every fraud missed)."""
+        y = self.test["y"].astype(bool)
+        return float(self._miss(self.test, costs)[y].sum())
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        return self.evaluate(self.default_costs).get(self.model_name, {})
+
+    @property
+    def baseline_metrics(self) -> dict[str, dict[str, float]]:
+        ev = self.evaluate(self.default_costs)
+        return {k: v for k, v in ev.items() if k != self.model_name}
+
+    # -- curves ---------------------------------------------------------------------------
+    def pr_curves(self) -> dict[str, pd.DataFrame]:
+        out = {}
+        for name in self.model_names():
+            p, r, t = precision_recall_curve(self.test["y"], self.test[name])
+            out[name] = _thin(pd.DataFrame({"recall": r[:-1], "precision": p[:-1], "threshold": t})[::-1])
+        return out
+
+    def roc_curves(self) -> dict[str, pd.DataFrame]:
+        out = {}
+        for name in self.model_names():
+            fpr, tpr, thr = roc_curve(self.test["y"], self.test[name])
+            out[name] = _thin(pd.DataFrame({"fpr": fpr, "tpr": tpr, "threshold": np.clip(thr, 0, 1)}))
+        return out
+
+    def test_scores(self) -> pd.DataFrame:
+        """Held-out scores of the main model with the truth, for the score-distribution chart."""
+        frame = pd.DataFrame({"score": self.test[self.model_name]})
+        if self.has_label:
+            frame["truth"] = np.where(self.test["y"] == 1, "fraud", "genuine")
+        return frame
+
+    # -- the rows an analyst reads ---------------------------------------------------------
+    def candidates(self, df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Rows the flagged list draws from, and their scores: held-out rows with a label, else every row."""
+        if self.mode == "labelled" or self.has_label:
+            return self.test["row"], self.test[self.model_name]
+        rows = self.test["all_rows"] if "all_rows" in self.test else np.arange(len(df))
+        return rows, self.scores(df.iloc[rows])
+
+    def top_rows(self, df: pd.DataFrame, limit: int = 200) -> tuple[pd.DataFrame, Explanation | None]:
+        """The `limit` highest-scoring candidate rows with scores, truth, amount and reasons; and their Explanation."""
+        rows, s = self.candidates(df)
+        order = np.argsort(-s, kind="stable")[:limit]
+        picked = df.iloc[rows[order]]
+        frame = pd.DataFrame({"row": rows[order] + 1, self.score_name: s[order]})
+        if self.has_label:
+            frame["known fraud"] = np.where(self.test["y"][order] == 1, "yes", "no")
+        if self.columns.amount is not None and self.columns.amount in df.columns:
+            frame[self.columns.amount] = picked[self.columns.amount].to_numpy()
+        exp = None
+        if len(picked):
+            exp = self.explain(picked)
+            frame["top reasons"] = ["; ".join(self.reasons(exp, i)) for i in range(len(picked))]
+        return frame, exp
+
+    def held_out(self, df: pd.DataFrame, limit: int | None = None, seed: int = 0) -> pd.DataFrame:
+        """A random sample of held-out rows (for global explanations)."""
+        rows = self.test["row"]
+        if limit and len(rows) > limit:
+            rows = np.sort(np.random.default_rng(seed).choice(rows, limit, replace=False))
+        return df.iloc[rows]
+
+    # -- persistence ---------------------------------------------------------------------
+    def to_bytes(self) -> bytes:
+        tensors: dict[str, Any] = {f"net.{k}": v for k, v in self.net.state_dict().items()}
+        if self.reference is not None:
+            tensors.update({f"ref.{k}": v for k, v in self.reference.state_dict().items()})
+        tensors["background"] = self.background
+        tensors.update({f"val.{k}": np.asarray(v) for k, v in self.val.items()})
+        tensors.update({f"test.{k}": np.asarray(v) for k, v in self.test.items()})
+        meta = {
+            "columns": asdict(self.columns), "config": asdict(self.config), "mode": self.mode,
+            "preprocessor": self.preprocessor.to_dict(), "net": self.net.spec(), "error_ref": self.error_ref,
+            "reference": self.reference.spec() if self.reference is not None else None,
+            "reference_ref": self.reference_ref, "history": self.history.to_dict(), "quantiles": self.quantiles,
+            "intervals": self.intervals, "notes": self.notes, "n_rows": self.n_rows, "fraud_value": self.fraud_value,
+            "genuine_value": self.genuine_value, "default_costs": asdict(self.default_costs),
+            "val_names": list(self.val), "test_names": list(self.test),
+        }
+        return artifacts.to_bytes(KIND, tensors, json.loads(json.dumps(meta, default=_jsonable)))
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_bytes(self.to_bytes())
+
+
+def _jsonable(o):
+    if isinstance(o, (np.floating, np.integer)):
+        return o.item()
+    if isinstance(o, tuple):
+        return list(o)
+    raise TypeError(type(o))
+
+
+def _net(spec: dict, tensors: dict[str, torch.Tensor], prefix: str) -> TabularMLP:
+    net = TabularMLP(**spec)
+    net.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
+    return net.to(get_device()).eval()
+
+
+def load(source: str | Path | bytes) -> FraudModel:
+    """Read a model file saved by `FraudModel.save` (weights and JSON only)."""
+    tensors, meta = artifacts.load_artifact(source, KIND)
+    try:
+        cols = meta["columns"]
+        columns = FraudColumns(cols["label"], tuple(cols["features"]), cols["amount"], cols["time"], cols["fraud_value"])
+        cfg = dict(meta["config"])
+        cfg["hidden"] = tuple(cfg["hidden"])
+        return FraudModel(
+            columns=columns, config=FraudConfig(**cfg), mode=meta["mode"],
+            preprocessor=Preprocessor.from_dict(meta["preprocessor"]), net=_net(meta["net"], tensors, "net."),
+            error_ref=float(meta["error_ref"]), background=tensors["background"].numpy(),
+            history=History.from_dict(meta["history"]), quantiles=meta["quantiles"],
+            val={k: tensors[f"val.{k}"].numpy() for k in meta["val_names"]},
+            test={k: tensors[f"test.{k}"].numpy() for k in meta["test_names"]},
+            intervals={k: {m: tuple(v) for m, v in d.items()} for k, d in meta["intervals"].items()},
+            notes=list(meta["notes"]), n_rows=dict(meta["n_rows"]), fraud_value=meta["fraud_value"],
+            genuine_value=meta["genuine_value"],
+            reference=_net(meta["reference"], tensors, "ref.") if meta["reference"] else None,
+            reference_ref=float(meta["reference_ref"]), default_costs=Costs(**meta["default_costs"]),
+        )
+    except (KeyError, TypeError, ValueError, RuntimeError):
+        raise DataError("This fraud model file is incomplete or damaged. Download it again from the page that trained it.") from None
+
+
+# ----------------------------------------------------------------------------- fit
+
+
+def bootstrap_intervals(y: np.ndarray, scores: dict[str, np.ndarray], n: int, seed: int) -> dict[str, dict[str, tuple[float, float]]]:
+    """95% bootstrap intervals of AUPRC and ROC-AUC on the test rows, per model."""
+    if n <= 0:
+        return {}
+    rng = np.random.default_rng(seed)
+    stats: dict[str, dict[str, list[float]]] = {k: {"auprc": [], "roc_auc": []} for k in scores}
+    y = y.astype(bool)
+    for _ in range(n):
+        idx = rng.integers(0, len(y), len(y))
+        if y[idx].all() or not y[idx].any():
+            continue
+        for name, s in scores.items():
+            stats[name]["auprc"].append(average_precision_score(y[idx], s[idx]))
+            stats[name]["roc_auc"].append(roc_auc_score(y[idx], s[idx]))
+    return {name: {m: (float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))) for m, v in d.items() if v}
+            for name, d in stats.items()}
+
+
+def fit(
+    df: pd.DataFrame,
+    columns: FraudColumns,
+    config: FraudConfig = FraudConfig(),
+    progress=None,
+    cancel=None,
+) -> FraudModel:
+    """Train the detector and its baselines on one split; thresholds on validation rows, metrics on test rows."""
+    prep = prepare(df, columns, config)
+    seed_everything(config.seed)
+    train, val, test = split(prep, config)
+    pre = Preprocessor().fit(prep.df.iloc[train], prep.features)
+    X = pre.transform(prep.df)
+    labelled = prep.y is not None and config.mode == "auto"
+    device = get_device()
+    y = prep.y
+    val_scores: dict[str, np.ndarray] = {}
+    test_scores: dict[str, np.ndarray] = {}
+    reference, reference_ref, error_ref = None, 1.0, 1.0
+    notes = list(prep.notes) + pre.notes_
+
+    if labelled:
+        target = y.astype(np.float32)[:, None]
+        n_pos = float(y[train].sum())
+        if config.loss == "focal":
+            loss_fn = focal_loss(alpha=min(0.75, max(0.25, 1 - n_pos / len(train))))
+        else:
+            loss_fn = weighted_bce((len(train) - n_pos) / max(n_pos, 1.0), device)
+        net = TabularMLP(X.shape[1], 1, config.hidden, config.dropout)
+        history = fit_model(net, (X[train], target[train]), (X[val], target[val]), loss_fn,
+                            config.train_config(len(train)), progress=progress, cancel=cancel)
+        logits = predict_batched(net, as_tensor(X, device, torch.float32))[:, 0]
+        s = torch.sigmoid(logits).cpu().numpy()
+        val_scores[CLASSIFIER], test_scores[CLASSIFIER] = s[val], s[test]
+        del logits, s
+        gb = HistGradientBoostingClassifier(random_state=config.seed, max_iter=200).fit(X[train], y[train])
+        lr = LogisticRegression(max_iter=1000).fit(X[train], y[train])
+        for name, est in ((GRADIENT_BOOSTING, gb), (LOGISTIC, lr)):
+            val_scores[name], test_scores[name] = est.predict_proba(X[val])[:, 1], est.predict_proba(X[test])[:, 1]
+        if config.compare_unlabelled:
+            reference, _, reference_ref = _train_autoencoder(X, train, val, config, None, cancel)
+            val_scores[AE_REFERENCE] = _error_score(_recon_errors(reference, X[val]), reference_ref)
+            test_scores[AE_REFERENCE] = _error_score(_recon_errors(reference, X[test]), reference_ref)
+    else:
+        if prep.y is not None:
+            notes.append("The label is not used to train: the autoencoder looks for unusual transactions, and the "
+                         "label only measures how well that works.")
+        net, history, error_ref = _train_autoencoder(X, train, val, config, progress, cancel)
+        err = _error_score(_recon_errors(net, X), error_ref)
+        val_scores[AUTOENCODER], test_scores[AUTOENCODER] = err[val], err[test]
+        iso = IsolationForest(random_state=config.seed, n_jobs=1).fit(X[train])
+        val_scores[ISOLATION_FOREST] = -iso.score_samples(X[val])
+        test_scores[ISOLATION_FOREST] = -iso.score_samples(X[test])
+
+    def part(rows: np.ndarray, scores: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {"row": prep.rows[rows]}
+        if y is not None:
+            out["y"] = y[rows]
+        if prep.amount is not None:
+            out["amount"] = prep.amount[rows]
+        out.update({k: np.asarray(v, dtype=np.float64) for k, v in scores.items()})
+        return out
+
+    test_part = part(test, test_scores)
+    if not labelled and y is None:
+        test_part["all_rows"] = prep.rows  # no label: the flagged list covers the whole table
+    intervals = {}
+    if y is not None and len(test) <= 20_000:
+        intervals = bootstrap_intervals(y[test], test_scores, config.bootstrap, config.seed)
+
+    rng = np.random.default_rng(config.seed)
+    background = X[rng.choice(train, size=min(100, len(train)), replace=False)]
+    train_df = prep.df.iloc[train]
+    quantiles = {}
+    for p in pre.plans_:
+        if p.kind == "numeric":
+            vals = pd.to_numeric(train_df[p.name], errors="coerce").dropna().to_numpy(float)
+            if len(vals):
+                quantiles[p.name] = [float(q) for q in np.quantile(vals, _QUANTILES)]
+    default_costs = Costs(missed_is_amount=prep.amount is not None)
+    return FraudModel(
+        columns=FraudColumns(columns.label, tuple(prep.features), columns.amount, columns.time, prep.fraud_value),
+        config=config, mode="labelled" if labelled else "unlabelled", preprocessor=pre, net=net.eval(),
+        error_ref=error_ref, background=background, history=history, quantiles=quantiles,
+        val=part(val, val_scores), test=test_part, intervals=intervals, notes=notes,
+        n_rows={"train": len(train), "validation": len(val), "test": len(test), "used": len(prep.rows)},
+        fraud_value=prep.fraud_value, genuine_value=prep.genuine_value, reference=reference,
+        reference_ref=reference_ref, default_costs=default_costs,
+    )
