@@ -11,6 +11,7 @@ on the same preprocessed training rows.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Sequence
@@ -306,6 +307,7 @@ class DiagnosisModel:
     test: dict[str, np.ndarray]  # y and per-model probabilities on the held-out rows
     notes: list[str]
     n_rows: dict[str, int]
+    timings: dict[str, float] = field(default_factory=dict)  # fit seconds per model
 
     @property
     def positive_class(self) -> str:
@@ -411,6 +413,7 @@ class DiagnosisModel:
             "intervals": self.intervals,
             "notes": self.notes,
             "n_rows": self.n_rows,
+            "timings": self.timings,
         }
         return artifacts.to_bytes(KIND, tensors, json.loads(json.dumps(meta, default=_jsonable)))
 
@@ -452,6 +455,7 @@ def load(source: str | Path | bytes) -> DiagnosisModel:
             test={k[5:]: v.numpy() for k, v in tensors.items() if k.startswith("test.")},
             notes=list(meta["notes"]),
             n_rows=dict(meta["n_rows"]),
+            timings=dict(meta.get("timings", {})),
         )
     except (KeyError, TypeError, ValueError, RuntimeError):
         raise DataError("This diagnosis model file is incomplete or damaged. Download it again from the page that trained it.") from None
@@ -466,12 +470,21 @@ def fit(
     config: DiagnosisConfig = DiagnosisConfig(),
     progress=None,
     cancel=None,
+    *,
+    test_rows: np.ndarray | None = None,
 ) -> DiagnosisModel:
-    """Train the MLP and the baselines on one stratified split and measure all on held-out rows."""
+    """Train the MLP and the baselines on one stratified split and measure all on held-out rows.
+
+    `test_rows` (positions in `df`) fixes the held-out rows, e.g. for cross-validation.
+    """
     prep = prepare(df, columns)
     seed_everything(config.seed)
     idx = np.arange(len(prep.y))
-    trainval, test = train_test_split(idx, test_size=config.test_fraction, stratify=prep.y, random_state=config.seed)
+    if test_rows is None:
+        trainval, test = train_test_split(idx, test_size=config.test_fraction, stratify=prep.y, random_state=config.seed)
+    else:
+        held = np.isin(prep.rows, np.asarray(test_rows))
+        trainval, test = idx[~held], idx[held]
     train, val = train_test_split(
         trainval, test_size=config.val_fraction, stratify=prep.y[trainval], random_state=config.seed
     )
@@ -500,15 +513,21 @@ def fit(
         def loss_fn(out, yb):
             return ce(out, yb)
 
+    clock = time.perf_counter()
     history = fit_model(
         net, (X[train], target[train]), (X[val], target[val]), loss_fn, config.train_config(),
         progress=progress, cancel=cancel,
     )
+    timings = {MODEL: time.perf_counter() - clock}
     logits = predict_batched(net, as_tensor(X[test], next(net.parameters()).device, torch.float32))
     proba_test = _proba_from_logits(logits, prep.positive_index)
 
+    clock = time.perf_counter()
     lr = LogisticRegression(max_iter=2000).fit(X[trainval], y[trainval])
+    timings[BASELINES[0]] = time.perf_counter() - clock
+    clock = time.perf_counter()
     gb = HistGradientBoostingClassifier(random_state=config.seed, max_iter=200).fit(X[trainval], y[trainval])
+    timings[BASELINES[1]] = time.perf_counter() - clock
     test_probs = {MODEL: proba_test, BASELINES[0]: lr.predict_proba(X[test]), BASELINES[1]: gb.predict_proba(X[test])}
     yt = y[test]
     metrics = summary_metrics(yt, proba_test, prep.positive_index)
@@ -532,5 +551,6 @@ def fit(
         test={"y": yt, "row": prep.rows[test], **test_probs},
         notes=prep.notes + pre.notes_,
         n_rows={"train": len(train), "validation": len(val), "test": len(test)},
+        timings=timings,
     )
     return model
