@@ -55,6 +55,30 @@ def roc_chart(curves: dict[str, pd.DataFrame], points: dict[str, tuple[float, fl
     return fig
 
 
+def pr_chart(curves: dict[str, pd.DataFrame], points: dict[str, tuple[float, float]] | None = None,
+             base_rate: float | None = None) -> go.Figure:
+    """Precision-recall curves (model first; frames with recall, precision, threshold) with operating points.
+
+    `base_rate` (the share of positives) draws what guessing gets; `points` maps a model to (recall, precision).
+    """
+    colors = series_colors(list(curves))
+    fig = _fig("Precision-recall curve", xaxis_title="recall (share of positives caught)",
+               yaxis_title="precision (share of flags that are right)", xaxis=dict(range=[0, 1]),
+               yaxis=dict(range=[0, 1.02]), height=420)
+    if base_rate is not None:
+        fig.add_scatter(x=[0, 1], y=[base_rate, base_rate], mode="lines", name="guessing",
+                        line=dict(color=NEUTRAL_COLOR, dash="dash"))
+    for name, c in curves.items():
+        fig.add_scatter(x=c["recall"], y=c["precision"], name=name, mode="lines", line_shape="hv",
+                        line=dict(color=colors[name], width=3 if name == next(iter(curves)) else 2),
+                        customdata=c["threshold"],
+                        hovertemplate="threshold %{customdata:.3f}<br>recall %{x:.2f} · precision %{y:.2f}")
+    for name, (x, y) in (points or {}).items():
+        fig.add_scatter(x=[x], y=[y], mode="markers", name=f"{name} at threshold", showlegend=False,
+                        marker=dict(color=colors.get(name, NEUTRAL_COLOR), size=13, line=dict(color="black", width=1.5)))
+    return fig
+
+
 def calibration_chart(curves: dict[str, pd.DataFrame]) -> go.Figure:
     colors = series_colors(list(curves))
     fig = _fig("Calibration: predicted risk vs what happened", xaxis_title="mean predicted risk",
