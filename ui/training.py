@@ -56,7 +56,7 @@ def training_panel(page: str, key: str, fn: Callable[..., Any], *args: Any, labe
         last = job.latest
         st.success(
             f"Trained in {job.elapsed():.1f} s"
-            + (f" · {last.get('epoch', 0)} epochs, best at epoch {last.get('best_epoch', 0)}" if last else "")
+            + (f" · {last.get('epoch', 0)} epochs, best at epoch {last.get('best_epoch', 0)}" if last and "best_epoch" in last else "")
             + ". Change the data, columns or options to train a new model.",
             icon=":material/check_circle:",
         )
@@ -70,9 +70,10 @@ def _watch(job: Job) -> None:
     last = job.latest
     if last:
         done = last["epoch"] / last["max_epochs"]
-        st.progress(min(done, 1.0), text=f"Epoch {last['epoch']} of at most {last['max_epochs']} "
+        st.progress(min(done, 1.0), text=last.get("message") or f"Epoch {last['epoch']} of at most {last['max_epochs']} "
                     f"(stops early once it stops improving) · {last['seconds']:.1f} s")
-        st.plotly_chart(charts.loss_curve(job.events))
+        if "train_loss" in last:  # jobs that are not epoch loops (e.g. k-means) report steps with a "message"
+            st.plotly_chart(charts.loss_curve(job.events))
     else:
         st.progress(0.0, text="Preparing the data and starting…")
     if st.button("Cancel training", key=f"cancel_{job.id}"):
