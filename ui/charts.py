@@ -13,8 +13,9 @@ import plotly.graph_objects as go
 from engine.explain import Explanation, format_value
 from ui.style import BASELINE_COLORS, MODEL_COLOR, NEGATIVE_COLOR, NEUTRAL_COLOR, POSITIVE_COLOR
 
-_LAYOUT = dict(template="plotly_white", margin=dict(l=10, r=10, t=40, b=10), height=360,
-               legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
+_LAYOUT = dict(template="plotly_white", margin=dict(l=10, r=10, t=50, b=10), height=360,
+               legend=dict(yanchor="bottom", y=0.02, xanchor="right", x=0.98, bgcolor="rgba(255,255,255,0.8)",
+                           bordercolor="#dddddd", borderwidth=1))
 
 
 def _fig(title: str, **layout) -> go.Figure:
@@ -29,8 +30,9 @@ def series_colors(names: Sequence[str]) -> dict[str, str]:
 
 
 def loss_curve(events: Sequence[dict[str, Any]]) -> go.Figure:
-    df = pd.DataFrame(events)
-    fig = _fig("Training progress (loss: lower is better)", xaxis_title="epoch", yaxis_title="loss", height=300)
+    df = pd.DataFrame(list(events))  # a snapshot: a running job appends to its list
+    fig = _fig("Training progress (loss: lower is better)", xaxis_title="epoch", yaxis_title="loss", height=300,
+               legend=dict(yanchor="top", y=0.98, xanchor="right", x=0.98, bgcolor="rgba(255,255,255,0.8)"))
     if len(df):
         fig.add_scatter(x=df["epoch"], y=df["train_loss"], name="training rows", line=dict(color=MODEL_COLOR, dash="dot"))
         fig.add_scatter(x=df["epoch"], y=df["val_loss"], name="validation rows", line=dict(color=MODEL_COLOR))
@@ -134,7 +136,7 @@ def _color_scale(values: pd.Series) -> np.ndarray:
 def shap_beeswarm(exp: Explanation, top: int = 12, seed: int = 0) -> go.Figure:
     """One dot per row and column: where it sits shows the effect, its colour how high the value was."""
     order = list(exp.importance().head(top).index)
-    fig = _fig("How each column pushes predictions (one dot per row)", xaxis_title=f"effect on {exp.output_name} (SHAP)",
+    fig = _fig("Effect of each column, one dot per row", xaxis_title=f"effect on {exp.output_name} (SHAP)",
                height=max(300, 34 * len(order) + 110), showlegend=False)
     rng = np.random.default_rng(seed)
     for pos, col in enumerate(order[::-1]):
@@ -167,7 +169,7 @@ def shap_waterfall(exp: Explanation, i: int, top: int = 10, to_prob: bool = Fals
         deltas.append(float(rest["contribution"].sum()))
     labels, deltas = labels[::-1], deltas[::-1]
     fig = _fig("Why this prediction: from the average to this row", height=max(300, 30 * len(labels) + 130),
-               xaxis_title=exp.output_name, showlegend=False)
+               xaxis_title=f"model score for {exp.output_name} (log-odds; 0 = 50%)", showlegend=False)
     fig.add_waterfall(
         orientation="h", y=["average (base value)", *labels, "this row"],
         x=[exp.base_value, *deltas, 0], measure=["absolute", *["relative"] * len(deltas), "total"],

@@ -46,7 +46,7 @@ def metric_cards(
         delta = None
         if main is not None and k in baselines[main] and value is not None:
             d = value - baselines[main][k]
-            delta = f"{d:+.3f} vs baseline"
+            delta = f"{d:+.3f}"
         col.metric(labels.get(k, k), fmt(value), delta=delta, help=help.get(k),
                    delta_color="inverse" if k in lower_is_better else "normal")
 

@@ -14,6 +14,7 @@ import streamlit as st
 
 from engine.jobs import CANCELLED, FAILED, Job, default_runner
 from ui import charts
+from ui.errors import guard
 
 _MAX_KEPT = 4  # finished runs kept per session (each holds a model)
 
