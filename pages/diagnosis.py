@@ -131,7 +131,7 @@ with whatif:
     with guard("updating the what-if", stop=False):
         what_if(df.loc[pick, model.features], model.preprocessor.plans_, order,
                 lambda d: float(model.predict(d)["risk"].iloc[0]), model.explain, key=f"dx_wi_{pick}",
-                risk_label=f"Risk of {model.positive_class}")
+                risk_label=f"Risk of {model.columns.target} = {model.positive_class}")
 
 with score:
     batch_scoring("dx", lambda d: model.score(d, threshold), model.features, "diagnosis_scores.csv")

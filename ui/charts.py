@@ -158,7 +158,7 @@ def shap_beeswarm(exp: Explanation, top: int = 12, seed: int = 0) -> go.Figure:
     return fig
 
 
-def shap_waterfall(exp: Explanation, i: int, top: int = 10, to_prob: bool = False) -> go.Figure:
+def shap_waterfall(exp: Explanation, i: int, top: int = 10) -> go.Figure:
     """From the average prediction to this row's, one column at a time (largest effects shown)."""
     row = exp.row(i)
     shown, rest = row.head(top), row.iloc[top:]

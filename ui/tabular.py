@@ -64,8 +64,9 @@ def what_if(
     after = risk_fn(edited.to_frame().T)
     c1, c2 = st.columns(2)
     c1.metric(f"{risk_label} as recorded", f"{100 * before:.1f}%")
-    c2.metric(f"{risk_label} with your changes", f"{100 * after:.1f}%", delta=f"{100 * (after - before):+.1f} points",
-              delta_color="inverse")
+    moved = 100 * (after - before)
+    c2.metric(f"{risk_label} with your changes", f"{100 * after:.1f}%",
+              delta=f"{moved:+.1f} points" if abs(moved) >= 0.05 else None, delta_color="inverse")
     exp = explain_fn(edited.to_frame().T)
     st.plotly_chart(charts.shap_waterfall(exp, 0), key=f"{key}_waterfall")
 

@@ -1,0 +1,285 @@
+"""Views of the Digit recognizer page: digit images, confusion matrix, gallery, pixel SHAP, drawing, batch prediction."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from engine import digits as dg
+from engine.data import Table, load_table
+from engine.explain import Explanation
+from ui import charts
+from ui.errors import guard
+from ui.results import download_csv
+from ui.state import memo
+from ui.style import MODEL_COLOR, NEGATIVE_COLOR, NEUTRAL_COLOR, POSITIVE_COLOR, pct
+
+SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data"
+MODEL_HELP = {
+    dg.MODEL: "A small convolutional network: it looks at 5×5 patches of strokes, so it copes with digits drawn a little shifted or slanted.",
+    dg.MLP: "The classic multi-layer perceptron: 784 pixels → 128 neurons → 10 digits. It sees each pixel separately.",
+    dg.LOGREG: "Logistic regression on the 784 pixels: one weight per pixel and digit; the simple baseline.",
+}
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def load_bundled(file_name: str) -> Table:
+    """A bundled sample file (never an analyst's upload: shared by every session)."""
+    return load_table(SAMPLE_DIR / file_name)
+
+
+def upscale(img28: np.ndarray, factor: int = 4) -> np.ndarray:
+    """A 28×28 image (0–255, ink bright) as dark ink on white paper, enlarged without blurring."""
+    img = 255 - np.clip(np.asarray(img28, dtype=np.float32), 0, 255).reshape(dg.SIDE, dg.SIDE)
+    return np.kron(img, np.ones((factor, factor), np.float32)).astype(np.uint8)
+
+
+def image_strip(X: np.ndarray, captions: list[str], per_row: int = 10, factor: int = 3) -> None:
+    """A grid of digit images with a caption each."""
+    for start in range(0, len(X), per_row):
+        cols = st.columns(per_row)
+        for col, x, cap in zip(cols, X[start : start + per_row], captions[start : start + per_row]):
+            col.image(upscale(x, factor), caption=cap, width="stretch")
+
+
+def preview_images(table: Table, label: str) -> None:
+    """The first images of the file as pictures, so the analyst sees what the rows are."""
+    with guard("showing your images", stop=False):
+        imgs = dg.read_images(table.df.head(10), dg.DigitColumns(label), table.name, labelled=False)
+        labels = table.df[label].head(10).tolist() if label in table.df.columns else [""] * len(imgs.X)
+        st.caption("The first images of the file, as the models will see them (label underneath):")
+        image_strip(imgs.X, [f"label {v}" for v in labels])
+
+
+# ----------------------------------------------------------------------------- charts
+
+
+def accuracy_bars(model: dg.DigitModel) -> go.Figure:
+    names = list(dg.MODELS)
+    values = [model.metrics["accuracy"]] + [model.baseline_metrics[n]["accuracy"] for n in names[1:]]
+    colors = charts.series_colors([dg.MODEL, *dg.BASELINES])
+    fig = charts._fig("Accuracy on the test images (higher is better)", height=260, xaxis=dict(range=[min(values) - 0.05, 1.0]))
+    fig.add_bar(x=values, y=names, orientation="h", marker_color=[colors[n] for n in names],
+                text=[pct(v) for v in values], textposition="outside")
+    fig.update_yaxes(autorange="reversed", type="category")
+    return fig
+
+
+def training_curves(model: dg.DigitModel) -> go.Figure:
+    """Validation loss per epoch of both networks."""
+    colors = charts.series_colors([dg.MODEL, *dg.BASELINES])
+    fig = charts._fig("Training curves (validation loss: lower is better)", xaxis_title="epoch", yaxis_title="loss", height=320)
+    for name in (dg.MODEL, dg.MLP):
+        h = pd.DataFrame(model.histories[name].epochs)
+        fig.add_scatter(x=h["epoch"], y=h["val_loss"], name=f"{name} · validation", line=dict(color=colors[name]))
+        fig.add_scatter(x=h["epoch"], y=h["train_loss"], name=f"{name} · training", line=dict(color=colors[name], dash="dot"))
+    return fig
+
+
+def confusion_heatmap(counts: np.ndarray, normalised: bool, title: str) -> go.Figure:
+    counts = np.asarray(counts)
+    share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    z = share if normalised else counts
+    text = [[(f"{100 * share[i, j]:.0f}%" if share[i, j] >= 0.005 else "") if normalised else (f"{counts[i, j]:,}" if counts[i, j] else "")
+             for j in range(10)] for i in range(10)]
+    labels = [str(d) for d in dg.DIGITS]
+    fig = charts._fig(title, xaxis_title="digit the model read", yaxis_title="true digit", height=520)
+    # a square-root colour scale keeps the few mistakes visible beside the large diagonal
+    fig.add_heatmap(z=np.sqrt(z / max(z.max(), 1e-9)), x=labels, y=labels, text=text, texttemplate="%{text}",
+                    colorscale="Blues", zmin=0, zmax=1, showscale=False, customdata=counts,
+                    hovertemplate="true %{y}, read %{x}: %{customdata:,} image(s)<extra></extra>")
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_xaxes(type="category", side="bottom")
+    return fig
+
+
+def recall_by_digit(model: dg.DigitModel) -> go.Figure:
+    colors = charts.series_colors([dg.MODEL, *dg.BASELINES])
+    fig = charts._fig("Recall by digit (share of each digit read right)", xaxis_title="digit", yaxis_title="recall", height=320,
+                      barmode="group")
+    for name in dg.MODELS:
+        pc = model.per_class(name)
+        fig.add_bar(x=pc["digit"].astype(str), y=pc["recall"], name=name, marker_color=colors[name],
+                    hovertemplate=f"{name}<br>digit %{{x}}: %{{y:.1%}}<extra></extra>")
+    lows = [model.per_class(n)["recall"].min() for n in dg.MODELS]
+    fig.update_yaxes(range=[max(0.0, min(lows) - 0.05), 1.0])
+    fig.update_xaxes(type="category")
+    return fig
+
+
+def attribution_map(exp: Explanation, i: int = 0, title: str = "Pixel attributions (SHAP)") -> go.Figure:
+    """Red pixels pushed the score of the digit up, blue pushed it down; the digit's outline in grey."""
+    v = exp.values[i].reshape(dg.SIDE, dg.SIDE)
+    ink = exp.data.iloc[i].to_numpy(dtype=np.float32).reshape(dg.SIDE, dg.SIDE)
+    lim = float(np.abs(v).max()) or 1.0
+    fig = charts._fig(title, height=360, showlegend=False, margin=dict(l=10, r=10, t=40, b=10))
+    fig.add_heatmap(z=v, zmin=-lim, zmax=lim, zmid=0, colorscale=[[0, NEGATIVE_COLOR], [0.5, "#ffffff"], [1, POSITIVE_COLOR]],
+                    colorbar=dict(title="push", tickvals=[-lim, 0, lim], ticktext=["away", "0", "towards"], len=0.8),
+                    hovertemplate="row %{y}, column %{x}: %{z:+.3f}<extra></extra>")
+    fig.add_contour(z=ink, contours=dict(start=100, end=100, coloring="none"), line=dict(color=NEUTRAL_COLOR, width=1.5),
+                    showscale=False, hoverinfo="skip")
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False, showgrid=False, zeroline=False)
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, constrain="domain")
+    return fig
+
+
+# ----------------------------------------------------------------------------- panels
+
+
+def performance(model: dg.DigitModel, key: str) -> None:
+    pick = st.radio("Model to inspect", list(dg.MODELS), horizontal=True, key=f"{key}_model",
+                    help="The confusion matrix, per-digit table and gallery below show this model.")
+    st.caption(MODEL_HELP[pick])
+    g1, g2 = st.columns([3, 2])
+    with g1:
+        normalised = st.toggle("Show shares of each true digit (instead of counts)", key=f"{key}_norm")
+        st.plotly_chart(confusion_heatmap(model.confusion(pick), normalised, f"Confusion matrix · {pick}"), key=f"{key}_confusion")
+        st.caption("Rows: the true digit; columns: what the model read. Everything off the diagonal is a mistake; "
+                   "dark cells off it are the digits it mixes up.")
+    with g2:
+        pc = model.per_class(pick)
+        st.dataframe(pc.style.format({"precision": "{:.1%}", "recall": "{:.1%}", "F1": "{:.3f}", "images": "{:,}"}),
+                     hide_index=True, width="stretch", height=420)
+        st.caption("Precision: of the images read as this digit, the share that really were. "
+                   "Recall: of this digit's images, the share read right.")
+    st.plotly_chart(recall_by_digit(model), key=f"{key}_recall")
+    st.caption("Each digit's recall per model: look for digits where the baselines fall well below the CNN.")
+    gallery(model, pick, key)
+
+
+def gallery(model: dg.DigitModel, pick: str, key: str, limit: int = 30) -> None:
+    wrong = model.misclassified(pick)
+    st.markdown(f"**Misread test images · {pick}** — {len(wrong):,} of {model.n_rows['test']:,}, the most confident mistakes first")
+    if not len(wrong):
+        st.success("No test image was misread.")
+        return
+    shown = wrong.head(limit)
+    image_strip(model.test["X"][shown["index"].to_numpy()],
+                [f"true {t} → read {p} ({100 * c:.0f}%)" for t, p, c in zip(shown["true"], shown["predicted"], shown["confidence"])])
+    st.caption("Each picture is a test image the model got wrong, with how sure it was. Some are hard even for people; "
+               "confident mistakes on clear digits are the ones to worry about.")
+
+
+def _image_options(model: dg.DigitModel, limit: int = 150) -> list[int]:
+    wrong = model.misclassified(dg.MODEL)["index"].tolist()
+    return list(dict.fromkeys([*wrong[:50], *range(min(limit, model.n_rows["test"]))]))
+
+
+def explanation_view(model: dg.DigitModel, job_id: str, key: str) -> None:
+    st.caption("Pick a test image and a digit: SHAP shows which pixels pushed the network's score for that digit up "
+               "(red) or down (blue), compared with 100 typical training images. Misread images come first in the list.")
+    options = _image_options(model)
+    pred = model.test_predictions(dg.MODEL)
+    c1, c2, c3 = st.columns(3)
+    i = c1.selectbox("Test image", options, key=f"{key}_image", format_func=lambda j: (
+        f"image {j + 1:,} · true {model.test['y'][j]}, CNN reads {pred[j]}" + (" ✗" if pred[j] != model.test["y"][j] else "")))
+    net = c2.radio("Network", [dg.MODEL, dg.MLP], horizontal=True, key=f"{key}_net")
+    p = model.test[net][i]
+    digit = c3.selectbox("Explain the score of digit", dg.DIGITS, index=int(p.argmax()), key=f"{key}_digit_{i}_{net}",
+                         help="By default the digit the network reads; pick the true digit to see what spoke against it.")
+    exp = None
+    with guard("explaining this image", stop=False):
+        exp = memo(f"{key}_shap", f"{job_id}:{i}:{net}:{digit}", lambda: model.explain(model.test["X"][i:i + 1], digit, net), keep=12)
+    a, b, c = st.columns([1, 2, 2])
+    a.image(upscale(model.test["X"][i], 5), caption=f"test image {i + 1:,} (true digit {model.test['y'][i]})", width="stretch")
+    if exp is not None:
+        b.plotly_chart(attribution_map(exp, 0, f"Why the {net} scores digit {digit}"), key=f"{key}_map")
+        b.caption("Red: ink (or empty space) that made the digit more likely; blue: less likely. Grey line: the digit's outline.")
+    c.plotly_chart(charts.probability_bars({str(d): float(p[d]) for d in dg.DIGITS}, f"{net}: probability of each digit"),
+                   key=f"{key}_probs")
+    c.caption("How sure the network is of each digit for this image.")
+
+
+def drawing_view(model: dg.DigitModel, job_id: str, key: str) -> None:
+    how = st.radio("Your digit", ["Draw it", "Upload a picture (PNG/JPG)"], horizontal=True, key=f"{key}_how")
+    raw, name = None, ""
+    left, right = st.columns([1, 2])
+    with left:
+        if how == "Draw it":
+            from streamlit_drawable_canvas import st_canvas
+
+            st.caption("Draw one digit, large, with the mouse or a finger. The bin icon under the box clears it.")
+            canvas = st_canvas(stroke_width=18, stroke_color="#000000", background_color="#FFFFFF", height=280, width=280,
+                               drawing_mode="freedraw", return_image_data=True, key=f"{key}_canvas")
+            drawn = bool((canvas.json_data or {}).get("objects"))
+            image = canvas.image_data if drawn else None
+            name = "your drawing"
+        else:
+            up = st.file_uploader("Picture of one handwritten digit", type=["png", "jpg", "jpeg", "bmp", "gif", "webp"],
+                                  key=f"{key}_picture")
+            image = None
+            if up is not None:
+                raw, name = up.getvalue(), up.name
+    with right:
+        if raw is not None:
+            with guard("reading your picture", stop=False):
+                image = dg.read_image(raw, name)
+        if image is None:
+            st.info("Draw a digit in the box (or upload a picture): the prediction appears here.", icon=":material/draw:")
+            return
+        x28 = None
+        with guard("reading your digit", stop=False):
+            x28 = dg.prepare_image(image)
+        if x28 is None:
+            return
+        probs = model.predict_image(x28)
+        p = probs[dg.MODEL]
+        d = int(p.argmax())
+        m1, m2, m3 = st.columns([1, 1, 2])
+        m1.image(upscale(x28, 4), caption="what the model sees (28×28)", width="stretch")
+        m2.metric("The CNN reads", str(d), help="The digit with the highest probability.")
+        m2.metric("Sure to", pct(float(p[d]), 0), help="The CNN's probability for that digit.")
+        m3.markdown(f"For comparison: the MLP reads **{int(probs[dg.MLP].argmax())}** "
+                    f"({pct(float(probs[dg.MLP].max()), 0)}), logistic regression **{int(probs[dg.LOGREG].argmax())}** "
+                    f"({pct(float(probs[dg.LOGREG].max()), 0)}).")
+        st.plotly_chart(charts.probability_bars({str(k): float(p[k]) for k in dg.DIGITS}, "CNN: probability of each digit"),
+                        key=f"{key}_draw_probs")
+        st.caption("A clear digit gets one long bar; two long bars mean the CNN hesitates between them.")
+        exp = None
+        with guard("explaining your digit", stop=False):
+            digest = f"{job_id}:{hash(x28.tobytes())}:{d}"
+            exp = memo(f"{key}_draw_shap", digest, lambda: model.explain(x28.reshape(1, -1), d))
+        if exp is not None:
+            st.plotly_chart(attribution_map(exp, 0, f"Which strokes made the CNN read {d}"), key=f"{key}_draw_map")
+            st.caption("Red: parts of your drawing (or empty space) that made this digit more likely; blue: less likely.")
+
+
+def batch_prediction(model: dg.DigitModel, key: str) -> None:
+    st.caption("Upload images to read, one per row with columns pixel0 … pixel783 (like Kaggle's test.csv; a label "
+               "column is allowed and then used to measure accuracy). Download the predictions in Kaggle's submission "
+               "layout: ImageId,Label.")
+    upload = st.file_uploader("Images to predict (CSV)", type=["csv", "txt", "gz"], key=f"{key}_score_upload")
+    if upload is None:
+        return
+    cache = st.session_state.setdefault(f"{key}_scored", {})
+    if upload.file_id not in cache:
+        cache.clear()
+        with guard("predicting your file", stop=False):
+            table = load_table(upload.getvalue(), upload.name)
+            pred = model.predict(table.df, upload.name)
+            truth = None
+            if model.columns.label in table.df.columns:
+                y, have, _ = dg.labels_from_frame(table.df, model.columns.label, upload.name)
+                truth = (y, have)
+            X = dg.read_images(table.df.head(20), model.columns, upload.name, labelled=False).X
+            cache[upload.file_id] = (pred, truth, X)
+    if upload.file_id not in cache:
+        return
+    pred, truth, X = cache[upload.file_id]
+    st.success(f"Read {len(pred):,} images.")
+    if truth is not None and truth[1].any():
+        y, have = truth
+        acc = float((pred["Label"].to_numpy()[have] == y[have]).mean())
+        st.metric("CNN accuracy on your labelled file", pct(acc), help="Share of the labelled images in this file read right.")
+    image_strip(X, [f"ImageId {i} → {d}" for i, d in zip(pred["ImageId"].head(len(X)), pred["Label"].head(len(X)))])
+    st.caption("The first images of your file with the digit the CNN read.")
+    st.dataframe(pred.head(200), hide_index=True, width="stretch", height=300)
+    c1, c2 = st.columns(2)
+    with c1:
+        download_csv(pred[["ImageId", "Label"]], "Download predictions (Kaggle submission: ImageId,Label)", "submission.csv",
+                     key=f"{key}_submission")
+    with c2:
+        download_csv(pred, "Download with probabilities of every digit", "digit_predictions.csv", key=f"{key}_probabilities")

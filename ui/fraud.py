@@ -1,0 +1,266 @@
+"""Views of the Fraud detection page: column roles, money inputs, performance, cost, flagged list, explanations."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from engine import fraud as fr
+from engine.data import column_kind
+from engine.explain import Explanation
+from ui import charts
+from ui.results import comparison_table, download_csv, metric_cards
+from ui.style import MODEL_COLOR, NEUTRAL_COLOR, POSITIVE_COLOR, pct
+
+NO_LABEL = "(no label: find unusual transactions)"
+NONE = "(none)"
+KEYS = ["auprc", "roc_auc", "precision", "recall", "f1"]
+LABELS = {"auprc": "AUPRC", "roc_auc": "ROC-AUC", "precision": "Precision", "recall": "Recall", "f1": "F1",
+          "cost_per_1000": "Cost per 1,000 transactions", "alerts_per_1000": "Alerts per 1,000 transactions",
+          "threshold": "Threshold"}
+
+
+# ----------------------------------------------------------------------------- 2 · Columns
+
+
+def money(x: float) -> str:
+    """Money with thousands separators: 6,610 · 204 · 12.50."""
+    if x is None or not np.isfinite(x):
+        return "–"
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}"
+
+
+def _pick(box, label: str, options: list, default, key: str, help: str):
+    return box.selectbox(label, options, index=options.index(default) if default in options else 0, key=key, help=help)
+
+
+def column_roles(df: pd.DataFrame, fp: str) -> fr.FraudColumns:
+    """Label (optional), which value is fraud, amount (optional), time (optional), features."""
+    d = fr.default_columns(df)
+    names = [str(c) for c in df.columns]
+    c1, c2, c3, c4 = st.columns(4)
+    label = _pick(c1, "Fraud label (optional)", [NO_LABEL, *names], d.label or NO_LABEL, f"fr_label_{fp}",
+                  "The column saying which past transactions were fraud. Without one, an autoencoder looks for "
+                  "transactions unlike the rest.")
+    label = None if label == NO_LABEL else label
+    fraud_value = None
+    if label is not None:
+        values = fr.label_values(df[label])[:50]
+        guess = fr.guess_fraud_value(values, fr._label_text(df[label]).value_counts())
+        fraud_value = _pick(c2, "Value that means fraud", values, guess, f"fr_fraud_{fp}_{label}",
+                            "Rows with this label value are frauds; the others are genuine.")
+    amount = _pick(c3, "Amount (optional)", [NONE, *[c for c in names if c != label]], d.amount or NONE, f"fr_amount_{fp}_{label}",
+                   "The transaction's amount: lets a missed fraud cost what it was worth.")
+    amount = None if amount == NONE else amount
+    time = _pick(c4, "Time (optional)", [NONE, *[c for c in names if c not in (label, amount)]], d.time or NONE,
+                 f"fr_time_{fp}_{label}", "When each transaction happened. With a time, the models train on the "
+                 "earlier transactions and are tested on the latest ones, as they would be used.")
+    time = None if time == NONE else time
+    candidates = [c for c in names if c not in (label, time)]
+    default = [c for c in d.features if c in candidates]
+    if amount is not None and amount not in default:
+        default.append(amount)
+    features = st.multiselect("Feature columns (what the models may use)", candidates, default=default,
+                              key=f"fr_features_{fp}_{label}_{time}",
+                              help="Free-text, id and date columns are left out by default.")
+    return fr.FraudColumns(label, tuple(features), amount, time, fraud_value)
+
+
+def options(has_label: bool) -> fr.FraudConfig:
+    helps = fr.FraudConfig.help()
+    with st.expander("Advanced training options"):
+        a1, a2, a3 = st.columns(3)
+        mode = "auto"
+        if has_label:
+            anomaly = a1.toggle("Ignore the label (train the autoencoder only)", False, key="fr_anomaly",
+                                help=helps["mode"]["help"])
+            mode = "anomaly" if anomaly else "auto"
+        return fr.FraudConfig(
+            mode=mode,
+            loss=a2.selectbox("Loss for rare frauds", ["weighted", "focal"], key="fr_loss", help=helps["loss"]["help"]),
+            max_epochs=a3.number_input("Most epochs", 5, 2000, 150, key="fr_epochs", help=helps["max_epochs"]["help"]),
+            test_fraction=a1.slider("Held-out share", 0.1, 0.5, 0.25, 0.05, key="fr_test", help=helps["test_fraction"]["help"]),
+            dropout=a2.slider("Dropout", 0.0, 0.8, 0.3, 0.05, key="fr_dropout", help=helps["dropout"]["help"]),
+            seed=a3.number_input("Random seed", 0, 10_000, 0, key="fr_seed", help=helps["seed"]["help"]),
+        )
+
+
+# ----------------------------------------------------------------------------- money and threshold
+
+
+def money_inputs(model: fr.FraudModel, key: str) -> fr.Costs:
+    """What a false alarm and a missed fraud cost; the amount is the default loss when one is mapped."""
+    c1, c2, c3 = st.columns(3)
+    fa = c1.number_input("Cost of reviewing a false alarm", 0.0, 1e9, 5.0, 1.0, key=f"{key}_fa",
+                         help="What one needless review costs you (staff time, an annoyed customer).")
+    by_amount = False
+    if model.has_amount:
+        by_amount = c2.radio("A missed fraud costs", ["the transaction's amount", "a fixed amount"], key=f"{key}_how",
+                             help="The money lost when a fraud goes unflagged.") == "the transaction's amount"
+    missed = c3.number_input("Cost of a missed fraud", 0.0, 1e12, 100.0, 10.0, key=f"{key}_miss", disabled=by_amount,
+                             help="Used when a missed fraud costs a fixed amount (or no amount column is mapped).")
+    return fr.Costs(false_alarm=fa, missed_fraud=missed, missed_is_amount=by_amount)
+
+
+def threshold_slider(model: fr.FraudModel, costs: fr.Costs | None, key: str) -> float:
+    """The analyst's threshold: preset to the cheapest on validation rows (or to an alert budget without labels)."""
+    if costs is None:
+        per_1000 = st.slider("Alerts per 1,000 transactions you can review", 1, 200, 20, key=f"{key}_budget",
+                             help="Without a label the money cannot be weighed; flag the most unusual transactions instead.")
+        return model.alert_threshold(per_1000)
+    best = model.threshold(costs)
+    st.markdown(f"**Cheapest threshold** on the validation rows for these costs: **{best:.3f}** "
+                f"(flag a transaction when its {model.score_name} is at least this).")
+    # the key carries the costs, so new costs move the slider to their own cheapest threshold
+    return st.slider(f"Threshold: flag when the {model.score_name} is at least", 0.0, 1.0, float(best), 0.001,
+                     format="%.3f", key=f"{key}_thr_{costs.false_alarm}_{costs.missed_fraud}_{costs.missed_is_amount}",
+                     help="Move it to trade missed frauds against false alarms; everything below updates.")
+
+
+# ----------------------------------------------------------------------------- Performance
+
+
+def _rows_line(model: fr.FraudModel) -> str:
+    n = model.n_rows
+    split = "the latest transactions (split by time)" if model.columns.time else "held-out transactions"
+    return (f"Measured on **{n['test']:,} {split}** the models never saw; trained on {n['train']:,}, with "
+            f"{n['validation']:,} more to stop training and choose the threshold.")
+
+
+def performance(model: fr.FraudModel, ev: dict, threshold: float) -> None:
+    st.markdown(_rows_line(model))
+    main, rest = ev[model.model_name], {k: v for k, v in ev.items() if k != model.model_name}
+    metric_cards(model.model_name, main, rest, KEYS, LABELS, fr.METRIC_HELP)
+    st.caption(f"Fraud rate of these rows: {pct(main['fraud_rate'])} — what guessing gets for AUPRC. Precision, recall "
+               f"and F1: {model.model_name.lower()} at your threshold ({threshold:.3f}); the others at their own "
+               "cheapest threshold for the same costs.")
+    st.dataframe(comparison_table(model.model_name, main, rest, KEYS + ["threshold"], LABELS, model.intervals),
+                 width="stretch")
+    st.caption("Same held-out rows for every model; brackets: 95% bootstrap intervals.")
+    if fr.AE_REFERENCE in ev:
+        gain = main["auprc"] - ev[fr.AE_REFERENCE]["auprc"]
+        st.info(f"**What the labels buy:** an autoencoder trained on the same rows without the labels reaches an AUPRC "
+                f"of {ev[fr.AE_REFERENCE]['auprc']:.3f}; learning from the labels gives {main['auprc']:.3f} "
+                f"({gain:+.3f}).", icon=":material/label:")
+    g1, g2 = st.columns(2)
+    pr_points = {k: (v["recall"], v["precision"]) for k, v in ev.items() if np.isfinite(v["precision"])}
+    g1.plotly_chart(charts.pr_chart(model.pr_curves(), pr_points, main["fraud_rate"]), key="fr_pr")
+    g1.caption("Higher and further right is better: more frauds caught with fewer false alarms. Dots: each model at its threshold.")
+    roc_points = {k: (v["fp"] / max(v["fp"] + v["tn"], 1), v["recall"]) for k, v in ev.items()}
+    g2.plotly_chart(charts.roc_chart(model.roc_curves(), roc_points), key="fr_roc")
+    g2.caption("The closer to the top left, the better; with rare frauds, small moves on the left matter most.")
+    st.plotly_chart(score_histogram(model.test_scores(), threshold, model.score_name), key="fr_hist")
+    st.caption("Genuine transactions should pile up on the left and frauds on the right; the dashed line is your threshold.")
+
+
+def score_histogram(frame: pd.DataFrame, threshold: float, score_name: str) -> go.Figure:
+    fig = go.Figure()
+    fig.update_layout(title=f"How the {score_name} separates frauds from genuine transactions", template="plotly_white",
+                      barmode="overlay", height=340, margin=dict(l=10, r=10, t=40, b=10), xaxis_title=score_name,
+                      yaxis_title="share of transactions", legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0))
+    groups = [("genuine", MODEL_COLOR), ("fraud", POSITIVE_COLOR)] if "truth" in frame else [(None, MODEL_COLOR)]
+    for truth, color in groups:
+        s = frame["score"] if truth is None else frame.loc[frame["truth"] == truth, "score"]
+        fig.add_histogram(x=s, name=truth or "all transactions", marker_color=color, opacity=0.6, histnorm="percent",
+                          xbins=dict(start=0, end=1, size=0.025))
+    fig.add_vline(x=threshold, line_dash="dash", line_color="black", annotation_text="threshold")
+    return fig
+
+
+# ----------------------------------------------------------------------------- Cost & threshold
+
+
+def cost_view(model: fr.FraudModel, costs: fr.Costs, ev: dict, threshold: float) -> None:
+    main = ev[model.model_name]
+    base_name = model.baselines[0]
+    base = ev[base_name]
+    none = model.no_model_cost(costs)
+    n = model.n_rows["test"]
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Cost per 1,000 transactions", money(main["cost_per_1000"]), help=fr.METRIC_HELP["cost_per_1000"])
+    c2.metric("Saving vs no model", money(none - main["cost"]), delta=pct((none - main["cost"]) / none) if none else None,
+              help=f"Flagging nothing would cost {money(none)} on these {n:,} held-out transactions (every fraud missed).")
+    c3.metric(f"Saving vs {base_name.lower()}", money(base["cost"] - main["cost"]),
+              help=f"{base_name} at its own cheapest threshold costs {money(base['cost'])} on the same rows.")
+    c4.metric("Alerts per 1,000 transactions", f"{main['alerts_per_1000']:.1f}", help=fr.METRIC_HELP["alerts_per_1000"])
+    st.caption(f"Money on the {n:,} held-out transactions at your threshold ({threshold:.3f}): {main['fp']:,} false alarm(s) "
+               f"and {main['fn']:,} missed fraud(s) cost {money(main['cost'])} in all.")
+    g1, g2 = st.columns([3, 2])
+    g1.plotly_chart(cost_chart({k: model.cost_curve(costs, k) for k in (model.model_name, *model.baselines)}, threshold),
+                    key="fr_cost")
+    g1.caption("The lowest point of each curve is its cheapest threshold; the dashed line is yours.")
+    cm = np.array([[main["tn"], main["fp"]], [main["fn"], main["tp"]]])
+    g2.plotly_chart(charts.confusion_chart(cm, ["genuine", "fraud"], f"{model.model_name} at {threshold:.3f}"), key="fr_cm")
+    g2.caption("Rows: what was true; columns: what the model said. Top right: false alarms; bottom left: missed frauds.")
+
+
+def cost_chart(curves: dict[str, pd.DataFrame], threshold: float) -> go.Figure:
+    colors = charts.series_colors(list(curves))
+    fig = go.Figure()
+    fig.update_layout(title="Expected cost per 1,000 transactions, by threshold", template="plotly_white", height=380,
+                      margin=dict(l=10, r=10, t=40, b=10), xaxis=dict(title="threshold", range=[0, 1]),
+                      yaxis_title="cost per 1,000 transactions", legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0))
+    for name, c in curves.items():
+        fig.add_scatter(x=c["threshold"], y=c["cost_per_1000"], name=name, mode="lines", line_shape="hv",
+                        line=dict(color=colors[name], width=3 if name == next(iter(curves)) else 2),
+                        hovertemplate="threshold %{x:.3f}<br>cost %{y:,.0f}<extra>" + name + "</extra>")
+        best = c.loc[c["cost_per_1000"].idxmin()]
+        fig.add_scatter(x=[best["threshold"]], y=[best["cost_per_1000"]], mode="markers", showlegend=False,
+                        marker=dict(color=colors[name], size=11, symbol="diamond", line=dict(color="black", width=1)),
+                        hovertemplate="cheapest: %{x:.3f}<extra>" + name + "</extra>")
+    fig.add_vline(x=threshold, line_dash="dash", line_color=NEUTRAL_COLOR, annotation_text="your threshold")
+    return fig
+
+
+# ----------------------------------------------------------------------------- Flagged list and explanations
+
+
+def flagged_view(model: fr.FraudModel, top: pd.DataFrame, exp: Explanation | None, threshold: float, limit: int) -> None:
+    flagged = top[top[model.score_name] >= threshold]
+    where = "held-out transactions" if model.has_label else "transactions in your file"
+    if flagged.empty:
+        st.info(f"No {where} score at or above the threshold ({threshold:.3f}). Lower it to see flagged transactions.")
+        return
+    more = " (the highest shown)" if len(flagged) == limit else ""
+    st.markdown(f"**{len(flagged):,} flagged {where}**{more}, highest {model.score_name} first, each with the columns "
+                "that pushed it up the most.")
+    st.dataframe(flagged, hide_index=True, width="stretch", height=320,
+                 column_config={"row": st.column_config.NumberColumn("row in your file", format="%d"),
+                                model.score_name: st.column_config.ProgressColumn(model.score_name, min_value=0, max_value=1,
+                                                                                  format="%.3f")})
+    download_csv(flagged, "Download the flagged list (CSV)", "flagged_transactions.csv", key="fr_flagged_download")
+    st.caption("Reasons compare each value with genuine training transactions (\"unusually low\": below 95% of them).")
+    if exp is None:
+        return
+    pick = st.selectbox("Look closer at", list(flagged.index), key="fr_flag_pick",
+                        format_func=lambda i: f"row {int(top.loc[i, 'row']):,} · {model.score_name} {top.loc[i, model.score_name]:.3f}")
+    st.markdown("**Why it was flagged:** " + ("; ".join(model.reasons(exp, int(pick))) or "no single column stands out"))
+    st.plotly_chart(charts.shap_waterfall(exp, int(pick)), key="fr_waterfall")
+    unit = "log-odds of fraud" if model.mode == "labelled" else "reconstruction error; each column's exact share"
+    st.caption(f"From the average transaction to this one: red bars push towards fraud, blue away ({unit}).")
+
+
+def explanations_view(model: fr.FraudModel, exp: Explanation) -> None:
+    how = ("SHAP values of the network" if model.mode == "labelled" else
+           "each column's share of the autoencoder's reconstruction error, above the average transaction's")
+    st.markdown(f"**Across {len(exp.data):,} held-out transactions** — {how}.")
+    c1, c2 = st.columns(2)
+    c1.plotly_chart(charts.shap_bar(exp), key="fr_shap_bar")
+    c1.caption("Longer bars: columns that move the score the most, on average.")
+    c2.plotly_chart(charts.shap_beeswarm(exp), key="fr_shap_swarm")
+    c2.caption("Dots right of zero push towards fraud; red dots are high values of that column, blue low.")
+
+
+def training_notes(model: fr.FraudModel) -> None:
+    with st.expander("Training curve and what was done to the data"):
+        st.plotly_chart(charts.loss_curve(model.history.epochs), key="fr_history")
+        st.markdown(f"Training {model.history.stopped}.")
+        for note in model.notes:
+            st.markdown(f"- {note}")
+
+
+def kinds_left_out(df: pd.DataFrame, cols: fr.FraudColumns) -> list[str]:
+    """Columns not used at all, by kind (to say so on the page)."""
+    used = {cols.label, cols.time, *cols.features}
+    return [f"{c} ({column_kind(df[c])})" for c in df.columns if c not in used]

@@ -1,0 +1,340 @@
+"""Views for the Retail segmentation page: column mapping, segment profiles, map, k scan, drill-down.
+
+Shared pieces (metric cards, SHAP bar/beeswarm/waterfall, downloads) come from ui.results and
+ui.charts; what is drawn here exists only on this page.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+from plotly.subplots import make_subplots
+
+from engine import segmentation as seg
+from engine.device import get_device
+from engine.explain import Explanation, format_value
+from ui import charts
+from ui.results import comparison_table, download_csv, metric_cards
+from ui.style import BASELINE_COLORS, MODEL_COLOR, NEUTRAL_COLOR, fmt, pct
+
+# Okabe–Ito first (colour-blind safe), then two more distinct hues for k up to 10.
+SEGMENT_COLORS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000",
+                  "#882255", "#999999"]
+NONE_INVOICE = "(none: count each purchase day as one order)"
+NONE_QTY = "(none: the price column is the line amount)"
+NONE_ID = "(none: number the rows)"
+SHAPES = {seg.TRANSACTIONS: "A transaction line (invoice, customer, date, quantity, price)",
+          seg.CUSTOMERS: "A customer (a ready customer table, one row each)"}
+AUTO_K = "Suggest from the data"
+LAYOUT = dict(template="plotly_white", margin=dict(l=10, r=10, t=80, b=10),
+              legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0))
+METRIC_HELP = {
+    "silhouette": "Silhouette: how much closer customers are to their own segment than to the next one, from -1 to 1. "
+                  "Above 0.25 means real structure; above 0.5 means clearly separated groups. Measured on a sample.",
+    "inertia": "Inertia: the sum of squared distances from each customer to its segment centre (on the scaled "
+               "features). Lower is tighter; only comparable between runs with the same data and number of segments.",
+    "inertia_ratio": "Torch k-means inertia divided by scikit-learn's on the same data and k. 1.00 means equally tight "
+                     "segments; below 1 is tighter.",
+    "ari_vs_baseline": "Adjusted Rand index between the two methods' segments: 1 means they put every customer in the "
+                       "same group, 0 means no more agreement than chance.",
+    "k": "Number of segments used. The suggestion is the number with the highest silhouette score.",
+    "soft_agreement": "Share of customers whose most likely segment under the explained soft assignment is their "
+                      "k-means segment (it is 100% by construction; shown as a check).",
+}
+LABELS = {"silhouette": "Silhouette", "inertia": "Inertia", "seconds": "Seconds", "iterations": "Iterations"}
+
+
+def _col(c: str, names: Sequence[str], default: str | None, key: str, label: str, help: str, extra: str | None = None):
+    options = ([extra] if extra else []) + list(names)
+    index = options.index(default) if default in options else 0
+    choice = c.selectbox(label, options, index=index, key=key, help=help)
+    return None if choice == extra else choice
+
+
+def columns_form(df: pd.DataFrame, fp: str) -> tuple[seg.SegmentationColumns, seg.SegmentationConfig]:
+    """Step 2: the shape of the file, each column's role, the number of segments and advanced options."""
+    st.subheader("2 · Columns")
+    guess = seg.default_columns(df)
+    names = [str(c) for c in df.columns]
+    shape_label = st.radio("What is one row of your file?", list(SHAPES.values()), horizontal=True,
+                           index=list(SHAPES).index(guess.shape), key=f"seg_shape_{fp}",
+                           help="Transactions are turned into one row per customer (recency, frequency, spend, …). "
+                                "A customer table is used as it is.")
+    shape = next(k for k, v in SHAPES.items() if v == shape_label)
+    if shape == seg.TRANSACTIONS:
+        t = guess if guess.shape == seg.TRANSACTIONS else seg.SegmentationColumns()
+        c1, c2, c3 = st.columns(3)
+        customer = _col(c1, names, t.customer, f"seg_cust_{fp}", "Customer id", "Who bought: rows without it are left out.")
+        date = _col(c2, names, t.date, f"seg_date_{fp}", "Invoice date", "When the purchase happened.")
+        invoice = _col(c3, names, t.invoice, f"seg_inv_{fp}", "Invoice / order number",
+                       "Lines with the same number form one order; numbers starting with 'C' are cancellations.",
+                       NONE_INVOICE)
+        quantity = _col(c1, names, t.quantity, f"seg_qty_{fp}", "Quantity",
+                        "Units on the line; negative numbers are returns.", NONE_QTY)
+        price = _col(c2, names, t.price, f"seg_price_{fp}", "Unit price" if quantity else "Line amount",
+                     "Price of one unit (or the line's total when there is no quantity column).")
+        columns = seg.SegmentationColumns(seg.TRANSACTIONS, customer, invoice, date, quantity, price)
+    else:
+        t = guess if guess.shape == seg.CUSTOMERS else seg.default_columns(df.iloc[:0])
+        c1, c2 = st.columns([1, 3])
+        customer = _col(c1, names, t.customer, f"seg_cid_{fp}", "Customer id (optional)",
+                        "Only used to label customers in tables and downloads.", NONE_ID)
+        options = [c for c in names if c != customer]
+        features = c2.multiselect("Columns to segment by", options, default=[f for f in t.features if f in options],
+                                  key=f"seg_feats_{fp}_{customer}",
+                                  help="Numbers such as age, income or spend; category columns may be added. "
+                                       "Free text and dates cannot be used.")
+        columns = seg.SegmentationColumns(seg.CUSTOMERS, customer, features=tuple(features))
+    c1, c2 = st.columns([1, 2])
+    k_choice = c1.selectbox("Number of segments", [AUTO_K, *range(2, seg.K_LIMIT + 1)], key=f"seg_k_{fp}",
+                            help=seg.SegmentationConfig.help()["k"]["help"])
+    c2.caption("Leave it on *Suggest* first: the page tries 2 to 10 segments and picks the number whose segments are "
+               "best separated (silhouette). Then try the neighbours of that number and keep what reads best.")
+    helps = seg.SegmentationConfig.help()
+    with st.expander("Advanced options"):
+        a1, a2, a3 = st.columns(3)
+        restarts = a1.number_input("Restarts", 1, 50, 10, key="seg_restarts", help=helps["restarts"]["help"])
+        seed = a2.number_input("Random seed", 0, 10_000, 0, key="seg_seed", help=helps["seed"]["help"])
+        log_scale = a3.checkbox("Log scale for skewed amounts", True, key="seg_log", help=helps["log_scale"]["help"])
+        ref = ""
+        if shape == seg.TRANSACTIONS:
+            use_ref = a1.checkbox("Count recency from a date I choose", False, key=f"seg_use_ref_{fp}",
+                                  help=helps["reference_date"]["help"])
+            if use_ref:
+                ref = str(a2.date_input("Reference date", dt.date.today(), key=f"seg_ref_{fp}"))
+    config = seg.SegmentationConfig(k=0 if k_choice == AUTO_K else int(k_choice), restarts=int(restarts),
+                                    seed=int(seed), log_scale=log_scale, reference_date=ref)
+    return columns, config
+
+
+def prepared_summary(prep: seg.Prepared) -> None:
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Customers to segment", f"{prep.n_rows.get('customers', len(prep.features)):,}",
+              help="One row per customer, built from your file as described below.")
+    c2.metric(f"Rows used (of {prep.n_rows.get('rows', 0):,})", f"{prep.n_rows.get('rows used', 0):,}",
+              help="Rows left after removing those that cannot be tied to a customer or a price.")
+    c3.metric("Features per customer", f"{prep.features.shape[1]:,}", help="Columns k-means measures distances on.")
+    with st.expander("What was done to your data", expanded=False):
+        for note in prep.notes:
+            st.markdown(f"- {note}")
+        if set(seg.RFM_FEATURES) <= set(prep.features.columns):
+            for name, text in seg.FEATURE_HELP.items():
+                st.markdown(f"- **{name}**: {text}")
+        st.dataframe(prep.features.head(20), width="stretch", height=220)
+
+
+# ----------------------------------------------------------------------------- segments tab
+
+
+def names_editor(model: seg.SegmentationModel, key: str) -> list[str]:
+    """Table of segments with suggested names and actions; the analyst may rename them."""
+    prof = model.profile
+    frame = pd.DataFrame({
+        "segment": range(1, model.k + 1),
+        "name": model.names,
+        "customers": prof["customers"].iloc[1:].to_numpy(),
+        "share of customers": (100 * prof["share of customers"].iloc[1:]).round(1).to_numpy(),
+    })
+    if "share of revenue" in prof:
+        frame["share of revenue"] = (100 * prof["share of revenue"].iloc[1:]).round(1).to_numpy()
+    frame["suggested action"] = model.actions
+    edited = st.data_editor(
+        frame, key=key, hide_index=True, width="stretch", disabled=[c for c in frame.columns if c != "name"],
+        column_config={
+            "name": st.column_config.TextColumn("name (click to rename)", required=True, max_chars=40),
+            "share of customers": st.column_config.NumberColumn(format="%.1f%%"),
+            "share of revenue": st.column_config.NumberColumn(format="%.1f%%"),
+            "suggested action": st.column_config.TextColumn(width="large"),
+        },
+    )
+    st.caption("Names are suggestions from each segment's recency, frequency and spend (or its most distinctive "
+               "columns). Click a name to rename it; the new names carry into every chart and download.")
+    names = [str(n).strip() or model.names[i] for i, n in enumerate(edited["name"].tolist())]
+    seen: dict[str, int] = {}
+    for i, n in enumerate(names):  # keep names unique so charts stay readable
+        seen[n] = seen.get(n, 0) + 1
+        if seen[n] > 1:
+            names[i] = f"{n} ({seen[n]})"
+    return names
+
+
+def headline(model: seg.SegmentationModel) -> None:
+    m = model.metrics
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Segments", f"{m['k']}", help=METRIC_HELP["k"],
+              delta=None if m["k"] == m["suggested_k"] else f"suggested: {m['suggested_k']}", delta_color="off")
+    c2.metric("Customers", f"{m['customers']:,}", help="Customers placed in a segment.")
+    c3.metric("Silhouette", fmt(m["silhouette"]), help=METRIC_HELP["silhouette"])
+    shares = model.profile["share of customers"].iloc[1:]
+    c4.metric("Largest segment", pct(float(shares.max())), help="Share of customers in the biggest segment.")
+
+
+def sizes_chart(model: seg.SegmentationModel, names: Sequence[str]) -> go.Figure:
+    prof = model.profile.iloc[1:]
+    fig = go.Figure()
+    fig.update_layout(title="Segment sizes", yaxis_title="share (%)", height=420, **LAYOUT)
+    fig.add_bar(x=list(names), y=100 * prof["share of customers"], name="share of customers",
+                marker_color=NEUTRAL_COLOR, hovertemplate="%{x}: %{y:.1f}% of customers<extra></extra>")
+    if "share of revenue" in prof:
+        fig.add_bar(x=list(names), y=100 * prof["share of revenue"], name="share of revenue (net spend)",
+                    marker_color="#009E73", hovertemplate="%{x}: %{y:.1f}% of revenue<extra></extra>")
+    fig.update_xaxes(type="category")
+    return fig
+
+
+def profile_table(model: seg.SegmentationModel, names: Sequence[str]) -> pd.DataFrame:
+    prof = model.profile.copy()
+    prof.index = ["All customers", *names]
+    out = pd.DataFrame(index=prof.index)
+    out["customers"] = prof["customers"].map(lambda v: f"{int(v):,}")
+    out["share of customers"] = prof["share of customers"].map(pct)
+    if "share of revenue" in prof:
+        out["share of revenue"] = prof["share of revenue"].map(pct)
+    for col in model.features:
+        if col in prof:
+            out[f"{col} (median)" if pd.api.types.is_numeric_dtype(prof[col]) else col] = prof[col].map(
+                lambda v: fmt(v, 2) if isinstance(v, (int, float, np.floating)) else v)
+    return out
+
+
+def comparison_heatmap(model: seg.SegmentationModel, names: Sequence[str]) -> go.Figure:
+    """Each segment's centre per column in standard deviations from the average customer; text = median value."""
+    z = model.centre_z()
+    prof = model.profile.iloc[1:]
+    text = [[format_value(prof[c].iloc[j]) if c in prof else "" for c in z.columns] for j in range(model.k)]
+    fig = go.Figure()
+    fig.update_layout(title="How each segment differs from the average customer", height=max(320, 50 * model.k + 170),
+                      **{**LAYOUT, "legend": {}, "margin": dict(l=10, r=10, t=50, b=10)})
+    fig.add_heatmap(z=z.to_numpy(), x=[str(c) for c in z.columns], y=list(names), text=text, texttemplate="%{text}",
+                    textfont=dict(size=13),
+                    colorscale=[[0, "#0072B2"], [0.5, "#f7f7f7"], [1, "#D55E00"]], zmid=0, zmin=-2.5, zmax=2.5,
+                    colorbar=dict(title="std. dev.<br>from average", len=0.8),
+                    hovertemplate="%{y} · %{x}<br>median %{text}<br>%{z:+.2f} std. dev. from the average<extra></extra>")
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_xaxes(type="category", side="bottom", tickangle=-25)
+    return fig
+
+
+def map_chart(model: seg.SegmentationModel, names: Sequence[str]) -> tuple[go.Figure, int]:
+    pts, centres = model.map_2d()
+    ev = model.pca["explained"]
+    fig = go.Figure()
+    fig.update_layout(title="Customers on a 2-D map (principal components of the scaled features)", height=560,
+                      xaxis_title=f"component 1 ({pct(ev[0], 0)} of the spread)",
+                      yaxis_title=f"component 2 ({pct(ev[1], 0)} of the spread)", **LAYOUT)
+    for j in range(model.k):
+        p = pts[pts["segment"] == j]
+        fig.add_scattergl(x=p["pc1"], y=p["pc2"], mode="markers", name=names[j], text=p["customer"],
+                          marker=dict(color=SEGMENT_COLORS[j % len(SEGMENT_COLORS)], size=6, opacity=0.65),
+                          hovertemplate=f"customer %{{text}}<br>{names[j]}<extra></extra>")
+    fig.add_scatter(x=centres["pc1"], y=centres["pc2"], mode="markers+text", name="segment centres",
+                    text=list(names), textposition="top center",
+                    marker=dict(symbol="x", size=14, color="black", line=dict(width=2, color="white")))
+    return fig, len(pts)
+
+
+# ----------------------------------------------------------------------------- performance tab
+
+
+def performance(model: seg.SegmentationModel) -> None:
+    m, b = model.metrics, model.baseline_metrics[seg.BASELINE]
+    st.markdown(f"Both methods segment the same **{m['customers']:,} customers** into **{m['k']}** segments with "
+                f"{model.config.restarts} restarts each; silhouette is measured on {m['sample']:,} of them.")
+    metric_cards(seg.MODEL, m, model.baseline_metrics, ["silhouette", "inertia"], LABELS, METRIC_HELP,
+                 lower_is_better=["inertia"])
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Inertia ratio (torch ÷ scikit-learn)", f"{m['inertia_ratio']:.4f}", help=METRIC_HELP["inertia_ratio"])
+    c2.metric("Agreement with scikit-learn (ARI)", f"{m['ari_vs_baseline']:.3f}", help=METRIC_HELP["ari_vs_baseline"])
+    c3.metric("Time to fit (torch vs scikit-learn)", f"{m['seconds']:.2f} s vs {b['seconds']:.2f} s",
+              help="Wall time of the final k-means on all customers, both on this machine's "
+                   f"{'GPU' if get_device().type == 'cuda' else 'CPU'}; bench/segmentation.py measures it at scale.")
+    st.dataframe(comparison_table(seg.MODEL, m, model.baseline_metrics, ["silhouette", "inertia", "seconds", "iterations"],
+                                  LABELS), width="stretch")
+    st.caption("Same customers, same scaled features, same k and restarts for both methods.")
+    st.plotly_chart(scan_chart(model), key="seg_scan")
+    st.caption("Left: the elbow curve — where adding a segment stops tightening them much. Right: silhouette — higher "
+               "means better separated; the suggested number is its highest point.")
+
+
+def scan_chart(model: seg.SegmentationModel) -> go.Figure:
+    scan = model.scan
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Elbow: inertia by number of segments",
+                                                        "Silhouette by number of segments"))
+    fig.add_scatter(x=scan["k"], y=scan["inertia"], mode="lines+markers", name="inertia", line=dict(color=MODEL_COLOR),
+                    row=1, col=1)
+    fig.add_scatter(x=scan["k"], y=scan["silhouette"], mode="lines+markers", name="silhouette",
+                    line=dict(color=MODEL_COLOR), row=1, col=2)
+    m = model.metrics
+    for k, label, colour in ((m["suggested_k"], "suggested", BASELINE_COLORS[0]), (m["elbow_k"], "elbow", NEUTRAL_COLOR)):
+        row = scan[scan["k"] == k]
+        if len(row):
+            col, y = (2, "silhouette") if label == "suggested" else (1, "inertia")
+            fig.add_scatter(x=row["k"], y=row[y], mode="markers+text", text=[label], textposition="top center",
+                            marker=dict(size=14, color=colour, line=dict(color="black", width=1)), showlegend=False,
+                            row=1, col=col)
+    fig.update_layout(template="plotly_white", height=360, showlegend=False, margin=dict(l=10, r=10, t=50, b=10))
+    fig.update_xaxes(title_text="number of segments", dtick=1)
+    return fig
+
+
+# ----------------------------------------------------------------------------- explanations tab
+
+
+def global_explanation(exp: Explanation, name: str, key: str) -> None:
+    c1, c2 = st.columns(2)
+    c1.plotly_chart(charts.shap_bar(exp), key=f"{key}_bar")
+    c1.caption(f"Longer bars: columns that decide most whether a customer is pulled into '{name}'.")
+    c2.plotly_chart(charts.shap_beeswarm(exp), key=f"{key}_swarm")
+    c2.caption(f"Dots right of zero pull customers towards '{name}'; red dots are high values of that column, blue low.")
+
+
+def customer_picker(model: seg.SegmentationModel, names: Sequence[str], key: str) -> str | None:
+    ids = model.customers.index.astype(str)
+    labels = model.customers["_segment"].to_numpy()
+    limit = 5000
+    options = list(ids[:limit])
+    c1, c2 = st.columns([2, 1])
+    typed = c2.text_input("…or type a customer id", key=f"{key}_typed").strip()
+    if typed:
+        if typed in set(ids):
+            return typed
+        c2.warning(f"No customer '{typed}' in the segmented data.")
+    pos = {c: i for i, c in enumerate(ids)}
+    return c1.selectbox("Pick a customer", options, key=f"{key}_pick",
+                        format_func=lambda c: f"{c} · {names[labels[pos[c]]]}",
+                        help=None if len(ids) <= limit else f"The first {limit:,} customers; type any other id beside.")
+
+
+def customer_view(model: seg.SegmentationModel, cid: str, names: Sequence[str], exp: Explanation, proba: np.ndarray,
+                  key: str) -> None:
+    row = model.customers.loc[cid]
+    j = int(row["_segment"])
+    st.markdown(f"Customer **{cid}** is in segment **{j + 1} · {names[j]}** "
+                f"({pct(float(proba[j]))} membership under the soft assignment).")
+    st.caption(f"Suggested action for this segment: {model.actions[j]}")
+    prof = model.profile
+    table = pd.DataFrame({
+        "this customer": [format_value(row[c]) for c in model.features],
+        f"median of '{names[j]}'": [format_value(prof[c].iloc[j + 1]) for c in model.features],
+        "median of all customers": [format_value(prof[c].iloc[0]) for c in model.features],
+    }, index=model.features)
+    c1, c2 = st.columns([3, 2])
+    c1.dataframe(table, width="stretch")
+    c2.plotly_chart(charts.probability_bars({names[i]: float(p) for i, p in enumerate(proba)},
+                                            "Membership of each segment (soft assignment)"), key=f"{key}_proba")
+    c2.caption("How strongly this customer belongs to each segment; the highest bar is always its k-means segment.")
+    st.plotly_chart(charts.shap_waterfall(exp, 0), key=f"{key}_waterfall")
+    st.caption(f"Start from the average customer's pull towards '{names[j]}'; each bar is one column pushing this "
+               "customer towards it (red) or away (blue). Units: log-odds of the soft assignment compared with the "
+               "average segment.")
+    reasons = exp.reasons(0, k=3, up=f"pulls towards '{names[j]}'", down=f"pulls away from '{names[j]}'")
+    st.markdown("In words: " + "; ".join(reasons) + ".")
+
+
+def download_customers(model: seg.SegmentationModel, names: Sequence[str], key: str) -> None:
+    table = model.customers_table(names)
+    download_csv(table, f"Download customer → segment ({len(table):,} rows, CSV)", "customer_segments.csv", key)
