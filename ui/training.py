@@ -66,16 +66,24 @@ def training_panel(page: str, key: str, fn: Callable[..., Any], *args: Any, labe
 
 @st.fragment(run_every=0.5)
 def _watch(job: Job) -> None:
+    """Redrawn every half second while the job runs; the full page reruns once it ends.
+
+    Epoch loops report epoch/max_epochs/train_loss (a loss curve is drawn); other jobs
+    (e.g. k-means) may report a "message" and a "fraction" done.
+    """
     if not job.active:
         st.rerun()  # the whole page now shows the results
-    last = job.latest
-    if last:
-        done = last["epoch"] / last["max_epochs"]
-        st.progress(min(done, 1.0), text=last.get("message") or f"Epoch {last['epoch']} of at most {last['max_epochs']} "
-                    f"(stops early once it stops improving) · {last['seconds']:.1f} s")
-        if "train_loss" in last:  # jobs that are not epoch loops (e.g. k-means) report steps with a "message"
-            st.plotly_chart(charts.loss_curve(job.events))
-    else:
-        st.progress(0.0, text="Preparing the data and starting…")
+    with guard("showing the training progress", stop=False):
+        events = list(job.events)  # a snapshot: the worker thread appends to the list
+        last = events[-1] if events else {}
+        if "epoch" in last:
+            done = last["epoch"] / last.get("max_epochs", last["epoch"])
+            text = last.get("message") or (f"Epoch {last['epoch']} of at most {last.get('max_epochs', '?')} "
+                                           f"(stops early once it stops improving) · {last.get('seconds', 0):.1f} s")
+        else:
+            done, text = last.get("fraction", 0.0), last.get("message", "Preparing the data and starting…")
+        st.progress(min(float(done), 1.0), text=text)
+        if "train_loss" in last:
+            st.plotly_chart(charts.loss_curve(events))
     if st.button("Cancel training", key=f"cancel_{job.id}"):
         job.cancel()
