@@ -27,6 +27,7 @@ import json
 import math
 import re
 import time
+import warnings
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -251,10 +252,12 @@ def _parse_dates(s: pd.Series, col: str) -> pd.Series:
         text = text.mask(text == "")
 
         def parse(**kw):
-            try:
-                return pd.to_datetime(text, errors="coerce", **kw)
-            except (ValueError, TypeError, OverflowError):
-                return pd.to_datetime(text, errors="coerce", utc=True, **kw)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # "could not infer format": we check the result
+                try:
+                    return pd.to_datetime(text, errors="coerce", **kw)
+                except (ValueError, TypeError, OverflowError):
+                    return pd.to_datetime(text, errors="coerce", utc=True, **kw)
 
         out = parse()
         if out.isna().sum() > text.isna().sum() + 0.01 * len(text):
@@ -341,6 +344,7 @@ def transactions_to_customers(df: pd.DataFrame, columns: SegmentationColumns, re
     if n_missing_values:
         notes.append(f"Dropped {n_missing_values:,} rows with an empty quantity or price.")
     frame, cancel_flag = frame[~missing.to_numpy()], cancel_flag[~missing.to_numpy()]
+    last_day = _day(frame["date"].max())  # the export's last invoice day (any line of a known customer)
     if columns.quantity:
         unit = (frame["amount"] / frame["quantity"].where(frame["quantity"] != 0)).to_numpy()
         bad_price = ~(unit > 0)  # zero or negative unit price (free items, write-offs, adjustments) or qty 0
@@ -369,7 +373,6 @@ def transactions_to_customers(df: pd.DataFrame, columns: SegmentationColumns, re
     if buys.empty:
         raise DataError("After removing returns and rows without a price, no purchases are left. "
                         "Export purchases as well as returns.")
-    last_day = _day(frame["date"].max())
     if reference_date:
         try:
             ref = pd.Timestamp(reference_date).normalize()
@@ -405,15 +408,31 @@ def transactions_to_customers(df: pd.DataFrame, columns: SegmentationColumns, re
                      "purchases); their net spend counts as 0 and their return rate as 1.")
     notes.append(f"Recency and tenure count back from {ref.date()}"
                  + (" (the day after the last invoice)." if not reference_date else " (the reference date you chose)."))
-    _enough_customers(len(feats), "customers with purchases")
+    _enough_customers(len(feats), "customer with purchases" if len(feats) == 1 else "customers with purchases")
     return Prepared(feats, notes, feats[MONETARY].copy(), str(ref.date()),
                     {"rows": n_in, "rows used": int(len(frame)), "customers": int(len(feats))})
 
 
 def _enough_customers(n: int, what: str) -> None:
     if n < 2:
-        raise DataError(f"Only {n} {what} {'is' if n == 1 else 'are'} in the file. Segments group many customers: "
-                        "upload a file with at least a few dozen customers.")
+        count = "no" if n == 0 else "only one"
+        raise DataError(f"The file has {count} {what}. Segments group many customers: upload a file with at least a "
+                        "few dozen customers.")
+
+
+def _check_spread(feats: pd.DataFrame, k: int) -> None:
+    """Columns that cannot separate anyone, and fewer different customers than segments asked for."""
+    kinds = {c: column_kind(feats[c]) for c in feats.columns}
+    if all(v in ("constant", "empty") for v in kinds.values()):
+        raise DataError(
+            f"Every customer has the same value in {', '.join(map(repr, list(kinds)[:6]))}, so there is nothing to tell "
+            "them apart. Pick columns whose values differ between customers."
+        )
+    if k:
+        distinct = len(feats.drop_duplicates())
+        if distinct < k:
+            raise DataError(f"You asked for {k} segments, but only {distinct:,} customers have different values in the "
+                            "chosen columns. Ask for fewer segments, or add columns that tell customers apart.")
 
 
 def customer_table(df: pd.DataFrame, columns: SegmentationColumns) -> Prepared:
@@ -428,15 +447,26 @@ def customer_table(df: pd.DataFrame, columns: SegmentationColumns) -> Prepared:
                 "comma-separated." if df.shape[1] == 1 else "")
         raise DataError("Pick at least one column to segment customers by (such as age, income or spend)." + hint)
     kinds = {f: column_kind(df[f]) for f in features}
-    if not any(k == "numeric" or (k == "id" and pd.api.types.is_numeric_dtype(df[f])) for f, k in kinds.items()):
-        usable = [f for f, k in kinds.items() if k == "categorical"]
-        if not usable or all(kinds[f] in ("text", "id", "datetime", "empty", "constant") for f in features):
+    _check_spread(df[features], 0)
+    numeric = {f for f, k in kinds.items() if k == "numeric" or (k == "id" and pd.api.types.is_numeric_dtype(df[f]))}
+    if not numeric:
+        if not any(k == "categorical" for k in kinds.values()):
             raise DataError(
                 "K-means groups customers by distances between numbers, but none of the chosen columns "
                 f"({', '.join(map(repr, features[:6]))}) holds usable numbers — they hold text, dates or one value only. "
                 "Pick at least one numeric column such as age, income or spend; categories can be added beside it."
             )
         notes.append("Only category columns were chosen: customers are grouped by which categories they share.")
+    for f, kind in kinds.items():
+        if f in numeric:
+            continue
+        if kind == "datetime":
+            raise DataError(f"Column '{f}' holds dates, which k-means cannot measure distances on. Remove it from the "
+                            "columns to segment by, or replace it with a number such as days since the last order.")
+        if kind in ("text", "id"):
+            raise DataError(f"Column '{f}' holds free text ({df[f].nunique():,} different values in {len(df):,} rows), "
+                            "which k-means cannot measure distances on. Remove it from the columns to segment by, or "
+                            "turn it into a few categories first.")
     check_finite(df, features)
     feats = df[features].copy()
     if columns.customer:
@@ -454,7 +484,7 @@ def customer_table(df: pd.DataFrame, columns: SegmentationColumns) -> Prepared:
         feats.index = pd.Index(ids.astype(str).to_numpy(), name="customer")
     else:
         feats.index = pd.Index([f"row {i + 1}" for i in range(len(df))], name="customer")
-    _enough_customers(len(feats), "customer rows")
+    _enough_customers(len(feats), "customer row" if len(feats) == 1 else "customer rows")
     return Prepared(feats, notes, None, "", {"rows": len(df), "rows used": len(df), "customers": len(feats)})
 
 
@@ -467,6 +497,7 @@ def prepare(df: pd.DataFrame, columns: SegmentationColumns, config: Segmentation
     if config.k and config.k > len(prep.features):
         raise DataError(f"You asked for {config.k} segments but the file has only {len(prep.features):,} customers. "
                         "Ask for fewer segments, or upload more customers.")
+    _check_spread(prep.features, config.k)
     return prep
 
 
@@ -483,7 +514,7 @@ class KMeansResult:
 
 
 def _chunk(n_cols: int, device: torch.device) -> int:
-    budget = 2**27 if device.type == "cuda" else 2**21  # elements of one distance block
+    budget = 2**27 if device.type == "cuda" else 2**18  # elements of one distance block (CPU: stay in cache)
     return max(256, budget // max(n_cols, 1))
 
 
@@ -498,35 +529,30 @@ def _sq_dist(xb: torch.Tensor, xb_sq: torch.Tensor, c: torch.Tensor, c_sq: torch
 
 
 def _init_pp(X: torch.Tensor, x_sq: torch.Tensor, k: int, r: int, gen: torch.Generator, trials: int) -> torch.Tensor:
-    """Greedy k-means++ for r restarts at once: (r, k, d) starting centres."""
+    """Greedy k-means++ (as scikit-learn) for r restarts at once: (r, k, d) starting centres."""
     n, d = X.shape
     dev = X.device
+    rows = torch.arange(r, device=dev)
     centers = torch.empty(r, k, d, device=dev, dtype=X.dtype)
-    first = torch.randint(n, (r,), generator=gen, device=dev)
-    centers[:, 0] = X[first]
-    closest = _min_sq_dist(X, x_sq, centers[:, :1]).T  # (r, n)
+    centers[:, 0] = X[torch.randint(n, (r,), generator=gen, device=dev)]
+    closest = _nearest(X, x_sq, centers[:, :1])  # (n, r) squared distance to the nearest chosen centre
     for c in range(1, k):
-        pot = closest.sum(1, dtype=torch.float64)  # (r,)
-        u = torch.rand(r, trials, generator=gen, device=dev, dtype=torch.float64) * pot[:, None]
-        cum = torch.cumsum(closest.double(), dim=1)
-        cand = torch.searchsorted(cum, u).clamp_(max=n - 1)  # (r, trials)
-        cand_x = X[cand.reshape(-1)]  # (r*trials, d)
+        cum = torch.cumsum(closest.T.double(), dim=1)  # (r, n)
+        u = torch.rand(r, trials, generator=gen, device=dev, dtype=torch.float64) * cum[:, -1:]
+        cand = torch.searchsorted(cum, u).clamp_(max=n - 1)  # D²-weighted candidates, (r, trials)
+        cand_x = X[cand.reshape(-1)]
         cand_sq = (cand_x * cand_x).sum(1)
-        best_pot = torch.zeros(r, trials, device=dev, dtype=torch.float64)
+        pot = torch.zeros(r, trials, device=dev, dtype=torch.float64)
         step = _chunk(r * trials, dev)
-        new_closest_parts = []
         for s in range(0, n, step):
             d2 = _sq_dist(X[s:s + step], x_sq[s:s + step], cand_x, cand_sq).view(-1, r, trials)
-            m = torch.minimum(d2, closest[:, s:s + step].T[:, :, None])  # (b, r, trials)
-            best_pot += m.sum(0, dtype=torch.float64)
-            new_closest_parts.append(m)
-        pick = best_pot.argmin(1)  # (r,)
-        centers[:, c] = cand_x.view(r, trials, d)[torch.arange(r, device=dev), pick]
-        closest = torch.cat([p[:, torch.arange(r, device=dev), pick] for p in new_closest_parts]).T.contiguous()
+            pot += torch.minimum(d2, closest[s:s + step, :, None]).sum(0, dtype=torch.float64)
+        centers[:, c] = cand_x.view(r, trials, d)[rows, pot.argmin(1)]
+        closest = torch.minimum(closest, _nearest(X, x_sq, centers[:, c:c + 1]))
     return centers
 
 
-def _min_sq_dist(X: torch.Tensor, x_sq: torch.Tensor, centers: torch.Tensor) -> torch.Tensor:
+def _nearest(X: torch.Tensor, x_sq: torch.Tensor, centers: torch.Tensor) -> torch.Tensor:
     """(n, r) squared distance of each row to its nearest centre, per restart; centers (r, m, d)."""
     r, m, d = centers.shape
     flat = centers.reshape(r * m, d)
@@ -538,26 +564,28 @@ def _min_sq_dist(X: torch.Tensor, x_sq: torch.Tensor, centers: torch.Tensor) -> 
     return torch.cat(out)
 
 
-def _lloyd_pass(X: torch.Tensor, x_sq: torch.Tensor, centers: torch.Tensor, with_sums: bool = True):
-    """One assignment pass for r restarts: per-centre sums and counts, and inertia per restart."""
+def _lloyd_pass(X: torch.Tensor, x_sq: torch.Tensor, centers: torch.Tensor):
+    """One assignment pass for r restarts: per-centre sums and counts, and the inertia of each restart."""
     r, k, d = centers.shape
     flat = centers.reshape(r * k, d)
-    c_sq = (flat * flat).sum(1)
+    ct, c_sq = flat.T.contiguous(), (flat * flat).sum(1)
     sums = torch.zeros(r * k, d, device=X.device, dtype=X.dtype)
     counts = torch.zeros(r * k, device=X.device, dtype=X.dtype)
     inertia = torch.zeros(r, device=X.device, dtype=torch.float64)
-    offsets = (torch.arange(r, device=X.device) * k)[None, :]
     step = _chunk(r * k, X.device)
     for s in range(0, len(X), step):
         xb = X[s:s + step]
-        d2 = _sq_dist(xb, x_sq[s:s + step], flat, c_sq).view(-1, r, k)
-        mind, lab = d2.min(2)  # (b, r)
-        inertia += mind.sum(0, dtype=torch.float64)
-        if with_sums:
-            onehot = torch.zeros(len(xb), r * k, device=X.device, dtype=X.dtype)
-            onehot.scatter_(1, lab + offsets, 1.0)
-            sums.addmm_(onehot.T, xb)
-            counts += onehot.sum(0)
+        dist = torch.addmm(c_sq, xb, ct, alpha=-2.0).view(-1, r, k)  # ‖c‖² − 2x·c: ‖x‖² does not change the argmin
+        mind = dist.amin(2, keepdim=True)
+        onehot = (dist == mind).view(len(xb), r * k).to(X.dtype)
+        cnt = onehot.sum(0)
+        if bool((cnt.view(r, k).sum(1) != len(xb)).any()):  # a row equally near two centres: keep the first
+            onehot = torch.zeros_like(onehot).scatter_(
+                1, dist.argmin(2) + torch.arange(r, device=X.device)[None, :] * k, 1.0)
+            cnt = onehot.sum(0)
+        sums.addmm_(onehot.T, xb)
+        counts += cnt
+        inertia += (mind[:, :, 0] + x_sq[s:s + step, None]).clamp_min_(0.0).sum(0, dtype=torch.float64)
     return sums.view(r, k, d), counts.view(r, k), inertia
 
 
@@ -600,22 +628,22 @@ def kmeans(
     trials = 2 + int(math.log(k))
     centers = _init_pp(X, x_sq, k, restarts, gen, trials)
     active = torch.ones(restarts, dtype=torch.bool, device=device)
+    inertias = torch.zeros(restarts, dtype=torch.float64, device=device)
     n_iter = 0
     for n_iter in range(1, max_iter + 1):
         _check_cancel(cancel)
-        sums, counts, _ = _lloyd_pass(X, x_sq, centers)
+        idx = torch.nonzero(active).flatten()  # only runs that have not converged yet
+        old = centers[idx]
+        sums, counts, inertias[idx] = _lloyd_pass(X, x_sq, old)
         new = sums / counts.clamp_min(1.0)[..., None]
         empty = counts == 0
         if bool(empty.any()):
             new = _fill_empty(X, x_sq, new, empty)
-        shift = ((new - centers) ** 2).sum((1, 2))
-        new = torch.where(active[:, None, None], new, centers)  # converged runs stay where they stopped
-        centers = new
-        active &= shift > tol_abs
+        centers[idx] = new
+        active[idx] = ((new - old) ** 2).sum((1, 2)) > tol_abs
         if not bool(active.any()):
             break
-    _, _, inertias = _lloyd_pass(X, x_sq, centers, with_sums=False)
-    best = int(inertias.argmin())
+    best = int(inertias.argmin())  # inertia of each run's last pass (its centres moved by at most tol since)
     labels, mind = _labels(X, x_sq, centers[best])
     return KMeansResult(centers[best].clone(), labels, float(mind.sum(dtype=torch.float64)), n_iter,
                         [float(v) for v in inertias.cpu()])
@@ -1162,7 +1190,9 @@ def fit(
     if comps.shape[0] < 2:
         comps = np.vstack([comps, np.zeros_like(comps)])
     explained = (evals[top] / max(evals.sum(), 1e-12)).tolist() + [0.0] * (2 - len(top))
-    bg = X[rng.choice(n, size=min(200, n), replace=False)]
+    # The explained logits are linear, so SHAP against the mean customer equals SHAP against the whole
+    # population (E[w·x] = w·E[x]): one background row, exact and fast.
+    bg = X.mean(0, keepdims=True, dtype=np.float64).astype(np.float32)
     metrics = {
         "k": k, "suggested_k": suggested, "elbow_k": elbow, "silhouette": sil_model, "inertia": res.inertia,
         "inertia_ratio": res.inertia / max(float(sk.inertia_), 1e-12),
