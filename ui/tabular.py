@@ -71,9 +71,10 @@ def what_if(
     st.plotly_chart(charts.shap_waterfall(exp, 0), key=f"{key}_waterfall")
 
 
-def batch_scoring(key: str, score_fn: Callable[[pd.DataFrame], pd.DataFrame], required: Sequence[str], file_name: str) -> None:
-    """Upload new rows (no outcome needed) → scores and reasons → CSV download."""
-    st.caption(f"Upload a CSV with the columns the model uses: {', '.join(required[:12])}{'…' if len(required) > 12 else ''}. "
+def batch_scoring(key: str, score_fn: Callable[[pd.DataFrame], pd.DataFrame], required: Sequence[str], file_name: str,
+                  caption: str | None = None) -> None:
+    """Upload new rows (no outcome needed) → scores and reasons → CSV download. `caption` replaces the default note."""
+    st.caption(caption or f"Upload a CSV with the columns the model uses: {', '.join(required[:12])}{'…' if len(required) > 12 else ''}. "
                "Extra columns are kept in the download; the outcome column is not needed.")
     upload = st.file_uploader("New rows to score (CSV)", type=["csv", "txt", "gz", "tsv"], key=f"{key}_score_upload")
     if upload is None:
