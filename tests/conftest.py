@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,8 @@ ARTIFACTS = ROOT / "artifacts"  # gitignored: screenshots, server logs
 
 # Keep CPU tests predictable on 2 cores shared with a browser and a server.
 os.environ.setdefault("OMP_NUM_THREADS", "2")
+# Runs saved by page and browser tests go to a throwaway store, never the user's.
+os.environ.setdefault("EXPLORER_RUN_STORE", tempfile.mkdtemp(prefix="explorer-test-runs-"))
 
 
 @pytest.fixture(autouse=True)

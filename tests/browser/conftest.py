@@ -114,8 +114,12 @@ def wait_idle(page, timeout: float = 60) -> None:
         time.sleep(0.3)
 
 
-def upload(page, path: Path, index: int = 0) -> None:
-    page.get_by_test_id("stFileUploader").nth(index).locator('input[type="file"]').set_input_files(str(path))
+def upload(page, path: Path, index: int = 0, label: str | None = None) -> None:
+    """Upload into the index-th *visible* file uploader (or the one whose label contains `label`)."""
+    uploaders = page.get_by_test_id("stFileUploader").filter(visible=True)
+    if label is not None:
+        uploaders = uploaders.filter(has_text=label)
+    uploaders.nth(index).locator('input[type="file"]').set_input_files(str(path))
     wait_idle(page)
 
 

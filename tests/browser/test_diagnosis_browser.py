@@ -23,6 +23,27 @@ def test_upload_cleveland_train_and_explain(page, app_url):
     assert_no_traceback(page)
     screenshot(page, "diagnosis_explanations")
 
+    # Share: the link reopens the same run for another person, without training
+    page.get_by_role("tab", name="Share").click()
+    link = page.get_by_test_id("stCode").filter(has_text="?run=").first.inner_text().strip()
+    assert link.startswith(app_url) and "/diagnosis?run=" in link
+    other = page.context.browser.new_context(viewport={"width": 1280, "height": 1600})
+    try:
+        colleague = other.new_page()
+        colleague.goto(link)
+        colleague.get_by_text("A shared run").wait_for(timeout=60_000)
+        colleague.get_by_text("ROC curve").first.wait_for()
+        assert colleague.get_by_test_id("stMetric").filter(has_text="ROC-AUC").first.inner_text() == roc
+        assert colleague.get_by_role("button", name="Train").count() == 0
+        assert_no_traceback(colleague)
+        screenshot(colleague, "diagnosis_shared_link")
+        colleague.goto(f"{app_url}/diagnosis?run=../../etc/passwd")
+        colleague.get_by_text("This share link is not valid").wait_for()
+        colleague.get_by_role("button", name="Train").wait_for()
+        assert_no_traceback(colleague)
+    finally:
+        other.close()
+
 
 def test_bad_upload_shows_a_sentence_and_the_next_upload_works(page, app_url, tmp_path):
     open_page(page, app_url, "diagnosis")

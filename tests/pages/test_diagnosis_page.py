@@ -18,6 +18,10 @@ def _open() -> AppTest:
     return at
 
 
+def _uploader(at: AppTest, key: str):
+    return next(u for u in at.get("file_uploader") if u.key == key)
+
+
 def _train(at: AppTest):
     at.button(key="diagnosis_train").click().run()
     jobs = list(at.session_state["_explorer_jobs"].values())
@@ -81,7 +85,7 @@ def test_what_if_changes_the_risk():
 def test_bad_uploads_get_a_sentence(name, data, words):
     at = _open()
     at.radio(key="dx_dataset").set_value("Upload my own CSV").run()
-    at.get("file_uploader")[0].set_value((name, data, "text/csv")).run()
+    _uploader(at, "dx_upload").set_value((name, data, "text/csv")).run()
     assert not at.exception
     assert any(words in e.value for e in at.error), [e.value for e in at.error]
 
@@ -95,8 +99,57 @@ def test_upload_over_the_limit_is_refused_politely():
     config.set_option("server.maxUploadSize", 1)
     try:
         big = b"age,chol,target\n" + b"50,200,1\n" * 150_000  # 1.3 MB
-        at.get("file_uploader")[0].set_value(("big.csv", big, "text/csv")).run()
+        _uploader(at, "dx_upload").set_value(("big.csv", big, "text/csv")).run()
     finally:
         config.set_option("server.maxUploadSize", old)
     assert not at.exception
     assert any("over the 1 MB limit" in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_share_link_reopens_the_run_without_training():
+    pytest.importorskip("shap")
+    at = _open()
+    _train(at)
+    code = [c.value for c in at.code if "?run=" in c.value]
+    assert code, "no share link shown"
+    run_id = code[0].split("?run=")[1]
+    roc = {m.label: m.value for m in at.metric}["ROC-AUC"]
+
+    other = AppTest.from_file(APP, default_timeout=60)  # another person, a fresh session
+    other.query_params["run"] = run_id
+    other.run()
+    other.switch_page("pages/diagnosis.py")
+    other.query_params["run"] = run_id
+    other.run()
+    assert not other.exception and not other.error
+    assert {m.label: m.value for m in other.metric}["ROC-AUC"] == roc
+    assert not other.session_state["_explorer_jobs"] if "_explorer_jobs" in other.session_state else True
+    assert any("shared run" in m.value for m in other.markdown)
+
+
+@pytest.mark.parametrize("bogus, words", [("not-a-run", "not valid"), ("A" * 22, "does not exist"), ("../../etc", "not valid")])
+def test_bogus_share_link_gives_a_message_and_the_normal_page(bogus, words):
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.switch_page("pages/diagnosis.py")
+    at.query_params["run"] = bogus
+    at.run()
+    assert not at.exception
+    assert any(words in w.value for w in at.warning)
+    assert at.button(key="diagnosis_train")  # the normal page is there
+
+
+def test_model_file_scores_without_training(tmp_path):
+    pytest.importorskip("shap")
+    at = _open()
+    _train(at)
+    model_bytes = at.session_state["_memo_dx_model_file"]
+    fresh = _open()
+    _uploader(fresh, "dx_model_upload").set_value(("m.safetensors", next(iter(model_bytes.values())), "application/octet-stream")).run()
+    assert not fresh.exception and any("held-out ROC-AUC" in s.value for s in fresh.success)
+    new_rows = (SAMPLES / "heart_disease_cleveland.csv").read_bytes()
+    _uploader(fresh, "dx_file_score_upload").set_value(("new.csv", new_rows, "text/csv")).run()
+    assert any("Scored 303 rows" in s.value for s in fresh.success)
+    junk = _open()
+    _uploader(junk, "dx_model_upload").set_value(("m.safetensors", b"\x80\x04 pickle?", "application/octet-stream")).run()
+    assert not junk.exception and any("not a model saved by" in e.value for e in junk.error)

@@ -1,0 +1,127 @@
+"""Diagnosis results: the five tabs, and the HTML report. The page decides what to show; this draws it."""
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from engine import diagnosis as dx
+from engine.data import Table, profile
+from engine.explain import Explanation
+from ui import charts
+from ui.errors import guard
+from ui.report import build_report
+from ui.results import comparison_table, metric_cards
+from ui.share import share_panel
+from ui.state import memo
+from ui.tabular import batch_scoring, explanation_panel, what_if
+
+KEYS = ["roc_auc", "accuracy", "sensitivity", "specificity", "brier"]
+LABELS = {"roc_auc": "ROC-AUC", "accuracy": "Accuracy", "sensitivity": "Sensitivity", "specificity": "Specificity",
+          "brier": "Brier score", "precision": "Precision", "roc_auc_macro": "ROC-AUC (all outcomes)"}
+
+
+def _confusion(model: dx.DiagnosisModel, m: dict, threshold: float) -> go.Figure:
+    other = f"not {model.positive_class}" if len(model.classes) > 2 else model.classes[1 - model.positive_index]
+    return charts.confusion_chart(np.array([[m["tn"], m["fp"]], [m["fn"], m["tp"]]]), [other, model.positive_class],
+                                  f"Neural network at threshold {threshold:.2f}")
+
+
+def performance(model: dx.DiagnosisModel) -> float:
+    """Metrics beside the baselines, uncertainty, threshold, ROC, confusion, calibration; returns the threshold."""
+    n_test = model.n_rows["test"]
+    st.markdown(f"Measured on **{n_test:,} held-out patients** the models never saw; "
+                f"trained on {model.n_rows['train'] + model.n_rows['validation']:,}.")
+    metric_cards(dx.MODEL, model.metrics, model.baseline_metrics, KEYS, LABELS, dx.METRIC_HELP, lower_is_better=["brier"])
+    iv = model.intervals.get(dx.MODEL, {}).get("roc_auc")
+    if iv and n_test < 1000:
+        st.warning(f"With only {n_test:,} held-out patients these numbers are uncertain: the model's ROC-AUC could "
+                   f"plausibly lie anywhere from {iv[0]:.3f} to {iv[1]:.3f} (95% bootstrap interval). "
+                   "Differences between models smaller than that are noise.", icon=":material/straighten:")
+    shown = KEYS + [k for k in ("roc_auc_macro",) if k in model.metrics]
+    st.dataframe(comparison_table(dx.MODEL, model.metrics, model.baseline_metrics, shown, LABELS, model.intervals), width="stretch")
+    st.caption("Same held-out patients for every model; brackets: 95% bootstrap intervals.")
+
+    threshold = st.slider(f"Risk threshold: flag a patient as '{model.positive_class}' when the risk is at least",
+                          0.01, 0.99, 0.5, 0.01, key="dx_threshold")
+    at = model.at_threshold(threshold)
+    m = at[dx.MODEL]
+    t1, t2, t3 = st.columns(3)
+    t1.metric("Sensitivity at this threshold", f"{100 * m['sensitivity']:.1f}%", help=dx.METRIC_HELP["sensitivity"])
+    t2.metric("Specificity at this threshold", f"{100 * m['specificity']:.1f}%", help=dx.METRIC_HELP["specificity"])
+    t3.metric("Patients flagged", f"{m['tp'] + m['fp']:,} of {n_test:,}")
+    g1, g2 = st.columns(2)
+    points = {name: (1 - v["specificity"], v["sensitivity"]) for name, v in at.items()}
+    g1.plotly_chart(charts.roc_chart(model.roc(), points), key="dx_roc")
+    g1.caption("The higher the curve bows towards the top left, the better; dots mark each model at the chosen threshold.")
+    g2.plotly_chart(_confusion(model, m, threshold), key="dx_confusion")
+    g2.caption("Rows: what was true; columns: what the model said. The diagonal is right.")
+    st.plotly_chart(charts.calibration_chart(model.calibration()), key="dx_calibration")
+    st.caption("Points on the dashed line mean a predicted risk of 30% really comes true for about 30% of patients.")
+    with st.expander("Training curve and what was done to the data"):
+        st.plotly_chart(charts.loss_curve(model.history.epochs), key="dx_history")
+        st.markdown(f"Training {model.history.stopped}.")
+        for note in model.notes:
+            st.markdown(f"- {note}")
+    return threshold
+
+
+def report(model: dx.DiagnosisModel, table: Table, exp: Explanation | None) -> str:
+    settings = pd.DataFrame({"setting": list(asdict(model.columns)) + list(asdict(model.config)),
+                             "value": [str(v) for v in [*asdict(model.columns).values(), *asdict(model.config).values()]]})
+    at = model.at_threshold(0.5)[dx.MODEL]
+    perf = comparison_table(dx.MODEL, model.metrics, model.baseline_metrics, KEYS, LABELS, model.intervals)
+    sections = [
+        ("Settings", [settings]),
+        ("Data", [f"{table.name}: {len(table.df):,} rows, {table.df.shape[1]} columns. "
+                  f"Held out for testing: {model.n_rows['test']:,} rows.", profile(table.df), *model.notes]),
+        ("Performance on held-out patients", [perf, charts.roc_chart(model.roc()), _confusion(model, at, 0.5),
+                                              charts.calibration_chart(model.calibration())]),
+    ]
+    if exp is not None:
+        sections.append(("Explanations (SHAP)", [charts.shap_bar(exp), charts.shap_beeswarm(exp)]))
+    return build_report(f"Diagnosis: predicting {model.columns.target} = {model.positive_class}", sections,
+                        subtitle=f"dataset {table.name}")
+
+
+def results(model: dx.DiagnosisModel, table: Table, run_key: str, run_id: str | None) -> None:
+    """Step 4: Performance · Explanations · What-if · Score new data · Share."""
+    df = table.df
+    st.subheader("4 · Results")
+    perf, expl, whatif, score, share = st.tabs(["Performance", "Explanations", "What-if", "Score new data", "Share"])
+    with perf:
+        threshold = performance(model)
+    held = model.held_out(df, limit=200)
+    exp = None
+    with guard("explaining the model", stop=False):
+        exp = memo("dx_explain", run_key, lambda: model.explain(held))
+    with expl:
+        if exp is not None:
+            explanation_panel(exp, "dx_exp", row_label="patient", row_names=[f"patient in row {i + 1:,}" for i in held.index])
+    with whatif:
+        pick = st.selectbox("Start from patient", list(held.index), format_func=lambda i: f"row {i + 1:,}", key="dx_whatif_row")
+        order = list(exp.importance().index) if exp is not None else model.features
+        with guard("updating the what-if", stop=False):
+            what_if(df.loc[pick, model.features], model.preprocessor.plans_, order,
+                    lambda d: float(model.predict(d)["risk"].iloc[0]), model.explain, key=f"dx_wi_{pick}",
+                    risk_label=f"Risk of {model.columns.target} = {model.positive_class}")
+    with score:
+        batch_scoring("dx", lambda d: model.score(d, threshold), model.features, "diagnosis_scores.csv")
+    with share:
+        share_panel("diagnosis", run_id, memo("dx_model_file", run_key, model.to_bytes), "diagnosis_model.safetensors",
+                    report=lambda: report(model, table, exp))
+
+
+def score_with_model_file() -> None:
+    """Score new rows with a model file saved earlier from this page — no training."""
+    upload = st.file_uploader("Model file (.safetensors, downloaded from this page)", type=["safetensors"], key="dx_model_upload")
+    if upload is None:
+        return
+    with guard("reading the model file", stop=False):
+        model = memo("dx_uploaded_model", upload.file_id, lambda: dx.load(upload.getvalue()), keep=1)
+        st.success(f"Model for '{model.columns.target} = {model.positive_class}' from {len(model.features)} columns; "
+                   f"its held-out ROC-AUC was {model.metrics['roc_auc']:.3f}.")
+        batch_scoring("dx_file", model.score, model.features, "diagnosis_scores.csv")
