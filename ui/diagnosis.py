@@ -46,7 +46,7 @@ def performance(model: dx.DiagnosisModel) -> float:
     st.caption("Same held-out patients for every model; brackets: 95% bootstrap intervals.")
 
     threshold = st.slider(f"Risk threshold: flag a patient as '{model.positive_class}' when the risk is at least",
-                          0.01, 0.99, 0.5, 0.01, key="dx_threshold")
+                          0.01, 0.99, 0.5, 0.01, key="dx_threshold", bind="query-params")
     at = model.at_threshold(threshold)
     m = at[dx.MODEL]
     t1, t2, t3 = st.columns(3)

@@ -153,3 +153,16 @@ def test_model_file_scores_without_training(tmp_path):
     junk = _open()
     _uploader(junk, "dx_model_upload").set_value(("m.safetensors", b"\x80\x04 pickle?", "application/octet-stream")).run()
     assert not junk.exception and any("not a model saved by" in e.value for e in junk.error)
+
+
+def test_settings_in_the_url_set_up_the_page_before_training():
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.switch_page("pages/diagnosis.py")
+    for key, value in {"dx_dataset": "Breast cancer (Wisconsin, 569 biopsies)", "dx_positive": "B", "dx_seed": "7"}.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="dx_target").value == "diagnosis"
+    assert at.selectbox(key="dx_positive").value == "B"
+    assert at.number_input(key="dx_seed").value == 7
