@@ -13,6 +13,9 @@ SCENARIOS = [
     dict(path="pages/diagnosis.py", title="Diagnosis", icon=":material/stethoscope:", url_path="diagnosis",
          blurb="Predict an outcome such as heart disease from a patient table; see sensitivity, specificity, "
                "calibration and, patient by patient, which values drove the risk. Try what-ifs."),
+    dict(path="pages/segmentation.py", title="Retail segmentation", icon=":material/groups:", url_path="segmentation",
+         blurb="Group customers by how they buy — from raw transactions (recency, frequency, spend) or a customer "
+               "table — see what each segment looks like, name it, and see why any one customer sits in it."),
 ]
 
 

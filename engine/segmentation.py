@@ -153,6 +153,15 @@ def _find(names: Sequence[str], role: str, taken: set) -> str | None:
 
 def default_columns(df: pd.DataFrame) -> SegmentationColumns:
     """Guess the shape (transactions if it has customer, date and money columns) and each column's role."""
+    tx, cust = guess_columns(df)
+    is_transactions = bool(tx.customer and tx.date and tx.price)
+    if is_transactions and df[tx.customer].nunique(dropna=True) >= 0.9 * len(df):
+        is_transactions = False  # one row per customer: it is a customer table after all
+    return tx if is_transactions else cust
+
+
+def guess_columns(df: pd.DataFrame) -> tuple[SegmentationColumns, SegmentationColumns]:
+    """The best guess of every role for each shape: (as transactions, as a customer table)."""
     names = [str(c) for c in df.columns]
     taken: set = set()
     found = {}
@@ -170,11 +179,6 @@ def default_columns(df: pd.DataFrame) -> SegmentationColumns:
             if c not in taken and column_kind(df[c]) == "datetime":
                 found["date"] = c
                 break
-    is_transactions = bool(found["customer"] and found["date"] and found["price"])
-    if is_transactions and df[found["customer"]].nunique(dropna=True) >= 0.9 * len(df):
-        is_transactions = False  # one row per customer: it is a customer table after all
-    if is_transactions:
-        return SegmentationColumns(TRANSACTIONS, **found)
     customer = found["customer"]
     if customer is None:
         for c in names:
@@ -182,7 +186,7 @@ def default_columns(df: pd.DataFrame) -> SegmentationColumns:
                 customer = c
                 break
     features = tuple(c for c in names if c != customer and column_kind(df[c]) == "numeric")
-    return SegmentationColumns(CUSTOMERS, customer=customer, features=features)
+    return SegmentationColumns(TRANSACTIONS, **found), SegmentationColumns(CUSTOMERS, customer=customer, features=features)
 
 
 # ============================================================================= transactions → customers
@@ -272,13 +276,14 @@ def _parse_dates(s: pd.Series, col: str) -> pd.Series:
 def _columns_present(df: pd.DataFrame, roles: dict[str, str | None], required: Sequence[str]) -> None:
     for role in required:
         if not roles.get(role):
-            raise DataError(f"Pick the {role} column in step 2: segmenting transactions needs it.")
+            what = {"price": "unit price (or line amount)", "customer": "customer id", "date": "invoice date"}[role]
+            raise DataError(f"Pick the {what} column in step 2: segmenting transactions needs it.")
     absent = [f"{role} '{col}'" for role, col in roles.items() if col and col not in df.columns]
     if absent:
         raise DataError(
             f"Your file has no column for the {', '.join(absent)}. Its columns are: "
             f"{', '.join(map(str, list(df.columns)[:12]))}{'…' if df.shape[1] > 12 else ''}. "
-            "Pick the right columns in step 2, or choose 'one row per customer' if your file is a customer table."
+            "Pick the right columns in step 2, or choose 'A customer' there if your file is a customer table."
         )
     chosen = [c for c in roles.values() if c]
     dup = {c for c in chosen if chosen.count(c) > 1}
@@ -443,6 +448,14 @@ def customer_table(df: pd.DataFrame, columns: SegmentationColumns) -> Prepared:
     if absent:
         raise DataError(f"Column(s) {', '.join(map(repr, absent))} are not in your file. Pick columns from its header.")
     if not features:
+        others = [c for c in df.columns if c != columns.customer]
+        _check_spread(df[others], 0)
+        if others and not any(column_kind(df[c]) in ("numeric", "categorical") for c in others):
+            raise DataError(
+                "K-means groups customers by distances between numbers, but none of the columns of your file "
+                f"({', '.join(map(repr, others[:6]))}) holds usable numbers or categories — they hold free text, dates "
+                "or one value only. Add columns such as age, income or spend, or upload raw transactions instead."
+            )
         hint = (" Only one column was found: if your file uses another separator (such as spaces), save it as "
                 "comma-separated." if df.shape[1] == 1 else "")
         raise DataError("Pick at least one column to segment customers by (such as age, income or spend)." + hint)
@@ -479,7 +492,7 @@ def customer_table(df: pd.DataFrame, columns: SegmentationColumns) -> Prepared:
             first = dup.iloc[0]
             raise DataError(
                 f"Customer '{first}' appears in {int((ids == first).sum())} rows of '{columns.customer}', but a customer "
-                "table has one row per customer. If each row is a purchase, choose 'one row per transaction' in step 2."
+                "table has one row per customer. If each row is a purchase, choose 'A transaction line' in step 2."
             )
         feats.index = pd.Index(ids.astype(str).to_numpy(), name="customer")
     else:

@@ -106,10 +106,11 @@ with expl:
 with score:
     required = ([c for c in (columns.transaction_roles.values()) if c] if columns.shape == seg.TRANSACTIONS
                 else list(model.features))
-    st.caption("Score new transactions (or a customer table of the same shape) with these segments: each customer "
-               "gets the segment whose centre is nearest. Recency counts back from the day after the new file's last "
-               "invoice unless you chose a reference date.")
-    batch_scoring("seg", lambda d: model.predict(d, names), required, "segments_scored.csv")
+    batch_scoring("seg", lambda d: model.predict(d, names), required, "segments_scored.csv", caption=(
+        f"Upload a CSV with the columns {', '.join(required[:10])}{'…' if len(required) > 10 else ''}: each customer in it "
+        "gets the segment whose centre is nearest, one row per customer in the download. "
+        + ("Recency counts back from the day after the new file's last invoice unless you chose a reference date."
+           if columns.shape == seg.TRANSACTIONS else "")))
 
 with share:
     view.download_customers(model, names, key="seg_download_share")

@@ -18,7 +18,8 @@ from engine import segmentation as seg
 from engine.device import get_device
 from engine.explain import Explanation, format_value
 from ui import charts
-from ui.results import comparison_table, download_csv, metric_cards
+from ui.results import comparison_table, download_csv
+from ui.state import memo
 from ui.style import BASELINE_COLORS, MODEL_COLOR, NEUTRAL_COLOR, fmt, pct
 
 # Okabe–Ito first (colour-blind safe), then two more distinct hues for k up to 10.
@@ -50,15 +51,15 @@ LABELS = {"silhouette": "Silhouette", "inertia": "Inertia", "seconds": "Seconds"
 
 def _col(c: str, names: Sequence[str], default: str | None, key: str, label: str, help: str, extra: str | None = None):
     options = ([extra] if extra else []) + list(names)
-    index = options.index(default) if default in options else 0
-    choice = c.selectbox(label, options, index=index, key=key, help=help)
+    index = options.index(default) if default in options else (0 if extra else None)  # required + no guess: ask
+    choice = c.selectbox(label, options, index=index, key=key, help=help, placeholder="Pick a column")
     return None if choice == extra else choice
 
 
 def columns_form(df: pd.DataFrame, fp: str) -> tuple[seg.SegmentationColumns, seg.SegmentationConfig]:
     """Step 2: the shape of the file, each column's role, the number of segments and advanced options."""
     st.subheader("2 · Columns")
-    guess = seg.default_columns(df)
+    guess, as_tx, as_customers = memo("seg_guess", fp, lambda: (seg.default_columns(df), *seg.guess_columns(df)))
     names = [str(c) for c in df.columns]
     shape_label = st.radio("What is one row of your file?", list(SHAPES.values()), horizontal=True,
                            index=list(SHAPES).index(guess.shape), key=f"seg_shape_{fp}",
@@ -66,7 +67,7 @@ def columns_form(df: pd.DataFrame, fp: str) -> tuple[seg.SegmentationColumns, se
                                 "A customer table is used as it is.")
     shape = next(k for k, v in SHAPES.items() if v == shape_label)
     if shape == seg.TRANSACTIONS:
-        t = guess if guess.shape == seg.TRANSACTIONS else seg.SegmentationColumns()
+        t = as_tx
         c1, c2, c3 = st.columns(3)
         customer = _col(c1, names, t.customer, f"seg_cust_{fp}", "Customer id", "Who bought: rows without it are left out.")
         date = _col(c2, names, t.date, f"seg_date_{fp}", "Invoice date", "When the purchase happened.")
@@ -79,7 +80,7 @@ def columns_form(df: pd.DataFrame, fp: str) -> tuple[seg.SegmentationColumns, se
                      "Price of one unit (or the line's total when there is no quantity column).")
         columns = seg.SegmentationColumns(seg.TRANSACTIONS, customer, invoice, date, quantity, price)
     else:
-        t = guess if guess.shape == seg.CUSTOMERS else seg.default_columns(df.iloc[:0])
+        t = as_customers
         c1, c2 = st.columns([1, 3])
         customer = _col(c1, names, t.customer, f"seg_cid_{fp}", "Customer id (optional)",
                         "Only used to label customers in tables and downloads.", NONE_ID)
@@ -196,16 +197,23 @@ def profile_table(model: seg.SegmentationModel, names: Sequence[str]) -> pd.Data
         out["share of revenue"] = prof["share of revenue"].map(pct)
     for col in model.features:
         if col in prof:
-            out[f"{col} (median)" if pd.api.types.is_numeric_dtype(prof[col]) else col] = prof[col].map(
-                lambda v: fmt(v, 2) if isinstance(v, (int, float, np.floating)) else v)
+            numeric = pd.api.types.is_numeric_dtype(prof[col])
+            out[f"{col} (median)" if numeric else col] = prof[col].map(lambda v, c=col: show(c, v))
     return out
+
+
+def show(col: str, v) -> str:
+    """A profile value as an analyst reads it: rates as percentages, counts without decimals."""
+    if col == seg.RETURNS and isinstance(v, (int, float, np.floating)):
+        return pct(float(v))
+    return format_value(v)
 
 
 def comparison_heatmap(model: seg.SegmentationModel, names: Sequence[str]) -> go.Figure:
     """Each segment's centre per column in standard deviations from the average customer; text = median value."""
     z = model.centre_z()
-    prof = model.profile.iloc[1:]
-    text = [[format_value(prof[c].iloc[j]) if c in prof else "" for c in z.columns] for j in range(model.k)]
+    prof = model.profile  # row 0: all customers
+    text = [[show(c, prof[c].iloc[j + 1]) if c in prof else "" for c in z.columns] for j in range(model.k)]
     fig = go.Figure()
     fig.update_layout(title="How each segment differs from the average customer", height=max(320, 50 * model.k + 170),
                       **{**LAYOUT, "legend": {}, "margin": dict(l=10, r=10, t=50, b=10)})
@@ -231,9 +239,12 @@ def map_chart(model: seg.SegmentationModel, names: Sequence[str]) -> tuple[go.Fi
         fig.add_scattergl(x=p["pc1"], y=p["pc2"], mode="markers", name=names[j], text=p["customer"],
                           marker=dict(color=SEGMENT_COLORS[j % len(SEGMENT_COLORS)], size=6, opacity=0.65),
                           hovertemplate=f"customer %{{text}}<br>{names[j]}<extra></extra>")
-    fig.add_scatter(x=centres["pc1"], y=centres["pc2"], mode="markers+text", name="segment centres",
-                    text=list(names), textposition="top center",
-                    marker=dict(symbol="x", size=14, color="black", line=dict(width=2, color="white")))
+    fig.add_scatter(x=centres["pc1"], y=centres["pc2"], mode="markers", name="segment centres", text=list(names),
+                    marker=dict(symbol="x", size=14, color="black", line=dict(width=2, color="white")),
+                    hovertemplate="centre of %{text}<extra></extra>")
+    for x, y, name in zip(centres["pc1"], centres["pc2"], names):
+        fig.add_annotation(x=x, y=y, text=name, showarrow=False, yshift=16, bgcolor="rgba(255,255,255,0.85)",
+                           font=dict(size=12, color="black"))
     return fig, len(pts)
 
 
@@ -244,8 +255,11 @@ def performance(model: seg.SegmentationModel) -> None:
     m, b = model.metrics, model.baseline_metrics[seg.BASELINE]
     st.markdown(f"Both methods segment the same **{m['customers']:,} customers** into **{m['k']}** segments with "
                 f"{model.config.restarts} restarts each; silhouette is measured on {m['sample']:,} of them.")
-    metric_cards(seg.MODEL, m, model.baseline_metrics, ["silhouette", "inertia"], LABELS, METRIC_HELP,
-                 lower_is_better=["inertia"])
+    c1, c2 = st.columns(2)
+    c1.metric(f"Silhouette ({seg.MODEL})", fmt(m["silhouette"]), help=METRIC_HELP["silhouette"],
+              delta=f"{m['silhouette'] - b['silhouette']:+.3f} vs scikit-learn")
+    c2.metric(f"Inertia ({seg.MODEL})", fmt(m["inertia"]), help=METRIC_HELP["inertia"], delta_color="inverse",
+              delta=f"{m['inertia'] - b['inertia']:+,.2f} vs scikit-learn")
     c1, c2, c3 = st.columns(3)
     c1.metric("Inertia ratio (torch ÷ scikit-learn)", f"{m['inertia_ratio']:.4f}", help=METRIC_HELP["inertia_ratio"])
     c2.metric("Agreement with scikit-learn (ARI)", f"{m['ari_vs_baseline']:.3f}", help=METRIC_HELP["ari_vs_baseline"])
@@ -269,10 +283,13 @@ def scan_chart(model: seg.SegmentationModel) -> go.Figure:
     fig.add_scatter(x=scan["k"], y=scan["silhouette"], mode="lines+markers", name="silhouette",
                     line=dict(color=MODEL_COLOR), row=1, col=2)
     m = model.metrics
-    for k, label, colour in ((m["suggested_k"], "suggested", BASELINE_COLORS[0]), (m["elbow_k"], "elbow", NEUTRAL_COLOR)):
+    marks = [(m["suggested_k"], "suggested", BASELINE_COLORS[0], 2), (m["elbow_k"], "elbow", NEUTRAL_COLOR, 1)]
+    if m["k"] != m["suggested_k"]:
+        marks += [(m["k"], "your choice", MODEL_COLOR, 1), (m["k"], "your choice", MODEL_COLOR, 2)]
+    for k, label, colour, col in marks:
         row = scan[scan["k"] == k]
         if len(row):
-            col, y = (2, "silhouette") if label == "suggested" else (1, "inertia")
+            y = "silhouette" if col == 2 else "inertia"
             fig.add_scatter(x=row["k"], y=row[y], mode="markers+text", text=[label], textposition="top center",
                             marker=dict(size=14, color=colour, line=dict(color="black", width=1)), showlegend=False,
                             row=1, col=col)
@@ -318,16 +335,21 @@ def customer_view(model: seg.SegmentationModel, cid: str, names: Sequence[str], 
     st.caption(f"Suggested action for this segment: {model.actions[j]}")
     prof = model.profile
     table = pd.DataFrame({
-        "this customer": [format_value(row[c]) for c in model.features],
-        f"median of '{names[j]}'": [format_value(prof[c].iloc[j + 1]) for c in model.features],
-        "median of all customers": [format_value(prof[c].iloc[0]) for c in model.features],
+        "this customer": [show(c, row[c]) for c in model.features],
+        f"median of '{names[j]}'": [show(c, prof[c].iloc[j + 1]) for c in model.features],
+        "median of all customers": [show(c, prof[c].iloc[0]) for c in model.features],
     }, index=model.features)
     c1, c2 = st.columns([3, 2])
     c1.dataframe(table, width="stretch")
-    c2.plotly_chart(charts.probability_bars({names[i]: float(p) for i, p in enumerate(proba)},
-                                            "Membership of each segment (soft assignment)"), key=f"{key}_proba")
+    bars = charts.probability_bars({names[i]: float(p) for i, p in enumerate(proba)},
+                                   "Membership of each segment (soft assignment)")
+    bars.update_xaxes(range=[0, 1.18])
+    c2.plotly_chart(bars, key=f"{key}_proba")
     c2.caption("How strongly this customer belongs to each segment; the highest bar is always its k-means segment.")
-    st.plotly_chart(charts.shap_waterfall(exp, 0), key=f"{key}_waterfall")
+    fall = charts.shap_waterfall(exp, 0)
+    fall.update_layout(title=f"Why '{names[j]}': from the average customer to this one",
+                       xaxis_title=f"pull towards '{names[j]}' (log-odds compared with the average segment)")
+    st.plotly_chart(fall, key=f"{key}_waterfall")
     st.caption(f"Start from the average customer's pull towards '{names[j]}'; each bar is one column pushing this "
                "customer towards it (red) or away (blue). Units: log-odds of the soft assignment compared with the "
                "average segment.")

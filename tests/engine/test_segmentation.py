@@ -276,7 +276,7 @@ def _tx(n_customers=5, **over):
     (lambda: _tx(), seg.SegmentationColumns(seg.TRANSACTIONS, "cust", "inv", "date", "qty", "cust"),
      seg.SegmentationConfig(), "more than one role"),
     (lambda: _tx(), seg.SegmentationColumns(seg.TRANSACTIONS, "cust", None, "date", None, None),
-     seg.SegmentationConfig(), "Pick the price column"),
+     seg.SegmentationConfig(), "Pick the unit price (or line amount) column"),
     (lambda: pd.DataFrame({"name": [f"n{i}" for i in range(30)], "town": [f"t{i}" for i in range(30)]}),
      seg.SegmentationColumns(seg.CUSTOMERS, None, features=("name", "town")), seg.SegmentationConfig(), "none of the chosen"),
     (lambda: pd.DataFrame({"a": [1.0] * 30, "b": [2] * 30}), seg.SegmentationColumns(seg.CUSTOMERS, features=("a", "b")),

@@ -1,0 +1,119 @@
+"""Retail segmentation page in AppTest: sample → segments → profiles, map, explanation; bad files → a sentence."""
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT, SAMPLES
+
+APP = str(ROOT / "app.py")
+PAGE = "pages/segmentation.py"
+
+
+def _open() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    return at
+
+
+def _segment(at: AppTest):
+    at.button(key="segmentation_train").click().run()
+    jobs = [j for j in at.session_state["_explorer_jobs"].values() if j.name == "segmentation"]
+    assert len(jobs) == 1
+    assert jobs[0].wait(120)
+    at.run()
+    return jobs[0]
+
+
+def _upload(at: AppTest, name: str, data: bytes) -> None:
+    at.radio(key="seg_dataset").set_value("Upload my own CSV").run()
+    at.get("file_uploader")[0].set_value((name, data, "text/csv")).run()
+
+
+def test_sample_transactions_to_segments_profiles_map_and_explanation():
+    pytest.importorskip("shap")
+    at = _open()
+    assert any("CC BY 4.0" in c.value for c in at.caption)
+    job = _segment(at)
+    assert job.status == "done", job.error
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Segments"] == "4" and metrics["Customers"] == "1,299"
+    assert float(metrics["Inertia ratio (torch ÷ scikit-learn)"]) <= 1.01
+    assert float(metrics["Agreement with scikit-learn (ARI)"]) >= 0.9
+    assert [t.label for t in at.tabs][:6] == ["Segments", "Map", "Performance", "Explanations", "Score new data", "Share"]
+    titles = " | ".join(str(c.proto.spec) for c in at.get("plotly_chart"))
+    for words in ("Segment sizes", "How each segment differs", "2-D map", "Elbow", "Which columns matter most",
+                  "Membership of each segment", "from the average customer to this one"):
+        assert words in titles, words
+    assert any("Champions" in str(d.value) for d in at.dataframe)  # profile table with plain-language names
+    assert any("In words:" in m.value for m in at.markdown)
+    # choosing another segment and another customer explains without retraining
+    at.selectbox(key="seg_exp_segment").set_value(1).run()
+    pick = at.selectbox(key="seg_drill_pick")
+    pick.set_value(pick.options[5]).run()
+    assert not at.exception and len(at.session_state["_explorer_jobs"]) == 1
+    assert "segmentation_train" not in [b.key for b in at.button]
+
+
+def test_mall_sample_is_labelled_made_up_and_segments_as_a_customer_table():
+    at = _open()
+    at.radio(key="seg_dataset").set_value(
+        next(o for o in at.radio(key="seg_dataset").options if o.startswith("Mall"))).run()
+    assert any("made-up teaching table" in w.value for w in at.warning)
+    shape = [r for r in at.radio if r.key and r.key.startswith("seg_shape_")][0]
+    assert shape.value.startswith("A customer")
+    job = _segment(at)
+    assert job.status == "done", job.error
+    assert not at.exception
+    assert job.result.columns.shape == "customers" and job.result.profile.loc["All customers", "customers"] == 200
+
+
+def _tx(rows: list[str]) -> bytes:
+    return ("InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice\n" + "\n".join(rows) + "\n").encode()
+
+
+GOOD = [f"{536000 + i},{12000 + i % 7},2011-0{1 + i % 9}-1{i % 9} 10:00,{1 + i % 5},{1.5 + i % 3}" for i in range(60)]
+
+
+@pytest.mark.parametrize("name, data, words", [
+    ("photo.csv", b"\x89PNG\r\n\x1a\n" + bytes(64), "PNG image"),
+    ("dates.csv", _tx([r.replace("2011-", "someday-") for r in GOOD]), "could not be read as dates"),
+    ("returns.csv", _tx([r.split(",")[0] + "," + r.split(",")[1] + "," + r.split(",")[2] + ",-4,2.0" for r in GOOD]),
+     "zero or negative"),
+    ("one.csv", _tx([f"{536000 + i},12000,2011-01-1{i % 9} 10:00,2,3.0" for i in range(20)]), "only one customer"),
+    ("text.csv", ("name,town\n" + "".join(f"n{i},t{i}\n" for i in range(40))).encode(), "none of the columns of your file"),
+    ("constant.csv", ("CustomerID,visits,spend\n" + "".join(f"{i},3,10\n" for i in range(40))).encode(), "same value"),
+])
+def test_bad_uploads_get_a_sentence(name, data, words):
+    at = _open()
+    _upload(at, name, data)
+    assert not at.exception
+    assert any(words.lower() in e.value.lower() for e in at.error), [e.value for e in at.error]
+
+
+def test_transactions_without_a_price_column_get_a_sentence_for_either_shape():
+    at = _open()
+    _upload(at, "no_price.csv", ("\n".join(",".join(r.split(",")[:4]) for r in
+                                           ["InvoiceNo,CustomerID,InvoiceDate,Quantity", *GOOD]) + "\n").encode())
+    assert any("one row per customer" in e.value and "A transaction line" in e.value for e in at.error), \
+        [e.value for e in at.error]
+    shape = [r for r in at.radio if r.key and r.key.startswith("seg_shape_")][0]
+    shape.set_value(shape.options[0]).run()  # the analyst says: these are transactions
+    assert not at.exception
+    assert any("Pick the unit price (or line amount) column" in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_more_segments_than_customers_is_a_sentence():
+    at = _open()
+    _upload(at, "small.csv", _tx(GOOD))  # 7 customers
+    k = [s for s in at.selectbox if s.key and s.key.startswith("seg_k_")][0]
+    k.set_value(9).run()
+    assert not at.exception
+    assert any("only 7 customers" in e.value for e in at.error), [e.value for e in at.error]
+    k.set_value(3).run()  # the page recovers once the request fits the data
+    assert not at.error
+    job = _segment(at)
+    assert job.status == "done", job.error
