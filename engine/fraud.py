@@ -282,11 +282,10 @@ def default_columns(df: pd.DataFrame) -> FraudColumns:
     lowered = {str(c).lower().replace(" ", "_"): c for c in names}
     label = None
     for word in ("class", "is_fraud", "isfraud", "fraud", "label", "target", "fraud_flag", "is_fraudulent", "y"):
-        if word in lowered and df[lowered[word]].nunique(dropna=True) == 2:
+        if word in lowered and 1 <= df[lowered[word]].nunique(dropna=True) <= 20:  # prepare() says if not two
             label = lowered[word]
             break
-    amount = next((c for c in names if c != label and any(w in str(c).lower() for w in ("amount", "amt"))
-                   and pd.api.types.is_numeric_dtype(df[c])), None)
+    amount = next((c for c in names if c != label and any(w in str(c).lower() for w in ("amount", "amt"))), None)
     time = None
     for word in ("time", "timestamp", "datetime", "date", "trans_date_trans_time", "transaction_time", "unix_time", "step"):
         if word in lowered and lowered[word] != label:
@@ -441,9 +440,9 @@ def prepare(df: pd.DataFrame, columns: FraudColumns, config: FraudConfig | None 
                 "or pick no label to look for unusual transactions."
             )
         fraud = columns.fraud_value if columns.fraud_value is not None else guess_fraud_value(values, counts)
-        if len(values) == 1:
+        if len(values) == 1:  # decided by the value's meaning: a page preselects the only value whatever it is
             only = values[0]
-            if fraud is not None and str(fraud) == only:
+            if guess_fraud_value(values) == only:
                 raise DataError(
                     f"Every row of '{name}' is marked as fraud ('{only}'), so there are no genuine transactions to "
                     "learn the difference from. Add genuine transactions to the file."

@@ -66,7 +66,8 @@ def pr_chart(curves: dict[str, pd.DataFrame], points: dict[str, tuple[float, flo
     colors = series_colors(list(curves))
     fig = _fig("Precision-recall curve", xaxis_title="recall (share of positives caught)",
                yaxis_title="precision (share of flags that are right)", xaxis=dict(range=[0, 1]),
-               yaxis=dict(range=[0, 1.02]), height=420)
+               yaxis=dict(range=[0, 1.02]), height=450,
+               legend=dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0))  # curves fill the corners
     if base_rate is not None:
         fig.add_scatter(x=[0, 1], y=[base_rate, base_rate], mode="lines", name="guessing",
                         line=dict(color=NEUTRAL_COLOR, dash="dash"))

@@ -123,8 +123,9 @@ def threshold_slider(model: fr.FraudModel, costs: fr.Costs | None, key: str) -> 
 
 def _rows_line(model: fr.FraudModel) -> str:
     n = model.n_rows
-    split = "the latest transactions (split by time)" if model.columns.time else "held-out transactions"
-    return (f"Measured on **{n['test']:,} {split}** the models never saw; trained on {n['train']:,}, with "
+    split = (f"the **{n['test']:,} latest transactions** (split by time)" if model.columns.time
+             else f"**{n['test']:,} held-out transactions**")
+    return (f"Measured on {split} the models never saw; trained on {n['train']:,}, with "
             f"{n['validation']:,} more to stop training and choose the threshold.")
 
 
@@ -135,7 +136,7 @@ def performance(model: fr.FraudModel, ev: dict, threshold: float) -> None:
     st.caption(f"Fraud rate of these rows: {pct(main['fraud_rate'])} — what guessing gets for AUPRC. Precision, recall "
                f"and F1: {model.model_name.lower()} at your threshold ({threshold:.3f}); the others at their own "
                "cheapest threshold for the same costs.")
-    st.dataframe(comparison_table(model.model_name, main, rest, KEYS + ["threshold"], LABELS, model.intervals),
+    st.dataframe(comparison_table(model.model_name, main, rest, KEYS, LABELS, model.intervals),
                  width="stretch")
     st.caption("Same held-out rows for every model; brackets: 95% bootstrap intervals.")
     if fr.AE_REFERENCE in ev:
@@ -155,10 +156,10 @@ def performance(model: fr.FraudModel, ev: dict, threshold: float) -> None:
 
 
 def score_histogram(frame: pd.DataFrame, threshold: float, score_name: str) -> go.Figure:
-    fig = go.Figure()
-    fig.update_layout(title=f"How the {score_name} separates frauds from genuine transactions", template="plotly_white",
-                      barmode="overlay", height=340, margin=dict(l=10, r=10, t=40, b=10), xaxis_title=score_name,
-                      yaxis_title="share of transactions", legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0))
+    title = (f"How the {score_name} separates frauds from genuine transactions" if "truth" in frame
+             else f"How the {score_name} is spread over transactions")
+    fig = charts._fig(title, barmode="overlay", height=340, xaxis=dict(title=score_name, range=[0, 1]),
+                      yaxis_title="% of transactions", legend=dict(yanchor="top", y=0.98, xanchor="center", x=0.5))
     groups = [("genuine", MODEL_COLOR), ("fraud", POSITIVE_COLOR)] if "truth" in frame else [(None, MODEL_COLOR)]
     for truth, color in groups:
         s = frame["score"] if truth is None else frame.loc[frame["truth"] == truth, "score"]
@@ -186,21 +187,29 @@ def cost_view(model: fr.FraudModel, costs: fr.Costs, ev: dict, threshold: float)
     c4.metric("Alerts per 1,000 transactions", f"{main['alerts_per_1000']:.1f}", help=fr.METRIC_HELP["alerts_per_1000"])
     st.caption(f"Money on the {n:,} held-out transactions at your threshold ({threshold:.3f}): {main['fp']:,} false alarm(s) "
                f"and {main['fn']:,} missed fraud(s) cost {money(main['cost'])} in all.")
+    if base["cost"] < main["cost"]:
+        st.warning(f"At these costs {base_name.lower()} is cheaper on these rows than the {model.model_name.lower()} "
+                   f"(by {money(main['cost'] - base['cost'])}): here the simpler model earns its keep.",
+                   icon=":material/balance:")
     g1, g2 = st.columns([3, 2])
-    g1.plotly_chart(cost_chart({k: model.cost_curve(costs, k) for k in (model.model_name, *model.baselines)}, threshold),
-                    key="fr_cost")
-    g1.caption("The lowest point of each curve is its cheapest threshold; the dashed line is yours.")
+    g1.plotly_chart(cost_chart({k: model.cost_curve(costs, k) for k in (model.model_name, *model.baselines)}, threshold,
+                               1000 * none / max(n, 1)), key="fr_cost")
+    g1.caption("Diamonds: each model's cheapest threshold on these held-out rows (the page chooses on the validation "
+               "rows, so yours may sit a little off); the dashed line is your threshold.")
     cm = np.array([[main["tn"], main["fp"]], [main["fn"], main["tp"]]])
     g2.plotly_chart(charts.confusion_chart(cm, ["genuine", "fraud"], f"{model.model_name} at {threshold:.3f}"), key="fr_cm")
     g2.caption("Rows: what was true; columns: what the model said. Top right: false alarms; bottom left: missed frauds.")
 
 
-def cost_chart(curves: dict[str, pd.DataFrame], threshold: float) -> go.Figure:
+def cost_chart(curves: dict[str, pd.DataFrame], threshold: float, no_model: float) -> go.Figure:
+    """Cost per 1,000 transactions against the threshold, per model, with 'flag nothing' as the reference."""
     colors = charts.series_colors(list(curves))
-    fig = go.Figure()
-    fig.update_layout(title="Expected cost per 1,000 transactions, by threshold", template="plotly_white", height=380,
-                      margin=dict(l=10, r=10, t=40, b=10), xaxis=dict(title="threshold", range=[0, 1]),
-                      yaxis_title="cost per 1,000 transactions", legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0))
+    fig = charts._fig("Expected cost per 1,000 transactions, by threshold", height=380,
+                      xaxis=dict(title="threshold", range=[0, 1]),
+                      yaxis=dict(title="cost per 1,000 transactions", range=[0, 1.25 * no_model if no_model > 0 else None]),
+                      legend=dict(yanchor="top", y=0.98, xanchor="left", x=0.02, bgcolor="rgba(255,255,255,0.8)"))
+    fig.add_hline(y=no_model, line_dash="dot", line_color=NEUTRAL_COLOR, annotation_text="no model (flag nothing)",
+                  annotation_position="top right")
     for name, c in curves.items():
         fig.add_scatter(x=c["threshold"], y=c["cost_per_1000"], name=name, mode="lines", line_shape="hv",
                         line=dict(color=colors[name], width=3 if name == next(iter(curves)) else 2),
@@ -225,10 +234,12 @@ def flagged_view(model: fr.FraudModel, top: pd.DataFrame, exp: Explanation | Non
     more = " (the highest shown)" if len(flagged) == limit else ""
     st.markdown(f"**{len(flagged):,} flagged {where}**{more}, highest {model.score_name} first, each with the columns "
                 "that pushed it up the most.")
-    st.dataframe(flagged, hide_index=True, width="stretch", height=320,
-                 column_config={"row": st.column_config.NumberColumn("row in your file", format="%d"),
-                                model.score_name: st.column_config.ProgressColumn(model.score_name, min_value=0, max_value=1,
-                                                                                  format="%.3f")})
+    config = {"row": st.column_config.NumberColumn("row in your file", format="%d"),
+              model.score_name: st.column_config.ProgressColumn(model.score_name, min_value=0, max_value=1, format="%.3f"),
+              "top reasons": st.column_config.TextColumn("top reasons", width="large")}
+    if model.columns.amount in flagged:
+        config[model.columns.amount] = st.column_config.NumberColumn(model.columns.amount, format="%.2f")
+    st.dataframe(flagged, hide_index=True, width="stretch", height=320, column_config=config)
     download_csv(flagged, "Download the flagged list (CSV)", "flagged_transactions.csv", key="fr_flagged_download")
     st.caption("Reasons compare each value with genuine training transactions (\"unusually low\": below 95% of them).")
     if exp is None:

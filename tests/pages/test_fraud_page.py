@@ -1,0 +1,118 @@
+"""Fraud page in AppTest: sample → train → costs → threshold → flagged list; unlabelled mode; bad uploads."""
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT
+
+APP = str(ROOT / "app.py")
+
+
+def _open() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.run()
+    at.switch_page("pages/fraud.py").run()
+    assert not at.exception
+    return at
+
+
+def _train(at: AppTest):
+    at.button(key="fraud_train").click().run()
+    jobs = list(at.session_state["_explorer_jobs"].values())
+    assert len(jobs) == 1
+    assert jobs[0].wait(180)
+    at.run()
+    return jobs[0]
+
+
+def _metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def _threshold_slider(at: AppTest):
+    return next(s for s in at.slider if s.key and "_thr_" in s.key)
+
+
+def _number(text: str) -> float:
+    return float(text.replace(",", "").replace("%", ""))
+
+
+def test_sample_train_costs_threshold_and_flagged_list():
+    pytest.importorskip("shap")
+    at = _open()
+    assert any("16.8%" in i.value and "0.17%" in i.value for i in at.info)
+    job = _train(at)
+    assert job.status == "done", job.error
+    assert not at.exception and not at.error
+    m = _metrics(at)
+    assert _number(m["AUPRC"]) >= 0.88
+    assert {"ROC-AUC", "Precision", "Recall", "F1", "Cost per 1,000 transactions", "Saving vs no model",
+            "Alerts per 1,000 transactions"} <= set(m)
+    assert [t.label for t in at.tabs] == ["Performance", "Cost & threshold", "Flagged transactions", "Explanations",
+                                          "Score new data", "Share"]
+    assert len(at.get("plotly_chart")) >= 8  # PR, ROC, histogram, loss, cost, confusion, waterfall, SHAP bar/swarm
+    assert any("What the labels buy" in i.value for i in at.info)
+    assert any("flagged held-out transactions" in md.value for md in at.markdown)
+    assert any(md.value.startswith("**Why it was flagged:**") and "(" in md.value for md in at.markdown)
+
+    # dearer false alarms: a new cheapest threshold, fewer alerts, and no retraining
+    best = _threshold_slider(at).value
+    alerts = _number(m["Alerts per 1,000 transactions"])
+    at.number_input(key="fr_fa").set_value(200.0).run()
+    assert not at.exception and not at.error
+    assert _threshold_slider(at).value >= best
+    assert _number(_metrics(at)["Alerts per 1,000 transactions"]) <= alerts
+    # a fixed cost of a missed fraud instead of the amount
+    at.radio(key="fr_how").set_value("a fixed amount").run()
+    at.number_input(key="fr_miss").set_value(1000.0).run()
+    assert not at.exception
+    # the analyst moves the threshold by hand
+    at = _threshold_slider(at).set_value(0.999).run()
+    assert _number(_metrics(at)["Alerts per 1,000 transactions"]) < alerts
+    assert len(at.session_state["_explorer_jobs"]) == 1
+    assert "fraud_train" not in [b.key for b in at.button]
+
+
+def test_without_a_label_the_autoencoder_flags_unusual_rows():
+    pytest.importorskip("shap")
+    at = _open()
+    fp_key = next(s.key for s in at.selectbox if s.key and s.key.startswith("fr_label_"))
+    at.selectbox(key=fp_key).set_value("(no label: find unusual transactions)").run()
+    at.number_input(key="fr_epochs").set_value(30).run()
+    job = _train(at)
+    assert job.status == "done", job.error
+    assert not at.exception and not at.error
+    assert [t.label for t in at.tabs] == ["Scores", "Flagged transactions", "Explanations", "Score new data", "Share"]
+    assert any(s.key and s.key.endswith("_budget") for s in at.slider)
+    assert any("flagged transactions in your file" in md.value for md in at.markdown)
+
+
+def _csv(rows: list[str]) -> bytes:
+    return ("\n".join(rows) + "\n").encode()
+
+
+def _table(n: int = 120, label=lambda i: int(i % 6 == 0), amount=lambda i: f"{10 + i:.2f}", when=lambda i: str(60 * i)) -> bytes:
+    return _csv(["v1,v2,amount,date,is_fraud"] + [f"{(i * 7) % 11},{(i * 3) % 5},{amount(i)},{when(i)},{label(i)}" for i in range(n)])
+
+
+@pytest.mark.parametrize(
+    "name, data, words",
+    [
+        ("photo.csv", b"\x89PNG\r\n\x1a\n" + bytes(64), "PNG image"),
+        ("three.csv", _table(label=lambda i: i % 3), "it must have exactly two"),
+        ("none.csv", _table(label=lambda i: 0), "No row of 'is_fraud' is marked as fraud"),
+        ("all.csv", _table(label=lambda i: 1), "Every row of 'is_fraud' is marked as fraud"),
+        ("text_amount.csv", _table(amount=lambda i: "12 EUR" if i == 5 else f"{i}.5"), "should hold numbers but has text such as '12 EUR'"),
+        ("refund.csv", _table(amount=lambda i: f"{-i}.5" if i == 9 else f"{i}.5"), "negative value"),
+        ("bad_time.csv", _table(when=lambda i: "soon" if i == 4 else f"2024-01-01 {i % 24:02d}:00"), "not dates or times, such as 'soon'"),
+        ("tiny.csv", _table(n=30), "at least 50 transactions"),
+    ],
+)
+def test_bad_uploads_get_a_sentence(name, data, words):
+    at = _open()
+    at.radio(key="fr_dataset").set_value("Upload my own CSV").run()
+    at.get("file_uploader")[0].set_value((name, data, "text/csv")).run()
+    assert not at.exception
+    assert any(words in e.value for e in at.error), [e.value for e in at.error]
+    assert "fraud_train" not in [b.key for b in at.button]
