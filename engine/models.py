@@ -7,7 +7,27 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import torch
 from torch import nn
+
+
+class Dropout(nn.Dropout):
+    """nn.Dropout that draws its mask from `generator` when one is set.
+
+    `engine.training.fit_model` swaps plain nn.Dropout layers for this one and gives them a
+    generator seeded for the run, so two models training in parallel threads stay
+    deterministic (the global torch RNG is shared by every thread). The class keeps the
+    name "Dropout", so SHAP's explainers treat it like nn.Dropout (identity in eval mode).
+    """
+
+    generator: torch.Generator | None = None
+
+    def forward(self, x):
+        if not self.training or self.p == 0.0 or self.generator is None:
+            return super().forward(x)
+        keep = 1.0 - self.p
+        mask = torch.empty_like(x).bernoulli_(keep, generator=self.generator)
+        return x * mask / keep
 
 
 class TabularMLP(nn.Module):
@@ -18,7 +38,7 @@ class TabularMLP(nn.Module):
         layers: list[nn.Module] = []
         width = n_in
         for h in hidden:
-            layers += [nn.Linear(width, h), nn.ReLU(), nn.Dropout(dropout)]
+            layers += [nn.Linear(width, h), nn.ReLU(), Dropout(dropout)]
             width = h
         layers.append(nn.Linear(width, n_out))
         self.net = nn.Sequential(*layers)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import math
 import random
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Protocol
@@ -20,6 +21,11 @@ import torch
 from torch import nn
 
 from engine.device import autocast, get_device
+from engine.models import Dropout
+
+# The global torch RNG is shared by all threads: seeding and weight initialisation happen under
+# this lock, and dropout draws from a per-run generator, so parallel jobs stay deterministic.
+_INIT_LOCK = threading.Lock()
 
 ProgressFn = Callable[[dict[str, Any]], None]
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -104,6 +110,17 @@ def _mean_loss(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: Loss
     return float(total) / max(len(X), 1)
 
 
+def _seed_dropout(model: nn.Module, generator: torch.Generator) -> None:
+    """Give every dropout layer the run's own generator (plain nn.Dropout is swapped in place)."""
+    for parent in list(model.modules()):
+        for name, child in list(parent.named_children()):
+            if type(child) is nn.Dropout:
+                child = Dropout(child.p)
+                setattr(parent, name, child)
+            if isinstance(child, Dropout):
+                child.generator = generator
+
+
 def fit_model(
     model: nn.Module,
     train: tuple[Any, Any],
@@ -122,12 +139,14 @@ def fit_model(
     Raises `Cancelled` when `cancel.is_set()`.
     """
     device = device or get_device()
-    gen = seed_everything(config.seed)
-    if config.reset_parameters:
-        for module in model.modules():
-            if hasattr(module, "reset_parameters"):
-                module.reset_parameters()
+    with _INIT_LOCK:
+        gen = seed_everything(config.seed)
+        if config.reset_parameters:
+            for module in model.modules():
+                if hasattr(module, "reset_parameters"):
+                    module.reset_parameters()
     model.to(device)
+    _seed_dropout(model, torch.Generator(device=device).manual_seed(config.seed + 1))
     Xtr, ytr = as_tensor(train[0], device, torch.float32), as_tensor(train[1], device)
     if val is not None and len(val[0]) > 0:
         Xva, yva = as_tensor(val[0], device, torch.float32), as_tensor(val[1], device)

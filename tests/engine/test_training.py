@@ -65,3 +65,24 @@ def test_progress_callback_and_cancel():
         fit_model(TabularMLP(5, 1), (X, y), None, nn.BCEWithLogitsLoss(), TrainConfig(max_epochs=50), progress=progress, cancel=cancel)
     assert [e["epoch"] for e in events] == [1, 2, 3]
     assert {"train_loss", "val_loss", "lr", "max_epochs"} <= set(events[0])
+
+
+def test_parallel_runs_are_as_deterministic_as_one_alone():
+    """Two jobs training at once (threads share torch's global RNG) give what each gives alone."""
+    X, y = _data()
+
+    def run(seed):
+        model = TabularMLP(5, 1, (32, 16), dropout=0.3)
+        fit_model(model, (X[:400], y[:400]), (X[400:], y[400:]), nn.BCEWithLogitsLoss(),
+                  TrainConfig(max_epochs=15, batch_size=32, seed=seed, patience=100))
+        return predict_batched(model, torch.as_tensor(X, device=get_device())).cpu()
+
+    alone = {s: run(s) for s in (1, 2)}
+    together = {}
+    threads = [threading.Thread(target=lambda s=s: together.__setitem__(s, run(s))) for s in (1, 2, 1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for s in (1, 2):
+        assert torch.equal(together[s], alone[s])
