@@ -16,6 +16,9 @@ SCENARIOS = [
     dict(path="pages/segmentation.py", title="Retail segmentation", icon=":material/groups:", url_path="segmentation",
          blurb="Group customers by how they buy — from raw transactions (recency, frequency, spend) or a customer "
                "table — see what each segment looks like, name it, and see why any one customer sits in it."),
+    dict(path="pages/digits.py", title="Digit recognizer", icon=":material/draw:", url_path="digits",
+         blurb="Teach a network to read handwritten digits (MNIST or your own images): a CNN beside the classic MLP "
+               "and a simple baseline, the digits it confuses, which pixels drove a reading — then draw a digit."),
     dict(path="pages/fraud.py", title="Fraud detection", icon=":material/policy:", url_path="fraud",
          blurb="Rank transactions by fraud risk — learning from known frauds, or spotting unusual ones without "
                "labels — pick the alert threshold from what mistakes cost you, and see why each one is flagged."),

@@ -46,6 +46,12 @@ label = st.selectbox("Label column (the digit each image shows)", names,
                      index=names.index(defaults.label) if defaults.label in names else 0, key=f"dg_label_{fp}",
                      help="The column holding the digit 0–9. The 784 pixel columns are found by their names.")
 columns = dg.DigitColumns(label)
+test_df = test_table.df if test_table is not None else None
+with guard("checking your images"):  # cheap: problems show as sentences before anything trains
+    prepared = memo("dg_prepared", run_key(table.fingerprint, columns),
+                    lambda: dg.prepare(df, columns, test_df, table.name, test_table.name if test_table else ""), keep=2)
+for note in prepared.notes:
+    st.info(note)
 view.preview_images(table, label)
 with st.expander("Advanced training options"):
     helps = dg.DigitConfig.help()
@@ -59,11 +65,6 @@ with st.expander("Advanced training options"):
                                 help=helps["test_fraction"]["help"], disabled=test_table is not None),
         seed=a3.number_input("Random seed", 0, 10_000, 0, key="dg_seed", help=helps["seed"]["help"]),
     )
-test_df = test_table.df if test_table is not None else None
-with guard("checking your images"):
-    prepared = memo("dg_prepared", run_key(table.fingerprint, columns), lambda: dg.prepare(df, columns, test_df), keep=2)
-for note in prepared.notes:
-    st.info(note)
 
 # ----------------------------------------------------------------------------- 3 · Train
 key = run_key(table.fingerprint, test_table.fingerprint if test_table is not None else "", columns, config)

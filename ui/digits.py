@@ -106,6 +106,7 @@ def recall_by_digit(model: dg.DigitModel) -> go.Figure:
                     hovertemplate=f"{name}<br>digit %{{x}}: %{{y:.1%}}<extra></extra>")
     lows = [model.per_class(n)["recall"].min() for n in dg.MODELS]
     fig.update_yaxes(range=[max(0.0, min(lows) - 0.05), 1.0])
+    fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
     fig.update_xaxes(type="category")
     return fig
 
@@ -115,7 +116,7 @@ def attribution_map(exp: Explanation, i: int = 0, title: str = "Pixel attributio
     v = exp.values[i].reshape(dg.SIDE, dg.SIDE)
     ink = exp.data.iloc[i].to_numpy(dtype=np.float32).reshape(dg.SIDE, dg.SIDE)
     lim = float(np.abs(v).max()) or 1.0
-    fig = charts._fig(title, height=360, showlegend=False, margin=dict(l=10, r=10, t=40, b=10))
+    fig = charts._fig(title, height=330, showlegend=False, margin=dict(l=10, r=10, t=40, b=10))
     fig.add_heatmap(z=v, zmin=-lim, zmax=lim, zmid=0, colorscale=[[0, NEGATIVE_COLOR], [0.5, "#ffffff"], [1, POSITIVE_COLOR]],
                     colorbar=dict(title="push", tickvals=[-lim, 0, lim], ticktext=["away", "0", "towards"], len=0.8),
                     hovertemplate="row %{y}, column %{x}: %{z:+.3f}<extra></extra>")
@@ -142,7 +143,7 @@ def performance(model: dg.DigitModel, key: str) -> None:
     with g2:
         pc = model.per_class(pick)
         st.dataframe(pc.style.format({"precision": "{:.1%}", "recall": "{:.1%}", "F1": "{:.3f}", "images": "{:,}"}),
-                     hide_index=True, width="stretch", height=420)
+                     hide_index=True, width="stretch", height=35 * 11 + 3)
         st.caption("Precision: of the images read as this digit, the share that really were. "
                    "Recall: of this digit's images, the share read right.")
     st.plotly_chart(recall_by_digit(model), key=f"{key}_recall")
@@ -196,14 +197,15 @@ def explanation_view(model: dg.DigitModel, job_id: str, key: str) -> None:
 def drawing_view(model: dg.DigitModel, job_id: str, key: str) -> None:
     how = st.radio("Your digit", ["Draw it", "Upload a picture (PNG/JPG)"], horizontal=True, key=f"{key}_how")
     raw, name = None, ""
-    left, right = st.columns([1, 2])
+    left, right = st.columns([3, 5])
     with left:
         if how == "Draw it":
             from streamlit_drawable_canvas import st_canvas
 
-            st.caption("Draw one digit, large, with the mouse or a finger. The bin icon under the box clears it.")
+            st.caption("Draw one digit, large, with the mouse or a finger.")
             canvas = st_canvas(stroke_width=18, stroke_color="#000000", background_color="#FFFFFF", height=280, width=280,
                                drawing_mode="freedraw", return_image_data=True, key=f"{key}_canvas")
+            st.caption("The arrows above the box undo a stroke; the bin clears it.")
             drawn = bool((canvas.json_data or {}).get("objects"))
             image = canvas.image_data if drawn else None
             name = "your drawing"
@@ -231,20 +233,22 @@ def drawing_view(model: dg.DigitModel, job_id: str, key: str) -> None:
         m1, m2, m3 = st.columns([1, 1, 2])
         m1.image(upscale(x28, 4), caption="what the model sees (28×28)", width="stretch")
         m2.metric("The CNN reads", str(d), help="The digit with the highest probability.")
-        m2.metric("Sure to", pct(float(p[d]), 0), help="The CNN's probability for that digit.")
+        m2.metric("Probability", pct(float(p[d]), 0), help="How sure the CNN is of that digit (0–100%).")
         m3.markdown(f"For comparison: the MLP reads **{int(probs[dg.MLP].argmax())}** "
                     f"({pct(float(probs[dg.MLP].max()), 0)}), logistic regression **{int(probs[dg.LOGREG].argmax())}** "
                     f"({pct(float(probs[dg.LOGREG].max()), 0)}).")
-        st.plotly_chart(charts.probability_bars({str(k): float(p[k]) for k in dg.DIGITS}, "CNN: probability of each digit"),
+        m3.caption("Your drawing was cropped to the ink, scaled to 20×20 and centred in 28×28, as MNIST's digits were.")
+        g1, g2 = st.columns(2)
+        g1.plotly_chart(charts.probability_bars({str(k): float(p[k]) for k in dg.DIGITS}, "CNN: probability of each digit"),
                         key=f"{key}_draw_probs")
-        st.caption("A clear digit gets one long bar; two long bars mean the CNN hesitates between them.")
+        g1.caption("A clear digit gets one long bar; two long bars mean the CNN hesitates between them.")
         exp = None
         with guard("explaining your digit", stop=False):
             digest = f"{job_id}:{hash(x28.tobytes())}:{d}"
             exp = memo(f"{key}_draw_shap", digest, lambda: model.explain(x28.reshape(1, -1), d))
         if exp is not None:
-            st.plotly_chart(attribution_map(exp, 0, f"Which strokes made the CNN read {d}"), key=f"{key}_draw_map")
-            st.caption("Red: parts of your drawing (or empty space) that made this digit more likely; blue: less likely.")
+            g2.plotly_chart(attribution_map(exp, 0, f"Which strokes made the CNN read {d}"), key=f"{key}_draw_map")
+            g2.caption("Red: parts of your drawing (or empty space) that made this digit more likely; blue: less likely.")
 
 
 def batch_prediction(model: dg.DigitModel, key: str) -> None:
