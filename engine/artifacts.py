@@ -21,9 +21,24 @@ FORMAT = "ai-scenario-explorer"
 VERSION = 1
 
 
+def jsonable(o: Any) -> Any:
+    """json.dumps default: numpy scalars and arrays, tuples, paths become plain JSON."""
+    if isinstance(o, (np.floating, np.integer, np.bool_)):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, (tuple, set)):
+        return list(o)
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"{type(o).__name__} cannot be saved in a model file's JSON")
+
+
 def to_bytes(kind: str, tensors: dict[str, Any], meta: dict[str, Any]) -> bytes:
-    clean = {k: torch.as_tensor(np.ascontiguousarray(v)).contiguous().cpu() for k, v in tensors.items()}
-    header = {"format": FORMAT, "version": str(VERSION), "kind": kind, "meta": json.dumps(meta)}
+    """One safetensors blob: tensors (torch or numpy) plus `meta` as JSON in its header."""
+    clean = {k: (v.detach() if isinstance(v, torch.Tensor) else torch.as_tensor(np.ascontiguousarray(v))).contiguous().cpu()
+             for k, v in tensors.items()}
+    header = {"format": FORMAT, "version": str(VERSION), "kind": kind, "meta": json.dumps(meta, default=jsonable)}
     return st_save(clean, metadata=header)
 
 

@@ -415,18 +415,10 @@ class DiagnosisModel:
             "n_rows": self.n_rows,
             "timings": self.timings,
         }
-        return artifacts.to_bytes(KIND, tensors, json.loads(json.dumps(meta, default=_jsonable)))
+        return artifacts.to_bytes(KIND, tensors, meta)
 
     def save(self, path: str | Path) -> None:
         Path(path).write_bytes(self.to_bytes())
-
-
-def _jsonable(o):
-    if isinstance(o, (np.floating, np.integer)):
-        return o.item()
-    if isinstance(o, tuple):
-        return list(o)
-    raise TypeError(type(o))
 
 
 def load(source: str | Path | bytes) -> DiagnosisModel:
