@@ -541,65 +541,75 @@ def _sq_dist(xb: torch.Tensor, xb_sq: torch.Tensor, c: torch.Tensor, c_sq: torch
     return torch.addmm(c_sq[None, :], xb, c.T, alpha=-2.0).add_(xb_sq[:, None]).clamp_min_(0.0)
 
 
-def _init_pp(X: torch.Tensor, x_sq: torch.Tensor, k: int, r: int, gen: torch.Generator, trials: int) -> torch.Tensor:
-    """Greedy k-means++ (as scikit-learn) for r restarts at once: (r, k, d) starting centres."""
-    n, d = X.shape
-    dev = X.device
+def _aug(centers: torch.Tensor) -> torch.Tensor:
+    """(d + 1, m) weights so that [x, 1] @ w = ‖c‖² − 2x·c for every centre c (squared distance minus ‖x‖²)."""
+    return torch.cat([-2.0 * centers.T, (centers * centers).sum(1)[None, :]], dim=0).contiguous()
+
+
+def _init_pp(X1: torch.Tensor, x_sq: torch.Tensor, k: int, r: int, gen: torch.Generator, trials: int) -> torch.Tensor:
+    """Greedy k-means++ (as scikit-learn) for r restarts at once: (r, k, d) starting centres.
+
+    X1 is the data with a column of ones appended (see `_aug`).
+    """
+    n, d = X1.shape[0], X1.shape[1] - 1
+    dev = X1.device
     rows = torch.arange(r, device=dev)
-    centers = torch.empty(r, k, d, device=dev, dtype=X.dtype)
-    centers[:, 0] = X[torch.randint(n, (r,), generator=gen, device=dev)]
-    closest = _nearest(X, x_sq, centers[:, :1])  # (n, r) squared distance to the nearest chosen centre
+    centers = torch.empty(r, k, d, device=dev, dtype=X1.dtype)
+    centers[:, 0] = X1[torch.randint(n, (r,), generator=gen, device=dev), :d]
+    closest = _nearest(X1, x_sq, centers[:, :1])  # (n, r) squared distance to the nearest chosen centre
+    step = _chunk(r * trials, dev)
     for c in range(1, k):
         cum = torch.cumsum(closest.T.double(), dim=1)  # (r, n)
         u = torch.rand(r, trials, generator=gen, device=dev, dtype=torch.float64) * cum[:, -1:]
         cand = torch.searchsorted(cum, u).clamp_(max=n - 1)  # D²-weighted candidates, (r, trials)
-        cand_x = X[cand.reshape(-1)]
-        cand_sq = (cand_x * cand_x).sum(1)
+        cand_x = X1[cand.reshape(-1), :d]
+        w = _aug(cand_x)
+        shifted = closest - x_sq[:, None]  # compare without ‖x‖², which every candidate shares
         pot = torch.zeros(r, trials, device=dev, dtype=torch.float64)
-        step = _chunk(r * trials, dev)
         for s in range(0, n, step):
-            d2 = _sq_dist(X[s:s + step], x_sq[s:s + step], cand_x, cand_sq).view(-1, r, trials)
-            pot += torch.minimum(d2, closest[s:s + step, :, None]).sum(0, dtype=torch.float64)
+            d2 = (X1[s:s + step] @ w).view(-1, r, trials)
+            pot += torch.minimum(d2, shifted[s:s + step, :, None]).sum(0).double()
         centers[:, c] = cand_x.view(r, trials, d)[rows, pot.argmin(1)]
-        closest = torch.minimum(closest, _nearest(X, x_sq, centers[:, c:c + 1]))
+        closest = torch.minimum(closest, _nearest(X1, x_sq, centers[:, c:c + 1]))
     return centers
 
 
-def _nearest(X: torch.Tensor, x_sq: torch.Tensor, centers: torch.Tensor) -> torch.Tensor:
+def _nearest(X1: torch.Tensor, x_sq: torch.Tensor, centers: torch.Tensor) -> torch.Tensor:
     """(n, r) squared distance of each row to its nearest centre, per restart; centers (r, m, d)."""
     r, m, d = centers.shape
-    flat = centers.reshape(r * m, d)
-    c_sq = (flat * flat).sum(1)
-    step = _chunk(r * m, X.device)
+    w = _aug(centers.reshape(r * m, d))
+    step = _chunk(r * m, X1.device)
     out = []
-    for s in range(0, len(X), step):
-        out.append(_sq_dist(X[s:s + step], x_sq[s:s + step], flat, c_sq).view(-1, r, m).amin(2))
+    for s in range(0, len(X1), step):
+        out.append((X1[s:s + step] @ w).view(-1, r, m).amin(2).add_(x_sq[s:s + step, None]).clamp_min_(0.0))
     return torch.cat(out)
 
 
-def _lloyd_pass(X: torch.Tensor, x_sq: torch.Tensor, centers: torch.Tensor):
-    """One assignment pass for r restarts: per-centre sums and counts, and the inertia of each restart."""
+def _lloyd_pass(X1: torch.Tensor, x_sq_total: float, centers: torch.Tensor):
+    """One assignment pass for r restarts: per-centre sums and counts, and the inertia of each restart.
+
+    X1 is the data with a column of ones appended, so one matmul gives ‖c‖² − 2x·c (‖x‖² does not change
+    the nearest centre and is added back as a total) and another gives the sums and counts together.
+    """
     r, k, d = centers.shape
-    flat = centers.reshape(r * k, d)
-    ct, c_sq = flat.T.contiguous(), (flat * flat).sum(1)
-    sums = torch.zeros(r * k, d, device=X.device, dtype=X.dtype)
-    counts = torch.zeros(r * k, device=X.device, dtype=X.dtype)
-    inertia = torch.zeros(r, device=X.device, dtype=torch.float64)
-    step = _chunk(r * k, X.device)
-    for s in range(0, len(X), step):
-        xb = X[s:s + step]
-        dist = torch.addmm(c_sq, xb, ct, alpha=-2.0).view(-1, r, k)  # ‖c‖² − 2x·c: ‖x‖² does not change the argmin
+    w = _aug(centers.reshape(r * k, d))  # (d + 1, r * k)
+    acc = torch.zeros(r * k, d + 1, device=X1.device, dtype=X1.dtype)  # sums | counts
+    inertia = torch.zeros(r, device=X1.device, dtype=torch.float64)
+    step = _chunk(r * k, X1.device)
+    for s in range(0, len(X1), step):
+        xb = X1[s:s + step]
+        dist = (xb @ w).view(-1, r, k)
         mind = dist.amin(2, keepdim=True)
-        onehot = (dist == mind).view(len(xb), r * k).to(X.dtype)
-        cnt = onehot.sum(0)
-        if bool((cnt.view(r, k).sum(1) != len(xb)).any()):  # a row equally near two centres: keep the first
+        onehot = (dist == mind).view(len(xb), r * k).to(X1.dtype)
+        part = onehot.T @ xb
+        if bool((part[:, d].view(r, k).sum(1) != len(xb)).any()):  # a row equally near two centres: keep the first
             onehot = torch.zeros_like(onehot).scatter_(
-                1, dist.argmin(2) + torch.arange(r, device=X.device)[None, :] * k, 1.0)
-            cnt = onehot.sum(0)
-        sums.addmm_(onehot.T, xb)
-        counts += cnt
-        inertia += (mind[:, :, 0] + x_sq[s:s + step, None]).clamp_min_(0.0).sum(0, dtype=torch.float64)
-    return sums.view(r, k, d), counts.view(r, k), inertia
+                1, dist.argmin(2) + torch.arange(r, device=X1.device)[None, :] * k, 1.0)
+            part = onehot.T @ xb
+        acc += part
+        inertia += mind[:, :, 0].sum(0, dtype=torch.float64)
+    acc = acc.view(r, k, d + 1)
+    return acc[..., :d], acc[..., d], (inertia + x_sq_total).clamp_min(0.0)
 
 
 def _labels(X: torch.Tensor, x_sq: torch.Tensor, centers: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -639,7 +649,9 @@ def kmeans(
     x_sq = (X * X).sum(1)
     tol_abs = float(tol * X.var(dim=0, unbiased=False).mean()) if n > 1 else 0.0
     trials = 2 + int(math.log(k))
-    centers = _init_pp(X, x_sq, k, restarts, gen, trials)
+    X1 = torch.cat([X, torch.ones(n, 1, device=device, dtype=X.dtype)], dim=1)
+    centers = _init_pp(X1, x_sq, k, restarts, gen, trials)
+    x_sq_total = float(x_sq.sum(dtype=torch.float64))
     active = torch.ones(restarts, dtype=torch.bool, device=device)
     inertias = torch.zeros(restarts, dtype=torch.float64, device=device)
     n_iter = 0
@@ -647,7 +659,7 @@ def kmeans(
         _check_cancel(cancel)
         idx = torch.nonzero(active).flatten()  # only runs that have not converged yet
         old = centers[idx]
-        sums, counts, inertias[idx] = _lloyd_pass(X, x_sq, old)
+        sums, counts, inertias[idx] = _lloyd_pass(X1, x_sq_total, old)
         new = sums / counts.clamp_min(1.0)[..., None]
         empty = counts == 0
         if bool(empty.any()):
@@ -861,7 +873,7 @@ class SoftAssignment(nn.Module):
         return self.linear(x)
 
 
-def _log_columns(features: pd.DataFrame, pre_plans: Sequence[str] | None = None) -> list[str]:
+def _log_columns(features: pd.DataFrame) -> list[str]:
     """Skewed, non-negative numeric columns that go on a log scale (log1p)."""
     out = []
     for col in features.columns:

@@ -1,0 +1,59 @@
+"""An analyst's path through Retail segmentation in a real browser: upload transactions, segment, read, explain, bad file."""
+from __future__ import annotations
+
+from tests.browser.conftest import assert_no_traceback, open_page, screenshot, upload, wait_idle
+from tests.conftest import SAMPLES
+
+
+def test_upload_transactions_segment_profile_map_and_explain(page, app_url):
+    open_page(page, app_url)
+    page.get_by_test_id("stSidebarNav").get_by_text("Retail segmentation").click()
+    page.get_by_text("Upload my own CSV").click()
+    wait_idle(page)
+    upload(page, SAMPLES / "online_retail_transactions.csv.gz")
+    page.get_by_text("159,926", exact=True).first.wait_for()  # the row count of the preview
+    page.get_by_text("1,299", exact=True).first.wait_for()  # customers found before anything runs
+    page.get_by_role("button", name="Find segments").click()
+    page.get_by_text("Segment profiles").first.wait_for(timeout=120_000)
+    wait_idle(page)
+    segments = page.get_by_test_id("stMetric").filter(has_text="Segments").first.inner_text()
+    assert segments.strip().endswith("4")
+    assert page.get_by_text("Champions").count() >= 1
+    assert_no_traceback(page)
+    screenshot(page, "segmentation_segments")
+
+    page.get_by_role("tab", name="Map").click()
+    page.get_by_text("Customers on a 2-D map").first.wait_for()
+    screenshot(page, "segmentation_map")
+
+    page.get_by_role("tab", name="Performance").click()
+    ratio = page.get_by_test_id("stMetric").filter(has_text="Inertia ratio").first.inner_text()
+    assert float(ratio.split()[-1]) <= 1.01
+    page.get_by_text("Silhouette by number of segments").first.wait_for()
+    screenshot(page, "segmentation_performance")
+
+    page.get_by_role("tab", name="Explanations").click()
+    page.get_by_text("from the average customer to this one").first.wait_for()
+    page.get_by_text("In words:").first.wait_for()
+    assert_no_traceback(page)
+    screenshot(page, "segmentation_explanations")
+
+
+def test_bad_upload_shows_a_sentence_and_the_next_upload_works(page, app_url, tmp_path):
+    open_page(page, app_url, "segmentation")
+    page.get_by_text("Upload my own CSV").click()
+    wait_idle(page)
+    bad = tmp_path / "orders.csv"
+    rows = "".join(f"{536000 + i},{12000 + i % 9},yesterday,{1 + i % 4},2.5\n" for i in range(50))
+    bad.write_text("InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice\n" + rows)
+    upload(page, bad)
+    page.get_by_text("could not be read as dates").first.wait_for()
+    assert_no_traceback(page)
+    screenshot(page, "segmentation_bad_upload")
+    upload(page, SAMPLES / "mall_customers.csv")
+    page.get_by_text("200", exact=True).first.wait_for()
+    page.get_by_text("A customer (a ready customer table").first.wait_for()
+    page.get_by_role("button", name="Find segments").click()
+    page.get_by_text("Segment profiles").first.wait_for(timeout=120_000)
+    assert_no_traceback(page)
+    screenshot(page, "segmentation_customer_table")
