@@ -1,5 +1,7 @@
-"""Views of the Fraud detection page: column roles, money inputs, performance, cost, flagged list, explanations."""
+"""Views of the Fraud detection page: column roles, money inputs, results tabs, the report. The page arranges them."""
 from __future__ import annotations
+
+from dataclasses import asdict
 
 import numpy as np
 import pandas as pd
@@ -7,14 +9,20 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from engine import fraud as fr
-from engine.data import column_kind
+from engine.data import Table, profile
 from engine.explain import Explanation
 from ui import charts
+from ui.errors import guard
+from ui.report import build_report
 from ui.results import comparison_table, download_csv, metric_cards
+from ui.share import share_panel
+from ui.state import memo
+from ui.tabular import batch_scoring
 from ui.style import MODEL_COLOR, NEUTRAL_COLOR, POSITIVE_COLOR, pct
 
 NO_LABEL = "(no label: find unusual transactions)"
 NONE = "(none)"
+FLAG_LIMIT = 200  # flagged transactions listed (and explained) on the page
 KEYS = ["auprc", "roc_auc", "precision", "recall", "f1"]
 LABELS = {"auprc": "AUPRC", "roc_auc": "ROC-AUC", "precision": "Precision", "recall": "Recall", "f1": "F1",
           "cost_per_1000": "Cost per 1,000 transactions", "alerts_per_1000": "Alerts per 1,000 transactions",
@@ -74,15 +82,15 @@ def options(has_label: bool) -> fr.FraudConfig:
         mode = "auto"
         if has_label:
             anomaly = a1.toggle("Ignore the label (train the autoencoder only)", False, key="fr_anomaly",
-                                help=helps["mode"]["help"])
+                                bind="query-params", help=helps["mode"]["help"])
             mode = "anomaly" if anomaly else "auto"
         return fr.FraudConfig(
             mode=mode,
-            loss=a2.selectbox("Loss for rare frauds", ["weighted", "focal"], key="fr_loss", help=helps["loss"]["help"]),
-            max_epochs=a3.number_input("Most epochs", 5, 2000, 150, key="fr_epochs", help=helps["max_epochs"]["help"]),
-            test_fraction=a1.slider("Held-out share", 0.1, 0.5, 0.25, 0.05, key="fr_test", help=helps["test_fraction"]["help"]),
-            dropout=a2.slider("Dropout", 0.0, 0.8, 0.3, 0.05, key="fr_dropout", help=helps["dropout"]["help"]),
-            seed=a3.number_input("Random seed", 0, 10_000, 0, key="fr_seed", help=helps["seed"]["help"]),
+            loss=a2.selectbox("Loss for rare frauds", ["weighted", "focal"], key="fr_loss", bind="query-params", help=helps["loss"]["help"]),
+            max_epochs=a3.number_input("Most epochs", 5, 2000, 150, key="fr_epochs", bind="query-params", help=helps["max_epochs"]["help"]),
+            test_fraction=a1.slider("Held-out share", 0.1, 0.5, 0.25, 0.05, key="fr_test", bind="query-params", help=helps["test_fraction"]["help"]),
+            dropout=a2.slider("Dropout", 0.0, 0.8, 0.3, 0.05, key="fr_dropout", bind="query-params", help=helps["dropout"]["help"]),
+            seed=a3.number_input("Random seed", 0, 10_000, 0, key="fr_seed", bind="query-params", help=helps["seed"]["help"]),
         )
 
 
@@ -113,7 +121,8 @@ def threshold_slider(model: fr.FraudModel, costs: fr.Costs | None, key: str) -> 
     st.markdown(f"**Cheapest threshold** on the validation rows for these costs: **{best:.3f}** "
                 f"(flag a transaction when its {model.score_name} is at least this).")
     # the key carries the costs, so new costs move the slider to their own cheapest threshold
-    return st.slider(f"Threshold: flag when the {model.score_name} is at least", 0.0, 1.0, float(best), 0.001,
+    top = max(1.0, float(np.ceil(best * 1000) / 1000))  # "flag nothing" can sit just above a score of exactly 1
+    return st.slider(f"Threshold: flag when the {model.score_name} is at least", 0.0, top, float(best), 0.001,
                      format="%.3f", key=f"{key}_thr_{costs.false_alarm}_{costs.missed_fraud}_{costs.missed_is_amount}",
                      help="Move it to trade missed frauds against false alarms; everything below updates.")
 
@@ -209,7 +218,7 @@ def cost_chart(curves: dict[str, pd.DataFrame], threshold: float, no_model: floa
                       yaxis=dict(title="cost per 1,000 transactions", range=[0, 1.25 * no_model if no_model > 0 else None]),
                       legend=dict(yanchor="top", y=0.98, xanchor="left", x=0.02, bgcolor="rgba(255,255,255,0.8)"))
     fig.add_hline(y=no_model, line_dash="dot", line_color=NEUTRAL_COLOR, annotation_text="no model (flag nothing)",
-                  annotation_position="top right")
+                  annotation_position="bottom right")
     for name, c in curves.items():
         fig.add_scatter(x=c["threshold"], y=c["cost_per_1000"], name=name, mode="lines", line_shape="hv",
                         line=dict(color=colors[name], width=3 if name == next(iter(curves)) else 2),
@@ -241,15 +250,19 @@ def flagged_view(model: fr.FraudModel, top: pd.DataFrame, exp: Explanation | Non
         config[model.columns.amount] = st.column_config.NumberColumn(model.columns.amount, format="%.2f")
     st.dataframe(flagged, hide_index=True, width="stretch", height=320, column_config=config)
     download_csv(flagged, "Download the flagged list (CSV)", "flagged_transactions.csv", key="fr_flagged_download")
-    st.caption("Reasons compare each value with genuine training transactions (\"unusually low\": below 95% of them).")
+    whom = "genuine training transactions" if model.has_label else "the training transactions"
+    st.caption(f"Reasons compare each value with {whom} (\"unusually low\": below 95% of them; \"extremely\": 99%).")
     if exp is None:
         return
     pick = st.selectbox("Look closer at", list(flagged.index), key="fr_flag_pick",
                         format_func=lambda i: f"row {int(top.loc[i, 'row']):,} · {model.score_name} {top.loc[i, model.score_name]:.3f}")
     st.markdown("**Why it was flagged:** " + ("; ".join(model.reasons(exp, int(pick))) or "no single column stands out"))
-    st.plotly_chart(charts.shap_waterfall(exp, int(pick)), key="fr_waterfall")
+    fig = charts.shap_waterfall(exp, int(pick))
+    fig.update_xaxes(title="fraud score in log-odds (0 = 50%)" if model.mode == "labelled" else "reconstruction error")
+    st.plotly_chart(fig, key="fr_waterfall")
     unit = "log-odds of fraud" if model.mode == "labelled" else "reconstruction error; each column's exact share"
-    st.caption(f"From the average transaction to this one: red bars push towards fraud, blue away ({unit}).")
+    towards = "fraud" if model.mode == "labelled" else "unusual"
+    st.caption(f"From the average transaction to this one: red bars push towards {towards}, blue away ({unit}).")
 
 
 def explanations_view(model: fr.FraudModel, exp: Explanation) -> None:
@@ -271,7 +284,97 @@ def training_notes(model: fr.FraudModel) -> None:
             st.markdown(f"- {note}")
 
 
-def kinds_left_out(df: pd.DataFrame, cols: fr.FraudColumns) -> list[str]:
-    """Columns not used at all, by kind (to say so on the page)."""
-    used = {cols.label, cols.time, *cols.features}
-    return [f"{c} ({column_kind(df[c])})" for c in df.columns if c not in used]
+# ----------------------------------------------------------------------------- 4 · Results (also for shared runs)
+
+
+def results(model: fr.FraudModel, table: Table, run_key: str, run_id: str | None) -> None:
+    """Step 4: costs and threshold, then Performance · Cost & threshold · Flagged · Explanations · Score · Share."""
+    df = table.df
+    st.subheader("4 · Results")
+    costs = None
+    if model.has_label:
+        st.markdown("**What mistakes cost you** — the page picks the threshold with the lowest expected cost.")
+        with guard("reading the costs"):
+            costs = money_inputs(model, "fr")
+    threshold = threshold_slider(model, costs, f"fr_{run_key[:8]}")
+    ev = model.evaluate(costs, threshold) if costs is not None else {}
+    top = exp_top = exp_global = None
+    with guard("explaining the flagged transactions", stop=False):
+        top, exp_top = memo("fr_top", run_key, lambda: model.top_rows(df, FLAG_LIMIT))
+    with guard("explaining the model", stop=False):
+        exp_global = memo("fr_explain", run_key, lambda: model.explain(model.held_out(df, 200)))
+
+    if model.has_label:
+        perf, cost, flagged, expl, score, share = st.tabs(
+            ["Performance", "Cost & threshold", "Flagged transactions", "Explanations", "Score new data", "Share"])
+        with perf:
+            performance(model, ev, threshold)
+            training_notes(model)
+        with cost:
+            cost_view(model, costs, ev, threshold)
+    else:
+        perf, flagged, expl, score, share = st.tabs(["Scores", "Flagged transactions", "Explanations", "Score new data", "Share"])
+        with perf:
+            st.markdown(f"No label, so no accuracy can be measured: the {model.score_name} says how unlike the rest of "
+                        "your file a transaction is. Check the flagged ones by hand, and add a label once you know outcomes.")
+            st.plotly_chart(score_histogram(model.test_scores(), threshold, model.score_name), key="fr_hist")
+            st.caption("Most transactions should sit on the left; the long tail on the right is what gets flagged.")
+            training_notes(model)
+    with flagged:
+        if top is not None:
+            flagged_view(model, top, exp_top, threshold, FLAG_LIMIT)
+    with expl:
+        if exp_global is not None:
+            explanations_view(model, exp_global)
+    with score:
+        batch_scoring("fr", lambda d: model.score(d, threshold), model.features, "fraud_scores.csv")
+        st.caption(f"Each row gets its {model.score_name}, whether it is flagged at your threshold ({threshold:.3f}), "
+                   "and for flagged rows the top three reasons.")
+    with share:
+        share_panel("fraud", run_id, memo("fr_model_file", run_key, model.to_bytes), "fraud_model.safetensors",
+                    report=lambda: report(model, table, costs, threshold, ev, exp_global))
+
+
+def report(model: fr.FraudModel, table: Table, costs: fr.Costs | None, threshold: float, ev: dict,
+           exp: Explanation | None) -> str:
+    """A self-contained HTML report of the run, at the costs and threshold on screen."""
+    pairs = {**asdict(model.columns), **asdict(model.config), **(asdict(costs) if costs else {}), "threshold": threshold}
+    settings = pd.DataFrame({"setting": list(pairs), "value": [str(v) for v in pairs.values()]})
+    sections = [
+        ("Settings", [settings]),
+        ("Data", [f"{table.name}: {len(table.df):,} rows, {table.df.shape[1]} columns. Held out for testing: "
+                  f"{model.n_rows['test']:,} rows.", profile(table.df), *model.notes]),
+    ]
+    if ev:
+        main = ev[model.model_name]
+        rest = {k: v for k, v in ev.items() if k != model.model_name}
+        none = model.no_model_cost(costs)
+        sections.append(("Performance on held-out transactions", [
+            comparison_table(model.model_name, main, rest, KEYS + ["cost_per_1000", "alerts_per_1000"], LABELS, model.intervals),
+            f"At threshold {threshold:.3f} the {model.model_name.lower()} costs {money(main['cost'])} on the held-out rows; "
+            f"flagging nothing would cost {money(none)}.",
+            charts.pr_chart(model.pr_curves(), {k: (v["recall"], v["precision"]) for k, v in ev.items()}, main["fraud_rate"]),
+            charts.roc_chart(model.roc_curves()),
+            cost_chart({k: model.cost_curve(costs, k) for k in (model.model_name, *model.baselines)}, threshold,
+                       1000 * none / max(model.n_rows["test"], 1)),
+        ]))
+    sections.append((f"How the {model.score_name} is spread", [score_histogram(model.test_scores(), threshold, model.score_name)]))
+    if exp is not None:
+        sections.append(("Explanations", [charts.shap_bar(exp), charts.shap_beeswarm(exp)]))
+    what = f"'{model.columns.label}' = {model.fraud_value}" if model.mode == "labelled" else "unusual transactions"
+    return build_report(f"Fraud detection: {what}", sections, subtitle=f"dataset {table.name}")
+
+
+def score_with_model_file() -> None:
+    """Score new transactions with a model file saved earlier from this page — no training."""
+    upload = st.file_uploader("Model file (.safetensors, downloaded from this page)", type=["safetensors"],
+                              key="fr_model_upload")
+    if upload is None:
+        return
+    with guard("reading the model file", stop=False):
+        model = memo("fr_uploaded_model", upload.file_id, lambda: fr.load(upload.getvalue()), keep=1)
+        auprc = model.metrics.get("auprc")
+        st.success(f"{model.model_name} using {len(model.features)} columns"
+                   + (f"; its held-out AUPRC was {auprc:.3f}." if auprc is not None else ".")
+                   + " Rows are flagged at the threshold that was cheapest for the default costs.")
+        batch_scoring("fr_file", model.score, model.features, "fraud_scores.csv")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SAMPLES
 
 APP = str(ROOT / "app.py")
 
@@ -24,6 +24,10 @@ def _train(at: AppTest):
     assert jobs[0].wait(180)
     at.run()
     return jobs[0]
+
+
+def _uploader(at: AppTest, key: str):
+    return next(u for u in at.get("file_uploader") if u.key == key)
 
 
 def _metrics(at: AppTest) -> dict[str, str]:
@@ -63,8 +67,11 @@ def test_sample_train_costs_threshold_and_flagged_list():
     assert not at.exception and not at.error
     assert _threshold_slider(at).value >= best
     assert _number(_metrics(at)["Alerts per 1,000 transactions"]) <= alerts
-    # a fixed cost of a missed fraud instead of the amount
+    # a fixed cost of a missed fraud instead of the amount; when missing one costs nothing, flag nothing
     at.radio(key="fr_how").set_value("a fixed amount").run()
+    at.number_input(key="fr_miss").set_value(0.0).run()
+    assert not at.exception and not at.error
+    assert _threshold_slider(at).value >= job.result.val[job.result.model_name].max()  # above every validation score
     at.number_input(key="fr_miss").set_value(1000.0).run()
     assert not at.exception
     # the analyst moves the threshold by hand
@@ -72,6 +79,30 @@ def test_sample_train_costs_threshold_and_flagged_list():
     assert _number(_metrics(at)["Alerts per 1,000 transactions"]) < alerts
     assert len(at.session_state["_explorer_jobs"]) == 1
     assert "fraud_train" not in [b.key for b in at.button]
+
+    # the share link reopens the run for someone else, without training
+    code = [c.value for c in at.code if "?run=" in c.value]
+    assert code, "no share link shown"
+    run_id = code[0].split("?run=")[1]
+    other = AppTest.from_file(APP, default_timeout=90)
+    other.run()
+    other.switch_page("pages/fraud.py")
+    other.query_params["run"] = run_id
+    other.run()
+    assert not other.exception and not other.error
+    assert _metrics(other)["AUPRC"] == m["AUPRC"]
+    assert any("shared run" in md.value for md in other.markdown)
+    assert not other.session_state["_explorer_jobs"] if "_explorer_jobs" in other.session_state else True
+
+    # the downloaded model file scores new transactions on the page, no training
+    model_file = job.result.to_bytes()
+    third = _open()
+    _uploader(third, "fr_model_upload").set_value(("fraud_model.safetensors", model_file, "application/octet-stream")).run()
+    assert not third.exception and not third.error
+    new = (SAMPLES / "creditcard_transactions.csv").read_bytes()
+    _uploader(third, "fr_file_score_upload").set_value(("new.csv", new, "text/csv")).run()
+    assert not third.exception and not third.error
+    assert any("Scored 1,774 rows" in s.value for s in third.success)
 
 
 def test_without_a_label_the_autoencoder_flags_unusual_rows():
@@ -112,7 +143,7 @@ def _table(n: int = 120, label=lambda i: int(i % 6 == 0), amount=lambda i: f"{10
 def test_bad_uploads_get_a_sentence(name, data, words):
     at = _open()
     at.radio(key="fr_dataset").set_value("Upload my own CSV").run()
-    at.get("file_uploader")[0].set_value((name, data, "text/csv")).run()
+    _uploader(at, "fr_upload").set_value((name, data, "text/csv")).run()
     assert not at.exception
     assert any(words in e.value for e in at.error), [e.value for e in at.error]
     assert "fraud_train" not in [b.key for b in at.button]
