@@ -56,6 +56,7 @@ UNLABELLED_BASELINES = (ISOLATION_FOREST,)
 MIN_ROWS = 50
 MIN_FRAUDS = 10
 MAX_LABEL_VALUES_SHOWN = 6
+REFERENCE_MAX_ROWS = 200_000  # the label-free reference autoencoder trains on at most this many rows
 REASON_ROWS_LIMIT = 5000  # batch scoring explains at most this many flagged rows
 _FRAUD_WORDS = ("1", "fraud", "fraudulent", "yes", "y", "true", "t", "positive", "bad", "chargeback", "suspicious")
 _QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
@@ -942,6 +943,16 @@ def fit(
     reference, reference_ref, error_ref = None, 1.0, 1.0
     timings: dict[str, float] = {}
     clock = time.perf_counter
+    seen: list[dict] = []
+
+    def relay(event: dict) -> None:
+        seen.append(event)
+        if progress is not None:
+            progress(event)
+
+    def say(message: str) -> None:  # keeps the last epoch's numbers, so the loss curve stays on screen
+        if progress is not None:
+            progress({**(seen[-1] if seen else {}), "message": message})
     notes = list(prep.notes) + pre.notes_
 
     if labelled:
@@ -954,7 +965,7 @@ def fit(
         net = TabularMLP(X.shape[1], 1, config.hidden, config.dropout)
         t0 = clock()
         history = fit_model(net, (X[train], target[train]), (X[val], target[val]), loss_fn,
-                            config.train_config(len(train)), progress=progress, cancel=cancel)
+                            config.train_config(len(train)), progress=relay, cancel=cancel)
         logits = predict_batched(net, as_tensor(X, device, torch.float32))[:, 0]
         s = torch.sigmoid(logits).cpu().numpy()
         val_scores[CLASSIFIER], test_scores[CLASSIFIER] = s[val], s[test]
@@ -963,12 +974,18 @@ def fit(
         for name, est in ((GRADIENT_BOOSTING, HistGradientBoostingClassifier(random_state=config.seed, max_iter=200)),
                           (LOGISTIC, LogisticRegression(max_iter=1000))):
             t0 = clock()
+            say(f"Network trained; now the baseline: {name.lower()} on the same rows…")
             est.fit(X[train], y[train])
             val_scores[name], test_scores[name] = est.predict_proba(X[val])[:, 1], est.predict_proba(X[test])[:, 1]
             timings[name] = clock() - t0
         if config.compare_unlabelled:
             t0 = clock()
-            reference, _, reference_ref = _train_autoencoder(X, train, val, config, None, cancel)
+            say("Now an autoencoder without the labels, to show what the labels buy…")
+            # a reference, not the product: on big tables it learns from a sample of the rows
+            pick = np.random.default_rng(config.seed)
+            ref_train = train if len(train) <= REFERENCE_MAX_ROWS else np.sort(pick.choice(train, REFERENCE_MAX_ROWS, replace=False))
+            ref_val = val if len(val) <= REFERENCE_MAX_ROWS // 4 else np.sort(pick.choice(val, REFERENCE_MAX_ROWS // 4, replace=False))
+            reference, _, reference_ref = _train_autoencoder(X, ref_train, ref_val, config, None, cancel)
             val_scores[AE_REFERENCE] = _error_score(_recon_errors(reference, X[val]), reference_ref)
             test_scores[AE_REFERENCE] = _error_score(_recon_errors(reference, X[test]), reference_ref)
             timings[AE_REFERENCE] = clock() - t0
@@ -977,11 +994,12 @@ def fit(
             notes.append("The label is not used to train: the autoencoder looks for unusual transactions, and the "
                          "label only measures how well that works.")
         t0 = clock()
-        net, history, error_ref = _train_autoencoder(X, train, val, config, progress, cancel)
+        net, history, error_ref = _train_autoencoder(X, train, val, config, relay, cancel)
         err = _error_score(_recon_errors(net, X), error_ref)
         val_scores[AUTOENCODER], test_scores[AUTOENCODER] = err[val], err[test]
         timings[AUTOENCODER] = clock() - t0
         t0 = clock()
+        say("Autoencoder trained; now the baseline: isolation forest…")
         iso = IsolationForest(random_state=config.seed, n_jobs=1).fit(X[train])
         val_scores[ISOLATION_FOREST] = -iso.score_samples(X[val])
         test_scores[ISOLATION_FOREST] = -iso.score_samples(X[test])
@@ -996,6 +1014,7 @@ def fit(
         out.update({k: np.asarray(v, dtype=np.float64) for k, v in scores.items()})
         return out
 
+    say("Measuring every model on the held-out rows…")
     test_part = part(test, test_scores)
     if not labelled and y is None:
         test_part["all_rows"] = prep.rows  # no label: the flagged list covers the whole table
