@@ -21,8 +21,8 @@ sys.path.insert(0, str(ROOT))
 
 # name → DigitConfig keyword arguments
 CONFIGS = {
-    "default (page)": {},
-    "augmented": {"augment": True},
+    "page default (augmented)": {},
+    "no augmentation": {"augment": False},
     "wide + augmented (GPU)": {"augment": True, "channels": 32, "cnn_epochs": 40, "patience": 6},
 }
 
@@ -84,7 +84,7 @@ def main() -> None:
     test = load_table(ROOT / "sample_data" / "mnist_test_2k.csv.gz").df
     cuda = torch.cuda.is_available()
     devices = ["cpu", "cuda"] if (args.device == "auto" and cuda) else (["cuda"] if args.device == "cuda" else ["cpu"])
-    names = ["default (page)"] if args.quick else list(CONFIGS)
+    names = ["page default (augmented)"] if args.quick else list(CONFIGS)
     print(f"# Digit recognizer benchmark — torch {torch.__version__}, {torch.get_num_threads()} CPU thread(s)"
           f"{', GPU ' + torch.cuda.get_device_name(0) if cuda else ', no CUDA GPU'}; train 10,000 (9,000 + 1,000 "
           "validation), test 2,000")

@@ -18,6 +18,7 @@ import json
 import math
 import re
 import time
+import warnings
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Sequence
@@ -25,6 +26,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 import torch
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score, precision_recall_fscore_support
 from sklearn.model_selection import train_test_split
@@ -35,7 +37,7 @@ from engine.data import DataError
 from engine.device import get_device
 from engine.explain import Explanation, deep_explain
 from engine.models import TabularMLP
-from engine.training import History, TrainConfig, as_tensor, fit_model, predict_batched, seed_everything
+from engine.training import Cancelled, History, TrainConfig, as_tensor, fit_model, predict_batched, seed_everything
 
 KIND = "digits"
 SIDE = 28
@@ -83,8 +85,8 @@ class DigitConfig:
 
     cnn_epochs: int = _opt(15, "Most passes of the CNN over the training images (it stops earlier once it stops improving).", min=1, max=200)
     mlp_epochs: int = _opt(30, "Most passes of the MLP over the training images.", min=1, max=500)
-    augment: bool = _opt(False, "Also show the CNN a slightly shifted, turned and resized copy of every training image: "
-                                "slower (twice the images), usually a little more accurate on messy handwriting.")
+    augment: bool = _opt(True, "Also show the CNN a slightly shifted, turned and resized copy of every training image: "
+                               "twice the training time, fewer mistakes (on the MNIST sample about half), and steadier on drawn digits.")
     channels: int = _opt(16, "Filters in the CNN's first layer (the second has twice as many): more is slower and can learn finer strokes.", min=4, max=128)
     batch_size: int = _opt(128, "Images per training step (smaller for small files, so every pass still makes about 50 steps).", min=16, max=4096)
     lr: float = _opt(2e-3, "Learning rate: the step size of training.", min=1e-5, max=0.1)
@@ -674,17 +676,6 @@ def fit(
         Xt, yt, test_rows = prep.train.X[test], y[test], prep.train.rows[test]
     train, val = _split(y, config.val_fraction, config.seed, trainval)
     seconds: dict[str, float] = {}
-    t0 = time.perf_counter()
-    lr = LogisticRegression(C=0.1, max_iter=200).fit(X[trainval], y[trainval])
-    coef = np.zeros((10, N_PIXELS), np.float32)
-    intercept = np.full(10, -1e4, np.float32)  # a digit absent from training is never predicted
-    if len(lr.classes_) == 2:  # sklearn keeps one weight vector for two classes
-        coef[lr.classes_] = np.stack([-lr.coef_[0], lr.coef_[0]]) / 2
-        intercept[lr.classes_] = np.array([-lr.intercept_[0], lr.intercept_[0]]) / 2
-    else:
-        coef[lr.classes_], intercept[lr.classes_] = lr.coef_, lr.intercept_
-    seconds[LOGREG] = time.perf_counter() - t0
-
     ce = nn.CrossEntropyLoss()
     total = config.mlp_epochs + config.cnn_epochs
     mlp = make_mlp()
@@ -701,6 +692,22 @@ def fit(
     cnn_history = fit_model(cnn, (Xc, yc), (X[val], y[val]), ce, config.train_config(config.cnn_epochs, len(train)),
                             progress=_stage(progress, offset, offset + config.cnn_epochs, MODEL), cancel=cancel)
     seconds[MODEL] = cnn_history.seconds
+
+    # the baseline last: the networks report progress at once, the page never waits silently
+    if cancel is not None and cancel.is_set():
+        raise Cancelled()
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():  # 200 iterations are enough for a baseline; no convergence chatter in the log
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        lr = LogisticRegression(C=0.1, max_iter=200).fit(X[trainval], y[trainval])
+    coef = np.zeros((10, N_PIXELS), np.float32)
+    intercept = np.full(10, -1e4, np.float32)  # a digit absent from training is never predicted
+    if len(lr.classes_) == 2:  # sklearn keeps one weight vector for two classes
+        coef[lr.classes_] = np.stack([-lr.coef_[0], lr.coef_[0]]) / 2
+        intercept[lr.classes_] = np.array([-lr.intercept_[0], lr.intercept_[0]]) / 2
+    else:
+        coef[lr.classes_], intercept[lr.classes_] = lr.coef_, lr.intercept_
+    seconds[LOGREG] = time.perf_counter() - t0
 
     model = DigitModel(
         columns=columns, config=config, cnn=cnn, mlp=mlp, logreg={"coef": coef, "intercept": intercept},

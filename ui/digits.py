@@ -1,6 +1,7 @@
 """Views of the Digit recognizer page: digit images, confusion matrix, gallery, pixel SHAP, drawing, batch prediction."""
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -13,11 +14,16 @@ from engine.data import Table, load_table
 from engine.explain import Explanation
 from ui import charts
 from ui.errors import guard
-from ui.results import download_csv
+from ui.report import build_report
+from ui.results import comparison_table, download_csv, metric_cards
+from ui.share import share_panel
 from ui.state import memo
 from ui.style import MODEL_COLOR, NEGATIVE_COLOR, NEUTRAL_COLOR, POSITIVE_COLOR, pct
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data"
+KEYS = ["accuracy", "macro_f1", "worst_recall", "log_loss"]
+LABELS = {"accuracy": "Accuracy", "macro_f1": "Macro F1", "worst_recall": "Hardest digit's recall", "log_loss": "Log loss",
+          "errors": "Misread images"}
 MODEL_HELP = {
     dg.MODEL: "A small convolutional network: it looks at 5×5 patches of strokes, so it copes with digits drawn a little shifted or slanted.",
     dg.MLP: "The classic multi-layer perceptron: 784 pixels → 128 neurons → 10 digits. It sees each pixel separately.",
@@ -63,7 +69,7 @@ def accuracy_bars(model: dg.DigitModel) -> go.Figure:
     colors = charts.series_colors([dg.MODEL, *dg.BASELINES])
     fig = charts._fig("Accuracy on the test images (higher is better)", height=260, xaxis=dict(range=[min(values) - 0.05, 1.0]))
     fig.add_bar(x=values, y=names, orientation="h", marker_color=[colors[n] for n in names],
-                text=[pct(v) for v in values], textposition="outside")
+                text=[pct(v) for v in values], textposition="inside", insidetextanchor="end", textfont=dict(color="white"))
     fig.update_yaxes(autorange="reversed", type="category")
     return fig
 
@@ -202,10 +208,10 @@ def drawing_view(model: dg.DigitModel, job_id: str, key: str) -> None:
         if how == "Draw it":
             from streamlit_drawable_canvas import st_canvas
 
-            st.caption("Draw one digit, large, with the mouse or a finger.")
+            st.caption("Draw one digit, large:")
             canvas = st_canvas(stroke_width=18, stroke_color="#000000", background_color="#FFFFFF", height=280, width=280,
                                drawing_mode="freedraw", return_image_data=True, key=f"{key}_canvas")
-            st.caption("The arrows above the box undo a stroke; the bin clears it.")
+            st.caption("Use the mouse or a finger. The arrows above the box undo a stroke; the bin clears it.")
             drawn = bool((canvas.json_data or {}).get("objects"))
             image = canvas.image_data if drawn else None
             name = "your drawing"
@@ -247,7 +253,7 @@ def drawing_view(model: dg.DigitModel, job_id: str, key: str) -> None:
             digest = f"{job_id}:{hash(x28.tobytes())}:{d}"
             exp = memo(f"{key}_draw_shap", digest, lambda: model.explain(x28.reshape(1, -1), d))
         if exp is not None:
-            g2.plotly_chart(attribution_map(exp, 0, f"Which strokes made the CNN read {d}"), key=f"{key}_draw_map")
+            g2.plotly_chart(attribution_map(exp, 0, f"Why the CNN reads {d}"), key=f"{key}_draw_map")
             g2.caption("Red: parts of your drawing (or empty space) that made this digit more likely; blue: less likely.")
 
 
@@ -278,8 +284,8 @@ def batch_prediction(model: dg.DigitModel, key: str) -> None:
         y, have = truth
         acc = float((pred["Label"].to_numpy()[have] == y[have]).mean())
         st.metric("CNN accuracy on your labelled file", pct(acc), help="Share of the labelled images in this file read right.")
-    image_strip(X, [f"ImageId {i} → {d}" for i, d in zip(pred["ImageId"].head(len(X)), pred["Label"].head(len(X)))])
-    st.caption("The first images of your file with the digit the CNN read.")
+    image_strip(X, [f"#{i} → {d}" for i, d in zip(pred["ImageId"].head(len(X)), pred["Label"].head(len(X)))])
+    st.caption("The first images of your file: ImageId → the digit the CNN read.")
     st.dataframe(pred.head(200), hide_index=True, width="stretch", height=300)
     c1, c2 = st.columns(2)
     with c1:
@@ -287,3 +293,98 @@ def batch_prediction(model: dg.DigitModel, key: str) -> None:
                      key=f"{key}_submission")
     with c2:
         download_csv(pred, "Download with probabilities of every digit", "digit_predictions.csv", key=f"{key}_probabilities")
+
+
+def gallery_figure(model: dg.DigitModel, pick: str = dg.MODEL, limit: int = 20, per_row: int = 10) -> go.Figure:
+    """The most confident mistakes as one picture (for the report): each tile captioned true → read."""
+    wrong = model.misclassified(pick).head(limit)
+    fig = charts._fig(f"Misread test images · {pick} (true → read)", height=140 + 70 * max(1, -(-len(wrong) // per_row)),
+                      showlegend=False)
+    if not len(wrong):
+        return fig
+    rows = -(-len(wrong) // per_row)
+    tile = dg.SIDE + 4
+    board = np.zeros((rows * tile, per_row * tile), np.float32)
+    for k, i in enumerate(wrong["index"]):
+        r, c = divmod(k, per_row)
+        board[r * tile + 2 : r * tile + 2 + dg.SIDE, c * tile + 2 : c * tile + 2 + dg.SIDE] = model.test_image(int(i))
+    fig.add_heatmap(z=board, colorscale="Greys", showscale=False, hoverinfo="skip")
+    for k, (t, p) in enumerate(zip(wrong["true"], wrong["predicted"])):
+        r, c = divmod(k, per_row)
+        fig.add_annotation(x=c * tile + tile / 2, y=r * tile + tile + 1, text=f"{t} → {p}", showarrow=False, yshift=-6,
+                           font=dict(size=11))
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", visible=False)
+    fig.update_xaxes(visible=False)
+    return fig
+
+
+def report(model: dg.DigitModel, data_label: str) -> str:
+    settings = pd.DataFrame({"setting": list(asdict(model.columns)) + list(asdict(model.config)),
+                             "value": [str(v) for v in [*asdict(model.columns).values(), *asdict(model.config).values()]]})
+    n = model.n_rows
+    sections = [
+        ("Settings", [settings]),
+        ("Data", [f"{data_label}. Trained on {n['train']:,} images ({n['validation']:,} more decided when to stop); "
+                  f"tested on {n['test']:,} images ({model.test_source}).", *model.notes]),
+        ("Performance on the test images", [
+            comparison_table(dg.MODEL, model.metrics, model.baseline_metrics, [*KEYS, "errors"], LABELS),
+            accuracy_bars(model), confusion_heatmap(model.confusion(), False, "Confusion matrix · CNN (counts)"),
+            model.per_class().round(4), recall_by_digit(model), gallery_figure(model), training_curves(model)]),
+    ]
+    return build_report("Digit recognizer: CNN vs MLP vs logistic regression", sections, subtitle=data_label)
+
+
+def performance_summary(model: dg.DigitModel) -> None:
+    n = model.n_rows
+    st.markdown(f"Measured on **{n['test']:,} test images** ({model.test_source}) that no model saw; trained on "
+                f"{n['train']:,} images, with {n['validation']:,} more deciding when to stop.")
+    metric_cards(dg.MODEL, model.metrics, model.baseline_metrics, KEYS, LABELS, dg.METRIC_HELP, lower_is_better=["log_loss"])
+    errs = {m: (model.metrics if m == dg.MODEL else model.baseline_metrics[m])["errors"] for m in dg.MODELS}
+    ratio = errs[dg.MODEL] / max(errs[dg.MLP], 1)
+    st.markdown(f"The CNN misreads **{errs[dg.MODEL]:,}** of {n['test']:,} test images, the MLP {errs[dg.MLP]:,}, logistic "
+                f"regression {errs[dg.LOGREG]:,}: the CNN makes **{ratio:.2f}×** the MLP's mistakes.")
+    c1, c2 = st.columns([3, 2])
+    c1.dataframe(comparison_table(dg.MODEL, model.metrics, model.baseline_metrics, [*KEYS, "errors"], LABELS), width="stretch")
+    c1.caption("Same test images for every model. Training time: " + ", ".join(f"{m} {s:.1f} s" for m, s in model.seconds.items()) + ".")
+    c2.plotly_chart(accuracy_bars(model), key="dg_accuracy")
+    c2.caption("The CNN (blue) should clearly beat the baselines; if it does not, the extra cost buys nothing.")
+
+
+def results(model: dg.DigitModel, run_key: str, run_id: str | None, data_label: str, share: bool = True) -> None:
+    """Step 4: Performance · Explanations · Draw a digit · Predict new images · Share."""
+    st.subheader("4 · Results")
+    names = ["Performance", "Explanations", "Draw a digit", "Predict new images"] + (["Share"] if share else [])
+    tabs = st.tabs(names)
+    with tabs[0]:
+        performance_summary(model)
+        performance(model, "dg_perf")
+        with st.expander("Training curves and what was done to the data"):
+            st.plotly_chart(training_curves(model), key="dg_history")
+            st.caption("Both networks stop once the validation loss (solid) stops falling; a widening gap to the training "
+                       "loss (dotted) means memorising.")
+            st.markdown(f"CNN: {model.histories[dg.MODEL].stopped}; MLP: {model.histories[dg.MLP].stopped}.")
+            for note in model.notes:
+                st.markdown(f"- {note}")
+    with tabs[1]:
+        explanation_view(model, run_key, "dg_expl")
+    with tabs[2]:
+        drawing_view(model, run_key, "dg_draw")
+    with tabs[3]:
+        batch_prediction(model, "dg")
+    if share:
+        with tabs[4]:
+            share_panel("digits", run_id, memo("dg_model_file", run_key, model.to_bytes), "digit_models.safetensors",
+                        report=lambda: report(model, data_label))
+
+
+def model_from_file() -> tuple[dg.DigitModel, str] | None:
+    """A model file saved earlier on this page (its results, drawing and batch prediction need no training)."""
+    upload = st.file_uploader("Model file (.safetensors, downloaded from this page)", type=["safetensors"], key="dg_model_upload")
+    if upload is None:
+        return None
+    model = None
+    with guard("reading the model file", stop=False):
+        model = memo("dg_uploaded_model", upload.file_id, lambda: dg.load(upload.getvalue()), keep=1)
+        st.success(f"Models read: the CNN's test accuracy was {pct(model.metrics['accuracy'], 2)} on "
+                   f"{model.n_rows['test']:,} images. Its results are below; draw a digit or predict new images there.")
+    return (model, upload.file_id) if model is not None else None

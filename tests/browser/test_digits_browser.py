@@ -51,7 +51,7 @@ def test_upload_train_inspect_explain_and_draw(page, app_url):
     _draw(page, SEVEN)
     page.get_by_text("The CNN reads").first.wait_for(timeout=60_000)
     wait_idle(page)
-    page.get_by_text("Which strokes made the CNN read").first.wait_for(timeout=60_000)
+    page.get_by_text("Why the CNN reads").first.wait_for(timeout=60_000)
     read = page.get_by_test_id("stMetric").filter(has_text="The CNN reads").first.inner_text()
     assert read.split()[-1] == "7", read
     assert_no_traceback(page)
