@@ -7,15 +7,21 @@ import streamlit as st
 
 from engine.data import Table, load_table, profile
 from ui.errors import guard
+from ui.state import memo
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data"
 UPLOAD = "Upload my own CSV"
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_resource(show_spinner=False, max_entries=16)
 def _load_sample(path: str) -> Table:
-    # Bundled files only: shared by every session, never an analyst's upload.
+    """Bundled files only, read once per server and shared by every session without copying:
+    treat the frame as read-only (pandas copy-on-write keeps derived frames independent)."""
     return load_table(path)
+
+
+def _profile(table: Table):
+    return memo("data_profile", table.fingerprint, lambda: profile(table.df), keep=4)
 
 
 def upload_limit_bytes() -> int:
@@ -59,7 +65,7 @@ def show_preview(table: Table) -> None:
     c3.metric("Missing cells", f"{int(df.isna().sum().sum()):,}", help="Empty cells anywhere in the table.")
     st.dataframe(df.head(50), height=220, width="stretch")
     with st.expander("Column types and missing values"):
-        st.dataframe(profile(df), hide_index=True, width="stretch")
+        st.dataframe(_profile(table), hide_index=True, width="stretch")
     if table.notes:
         with st.expander("What we did while reading your file"):
             for note in table.notes:
