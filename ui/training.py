@@ -82,6 +82,9 @@ def _watch(job: Job) -> None:
                                            f"(stops early once it stops improving) · {last.get('seconds', 0):.1f} s")
         else:
             done, text = last.get("fraction", 0.0), last.get("message", "Preparing the data and starting…")
+        if "model" in last:  # a job that trains several networks in turn names the current one
+            text = f"{last['model']} · {text}"
+            events = [e for e in events if e.get("model") == last["model"]]
         st.progress(min(float(done), 1.0), text=text)
         if "train_loss" in last:
             st.plotly_chart(charts.loss_curve(events))
