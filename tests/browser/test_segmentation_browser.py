@@ -1,6 +1,8 @@
 """An analyst's path through Retail segmentation in a real browser: upload transactions, segment, read, explain, bad file."""
 from __future__ import annotations
 
+import time
+
 from tests.browser.conftest import assert_no_traceback, open_page, screenshot, upload, wait_idle
 from tests.conftest import SAMPLES
 
@@ -21,6 +23,21 @@ def test_upload_transactions_segment_profile_map_and_explain(page, app_url):
     assert page.get_by_text("Champions").count() >= 1
     assert_no_traceback(page)
     screenshot(page, "segmentation_segments")
+
+    # rename segment 2 in the names table; the new name reaches the charts and the profile table
+    editor = page.get_by_test_id("stDataFrame").filter(has_text="suggested action").first
+    editor.scroll_into_view_if_needed()
+    editor.dblclick(position={"x": 130, "y": 87})  # the name of segment 2 (35 px rows under a 35 px header)
+    time.sleep(0.5)
+    page.keyboard.press("Control+A")
+    page.keyboard.type("Top buyers")
+    page.keyboard.press("Enter")
+    deadline = time.time() + 60
+    while page.get_by_text("Top buyers").count() < 3 and time.time() < deadline:  # editor, charts, profile table
+        time.sleep(0.5)
+    wait_idle(page)
+    assert page.get_by_text("Top buyers").count() >= 3
+    screenshot(page, "segmentation_renamed")
 
     page.get_by_role("tab", name="Map").click()
     page.get_by_text("Customers on a 2-D map").first.wait_for()
