@@ -104,7 +104,7 @@ class ForecastConfig:
     lr: float = _opt(2e-3, "Learning rate: the step size of training.", min=1e-5, max=0.1)
     weight_decay: float = _opt(1e-4, "How strongly large weights are penalised (regularisation).", min=0.0, max=0.1)
     max_epochs: int = _opt(150, "Most passes over the training windows (training stops earlier when it stops improving).", min=2, max=2000)
-    batch_size: int = _opt(256, "Training windows per step.", min=16, max=65536)
+    batch_size: int = _opt(256, "Training windows per step (at least; more when there are many windows).", min=16, max=65536)
     patience: int = _opt(15, "Passes without improvement before training stops early.", min=2, max=200)
     seed: int = _opt(0, "Random seed: the same seed, data and settings give the same result.")
     max_seconds: float = _opt(300.0, "Time limit for training each network, in seconds.", min=5, max=3600)
@@ -117,9 +117,10 @@ class ForecastConfig:
         if self.horizon < 1 or self.backtest_windows < 1 or self.lags < 0:
             raise ValueError("horizon and backtest_windows must be >= 1 and lags >= 0")
 
-    def train_config(self, max_epochs: int | None = None, patience: int | None = None) -> TrainConfig:
+    def train_config(self, n_windows: int = 0, max_epochs: int | None = None, patience: int | None = None) -> TrainConfig:
+        """Batches grow with the data so an epoch stays at most ~256 steps (many series train in minutes, not hours)."""
         return TrainConfig(
-            max_epochs=max_epochs or self.max_epochs, batch_size=self.batch_size, lr=self.lr,
+            max_epochs=max_epochs or self.max_epochs, batch_size=max(self.batch_size, math.ceil(n_windows / 256)), lr=self.lr,
             weight_decay=self.weight_decay, patience=patience or self.patience, seed=self.seed,
             max_seconds=self.max_seconds,
         )
@@ -143,10 +144,13 @@ class Frequency:
     horizon: int
 
     def positions(self, dates: pd.DatetimeIndex, start: pd.Timestamp) -> np.ndarray:
-        dates = pd.DatetimeIndex(dates)
+        """Steps from `start` to each date."""
+        return self.steps_between(pd.Timestamp(start), pd.DatetimeIndex(dates))
+
+    def steps_between(self, starts: pd.DatetimeIndex | pd.Timestamp, dates: pd.DatetimeIndex) -> np.ndarray:
         if self.kind == "M":
-            return ((dates.year - start.year) * 12 + (dates.month - start.month)).to_numpy(np.int64)
-        days = ((dates - start) / pd.Timedelta(days=1)).to_numpy()
+            return np.asarray((dates.year - starts.year) * 12 + (dates.month - starts.month), dtype=np.int64)
+        days = np.asarray((dates - starts) / pd.Timedelta(days=1))
         return (days // 7 if self.kind == "W" else days).astype(np.int64)
 
     def dates(self, start: pd.Timestamp, n: int) -> pd.DatetimeIndex:
@@ -226,8 +230,9 @@ def _id_strings(s: pd.Series) -> pd.Series:
     if pd.api.types.is_float_dtype(s):
         vals = s.dropna()
         if len(vals) and np.all(np.mod(vals, 1) == 0):
-            return s.map(lambda v: MISSING_ID if pd.isna(v) else str(int(v))).astype(object)
-    return s.map(lambda v: MISSING_ID if pd.isna(v) else (str(v).strip() or MISSING_ID)).astype(object)
+            s = s.astype("Int64")
+    text = s.astype("string").str.strip()
+    return text.mask(text.isna() | (text == ""), MISSING_ID).astype(object)
 
 
 def parse_dates(s: pd.Series, col: str) -> pd.Series:
@@ -334,6 +339,17 @@ def default_columns(df: pd.DataFrame) -> ForecastColumns:
     return ForecastColumns(date=date, target=target, series=tuple(series), drivers=tuple(drivers), open_flag=open_flag)
 
 
+def frequency_of(df: pd.DataFrame, columns: ForecastColumns) -> Frequency:
+    """The data's frequency from the date and series columns alone (cheap; for the page's horizon default)."""
+    _check_roles(df, ForecastColumns(columns.date, columns.target, columns.series))
+    observed = _target_values(df[columns.target], columns.target).notna().to_numpy()
+    key = series_key(df, columns.series)[observed]
+    dates = parse_dates(df[columns.date], columns.date)[observed]
+    if not len(dates):
+        raise DataError(f"The quantity column '{columns.target}' is empty in every row. Pick the column with the quantities sold.")
+    return detect_frequency(key, dates, columns.date)
+
+
 def _check_roles(df: pd.DataFrame, columns: ForecastColumns) -> None:
     named = [("date", columns.date), ("quantity", columns.target)] + [("series", c) for c in columns.series] + [
         ("driver", c) for c in columns.all_drivers]
@@ -386,6 +402,18 @@ class Panel:
         last = max(self.freq.dates(s.start, s.n)[-1] for s in self.series)
         return (f"Detected **{self.freq.name}** data: {len(self.series):,} series from {first:%d %b %Y} to {last:%d %b %Y} "
                 f"(up to {self.freq.units(max(s.n for s in self.series))} each).")
+
+
+def _fill_gaps(values: np.ndarray, missing: np.ndarray) -> np.ndarray:
+    """Forward fill, then backward fill the leading gap (numpy; works for numbers and text)."""
+    if not missing.any() or missing.all():
+        return values
+    idx = np.where(~missing, np.arange(len(values)), 0)
+    np.maximum.accumulate(idx, out=idx)
+    out = values[idx]
+    first = int(np.flatnonzero(~missing)[0])
+    out[:first] = values[first]
+    return out
 
 
 def _to_flag(s: pd.Series, col: str) -> pd.Series:
@@ -501,7 +529,8 @@ def prepare(df: pd.DataFrame, columns: ForecastColumns, config: ForecastConfig =
     frame = frame[~no_history]
     starts = frame[observed[~no_history]].groupby("_key", sort=False)["_date"].min()
     ends = frame[observed[~no_history]].groupby("_key", sort=False)["_date"].max()
-    lengths = {key: int(freq.positions(pd.DatetimeIndex([ends[key]]), starts[key])[0]) + 1 for key in starts.index}
+    lengths = dict(zip(starts.index, (freq.steps_between(pd.DatetimeIndex(starts.to_numpy()),
+                                                        pd.DatetimeIndex(ends.reindex(starts.index).to_numpy())) + 1).tolist()))
     n_max = max(lengths.values())
     if H >= n_max:
         raise DataError(
@@ -531,6 +560,7 @@ def prepare(df: pd.DataFrame, columns: ForecastColumns, config: ForecastConfig =
         notes.append(f"Skipped {len(skipped):,} series that are too short (listed under 'Skipped series').")
 
     series: list[SeriesData] = []
+    numeric = {c: pd.api.types.is_numeric_dtype(frame[c]) for c in drivers}
     n_filled = n_unknown = n_future = n_assumed = 0
     m = freq.season
     for key, g in frame.groupby("_key", sort=True):
@@ -550,30 +580,27 @@ def prepare(df: pd.DataFrame, columns: ForecastColumns, config: ForecastConfig =
         if columns.missing_dates_as_zero:
             y[filled] = 0.0
         known = ~np.isnan(y)
-        drv = pd.DataFrame(index=range(n + H), columns=drivers, dtype=object) if drivers else pd.DataFrame(index=range(n + H))
+        drv = pd.DataFrame(index=range(n + H))
         open_ = None
         if drivers:
-            vals = g[drivers].to_numpy()
-            drv = pd.DataFrame(np.full((n + H, len(drivers)), np.nan, dtype=object), columns=drivers)
-            drv.iloc[pos[hist]] = vals[hist]
-            drv.iloc[pos[fut]] = vals[fut]
+            vals = g[drivers].to_numpy(dtype=object)
+            arr = np.full((n + H, len(drivers)), np.nan, dtype=object)
+            arr[pos[hist]] = vals[hist]
+            arr[pos[fut]] = vals[fut]
             n_future += int(fut.sum())
-            for c in drivers:
-                col = pd.to_numeric(drv[c], errors="coerce") if pd.api.types.is_numeric_dtype(g[c]) else drv[c]
-                history = col.iloc[:n].ffill().bfill()
-                future = col.iloc[n:].copy()
-                missing = future.isna().to_numpy()
-                if missing.any():
-                    n_assumed += int(missing.sum())
-                    full = pd.concat([history, future]).reset_index(drop=True)
-                    for j in np.flatnonzero(missing) + n:
-                        full.iloc[j] = full.iloc[j - m] if j - m >= 0 and pd.notna(full.iloc[j - m]) else full.iloc[j - 1]
-                    col = full
-                else:
-                    col = pd.concat([history, future]).reset_index(drop=True)
-                drv[c] = col.to_numpy()
+            columns_out = {}
+            for j, c in enumerate(drivers):
+                col = arr[:, j].astype(float) if numeric[c] else arr[:, j]
+                missing = pd.isna(col)
+                col[:n] = _fill_gaps(col[:n], missing[:n])  # forward, then backward, within the history
+                todo = np.flatnonzero(missing[n:]) + n
+                n_assumed += len(todo)
+                for t in todo:  # the horizon without given values: the value one season earlier
+                    col[t] = col[t - m] if t - m >= 0 and not pd.isna(col[t - m]) else col[t - 1]
+                columns_out[c] = col
+            drv = pd.DataFrame(columns_out)
             if columns.open_flag:
-                open_ = pd.to_numeric(drv[columns.open_flag], errors="coerce").fillna(1.0).to_numpy() > 0.5
+                open_ = np.nan_to_num(drv[columns.open_flag].to_numpy(dtype=float), nan=1.0) > 0.5
                 drv[columns.open_flag] = open_.astype(float)
         series.append(SeriesData(str(key), start, y, known, drv, open_))
     if n_filled:
@@ -582,8 +609,8 @@ def prepare(df: pd.DataFrame, columns: ForecastColumns, config: ForecastConfig =
     if n_unknown:
         notes.append(f"{n_unknown:,} rows have no quantity; they were treated as unknown (not used to train or to score).")
     if drivers and n_assumed:
-        given = f"{n_future:,} future rows with driver values were found; " if n_future else ""
-        notes.append(f"{given}for {n_assumed:,} future {freq.unit}(s) without driver values, each driver was assumed to repeat "
+        given = f"{n_future:,} future rows with driver values were found. " if n_future else ""
+        notes.append(f"{given}For {n_assumed:,} future {freq.unit}(s) without driver values, each driver was assumed to repeat "
                      f"its value from one season earlier ({freq.units(m)}). Add future rows (date, series and drivers, "
                      "quantity empty) to set them yourself.")
     return Panel(freq, series, H, L, k, notes, skipped, {s.id: id_values.get(s.id, [s.id]) for s in series})
@@ -714,17 +741,25 @@ class _Inputs:
         return self.groups()[0]
 
     def encode(self, s: SeriesData, scale: float) -> _Encoded:
-        y = np.nan_to_num(s.y, nan=0.0)
-        ys = y / scale
-        dates = self.freq.dates(s.start, s.n + self.H)
-        cal, _ = _calendar(dates, self.freq)
-        if self.pre is not None:
-            drv = self.pre.transform(_driver_frame(s.drivers, self.drivers))
+        return self.encode_all([s], [scale])[0]
+
+    def encode_all(self, series: Sequence[SeriesData], scales: Sequence[float]) -> list[_Encoded]:
+        """Every series as the network sees it (drivers encoded in one pass over all of them)."""
+        if self.pre is not None and len(series):
+            frame = pd.concat([s.drivers for s in series], ignore_index=True)
+            drv_all = self.pre.transform(_driver_frame(frame, self.drivers)).astype(np.float32)
         else:
-            drv = np.zeros((s.n + self.H, 0), np.float32)
+            drv_all = np.zeros((sum(s.n + self.H for s in series), 0), np.float32)
         mean, std = self.level_stats
-        return _Encoded(np.log1p(np.maximum(ys, 0)).astype(np.float32), ys.astype(np.float32),
-                        s.known.astype(np.float32), cal, drv.astype(np.float32), (math.log1p(scale) - mean) / std, scale)
+        out, at = [], 0
+        for s, scale in zip(series, scales):
+            ys = np.nan_to_num(s.y, nan=0.0) / scale
+            cal, _ = _calendar(self.freq.dates(s.start, s.n + self.H), self.freq)
+            drv = drv_all[at: at + s.n + self.H]
+            at += s.n + self.H
+            out.append(_Encoded(np.log1p(np.maximum(ys, 0)).astype(np.float32), ys.astype(np.float32),
+                                s.known.astype(np.float32), cal, drv, (math.log1p(scale) - mean) / std, scale))
+        return out
 
     def design(self, enc: _Encoded, origins: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Inputs (m, n_in) and targets+weights (m, 2H) for forecasts starting at `origins` (first forecast step)."""
@@ -1015,11 +1050,16 @@ class ForecastModel:
     def explain(self, df: pd.DataFrame | None = None) -> Explanation:
         """SHAP of the forecast total over the horizon (in steps of the series' usual sales), per driver group.
 
-        Without `df`: the forecasts made at the backtest origins and for the future, of every series.
+        Without `df`: forecasts made at (up to 200) backtest origins and for the future, across the series.
         With `df`: the future forecasts of that (newer) history.
         """
         if df is None:
             X, rows = self.explain_X, self.explain_rows
+            if len(X) > 400:  # keep it quick: the backtest rows and a fixed sample of the future ones
+                fut = rows.index[rows["future"]].to_numpy()
+                keep = np.sort(np.concatenate([rows.index[~rows["future"]].to_numpy(),
+                                               np.random.default_rng(0).choice(fut, size=min(len(fut), 200), replace=False)]))
+                X, rows = X[keep], rows.loc[keep].reset_index(drop=True)
         else:
             panel = prepare(df, self.columns, self.config, min_length="predict", frequency=self.freq)
             X, rows = _explain_inputs(self.inputs, panel, [[s.n] for s in panel.series], [_scale(s, s.n) for s in panel.series])
@@ -1168,14 +1208,18 @@ def _explain_inputs(inputs: _Inputs, panel: Panel, origins: list[list[int]], sca
     Xs, rows = [], []
     bands = _lag_bands(inputs.freq, inputs.L)
     cal_names = [n for n in inputs.group_names if n in ("day of week", "time of year", "month of year")]
-    for s, os_, scale in zip(panel.series, origins, scales):
-        enc = inputs.encode(s, scale)
-        X, _ = inputs.design(enc, np.asarray(os_))
+    picked = [(s, np.asarray(os_, dtype=np.int64), sc) for s, os_, sc in zip(panel.series, origins, scales) if len(os_)]
+    encoded = inputs.encode_all([p[0] for p in picked], [p[2] for p in picked])
+    drivers = list(dict.fromkeys(inputs.driver_columns))
+    for (s, os_, scale), enc in zip(picked, encoded):
+        X, _ = inputs.design(enc, os_)
         Xs.append(X)
         y = np.nan_to_num(s.y, nan=0.0)
         dates = inputs.freq.dates(s.start, s.n + inputs.H)
+        raw = {c: s.drivers[c].to_numpy() for c in drivers}
+        num = {c: pd.to_numeric(s.drivers[c], errors="coerce").to_numpy(dtype=float) for c in drivers}
         for o in os_:
-            r: dict[str, Any] = {"series": s.id, "from": dates[o], "future": o >= s.n}
+            r: dict[str, Any] = {"series": s.id, "from": dates[o], "future": bool(o >= s.n)}
             for lo, hi, name in bands:
                 r[name] = float(y[max(o - hi, 0): o - lo + 1].sum())
             r["usual sales level"] = scale
@@ -1184,16 +1228,16 @@ def _explain_inputs(inputs: _Inputs, panel: Panel, origins: list[list[int]], sca
             for name in cal_names:
                 per_step[name] = list(step_dates.day_name() if name == "day of week" else step_dates.month_name())
                 r[name] = per_step[name][0]
-            for col in dict.fromkeys(inputs.driver_columns):
-                for when, part in (("ahead", s.drivers[col].iloc[o: o + inputs.H]),
-                                   ("before", s.drivers[col].iloc[max(o - inputs.L, 0): o])):
-                    num = pd.to_numeric(part, errors="coerce")
-                    usable = num.notna().all() and len(part)
-                    r[inputs.driver_group(col, when)] = float(num.mean()) if usable else str(part.mode().iloc[0])
+            for c in drivers:
+                for when, sl in (("ahead", slice(o, o + inputs.H)), ("before", slice(max(o - inputs.L, 0), o))):
+                    values, numbers = raw[c][sl], num[c][sl]
+                    usable = len(numbers) and not np.isnan(numbers).any()
+                    r[inputs.driver_group(c, when)] = float(numbers.mean()) if usable else str(pd.Series(values).mode().iloc[0])
                     if when == "ahead":
-                        per_step[inputs.driver_group(col, "that day")] = [float(v) for v in num] if usable else [str(v) for v in part]
-                        r[inputs.driver_group(col, "that day")] = per_step[inputs.driver_group(col, "that day")][0]
-                        r[inputs.driver_group(col, "other days")] = "(several)"
+                        that_day = [float(v) for v in numbers] if usable else [str(v) for v in values]
+                        per_step[inputs.driver_group(c, "that day")] = that_day
+                        r[inputs.driver_group(c, "that day")] = that_day[0]
+                        r[inputs.driver_group(c, "other days")] = "(several)"
             r["per_step"] = per_step
             rows.append(r)
     return np.vstack(Xs), pd.DataFrame(rows)
@@ -1230,7 +1274,7 @@ def fit(
     cuts = [s.n - k * H for s in S]
     inputs_a = _Inputs(panel, cuts, columns)
     notes += inputs_a.notes
-    enc_a = [inputs_a.encode(s, sc) for s, sc in zip(S, inputs_a.scales)]
+    enc_a = inputs_a.encode_all(S, inputs_a.scales)
     Xtr, Ytr, Xva, Yva = [], [], [], []
     val_len = 2 * H
     for e, cut in zip(enc_a, cuts):
@@ -1257,7 +1301,7 @@ def fit(
     n_out = n_outputs(H)
     net_a = TabularMLP(inputs_a.n_in, n_out, config.hidden, config.dropout)
     t0 = time.perf_counter()
-    history = fit_model(net_a, (Xtr, Ytr), val, loss_fn, config.train_config(), progress=progress, cancel=cancel)
+    history = fit_model(net_a, (Xtr, Ytr), val, loss_fn, config.train_config(len(Xtr)), progress=progress, cancel=cancel)
     seconds["train backtest network"] = time.perf_counter() - t0
     n_train_windows = len(Xtr)
     del Xtr, Ytr, val
@@ -1332,7 +1376,7 @@ def fit(
     _check_cancel(cancel)
     if config.refit:
         inputs = _Inputs(panel, [s.n for s in S], columns)
-        enc = [inputs.encode(s, sc) for s, sc in zip(S, inputs.scales)]
+        enc = inputs.encode_all(S, inputs.scales)
         parts = [inputs.design(e, np.arange(L, s.n - H + 1)) for e, s in zip(enc, S) if s.n - H + 1 > L]
         Xall, Yall = _cap(np.vstack([p[0] for p in parts]), np.vstack([p[1] for p in parts]), config.max_train_windows, rng)
         epochs = max(history.best_epoch, 3)
@@ -1345,7 +1389,7 @@ def fit(
                           "best_epoch": history.best_epoch, "phase": "refit on the whole history"})
 
         t0 = time.perf_counter()
-        fit_model(net, (Xall, Yall), None, loss_fn, config.train_config(max_epochs=epochs, patience=epochs + 1),
+        fit_model(net, (Xall, Yall), None, loss_fn, config.train_config(len(Xall), max_epochs=epochs, patience=epochs + 1),
                   progress=refit_progress, cancel=cancel)
         seconds["refit on the whole history"] = time.perf_counter() - t0
         background = Xall[rng.choice(len(Xall), size=min(100, len(Xall)), replace=False)]
@@ -1374,13 +1418,13 @@ def fit(
                         ignore_index=True)
 
     # ---- what the explanations run on: each series' backtest origins and its future origin
-    scales = inputs.scales
-    explain_X, explain_rows = _explain_inputs(inputs, panel, [list(o) + [s.n] for o, s in zip(origins, S)], list(scales))
-    if len(explain_X) > 400:  # keep the global explanation quick: every future row, a sample of the rest
-        fut = explain_rows.index[explain_rows["future"]].to_numpy()
-        past = explain_rows.index[~explain_rows["future"]].to_numpy()
-        keep = np.sort(np.concatenate([fut[:300], rng.choice(past, size=min(len(past), max(400 - len(fut[:300]), 0)), replace=False)]))
-        explain_X, explain_rows = explain_X[keep], explain_rows.iloc[keep].reset_index(drop=True)
+    # every series' future origin (one-forecast explanations), and up to 200 of the backtest origins
+    pairs = [(i, o) for i, os_ in enumerate(origins) for o in os_]
+    chosen = sorted(rng.choice(len(pairs), size=min(200, len(pairs)), replace=False)) if pairs else []
+    explain_origins: list[list[int]] = [[] for _ in S]
+    for j in chosen:
+        explain_origins[pairs[j][0]].append(int(pairs[j][1]))
+    explain_X, explain_rows = _explain_inputs(inputs, panel, [o + [s.n] for o, s in zip(explain_origins, S)], list(inputs.scales))
     if background is None:
         Xb = np.vstack([inputs.design(e, np.arange(L, max(L + 1, s.n - k * H - H + 1)))[0] for e, s in zip(enc, S)])
         background = Xb[rng.choice(len(Xb), size=min(100, len(Xb)), replace=False)]

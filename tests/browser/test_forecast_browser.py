@@ -1,0 +1,69 @@
+"""An analyst's path through Demand forecast in a real browser: upload, train, pick a series, drivers, reorder, bad file."""
+from __future__ import annotations
+
+import re
+
+from tests.browser.conftest import assert_no_traceback, open_page, screenshot, upload, wait_idle
+from tests.conftest import SAMPLES
+
+
+def test_upload_forecast_pick_a_series_and_reorder(page, app_url):
+    open_page(page, app_url)
+    page.get_by_test_id("stSidebarNav").get_by_text("Demand forecast").click()
+    page.get_by_text("Upload my own CSV").click()
+    wait_idle(page)
+    upload(page, SAMPLES / "online_retail_daily_product_units.csv")
+    page.get_by_text("11,220", exact=True).first.wait_for()  # the row count of the preview
+    page.get_by_text("Detected daily data: 30 series").first.wait_for()
+    windows = page.get_by_role("spinbutton", name="Backtest windows")  # one window keeps the test quick
+    windows.fill("1")
+    windows.press("Enter")
+    wait_idle(page)
+    page.get_by_role("button", name="Train and backtest").click()
+    page.get_by_text("MASE on the backtest windows").first.wait_for(timeout=240_000)
+    page.set_viewport_size({"width": 1280, "height": 3600})  # Streamlit scrolls inside: a tall page shows the results
+    wait_idle(page)
+    mase = page.get_by_test_id("stMetric").filter(has_text="MASE").first.inner_text()
+    assert re.search(r"MASE\s+\d+\.\d{3}", mase), mase
+    page.get_by_text("The neural forecaster's error (MASE) is").first.wait_for()
+    assert_no_traceback(page)
+    screenshot(page, "forecast_performance")
+
+    page.get_by_role("tab", name="Forecasts").click()
+    picker = page.get_by_test_id("stSelectbox").filter(has_text="Series").first
+    picker.click()
+    option = page.get_by_role("option").nth(2)
+    chosen = option.inner_text().strip()
+    option.click()
+    wait_idle(page)
+    page.get_by_text(f"{chosen}: history, backtest and forecast").first.wait_for()
+    page.locator("text.legendtext", has_text="80% interval").first.wait_for()  # the band's legend entry
+    assert_no_traceback(page)
+    screenshot(page, "forecast_series")
+
+    page.get_by_role("tab", name="Explanations").click()
+    page.get_by_text("Which columns matter most").first.wait_for(timeout=60_000)
+    page.get_by_text("Why this forecast").first.wait_for(timeout=60_000)
+    assert_no_traceback(page)
+    screenshot(page, "forecast_explanations")
+
+    page.get_by_role("tab", name="Reorder").click()
+    page.get_by_text("Suggested order = demand over the next").first.wait_for()
+    page.get_by_text("Download the reorder table (CSV)").first.wait_for()
+    assert_no_traceback(page)
+    screenshot(page, "forecast_reorder")
+
+
+def test_bad_upload_shows_a_sentence_and_the_next_upload_works(page, app_url, tmp_path):
+    open_page(page, app_url, "forecast")
+    page.get_by_text("Upload my own CSV").click()
+    wait_idle(page)
+    bad = tmp_path / "sales.csv"
+    bad.write_text("date,store,units\n2024-01-01,A,3\n2024-13-45,A,4\n2024-01-03,A,5\n")
+    upload(page, bad)
+    page.get_by_text("could not be read as dates").first.wait_for()
+    assert_no_traceback(page)
+    screenshot(page, "forecast_bad_upload")
+    upload(page, SAMPLES / "online_retail_daily_product_units.csv")
+    page.get_by_text("Detected daily data: 30 series").first.wait_for()
+    assert_no_traceback(page)

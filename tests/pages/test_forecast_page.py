@@ -1,0 +1,73 @@
+"""Demand forecast page in AppTest: sample → train → chart with band, accuracy, drivers, reorder; bad uploads → a sentence."""
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT
+
+APP = str(ROOT / "app.py")
+
+
+def _open() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "pages" / "forecast.py"), default_timeout=90)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def _frame(at: AppTest, column: str):
+    return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+def test_sample_forecast_series_drivers_and_reorder():
+    pytest.importorskip("shap")
+    at = _open()
+    assert any("Detected **daily** data: 30 series" in m.value for m in at.markdown)
+    at.number_input(key="fc_windows").set_value(1).run()  # keep the test quick: one window, few epochs
+    at.number_input(key="fc_epochs").set_value(25).run()
+    at.button(key="forecast_train").click().run()
+    jobs = list(at.session_state["_explorer_jobs"].values())
+    assert len(jobs) == 1 and jobs[0].wait(180)
+    at.run()
+    assert jobs[0].status == "done", jobs[0].error
+    assert not at.exception and not at.error
+    assert [t.label for t in at.tabs] == ["Performance", "Forecasts", "Explanations", "Reorder", "Score new data", "Share"]
+    metrics = {m.label: m.value for m in at.metric}
+    assert {"MASE", "sMAPE %", "MAE", "80% interval coverage"} <= set(metrics)
+    table = _frame(at, "Neural forecaster")
+    assert {"Seasonal naive", "Exponential smoothing (AutoETS)"} <= set(table.columns)
+
+    charts = at.get("plotly_chart")
+    assert len(charts) >= 5  # MASE bars, forecast chart, SHAP bar and swarm, waterfall
+    pick = at.selectbox(key="fc_series_pick")
+    other = pick.options[3]
+    pick.set_value(other).run()
+    assert not at.exception
+    specs = [c.proto.spec for c in at.get("plotly_chart")]
+    chart = next(s for s in specs if "history, backtest and forecast" in s)
+    assert other in chart and "tonexty" in chart  # the picked series, with its interval band
+
+    orders = _frame(at, "suggested order")
+    assert len(orders) == 30 and (orders["suggested order"] >= 0).all()
+    at.slider(key="fc_service").set_value(99).run()
+    higher = _frame(at, "suggested order")
+    assert higher["suggested order"].sum() > orders["suggested order"].sum()
+    at.number_input(key="fc_lead").set_value(13).run()  # lead + review longer than the horizon: a sentence
+    assert any("longer than the forecast horizon" in e.value for e in at.error)
+    assert len(at.session_state["_explorer_jobs"]) == 1 and "forecast_train" not in [b.key for b in at.button]
+
+
+@pytest.mark.parametrize("data, words", [
+    (b"date,store,units\n2024-01-01,A,3\nnot a date,A,4\n2024-01-03,A,5\n", "could not be read as dates"),
+    (b"date,store,units\n" + b"".join(f"2024-01-{d:02d},A,{d}\n".encode() for d in range(1, 29)) + b"2024-01-05,A,1\n",
+     "repeat a date already present"),
+    (b"date,store,units\n" + b"".join(f"2024-01-{d:02d},A,{-d}\n".encode() for d in range(1, 29)), "negative quantity"),
+    (b"\x89PNG\r\n\x1a\n" + bytes(64), "PNG image"),
+])
+def test_bad_upload_shows_a_sentence(data, words):
+    at = _open()
+    at.radio(key="fc_dataset").set_value("Upload my own CSV").run()
+    next(u for u in at.get("file_uploader") if u.key == "fc_upload").set_value(("bad.csv", data, "text/csv")).run()
+    assert not at.exception
+    assert any(words in e.value for e in at.error), [e.value for e in at.error]

@@ -1,0 +1,350 @@
+"""Demand forecast views: column roles, the per-series chart with its band, accuracy beside the baselines,
+drivers (SHAP), reorder quantities, scoring a newer history, sharing. The page decides; this draws."""
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from engine import forecast as fc
+from engine.data import Table, load_table
+from ui import charts
+from ui.errors import guard
+from ui.report import build_report
+from ui.results import comparison_table, download_csv, metric_cards
+from ui.share import share_panel
+from ui.state import memo
+from ui.style import BASELINE_COLORS, MODEL_COLOR, NEUTRAL_COLOR, fmt, pct
+from ui.training import run_key as content_key
+
+KEYS = ["mase", "smape", "mae", "rmse", "coverage"]
+LOWER = ["mase", "smape", "mae", "rmse"]
+COLORS = {fc.MODEL: MODEL_COLOR, fc.SNAIVE: BASELINE_COLORS[0], fc.ETS: BASELINE_COLORS[1]}
+SHORT = {fc.SNAIVE: "seasonal naive", fc.ETS: "AutoETS"}
+BAND = "rgba(0, 114, 178, 0.18)"
+_LAYOUT = dict(template="plotly_white", margin=dict(l=10, r=10, t=50, b=10), legend=dict(orientation="h", yanchor="top", y=-0.18, x=0))
+
+
+# ----------------------------------------------------------------------------- 2 · Columns
+
+
+def _is_flag(s: pd.Series) -> bool:
+    values = set(pd.to_numeric(s, errors="coerce").dropna().unique())
+    return bool(values) and values <= {0, 1}
+
+
+def column_inputs(df: pd.DataFrame, fp: str) -> tuple[fc.ForecastColumns, fc.ForecastConfig]:
+    """Roles (date, quantity, series ids, drivers, open/closed), data options, horizon and backtest, advanced knobs."""
+    defaults = fc.default_columns(df)
+    names = list(df.columns)
+    c1, c2, c3 = st.columns(3)
+    date = c1.selectbox("Date column", names, index=names.index(defaults.date), key=f"fc_date_{fp}",
+                        help="The day, week or month each row is about.")
+    quantities = [c for c in names if c != date]
+    target = c2.selectbox("Quantity to forecast", quantities,
+                          index=quantities.index(defaults.target) if defaults.target in quantities else 0, key=f"fc_target_{fp}",
+                          help="Units sold (or another demand figure) per date and series.")
+    others = [c for c in names if c not in (date, target)]
+    series = c3.multiselect("Series id columns (store, item, …)", others, default=[c for c in defaults.series if c in others],
+                            key=f"fc_series_{fp}", help="Each combination of these columns is one series to forecast. "
+                            "Leave empty when the file holds a single series.")
+    rest = [c for c in others if c not in series]
+    d1, d2 = st.columns([2, 1])
+    drivers = d1.multiselect(
+        "Drivers known in advance", rest, default=[c for c in defaults.drivers if c in rest], key=f"fc_drivers_{fp}",
+        help="Columns whose future values you know when you forecast: promotions, planned prices, holidays, opening days. "
+             "Not figures measured from the sales themselves (number of orders, average price paid): they would leak the "
+             "answer. Future values can be given as extra rows with the quantity left empty.")
+    flags = ["(none)"] + [c for c in rest if _is_flag(df[c])]
+    open_default = defaults.open_flag if defaults.open_flag in flags else "(none)"
+    open_flag = d2.selectbox("Open/closed column (1 = open)", flags, index=flags.index(open_default), key=f"fc_open_{fp}",
+                             help="Closed days are forecast as zero by every model and left out of the accuracy figures.")
+    o1, o2, o3 = st.columns(3)
+    columns = fc.ForecastColumns(
+        date=date, target=target, series=tuple(series), drivers=tuple(drivers),
+        open_flag=None if open_flag == "(none)" else open_flag,
+        sum_duplicates=o1.checkbox("Add up rows with the same date and series", key=f"fc_sum_{fp}",
+                                   help="When one series has several rows for a date (several orders a day, say)."),
+        negative_as_zero=o2.checkbox("Treat negative quantities as zero", key=f"fc_neg_{fp}",
+                                     help="Returns are often booked as negative sales; demand cannot be negative."),
+        missing_dates_as_zero=o3.checkbox("A date missing from a series means nothing was sold", value=True, key=f"fc_zero_{fp}",
+                                          help="Untick when missing dates mean 'not recorded': they are then left out of "
+                                               "training and scoring."),
+    )
+    with guard("reading your dates"):
+        freq = memo("fc_freq", content_key(fp, date, target, series), lambda: fc.frequency_of(df, columns), keep=4)
+    helps = fc.ForecastConfig.help()
+    h1, h2, h3 = st.columns(3)
+    horizon = h1.number_input(f"Forecast horizon ({freq.unit}s ahead)", 1, 366, freq.horizon, key=f"fc_horizon_{fp}_{freq.kind}",
+                              help=helps["horizon"]["help"])
+    windows = h2.number_input("Backtest windows", 1, 12, 3, key="fc_windows", help=helps["backtest_windows"]["help"] +
+                              " More windows: a steadier verdict, longer training.")
+    h3.markdown(f"<br>Detected: **{freq.name}** data", unsafe_allow_html=True)
+    with st.expander("Advanced training options"):
+        a1, a2, a3 = st.columns(3)
+        config = fc.ForecastConfig(
+            horizon=int(horizon), backtest_windows=int(windows),
+            lags=a1.number_input(f"Look-back ({freq.unit}s, 0 = automatic)", 0, 400, 0, key="fc_lags", help=helps["lags"]["help"]),
+            max_epochs=a2.number_input("Most epochs", 2, 2000, 150, key="fc_epochs", help=helps["max_epochs"]["help"]),
+            dropout=a3.slider("Dropout", 0.0, 0.8, 0.1, 0.05, key="fc_dropout", help=helps["dropout"]["help"]),
+            seed=a1.number_input("Random seed", 0, 10_000, 0, key="fc_seed", help=helps["seed"]["help"]),
+            refit=a2.checkbox("Refit on the whole history for the future", True, key="fc_refit", help=helps["refit"]["help"]),
+            ets=a3.checkbox("AutoETS baseline", True, key="fc_ets", help=helps["ets"]["help"]),
+        )
+    return columns, config
+
+
+def panel_summary(panel: fc.Panel) -> None:
+    st.markdown(panel.describe())
+    for note in panel.notes:
+        st.info(note, icon=":material/info:")
+    if panel.skipped:
+        with st.expander(f"Skipped series ({len(panel.skipped):,})"):
+            st.dataframe(pd.DataFrame({"series": list(panel.skipped), "why": list(panel.skipped.values())}),
+                         hide_index=True, width="stretch")
+
+
+# ----------------------------------------------------------------------------- charts
+
+
+def forecast_chart(model: fc.ForecastModel, series: str, show: int = 120) -> go.Figure:
+    """History, the backtest forecasts of every model, and the future forecast with its 80% band."""
+    v = model.series_view(series)
+    a, bt, f = v["actuals"], v["backtest"], v["forecast"]
+    a = a.iloc[-max(show, len(bt) + model.horizon):]
+    fig = go.Figure()
+    fig.update_layout(title=f"{series}: history, backtest and forecast", height=480, xaxis_title=None,
+                      yaxis_title=model.columns.target, **_LAYOUT)
+    fig.add_scatter(x=a["date"], y=a["actual"], name="actual", mode="lines", line=dict(color="#333333", width=1.5))
+    for w, part in bt.groupby("window"):
+        first = w == 1
+        fig.add_scatter(x=part["date"], y=part["model_high"], mode="lines", line=dict(width=0), showlegend=False, hoverinfo="skip")
+        fig.add_scatter(x=part["date"], y=part["model_low"], mode="lines", line=dict(width=0), fill="tonexty", fillcolor=BAND,
+                        name="80% interval", legendgroup="band", showlegend=False, hoverinfo="skip")
+        fig.add_scatter(x=part["date"], y=part["model"], name=f"{fc.MODEL} (backtest)", legendgroup="model", showlegend=first,
+                        mode="lines", line=dict(color=MODEL_COLOR, dash="dash"))
+        fig.add_scatter(x=part["date"], y=part["snaive"], name=fc.SNAIVE, legendgroup="sn", showlegend=first, mode="lines",
+                        line=dict(color=COLORS[fc.SNAIVE], dash="dot"))
+        if "ets" in part:
+            fig.add_scatter(x=part["date"], y=part["ets"], name="AutoETS", legendgroup="ets", showlegend=first, mode="lines",
+                            line=dict(color=COLORS[fc.ETS], dash="dot"))
+    fig.add_scatter(x=f["date"], y=f["high"], mode="lines", line=dict(width=0), showlegend=False, hoverinfo="skip")
+    fig.add_scatter(x=f["date"], y=f["low"], mode="lines", line=dict(width=0), fill="tonexty", fillcolor=BAND,
+                    name="80% interval", legendgroup="band")
+    fig.add_scatter(x=f["date"], y=f["median"], name=f"{fc.MODEL} (forecast)", mode="lines+markers",
+                    line=dict(color=MODEL_COLOR, width=2.5), marker=dict(size=5))
+    start = f["date"].iloc[0]
+    fig.add_vline(x=start, line_dash="dash", line_color=NEUTRAL_COLOR)
+    fig.add_annotation(x=start, y=1, yref="paper", text="forecast starts", showarrow=False, xanchor="left", yanchor="bottom")
+    return fig
+
+
+def mase_chart(model: fc.ForecastModel) -> go.Figure:
+    models = {fc.MODEL: model.metrics, **model.baseline_metrics}
+    fig = go.Figure()
+    fig.update_layout(title="MASE on the backtest windows (lower is better)", height=260, xaxis_title="MASE",
+                      **{**_LAYOUT, "showlegend": False})
+    names = list(models)[::-1]
+    values = [models[n]["mase"] for n in names]
+    fig.add_bar(x=values, y=[SHORT.get(n, n) for n in names], orientation="h", marker_color=[COLORS.get(n, NEUTRAL_COLOR) for n in names],
+                text=[fmt(v) for v in values], textposition="outside", cliponaxis=False)
+    fig.update_xaxes(range=[0, max(v for v in values if v == v) * 1.2])
+    fig.add_vline(x=models[fc.SNAIVE]["mase"], line_dash="dot", line_color=NEUTRAL_COLOR)
+    return fig
+
+
+# ----------------------------------------------------------------------------- 4 · Results
+
+
+def verdict(model: fc.ForecastModel) -> None:
+    mine = model.metrics["mase"]
+    ratios = {name: mine / m["mase"] for name, m in model.baseline_metrics.items() if m.get("mase")}
+    words = " and ".join(f"**{r:.2f}×** {SHORT.get(name, name)}'s" for name, r in ratios.items())
+    beaten = [n for n, r in ratios.items() if r < 1]
+    text = f"The neural forecaster's error (MASE) is {words} on the same backtest windows."
+    if len(beaten) == len(ratios):
+        st.success(text + " It beats every baseline here.", icon=":material/check_circle:")
+    elif beaten:
+        st.warning(text + f" It beats {', '.join(SHORT.get(b, b) for b in beaten)} but not the others: the simpler model "
+                   "is as good on this data.", icon=":material/balance:")
+    else:
+        st.error(text + " It does not beat seasonal naive: on this data, 'same as last season' is the better forecast.",
+                 icon=":material/trending_down:")
+
+
+def performance(model: fc.ForecastModel) -> None:
+    H, k = model.horizon, model.config.backtest_windows
+    st.markdown(f"Backtest: the last **{k} × {model.freq.units(H)}** of each of **{len(model.ids):,} series**, each forecast "
+                "only from the data before its window; every model forecasts exactly the same windows.")
+    verdict(model)
+    known = {name: {k: v for k, v in m.items() if v == v} for name, m in model.baseline_metrics.items()}  # no "+nan" deltas
+    metric_cards(fc.MODEL, model.metrics, known, KEYS, fc.METRIC_LABELS, fc.METRIC_HELP, lower_is_better=LOWER)
+    c1, c2 = st.columns(2)
+    c1.plotly_chart(mase_chart(model), key="fc_mase")
+    c1.caption("Blue is the neural forecaster, orange seasonal naive, green AutoETS: the shortest bar wins.")
+    c2.dataframe(comparison_table(fc.MODEL, model.metrics, model.baseline_metrics, KEYS, fc.METRIC_LABELS), width="stretch")
+    c2.caption("All models on the same series, windows and days (closed days left out). Coverage: seasonal naive has no interval.")
+    st.markdown("**Per series**")
+    table = model.accuracy_table()
+    st.dataframe(table, hide_index=True, width="stretch", height=280,
+                 column_config={c: st.column_config.NumberColumn(format="%.2f") for c in table.columns if c != "series"})
+    st.caption("MASE below 1 beats the naive rule on that series' own history; compare the columns row by row.")
+    with st.expander("Training curve and what was done to the data"):
+        st.plotly_chart(charts.loss_curve(model.history.epochs), key="fc_history")
+        st.caption("Validation loss (solid) decides when training stops; the refit on the whole history follows it.")
+        st.markdown(f"Backtest network: training {model.history.stopped}. Time: " +
+                    ", ".join(f"{k} {v:.1f} s" for k, v in model.seconds.items()) + ".")
+        for note in model.notes:
+            st.markdown(f"- {note}")
+        if model.skipped:
+            st.markdown("Skipped series: " + "; ".join(f"**{s}** ({why})" for s, why in list(model.skipped.items())[:50]))
+
+
+def _series_order(model: fc.ForecastModel) -> list[str]:
+    """Largest expected demand over the horizon first (what a planner looks at first)."""
+    totals = model.forecast.groupby("series")["median"].sum()
+    return sorted(model.ids, key=lambda s: -float(totals.get(s, 0)))
+
+
+def forecasts(model: fc.ForecastModel) -> None:
+    pick = st.selectbox("Series", _series_order(model), key="fc_series_pick",
+                        help="Series are listed from the largest expected demand down.")
+    st.plotly_chart(forecast_chart(model, pick), key="fc_chart")
+    st.caption("Black: what was sold. Dashed and dotted lines: what each model forecast in the backtest windows; blue band: "
+               "the neural forecaster's 80% interval — about 8 in 10 actual values should fall inside it.")
+    f = model.forecast[model.forecast["series"] == pick]
+    shown = pd.DataFrame({"date": f["date"].dt.strftime("%a %d %b %Y"), "low (10%)": f["low"], "forecast (median)": f["median"],
+                          "high (90%)": f["high"], "open": f["open"]})
+    st.dataframe(shown, hide_index=True, width="stretch", height=240,
+                 column_config={c: st.column_config.NumberColumn(format="%.1f") for c in ("low (10%)", "forecast (median)", "high (90%)")})
+    download_csv(model.forecast_table(), "Download the forecasts of every series (CSV)", "demand_forecast.csv", key="fc_forecast_dl")
+
+
+def explanations(model: fc.ForecastModel, run_key: str) -> None:
+    exp = None
+    with guard("explaining the forecasts", stop=False):
+        exp = memo("fc_explain", run_key, model.explain)
+    if exp is None:
+        return
+    st.markdown(f"**What drives the forecasts** — across {len(exp.data):,} forecasts (every series, backtest and future)")
+    c1, c2 = st.columns(2)
+    c1.plotly_chart(charts.shap_bar(exp), key="fc_shap_bar")
+    c1.caption("Longer bars: inputs that move the forecast the most, on average (SHAP, grouped the way you would name them).")
+    c2.plotly_chart(charts.shap_beeswarm(exp), key="fc_shap_swarm")
+    c2.caption("One dot per forecast: right of zero raises it, left lowers it; red dots are high values of that input, blue low.")
+    st.markdown("**One forecast**")
+    p1, p2 = st.columns(2)
+    series = p1.selectbox("Series", _series_order(model), key="fc_explain_series")
+    f = model.forecast[(model.forecast["series"] == series) & model.forecast["open"]]
+    if f.empty:
+        st.info("Every day of this series' horizon is closed, so every forecast is zero.")
+        return
+    step = p2.selectbox("Day", list(f["step"]), key=f"fc_explain_step_{series}",
+                        format_func=lambda s: f"{f.loc[f['step'] == s, 'date'].iloc[0]:%a %d %b %Y}")
+    with guard("explaining this forecast", stop=False):
+        point = memo("fc_point", f"{run_key}|{series}|{step}", lambda: model.explain_point(series, int(step)), keep=8)
+        fig = charts.shap_waterfall(point, 0)
+        fig.update_layout(title="Why this forecast: from the average forecast to this day's")
+        fig.update_xaxes(title=f"{model.columns.target} forecast for that day")
+        st.plotly_chart(fig, key="fc_waterfall")
+        st.caption("Start at the average forecast; each bar is one group of inputs pushing this day's forecast up (red) or "
+                   f"down (blue), in {model.columns.target}; the last bar is the forecast itself.")
+
+
+def reorder(model: fc.ForecastModel, df: pd.DataFrame | None, run_key: str) -> None:
+    H, unit = model.horizon, model.freq.unit
+    st.markdown("How much to order now so stock lasts until the delivery after next, at the chance of not running out "
+                "that you choose. Closed days count as zero demand.")
+    c1, c2, c3 = st.columns(3)
+    lead = c1.number_input(f"Lead time ({unit}s from order to delivery)", 0, max(H - 1, 0), min(7, H // 2), key="fc_lead")
+    review = c2.number_input(f"Review period ({unit}s until you order again)", 1, H, max(1, min(7, H - min(7, H // 2))), key="fc_review")
+    level = c3.slider("Service level (%)", 50, 99, 95, 1, key="fc_service", format="%d%%",
+                      help="The chance that stock covers demand until the next delivery arrives; higher means more safety stock.") / 100
+    numeric = [c for c in (df.columns if df is not None else []) if pd.api.types.is_numeric_dtype(df[c])
+               and c not in (model.columns.target, *model.columns.all_drivers)]
+    source = st.radio("Current stock", ["Type it in", "From a column of my file"] if numeric else ["Type it in"],
+                      horizontal=True, key="fc_stock_source")
+    stock = None
+    if source == "Type it in":
+        editor = st.data_editor(pd.DataFrame({"series": model.ids, "current stock": 0.0}), hide_index=True, disabled=["series"],
+                                key=f"fc_stock_{run_key}", height=200, width="stretch")
+        stock = pd.Series(editor["current stock"].to_numpy(), index=editor["series"])
+    else:
+        col = st.selectbox("Stock column (its last value per series is used)", numeric, key="fc_stock_col")
+        with guard("reading the stock column", stop=False):
+            stock = fc.stock_from_column(df, model.columns, col)
+    with guard("computing reorder quantities", stop=False):
+        table = model.reorder(int(lead), int(review), float(level), stock)
+        st.dataframe(table, hide_index=True, width="stretch", height=320,
+                     column_config={c: st.column_config.NumberColumn(format="%.0f") for c in table.columns if c != "series"})
+        cov = model.total_coverage
+        check = " · ".join(f"{float(q):.0%} level → {pct(v, 0)}" for q, v in cov.items() if v == v)
+        st.caption(f"Suggested order = demand over the next {model.freq.units(int(lead) + int(review))} at the chosen service "
+                   "level (learned directly as a quantile of that total) minus current stock. Honesty check from the backtest, "
+                   f"share of actual {model.freq.units(H)} totals that stayed at or below each level: {check}.")
+        download_csv(table, "Download the reorder table (CSV)", "reorder_quantities.csv", key="fc_reorder_dl")
+
+
+def score_history(model: fc.ForecastModel, key: str) -> None:
+    """Upload a newer history with the same columns → the next horizon per series → CSV."""
+    need = [model.columns.date, model.columns.target, *model.columns.series, *model.columns.all_drivers]
+    st.caption(f"Upload a newer sales history with the columns {', '.join(need)}; each series needs at least "
+               f"{model.freq.units(model.lags)}. The trained network forecasts the next {model.freq.units(model.horizon)} "
+               "from its end, without training again.")
+    upload = st.file_uploader("Newer history (CSV)", type=["csv", "txt", "gz", "tsv"], key=f"{key}_upload")
+    if upload is None:
+        return
+    with guard("forecasting your file", stop=False):
+        out = memo(f"{key}_scored", upload.file_id, lambda: model.predict(load_table(upload.getvalue(), upload.name).df), keep=1)
+        st.success(f"Forecast {len(out):,} rows.")
+        st.dataframe(out.head(200), hide_index=True, width="stretch", height=300)
+        download_csv(out, "Download the forecasts (CSV)", "demand_forecast_new.csv", key=f"{key}_download")
+
+
+def report(model: fc.ForecastModel, table: Table | None, exp) -> str:
+    settings = {**asdict(model.columns), **asdict(model.config)}
+    top = _series_order(model)[:3]
+    sections = [
+        ("Settings", [pd.DataFrame({"setting": list(settings), "value": [str(v) for v in settings.values()]})]),
+        ("Data", [f"{table.name if table else 'data'}: {len(model.ids):,} {model.freq.name} series.", *model.notes]),
+        ("Backtest accuracy", [comparison_table(fc.MODEL, model.metrics, model.baseline_metrics, KEYS, fc.METRIC_LABELS),
+                               mase_chart(model), model.accuracy_table()]),
+        ("Forecasts (largest series)", [forecast_chart(model, s) for s in top]),
+    ]
+    if exp is not None:
+        sections.append(("Drivers (SHAP)", [charts.shap_bar(exp)]))
+    return build_report(f"Demand forecast: {model.columns.target}", sections, subtitle=table.name if table else "")
+
+
+def results(model: fc.ForecastModel, table: Table | None, run_key: str, run_id: str | None) -> None:
+    """Step 4: Performance · Forecasts · Explanations · Reorder · Score new data · Share."""
+    st.subheader("4 · Results")
+    tabs = st.tabs(["Performance", "Forecasts", "Explanations", "Reorder", "Score new data", "Share"])
+    with tabs[0]:
+        performance(model)
+    with tabs[1]:
+        forecasts(model)
+    with tabs[2]:
+        explanations(model, run_key)
+    with tabs[3]:
+        reorder(model, table.df if table is not None else None, run_key)
+    with tabs[4]:
+        score_history(model, "fc_score")
+    with tabs[5]:
+        share_panel("forecast", run_id, memo("fc_model_file", run_key, model.to_bytes), "forecast_model.safetensors",
+                    report=lambda: report(model, table, st.session_state.get("_memo_fc_explain", {}).get(run_key)))
+
+
+def score_with_model_file() -> None:
+    """Forecast a newer history with a model file saved earlier from this page — no training."""
+    upload = st.file_uploader("Model file (.safetensors, downloaded from this page)", type=["safetensors"], key="fc_model_upload")
+    if upload is None:
+        return
+    with guard("reading the model file", stop=False):
+        model = memo("fc_uploaded_model", upload.file_id, lambda: fc.load(upload.getvalue()), keep=1)
+        st.success(f"{model.freq.name.capitalize()} model of '{model.columns.target}' for {len(model.ids):,} series; its backtest "
+                   f"MASE was {model.metrics['mase']:.3f} (seasonal naive: {model.baseline_metrics[fc.SNAIVE]['mase']:.3f}).")
+        score_history(model, "fc_file")
