@@ -22,6 +22,9 @@ SCENARIOS = [
     dict(path="pages/fraud.py", title="Fraud detection", icon=":material/policy:", url_path="fraud",
          blurb="Rank transactions by fraud risk — learning from known frauds, or spotting unusual ones without "
                "labels — pick the alert threshold from what mistakes cost you, and see why each one is flagged."),
+    dict(path="pages/forecast.py", title="Demand forecast", icon=":material/trending_up:", url_path="forecast",
+         blurb="Forecast sales per store or item with intervals from one network for all series, see on past periods "
+               "whether it beats seasonal naive and exponential smoothing, which drivers matter, and what to reorder."),
 ]
 
 

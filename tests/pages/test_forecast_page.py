@@ -10,8 +10,9 @@ APP = str(ROOT / "app.py")
 
 
 def _open() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "pages" / "forecast.py"), default_timeout=90)
+    at = AppTest.from_file(APP, default_timeout=90)
     at.run()
+    at.switch_page("pages/forecast.py").run()
     assert not at.exception
     return at
 
