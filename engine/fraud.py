@@ -971,7 +971,11 @@ def fit(
         val_scores[CLASSIFIER], test_scores[CLASSIFIER] = s[val], s[test]
         timings[CLASSIFIER] = clock() - t0
         del logits, s
-        for name, est in ((GRADIENT_BOOSTING, HistGradientBoostingClassifier(random_state=config.seed, max_iter=200)),
+        # Gradient boosting, set up for rare frauds: sklearn's default early stopping (on for > 10k rows) stops after
+        # ~10 trees when frauds are 0.2%, and without it lr 0.1 overfits them; lr 0.05 with L2 does well at every size.
+        gb = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, l2_regularization=1.0, early_stopping=False,
+                                            random_state=config.seed)
+        for name, est in ((GRADIENT_BOOSTING, gb),
                           (LOGISTIC, LogisticRegression(max_iter=1000))):
             t0 = clock()
             say(f"Network trained; now the baseline: {name.lower()} on the same rows…")
