@@ -991,6 +991,18 @@ class SegmentationModel:
             out[col] = feats[col].to_numpy()
         return out
 
+    def attach(self, df: pd.DataFrame) -> "SegmentationModel":
+        """Rebuild the per-customer data (never stored in model files) from the data the model was fitted on.
+
+        Each customer gets its nearest centre, which is its k-means segment; returns self.
+        """
+        feats = self.customer_features(df)
+        self.X = self.encode(feats)
+        labels, _ = self.assign(self.X)
+        self.customers = feats[self.features].copy()
+        self.customers["_segment"] = labels
+        return self
+
     def customers_table(self, names: Sequence[str] | None = None) -> pd.DataFrame:
         """Customer → segment for the data the model was fitted on (empty after `load`)."""
         if self.customers is None:

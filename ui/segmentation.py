@@ -18,8 +18,12 @@ from engine import segmentation as seg
 from engine.device import get_device
 from engine.explain import Explanation, format_value
 from ui import charts
+from ui.errors import guard
+from ui.report import build_report
 from ui.results import comparison_table, download_csv
+from ui.share import share_panel
 from ui.state import memo
+from ui.tabular import batch_scoring
 from ui.style import BASELINE_COLORS, MODEL_COLOR, NEUTRAL_COLOR, fmt, pct
 
 # Okabe–Ito first (colour-blind safe), then two more distinct hues for k up to 10.
@@ -360,3 +364,118 @@ def customer_view(model: seg.SegmentationModel, cid: str, names: Sequence[str], 
 def download_customers(model: seg.SegmentationModel, names: Sequence[str], key: str) -> None:
     table = model.customers_table(names)
     download_csv(table, f"Download customer → segment ({len(table):,} rows, CSV)", "customer_segments.csv", key)
+
+
+# ----------------------------------------------------------------------------- results (fresh or shared run)
+
+
+def results(model: seg.SegmentationModel, key: str, run_id: str | None, dataset_name: str) -> None:
+    """Step 4: the tabs, for a model trained now or reopened from a share link (`key` identifies the run)."""
+    st.subheader("4 · Results")
+    segments, spread, perf, expl, score, share = st.tabs(
+        ["Segments", "Map", "Performance", "Explanations", "Score new data", "Share"])
+
+    with segments:
+        headline(model)
+        names = names_editor(model, key=f"seg_names_{key}")
+        c1, c2 = st.columns(2)
+        c1.plotly_chart(sizes_chart(model, names), key="seg_sizes")
+        c1.caption("Grey: share of customers; green: share of net revenue. A small bar next to a tall green one is a "
+                   "small group that brings in much of the money." if model.columns.shape == seg.TRANSACTIONS
+                   else "Share of customers in each segment.")
+        c2.plotly_chart(comparison_heatmap(model, names), key="seg_heat")
+        c2.caption("Red: well above the average customer, blue: well below (on the scaled, log where stated, features); "
+                   "the numbers are each segment's median.")
+        st.markdown("**Segment profiles** (medians; categories show the most common value)")
+        st.dataframe(profile_table(model, names), width="stretch")
+        download_customers(model, names, key="seg_download_segments")
+
+    with spread:
+        fig, shown = map_chart(model, names)
+        st.plotly_chart(fig, key="seg_map")
+        st.caption(f"Each dot is a customer ({shown:,} of {model.metrics['customers']:,} shown); customers close together "
+                   "buy alike. Overlap here is normal: the map squeezes every feature into two directions.")
+
+    with perf:
+        performance(model)
+        with st.expander("What was done to the data"):
+            for note in model.notes:
+                st.markdown(f"- {note}")
+
+    with expl:
+        st.info(f"**What is explained:** the *soft assignment* — each segment's pull on a customer is the softmax of "
+                "minus the squared distance to its centre. Its most likely segment is the k-means segment for "
+                f"{pct(model.metrics['soft_agreement'])} of customers (exact by construction), and because its "
+                "scores are linear in the scaled features, the SHAP values are exact and add up to the score.",
+                icon=":material/info:")
+        st.markdown("**Across customers: what pulls them into a segment**")
+        j = st.selectbox("Segment", range(model.k), format_func=lambda i: f"{i + 1} · {names[i]}", key="seg_exp_segment")
+        with guard("explaining the segments", stop=False):
+            sample = memo("seg_exp_rows", key, lambda: model.customers[model.features].sample(
+                min(500, len(model.customers)), random_state=0))
+            exp = memo("seg_exp_global", f"{key}_{j}_{names[j]}", lambda: model.explain(features=sample, segment=j, names=names), keep=12)
+            global_explanation(exp, names[j], key="seg_exp_global")
+        st.markdown("**One customer: why this segment**")
+        cid = customer_picker(model, names, key="seg_drill")
+        if cid is not None:
+            with guard("explaining this customer", stop=False):
+                one = model.customers.loc[[cid], model.features]
+                seg_j = int(model.customers.loc[cid, "_segment"])
+                exp_one = model.explain(features=one, segment=seg_j, names=names)
+                _, proba = model.assign(model.encode(one))
+                customer_view(model, cid, names, exp_one, proba[0], key="seg_drill")
+
+    with score:
+        score_new_data(model, names, "seg")
+
+    with share:
+        share_panel("segmentation", run_id, memo("seg_model_file", key, model.to_bytes), "segmentation_model.safetensors",
+                    report=lambda: report(model, names, dataset_name))
+        download_customers(model, names, key="seg_download_share")
+        st.caption("The link, the model file and the report carry the suggested segment names; names you change "
+                   "are used on this page and in its CSV downloads.")
+
+
+def report(model: seg.SegmentationModel, names: Sequence[str], dataset_name: str) -> str:
+    """A self-contained HTML report of the segments, with the names on screen."""
+    m, b = model.metrics, model.baseline_metrics[seg.BASELINE]
+    seg_table = pd.DataFrame({"segment": names, "customers": model.profile["customers"].iloc[1:].to_numpy(),
+                              "suggested action": model.actions})
+    fig_map, _ = map_chart(model, names)
+    perf = comparison_table(seg.MODEL, m, model.baseline_metrics, ["silhouette", "inertia", "seconds", "iterations"], LABELS)
+    sections = [
+        ("Segments", [f"{m['customers']:,} customers in {m['k']} segments (suggested by silhouette: {m['suggested_k']}).",
+                      seg_table, sizes_chart(model, names), comparison_heatmap(model, names)]),
+        ("Profiles (medians)", [profile_table(model, names)]),
+        ("Map", ["Customers on the first two principal components of the scaled features.", fig_map]),
+        ("Torch k-means beside scikit-learn KMeans",
+         [f"Inertia ratio {m['inertia_ratio']:.4f}; agreement (adjusted Rand index) {m['ari_vs_baseline']:.3f}; "
+          f"silhouette {m['silhouette']:.3f} vs {b['silhouette']:.3f}.", perf, scan_chart(model)]),
+        ("What was done to the data", list(model.notes)),
+    ]
+    return build_report(f"Retail segmentation: {m['k']} segments", sections, subtitle=f"dataset {dataset_name}")
+
+
+def score_new_data(model: seg.SegmentationModel, names: Sequence[str], key: str) -> None:
+    """Upload customers (transactions or a customer table, as trained) → their segments as a CSV."""
+    columns = model.columns
+    required = ([c for c in columns.transaction_roles.values() if c] if columns.shape == seg.TRANSACTIONS
+                else list(model.features))
+    batch_scoring(key, lambda d: model.predict(d, names), required, "segments_scored.csv", caption=(
+        f"Upload a CSV with the columns {', '.join(required[:10])}{'…' if len(required) > 10 else ''}: each customer in it "
+        "gets the segment whose centre is nearest, one row per customer in the download. "
+        + ("Recency counts back from the day after the new file's last invoice unless the model has a reference date."
+           if columns.shape == seg.TRANSACTIONS else "")))
+
+
+def score_with_model_file() -> None:
+    """Assign new customers with a model file saved earlier from this page — no training."""
+    upload = st.file_uploader("Model file (.safetensors, downloaded from this page)", type=["safetensors"],
+                              key="seg_model_upload")
+    if upload is None:
+        return
+    with guard("reading the model file", stop=False):
+        model = memo("seg_uploaded_model", upload.file_id, lambda: seg.load(upload.getvalue()), keep=1)
+        st.success(f"{model.k} segments ({', '.join(model.names)}) found among {model.metrics['customers']:,} customers "
+                   f"from {len(model.features)} features.")
+        score_new_data(model, model.names, "seg_file")

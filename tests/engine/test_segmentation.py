@@ -216,6 +216,14 @@ def test_save_load_predicts_the_same(retail, retail_model, tmp_path):
     assert loaded.customers is None  # no customer data in the file
 
 
+def test_a_loaded_model_reattaches_to_its_data(retail, retail_model):
+    loaded = seg.load(retail_model.to_bytes()).attach(retail)
+    assert np.array_equal(loaded.customers["_segment"].to_numpy(), retail_model.customers["_segment"].to_numpy())
+    pts, _ = loaded.map_2d()
+    assert len(pts) == len(retail_model.customers)
+    pd.testing.assert_frame_equal(loaded.customers_table(), retail_model.customers_table())
+
+
 def test_predict_accepts_a_customer_feature_table(retail_model):
     feats = retail_model.customers[retail_model.features].reset_index()
     out = retail_model.predict(feats.rename(columns={"customer": "CustomerID"}))

@@ -29,7 +29,11 @@ def _segment(at: AppTest):
 
 def _upload(at: AppTest, name: str, data: bytes) -> None:
     at.radio(key="seg_dataset").set_value("Upload my own CSV").run()
-    at.get("file_uploader")[0].set_value((name, data, "text/csv")).run()
+    _uploader(at, "seg_upload").set_value((name, data, "text/csv")).run()
+
+
+def _uploader(at: AppTest, key: str):
+    return next(u for u in at.get("file_uploader") if u.key == key)
 
 
 def test_sample_transactions_to_segments_profiles_map_and_explanation():
@@ -56,6 +60,34 @@ def test_sample_transactions_to_segments_profiles_map_and_explanation():
     pick.set_value(pick.options[5]).run()
     assert not at.exception and len(at.session_state["_explorer_jobs"]) == 1
     assert "segmentation_train" not in [b.key for b in at.button]
+
+
+def test_share_link_reopens_the_run_and_the_model_file_assigns_new_customers():
+    pytest.importorskip("shap")  # (tests/conftest.py points the run store at a temporary folder)
+    at = _open()
+    job = _segment(at)
+    assert job.status == "done", job.error
+    codes = [c.value for c in at.code if "?run=" in c.value]
+    assert codes, "no share link on the Share tab"
+    run_id = codes[0].split("?run=")[1]
+    other = AppTest.from_file(APP, default_timeout=60)  # a colleague opens the link
+    other.run()
+    other.switch_page(PAGE)
+    other.query_params["run"] = run_id
+    other.run()
+    assert not other.exception and not other.error, [e.value for e in other.error]
+    assert any("A shared run" in m.value for m in other.markdown)
+    assert {m.label: m.value for m in other.metric}["Segments"] == "4"
+    assert "segmentation_train" not in [b.key for b in other.button]
+    assert "_explorer_jobs" not in other.session_state or not other.session_state["_explorer_jobs"]  # nothing trained
+    # the model file assigns customers of a new file without training
+    fresh = _open()
+    model_file = job.result.to_bytes()
+    _uploader(fresh, "seg_model_upload").set_value(("segmentation_model.safetensors", model_file, "application/octet-stream")).run()
+    assert any("4 segments" in s.value for s in fresh.success), [s.value for s in fresh.success]
+    new = (SAMPLES / "online_retail_transactions.csv.gz").read_bytes()
+    _uploader(fresh, "seg_file_score_upload").set_value(("new.csv.gz", new, "application/gzip")).run()
+    assert not fresh.exception and any("Scored 1,299 rows" in s.value for s in fresh.success), [e.value for e in fresh.error]
 
 
 def test_mall_sample_is_labelled_made_up_and_segments_as_a_customer_table():
