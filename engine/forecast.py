@@ -118,9 +118,11 @@ class ForecastConfig:
             raise ValueError("horizon and backtest_windows must be >= 1 and lags >= 0")
 
     def train_config(self, n_windows: int = 0, max_epochs: int | None = None, patience: int | None = None) -> TrainConfig:
-        """Batches grow with the data so an epoch stays at most ~256 steps (many series train in minutes, not hours)."""
+        """Batches grow with the data so an epoch stays at most ~256 steps (many series train in minutes, not hours),
+        and shrink for small data so an epoch still makes at least ~16 steps."""
+        batch = min(max(self.batch_size, math.ceil(n_windows / 256)), max(32, n_windows // 16))
         return TrainConfig(
-            max_epochs=max_epochs or self.max_epochs, batch_size=max(self.batch_size, math.ceil(n_windows / 256)), lr=self.lr,
+            max_epochs=max_epochs or self.max_epochs, batch_size=batch, lr=self.lr,
             weight_decay=self.weight_decay, patience=patience or self.patience, seed=self.seed,
             max_seconds=self.max_seconds,
         )
@@ -540,9 +542,9 @@ def prepare(df: pd.DataFrame, columns: ForecastColumns, config: ForecastConfig =
     L = config.lags or freq.lags
     if not config.lags and min_length == "train":
         floor = {"D": 7, "W": 4, "M": 3}[freq.kind]
-        fit_room = n_max - H * (k + 3)
-        if fit_room < L:
-            L = max(floor, fit_room)
+        fit_room = n_max - H * (k + 3)  # steps left for look-back windows and training origins
+        if fit_room < 2 * L:  # keep about as many training origins per series as look-back steps
+            L = max(floor, fit_room // 2)
             notes.append(f"The history is short, so the network looks back {freq.units(L)} instead of {freq.units(freq.lags)}.")
     need = L + H * (k + 1) if min_length == "train" else L
     skipped = {key: (f"only {freq.units(n)} of history; it needs at least {freq.units(need)} "
@@ -561,6 +563,7 @@ def prepare(df: pd.DataFrame, columns: ForecastColumns, config: ForecastConfig =
 
     series: list[SeriesData] = []
     numeric = {c: pd.api.types.is_numeric_dtype(frame[c]) for c in drivers}
+    sparse: list[str] = []  # series missing more than half their dates
     n_filled = n_unknown = n_future = n_assumed = 0
     m = freq.season
     for key, g in frame.groupby("_key", sort=True):
@@ -577,6 +580,8 @@ def prepare(df: pd.DataFrame, columns: ForecastColumns, config: ForecastConfig =
         n_unknown += int((present & np.isnan(y)).sum())
         filled = ~present
         n_filled += int(filled.sum())
+        if filled.sum() > present.sum():
+            sparse.append(str(key))
         if columns.missing_dates_as_zero:
             y[filled] = 0.0
         known = ~np.isnan(y)
@@ -606,6 +611,10 @@ def prepare(df: pd.DataFrame, columns: ForecastColumns, config: ForecastConfig =
     if n_filled:
         how = "counted as zero sales" if columns.missing_dates_as_zero else "treated as unknown (not used to train or to score)"
         notes.append(f"Filled {n_filled:,} dates missing from the series ({how}).")
+    if sparse:
+        notes.append(f"More than half of the {freq.unit}s are missing in {len(sparse):,} series (such as '{sparse[0]}'). "
+                     f"Fine if nothing sold on those {freq.unit}s; if some rows are weekly or monthly totals, the file mixes "
+                     "frequencies: put one frequency per file.")
     if n_unknown:
         notes.append(f"{n_unknown:,} rows have no quantity; they were treated as unknown (not used to train or to score).")
     if drivers and n_assumed:
@@ -870,7 +879,12 @@ def _ets_forecast(y: np.ndarray, H: int, m: int) -> tuple[np.ndarray, np.ndarray
 
 
 def _mase_scale(y: np.ndarray, known: np.ndarray, cut: int, m: int) -> float:
-    """Mean absolute change over one season in the history before `cut` (the MASE denominator)."""
+    """Mean absolute change over one season in the history before `cut` (the MASE denominator).
+
+    With less than a season and a bit of history, the change from one step to the next (m = 1).
+    """
+    if cut <= m + 1:
+        m = 1
     if cut <= m:
         return float("nan")
     a, b = y[m:cut], y[: cut - m]
@@ -962,12 +976,14 @@ class ForecastModel:
 
     # -- what the page reads -------------------------------------------------------------
     def accuracy_table(self) -> pd.DataFrame:
-        """Per series: MASE and sMAPE of the model and of each baseline."""
+        """Per series: MASE, sMAPE and MAE of the model and of each baseline, and the model's interval coverage."""
         out = pd.DataFrame({"series": self.ids})
         for name, per in self.per_series.items():
             out[f"MASE · {name}"] = per["mase"]
         for name, per in self.per_series.items():
             out[f"sMAPE % · {name}"] = per["smape"]
+        for name, per in self.per_series.items():
+            out[f"MAE · {name}"] = per["mae"]
         out[f"80% coverage · {MODEL}"] = self.per_series[MODEL]["coverage"]
         return out
 
@@ -1045,7 +1061,7 @@ class ForecastModel:
 
     # -- explanations --------------------------------------------------------------------
     def _output_name(self) -> str:
-        return f"the forecast for the next {self.freq.units(self.horizon)} (log scale)"
+        return f"the {self.horizon}-{self.freq.unit} forecast (log scale)"
 
     def explain(self, df: pd.DataFrame | None = None) -> Explanation:
         """SHAP of the forecast total over the horizon (in steps of the series' usual sales), per driver group.
@@ -1328,6 +1344,9 @@ def fit(
     qa[~open_] = 0.0
     sn[~open_] = 0.0
     mase_den = np.array([_mase_scale(np.nan_to_num(s.y, nan=0.0), s.known, c, m) for s, c in zip(S, cuts)])
+    if any(c <= m + 1 for c in cuts):
+        notes.append(f"Some series have less than a season ({freq.units(m)}) of history before the backtest: seasonal naive "
+                     "repeats their last value there, and their MASE compares with the step-to-step change.")
     if np.isnan(mase_den).any():
         notes.append(f"MASE leaves out {int(np.isnan(mase_den).sum()):,} series whose history never changes over a season.")
     metrics, per_model = scores(actual, qa[..., 1], mask, mase_den, qa[..., 0], qa[..., 2])

@@ -163,16 +163,19 @@ def verdict(model: fc.ForecastModel) -> None:
     mine = model.metrics["mase"]
     ratios = {name: mine / m["mase"] for name, m in model.baseline_metrics.items() if m.get("mase")}
     words = " and ".join(f"**{r:.2f}×** {SHORT.get(name, name)}'s" for name, r in ratios.items())
-    beaten = [n for n, r in ratios.items() if r < 1]
+    beaten = [SHORT.get(n, n) for n, r in ratios.items() if r < 0.97]
+    tied = [SHORT.get(n, n) for n, r in ratios.items() if 0.97 <= r <= 1.03]
+    lost = [SHORT.get(n, n) for n, r in ratios.items() if r > 1.03]
     text = f"The neural forecaster's error (MASE) is {words} on the same backtest windows."
     if len(beaten) == len(ratios):
         st.success(text + " It beats every baseline here.", icon=":material/check_circle:")
-    elif beaten:
-        st.warning(text + f" It beats {', '.join(SHORT.get(b, b) for b in beaten)} but not the others: the simpler model "
-                   "is as good on this data.", icon=":material/balance:")
+    elif not beaten and not tied:
+        st.error(text + " It does not beat the simple baselines: on this data, use them instead.", icon=":material/trending_down:")
     else:
-        st.error(text + " It does not beat seasonal naive: on this data, 'same as last season' is the better forecast.",
-                 icon=":material/trending_down:")
+        parts = ([f"beats {' and '.join(beaten)}"] if beaten else []) + ([f"is about as good as {' and '.join(tied)}"] if tied else []) \
+            + ([f"loses to {' and '.join(lost)}"] if lost else [])
+        st.warning(text + f" It {', '.join(parts)} (within 3% counts as a tie): a simpler model does as well here.",
+                   icon=":material/balance:")
 
 
 def performance(model: fc.ForecastModel) -> None:
@@ -185,10 +188,12 @@ def performance(model: fc.ForecastModel) -> None:
     c1, c2 = st.columns(2)
     c1.plotly_chart(mase_chart(model), key="fc_mase")
     c1.caption("Blue is the neural forecaster, orange seasonal naive, green AutoETS: the shortest bar wins.")
-    c2.dataframe(comparison_table(fc.MODEL, model.metrics, model.baseline_metrics, KEYS, fc.METRIC_LABELS), width="stretch")
+    short = {{fc.SNAIVE: fc.SNAIVE, fc.ETS: "AutoETS"}.get(n, n): m for n, m in model.baseline_metrics.items()}
+    c2.dataframe(comparison_table(fc.MODEL, model.metrics, short, KEYS, fc.METRIC_LABELS), width="stretch")
     c2.caption("All models on the same series, windows and days (closed days left out). Coverage: seasonal naive has no interval.")
     st.markdown("**Per series**")
     table = model.accuracy_table()
+    table.columns = [c.replace(fc.ETS, "AutoETS") for c in table.columns]
     st.dataframe(table, hide_index=True, width="stretch", height=280,
                  column_config={c: st.column_config.NumberColumn(format="%.2f") for c in table.columns if c != "series"})
     st.caption("MASE below 1 beats the naive rule on that series' own history; compare the columns row by row.")
@@ -232,7 +237,8 @@ def explanations(model: fc.ForecastModel, run_key: str) -> None:
     st.markdown(f"**What drives the forecasts** — across {len(exp.data):,} forecasts (every series, backtest and future)")
     c1, c2 = st.columns(2)
     c1.plotly_chart(charts.shap_bar(exp), key="fc_shap_bar")
-    c1.caption("Longer bars: inputs that move the forecast the most, on average (SHAP, grouped the way you would name them).")
+    c1.caption("Longer bars: inputs that move the forecast the most, on average (SHAP, grouped the way you would name them). "
+               "Effects are on a log scale: 0.1 is roughly a 10% change in the forecast.")
     c2.plotly_chart(charts.shap_beeswarm(exp), key="fc_shap_swarm")
     c2.caption("One dot per forecast: right of zero raises it, left lowers it; red dots are high values of that input, blue low.")
     st.markdown("**One forecast**")
@@ -249,6 +255,7 @@ def explanations(model: fc.ForecastModel, run_key: str) -> None:
         fig = charts.shap_waterfall(point, 0)
         fig.update_layout(title="Why this forecast: from the average forecast to this day's")
         fig.update_xaxes(title=f"{model.columns.target} forecast for that day")
+        fig.data[0].y = tuple("this forecast" if v == "this row" else v for v in fig.data[0].y)
         st.plotly_chart(fig, key="fc_waterfall")
         st.caption("Start at the average forecast; each bar is one group of inputs pushing this day's forecast up (red) or "
                    f"down (blue), in {model.columns.target}; the last bar is the forecast itself.")

@@ -247,3 +247,30 @@ def test_mixed_frequencies_and_too_long_horizons_are_refused():
         fc.prepare(_daily(2, 60), COLS, fc.ForecastConfig(horizon=90))
     with pytest.raises(DataError, match="No series is long enough"):
         fc.prepare(_daily(2, 60), COLS, fc.ForecastConfig(horizon=20, backtest_windows=3, lags=28))
+
+
+def test_without_statsforecast_autoets_is_skipped_with_a_note(few, columns, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "statsforecast", None)  # as on the GPU image
+    monkeypatch.setitem(sys.modules, "statsforecast.models", None)
+    model = fc.fit(few, columns, fc.ForecastConfig(**{**SMALL.__dict__, "ets": True}))
+    assert fc.ETS not in model.baseline_metrics
+    assert any("AutoETS baseline was skipped" in n for n in model.notes)
+
+
+def test_stock_from_a_column_is_the_last_value_per_series(few, columns):
+    df = few.assign(stock=np.arange(len(few), dtype=float))
+    stock = fc.stock_from_column(df, columns, "stock")
+    last = df.groupby("stock_code")["stock"].last()
+    assert stock.to_dict() == {str(k): v for k, v in last.items()}
+    with pytest.raises(DataError, match="holds no numbers"):
+        fc.stock_from_column(df.assign(stock="n/a"), columns, "stock")
+
+
+def test_less_than_a_season_of_history_still_gives_a_mase():
+    weekly = _daily(3, 7 * 40)
+    weekly = weekly[pd.to_datetime(weekly["date"]).dt.dayofweek == 0]
+    model = fc.fit(weekly, COLS, fc.ForecastConfig(horizon=2, backtest_windows=1, hidden=(16,), max_epochs=3, ets=False, refit=False))
+    assert model.freq.name == "weekly" and np.isfinite(model.metrics["mase"])
+    assert any("less than a season" in n for n in model.notes)

@@ -37,7 +37,7 @@ def test_sample_forecast_series_drivers_and_reorder():
     metrics = {m.label: m.value for m in at.metric}
     assert {"MASE", "sMAPE %", "MAE", "80% interval coverage"} <= set(metrics)
     table = _frame(at, "Neural forecaster")
-    assert {"Seasonal naive", "Exponential smoothing (AutoETS)"} <= set(table.columns)
+    assert {"Seasonal naive", "AutoETS"} <= set(table.columns)
 
     charts = at.get("plotly_chart")
     assert len(charts) >= 5  # MASE bars, forecast chart, SHAP bar and swarm, waterfall
@@ -57,6 +57,17 @@ def test_sample_forecast_series_drivers_and_reorder():
     at.number_input(key="fc_lead").set_value(13).run()  # lead + review longer than the horizon: a sentence
     assert any("longer than the forecast horizon" in e.value for e in at.error)
     assert len(at.session_state["_explorer_jobs"]) == 1 and "forecast_train" not in [b.key for b in at.button]
+
+    # the share link reopens the run for someone else, without training
+    link = next(c.value for c in at.code if "?run=" in c.value)
+    other = AppTest.from_file(APP, default_timeout=90)
+    other.run()
+    other.switch_page("pages/forecast.py")
+    other.query_params["run"] = link.split("?run=")[1]
+    other.run()
+    assert not other.exception and not other.error
+    assert any("shared run" in m.value for m in other.markdown)
+    assert {m.label: m.value for m in other.metric}["MASE"] == metrics["MASE"]
 
 
 @pytest.mark.parametrize("data, words", [
