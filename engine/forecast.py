@@ -810,11 +810,10 @@ def n_outputs(H: int) -> int:
     return H * (len(QUANTILES) + len(TOTAL_LEVELS))
 
 
-def _pinball(y: torch.Tensor, q: torch.Tensor, w: torch.Tensor, levels: Sequence[float]) -> torch.Tensor:
-    tau = torch.tensor(levels, dtype=torch.float32, device=q.device)
+def _pinball(y: torch.Tensor, q: torch.Tensor, w: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:
     diff = y.unsqueeze(-1) - q
     loss = torch.maximum(tau * diff, (tau - 1) * diff) * w.unsqueeze(-1)
-    return loss.sum() / (w.sum() * len(levels)).clamp_min(1.0)
+    return loss.sum() / (w.sum() * len(tau)).clamp_min(1.0)
 
 
 def _pinball_loss(H: int):
@@ -824,16 +823,20 @@ def _pinball_loss(H: int):
     demand per step over steps 1..h, so totals over any span up to H have their own learned quantiles.
     Both are learned on the log1p of the scaled quantities (a quantile of log1p(y) is log1p of y's quantile).
     """
-    steps = torch.arange(1, H + 1, dtype=torch.float32)
+    constants: dict[torch.device, tuple[torch.Tensor, ...]] = {}  # moved to the device once, not every batch
 
     def loss_fn(out: torch.Tensor, yw: torch.Tensor) -> torch.Tensor:
+        if out.device not in constants:
+            constants[out.device] = tuple(torch.tensor(v, dtype=torch.float32, device=out.device)
+                                          for v in (list(range(1, H + 1)), QUANTILES, TOTAL_LEVELS))
+        steps, tau_step, tau_total = constants[out.device]
         y, w = yw[:, :H], yw[:, H:]
         daily = out[:, : H * len(QUANTILES)].reshape(-1, H, len(QUANTILES))
         totals = out[:, H * len(QUANTILES):].reshape(-1, H, len(TOTAL_LEVELS))
-        running = torch.cumsum(y * w, dim=1) / steps.to(out.device)
+        running = torch.cumsum(y * w, dim=1) / steps
         y, running = torch.log1p(y), torch.log1p(running)  # quantiles commute with log1p; spikes weigh less
         w_running = torch.cumprod(w, dim=1)  # a total is known only while every step in it is
-        return _pinball(y, daily, w, QUANTILES) + _pinball(running, totals, w_running, TOTAL_LEVELS)
+        return _pinball(y, daily, w, tau_step) + _pinball(running, totals, w_running, tau_total)
 
     return loss_fn
 
