@@ -15,10 +15,13 @@ def test_upload_forecast_pick_a_series_and_reorder(page, app_url):
     upload(page, SAMPLES / "online_retail_daily_product_units.csv")
     page.get_by_text("11,220", exact=True).first.wait_for()  # the row count of the preview
     page.get_by_text("Detected daily data: 30 series").first.wait_for()
-    windows = page.get_by_role("spinbutton", name="Backtest windows")  # one window keeps the test quick
-    windows.fill("1")
-    windows.press("Enter")
-    wait_idle(page)
+    for name, value in (("Backtest windows", "1"), ("Most epochs", "30")):  # keeps the test quick
+        if name == "Most epochs":
+            page.get_by_text("Advanced training options").click()
+        box = page.get_by_role("spinbutton", name=name)
+        box.fill(value)
+        box.press("Enter")
+        wait_idle(page)
     page.get_by_role("button", name="Train and backtest").click()
     page.get_by_text("MASE on the backtest windows").first.wait_for(timeout=240_000)
     page.set_viewport_size({"width": 1280, "height": 3600})  # Streamlit scrolls inside: a tall page shows the results

@@ -58,6 +58,11 @@ def test_sample_forecast_series_drivers_and_reorder():
     assert any("longer than the forecast horizon" in e.value for e in at.error)
     assert len(at.session_state["_explorer_jobs"]) == 1 and "forecast_train" not in [b.key for b in at.button]
 
+    # a newer history is forecast by the trained network, no training
+    history = (ROOT / "sample_data" / "online_retail_daily_product_units.csv").read_bytes()
+    next(u for u in at.get("file_uploader") if u.key == "fc_score_upload").set_value(("newer.csv", history, "text/csv")).run()
+    assert any("Forecast 420 rows" in m.value for m in at.success), [m.value for m in at.success]
+
     # the share link reopens the run for someone else, without training
     link = next(c.value for c in at.code if "?run=" in c.value)
     other = AppTest.from_file(APP, default_timeout=90)
