@@ -19,7 +19,7 @@ step() {  # step NAME SECONDS COMMAND... : run with a time limit, keep the log, 
 
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 python3 -c "import sys, torch; print('python', sys.version.split()[0], 'torch', torch.__version__, 'cuda', torch.cuda.is_available(), 'cpus', __import__('os').cpu_count())"
-step engine_tests_cuda 150 env EXPLORER_DEVICE=cuda python3 -m pytest -q -p no:cacheprovider -x tests/engine
+step engine_tests_cuda 150 env EXPLORER_DEVICE=cuda python3 -m pytest -q -p no:cacheprovider tests/engine
 step bench_engine 60 python3 bench/engine.py --rows 500000 --epochs 3 --batch 4096
 step bench_segmentation 70 python3 bench/segmentation.py --quick
 step bench_fraud 110 python3 bench/fraud.py --quick
