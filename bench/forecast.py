@@ -138,7 +138,7 @@ def main() -> None:
         accuracy(f"Rossmann ({path.name}{', first 15 stores' if args.quick else ''})", ross, cols,
                  fc.ForecastConfig(max_epochs=40 if args.quick else 150), seeds)
 
-    n, days, epochs = (1000, 400, 8) if args.quick else (1000, 730, 60)
+    n, days, epochs = (1000, 365, 5) if args.quick else (1000, 730, 60)
     devices = ["cpu", "cuda"] if args.device == "auto" and torch.cuda.is_available() else [
         "cuda" if args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available()) else "cpu"]
     print(f"\n## Scale: {n:,} synthetic daily series × {days} days ({n * days:,} rows), promo + open drivers, "
