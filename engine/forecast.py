@@ -1158,7 +1158,8 @@ def _frame_to_tensors(frame: pd.DataFrame, ids: list[str]) -> tuple[dict[str, np
         if c == "series":
             tensors[c], kind = s.map(index).to_numpy(np.int64), "series"
         elif pd.api.types.is_datetime64_any_dtype(s):
-            tensors[c], kind = s.to_numpy("datetime64[ns]").astype(np.int64), "date"
+            # keep the unit (pandas versions differ: us vs ns) so a loaded frame equals the saved one
+            tensors[c], kind = s.to_numpy("datetime64[ns]").astype(np.int64), f"date:{s.dtype}"
         elif pd.api.types.is_bool_dtype(s):
             tensors[c], kind = s.to_numpy(np.uint8), "bool"
         elif pd.api.types.is_integer_dtype(s):
@@ -1175,8 +1176,10 @@ def _frame_from_tensors(tensors: dict[str, torch.Tensor], prefix: str, spec: lis
         v = tensors[f"{prefix}.{c}"].numpy()
         if kind == "series":
             out[c] = np.asarray(ids, dtype=object)[v]
-        elif kind == "date":
+        elif kind.startswith("date"):
             out[c] = pd.to_datetime(v.astype("datetime64[ns]"))
+            if ":" in kind:
+                out[c] = out[c].astype(kind.split(":", 1)[1])
         elif kind == "bool":
             out[c] = v.astype(bool)
         elif kind == "int":
