@@ -10,19 +10,19 @@ logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name
 
 # Scenario pages that exist. A page is listed here only once it works end to end.
 SCENARIOS = [
-    dict(path="pages/diagnosis.py", title="Diagnosis", icon=":material/stethoscope:", url_path="diagnosis",
+    dict(path="app_pages/diagnosis.py", title="Diagnosis", icon=":material/stethoscope:", url_path="diagnosis",
          blurb="Predict an outcome such as heart disease from a patient table; see sensitivity, specificity, "
                "calibration and, patient by patient, which values drove the risk. Try what-ifs."),
-    dict(path="pages/segmentation.py", title="Retail segmentation", icon=":material/groups:", url_path="segmentation",
+    dict(path="app_pages/segmentation.py", title="Retail segmentation", icon=":material/groups:", url_path="segmentation",
          blurb="Group customers by how they buy — from raw transactions (recency, frequency, spend) or a customer "
                "table — see what each segment looks like, name it, and see why any one customer sits in it."),
-    dict(path="pages/digits.py", title="Digit recognizer", icon=":material/draw:", url_path="digits",
+    dict(path="app_pages/digits.py", title="Digit recognizer", icon=":material/draw:", url_path="digits",
          blurb="Teach a network to read handwritten digits (MNIST or your own images): a CNN beside the classic MLP "
                "and a simple baseline, the digits it confuses, which pixels drove a reading — then draw a digit."),
-    dict(path="pages/fraud.py", title="Fraud detection", icon=":material/policy:", url_path="fraud",
+    dict(path="app_pages/fraud.py", title="Fraud detection", icon=":material/policy:", url_path="fraud",
          blurb="Rank transactions by fraud risk — learning from known frauds, or spotting unusual ones without "
                "labels — pick the alert threshold from what mistakes cost you, and see why each one is flagged."),
-    dict(path="pages/forecast.py", title="Demand forecast", icon=":material/trending_up:", url_path="forecast",
+    dict(path="app_pages/forecast.py", title="Demand forecast", icon=":material/trending_up:", url_path="forecast",
          blurb="Forecast sales per store or item with intervals from one network for all series, see on past periods "
                "whether it beats seasonal naive and exponential smoothing, which drivers matter, and what to reorder."),
 ]

@@ -53,7 +53,7 @@ def click_to_result(repeats: int = 2) -> list[float] | None:
     for _ in range(repeats):
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
         at.run()
-        at.switch_page("pages/diagnosis.py").run()
+        at.switch_page("app_pages/diagnosis.py").run()
         t0 = time.perf_counter()
         at.button(key="diagnosis_train").click().run()
         job = next(iter(at.session_state["_explorer_jobs"].values()))

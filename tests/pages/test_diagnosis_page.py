@@ -13,7 +13,7 @@ APP = str(ROOT / "app.py")
 def _open() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
-    at.switch_page("pages/diagnosis.py").run()
+    at.switch_page("app_pages/diagnosis.py").run()
     assert not at.exception
     return at
 
@@ -118,7 +118,7 @@ def test_share_link_reopens_the_run_without_training():
     other = AppTest.from_file(APP, default_timeout=60)  # another person, a fresh session
     other.query_params["run"] = run_id
     other.run()
-    other.switch_page("pages/diagnosis.py")
+    other.switch_page("app_pages/diagnosis.py")
     other.query_params["run"] = run_id
     other.run()
     assert not other.exception and not other.error
@@ -131,7 +131,7 @@ def test_share_link_reopens_the_run_without_training():
 def test_bogus_share_link_gives_a_message_and_the_normal_page(bogus, words):
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
-    at.switch_page("pages/diagnosis.py")
+    at.switch_page("app_pages/diagnosis.py")
     at.query_params["run"] = bogus
     at.run()
     assert not at.exception
@@ -158,7 +158,7 @@ def test_model_file_scores_without_training(tmp_path):
 def test_settings_in_the_url_set_up_the_page_before_training():
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
-    at.switch_page("pages/diagnosis.py")
+    at.switch_page("app_pages/diagnosis.py")
     for key, value in {"dx_dataset": "Breast cancer (Wisconsin, 569 biopsies)", "dx_positive": "B", "dx_seed": "7"}.items():
         at.query_params[key] = value
     at.run()

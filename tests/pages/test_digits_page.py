@@ -19,7 +19,7 @@ QUICK = "MNIST: 500 images (a quick try)"
 def _open() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=90)
     at.run()
-    at.switch_page("pages/digits.py").run()
+    at.switch_page("app_pages/digits.py").run()
     assert not at.exception
     return at
 
@@ -126,7 +126,7 @@ def test_share_link_reopens_the_run_without_training(trained):
     other = AppTest.from_file(APP, default_timeout=90)  # another person, a fresh session
     other.query_params["run"] = run_id
     other.run()
-    other.switch_page("pages/digits.py")
+    other.switch_page("app_pages/digits.py")
     other.query_params["run"] = run_id
     other.run()
     assert not other.exception and not other.error, [e.value for e in other.error]
@@ -149,7 +149,7 @@ def test_model_file_opens_without_training(trained):
 def test_settings_in_the_url_set_up_the_page_before_training():
     at = AppTest.from_file(APP, default_timeout=90)
     at.run()
-    at.switch_page("pages/digits.py")
+    at.switch_page("app_pages/digits.py")
     for key, value in {"dg_dataset": QUICK, "dg_cnn_epochs": "5", "dg_augment": "false"}.items():
         at.query_params[key] = value
     at.run()

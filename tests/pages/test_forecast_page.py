@@ -12,7 +12,7 @@ APP = str(ROOT / "app.py")
 def _open() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=90)
     at.run()
-    at.switch_page("pages/forecast.py").run()
+    at.switch_page("app_pages/forecast.py").run()
     assert not at.exception
     return at
 
@@ -67,7 +67,7 @@ def test_sample_forecast_series_drivers_and_reorder():
     link = next(c.value for c in at.code if "?run=" in c.value)
     other = AppTest.from_file(APP, default_timeout=90)
     other.run()
-    other.switch_page("pages/forecast.py")
+    other.switch_page("app_pages/forecast.py")
     other.query_params["run"] = link.split("?run=")[1]
     other.run()
     assert not other.exception and not other.error

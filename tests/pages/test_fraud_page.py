@@ -12,7 +12,7 @@ APP = str(ROOT / "app.py")
 def _open() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=90)
     at.run()
-    at.switch_page("pages/fraud.py").run()
+    at.switch_page("app_pages/fraud.py").run()
     assert not at.exception
     return at
 
@@ -86,7 +86,7 @@ def test_sample_train_costs_threshold_and_flagged_list():
     run_id = code[0].split("?run=")[1]
     other = AppTest.from_file(APP, default_timeout=90)
     other.run()
-    other.switch_page("pages/fraud.py")
+    other.switch_page("app_pages/fraud.py")
     other.query_params["run"] = run_id
     other.run()
     assert not other.exception and not other.error

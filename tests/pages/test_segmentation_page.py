@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 from tests.conftest import ROOT, SAMPLES
 
 APP = str(ROOT / "app.py")
-PAGE = "pages/segmentation.py"
+PAGE = "app_pages/segmentation.py"
 
 
 def _open() -> AppTest:
