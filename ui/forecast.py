@@ -80,19 +80,19 @@ def column_inputs(df: pd.DataFrame, fp: str) -> tuple[fc.ForecastColumns, fc.For
     h1, h2, h3 = st.columns(3)
     horizon = h1.number_input(f"Forecast horizon ({freq.unit}s ahead)", 1, 366, freq.horizon, key=f"fc_horizon_{fp}_{freq.kind}",
                               help=helps["horizon"]["help"])
-    windows = h2.number_input("Backtest windows", 1, 12, 3, key="fc_windows", help=helps["backtest_windows"]["help"] +
+    windows = h2.number_input("Backtest windows", 1, 12, 3, key="fc_windows", bind="query-params", help=helps["backtest_windows"]["help"] +
                               " More windows: a steadier verdict, longer training.")
     h3.markdown(f"<br>Detected: **{freq.name}** data", unsafe_allow_html=True)
     with st.expander("Advanced training options"):
         a1, a2, a3 = st.columns(3)
         config = fc.ForecastConfig(
             horizon=int(horizon), backtest_windows=int(windows),
-            lags=a1.number_input(f"Look-back ({freq.unit}s, 0 = automatic)", 0, 400, 0, key="fc_lags", help=helps["lags"]["help"]),
-            max_epochs=a2.number_input("Most epochs", 2, 2000, 150, key="fc_epochs", help=helps["max_epochs"]["help"]),
-            dropout=a3.slider("Dropout", 0.0, 0.8, 0.1, 0.05, key="fc_dropout", help=helps["dropout"]["help"]),
-            seed=a1.number_input("Random seed", 0, 10_000, 0, key="fc_seed", help=helps["seed"]["help"]),
-            refit=a2.checkbox("Refit on the whole history for the future", True, key="fc_refit", help=helps["refit"]["help"]),
-            ets=a3.checkbox("AutoETS baseline", True, key="fc_ets", help=helps["ets"]["help"]),
+            lags=a1.number_input(f"Look-back ({freq.unit}s, 0 = automatic)", 0, 400, 0, key="fc_lags", bind="query-params", help=helps["lags"]["help"]),
+            max_epochs=a2.number_input("Most epochs", 2, 2000, 150, key="fc_epochs", bind="query-params", help=helps["max_epochs"]["help"]),
+            dropout=a3.slider("Dropout", 0.0, 0.8, 0.1, 0.05, key="fc_dropout", bind="query-params", help=helps["dropout"]["help"]),
+            seed=a1.number_input("Random seed", 0, 10_000, 0, key="fc_seed", bind="query-params", help=helps["seed"]["help"]),
+            refit=a2.checkbox("Refit on the whole history for the future", True, key="fc_refit", bind="query-params", help=helps["refit"]["help"]),
+            ets=a3.checkbox("AutoETS baseline", True, key="fc_ets", bind="query-params", help=helps["ets"]["help"]),
         )
     return columns, config
 
@@ -266,9 +266,9 @@ def reorder(model: fc.ForecastModel, df: pd.DataFrame | None, run_key: str) -> N
     st.markdown("How much to order now so stock lasts until the delivery after next, at the chance of not running out "
                 "that you choose. Closed days count as zero demand.")
     c1, c2, c3 = st.columns(3)
-    lead = c1.number_input(f"Lead time ({unit}s from order to delivery)", 0, max(H - 1, 0), min(7, H // 2), key="fc_lead")
-    review = c2.number_input(f"Review period ({unit}s until you order again)", 1, H, max(1, min(7, H - min(7, H // 2))), key="fc_review")
-    level = c3.slider("Service level (%)", 50, 99, 95, 1, key="fc_service", format="%d%%",
+    lead = c1.number_input(f"Lead time ({unit}s from order to delivery)", 0, max(H - 1, 0), min(7, H // 2), key="fc_lead", bind="query-params")
+    review = c2.number_input(f"Review period ({unit}s until you order again)", 1, H, max(1, min(7, H - min(7, H // 2))), key="fc_review", bind="query-params")
+    level = c3.slider("Service level (%)", 50, 99, 95, 1, key="fc_service", bind="query-params", format="%d%%",
                       help="The chance that stock covers demand until the next delivery arrives; higher means more safety stock.") / 100
     numeric = [c for c in (df.columns if df is not None else []) if pd.api.types.is_numeric_dtype(df[c])
                and c not in (model.columns.target, *model.columns.all_drivers)]

@@ -102,9 +102,9 @@ def columns_form(df: pd.DataFrame, fp: str) -> tuple[seg.SegmentationColumns, se
     helps = seg.SegmentationConfig.help()
     with st.expander("Advanced options"):
         a1, a2, a3 = st.columns(3)
-        restarts = a1.number_input("Restarts", 1, 50, 10, key="seg_restarts", help=helps["restarts"]["help"])
-        seed = a2.number_input("Random seed", 0, 10_000, 0, key="seg_seed", help=helps["seed"]["help"])
-        log_scale = a3.checkbox("Log scale for skewed amounts", True, key="seg_log", help=helps["log_scale"]["help"])
+        restarts = a1.number_input("Restarts", 1, 50, 10, key="seg_restarts", bind="query-params", help=helps["restarts"]["help"])
+        seed = a2.number_input("Random seed", 0, 10_000, 0, key="seg_seed", bind="query-params", help=helps["seed"]["help"])
+        log_scale = a3.checkbox("Log scale for skewed amounts", True, key="seg_log", bind="query-params", help=helps["log_scale"]["help"])
         ref = ""
         if shape == seg.TRANSACTIONS:
             use_ref = a1.checkbox("Count recency from a date I choose", False, key=f"seg_use_ref_{fp}",

@@ -88,3 +88,14 @@ def test_bad_upload_shows_a_sentence(data, words):
     next(u for u in at.get("file_uploader") if u.key == "fc_upload").set_value(("bad.csv", data, "text/csv")).run()
     assert not at.exception
     assert any(words in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_settings_in_the_url_set_up_the_page_before_training():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("app_pages/forecast.py")
+    at.query_params["fc_windows"] = "2"
+    at.query_params["fc_seed"] = "5"
+    at.run()
+    assert not at.exception
+    assert at.number_input(key="fc_windows").value == 2 and at.number_input(key="fc_seed").value == 5

@@ -149,3 +149,14 @@ def test_more_segments_than_customers_is_a_sentence():
     assert not at.error
     job = _segment(at)
     assert job.status == "done", job.error
+
+
+def test_settings_in_the_url_set_up_the_page_before_training():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page(PAGE)
+    at.query_params["seg_restarts"] = "4"
+    at.query_params["seg_seed"] = "3"
+    at.run()
+    assert not at.exception
+    assert at.number_input(key="seg_restarts").value == 4 and at.number_input(key="seg_seed").value == 3
