@@ -139,7 +139,26 @@ def forecast_chart(model: fc.ForecastModel, series: str, show: int = 120) -> go.
     start = f["date"].iloc[0]
     fig.add_vline(x=start, line_dash="dash", line_color=NEUTRAL_COLOR)
     fig.add_annotation(x=start, y=1, yref="paper", text="forecast starts", showarrow=False, xanchor="left", yanchor="bottom")
+    _clip_spikes(fig, a, bt, f)
     return fig
+
+
+def _clip_spikes(fig: go.Figure, actuals, backtest, future) -> None:
+    """A one-off spike (a bulk order) would flatten everything else: cap the axis and say so on the chart."""
+    values = actuals["actual"].dropna()
+    if values.empty:
+        return
+    typical = [float(values.quantile(0.98))]
+    for frame, cols in ((backtest, ("model_high",)), (future, ("high",))):
+        typical += [float(frame[c].max()) for c in cols if c in frame and frame[c].notna().any()]
+    top = max(typical) * 1.2
+    spikes = actuals[actuals["actual"] > top]
+    if top <= 0 or spikes.empty or float(values.max()) < 2 * top:
+        return
+    fig.update_yaxes(range=[min(0.0, float(values.min())), top])
+    worst = spikes.loc[spikes["actual"].idxmax()]
+    fig.add_annotation(x=worst["date"], y=top, text=f"{len(spikes)} day(s) above the chart, up to {worst['actual']:,.0f}",
+                       showarrow=True, arrowhead=2, ax=-60, ay=20, bgcolor="rgba(255,255,255,0.85)")
 
 
 def mase_chart(model: fc.ForecastModel) -> go.Figure:
