@@ -5,6 +5,7 @@ model file is safe to accept from anyone: only tensors and JSON are read.
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 import struct
 from pathlib import Path
@@ -29,7 +30,7 @@ def jsonable(o: Any) -> Any:
         return o.tolist()
     if isinstance(o, (tuple, set)):
         return list(o)
-    if isinstance(o, Path):
+    if isinstance(o, (Path, dt.date)):  # dates (pd.Timestamp too) as their plain string
         return str(o)
     raise TypeError(f"{type(o).__name__} cannot be saved in a model file's JSON")
 

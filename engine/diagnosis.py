@@ -10,11 +10,10 @@ on the same preprocessed training rows.
 """
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -26,6 +25,7 @@ from sklearn.model_selection import train_test_split
 from torch import nn
 
 from engine import artifacts
+from engine.options import option as _opt
 from engine.data import DataError, check_finite
 from engine.device import get_device
 from engine.explain import Explanation, deep_explain
@@ -52,8 +52,6 @@ class DiagnosisColumns:
     binarise: bool = False  # with >2 outcomes: positive class vs all the others
 
 
-def _opt(default, help: str, **kw):
-    return field(default=default, metadata={"help": help, **kw})
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,11 @@ of mass in 28×28.
 from __future__ import annotations
 
 import io
-import json
 import math
 import re
 import time
 import warnings
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -33,6 +32,7 @@ from sklearn.model_selection import train_test_split
 from torch import nn
 
 from engine import artifacts
+from engine.options import option as _opt
 from engine.data import DataError
 from engine.device import get_device
 from engine.explain import Explanation, deep_explain
@@ -75,8 +75,6 @@ def default_columns(df: pd.DataFrame) -> DigitColumns:
     return DigitColumns(label=str(non_pixel[0]) if non_pixel else "label")
 
 
-def _opt(default, help: str, **kw):
-    return field(default=default, metadata={"help": help, **kw})
 
 
 @dataclass(frozen=True)
@@ -588,18 +586,12 @@ class DigitModel:
             "n_rows": self.n_rows,
             "seconds": self.seconds,
         }
-        return artifacts.to_bytes(KIND, tensors, json.loads(json.dumps(meta, default=_jsonable)))
+        return artifacts.to_bytes(KIND, tensors, meta)
 
     def save(self, path: str | Path) -> None:
         Path(path).write_bytes(self.to_bytes())
 
 
-def _jsonable(o):
-    if isinstance(o, (np.floating, np.integer)):
-        return o.item()
-    if isinstance(o, tuple):
-        return list(o)
-    raise TypeError(type(o))
 
 
 def load(source: str | Path | bytes) -> DigitModel:

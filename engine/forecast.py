@@ -22,10 +22,9 @@ the same windows. The network shown for the future is refitted on the whole hist
 """
 from __future__ import annotations
 
-import json
 import math
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -35,6 +34,7 @@ import torch
 from torch import nn
 
 from engine import artifacts
+from engine.options import option as _opt
 from engine.data import DataError, check_finite
 from engine.device import get_device
 from engine.explain import Explanation, deep_explain
@@ -88,8 +88,6 @@ class ForecastColumns:
         return tuple(self.drivers) + extra
 
 
-def _opt(default, help: str, **kw):
-    return field(default=default, metadata={"help": help, **kw})
 
 
 @dataclass(frozen=True)
@@ -1134,20 +1132,12 @@ class ForecastModel:
             "per_series": self.per_series, "frames": frames, "explain_rows": rows.to_dict("list"),
             "total_coverage": self.total_coverage, "notes": self.notes, "seconds": self.seconds,
         }
-        return artifacts.to_bytes(KIND, tensors, json.loads(json.dumps(meta, default=_jsonable)))
+        return artifacts.to_bytes(KIND, tensors, meta)
 
     def save(self, path: str | Path) -> None:
         Path(path).write_bytes(self.to_bytes())
 
 
-def _jsonable(o):
-    if isinstance(o, (np.floating, np.integer)):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, tuple):
-        return list(o)
-    raise TypeError(type(o))
 
 
 def _frame_to_tensors(frame: pd.DataFrame, ids: list[str]) -> tuple[dict[str, np.ndarray], list[list[str]]]:

@@ -20,7 +20,6 @@ Every score lies in [0, 1]; higher means more suspicious.
 """
 from __future__ import annotations
 
-import json
 import math
 import time
 from dataclasses import asdict, dataclass, field, fields
@@ -37,6 +36,7 @@ from sklearn.model_selection import train_test_split
 from torch import nn
 
 from engine import artifacts
+from engine.options import option as _opt
 from engine.data import MAX_ROWS, DataError, check_finite, column_kind
 from engine.device import get_device
 from engine.explain import Explanation, deep_explain
@@ -77,8 +77,6 @@ class FraudColumns:
     fraud_value: str | None = None  # the label value meaning fraud; None: guessed ("1", "fraud", "yes", else the rarer)
 
 
-def _opt(default, help: str, **kw):
-    return field(default=default, metadata={"help": help, **kw})
 
 
 @dataclass(frozen=True)
@@ -855,18 +853,12 @@ class FraudModel:
             "genuine_value": self.genuine_value, "default_costs": asdict(self.default_costs),
             "val_names": list(self.val), "test_names": list(self.test), "timings": self.timings,
         }
-        return artifacts.to_bytes(KIND, tensors, json.loads(json.dumps(meta, default=_jsonable)))
+        return artifacts.to_bytes(KIND, tensors, meta)
 
     def save(self, path: str | Path) -> None:
         Path(path).write_bytes(self.to_bytes())
 
 
-def _jsonable(o):
-    if isinstance(o, (np.floating, np.integer)):
-        return o.item()
-    if isinstance(o, tuple):
-        return list(o)
-    raise TypeError(type(o))
 
 
 def _net(spec: dict, tensors: dict[str, torch.Tensor], prefix: str) -> TabularMLP:

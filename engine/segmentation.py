@@ -23,7 +23,6 @@ with `metrics`, `baseline_metrics`, `history` (the k scan), `predict`, `explain`
 """
 from __future__ import annotations
 
-import json
 import math
 import re
 import time
@@ -38,6 +37,7 @@ import torch
 from torch import nn
 
 from engine import artifacts
+from engine.options import option as _opt
 from engine.data import DataError, check_finite, column_kind
 from engine.device import get_device
 from engine.explain import Explanation, deep_explain
@@ -87,8 +87,6 @@ class SegmentationColumns:
                 "quantity": self.quantity, "price": self.price}
 
 
-def _opt(default, help: str, **kw):
-    return field(default=default, metadata={"help": help, **kw})
 
 
 @dataclass(frozen=True)
@@ -1068,20 +1066,12 @@ class SegmentationModel:
             "profile": self.profile.reset_index().to_dict(orient="list"), "notes": self.notes,
             "reference_date": self.reference_date, "n_rows": self.n_rows,
         }
-        return artifacts.to_bytes(KIND, tensors, json.loads(json.dumps(meta, default=_jsonable)))
+        return artifacts.to_bytes(KIND, tensors, meta)
 
     def save(self, path: str | Path) -> None:
         Path(path).write_bytes(self.to_bytes())
 
 
-def _jsonable(o):
-    if isinstance(o, (np.floating, np.integer, np.bool_)):
-        return o.item()
-    if isinstance(o, tuple):
-        return list(o)
-    if isinstance(o, pd.Timestamp):
-        return str(o)
-    raise TypeError(type(o))
 
 
 def load(source: str | Path | bytes) -> SegmentationModel:
