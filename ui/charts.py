@@ -159,8 +159,10 @@ def shap_beeswarm(exp: Explanation, top: int = 12, seed: int = 0) -> go.Figure:
     return fig
 
 
-def shap_waterfall(exp: Explanation, i: int, top: int = 10) -> go.Figure:
-    """From the average prediction to this row's, one column at a time (largest effects shown)."""
+def shap_waterfall(exp: Explanation, i: int, top: int = 10, axis_title: str | None = None) -> go.Figure:
+    """From the average prediction to this row's, one column at a time (largest effects shown).
+
+    `axis_title` names the output's unit; the default suits classifiers explained in log-odds."""
     row = exp.row(i)
     shown, rest = row.head(top), row.iloc[top:]
     labels = [f"{c} = {format_value(v)}" for c, v in zip(shown["column"], shown["value"])]
@@ -170,7 +172,7 @@ def shap_waterfall(exp: Explanation, i: int, top: int = 10) -> go.Figure:
         deltas.append(float(rest["contribution"].sum()))
     labels, deltas = labels[::-1], deltas[::-1]
     fig = _fig("Why this prediction: from the average to this row", height=max(300, 30 * len(labels) + 130),
-               xaxis_title=f"model score for {exp.output_name} (log-odds; 0 = 50%)", showlegend=False)
+               xaxis_title=axis_title or f"model score for {exp.output_name} (log-odds; 0 = 50%)", showlegend=False)
     fig.add_waterfall(
         orientation="h", y=["average (base value)", *labels, "this row"],
         x=[exp.base_value, *deltas, 0], measure=["absolute", *["relative"] * len(deltas), "total"],

@@ -271,9 +271,8 @@ def explanations(model: fc.ForecastModel, run_key: str) -> None:
                         format_func=lambda s: f"{f.loc[f['step'] == s, 'date'].iloc[0]:%a %d %b %Y}")
     with guard("explaining this forecast", stop=False):
         point = memo("fc_point", f"{run_key}|{series}|{step}", lambda: model.explain_point(series, int(step)), keep=8)
-        fig = charts.shap_waterfall(point, 0)
+        fig = charts.shap_waterfall(point, 0, axis_title=f"{model.columns.target} forecast for that day")
         fig.update_layout(title="Why this forecast: from the average forecast to this day's")
-        fig.update_xaxes(title=f"{model.columns.target} forecast for that day")
         fig.data[0].y = tuple("this forecast" if v == "this row" else v for v in fig.data[0].y)
         st.plotly_chart(fig, key="fc_waterfall")
         st.caption("Start at the average forecast; each bar is one group of inputs pushing this day's forecast up (red) or "
