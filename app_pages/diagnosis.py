@@ -32,7 +32,7 @@ with st.expander("Already have a model file from this page? Score new patients w
     views.score_with_model_file()
 
 # ----------------------------------------------------------------------------- 1 · Data
-table = dataset_picker(SAMPLES, key="dx")
+table = dataset_picker(SAMPLES, key="dx", max_rows=dx.MAX_ROWS)
 if table is None:
     st.stop()
 df = table.df

@@ -37,7 +37,8 @@ if from_file is not None:
     st.stop()
 
 # ----------------------------------------------------------------------------- 1 · Data
-table = dataset_picker(SAMPLES, key="dg", help_text="One row per image: a 'label' column (0–9) and pixel0 … pixel783 (0–255).")
+table = dataset_picker(SAMPLES, key="dg", help_text="One row per image: a 'label' column (0–9) and pixel0 … pixel783 (0–255).",
+                       max_rows=dg.MAX_ROWS)
 if table is None:
     st.stop()
 df = table.df

@@ -29,7 +29,7 @@ with st.expander("Already have a model file from this page? Score new transactio
     view.score_with_model_file()
 
 # ----------------------------------------------------------------------------- 1 · Data
-table = dataset_picker(SAMPLES, key="fr")
+table = dataset_picker(SAMPLES, key="fr", max_rows=fr.MAX_ROWS)
 if table is None:
     st.stop()
 df = table.df

@@ -5,6 +5,7 @@ AMP (bfloat16 autocast) is used on CUDA only; CPU and MPS train in float32.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 from functools import lru_cache
 
@@ -12,6 +13,8 @@ import torch
 
 ENV_VAR = "EXPLORER_DEVICE"
 _CHOICES = ("auto", "cuda", "mps", "cpu")
+# A job that ran out of GPU memory retries on the CPU: the override holds for that job's thread only.
+_OVERRIDE: contextvars.ContextVar[torch.device | None] = contextvars.ContextVar("explorer_device", default=None)
 
 
 def _mps_available() -> bool:
@@ -42,8 +45,37 @@ def _resolve(requested: str) -> torch.device:
 
 
 def get_device() -> torch.device:
-    """The device every model and tensor of this process uses."""
+    """The device every model and tensor of this process uses (or of this job, under `use_device`)."""
+    override = _OVERRIDE.get()
+    if override is not None:
+        return override
     return _resolve(os.environ.get(ENV_VAR, "auto"))
+
+
+@contextlib.contextmanager
+def use_device(device: str | torch.device):
+    """Within this block (and this thread), `get_device()` answers `device`."""
+    token = _OVERRIDE.set(torch.device(device))
+    try:
+        yield
+    finally:
+        _OVERRIDE.reset(token)
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """True for a device running out of memory (CUDA or MPS), whatever class the backend raised."""
+    if isinstance(exc, getattr(torch, "OutOfMemoryError", ())):
+        return True
+    return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
+
+
+def release_memory() -> None:
+    """Hand cached blocks back to the driver after an out-of-memory error."""
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    mps = getattr(torch, "mps", None)
+    if mps is not None and _mps_available():
+        mps.empty_cache()
 
 
 def amp_dtype(device: torch.device | None = None) -> torch.dtype | None:

@@ -37,6 +37,7 @@ KIND = "diagnosis"
 MODEL = "Neural network"
 BASELINES = ("Logistic regression", "Gradient boosting")
 MAX_CLASSES = 20
+MAX_ROWS = 200_000  # patients per upload; a larger file is randomly sampled down (ui.data.dataset_picker)
 MIN_ROWS = 20
 MIN_PER_CLASS = 5
 _POSITIVE_WORDS = ("1", "yes", "y", "true", "positive", "pos", "m", "malignant", "disease", "sick", "abnormal")

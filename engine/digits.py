@@ -51,6 +51,7 @@ BASELINES = (LOGREG, MLP)  # the first is the baseline every metric card is comp
 MODELS = (MODEL, MLP, LOGREG)
 MIN_ROWS = 50
 MIN_PER_CLASS = 5
+MAX_ROWS = 100_000  # images per upload; a larger file is randomly sampled down
 MAX_IMAGE_PIXELS = 40_000_000  # a photo larger than this is refused (decompression bombs)
 _PIXEL_NAME = re.compile(r"^pixel(\d+)$", re.IGNORECASE)
 _LABEL_WORDS = ("label", "digit", "class", "target", "y")
@@ -210,7 +211,14 @@ def pixels_from_frame(df: pd.DataFrame, columns: Sequence[str], name: str = "you
             f"'{name}' has {int(missing.sum()):,} empty pixel cell(s), the first in column '{columns[c]}', data row "
             f"{r + 1:,}. Every pixel needs a value from 0 to 255: fill blanks with 0 (background) and upload again."
         )
-    bad = (X < 0) | (X > 255) | ~np.isfinite(X)
+    infinite = np.isinf(X)
+    if infinite.any():
+        r, c = _first_bad(infinite)
+        raise DataError(
+            f"'{name}' has {int(infinite.sum()):,} infinite pixel value(s), the first in column '{columns[c]}', data row "
+            f"{r + 1:,}. Pixels must be numbers from 0 to 255: fix those cells and upload again."
+        )
+    bad = (X < 0) | (X > 255)
     if bad.any():
         r, c = _first_bad(bad)
         raise DataError(
@@ -287,10 +295,15 @@ def read_images(df: pd.DataFrame, columns: DigitColumns | None = None, name: str
 def _check_training_labels(y: np.ndarray, name: str) -> list[str]:
     counts = np.bincount(y, minlength=10)
     present = np.flatnonzero(counts)
+    if len(present) == 0:
+        raise DataError(
+            f"No image in '{name}' has a label: the label column is empty. Fill in the digit (0–9) each image shows, "
+            "or pick the column that holds it."
+        )
     if len(present) < 2:
         raise DataError(
-            f"Every labelled image in '{name}' is a {present[0] if len(present) else '?'}: the models need examples of at "
-            "least two different digits (ideally all ten) to learn to tell them apart. Add images of other digits."
+            f"Every labelled image in '{name}' shows the digit {present[0]}: the models need examples of at least two "
+            "different digits (ideally all ten) to learn to tell them apart. Add images of other digits."
         )
     if len(y) < MIN_ROWS:
         raise DataError(

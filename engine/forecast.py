@@ -35,7 +35,7 @@ from torch import nn
 
 from engine import artifacts
 from engine.options import option as _opt
-from engine.data import DataError, check_finite
+from engine.data import DataError, check_finite, id_strings, parse_date_text
 from engine.device import get_device
 from engine.explain import Explanation, deep_explain
 from engine.models import TabularMLP
@@ -227,15 +227,11 @@ def series_key(df: pd.DataFrame, series: Sequence[str]) -> pd.Series:
 
 
 def _id_strings(s: pd.Series) -> pd.Series:
-    if pd.api.types.is_float_dtype(s):
-        vals = s.dropna()
-        if len(vals) and np.all(np.mod(vals, 1) == 0):
-            s = s.astype("Int64")
-    text = s.astype("string").str.strip()
-    return text.mask(text.isna() | (text == ""), MISSING_ID).astype(object)
+    text = id_strings(s)
+    return text.mask(text.isna(), MISSING_ID).astype(object)
 
 
-def parse_dates(s: pd.Series, col: str) -> pd.Series:
+def parse_dates(s: pd.Series, col: str, notes: list[str] | None = None) -> pd.Series:
     """The date column as timestamps (midnight); DataError naming unreadable values."""
     if pd.api.types.is_datetime64_any_dtype(s):
         parsed = s
@@ -248,18 +244,9 @@ def parse_dates(s: pd.Series, col: str) -> pd.Series:
                 "Pick the column with dates like 2024-03-31, or write the dates in that form."
             )
     else:
-        text = s.astype("string").str.strip()
-        parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
-        if parsed[text.notna()].isna().any():
-            best = parsed
-            for dayfirst in (False, True):
-                try:
-                    cand = pd.to_datetime(text, format="mixed", dayfirst=dayfirst, errors="coerce")
-                except (ValueError, TypeError):
-                    continue
-                if cand.notna().sum() > best.notna().sum():
-                    best = cand
-            parsed = best
+        parsed, found = parse_date_text(s, col)
+        if notes is not None:
+            notes += found
     if getattr(parsed.dt, "tz", None) is not None:
         parsed = parsed.dt.tz_localize(None)
     empty = s.isna() | (s.astype("string").str.strip() == "")
@@ -325,7 +312,10 @@ def default_columns(df: pd.DataFrame) -> ForecastColumns:
     )
     ranked = [c for c in ranked if 1 < df[c].nunique(dropna=False) <= max(len(df) // 2, 1)]
     series: list[str] = []
-    dates = df[date].astype(str)
+    try:  # the same day may be written in several ways: compare the dates, not their text
+        dates = parse_dates(df[date], date).astype(str)
+    except DataError:
+        dates = df[date].astype(str)
     if dates.duplicated().any():
         for c in ranked:
             series.append(c)
@@ -353,7 +343,12 @@ def frequency_of(df: pd.DataFrame, columns: ForecastColumns) -> Frequency:
 def _check_roles(df: pd.DataFrame, columns: ForecastColumns) -> None:
     named = [("date", columns.date), ("quantity", columns.target)] + [("series", c) for c in columns.series] + [
         ("driver", c) for c in columns.all_drivers]
+    if len(df.columns) < 2:
+        raise DataError(f"The file has only one column ('{df.columns[0]}'). A forecast needs a date column and a "
+                        "quantity column (one row per date and series): upload the sales history with both.")
     for role, col in named:
+        if col is None:
+            raise DataError(f"Pick the {role} column: a forecast needs a date column and a quantity column.")
         if col not in df.columns:
             raise DataError(f"The {role} column '{col}' is not in your file. Pick one of its columns instead.")
     if columns.target == columns.date:
@@ -449,7 +444,7 @@ def prepare(df: pd.DataFrame, columns: ForecastColumns, config: ForecastConfig =
     drivers = list(columns.all_drivers)
     check_finite(df, [columns.target, *drivers], "your file")
     frame = pd.DataFrame({"_key": series_key(df, columns.series).to_numpy(),
-                          "_date": parse_dates(df[columns.date], columns.date).to_numpy(),
+                          "_date": parse_dates(df[columns.date], columns.date, notes).to_numpy(),
                           "_y": _target_values(df[columns.target], columns.target).to_numpy()})
     for c in drivers:
         frame[c] = df[c].to_numpy()

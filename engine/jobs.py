@@ -25,7 +25,7 @@ log = logging.getLogger("explorer.jobs")
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
 
 
-@dataclass
+@dataclass(eq=False)  # jobs compare by identity
 class Job:
     id: str
     name: str
@@ -34,6 +34,7 @@ class Job:
     result: Any = None
     error: str = ""  # a sentence for the analyst
     error_id: str = ""  # matches the server log line holding the traceback
+    notices: list[str] = field(default_factory=list)  # what the analyst should know about how it ran
     submitted: float = field(default_factory=time.time)
     started: float | None = None
     finished: float | None = None
@@ -72,6 +73,13 @@ class JobRunner:
         workers = max_workers or int(os.environ.get("EXPLORER_MAX_JOBS", "2"))
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="explorer-job")
         self.max_workers = workers
+        self._queued: list[Job] = []  # in submission order, until a worker picks them up
+        self._queue_lock = threading.Lock()
+
+    def queued_before(self, job: Job) -> int:
+        """How many jobs wait ahead of `job` for a worker (0 when it is next or running)."""
+        with self._queue_lock:
+            return self._queued.index(job) if job in self._queued else 0
 
     def submit(self, fn: Callable[..., Any], *args: Any, name: str = "training", **kwargs: Any) -> Job:
         job = Job(id=secrets.token_hex(8), name=name)
@@ -80,13 +88,16 @@ class JobRunner:
             job.events.append(dict(event))
 
         def run() -> None:
+            with self._queue_lock:
+                if job in self._queued:
+                    self._queued.remove(job)
             if job._cancel.is_set():
                 job.status, job.finished = CANCELLED, time.time()
                 job._done.set()
                 return
             job.status, job.started = RUNNING, time.time()
             try:
-                job.result = fn(*args, progress=progress, cancel=job._cancel, **kwargs)
+                job.result = _run_with_cpu_fallback(job, fn, args, kwargs, progress)
                 job.status = DONE
             except Cancelled:
                 job.status = CANCELLED
@@ -104,8 +115,34 @@ class JobRunner:
                 job.finished = time.time()
                 job._done.set()
 
+        with self._queue_lock:
+            self._queued.append(job)
         self._pool.submit(run)
         return job
+
+
+CPU_FALLBACK_NOTICE = (
+    "The GPU ran out of memory for this job (other sessions may be using it), so it was trained "
+    "on the CPU instead: slower, same method and settings."
+)
+
+
+def _run_with_cpu_fallback(job: Job, fn: Callable[..., Any], args: tuple, kwargs: dict, progress) -> Any:
+    """Run the job on the engine's device; if that device runs out of memory, run it again on the CPU."""
+    from engine.device import get_device, is_out_of_memory, release_memory, use_device
+
+    try:
+        return fn(*args, progress=progress, cancel=job._cancel, **kwargs)
+    except Exception as exc:
+        if get_device().type == "cpu" or not is_out_of_memory(exc):
+            raise
+        log.warning("job %s (%s) ran out of %s memory; retrying on the CPU", job.id, job.name, get_device())
+    release_memory()
+    job.notices.append(CPU_FALLBACK_NOTICE)
+    job.events.clear()
+    progress({"message": "The GPU ran out of memory; training again on the CPU…"})
+    with use_device("cpu"):
+        return fn(*args, progress=progress, cancel=job._cancel, **kwargs)
 
 
 _default: JobRunner | None = None

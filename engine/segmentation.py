@@ -38,7 +38,7 @@ from torch import nn
 
 from engine import artifacts
 from engine.options import option as _opt
-from engine.data import DataError, check_finite, column_kind
+from engine.data import DataError, check_finite, column_kind, id_strings, parse_date_text
 from engine.device import get_device
 from engine.explain import Explanation, deep_explain
 from engine.tabular import Preprocessor
@@ -201,16 +201,6 @@ class Prepared:
     n_rows: dict[str, int] = field(default_factory=dict)
 
 
-def _clean_ids(s: pd.Series) -> pd.Series:
-    """Customer ids as text ("12583", not "12583.0"); missing and blank ids become <NA>."""
-    if pd.api.types.is_float_dtype(s):
-        vals = s.dropna()
-        if len(vals) and np.all(np.mod(vals, 1) == 0):
-            return s.astype("Int64").astype("string")
-    out = s.astype("string").str.strip()
-    return out.mask(out == "")
-
-
 _CURRENCY = re.compile(r"[£$€¥\s\u00a0]")
 
 
@@ -241,7 +231,7 @@ def _numbers(s: pd.Series, col: str, role: str, notes: list[str]) -> pd.Series:
     return x
 
 
-def _parse_dates(s: pd.Series, col: str) -> pd.Series:
+def _parse_dates(s: pd.Series, col: str, notes: list[str]) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(s):
         out = s
     elif pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
@@ -250,22 +240,8 @@ def _parse_dates(s: pd.Series, col: str) -> pd.Series:
             "not dates. Pick the column with the invoice date, or export dates as text like 2011-12-09 14:30."
         )
     else:
-        text = s.astype("string").str.strip()
-        text = text.mask(text == "")
-
-        def parse(**kw):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)  # "could not infer format": we check the result
-                try:
-                    return pd.to_datetime(text, errors="coerce", **kw)
-                except (ValueError, TypeError, OverflowError):
-                    return pd.to_datetime(text, errors="coerce", utc=True, **kw)
-
-        out = parse()
-        if out.isna().sum() > text.isna().sum() + 0.01 * len(text):
-            mixed = parse(format="mixed")
-            if mixed.isna().sum() < out.isna().sum():
-                out = mixed
+        out, found = parse_date_text(s, col)
+        notes += found
     if getattr(out.dt, "tz", None) is not None:
         out = out.dt.tz_convert(None)
     return out
@@ -301,7 +277,7 @@ def transactions_to_customers(df: pd.DataFrame, columns: SegmentationColumns, re
     _columns_present(df, roles, ("customer", "date", "price"))
     notes: list[str] = []
     n_in = len(df)
-    ids = _clean_ids(df[columns.customer])
+    ids = id_strings(df[columns.customer])
     no_id = ids.isna()
     if no_id.all():
         raise DataError(f"The customer column '{columns.customer}' is empty in every row, so no purchase can be tied to a "
@@ -311,7 +287,7 @@ def transactions_to_customers(df: pd.DataFrame, columns: SegmentationColumns, re
                      f"in '{columns.customer}' (guest or unknown buyers): they cannot be tied to a customer.")
     keep = ~no_id.to_numpy()
     frame = pd.DataFrame({"customer": ids[keep].to_numpy()})
-    dates = _parse_dates(df[columns.date][keep].reset_index(drop=True), columns.date)
+    dates = _parse_dates(df[columns.date][keep].reset_index(drop=True), columns.date, notes)
     raw_dates = df[columns.date][keep].reset_index(drop=True)
     unparsed = dates.isna() & raw_dates.notna()
     if unparsed.mean() > 0.05:
@@ -425,6 +401,9 @@ def _enough_customers(n: int, what: str) -> None:
 
 def _check_spread(feats: pd.DataFrame, k: int) -> None:
     """Columns that cannot separate anyone, and fewer different customers than segments asked for."""
+    if feats.shape[1] == 0:
+        raise DataError("There is no column to segment customers by: the file holds only the customer column. "
+                        "Upload a table with columns such as age, income or spend (or the transactions themselves).")
     kinds = {c: column_kind(feats[c]) for c in feats.columns}
     if all(v in ("constant", "empty") for v in kinds.values()):
         raise DataError(
@@ -481,7 +460,7 @@ def customer_table(df: pd.DataFrame, columns: SegmentationColumns) -> Prepared:
     check_finite(df, features)
     feats = df[features].copy()
     if columns.customer:
-        ids = _clean_ids(df[columns.customer])
+        ids = id_strings(df[columns.customer])
         if ids.isna().any():
             ids = ids.fillna(pd.Series([f"row {i + 1}" for i in range(len(df))], index=ids.index, dtype="string"))
             notes.append(f"Some rows have no value in '{columns.customer}'; they are named by their row number.")
@@ -949,7 +928,7 @@ class SegmentationModel:
             if set(self.features) <= set(map(str, df.columns)):
                 feats = df.copy()
                 if self.columns.customer and self.columns.customer in df.columns:
-                    feats.index = pd.Index(_clean_ids(df[self.columns.customer]).astype(str).to_numpy(), name="customer")
+                    feats.index = pd.Index(id_strings(df[self.columns.customer]).astype(str).to_numpy(), name="customer")
                 return feats[self.features]
             return transactions_to_customers(df, self.columns, self.config.reference_date).features
         return customer_table(df, SegmentationColumns(CUSTOMERS, self.columns.customer if self.columns.customer in

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 import random
 import threading
 import time
@@ -26,6 +27,16 @@ from engine.models import Dropout
 # The global torch RNG is shared by all threads: seeding and weight initialisation happen under
 # this lock, and dropout draws from a per-run generator, so parallel jobs stay deterministic.
 _INIT_LOCK = threading.Lock()
+
+# The server's ceiling on any one network's training time, whatever a page option asks for.
+SERVER_MAX_SECONDS_VAR = "EXPLORER_MAX_TRAIN_SECONDS"
+
+
+def time_limit(requested: float | None) -> float:
+    """Seconds a network may train: the requested limit, capped by EXPLORER_MAX_TRAIN_SECONDS (default 1800)."""
+    ceiling = float(os.environ.get(SERVER_MAX_SECONDS_VAR, "1800"))
+    return min(requested, ceiling) if requested is not None else ceiling
+
 
 ProgressFn = Callable[[dict[str, Any]], None]
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -162,6 +173,7 @@ def fit_model(
         opt, mode="min", factor=config.lr_factor, patience=config.lr_patience
     )
     history = History()
+    max_seconds = time_limit(config.max_seconds)
     best, best_state, bad_epochs = math.inf, None, 0
     t0 = time.perf_counter()
     for epoch in range(1, config.max_epochs + 1):
@@ -205,8 +217,8 @@ def fit_model(
         if bad_epochs >= config.patience:
             history.stopped = f"early stop at epoch {epoch}: no improvement for {config.patience} epochs"
             break
-        if config.max_seconds is not None and record["seconds"] > config.max_seconds:
-            history.stopped = f"time limit of {config.max_seconds:.0f} s reached at epoch {epoch}"
+        if record["seconds"] > max_seconds:
+            history.stopped = f"time limit of {max_seconds:.0f} s reached at epoch {epoch}"
             break
     else:
         history.stopped = f"ran all {config.max_epochs} epochs"

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from engine.data import Table, load_table, profile
+from engine.data import MAX_COLUMNS, MAX_ROWS, Table, load_table, profile, sample_rows
 from ui.errors import guard
 from ui.state import memo
 
@@ -29,17 +29,22 @@ def upload_limit_bytes() -> int:
     return int(st.get_option("server.maxUploadSize")) * 2**20
 
 
-def dataset_picker(samples: dict[str, str], key: str, help_text: str = "") -> Table | None:
-    """Sample data preselected, or an upload; returns the Table (or None while nothing is chosen)."""
+def dataset_picker(samples: dict[str, str], key: str, help_text: str = "", max_rows: int | None = None) -> Table | None:
+    """Sample data preselected, or an upload; returns the Table (or None while nothing is chosen).
+
+    `max_rows` is the page's row cap: a larger upload is replaced by a seeded random sample, with a notice."""
     st.subheader("1 · Data")
     choice = st.radio(
         "Data", [*samples.keys(), UPLOAD], key=f"{key}_dataset", horizontal=True, bind="query-params",
         label_visibility="collapsed",
     )
     if choice == UPLOAD:
+        rows = (f"above {max_rows:,} rows a random sample is used" if max_rows
+                else f"the first {MAX_ROWS:,} rows are read")
         upload = st.file_uploader(
-            f"CSV file (comma, semicolon or tab separated; up to {upload_limit_bytes() // 2**20} MB; .csv or .csv.gz)",
-            type=["csv", "txt", "gz", "tsv"], key=f"{key}_upload", help=help_text or None,
+            f"CSV file (comma, semicolon or tab separated; .csv, .csv.gz or a .zip holding one CSV). Limits: "
+            f"{upload_limit_bytes() // 2**20} MB, {MAX_COLUMNS:,} columns; {rows}.",
+            type=["csv", "txt", "gz", "tsv", "zip"], key=f"{key}_upload", help=help_text or None,
         )
         if upload is None:
             st.info("Upload a CSV with one row per record and a header row, or pick the sample data above.")
@@ -48,7 +53,8 @@ def dataset_picker(samples: dict[str, str], key: str, help_text: str = "") -> Ta
         if upload.file_id not in cache:
             cache.clear()  # keep one upload in memory per page and session
             with guard("reading your file"):
-                cache[upload.file_id] = load_table(upload.getvalue(), upload.name, max_bytes=upload_limit_bytes())
+                read = load_table(upload.getvalue(), upload.name, max_bytes=upload_limit_bytes())
+                cache[upload.file_id] = sample_rows(read, max_rows)
         table = cache[upload.file_id]
     else:
         with guard("reading the sample data"):
@@ -59,6 +65,8 @@ def dataset_picker(samples: dict[str, str], key: str, help_text: str = "") -> Ta
 
 def show_preview(table: Table) -> None:
     df = table.df
+    if table.notice:
+        st.info(table.notice, icon=":material/content_cut:")
     c1, c2, c3 = st.columns(3)
     c1.metric("Rows", f"{len(df):,}")
     c2.metric("Columns", f"{df.shape[1]:,}")

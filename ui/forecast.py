@@ -82,7 +82,8 @@ def column_inputs(df: pd.DataFrame, fp: str) -> tuple[fc.ForecastColumns, fc.For
                               help=helps["horizon"]["help"])
     windows = h2.number_input("Backtest windows", 1, 12, 3, key="fc_windows", bind="query-params", help=helps["backtest_windows"]["help"] +
                               " More windows: a steadier verdict, longer training.")
-    h3.markdown(f"<br>Detected: **{freq.name}** data", unsafe_allow_html=True)
+    h3.caption(" ")  # lines the text up with the inputs beside it
+    h3.markdown(f"Detected: **{freq.name}** data")
     with st.expander("Advanced training options"):
         a1, a2, a3 = st.columns(3)
         config = fc.ForecastConfig(

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import streamlit as st
 
-from engine.jobs import CANCELLED, FAILED, Job, default_runner
+from engine.jobs import CANCELLED, FAILED, QUEUED, Job, default_runner
 from ui import charts
 from ui.errors import guard
 
@@ -47,6 +47,8 @@ def training_panel(page: str, key: str, fn: Callable[..., Any], *args: Any, labe
     if job is None:
         st.caption("Training runs in the background: you can keep reading the page while it works.")
         return None
+    for notice in job.notices:
+        st.warning(notice, icon=":material/memory:")
     if job.active:
         _watch(job)
     elif job.status == FAILED:
@@ -80,6 +82,10 @@ def _watch(job: Job) -> None:
             done = last["epoch"] / last.get("max_epochs", last["epoch"])
             text = last.get("message") or (f"Epoch {last['epoch']} of at most {last.get('max_epochs', '?')} "
                                            f"(stops early once it stops improving) · {last.get('seconds', 0):.1f} s")
+        elif job.status == QUEUED:
+            ahead = default_runner().queued_before(job)
+            done, text = 0.0, (f"Waiting for a free training slot: other sessions are training "
+                               f"({ahead} job{'s' if ahead != 1 else ''} ahead of yours). It starts on its own.")
         else:
             done, text = last.get("fraction", 0.0), last.get("message", "Preparing the data and starting…")
         if "model" in last:  # a job that trains several networks in turn names the current one

@@ -93,3 +93,96 @@ def test_infinite_values_are_named():
     check_finite(df, ["ok"])
     with pytest.raises(DataError, match="'bad'.*infinite"):
         check_finite(df, ["ok", "bad"])
+
+
+# ----------------------------------------------------------------------------- issue 8: hostile and odd files
+
+def _zip(files: dict[str, str]) -> bytes:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, text in files.items():
+            zf.writestr(name, text)
+    return buf.getvalue()
+
+
+def test_a_zip_with_one_csv_is_read_and_others_get_a_sentence():
+    t = load_table(_zip({"patients.csv": GOOD}), "p.zip")
+    assert t.df["chol"].tolist() == [233, 286] and any("ZIP" in n for n in t.notes)
+    with pytest.raises(DataError, match="holding 2 files"):
+        load_table(_zip({"a.csv": GOOD, "b.csv": GOOD}), "two.zip")
+    with pytest.raises(DataError, match="Excel workbook"):
+        load_table(_zip({"[Content_Types].xml": "<x/>", "xl/workbook.xml": "<w/>"}), "book.xlsx")
+    with pytest.raises(DataError, match="could not be unpacked"):
+        load_table(_zip({"a.csv": GOOD})[:60], "cut.zip")
+
+
+def test_text_encodings_are_read_and_said():
+    assert "UTF-16" in " ".join(load_table(GOOD.encode("utf-16-le"), "no_bom.csv").notes)
+    t = load_table(b"\xef\xbb\xbf" + GOOD.encode(), "bom.csv")
+    assert list(t.df.columns)[0] == "age" and any("byte-order mark" in n for n in t.notes)
+    t = load_table("name,city\nMüller,Zürich\nJosé,São Paulo\n".encode("latin-1"), "latin.csv")
+    assert t.df["name"].tolist() == ["Müller", "José"] and any("Latin-1" in n for n in t.notes)
+
+
+@pytest.mark.parametrize("raw, line, used", [
+    (b"a,b,c\n1,2,3\n4;5;6\n7,8,9\n", 3, "semicolons"),
+    (b"a;b;c\n1,2,3\n4,5,6\n", 2, "commas"),
+])
+def test_mixed_separators_are_named(raw, line, used):
+    with pytest.raises(DataError, match=rf"Line {line} .* separated by {used}"):
+        load_table(raw, "mixed.csv")
+
+
+def test_too_many_columns_is_refused_with_the_limit():
+    wide = ",".join(f"c{i}" for i in range(5000)) + "\n" + ",".join("1" * 5000) + "\n"
+    with pytest.raises(DataError, match=r"5,000 columns; this app reads at most 2,000"):
+        load_table(wide.encode(), "wide.csv")
+
+
+def test_thousands_separators_decimal_commas_and_currency_become_numbers():
+    t = load_table(b'id,amount\n1,"1,234.50"\n2,"12,000"\n3,15.5\n4,"2,000,000"\n', "us.csv")
+    assert t.df["amount"].tolist() == [1234.5, 12000.0, 15.5, 2_000_000.0]
+    assert any("thousands separators" in n for n in t.notes)
+    t = load_table("id;amount\n1;1.234,50\n2;12,5\n3;3\n4;0,75\n".encode(), "eu.csv")
+    assert t.df["amount"].tolist() == [1234.5, 12.5, 3.0, 0.75]
+    assert any("decimal commas" in n for n in t.notes)
+    t = load_table(b"id,share,price\n1,12%,$5\n2,13%,$7.5\n3,50%,$1\n", "signs.csv")
+    assert t.df["share"].tolist() == [12, 13, 50] and t.df["price"].tolist() == [5, 7.5, 1]
+
+
+def test_a_few_words_in_a_number_column_become_missing_with_a_note_but_codes_stay_text():
+    rows = "".join(f"{20 + i},{i % 2}\n" for i in range(40))
+    t = load_table(("age,y\n" + rows + "unknown,1\nfifty,0\n").encode(), "words.csv")
+    assert t.df["age"].dtype == float and t.df["age"].isna().sum() == 2
+    assert any("'age'" in n and "2 cell(s) are not numbers" in n for n in t.notes)
+    codes = "".join(f"{85000 + i},{i}\n" for i in range(40)) + "85123A,1\nC536379,2\n"
+    t = load_table(("stock_code,q\n" + codes).encode(), "codes.csv")
+    assert t.df["stock_code"].dtype == object and not t.notes
+    t = load_table(b"colour,y\nred,1\nblue,0\n3,1\n", "text.csv")
+    assert t.df["colour"].tolist() == ["red", "blue", "3"]
+
+
+def test_samples_and_row_caps_are_seeded_and_said():
+    from engine.data import sample_rows
+
+    big = ("x,y\n" + "".join(f"{i},{i % 3}\n" for i in range(1000))).encode()
+    t = load_table(big, "big.csv", max_rows=300)
+    assert len(t.df) == 300 and "only the first 300" in t.notice
+    full = load_table(big, "big.csv")
+    a, b = sample_rows(full, 100), sample_rows(full, 100)
+    assert len(a.df) == 100 and a.df.equals(b.df) and a.fingerprint == b.fingerprint != full.fingerprint
+    assert a.df["x"].is_monotonic_increasing and "random sample of 100" in a.notice
+    assert sample_rows(full, 5000) is full
+
+
+def test_whitespace_quoted_newlines_and_long_strings():
+    with pytest.raises(DataError, match="is empty"):
+        load_table(b"  \n\n \r\n", "blank.csv")
+    t = load_table(b'note,y\n"line one\nline two",1\nplain,0\n', "nl.csv")
+    assert t.df["note"].tolist() == ["line one\nline two", "plain"]
+    long = "x" * 100_000
+    t = load_table(f"note,y\n{long},1\nshort,0\n".encode(), "long.csv")
+    assert len(t.df["note"][0]) == 100_000

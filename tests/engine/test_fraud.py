@@ -302,7 +302,7 @@ def test_more_than_a_million_rows_is_sampled_and_said(monkeypatch):
     df = pd.DataFrame({"a": rng.normal(size=n).astype(np.float32), "is_fraud": (rng.random(n) < 0.01).astype(np.int8)})
     prep = fr.prepare(df, fr.FraudColumns(label="is_fraud", features=("a",)))
     assert len(prep.df) == fr.MAX_ROWS and np.all(np.diff(prep.rows) > 0)
-    assert any("random sample of 1,000,000 rows" in n for n in prep.notes)
+    assert any(f"random sample of {fr.MAX_ROWS:,} rows" in n for n in prep.notes)
 
 
 def test_costs_must_be_sensible():

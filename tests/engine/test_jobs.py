@@ -45,3 +45,72 @@ def test_cancel_and_bounded_pool():
     first.cancel()
     assert first.wait(5) and first.status == CANCELLED
     assert second.wait(10) and second.result == "finished"
+
+
+def test_gpu_out_of_memory_retries_on_the_cpu_with_a_notice(monkeypatch):
+    """A job that runs out of GPU memory is run again on the CPU; the model it returns works there."""
+    import numpy as np
+    import pandas as pd
+    import torch
+
+    import engine.device as device
+    from engine import diagnosis
+    from engine.jobs import CPU_FALLBACK_NOTICE
+
+    monkeypatch.setattr(device, "_resolve", lambda requested: torch.device("cuda"))  # pretend a GPU
+    monkeypatch.setattr(device, "release_memory", lambda: None)
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"age": rng.normal(55, 9, 160), "chol": rng.normal(240, 40, 160)})
+    df["target"] = (df["age"] + rng.normal(0, 5, 160) > 55).astype(int)
+    config = diagnosis.DiagnosisConfig(max_epochs=5, bootstrap=0)
+    tried = []
+
+    def train(progress, cancel):
+        tried.append(device.get_device().type)
+        if device.get_device().type == "cuda":
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+        return diagnosis.fit(df, diagnosis.default_columns(df), config, progress=progress, cancel=cancel)
+
+    job = JobRunner(max_workers=1).submit(train)
+    assert job.wait(120)
+    assert job.status == DONE, job.error
+    assert tried == ["cuda", "cpu"] and job.notices == [CPU_FALLBACK_NOTICE]
+    assert device.get_device().type == "cuda"  # the override held for the job only
+    assert job.result.predict_proba(df).shape == (160, 2)  # scoring in the page's thread uses the model's device
+
+
+def test_other_errors_are_not_retried(monkeypatch):
+    import torch
+
+    import engine.device as device
+
+    monkeypatch.setattr(device, "_resolve", lambda requested: torch.device("cuda"))
+    calls = []
+
+    def bug(progress, cancel):
+        calls.append(1)
+        raise RuntimeError("shape mismatch")
+
+    job = JobRunner(max_workers=1).submit(bug)
+    assert job.wait(10) and job.status == FAILED and calls == [1] and not job.notices
+
+
+def test_queue_position_is_known_while_waiting():
+    import threading
+
+    runner = JobRunner(max_workers=1)
+    gate = threading.Event()
+    first = runner.submit(lambda progress, cancel: gate.wait(10))
+    second = runner.submit(lambda progress, cancel: 2)
+    third = runner.submit(lambda progress, cancel: 3)
+    time.sleep(0.2)
+    assert runner.queued_before(first) == 0 and runner.queued_before(third) == 1
+    gate.set()
+    assert third.wait(10) and runner.queued_before(third) == 0 and second.result == 2
+
+
+def test_server_ceiling_on_training_time(monkeypatch):
+    from engine.training import time_limit
+
+    monkeypatch.setenv("EXPLORER_MAX_TRAIN_SECONDS", "30")
+    assert time_limit(600) == 30 and time_limit(10) == 10 and time_limit(None) == 30
