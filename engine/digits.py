@@ -208,8 +208,9 @@ def pixels_from_frame(df: pd.DataFrame, columns: Sequence[str], name: str = "you
     if missing.any():
         r, c = _first_bad(missing)
         raise DataError(
-            f"'{name}' has {int(missing.sum()):,} empty pixel cell(s), the first in column '{columns[c]}', data row "
-            f"{r + 1:,}. Every pixel needs a value from 0 to 255: fill blanks with 0 (background) and upload again."
+            f"'{name}' has {int(missing.sum()):,} empty or non-numeric pixel cell(s), the first in column '{columns[c]}', "
+            f"data row {r + 1:,}. Every pixel needs a number from 0 to 255: fill blanks with 0 (background), "
+            "fix any text, and upload again."
         )
     infinite = np.isinf(X)
     if infinite.any():

@@ -225,7 +225,7 @@ def _with(df, col, row, value):
         (lambda: _with(_frame(), "pixel12", 4, "dark"), "'dark' in data row 5"),
         (lambda: _with(_frame(), "pixel7", 2, 300), "between 0 and 255"),
         (lambda: _with(_frame(), "pixel7", 2, -1), "between 0 and 255"),
-        (lambda: _with(_frame(), "pixel3", 0, np.nan), "empty pixel cell"),
+        (lambda: _with(_frame(), "pixel3", 0, np.nan), "empty or non-numeric pixel cell"),
         (lambda: _frame(labels=np.r_[np.arange(59) % 10, 12]), "digits 0 to 9"),
         (lambda: _frame(labels=np.r_[np.arange(59) % 10, 2.5]), "digits 0 to 9"),
         (lambda: _with(_frame(), "label", 3, "seven"), "'seven' in data row 4"),

@@ -193,7 +193,7 @@ def _text_pixel() -> bytes:
         ("bright.csv", _bad_pixels, "between 0 and 255"),
         ("ones.csv", _one_class, "Every labelled image"),
         ("labels.csv", _labels_12, "digits 0 to 9"),
-        ("text.csv", _text_pixel, "'dark' in data row 8"),
+        ("text.csv", _text_pixel, "non-numeric pixel cell(s), the first in column 'pixel300', data row 8"),
         ("scan.csv", lambda: b"\x89PNG\r\n\x1a\n" + bytes(64), "PNG image"),
     ],
 )
