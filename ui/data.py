@@ -39,7 +39,7 @@ def dataset_picker(samples: dict[str, str], key: str, help_text: str = "", max_r
         label_visibility="collapsed",
     )
     if choice == UPLOAD:
-        rows = (f"above {max_rows:,} rows a random sample is used" if max_rows
+        rows = (f"above {max_rows:,} rows a random sample is used" if max_rows and max_rows < MAX_ROWS
                 else f"the first {MAX_ROWS:,} rows are read")
         upload = st.file_uploader(
             f"CSV file (comma, semicolon or tab separated; .csv, .csv.gz or a .zip holding one CSV). Limits: "

@@ -77,13 +77,11 @@ def column_inputs(df: pd.DataFrame, fp: str) -> tuple[fc.ForecastColumns, fc.For
     with guard("reading your dates"):
         freq = memo("fc_freq", content_key(fp, date, target, series), lambda: fc.frequency_of(df, columns), keep=4)
     helps = fc.ForecastConfig.help()
-    h1, h2, h3 = st.columns(3)
+    h1, h2, _ = st.columns(3)
     horizon = h1.number_input(f"Forecast horizon ({freq.unit}s ahead)", 1, 366, freq.horizon, key=f"fc_horizon_{fp}_{freq.kind}",
                               help=helps["horizon"]["help"])
     windows = h2.number_input("Backtest windows", 1, 12, 3, key="fc_windows", bind="query-params", help=helps["backtest_windows"]["help"] +
                               " More windows: a steadier verdict, longer training.")
-    h3.caption(" ")  # lines the text up with the inputs beside it
-    h3.markdown(f"Detected: **{freq.name}** data")
     with st.expander("Advanced training options"):
         a1, a2, a3 = st.columns(3)
         config = fc.ForecastConfig(
