@@ -204,21 +204,14 @@ def pixels_from_frame(df: pd.DataFrame, columns: Sequence[str], name: str = "you
                 "number. Pixels must be whole numbers from 0 (background) to 255 (ink); fix that cell and upload again."
             )
     X = block.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float32, na_value=np.nan) if text_cols else block.to_numpy(dtype=np.float32, na_value=np.nan)
-    missing = np.isnan(X)
-    if missing.any():
-        r, c = _first_bad(missing)
-        raise DataError(
-            f"'{name}' has {int(missing.sum()):,} empty or non-numeric pixel cell(s), the first in column '{columns[c]}', "
-            f"data row {r + 1:,}. Every pixel needs a number from 0 to 255: fill blanks with 0 (background), "
-            "fix any text, and upload again."
-        )
-    infinite = np.isinf(X)
-    if infinite.any():
-        r, c = _first_bad(infinite)
-        raise DataError(
-            f"'{name}' has {int(infinite.sum()):,} infinite pixel value(s), the first in column '{columns[c]}', data row "
-            f"{r + 1:,}. Pixels must be numbers from 0 to 255: fix those cells and upload again."
-        )
+    for mask, what, fix in ((np.isnan(X), "empty or non-numeric pixel cell(s)", "fill blanks with 0 (background), fix any text"),
+                            (np.isinf(X), "infinite pixel value(s)", "fix those cells")):
+        if mask.any():
+            r, c = _first_bad(mask)
+            raise DataError(
+                f"'{name}' has {int(mask.sum()):,} {what}, the first in column '{columns[c]}', data row {r + 1:,}. "
+                f"Every pixel needs a number from 0 to 255: {fix}, and upload again."
+            )
     bad = (X < 0) | (X > 255)
     if bad.any():
         r, c = _first_bad(bad)
