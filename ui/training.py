@@ -84,8 +84,9 @@ def _watch(job: Job) -> None:
                                            f"(stops early once it stops improving) · {last.get('seconds', 0):.1f} s")
         elif job.status == QUEUED:
             ahead = default_runner().queued_before(job)
-            done, text = 0.0, (f"Waiting for a free training slot: other sessions are training "
-                               f"({ahead} job{'s' if ahead != 1 else ''} ahead of yours). It starts on its own.")
+            queue = "yours is next" if ahead == 0 else f"{ahead} job{'s' if ahead != 1 else ''} ahead of yours"
+            done, text = 0.0, (f"Waiting for a free training slot: other sessions are training ({queue}). "
+                               "It starts on its own.")
         else:
             done, text = last.get("fraction", 0.0), last.get("message", "Preparing the data and starting…")
         if "model" in last:  # a job that trains several networks in turn names the current one
