@@ -35,6 +35,7 @@ class Job:
     error: str = ""  # a sentence for the analyst
     error_id: str = ""  # matches the server log line holding the traceback
     notices: list[str] = field(default_factory=list)  # what the analyst should know about how it ran
+    max_seconds: float = 3600.0  # the server's limit on the whole job (EXPLORER_MAX_JOB_SECONDS)
     submitted: float = field(default_factory=time.time)
     started: float | None = None
     finished: float | None = None
@@ -82,7 +83,7 @@ class JobRunner:
             return self._queued.index(job) if job in self._queued else 0
 
     def submit(self, fn: Callable[..., Any], *args: Any, name: str = "training", **kwargs: Any) -> Job:
-        job = Job(id=secrets.token_hex(8), name=name)
+        job = Job(id=secrets.token_hex(8), name=name, max_seconds=float(os.environ.get(MAX_JOB_SECONDS_VAR, "3600")))
 
         def progress(event: dict[str, Any]) -> None:
             job.events.append(dict(event))
@@ -100,7 +101,10 @@ class JobRunner:
                 job.result = _run_with_cpu_fallback(job, fn, args, kwargs, progress)
                 job.status = DONE
             except Cancelled:
-                job.status = CANCELLED
+                if job._cancel.is_set():
+                    job.status = CANCELLED
+                else:  # the server's deadline, not the analyst, stopped it
+                    job.error, job.status = _over_time(job.max_seconds), FAILED
             except DataError as exc:
                 job.error, job.status = exc.message, FAILED
             except Exception:  # a bug: the traceback goes to the log, the analyst gets an id
@@ -121,6 +125,24 @@ class JobRunner:
         return job
 
 
+MAX_JOB_SECONDS_VAR = "EXPLORER_MAX_JOB_SECONDS"
+
+
+class _CancelOrDeadline:
+    """The job's cancel signal, which also reads as set once the job has run past its deadline."""
+
+    def __init__(self, job: Job):
+        self.job = job
+
+    def is_set(self) -> bool:
+        return self.job._cancel.is_set() or self.job.elapsed() > self.job.max_seconds
+
+
+def _over_time(limit: float) -> str:
+    return (f"Training was stopped after {limit / 60:,.0f} minutes, this server's limit for one job. Train on fewer "
+            "rows or columns, or pick a smaller network and fewer epochs under the advanced options, then try again.")
+
+
 CPU_FALLBACK_NOTICE = (
     "The GPU ran out of memory for this job (other sessions may be using it), so it was trained "
     "on the CPU instead: slower, same method and settings."
@@ -131,8 +153,9 @@ def _run_with_cpu_fallback(job: Job, fn: Callable[..., Any], args: tuple, kwargs
     """Run the job on the engine's device; if that device runs out of memory, run it again on the CPU."""
     from engine.device import get_device, is_out_of_memory, release_memory, use_device
 
+    cancel = _CancelOrDeadline(job)
     try:
-        return fn(*args, progress=progress, cancel=job._cancel, **kwargs)
+        return fn(*args, progress=progress, cancel=cancel, **kwargs)
     except Exception as exc:
         if get_device().type == "cpu" or not is_out_of_memory(exc):
             raise
@@ -142,7 +165,7 @@ def _run_with_cpu_fallback(job: Job, fn: Callable[..., Any], args: tuple, kwargs
     job.events.clear()
     progress({"message": "The GPU ran out of memory; training again on the CPU…"})
     with use_device("cpu"):
-        return fn(*args, progress=progress, cancel=job._cancel, **kwargs)
+        return fn(*args, progress=progress, cancel=cancel, **kwargs)
 
 
 _default: JobRunner | None = None

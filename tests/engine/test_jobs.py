@@ -114,3 +114,17 @@ def test_server_ceiling_on_training_time(monkeypatch):
 
     monkeypatch.setenv("EXPLORER_MAX_TRAIN_SECONDS", "30")
     assert time_limit(600) == 30 and time_limit(10) == 10 and time_limit(None) == 30
+
+
+def test_a_job_past_the_servers_deadline_stops_with_a_sentence(monkeypatch):
+    monkeypatch.setenv("EXPLORER_MAX_JOB_SECONDS", "0.3")
+
+    def endless(progress, cancel):
+        while True:
+            if cancel.is_set():
+                raise Cancelled()
+            time.sleep(0.01)
+
+    job = JobRunner(max_workers=1).submit(endless)
+    assert job.wait(10)
+    assert job.status == FAILED and "this server's limit for one job" in job.error and not job.error_id
