@@ -66,9 +66,9 @@ def training_panel(page: str, key: str, fn: Callable[..., Any], *args: Any, labe
     return job
 
 
-@st.fragment(run_every=0.5)
+@st.fragment(run_every=1.0)
 def _watch(job: Job) -> None:
-    """Redrawn every half second while the job runs; the full page reruns once it ends.
+    """Redrawn every second while the job runs; the full page reruns once it ends.
 
     Epoch loops report epoch/max_epochs/train_loss (a loss curve is drawn); other jobs
     (e.g. k-means) may report a "message" and a "fraction" done.
