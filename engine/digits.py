@@ -36,7 +36,7 @@ from engine.options import option as _opt
 from engine.data import DataError
 from engine.device import get_device
 from engine.explain import Explanation, deep_explain
-from engine.models import TabularMLP
+from engine.models import TabularMLP, rng_locked
 from engine.training import Cancelled, History, TrainConfig, as_tensor, fit_model, predict_batched, seed_everything
 
 KIND = "digits"
@@ -121,6 +121,7 @@ class DigitCNN(nn.Module):
     Activations are nn.ReLU modules (not in-place) so DeepExplainer can hook them.
     """
 
+    @rng_locked
     def __init__(self, channels: int = 16, hidden: int = 128, dropout: float = 0.25, n_out: int = 10):
         super().__init__()
         c1, c2 = channels, 2 * channels

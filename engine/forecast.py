@@ -38,7 +38,7 @@ from engine.options import option as _opt
 from engine.data import DataError, check_finite, id_strings, parse_date_text
 from engine.device import get_device
 from engine.explain import Explanation, deep_explain
-from engine.models import TabularMLP
+from engine.models import TabularMLP, rng_locked
 from engine.tabular import Preprocessor
 from engine.training import Cancelled, History, TrainConfig, as_tensor, fit_model, predict_batched, seed_everything
 
@@ -930,6 +930,7 @@ def scores(actual: np.ndarray, point: np.ndarray, mask: np.ndarray, mase_scale: 
 class _Combine(nn.Module):
     """A fixed linear combination of the network's outputs (one number SHAP can explain)."""
 
+    @rng_locked
     def __init__(self, net: nn.Module, weights: np.ndarray):
         super().__init__()
         self.net = net

@@ -5,10 +5,27 @@ DeepExplainer can hook them and stays additive.
 """
 from __future__ import annotations
 
+import functools
+import threading
 from typing import Sequence
 
 import torch
 from torch import nn
+
+# The global torch RNG is shared by every thread. Building a layer draws from it, so a model built in
+# one thread (a page loading a model, another job starting) would shift the weights another job is
+# initialising from its seed. Seeding + initialisation (engine.training) and every constructor of our
+# modules hold this lock, so parallel jobs stay deterministic.
+RNG_LOCK = threading.RLock()
+
+
+def rng_locked(init):
+    """Decorate a module's __init__ so its layers draw their initial weights under RNG_LOCK."""
+    @functools.wraps(init)
+    def locked(self, *args, **kwargs):
+        with RNG_LOCK:
+            init(self, *args, **kwargs)
+    return locked
 
 
 class Dropout(nn.Dropout):
@@ -33,6 +50,7 @@ class Dropout(nn.Dropout):
 class TabularMLP(nn.Module):
     """Linear → ReLU → Dropout blocks, then a linear head returning logits."""
 
+    @rng_locked
     def __init__(self, n_in: int, n_out: int, hidden: Sequence[int] = (64, 32), dropout: float = 0.2):
         super().__init__()
         layers: list[nn.Module] = []

@@ -42,6 +42,7 @@ from engine.data import DataError, check_finite, column_kind, id_strings, parse_
 from engine.device import get_device
 from engine.explain import Explanation, deep_explain
 from engine.tabular import Preprocessor
+from engine.models import rng_locked
 from engine.training import Cancelled, History
 
 KIND = "segmentation"
@@ -835,6 +836,7 @@ class SoftAssignment(nn.Module):
     and makes each logit read as 'pull towards segment j compared with the average segment'.
     """
 
+    @rng_locked
     def __init__(self, centers: torch.Tensor, temperature: float):
         super().__init__()
         k, d = centers.shape

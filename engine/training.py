@@ -12,7 +12,6 @@ import copy
 import math
 import os
 import random
-import threading
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Protocol
@@ -22,11 +21,12 @@ import torch
 from torch import nn
 
 from engine.device import autocast, get_device
-from engine.models import Dropout
+from engine.models import RNG_LOCK, Dropout
 
 # The global torch RNG is shared by all threads: seeding and weight initialisation happen under
-# this lock, and dropout draws from a per-run generator, so parallel jobs stay deterministic.
-_INIT_LOCK = threading.Lock()
+# this lock (which every module constructor takes too), and dropout draws from a per-run
+# generator, so parallel jobs stay deterministic.
+_INIT_LOCK = RNG_LOCK
 
 # The server's ceiling on any one network's training time, whatever a page option asks for.
 SERVER_MAX_SECONDS_VAR = "EXPLORER_MAX_TRAIN_SECONDS"

@@ -79,10 +79,20 @@ def test_parallel_runs_are_as_deterministic_as_one_alone():
 
     alone = {s: run(s) for s in (1, 2)}
     together = {}
+    done = threading.Event()
+
+    def build_models_meanwhile():  # a page loading a model file draws from the same global RNG
+        while not done.is_set():
+            TabularMLP(5, 1, (8,))
+
+    builder = threading.Thread(target=build_models_meanwhile)
+    builder.start()
     threads = [threading.Thread(target=lambda s=s: together.__setitem__(s, run(s))) for s in (1, 2, 1, 2)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    done.set()
+    builder.join()
     for s in (1, 2):
         assert torch.equal(together[s], alone[s])
