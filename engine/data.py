@@ -291,8 +291,8 @@ def load_table(
 ) -> Table:
     """Read a CSV (UTF-8, UTF-8 BOM, UTF-16, Latin-1; , ; tab |; gzip or a one-file ZIP) into a Table.
 
-    Memory stays near three times the file size: the bytes go to the parser as they are
-    (no decoded copy), and only the first lines are decoded to guess the separator.
+    The bytes go to the parser as they are (no decoded copy) and only the first lines are decoded
+    to guess the separator: reading a 50 MB, 1,000,000-row file adds about 300 MB (test_memory.py).
     """
     if name is None:
         name = Path(source).name if isinstance(source, (str, Path)) else "your file"

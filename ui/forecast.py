@@ -38,7 +38,7 @@ def _is_flag(s: pd.Series) -> bool:
 
 def column_inputs(df: pd.DataFrame, fp: str) -> tuple[fc.ForecastColumns, fc.ForecastConfig]:
     """Roles (date, quantity, series ids, drivers, open/closed), data options, horizon and backtest, advanced knobs."""
-    defaults = fc.default_columns(df)
+    defaults = memo("fc_defaults", fp, lambda: fc.default_columns(df))  # reads every date: once per file
     names = list(df.columns)
     c1, c2, c3 = st.columns(3)
     date = c1.selectbox("Date column", names, index=names.index(defaults.date), key=f"fc_date_{fp}",
