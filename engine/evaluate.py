@@ -129,3 +129,60 @@ def background_sample(X: np.ndarray, rows: np.ndarray, seed: int, size: int = 10
     rng = np.random.default_rng(seed)
     rows = np.asarray(rows)
     return X[rng.choice(rows, size=min(size, len(rows)), replace=False)]
+
+
+# ----------------------------------------------------------------------------- money: a threshold from two costs
+
+
+def expected_cost(scores: np.ndarray, y: np.ndarray, threshold: float, false_alarm: float, missed) -> float:
+    """Cost of flagging every row with score >= threshold: false alarms x their cost + the missed frauds' costs."""
+    scores, y = np.asarray(scores, float), np.asarray(y).astype(bool)
+    miss = np.broadcast_to(np.asarray(missed, float), scores.shape)
+    flagged = scores >= threshold
+    return float(false_alarm * np.sum(flagged & ~y) + miss[~flagged & y].sum())
+
+
+def cost_curve(scores: np.ndarray, y: np.ndarray, false_alarm: float, missed) -> pd.DataFrame:
+    """Expected cost at every distinct cut of the scores (flag the top k rows), in one sorted pass.
+
+    Rows: `threshold` (flag rows scoring >= it), `flagged`, `false_alarms`, `missed`, `cost`.
+    The first row flags nothing; the last flags everything. Tied scores are never split; each
+    threshold lies half-way between the lowest flagged score and the highest unflagged one.
+    """
+    scores, y = np.asarray(scores, float), np.asarray(y).astype(bool)
+    miss = np.broadcast_to(np.asarray(missed, float), scores.shape)
+    order = np.argsort(-scores, kind="stable")
+    s, yy, mm = scores[order], y[order], miss[order]
+    n = len(s)
+    if n == 0:
+        return pd.DataFrame({"threshold": [0.5], "flagged": [0], "false_alarms": [0], "missed": [0], "cost": [0.0]})
+    ends = np.flatnonzero(np.r_[s[1:] != s[:-1], True])  # last position of each run of equal scores
+    fp = np.cumsum(~yy)[ends]
+    caught = np.cumsum(np.where(yy, mm, 0.0))[ends]
+    frauds_caught = np.cumsum(yy)[ends]
+    lowest_flagged = s[ends]
+    highest_unflagged = np.r_[s[ends[:-1] + 1], -np.inf]
+    mid = (lowest_flagged + highest_unflagged) / 2
+    mid = np.where((mid <= highest_unflagged) | ~np.isfinite(mid), lowest_flagged, mid)
+    top = s[0]
+    none = (top + 1.0) / 2 if top < 1.0 else np.nextafter(top, np.inf)
+    total_miss = float(mm[yy].sum())
+    return pd.DataFrame({
+        "threshold": np.r_[none, mid],
+        "flagged": np.r_[0, ends + 1],
+        "false_alarms": np.r_[0, fp],
+        "missed": int(yy.sum()) - np.r_[0, frauds_caught],
+        "cost": false_alarm * np.r_[0, fp] + total_miss - np.r_[0.0, caught],
+    })
+
+
+def best_threshold(scores: np.ndarray, y: np.ndarray, false_alarm: float, missed) -> tuple[float, float]:
+    """The threshold with the lowest expected cost on (scores, y) and that cost.
+
+    Ties in cost go to the higher threshold (fewer alerts for the same money).
+    """
+    curve = cost_curve(scores, y, false_alarm, missed)
+    if not len(curve):
+        return 0.5, 0.0
+    i = int(np.argmin(curve["cost"].to_numpy()))  # first minimum = highest threshold
+    return float(curve["threshold"].iloc[i]), float(curve["cost"].iloc[i])

@@ -35,7 +35,8 @@ from sklearn.metrics import average_precision_score, precision_recall_curve, roc
 from sklearn.model_selection import train_test_split
 from torch import nn
 
-from engine import artifacts
+from engine import artifacts, evaluate
+from engine.evaluate import best_threshold, cost_curve, expected_cost  # noqa: F401 (the fraud page's names)
 from engine.options import option as _opt
 from engine.data import MAX_ROWS, DataError, check_finite, column_kind
 from engine.device import get_device
@@ -154,60 +155,6 @@ class Costs:
 
 
 # ----------------------------------------------------------------------------- money: the threshold
-
-
-def expected_cost(scores: np.ndarray, y: np.ndarray, threshold: float, false_alarm: float, missed) -> float:
-    """Cost of flagging every row with score >= threshold: false alarms x their cost + the missed frauds' costs."""
-    scores, y = np.asarray(scores, float), np.asarray(y).astype(bool)
-    miss = np.broadcast_to(np.asarray(missed, float), scores.shape)
-    flagged = scores >= threshold
-    return float(false_alarm * np.sum(flagged & ~y) + miss[~flagged & y].sum())
-
-
-def cost_curve(scores: np.ndarray, y: np.ndarray, false_alarm: float, missed) -> pd.DataFrame:
-    """Expected cost at every distinct cut of the scores (flag the top k rows), in one sorted pass.
-
-    Rows: `threshold` (flag rows scoring >= it), `flagged`, `false_alarms`, `missed`, `cost`.
-    The first row flags nothing; the last flags everything. Tied scores are never split; each
-    threshold lies half-way between the lowest flagged score and the highest unflagged one.
-    """
-    scores, y = np.asarray(scores, float), np.asarray(y).astype(bool)
-    miss = np.broadcast_to(np.asarray(missed, float), scores.shape)
-    order = np.argsort(-scores, kind="stable")
-    s, yy, mm = scores[order], y[order], miss[order]
-    n = len(s)
-    if n == 0:
-        return pd.DataFrame({"threshold": [0.5], "flagged": [0], "false_alarms": [0], "missed": [0], "cost": [0.0]})
-    ends = np.flatnonzero(np.r_[s[1:] != s[:-1], True])  # last position of each run of equal scores
-    fp = np.cumsum(~yy)[ends]
-    caught = np.cumsum(np.where(yy, mm, 0.0))[ends]
-    frauds_caught = np.cumsum(yy)[ends]
-    lowest_flagged = s[ends]
-    highest_unflagged = np.r_[s[ends[:-1] + 1], -np.inf]
-    mid = (lowest_flagged + highest_unflagged) / 2
-    mid = np.where((mid <= highest_unflagged) | ~np.isfinite(mid), lowest_flagged, mid)
-    top = s[0]
-    none = (top + 1.0) / 2 if top < 1.0 else np.nextafter(top, np.inf)
-    total_miss = float(mm[yy].sum())
-    return pd.DataFrame({
-        "threshold": np.r_[none, mid],
-        "flagged": np.r_[0, ends + 1],
-        "false_alarms": np.r_[0, fp],
-        "missed": int(yy.sum()) - np.r_[0, frauds_caught],
-        "cost": false_alarm * np.r_[0, fp] + total_miss - np.r_[0.0, caught],
-    })
-
-
-def best_threshold(scores: np.ndarray, y: np.ndarray, false_alarm: float, missed) -> tuple[float, float]:
-    """The threshold with the lowest expected cost on (scores, y) and that cost.
-
-    Ties in cost go to the higher threshold (fewer alerts for the same money).
-    """
-    curve = cost_curve(scores, y, false_alarm, missed)
-    if not len(curve):
-        return 0.5, 0.0
-    i = int(np.argmin(curve["cost"].to_numpy()))  # first minimum = highest threshold
-    return float(curve["threshold"].iloc[i]), float(curve["cost"].iloc[i])
 
 
 def at_threshold(scores: np.ndarray, y: np.ndarray, threshold: float) -> dict[str, float]:
@@ -576,11 +523,7 @@ def _train_autoencoder(X, train, val, config: FraudConfig, progress, cancel) -> 
     return net, history, ref
 
 
-def _thin(frame: pd.DataFrame, max_points: int = 400) -> pd.DataFrame:
-    if len(frame) <= max_points:
-        return frame.reset_index(drop=True)
-    keep = np.unique(np.r_[np.linspace(0, len(frame) - 1, max_points).round().astype(int)])
-    return frame.iloc[keep].reset_index(drop=True)
+_thin = evaluate.thin
 
 
 def format_number(v: float) -> str:

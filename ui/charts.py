@@ -193,3 +193,24 @@ def shap_dependence(exp: Explanation, column: str) -> go.Figure:
                     hovertemplate=f"{column} = %{{x}}<br>effect %{{y:+.3f}}<extra></extra>")
     fig.add_hline(y=0, line_color=NEUTRAL_COLOR)
     return fig
+
+
+def cost_chart(curves: dict[str, pd.DataFrame], threshold: float, no_model: float, unit: str = "transactions") -> go.Figure:
+    """Cost per 1,000 rows (`unit`: transactions, runs) against the threshold, per model, with 'flag nothing' as the reference."""
+    colors = series_colors(list(curves))
+    fig = _fig(f"Expected cost per 1,000 {unit}, by threshold", height=380,
+                      xaxis=dict(title="threshold", range=[0, 1]),
+                      yaxis=dict(title=f"cost per 1,000 {unit}", range=[0, 1.25 * no_model if no_model > 0 else None]),
+                      legend=dict(yanchor="top", y=0.98, xanchor="left", x=0.02, bgcolor="rgba(255,255,255,0.8)"))
+    fig.add_hline(y=no_model, line_dash="dot", line_color=NEUTRAL_COLOR, annotation_text="no model (flag nothing)",
+                  annotation_position="bottom right")
+    for name, c in curves.items():
+        fig.add_scatter(x=c["threshold"], y=c["cost_per_1000"], name=name, mode="lines", line_shape="hv",
+                        line=dict(color=colors[name], width=3 if name == next(iter(curves)) else 2),
+                        hovertemplate="threshold %{x:.3f}<br>cost %{y:,.0f}<extra>" + name + "</extra>")
+        best = c.loc[c["cost_per_1000"].idxmin()]
+        fig.add_scatter(x=[best["threshold"]], y=[best["cost_per_1000"]], mode="markers", showlegend=False,
+                        marker=dict(color=colors[name], size=11, symbol="diamond", line=dict(color="black", width=1)),
+                        hovertemplate="cheapest: %{x:.3f}<extra>" + name + "</extra>")
+    fig.add_vline(x=threshold, line_dash="dash", line_color=NEUTRAL_COLOR, annotation_text="your threshold")
+    return fig

@@ -18,7 +18,7 @@ from ui.results import comparison_table, download_csv, metric_cards
 from ui.share import share_panel
 from ui.state import memo
 from ui.tabular import batch_scoring
-from ui.style import MODEL_COLOR, NEUTRAL_COLOR, POSITIVE_COLOR, pct
+from ui.style import MODEL_COLOR, NEUTRAL_COLOR, POSITIVE_COLOR, money, pct
 
 NO_LABEL = "(no label: find unusual transactions)"
 NONE = "(none)"
@@ -30,13 +30,6 @@ LABELS = {"auprc": "AUPRC", "roc_auc": "ROC-AUC", "precision": "Precision", "rec
 
 
 # ----------------------------------------------------------------------------- 2 · Columns
-
-
-def money(x: float) -> str:
-    """Money with thousands separators: 6,610 · 204 · 12.50."""
-    if x is None or not np.isfinite(x):
-        return "–"
-    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}"
 
 
 def _pick(box, label: str, options: list, default, key: str, help: str):
@@ -201,34 +194,13 @@ def cost_view(model: fr.FraudModel, costs: fr.Costs, ev: dict, threshold: float)
                    f"(by {money(main['cost'] - base['cost'])}): here the simpler model earns its keep.",
                    icon=":material/balance:")
     g1, g2 = st.columns([3, 2])
-    g1.plotly_chart(cost_chart({k: model.cost_curve(costs, k) for k in (model.model_name, *model.baselines)}, threshold,
+    g1.plotly_chart(charts.cost_chart({k: model.cost_curve(costs, k) for k in (model.model_name, *model.baselines)}, threshold,
                                1000 * none / max(n, 1)), key="fr_cost")
     g1.caption("Diamonds: each model's cheapest threshold on these held-out rows (the page chooses on the validation "
                "rows, so yours may sit a little off); the dashed line is your threshold.")
     cm = np.array([[main["tn"], main["fp"]], [main["fn"], main["tp"]]])
     g2.plotly_chart(charts.confusion_chart(cm, ["genuine", "fraud"], f"{model.model_name} at {threshold:.3f}"), key="fr_cm")
     g2.caption("Rows: what was true; columns: what the model said. Top right: false alarms; bottom left: missed frauds.")
-
-
-def cost_chart(curves: dict[str, pd.DataFrame], threshold: float, no_model: float) -> go.Figure:
-    """Cost per 1,000 transactions against the threshold, per model, with 'flag nothing' as the reference."""
-    colors = charts.series_colors(list(curves))
-    fig = charts._fig("Expected cost per 1,000 transactions, by threshold", height=380,
-                      xaxis=dict(title="threshold", range=[0, 1]),
-                      yaxis=dict(title="cost per 1,000 transactions", range=[0, 1.25 * no_model if no_model > 0 else None]),
-                      legend=dict(yanchor="top", y=0.98, xanchor="left", x=0.02, bgcolor="rgba(255,255,255,0.8)"))
-    fig.add_hline(y=no_model, line_dash="dot", line_color=NEUTRAL_COLOR, annotation_text="no model (flag nothing)",
-                  annotation_position="bottom right")
-    for name, c in curves.items():
-        fig.add_scatter(x=c["threshold"], y=c["cost_per_1000"], name=name, mode="lines", line_shape="hv",
-                        line=dict(color=colors[name], width=3 if name == next(iter(curves)) else 2),
-                        hovertemplate="threshold %{x:.3f}<br>cost %{y:,.0f}<extra>" + name + "</extra>")
-        best = c.loc[c["cost_per_1000"].idxmin()]
-        fig.add_scatter(x=[best["threshold"]], y=[best["cost_per_1000"]], mode="markers", showlegend=False,
-                        marker=dict(color=colors[name], size=11, symbol="diamond", line=dict(color="black", width=1)),
-                        hovertemplate="cheapest: %{x:.3f}<extra>" + name + "</extra>")
-    fig.add_vline(x=threshold, line_dash="dash", line_color=NEUTRAL_COLOR, annotation_text="your threshold")
-    return fig
 
 
 # ----------------------------------------------------------------------------- Flagged list and explanations
@@ -355,7 +327,7 @@ def report(model: fr.FraudModel, table: Table, costs: fr.Costs | None, threshold
             f"flagging nothing would cost {money(none)}.",
             charts.pr_chart(model.pr_curves(), {k: (v["recall"], v["precision"]) for k, v in ev.items()}, main["fraud_rate"]),
             charts.roc_chart(model.roc_curves()),
-            cost_chart({k: model.cost_curve(costs, k) for k in (model.model_name, *model.baselines)}, threshold,
+            charts.cost_chart({k: model.cost_curve(costs, k) for k in (model.model_name, *model.baselines)}, threshold,
                        1000 * none / max(model.n_rows["test"], 1)),
         ]))
     sections.append((f"How the {model.score_name} is spread", [score_histogram(model.test_scores(), threshold, model.score_name)]))
