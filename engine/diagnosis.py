@@ -411,3 +411,9 @@ def fit(
         timings=timings,
     )
     return model
+
+
+# The contract's names (engine/scenario.py).
+Columns, Config, Model = DiagnosisColumns, DiagnosisConfig, DiagnosisModel
+SAMPLE = "heart_disease_cleveland.csv"
+QUICK = DiagnosisConfig(max_epochs=15, bootstrap=20)

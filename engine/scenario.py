@@ -3,7 +3,10 @@
 A scenario is a module with:
 
     KIND, MODEL, BASELINES, MAX_ROWS           constants (the model file's kind, display names, row cap)
-    Columns, Config                           frozen dataclasses (Config fields declared with engine.options.option)
+    Columns, Config, Model                    frozen dataclasses (Config fields declared with engine.options, checked
+                                              by options.validate) and the module's Fitted subclass
+    SAMPLE, QUICK                             the bundled sample file name and a Config that trains it in seconds
+                                              (the contract test and the benchmarks use both)
     default_columns(df) -> Columns            the roles a page preselects (engine.roles does the guessing)
     prepare(df, columns, config) -> Prepared  cheap checks; DataError with a sentence when the file cannot work
     fit(df, columns, config, progress=None, cancel=None) -> Fitted
@@ -45,7 +48,7 @@ from engine.explain import Explanation
 from engine.training import History
 
 # Modules that follow the contract (the parametrised contract test runs each of them).
-SCENARIOS = ("diagnosis", "maintenance")
+SCENARIOS = ("diagnosis",)
 
 
 def scenario(name: str) -> ModuleType:
