@@ -67,9 +67,9 @@ def is_date(s: pd.Series) -> bool:
 
 
 def outcome(df: pd.DataFrame, outcome_words: Sequence[str], max_values: int = 2,
-            exclude: Iterable[str] = ()) -> Guess:
+            exclude: Iterable[str] = (), fallback: bool = True) -> Guess:
     """A column named like the scenario's outcome with 2..max_values values (exact name first, then a
-    name containing one of the words), else the last column with two values."""
+    name containing one of the words), else (with `fallback`) the last column with 2..max_values values."""
     excluded = set(exclude)
     for c in df.columns:  # an exact name wins even with one value (prepare() then says what is wrong)
         if c not in excluded and ("_".join(words(c)) in outcome_words or str(c).lower() in outcome_words) \
@@ -81,9 +81,8 @@ def outcome(df: pd.DataFrame, outcome_words: Sequence[str], max_values: int = 2,
         hit = next((w for w in words(c) if w in outcome_words), None)
         if hit:
             return Guess(c, f"its name mentions '{hit}' and it holds {df[c].nunique(dropna=True)} values")
-    binary = [c for c in candidates if df[c].nunique(dropna=True) == 2]
-    if binary:
-        return Guess(binary[-1], "the last column with exactly two values")
+    if fallback and candidates:
+        return Guess(candidates[-1], f"the last column with few values ({df[candidates[-1]].nunique(dropna=True)})")
     return Guess(None, f"no column is named like the outcome ({', '.join(outcome_words[:4])}…) with few values")
 
 

@@ -48,7 +48,7 @@ from engine.explain import Explanation
 from engine.training import History
 
 # Modules that follow the contract (the parametrised contract test runs each of them).
-SCENARIOS = ("diagnosis",)
+SCENARIOS = ("diagnosis", "fraud")
 
 
 def scenario(name: str) -> ModuleType:
@@ -67,6 +67,7 @@ class Fitted:
 
     KIND: ClassVar[str] = ""
     TRANSIENT: ClassVar[tuple[str, ...]] = ()
+    LEGACY_PREFIXES: ClassVar[dict[str, str]] = {}  # tensor prefixes of older files → today's field names
     HEADLINE: ClassVar[str] = ""  # the metrics key shown first on the page
     METRIC_LABELS: ClassVar[dict[str, str]] = {}
 
@@ -89,13 +90,17 @@ class Fitted:
         """How a push up / down reads in the reasons column ("raises risk", "lowers risk")."""
         return "raises the score", "lowers the score"
 
+    def reasons(self, df: pd.DataFrame, pred: pd.DataFrame, k: int) -> list[str]:
+        """The top-k reasons in words for each row of `df` (`pred` = its predictions)."""
+        exp = self.explain(df)
+        up, down = self.reasons_words()
+        return ["; ".join(exp.reasons(i, k, up, down)) for i in range(len(df))]
+
     def score(self, df: pd.DataFrame, reasons: int = 3) -> pd.DataFrame:
         """Predictions first, then the top reasons in words, then the analyst's own columns."""
         pred = self.predict(df).reset_index(drop=True)
         if reasons:
-            exp = self.explain(df)
-            up, down = self.reasons_words()
-            pred["top reasons"] = ["; ".join(exp.reasons(i, reasons, up, down)) for i in range(len(df))]
+            pred["top reasons"] = self.reasons(df, pred, reasons)
         rest = df.reset_index(drop=True).drop(columns=[c for c in pred.columns if c in df.columns])
         return pd.concat([pred, rest], axis=1)
 
@@ -243,6 +248,8 @@ def _module(tp: Any, spec: dict, state: dict[str, torch.Tensor]) -> torch.nn.Mod
 def unpack(cls: type, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> Fitted:
     """The inverse of `pack`."""
     hints = _hints(cls)
+    for old, new in cls.LEGACY_PREFIXES.items():
+        tensors = {(new + k[len(old):] if k.startswith(old + ".") else k): v for k, v in tensors.items()}
     kwargs: dict[str, Any] = {}
     for f in fields(cls):
         if f.name in cls.TRANSIENT or not f.init:

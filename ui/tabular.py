@@ -1,6 +1,7 @@
 """Views shared by the tabular pages: SHAP explanations, what-if editing, batch scoring."""
 from __future__ import annotations
 
+import math
 from typing import Callable, Sequence
 
 import pandas as pd
@@ -107,5 +108,5 @@ def model_file_scoring(key: str, load: Callable[[bytes], object], file_name: str
         model = memo(f"{key}_uploaded_model", upload.file_id, lambda: load(upload.getvalue()), keep=1)
         label, value = model.headline()
         what = describe(model) if describe else f"Model from {len(model.features)} columns"
-        st.success(f"{what}; its held-out {label} was {value:.3f}.")
+        st.success(what + (f"; its held-out {label} was {value:.3f}." if math.isfinite(value) else "."))
         batch_scoring(f"{key}_file", model.score, model.features, file_name)
