@@ -132,6 +132,40 @@ def _seed_dropout(model: nn.Module, generator: torch.Generator) -> None:
                 child.generator = generator
 
 
+class Progress:
+    """The one adapter between a job's progress function and the steps of a fit (None: nobody listens).
+
+    `progress(event)` forwards an event; `say(message)` shows a message while keeping the last numbers (the
+    loss curve stays on screen); `stage(model, offset, total)` gives the progress function of one network
+    among several, its epochs numbered across all of them so the bar only moves forward."""
+
+    def __init__(self, progress: ProgressFn | None):
+        self.fn = progress
+        self.last: dict[str, Any] = {}
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        self.last = dict(event)
+        if self.fn is not None:
+            self.fn(event)
+
+    def say(self, message: str, **extra: Any) -> None:
+        if self.fn is not None:
+            self.fn({**self.last, "message": message, **extra})
+
+    def stage(self, model: str, offset: int = 0, total: int | None = None) -> ProgressFn | None:
+        if self.fn is None:
+            return None
+
+        def report(event: dict[str, Any]) -> None:
+            numbered = {**event, "model": model, "epoch": offset + event["epoch"],
+                        "best_epoch": offset + event.get("best_epoch", 0)}
+            if total is not None:
+                numbered["max_epochs"] = total
+            self(numbered)
+
+        return report
+
+
 class Callback:
     """A hook into `fit_model` (skorch's callbacks): override what you need. `on_epoch_end` returns a
     reason in words to stop training, or None. Callbacks run in list order; all of them run every
