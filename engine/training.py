@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from engine.device import autocast, get_device
+from engine.distributed import data_parallel_workers
 from engine.models import RNG_LOCK, Dropout
 
 # The global torch RNG is shared by all threads: seeding and weight initialisation happen under
@@ -147,8 +148,13 @@ def fit_model(
 
     `loss_fn(output, y)` must return the mean loss of a batch. With `val`, early stopping
     and the LR schedule watch the validation loss and the best weights are restored.
-    Raises `Cancelled` when `cancel.is_set()`.
+    Raises `Cancelled` when `cancel.is_set()`. Under `engine.distributed.use_workers(n > 1)` the same
+    loop runs data-parallel on a Ray cluster.
     """
+    if data_parallel_workers() > 1:
+        from engine.distributed import fit_data_parallel
+
+        return fit_data_parallel(model, train, val, loss_fn, config, progress=progress, cancel=cancel, device=device)
     device = device or get_device()
     with _INIT_LOCK:
         gen = seed_everything(config.seed)
