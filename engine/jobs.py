@@ -48,6 +48,7 @@ class Job:
     max_seconds: float = 3600.0  # the server's limit on the whole job (EXPLORER_MAX_JOB_SECONDS)
     run_key: str = ""  # what the page trained (data, columns, options): a reload re-attaches only to the same run
     workers: int = 1  # data-parallel workers (Ray runner only)
+    where: str = ""  # the machine and process that ran it (Ray runner: "host:pid"), for the log
     submitted: float = field(default_factory=time.time)
     started: float | None = None
     finished: float | None = None

@@ -296,7 +296,7 @@ class RayRunner(JobRunner):
         for event in events:
             if event.get("_started"):
                 if job.status == QUEUED:
-                    job.status, job.started = RUNNING, time.time()
+                    job.status, job.started, job.where = RUNNING, time.time(), event.get("where", "")
             else:
                 progress(event)
         return seen + len(events)
@@ -369,7 +369,7 @@ def _train_task(spec: dict[str, Any], *args: Any, **kwargs: Any) -> tuple[str, A
 
     progress = BoardProgress(spec["board"], spec["job_id"])
     cancel = BoardCancel(spec["board"], spec["job_id"])
-    progress({"_started": True})
+    progress({"_started": True, "where": f"{socket.gethostname()}:{os.getpid()}"})
     # A reused worker keeps the thread count of its first job: set it for this one, from what Ray gave it.
     cpus = ray.get_runtime_context().get_assigned_resources().get("CPU", 1.0)
     torch.set_num_threads(max(1, int(cpus)))
