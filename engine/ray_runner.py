@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import json
 import logging
 import os
 import socket
@@ -36,6 +37,7 @@ log = logging.getLogger("explorer.ray")
 CONNECT_SECONDS_VAR = "EXPLORER_RAY_CONNECT_SECONDS"  # how long connecting at start may take (default 45)
 CPUS_PER_JOB_VAR = "EXPLORER_RAY_CPUS_PER_JOB"  # CPUs one job asks the cluster for (default 1)
 LOCAL_CPUS_VAR = "EXPLORER_RAY_LOCAL_CPUS"  # CPUs of the embedded instance started without RAY_ADDRESS
+RUNTIME_ENV_VAR = "EXPLORER_RAY_RUNTIME_ENV"  # JSON runtime_env for a quick try on a cluster without the image
 MAX_IN_FLIGHT_VAR = "EXPLORER_RAY_MAX_JOBS"  # jobs this server hands to Ray at once; Ray queues them (default 32)
 POLL_SECONDS = 0.5
 CANCEL_CHECK_SECONDS = 0.25
@@ -96,15 +98,19 @@ def _init(address: str | None, timeout: float) -> None:
 
     outcome: dict[str, BaseException | None] = {}
     embedded = address in (None, "", "local")
+    try:
+        runtime_env = json.loads(os.environ[RUNTIME_ENV_VAR]) if os.environ.get(RUNTIME_ENV_VAR) else None
+    except ValueError as exc:
+        raise ClusterUnreachable(f"{RUNTIME_ENV_VAR} is not valid JSON ({exc}); fix it and restart the server.") from None
 
     def run() -> None:
         try:
             if embedded:
                 cpus = os.environ.get(LOCAL_CPUS_VAR)
                 ray.init(address="local", num_cpus=int(cpus) if cpus else None, include_dashboard=False,
-                         log_to_driver=False, configure_logging=False)
+                         log_to_driver=False, configure_logging=False, runtime_env=runtime_env)
             else:
-                ray.init(address=address, log_to_driver=False, configure_logging=False)
+                ray.init(address=address, log_to_driver=False, configure_logging=False, runtime_env=runtime_env)
             outcome["error"] = None
         except BaseException as exc:  # noqa: BLE001 - reported below as a sentence
             outcome["error"] = exc
