@@ -36,6 +36,7 @@ log = logging.getLogger("explorer.ray")
 
 CONNECT_SECONDS_VAR = "EXPLORER_RAY_CONNECT_SECONDS"  # how long connecting at start may take (default 45)
 CPUS_PER_JOB_VAR = "EXPLORER_RAY_CPUS_PER_JOB"  # CPUs one job asks the cluster for (default 1)
+GPUS_PER_JOB_VAR = "EXPLORER_RAY_GPUS_PER_JOB"  # share of a GPU one job asks for when the cluster has GPUs (default 1)
 LOCAL_CPUS_VAR = "EXPLORER_RAY_LOCAL_CPUS"  # CPUs of the embedded instance started without RAY_ADDRESS
 RUNTIME_ENV_VAR = "EXPLORER_RAY_RUNTIME_ENV"  # JSON runtime_env for a quick try on a cluster without the image
 MAX_IN_FLIGHT_VAR = "EXPLORER_RAY_MAX_JOBS"  # jobs this server hands to Ray at once; Ray queues them (default 32)
@@ -155,6 +156,7 @@ class RayRunner(JobRunner):
         self.address = address or "a local instance on this server"
         super().__init__(max_workers=int(os.environ.get(MAX_IN_FLIGHT_VAR, "32")))
         self.cpus_per_job = float(os.environ.get(CPUS_PER_JOB_VAR, "1"))
+        self.gpus_per_job = float(os.environ.get(GPUS_PER_JOB_VAR, "1"))
         self._board = ray.remote(num_cpus=0, max_concurrency=1)(_Board).remote()
         self._tables: OrderedDict[str, Any] = OrderedDict()  # content fingerprint -> object ref
         self._tables_lock = threading.Lock()
@@ -180,7 +182,7 @@ class RayRunner(JobRunner):
         return (f"Training jobs run on the Ray cluster ({self.address}): {res['nodes']} machine"
                 f"{'s' if res['nodes'] != 1 else ''} with {res['CPU']:.0f} CPUs{gpus}; each job asks for "
                 f"{self.cpus_per_job:g} CPU{'s' if self.cpus_per_job != 1 else ''}"
-                f"{' and one GPU' if res['GPU'] else ''}, and waits its turn when the cluster is full.")
+                f"{f' and {self.gpus_per_job:g} GPU' if res['GPU'] else ''}, and waits its turn when the cluster is full.")
 
     def max_data_parallel_workers(self) -> int:
         """The most workers one data-parallel job may ask for (one CPU each; CPU workers only)."""
@@ -225,7 +227,8 @@ class RayRunner(JobRunner):
             if workers > 1:
                 self._tasks[kind] = ray.remote(num_cpus=0, max_retries=0)(_train_task)
             elif device == "cuda":
-                self._tasks[kind] = ray.remote(num_cpus=self.cpus_per_job, num_gpus=1, max_retries=0)(_train_task)
+                self._tasks[kind] = ray.remote(num_cpus=self.cpus_per_job, num_gpus=self.gpus_per_job,
+                                               max_retries=0)(_train_task)
             else:
                 self._tasks[kind] = ray.remote(num_cpus=self.cpus_per_job, max_retries=0)(_train_task)
         return self._tasks[kind]

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.browser.conftest import (ARTIFACTS, _free_port, _require_browser, assert_no_traceback, screenshot,
+from tests.browser.conftest import (ARTIFACTS, SCREENSHOTS, _free_port, _require_browser, assert_no_traceback, screenshot,
                                     wait_idle)
 from tests.conftest import ROOT
 
@@ -54,6 +54,14 @@ def ray_app_url(ray_runner):
     log.close()
 
 
+def _viewport_shot(page, locator, name: str) -> None:
+    """What the analyst sees around `locator` (Streamlit scrolls an inner container, so full-page shots
+    show only the top)."""
+    locator.first.scroll_into_view_if_needed()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
 def test_diagnosis_trains_on_ray_and_a_reload_reattaches(browser, ray_app_url):
     ctx = browser.new_context(viewport={"width": 1366, "height": 768})
     page = ctx.new_page()
@@ -73,12 +81,12 @@ def test_diagnosis_trains_on_ray_and_a_reload_reattaches(browser, ray_app_url):
         page.reload()  # a new session: only the URL knows the job
         page.get_by_role("button", name="Cancel training").wait_for(timeout=30_000)  # still training, re-attached
         assert page.get_by_role("button", name="Train", exact=True).count() == 0
-        screenshot(page, "ray_reattached_while_training")
+        _viewport_shot(page, page.get_by_role("button", name="Cancel training"), "ray_reattached_while_training")
         page.get_by_text("ROC curve").first.wait_for(timeout=180_000)
         assert page.get_by_text("Trained in").count() == 1
         assert parse_qs(urlsplit(page.url).query)["job"][0] == job_id
         assert "0." in page.get_by_test_id("stMetric").filter(has_text="ROC-AUC").first.inner_text()
         assert_no_traceback(page)
-        screenshot(page, "ray_diagnosis_results")
+        _viewport_shot(page, page.get_by_text("Trained in"), "ray_diagnosis_results")
     finally:
         ctx.close()
