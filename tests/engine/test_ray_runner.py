@@ -102,7 +102,8 @@ def test_cancel_running_and_queued_jobs_and_the_queue_position(ray_runner):
     jobs = [ray_runner.submit(dx.fit, df, columns, config, name="diagnosis") for _ in range(2)]
     first, second = jobs
     try:
-        assert _wait_for(lambda: first.status == RUNNING and second.status == RUNNING and len(first.events) > 2), \
+        # (a second worker process may have to start and import torch first: slow on a busy machine)
+        assert _wait_for(lambda: first.status == RUNNING and second.status == RUNNING and len(first.events) > 2, 240), \
             "two jobs should run at once on 2 CPUs"
         jobs += [ray_runner.submit(dx.fit, df, columns, config, name="diagnosis") for _ in range(2)]
         third, fourth = jobs[2:]
