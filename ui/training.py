@@ -126,9 +126,12 @@ def _watch(job: Job) -> None:
                                            f"(stops early once it stops improving) · {last.get('seconds', 0):.1f} s")
         elif job.status == QUEUED:
             ahead = default_runner().queued_before(job)
-            queue = "yours is next" if ahead == 0 else f"{ahead} job{'s' if ahead != 1 else ''} ahead of yours"
-            done, text = 0.0, (f"Waiting for a free training slot: other sessions are training ({queue}). "
-                               "It starts on its own.")
+            if ahead == 0:  # next in line (on a cluster, a fresh worker may still be starting)
+                text = "Waiting for a free training slot; yours is next. It starts on its own."
+            else:
+                text = (f"Waiting for a free training slot: other sessions are training ({ahead} job"
+                        f"{'s' if ahead != 1 else ''} ahead of yours). It starts on its own.")
+            done = 0.0
         else:
             done, text = last.get("fraction", 0.0), last.get("message", "Preparing the data and starting…")
         if "model" in last:  # a job that trains several networks in turn names the current one
