@@ -30,6 +30,7 @@ SCENARIOS = [
 
 def home() -> None:
     from engine.device import describe
+    from engine.jobs import describe_runner
 
     st.title("AI Scenario Explorer")
     st.markdown(
@@ -38,6 +39,7 @@ def home() -> None:
         "simple baseline, so you can see whether the neural network earns its keep."
     )
     st.info(f"Models train on: **{describe()}**", icon=":material/memory:")
+    st.info(describe_runner(), icon=":material/lan:")
     for page, spec in zip(PAGES, SCENARIOS):
         with st.container(border=True):
             st.page_link(page, label=f"**{spec['title']}**", icon=spec["icon"])

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from engine.device import autocast, get_device
+from engine.distributed import data_parallel_workers
 from engine.models import RNG_LOCK, Dropout
 
 # The global torch RNG is shared by all threads: seeding and weight initialisation happen under
@@ -277,8 +278,13 @@ def fit_model(
     `loss_fn(output, y)` must return the mean loss of a batch. Early stopping, the learning-rate
     schedule, progress and the time limit are callbacks (`default_callbacks(progress)` unless
     `callbacks` is given); without `val` they watch the training loss. Raises `Cancelled` when
-    `cancel.is_set()` (checked between batches).
+    `cancel.is_set()` (checked between batches). Under `engine.distributed.use_workers(n > 1)` the
+    loop runs data-parallel on a Ray cluster (engine/distributed.py; custom callbacks do not apply there).
     """
+    if data_parallel_workers() > 1:
+        from engine.distributed import fit_data_parallel
+
+        return fit_data_parallel(model, train, val, loss_fn, config, progress=progress, cancel=cancel, device=device)
     device = device or get_device()
     with _INIT_LOCK:
         gen = seed_everything(config.seed)
