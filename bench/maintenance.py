@@ -35,7 +35,7 @@ def main() -> None:
     rows = []
     print(f"{'seed':>4}  " + "  ".join(f"{n:>20}" for n in names) + "   net÷GB  net÷LR   fit s (net / GB / LR)")
     for seed in args.seeds:
-        m = mt.fit(df, cols, mt.Config(seed=seed, bootstrap=0))
+        m = mt.fit(df, cols, mt.Config(seed=seed, bootstrap=0, max_seconds=3600))  # a busy machine must not cut training short
         auprc = [m.metrics["auprc"], *(m.baseline_metrics[b]["auprc"] for b in mt.BASELINES)]
         rows.append(auprc)
         secs = " / ".join(f"{m.timings[n]:.1f}" for n in names)
