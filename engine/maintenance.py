@@ -54,19 +54,19 @@ class Columns:
 class Config:
     """Analyst-facing options; defaults work on the sample data."""
 
+    seed: int = options.seed()
+    test_fraction: float = options.test_fraction(0.25)
+    val_fraction: float = option(0.2, "Share of the training runs used to stop training and to choose the threshold.",
+                                 min=0.1, max=0.4)
+    max_epochs: int = options.max_epochs(300)
+    max_seconds: float = options.max_seconds(300.0)
     hidden: tuple[int, ...] = option((64, 64), "Neurons in each hidden layer of the network.")
     dropout: float = options.dropout(0.05)
     weight_decay: float = options.weight_decay(1e-4)
     lr: float = option(3e-3, "Learning rate: the step size of training.", min=1e-5, max=0.1)
-    max_epochs: int = options.max_epochs(300)
-    batch_size: int = option(64, "Rows per training step.", min=8, max=4096)
+    batch_size: int = option(64, "Runs per training step.", min=8, max=4096)
     patience: int = option(30, "Passes without improvement before training stops early.", min=3, max=200)
-    test_fraction: float = options.test_fraction(0.25)
-    val_fraction: float = option(0.2, "Share of the training rows used to stop training and to choose the threshold.",
-                                 min=0.1, max=0.4)
-    seed: int = options.seed()
     bootstrap: int = options.bootstrap()
-    max_seconds: float = options.max_seconds(300.0)
 
     def __post_init__(self):
         options.validate(self)
@@ -284,9 +284,8 @@ def fit(df: pd.DataFrame, columns: Columns, config: Config = Config(), progress=
     share = y[train].mean()
     loss = nn.BCEWithLogitsLoss(pos_weight=torch.tensor(math.sqrt((1 - share) / share), device=get_device()))
     target = y.astype(np.float32)[:, None]
-    train_config = TrainConfig(max_epochs=config.max_epochs, batch_size=config.batch_size, lr=config.lr,
-                               weight_decay=config.weight_decay, patience=config.patience, seed=config.seed,
-                               max_seconds=config.max_seconds)
+    train_config = TrainConfig(**{k: getattr(config, k) for k in ("max_epochs", "batch_size", "lr", "weight_decay",
+                                                                  "patience", "seed", "max_seconds")})
     fitted, timings = evaluate.timed({MODEL: lambda: fit_model(net, (X[train], target[train]), (X[val], target[val]),
                                                                loss, train_config, progress=progress, cancel=cancel)})
     fit_rows = np.r_[train, val]

@@ -179,5 +179,6 @@ def results(model: mt.MaintenanceModel, table: Table, run_key: str, run_id: str 
 
 
 def score_with_model_file() -> None:
-    model_file_scoring("mt", mt.load, "maintenance_scores.csv",
-                       lambda m: f"Failure model for '{m.columns.target}' from {len(m.features)} columns")
+    with st.expander("Already have a model file from this page? Score new runs with it, no training"):
+        model_file_scoring("mt", mt.load, "maintenance_scores.csv",
+                           lambda m: f"Failure model for '{m.columns.target}' from {len(m.features)} columns")

@@ -2,19 +2,12 @@
 from __future__ import annotations
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT
-
-APP = str(ROOT / "app.py")
+from tests.conftest import open_app_page
 
 
-def _open() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
-    at.switch_page("app_pages/maintenance.py").run()
-    assert not at.exception
-    return at
+def _open():
+    return open_app_page("app_pages/maintenance.py")
 
 
 def test_sample_trains_and_shows_money_modes_and_the_service_list():
