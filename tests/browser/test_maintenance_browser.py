@@ -13,7 +13,7 @@ def test_train_on_the_sample_and_read_the_results(browser, app_url):
         page.get_by_test_id("stSidebarNav").get_by_text("Predictive maintenance").click()
         page.get_by_text("7,000", exact=True).first.wait_for()  # the row count of the preview
         page.get_by_text("Advanced training options").click()
-        epochs = page.get_by_label("Most epochs")
+        epochs = page.get_by_role("spinbutton", name="Most epochs")
         epochs.fill("15")
         epochs.press("Enter")
         page.get_by_role("button", name="Train").click()
@@ -28,7 +28,8 @@ def test_train_on_the_sample_and_read_the_results(browser, app_url):
         page.get_by_role("tab", name="Costs & threshold").click()
         page.get_by_text("Saving vs no model").first.wait_for()
         page.get_by_role("tab", name="Service list").click()
-        page.get_by_text("Service before the next run").first.wait_for()
+        page.get_by_text("riskiest first").first.wait_for()
+        page.get_by_test_id("stDataFrame").filter(visible=True).first.wait_for()
         assert_no_traceback(page)
         screenshot(page, "maintenance_service_list")
     finally:
