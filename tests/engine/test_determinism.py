@@ -50,7 +50,7 @@ def _digits():
 
 def _maintenance():
     df = load_table(SAMPLES / "ai4i2020_machines_1_7000.csv").df.head(2000)  # 52 failures
-    return df, mt.default_columns(df), mt.Config(max_epochs=3, bootstrap=20, seed=3), mt.fit
+    return df, mt.default_columns(df), mt.Config(max_epochs=5, bootstrap=20, seed=3), mt.fit
 
 
 @pytest.mark.parametrize("scenario", [_diagnosis, _fraud, _segmentation, _forecast, _digits, _maintenance],
