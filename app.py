@@ -25,6 +25,10 @@ SCENARIOS = [
     dict(path="app_pages/forecast.py", title="Demand forecast", icon=":material/trending_up:", url_path="forecast",
          blurb="Forecast sales per store or item with intervals from one network for all series, see on past periods "
                "whether it beats seasonal naive and exponential smoothing, which drivers matter, and what to reorder."),
+    dict(path="app_pages/maintenance.py", title="Predictive maintenance", icon=":material/precision_manufacturing:",
+         url_path="maintenance",
+         blurb="Predict which production runs will end in a machine failure, beside gradient boosting; turn what a "
+               "failure and a service stop cost into the alert threshold, and list which machines to service first, and why."),
 ]
 
 

@@ -63,3 +63,14 @@ def ray_runner():
         yield RayRunner()
     finally:
         ray.shutdown()
+
+
+def open_app_page(page_file: str):
+    """The app in AppTest, switched to one page (`app_pages/x.py`); the timeout suits pages importing torch and shap."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page(page_file).run()
+    assert not at.exception
+    return at

@@ -142,3 +142,17 @@ def _watch(job: Job) -> None:
             st.plotly_chart(charts.loss_curve(events))
     if st.button("Cancel training", key=f"cancel_{job.id}"):
         job.cancel()
+
+
+def trained_run(page: str, table: Any, fit: Callable[..., Any], columns: Any, config: Any) -> tuple[Any, str, str | None]:
+    """Step 3 for a scenario on the contract (engine.scenario): the Train panel for (data, columns, config); once
+    trained, the run saved for sharing. Stops the script until a model is ready; returns (model, job id, run id)."""
+    from dataclasses import asdict
+
+    from ui.share import persist_run
+
+    job = training_panel(page, run_key(table.fingerprint, columns, config), fit, table.df, columns, config)
+    if job is None or not job.finished_ok:
+        st.stop()
+    model = job.result
+    return model, job.id, persist_run(page, job.id, model.to_bytes, table, asdict(columns), asdict(config), model.metrics)

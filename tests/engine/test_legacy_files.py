@@ -59,7 +59,7 @@ def digits_v1(m: dg.DigitModel) -> bytes:
     return artifacts.to_bytes(dg.KIND, tensors, meta)
 
 
-CASES = {
+CASES = {  # maintenance was born on the contract: it has no version-1 files
     "diagnosis": (dx, diagnosis_v1, None),
     "fraud": (fr, fraud_v1, 3000),
     "digits": (dg, digits_v1, None),
