@@ -269,6 +269,7 @@ def batch_prediction(model: dg.DigitModel, key: str) -> None:
         cache.clear()
         with guard("predicting your file", stop=False):
             table = load_table(upload.getvalue(), upload.name)
+            dg.read_images(table.df, model.columns, upload.name, labelled=False)  # problems named with the file's name
             pred = model.predict(table.df)
             truth = None
             if model.columns.label in table.df.columns:

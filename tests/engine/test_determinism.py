@@ -28,7 +28,7 @@ def _diagnosis():
 
 def _fraud():
     df = load_table(SAMPLES / "creditcard_transactions.csv").df
-    return df, fr.default_columns(df), fr.FraudConfig(max_epochs=4, bootstrap=20, seed=3), fr.fit
+    return df, fr.default_columns(df), fr.FraudConfig(max_epochs=5, bootstrap=20, seed=3), fr.fit
 
 
 def _segmentation():
