@@ -132,7 +132,8 @@ def test_alice_shares_bob_signs_in_to_see_it_and_deleted_or_private_links_say_so
         _sign_in(alice, "alice")
         alice.get_by_text("Signed in as").wait_for()
         assert "Alice Analyst" in alice.get_by_test_id("stSidebar").inner_text()
-        alice.get_by_test_id("stSidebarNav").get_by_text("Diagnosis").click()
+        alice.goto(f"{url}/diagnosis?dx_epochs=40")  # a new session, still signed in (the cookie); few epochs
+        alice.get_by_text("Signed in as").wait_for()
         alice.get_by_role("button", name="Train").click()
         alice.get_by_text("ROC curve").first.wait_for(timeout=120_000)
         assert _store_runs(store) == set(), "training stored a run before alice asked for a link"

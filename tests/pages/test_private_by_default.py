@@ -30,10 +30,11 @@ def test_training_alone_writes_nothing_then_my_runs_lists_and_deletes_the_link()
     before = store_files()
     at = _trained_diagnosis()
     assert store_files() == before, "training wrote to EXPLORER_RUN_STORE before the analyst asked for a link"
-    assert "Anyone with the link" not in " ".join(c.value for c in at.caption)
+    assert any("anyone who has the link" in c.value for c in at.caption)  # sign-in is off here: said before
+    assert not at.get("radio") or "diagnosis_link_visibility" not in [r.key for r in at.radio]  # no choice to offer
     run_id = create_share_link(at, "diagnosis")
     assert any(run_id in f for f in store_files())
-    assert any("anyone who has the link" in c.value for c in at.caption)  # sign-in is off here
+    assert any("Who can open it: Anyone with the link" in c.value for c in at.caption)
 
     at.switch_page("app_pages/my_runs.py").run()
     assert not at.exception
