@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import streamlit as st
 
 from engine.data import Table
-from engine.store import LINK, OWNER_ONLY, SIGNED_IN, NotAllowed, Run, RunStore, UnknownRun, check_access
+from engine.store import LINK, OWNER_ONLY, SIGNED_IN, NotAllowed, Run, RunStore, SignInRequired, UnknownRun, check_access
 from ui import auth
 from ui.errors import guard
 from ui.state import memo
@@ -85,10 +85,16 @@ def open_shared_run(page: str) -> Run | None:
             store.load(run_id, page=page)  # the sentence naming the right page
         check_access(info.owner, info.visibility, viewer)
         run = memo("shared_run", f"{run_id}:{viewer}", lambda: store.load(run_id, page=page, viewer=viewer), keep=2)
+    except SignInRequired as exc:
+        message = exc.message if auth.sign_in_enabled() else (
+            "This shared run is only for people signed in to this app, and sign-in is not set up on this server "
+            "any more. Ask the sender to share it again.")
+        st.warning(message, icon=":material/lock:")
+        return None
     except (UnknownRun, NotAllowed) as exc:
         st.warning(exc.message, icon=":material/link_off:")
         return None
-    except (OSError, ValueError):
+    except Exception:  # the store's disk or index: logged with the run id, a sentence on the page
         log.exception("opening run %s", run_id)
         st.warning("The run store cannot be read right now, so this link cannot be opened. Try again in a minute; "
                    "the page below works as usual.", icon=":material/link_off:")

@@ -118,3 +118,22 @@ def test_the_domain_allow_list(email, verified, domains, refused):
     assert (sentence is not None) == refused
     if refused:
         assert "Traceback" not in sentence and sentence.endswith(".")
+
+
+@pytest.mark.parametrize("visibility, words", [("signed_in", "sign-in is not set up on this server"),
+                                               ("owner", "sign-in is not set up on this server")])
+def test_a_restricted_link_on_a_server_without_sign_in_gives_a_sentence_not_the_data(visibility, words):
+    from engine.data import load_table
+    from engine.store import RunStore
+
+    table = load_table(b"age,target\n50,1\n60,0\n", "private.csv")
+    run_id = RunStore().save("diagnosis", b"not a model", table, {}, {}, {}, owner="alice", visibility=visibility)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.switch_page("app_pages/diagnosis.py")
+    at.query_params["run"] = run_id
+    at.run()
+    assert not at.exception
+    assert any(words in w.value for w in at.warning), [w.value for w in at.warning]
+    assert not any("A shared run" in m.value for m in at.markdown)
+    assert at.button(key="diagnosis_train")  # the normal page below
