@@ -74,6 +74,11 @@ class SignInRequired(NotAllowed):
     """The run is for signed-in people and the viewer is not signed in."""
 
 
+def is_run_id(value: object) -> bool:
+    """Whether `value` has the shape of a run id (checked before any path or query is built from it)."""
+    return isinstance(value, str) and _ID.fullmatch(value) is not None
+
+
 def default_root() -> Path:
     env = os.environ.get("EXPLORER_RUN_STORE")
     if env:

@@ -20,7 +20,7 @@ from typing import Any
 
 import streamlit as st
 
-from engine.store import _ID
+from engine.store import is_run_id
 
 RETURN_COOKIE = "explorer_after_sign_in"
 _RETURN = re.compile(r"^([a-z_]{1,40})\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9]{16})$")
@@ -117,7 +117,7 @@ def gate(url_path: str) -> None:
     if not _logged_in():
         st.title("AI Scenario Explorer")
         run_id = st.query_params.get("run")
-        if run_id and _ID.fullmatch(run_id) and re.fullmatch(r"[a-z_]{1,40}", url_path or ""):
+        if is_run_id(run_id) and re.fullmatch(r"[a-z_]{1,40}", url_path or ""):
             st.info("This link opens a shared run. Sign in to see it; you will come back to it afterwards.",
                     icon=":material/lock:")
             _remember_return(url_path, run_id)

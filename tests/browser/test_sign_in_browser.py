@@ -139,6 +139,7 @@ def test_alice_shares_bob_signs_in_to_see_it_and_deleted_or_private_links_say_so
         assert _store_runs(store) == set(), "training stored a run before alice asked for a link"
         alice.get_by_role("tab", name="Share").click()
         alice.get_by_text("kept until").first.wait_for()
+        alice.get_by_role("button", name="Create share link").scroll_into_view_if_needed()
         screenshot(alice, "share_tab_before_a_link")
         link = _create_link(alice, "Anyone signed in to this app")
         screenshot(alice, "share_link_signed_in")

@@ -262,3 +262,34 @@ def test_a_store_written_by_the_previous_version_opens_and_keeps_its_runs(tmp_pa
     assert run.expires == pytest.approx(created + 30 * 86_400)
     new = _put(store, owner="alice", visibility="owner")
     assert {r["id"] for r in store.list()} == {"A" * 22, new}
+
+
+def test_saving_and_deleting_runs_of_one_dataset_at_once_never_loses_a_kept_runs_data(store):
+    """Deletes remove a dataset only under the index's write lock, so a run saved meanwhile keeps its data."""
+    table = _tiny()
+    errors: list[BaseException] = []
+    kept: list[str] = []
+
+    def saver():
+        try:
+            for _ in range(15):
+                kept.append(_put(store, table))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    def deleter():
+        try:
+            for _ in range(15):
+                store.delete(_put(store, table))
+        except BaseException as exc:  # pragma: no cover
+            errors.append(exc)
+
+    threads = [threading.Thread(target=saver), threading.Thread(target=deleter)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert {r["id"] for r in store.list(limit=100)} == set(kept)
+    for run_id in kept:
+        assert store.load(run_id).dataset().df.equals(table.df)
