@@ -6,9 +6,11 @@ from dataclasses import asdict
 import streamlit as st
 
 from engine import diagnosis as dx
+from engine import roles
 from ui import diagnosis as views
 from ui.data import dataset_picker
 from ui.errors import guard
+from ui.options import option_input
 from ui.share import open_shared_run, shareable_run
 from ui.training import run_key, training_panel
 
@@ -45,7 +47,7 @@ names = list(df.columns)
 c1, c2 = st.columns(2)
 target = c1.selectbox("Outcome column (what to predict)", names, index=names.index(defaults.target), key="dx_target", bind="query-params",
                       help="The column holding the diagnosis or outcome you want the model to predict.")
-outcomes = sorted(dx._label_strings(df[target]).dropna().unique().astype(str), key=lambda c: (len(c), c))
+outcomes = roles.label_values(df[target])
 positive = c2.selectbox("Positive outcome (the one to detect)", outcomes[:dx.MAX_CLASSES * 2],
                         index=outcomes.index(dx.guess_positive(outcomes)) if outcomes else 0, key="dx_positive", bind="query-params",
                         help="Risk, sensitivity and the ROC curve are about this outcome.")
@@ -58,14 +60,13 @@ features = st.multiselect("Feature columns (what the model may use)", candidates
                           default=[f for f in defaults.features if f != target], key=f"dx_features_{fp}_{target}",
                           help="Free-text and date columns are left out by default.")
 with st.expander("Advanced training options"):
-    helps = dx.DiagnosisConfig.help()
     a1, a2, a3 = st.columns(3)
     config = dx.DiagnosisConfig(
-        max_epochs=a1.number_input("Most epochs", 5, 2000, 300, key="dx_epochs", bind="query-params", help=helps["max_epochs"]["help"]),
-        dropout=a2.slider("Dropout", 0.0, 0.8, 0.3, 0.05, key="dx_dropout", bind="query-params", help=helps["dropout"]["help"]),
-        test_fraction=a3.slider("Held-out share", 0.1, 0.5, 0.25, 0.05, key="dx_test", bind="query-params", help=helps["test_fraction"]["help"]),
-        seed=a1.number_input("Random seed", 0, 10_000, 0, key="dx_seed", bind="query-params", help=helps["seed"]["help"]),
-        weight_decay=a2.select_slider("Weight decay", [0.0, 1e-4, 1e-3, 1e-2, 0.1], 1e-3, key="dx_wd", bind="query-params", help=helps["weight_decay"]["help"]),
+        max_epochs=option_input(a1, dx.DiagnosisConfig, "max_epochs", "dx_epochs"),
+        dropout=option_input(a2, dx.DiagnosisConfig, "dropout", "dx_dropout", "slider"),
+        test_fraction=option_input(a3, dx.DiagnosisConfig, "test_fraction", "dx_test", "slider"),
+        seed=option_input(a1, dx.DiagnosisConfig, "seed", "dx_seed"),
+        weight_decay=option_input(a2, dx.DiagnosisConfig, "weight_decay", "dx_wd", "select"),
     )
 columns = dx.DiagnosisColumns(target, tuple(features), positive, binarise)
 with guard("checking your columns"):

@@ -1,8 +1,7 @@
 """Diagnosis: predict an outcome (binary or multi-class) from a patient table.
 
-Verbs shared by every scenario: `fit(df, columns, config, progress, cancel)` returns a
-`DiagnosisModel` with `metrics`, `baseline_metrics`, `history`, `predict`, `explain`,
-`save`; `load(path)` reads it back (weights and JSON only).
+Follows the scenario contract (engine/scenario.py): `fit(df, columns, config, progress, cancel)`
+returns a `DiagnosisModel` (a `Fitted`); `load(source)` reads a model file back (weights and JSON only).
 
 Model: a regularised MLP (dropout, weight decay, early stopping) with class weights.
 Baselines on the same held-out split: logistic regression and gradient boosting, fitted
@@ -11,27 +10,28 @@ on the same preprocessed training rows.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field, fields
-from pathlib import Path
-from typing import Sequence
+from dataclasses import dataclass
+from typing import ClassVar, Sequence
 
 import numpy as np
 import pandas as pd
 import torch
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import brier_score_loss, roc_auc_score, roc_curve
+from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 from torch import nn
 
-from engine import artifacts
-from engine.options import option as _opt
+from engine import evaluate, options, roles
 from engine.data import DataError, check_finite
 from engine.device import get_device
 from engine.explain import Explanation, deep_explain
 from engine.models import TabularMLP
+from engine.options import option as _opt
+from engine.options import validate
+from engine.scenario import Fitted
 from engine.tabular import Preprocessor
-from engine.training import History, TrainConfig, as_tensor, fit_model, predict_batched, seed_everything
+from engine.training import TrainConfig, as_tensor, fit_model, predict_batched, seed_everything
 
 KIND = "diagnosis"
 MODEL = "Neural network"
@@ -40,7 +40,6 @@ MAX_CLASSES = 20
 MAX_ROWS = 200_000  # patients per upload; a larger file is randomly sampled down (ui.data.dataset_picker)
 MIN_ROWS = 20
 MIN_PER_CLASS = 5
-_POSITIVE_WORDS = ("1", "yes", "y", "true", "positive", "pos", "m", "malignant", "disease", "sick", "abnormal")
 
 
 @dataclass(frozen=True)
@@ -53,28 +52,25 @@ class DiagnosisColumns:
     binarise: bool = False  # with >2 outcomes: positive class vs all the others
 
 
-
-
 @dataclass(frozen=True)
 class DiagnosisConfig:
     """Analyst-facing options; defaults work on the sample data."""
 
     hidden: tuple[int, ...] = _opt((64, 32), "Neurons in each hidden layer of the network.")
-    dropout: float = _opt(0.3, "Share of neurons switched off at random while training (guards against memorising).", min=0.0, max=0.8)
-    weight_decay: float = _opt(1e-3, "How strongly large weights are penalised (regularisation).", min=0.0, max=0.1)
+    dropout: float = options.dropout(0.3)
+    weight_decay: float = options.weight_decay(1e-3)
     lr: float = _opt(3e-3, "Learning rate: the step size of training.", min=1e-5, max=0.1)
-    max_epochs: int = _opt(300, "Most passes over the training rows (training stops earlier when it stops improving).", min=5, max=2000)
+    max_epochs: int = options.max_epochs(300)
     batch_size: int = _opt(32, "Rows per training step.", min=8, max=4096)
     patience: int = _opt(30, "Passes without improvement before training stops early.", min=3, max=200)
-    test_fraction: float = _opt(0.25, "Share of rows held out to measure the model (never seen in training).", min=0.1, max=0.5)
+    test_fraction: float = options.test_fraction(0.25)
     val_fraction: float = _opt(0.2, "Share of the training rows used to decide when to stop.", min=0.1, max=0.4)
-    seed: int = _opt(0, "Random seed: the same seed, data and settings give the same result.")
-    bootstrap: int = _opt(200, "Resamples used for the uncertainty intervals of the metrics.", min=0, max=2000)
-    max_seconds: float = _opt(300.0, "Time limit for training the network, in seconds.", min=5, max=3600)
+    seed: int = options.seed()
+    bootstrap: int = options.bootstrap()
+    max_seconds: float = options.max_seconds(300.0)
 
     def __post_init__(self):
-        if not 0.05 <= self.test_fraction <= 0.5 or not 0.05 <= self.val_fraction <= 0.5:
-            raise ValueError("test_fraction and val_fraction must lie between 0.05 and 0.5")
+        validate(self)
 
     def train_config(self) -> TrainConfig:
         return TrainConfig(
@@ -82,54 +78,22 @@ class DiagnosisConfig:
             patience=self.patience, seed=self.seed, max_seconds=self.max_seconds,
         )
 
-    @classmethod
-    def help(cls) -> dict[str, dict]:
-        return {f.name: dict(f.metadata) for f in fields(cls)}
-
 
 # ----------------------------------------------------------------------------- validation
 
-
-def _label_strings(s: pd.Series) -> pd.Series:
-    """Outcome values as clean strings ("1" not "1.0")."""
-    if pd.api.types.is_float_dtype(s):
-        vals = s.dropna()
-        if len(vals) and np.all(np.mod(vals, 1) == 0):
-            return s.map(lambda v: v if pd.isna(v) else str(int(v)))
-    return s.map(lambda v: v if pd.isna(v) else str(v).strip())
+OUTCOME_WORDS = ("target", "outcome", "diagnosis", "label", "class", "y", "disease", "num")
 
 
 def guess_positive(classes: Sequence[str], counts: pd.Series | None = None) -> str:
-    for word in _POSITIVE_WORDS:
-        for c in classes:
-            if c.lower() == word:
-                return c
-    if counts is not None and len(counts):
-        return str(counts.idxmin())
-    return classes[-1]
+    return roles.positive_value(classes, counts) or classes[-1]
 
 
 def default_columns(df: pd.DataFrame) -> DiagnosisColumns:
-    """Sensible defaults: the outcome is a column named like one, else the last column with few values."""
-    from engine.data import column_kind
-
-    names = list(df.columns)
-    lowered = {str(c).lower(): c for c in names}
-    target = None
-    for word in ("target", "outcome", "diagnosis", "label", "class", "y", "disease", "num"):
-        if word in lowered:
-            target = lowered[word]
-            break
-    if target is None:
-        for c in reversed(names):
-            if 2 <= df[c].nunique(dropna=True) <= MAX_CLASSES:
-                target = c
-                break
-    target = target if target is not None else names[-1]
-    features = tuple(
-        c for c in names if c != target and column_kind(df[c]) in ("numeric", "categorical")
-    )
-    return DiagnosisColumns(target=target, features=features)
+    """Sensible defaults: the outcome is a column named like one, else the last column with few values;
+    identifiers (a patient number) and dates are not features."""
+    guess = roles.outcome(df, OUTCOME_WORDS, max_values=MAX_CLASSES)
+    target = guess.column if guess.column is not None else df.columns[-1]
+    return DiagnosisColumns(target=target, features=roles.features(df, exclude=[target]))
 
 
 @dataclass
@@ -158,7 +122,7 @@ def prepare(df: pd.DataFrame, columns: DiagnosisColumns) -> Prepared:
             if df.shape[1] == 1 else ""
         )
         raise DataError("Pick at least one feature column besides the outcome." + hint)
-    labels = _label_strings(df[columns.target])
+    labels = roles.label_text(df[columns.target])
     n_missing = int(labels.isna().sum())
     if n_missing == len(df):
         raise DataError(
@@ -213,33 +177,15 @@ def prepare(df: pd.DataFrame, columns: DiagnosisColumns) -> Prepared:
 # ----------------------------------------------------------------------------- metrics
 
 
-def threshold_metrics(y_pos: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
-    """Sensitivity, specificity, accuracy and the confusion counts at a risk threshold."""
-    y_pos = np.asarray(y_pos).astype(bool)
-    pred = np.asarray(p) >= threshold
-    tp, fn = int((pred & y_pos).sum()), int((~pred & y_pos).sum())
-    tn, fp = int((~pred & ~y_pos).sum()), int((pred & ~y_pos).sum())
-    return {
-        "sensitivity": tp / (tp + fn) if tp + fn else float("nan"),
-        "specificity": tn / (tn + fp) if tn + fp else float("nan"),
-        "precision": tp / (tp + fp) if tp + fp else float("nan"),
-        "accuracy": (tp + tn) / max(len(y_pos), 1),
-        "tp": tp, "fp": fp, "tn": tn, "fn": fn,
-    }
-
-
 def summary_metrics(y: np.ndarray, proba: np.ndarray, positive_index: int, threshold: float = 0.5) -> dict[str, float]:
+    """The page's scores on held-out rows: ROC-AUC, Brier, and sensitivity/specificity/precision/accuracy at the threshold."""
     y_pos = y == positive_index
     p = proba[:, positive_index]
-    out = {
-        "roc_auc": float(roc_auc_score(y_pos, p)) if 0 < y_pos.sum() < len(y_pos) else float("nan"),
-        "brier": float(brier_score_loss(y_pos, p)),
-    }
-    at = threshold_metrics(y_pos, p, threshold)
+    out = {"roc_auc": evaluate.ranking(y_pos, p)["roc_auc"], "brier": evaluate.brier(y_pos, p)}
+    at = evaluate.at_threshold(y_pos, p, threshold)
     out.update({k: at[k] for k in ("sensitivity", "specificity", "precision")})
     if proba.shape[1] > 2:  # multi-class: accuracy over all outcomes (most likely class)
-        out["accuracy"] = float((proba.argmax(1) == y).mean())
-        out["roc_auc_macro"] = float(roc_auc_score(y, proba, multi_class="ovr", average="macro"))
+        out.update(evaluate.multiclass(y, proba))
     else:
         out["accuracy"] = at["accuracy"]
     return out
@@ -256,25 +202,17 @@ METRIC_HELP = {
 }
 
 
-def bootstrap_intervals(y, probas: dict[str, np.ndarray], positive_index: int, n: int, seed: int) -> dict[str, dict[str, tuple[float, float]]]:
+def intervals_of(y: np.ndarray, probas: dict[str, np.ndarray], positive_index: int, n: int, seed: int) -> dict[str, dict[str, list[float]]]:
     """95% bootstrap intervals of ROC-AUC and accuracy on the held-out rows, per model."""
-    if n <= 0:
-        return {}
-    rng = np.random.default_rng(seed)
-    stats: dict[str, dict[str, list[float]]] = {k: {"roc_auc": [], "accuracy": []} for k in probas}
-    y_pos = y == positive_index
-    for _ in range(n):
-        idx = rng.integers(0, len(y), len(y))
-        if y_pos[idx].all() or not y_pos[idx].any():
-            continue
-        for name, pr in probas.items():
-            stats[name]["roc_auc"].append(roc_auc_score(y_pos[idx], pr[idx, positive_index]))
-            acc = (pr[idx].argmax(1) == y[idx]).mean() if pr.shape[1] > 2 else ((pr[idx, positive_index] >= 0.5) == y_pos[idx]).mean()
-            stats[name]["accuracy"].append(acc)
-    return {
-        name: {m: (float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))) for m, v in d.items() if v}
-        for name, d in stats.items()
-    }
+    pos = positive_index
+
+    def accuracy(yy: np.ndarray, pp: np.ndarray) -> float:
+        return float((pp.argmax(1) == yy).mean() if pp.shape[1] > 2 else ((pp[:, pos] >= 0.5) == (yy == pos)).mean())
+
+    return evaluate.bootstrap(
+        y, probas, {"roc_auc": lambda yy, pp: roc_auc_score(yy == pos, pp[:, pos]), "accuracy": accuracy}, n, seed,
+        valid=lambda yy: 0 < int((yy == pos).sum()) < len(yy),
+    )
 
 
 # ----------------------------------------------------------------------------- the fitted model
@@ -291,7 +229,11 @@ def _proba_from_logits(logits: torch.Tensor, positive_index: int) -> np.ndarray:
 
 
 @dataclass
-class DiagnosisModel:
+class DiagnosisModel(Fitted):
+    KIND: ClassVar[str] = KIND
+    HEADLINE: ClassVar[str] = "roc_auc"
+    METRIC_LABELS: ClassVar[dict[str, str]] = {"roc_auc": "ROC-AUC", "accuracy": "Accuracy"}
+
     columns: DiagnosisColumns
     config: DiagnosisConfig
     classes: list[str]
@@ -299,14 +241,8 @@ class DiagnosisModel:
     preprocessor: Preprocessor
     net: TabularMLP
     background: np.ndarray
-    history: History
-    metrics: dict[str, float]
-    baseline_metrics: dict[str, dict[str, float]]
-    intervals: dict[str, dict[str, tuple[float, float]]]
-    test: dict[str, np.ndarray]  # y and per-model probabilities on the held-out rows
-    notes: list[str]
-    n_rows: dict[str, int]
-    timings: dict[str, float] = field(default_factory=dict)  # fit seconds per model
+    test: dict[str, np.ndarray]  # y, row and per-model probabilities on the held-out rows
+    threshold: float = 0.5  # decision: flag a row when the risk of the positive outcome reaches it
 
     @property
     def positive_class(self) -> str:
@@ -324,13 +260,13 @@ class DiagnosisModel:
     def predict_proba(self, df: pd.DataFrame) -> np.ndarray:
         return _proba_from_logits(self._logits(self.preprocessor.transform(df)), self.positive_index)
 
-    def predict(self, df: pd.DataFrame, threshold: float = 0.5) -> pd.DataFrame:
-        """Risk of the positive outcome and the predicted outcome for each row."""
+    def predict(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Risk of the positive outcome and the predicted outcome for each row (at `threshold`)."""
         proba = self.predict_proba(df)
         risk = proba[:, self.positive_index]
         if len(self.classes) == 2:
             other = self.classes[1 - self.positive_index]
-            predicted = np.where(risk >= threshold, self.positive_class, other)
+            predicted = np.where(risk >= self.threshold, self.positive_class, other)
         else:
             predicted = np.asarray(self.classes)[proba.argmax(1)]
         out = pd.DataFrame({"risk": risk, "predicted": predicted}, index=df.index)
@@ -339,22 +275,20 @@ class DiagnosisModel:
                 out[f"P({c})"] = proba[:, i]
         return out
 
-    def explain(self, df: pd.DataFrame) -> Explanation:
-        """SHAP values of the positive outcome's logit, per analyst column."""
+    def explain(self, df: pd.DataFrame, output: str | None = None) -> Explanation:
+        """SHAP values of one outcome's logit (default: the positive outcome), per analyst column."""
+        cls = self.positive_class if output is None else str(output)
+        index = self.classes.index(cls)
+        if self.net.n_out == 1 and index != self.positive_index:
+            raise ValueError("a two-outcome model explains the positive outcome only")
         X = self.preprocessor.transform(df)
-        name = f"the risk of {self.columns.target} = {self.positive_class}"
         return deep_explain(
             self.net, self.background, X, df[self.features], self.preprocessor.group_matrix(), self.features,
-            output_index=0 if self.net.n_out == 1 else self.positive_index, output_name=name,
+            output_index=0 if self.net.n_out == 1 else index, output_name=f"the risk of {self.columns.target} = {cls}",
         )
 
-    def score(self, df: pd.DataFrame, threshold: float = 0.5, reasons: int = 3) -> pd.DataFrame:
-        """Batch scoring: the input rows with risk, predicted outcome and top reasons in words."""
-        pred = self.predict(df, threshold)
-        if reasons:
-            exp = self.explain(df)
-            pred["top reasons"] = ["; ".join(exp.reasons(i, reasons, "raises risk", "lowers risk")) for i in range(len(df))]
-        return pd.concat([df.reset_index(drop=True), pred.reset_index(drop=True)], axis=1)
+    def reasons_words(self) -> tuple[str, str]:
+        return "raises risk", "lowers risk"
 
     # -- what the page reads -----------------------------------------------------------
     def test_probabilities(self) -> dict[str, np.ndarray]:
@@ -371,85 +305,20 @@ class DiagnosisModel:
 
     def roc(self) -> dict[str, pd.DataFrame]:
         y = self.test_positive()
-        out = {}
-        for name, p in self.test_probabilities().items():
-            fpr, tpr, thr = roc_curve(y, p)
-            out[name] = pd.DataFrame({"fpr": fpr, "tpr": tpr, "threshold": np.clip(thr, 0, 1)})
-        return out
+        return {name: evaluate.roc_table(y, p) for name, p in self.test_probabilities().items()}
 
     def at_threshold(self, threshold: float) -> dict[str, dict[str, float]]:
         y = self.test_positive()
-        return {name: threshold_metrics(y, p, threshold) for name, p in self.test_probabilities().items()}
+        return {name: evaluate.at_threshold(y, p, threshold) for name, p in self.test_probabilities().items()}
 
     def calibration(self, bins: int = 8) -> dict[str, pd.DataFrame]:
         """Reliability curve per model: mean predicted risk vs observed rate, by risk bin (quantiles)."""
-        y = self.test_positive().astype(float)
-        out = {}
-        for name, p in self.test_probabilities().items():
-            edges = np.unique(np.quantile(p, np.linspace(0, 1, bins + 1)))
-            which = np.clip(np.searchsorted(edges, p, side="right") - 1, 0, max(len(edges) - 2, 0))
-            frame = pd.DataFrame({"p": p, "y": y, "bin": which}).groupby("bin").agg(
-                predicted=("p", "mean"), observed=("y", "mean"), patients=("y", "size")
-            )
-            out[name] = frame.reset_index(drop=True)
-        return out
-
-    # -- persistence ---------------------------------------------------------------------
-    def to_bytes(self) -> bytes:
-        tensors = {f"net.{k}": v for k, v in self.net.state_dict().items()}
-        tensors["background"] = self.background
-        tensors.update({f"test.{k}": v for k, v in self.test.items()})
-        meta = {
-            "columns": asdict(self.columns),
-            "config": asdict(self.config),
-            "classes": self.classes,
-            "positive_index": self.positive_index,
-            "preprocessor": self.preprocessor.to_dict(),
-            "net": self.net.spec(),
-            "history": self.history.to_dict(),
-            "metrics": self.metrics,
-            "baseline_metrics": self.baseline_metrics,
-            "intervals": self.intervals,
-            "notes": self.notes,
-            "n_rows": self.n_rows,
-            "timings": self.timings,
-        }
-        return artifacts.to_bytes(KIND, tensors, meta)
-
-    def save(self, path: str | Path) -> None:
-        Path(path).write_bytes(self.to_bytes())
+        y = self.test_positive()
+        return {name: evaluate.calibration_table(y, p, bins).rename(columns={"rows": "patients"})
+                for name, p in self.test_probabilities().items()}
 
 
-def load(source: str | Path | bytes) -> DiagnosisModel:
-    """Read a model file saved by `DiagnosisModel.save` (weights and JSON only)."""
-    tensors, meta = artifacts.load_artifact(source, KIND)
-    try:
-        cols = meta["columns"]
-        columns = DiagnosisColumns(cols["target"], tuple(cols["features"]), cols["positive_class"], cols["binarise"])
-        cfg = dict(meta["config"])
-        cfg["hidden"] = tuple(cfg["hidden"])
-        net = TabularMLP(**meta["net"])
-        net.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("net.")})
-        net.to(get_device()).eval()
-        return DiagnosisModel(
-            columns=columns,
-            config=DiagnosisConfig(**cfg),
-            classes=list(meta["classes"]),
-            positive_index=int(meta["positive_index"]),
-            preprocessor=Preprocessor.from_dict(meta["preprocessor"]),
-            net=net,
-            background=tensors["background"].numpy(),
-            history=History.from_dict(meta["history"]),
-            metrics=meta["metrics"],
-            baseline_metrics=meta["baseline_metrics"],
-            intervals={k: {m: tuple(v) for m, v in d.items()} for k, d in meta["intervals"].items()},
-            test={k[5:]: v.numpy() for k, v in tensors.items() if k.startswith("test.")},
-            notes=list(meta["notes"]),
-            n_rows=dict(meta["n_rows"]),
-            timings=dict(meta.get("timings", {})),
-        )
-    except (KeyError, TypeError, ValueError, RuntimeError):
-        raise DataError("This diagnosis model file is incomplete or damaged. Download it again from the page that trained it.") from None
+load = DiagnosisModel.from_bytes
 
 
 # ----------------------------------------------------------------------------- fit
@@ -513,20 +382,17 @@ def fit(
     logits = predict_batched(net, as_tensor(X[test], next(net.parameters()).device, torch.float32))
     proba_test = _proba_from_logits(logits, prep.positive_index)
 
-    clock = time.perf_counter()
-    lr = LogisticRegression(max_iter=2000).fit(X[trainval], y[trainval])
-    timings[BASELINES[0]] = time.perf_counter() - clock
-    clock = time.perf_counter()
-    gb = HistGradientBoostingClassifier(random_state=config.seed, max_iter=200).fit(X[trainval], y[trainval])
-    timings[BASELINES[1]] = time.perf_counter() - clock
-    test_probs = {MODEL: proba_test, BASELINES[0]: lr.predict_proba(X[test]), BASELINES[1]: gb.predict_proba(X[test])}
+    baselines, seconds = evaluate.timed({
+        BASELINES[0]: lambda: LogisticRegression(max_iter=2000).fit(X[trainval], y[trainval]),
+        BASELINES[1]: lambda: HistGradientBoostingClassifier(random_state=config.seed, max_iter=200).fit(X[trainval], y[trainval]),
+    })
+    timings.update(seconds)
+    test_probs = {MODEL: proba_test, **{name: est.predict_proba(X[test]) for name, est in baselines.items()}}
     yt = y[test]
     metrics = summary_metrics(yt, proba_test, prep.positive_index)
     baseline_metrics = {name: summary_metrics(yt, test_probs[name], prep.positive_index) for name in BASELINES}
-    intervals = bootstrap_intervals(yt, test_probs, prep.positive_index, config.bootstrap if len(test) < 2000 else 0, config.seed)
-
-    rng = np.random.default_rng(config.seed)
-    background = X[rng.choice(train, size=min(100, len(train)), replace=False)]
+    intervals = intervals_of(yt, test_probs, prep.positive_index, config.bootstrap if len(test) < 2000 else 0, config.seed)
+    background = evaluate.background_sample(X, train, config.seed)
     model = DiagnosisModel(
         columns=DiagnosisColumns(columns.target, tuple(features), prep.classes[prep.positive_index], columns.binarise),
         config=config,
@@ -545,3 +411,9 @@ def fit(
         timings=timings,
     )
     return model
+
+
+# The contract's names (engine/scenario.py).
+Columns, Config, Model = DiagnosisColumns, DiagnosisConfig, DiagnosisModel
+SAMPLE = "heart_disease_cleveland.csv"
+QUICK = DiagnosisConfig(max_epochs=15, bootstrap=20)

@@ -1,8 +1,7 @@
 """Fraud detection: rank transactions by how likely they are fraud, and pick the alert threshold from money.
 
-Verbs shared by every scenario: `fit(df, columns, config, progress, cancel)` returns a
-`FraudModel` with `metrics`, `baseline_metrics`, `history`, `predict`, `explain`, `score`,
-`save`; `load(path)` reads it back (weights and JSON only).
+Follows the scenario contract (engine/scenario.py): `fit(df, columns, config, progress, cancel)`
+returns a `FraudModel` (a `Fitted`); `load(source)` reads a model file back (weights and JSON only).
 
 Two modes:
 - labelled (a fraud label is mapped): an MLP for heavily imbalanced data (class-weighted
@@ -22,27 +21,29 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field, fields
-from pathlib import Path
-from typing import Any, Sequence
+from dataclasses import dataclass, field
+from typing import ClassVar, Sequence
 
 import numpy as np
 import pandas as pd
 import torch
 from sklearn.ensemble import HistGradientBoostingClassifier, IsolationForest
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
+from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.model_selection import train_test_split
 from torch import nn
 
-from engine import artifacts
-from engine.options import option as _opt
+from engine import evaluate, options, roles
 from engine.data import MAX_ROWS, DataError, check_finite, column_kind
+from engine.evaluate import best_threshold, cost_curve, expected_cost  # noqa: F401 (the fraud page's names)
+from engine.options import option as _opt
+from engine.options import validate
+from engine.scenario import Fitted
 from engine.device import get_device
 from engine.explain import Explanation, deep_explain
 from engine.models import TabularMLP
 from engine.tabular import Preprocessor
-from engine.training import History, TrainConfig, as_tensor, fit_model, predict_batched, seed_everything
+from engine.training import TrainConfig, as_tensor, fit_model, predict_batched, seed_everything
 
 KIND = "fraud"
 CLASSIFIER = "Neural network"
@@ -89,41 +90,30 @@ class FraudConfig:
     loss: str = _opt("weighted", "How the network copes with rare frauds: 'weighted' counts each fraud as much as all "
                      "genuine rows together; 'focal' concentrates on the hard cases.", choices=("weighted", "focal"))
     hidden: tuple[int, ...] = _opt((32, 16), "Neurons in each hidden layer of the network.")
-    dropout: float = _opt(0.3, "Share of neurons switched off at random while training (guards against memorising).", min=0.0, max=0.8)
-    weight_decay: float = _opt(1e-3, "How strongly large weights are penalised (regularisation).", min=0.0, max=0.1)
+    dropout: float = options.dropout(0.3)
+    weight_decay: float = options.weight_decay(1e-3)
     lr: float = _opt(3e-3, "Learning rate: the step size of training.", min=1e-5, max=0.1)
-    max_epochs: int = _opt(150, "Most passes over the training rows (training stops earlier when it stops improving).", min=5, max=2000)
+    max_epochs: int = options.max_epochs(150)
     batch_size: int = _opt(0, "Rows per training step; 0 picks one from the table size.", min=0, max=65536)
     patience: int = _opt(20, "Passes without improvement before training stops early.", min=3, max=200)
     bottleneck: int = _opt(4, "Autoencoder: size of the squeezed middle layer (smaller finds coarser anomalies).", min=2, max=64)
     trim: float = _opt(0.25, "Autoencoder: share of the worst-rebuilt rows in each training step that it ignores, so "
                        "frauds hidden in the data do not teach it to rebuild them.", min=0.0, max=0.5)
-    test_fraction: float = _opt(0.25, "Share of rows held out to measure the models (never seen in training).", min=0.1, max=0.5)
+    test_fraction: float = options.test_fraction(0.25)
     val_fraction: float = _opt(0.2, "Share of the training rows used to stop training and to choose the threshold.", min=0.1, max=0.4)
     compare_unlabelled: bool = _opt(True, "With a label, also train the autoencoder without it, to show what the labels buy.")
-    seed: int = _opt(0, "Random seed: the same seed, data and settings give the same result.")
-    bootstrap: int = _opt(200, "Resamples used for the uncertainty intervals of AUPRC and ROC-AUC.", min=0, max=2000)
-    max_seconds: float = _opt(300.0, "Time limit for training each network, in seconds.", min=5, max=3600)
+    seed: int = options.seed()
+    bootstrap: int = options.bootstrap()
+    max_seconds: float = options.max_seconds(300.0)
 
     def __post_init__(self):
-        if self.mode not in ("auto", "anomaly"):
-            raise ValueError("mode must be 'auto' or 'anomaly'")
-        if self.loss not in ("weighted", "focal"):
-            raise ValueError("loss must be 'weighted' or 'focal'")
-        if not 0.0 <= self.trim < 1.0:
-            raise ValueError("trim must lie in [0, 1)")
-        if not 0.05 <= self.test_fraction <= 0.5 or not 0.05 <= self.val_fraction <= 0.5:
-            raise ValueError("test_fraction and val_fraction must lie between 0.05 and 0.5")
+        validate(self)
 
     def train_config(self, n_train: int) -> TrainConfig:
         return TrainConfig(
             max_epochs=self.max_epochs, batch_size=self.batch_size or auto_batch_size(n_train), lr=self.lr,
             weight_decay=self.weight_decay, patience=self.patience, seed=self.seed, max_seconds=self.max_seconds,
         )
-
-    @classmethod
-    def help(cls) -> dict[str, dict]:
-        return {f.name: dict(f.metadata) for f in fields(cls)}
 
 
 def auto_batch_size(n_train: int) -> int:
@@ -156,78 +146,10 @@ class Costs:
 # ----------------------------------------------------------------------------- money: the threshold
 
 
-def expected_cost(scores: np.ndarray, y: np.ndarray, threshold: float, false_alarm: float, missed) -> float:
-    """Cost of flagging every row with score >= threshold: false alarms x their cost + the missed frauds' costs."""
-    scores, y = np.asarray(scores, float), np.asarray(y).astype(bool)
-    miss = np.broadcast_to(np.asarray(missed, float), scores.shape)
-    flagged = scores >= threshold
-    return float(false_alarm * np.sum(flagged & ~y) + miss[~flagged & y].sum())
-
-
-def cost_curve(scores: np.ndarray, y: np.ndarray, false_alarm: float, missed) -> pd.DataFrame:
-    """Expected cost at every distinct cut of the scores (flag the top k rows), in one sorted pass.
-
-    Rows: `threshold` (flag rows scoring >= it), `flagged`, `false_alarms`, `missed`, `cost`.
-    The first row flags nothing; the last flags everything. Tied scores are never split; each
-    threshold lies half-way between the lowest flagged score and the highest unflagged one.
-    """
-    scores, y = np.asarray(scores, float), np.asarray(y).astype(bool)
-    miss = np.broadcast_to(np.asarray(missed, float), scores.shape)
-    order = np.argsort(-scores, kind="stable")
-    s, yy, mm = scores[order], y[order], miss[order]
-    n = len(s)
-    if n == 0:
-        return pd.DataFrame({"threshold": [0.5], "flagged": [0], "false_alarms": [0], "missed": [0], "cost": [0.0]})
-    ends = np.flatnonzero(np.r_[s[1:] != s[:-1], True])  # last position of each run of equal scores
-    fp = np.cumsum(~yy)[ends]
-    caught = np.cumsum(np.where(yy, mm, 0.0))[ends]
-    frauds_caught = np.cumsum(yy)[ends]
-    lowest_flagged = s[ends]
-    highest_unflagged = np.r_[s[ends[:-1] + 1], -np.inf]
-    mid = (lowest_flagged + highest_unflagged) / 2
-    mid = np.where((mid <= highest_unflagged) | ~np.isfinite(mid), lowest_flagged, mid)
-    top = s[0]
-    none = (top + 1.0) / 2 if top < 1.0 else np.nextafter(top, np.inf)
-    total_miss = float(mm[yy].sum())
-    return pd.DataFrame({
-        "threshold": np.r_[none, mid],
-        "flagged": np.r_[0, ends + 1],
-        "false_alarms": np.r_[0, fp],
-        "missed": int(yy.sum()) - np.r_[0, frauds_caught],
-        "cost": false_alarm * np.r_[0, fp] + total_miss - np.r_[0.0, caught],
-    })
-
-
-def best_threshold(scores: np.ndarray, y: np.ndarray, false_alarm: float, missed) -> tuple[float, float]:
-    """The threshold with the lowest expected cost on (scores, y) and that cost.
-
-    Ties in cost go to the higher threshold (fewer alerts for the same money).
-    """
-    curve = cost_curve(scores, y, false_alarm, missed)
-    if not len(curve):
-        return 0.5, 0.0
-    i = int(np.argmin(curve["cost"].to_numpy()))  # first minimum = highest threshold
-    return float(curve["threshold"].iloc[i]), float(curve["cost"].iloc[i])
-
-
 def at_threshold(scores: np.ndarray, y: np.ndarray, threshold: float) -> dict[str, float]:
     """Confusion counts, precision, recall, F1 and alerts per 1,000 rows at a threshold."""
-    y = np.asarray(y).astype(bool)
-    flagged = np.asarray(scores) >= threshold
-    tp, fp = int((flagged & y).sum()), int((flagged & ~y).sum())
-    fn, tn = int((~flagged & y).sum()), int((~flagged & ~y).sum())
-    precision = tp / (tp + fp) if tp + fp else float("nan")
-    recall = tp / (tp + fn) if tp + fn else float("nan")
-    f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else float("nan")
-    return {"precision": precision, "recall": recall, "f1": f1, "tp": tp, "fp": fp, "fn": fn, "tn": tn,
-            "alerts_per_1000": 1000 * (tp + fp) / max(len(y), 1)}
-
-
-def ranking_metrics(y: np.ndarray, scores: np.ndarray) -> dict[str, float]:
-    y = np.asarray(y).astype(bool)
-    if not 0 < y.sum() < len(y):
-        return {"auprc": float("nan"), "roc_auc": float("nan")}
-    return {"auprc": float(average_precision_score(y, scores)), "roc_auc": float(roc_auc_score(y, scores))}
+    m = evaluate.at_threshold(y, scores, threshold)
+    return {k: m[k] for k in ("precision", "recall", "f1", "tp", "fp", "fn", "tn", "alerts_per_1000")}
 
 
 METRIC_HELP = {
@@ -248,52 +170,23 @@ METRIC_HELP = {
 # ----------------------------------------------------------------------------- reading the analyst's table
 
 
-def _label_text(s: pd.Series) -> pd.Series:
-    """Label values as clean strings ("1" not "1.0")."""
-    if pd.api.types.is_bool_dtype(s):
-        return s.map(lambda v: v if pd.isna(v) else str(bool(v)).lower())
-    if pd.api.types.is_float_dtype(s):
-        vals = s.dropna()
-        if len(vals) and np.all(np.mod(vals, 1) == 0):
-            return s.map(lambda v: v if pd.isna(v) else str(int(v)))
-    return s.map(lambda v: v if pd.isna(v) else str(v).strip())
-
-
-def label_values(s: pd.Series) -> list[str]:
-    """Distinct label values, sorted like the page shows them."""
-    return sorted(_label_text(s).dropna().unique().astype(str), key=lambda c: (len(c), c))
+label_values = roles.label_values
+OUTCOME_WORDS = ("class", "is_fraud", "isfraud", "fraud", "label", "target", "fraud_flag", "is_fraudulent", "y")
+TIME_WORDS = ("time", "timestamp", "datetime", "date", "trans_date_trans_time", "transaction_time", "unix_time", "step")
 
 
 def guess_fraud_value(values: Sequence[str], counts: pd.Series | None = None) -> str | None:
-    """'1', 'fraud', 'yes', … if present, else the rarer value."""
-    for word in _FRAUD_WORDS:
-        for v in values:
-            if v.lower() == word:
-                return v
-    if counts is not None and len(counts) == 2:
-        return str(counts.idxmin())
-    return None
+    """'1', 'fraud', 'yes', … if present, else the rarer of two values."""
+    return roles.positive_value(values, counts if counts is not None and len(counts) == 2 else None, _FRAUD_WORDS)
 
 
 def default_columns(df: pd.DataFrame) -> FraudColumns:
-    """Sensible defaults: a label named like one with two values, an amount and a time column by name."""
-    names = list(df.columns)
-    lowered = {str(c).lower().replace(" ", "_"): c for c in names}
-    label = None
-    for word in ("class", "is_fraud", "isfraud", "fraud", "label", "target", "fraud_flag", "is_fraudulent", "y"):
-        if word in lowered and 1 <= df[lowered[word]].nunique(dropna=True) <= 20:  # prepare() says if not two
-            label = lowered[word]
-            break
-    amount = next((c for c in names if c != label and any(w in str(c).lower() for w in ("amount", "amt"))), None)
-    time = None
-    for word in ("time", "timestamp", "datetime", "date", "trans_date_trans_time", "transaction_time", "unix_time", "step"):
-        if word in lowered and lowered[word] != label:
-            time = lowered[word]
-            break
-    features = tuple(
-        c for c in names if c not in (label, time) and column_kind(df[c]) in ("numeric", "categorical")
-    )
-    return FraudColumns(label=label, features=features, amount=amount, time=time)
+    """Sensible defaults (engine.roles): a label named like one (`Class`, `FraudFound_P`), an amount and a time
+    column by name; identifiers (`PolicyNumber`) and dates are never features."""
+    label = roles.outcome(df, OUTCOME_WORDS, max_values=20, fallback=False).column
+    amount = roles.by_name(df, ("amount", "amt"), exclude=[label], what="amount").column
+    time = roles.by_name(df, TIME_WORDS, exclude=[label], what="time").column
+    return FraudColumns(label=label, features=roles.features(df, exclude=[label, time]), amount=amount, time=time)
 
 
 @dataclass
@@ -398,7 +291,7 @@ def prepare(df: pd.DataFrame, columns: FraudColumns, config: FraudConfig | None 
     keep = np.ones(len(df), dtype=bool)
     labels = None
     if columns.label is not None:
-        labels = _label_text(df[columns.label])
+        labels = roles.label_text(df[columns.label])
         n_missing = int(labels.isna().sum())
         if n_missing == len(df):
             raise DataError(f"The label column '{columns.label}' is empty in every row. Fill it in (fraud or genuine), "
@@ -576,11 +469,7 @@ def _train_autoencoder(X, train, val, config: FraudConfig, progress, cancel) -> 
     return net, history, ref
 
 
-def _thin(frame: pd.DataFrame, max_points: int = 400) -> pd.DataFrame:
-    if len(frame) <= max_points:
-        return frame.reset_index(drop=True)
-    keep = np.unique(np.r_[np.linspace(0, len(frame) - 1, max_points).round().astype(int)])
-    return frame.iloc[keep].reset_index(drop=True)
+_thin = evaluate.thin
 
 
 def format_number(v: float) -> str:
@@ -612,7 +501,12 @@ def describe_value(column: str, value, quantiles: Sequence[float] | None) -> str
 
 
 @dataclass
-class FraudModel:
+class FraudModel(Fitted):
+    KIND: ClassVar[str] = KIND
+    HEADLINE: ClassVar[str] = "auprc"
+    METRIC_LABELS: ClassVar[dict[str, str]] = {"auprc": "AUPRC", "roc_auc": "ROC-AUC"}
+    LEGACY_PREFIXES: ClassVar[dict[str, str]] = {"ref": "reference"}  # files of the first version
+
     columns: FraudColumns
     config: FraudConfig
     mode: str  # "labelled" | "unlabelled"
@@ -620,19 +514,21 @@ class FraudModel:
     net: TabularMLP  # classifier (one logit) or autoencoder
     error_ref: float  # autoencoder: training error at the 95th percentile (score 0.5)
     background: np.ndarray
-    history: History
     quantiles: dict[str, list[float]]  # quantiles of genuine (or all) training rows per numeric feature, for reasons
     val: dict[str, np.ndarray]  # y, amount, per-model scores on the validation rows (thresholds)
     test: dict[str, np.ndarray]  # y, amount, row, per-model scores on the test rows (metrics)
-    intervals: dict[str, dict[str, tuple[float, float]]]
-    notes: list[str]
-    n_rows: dict[str, int]
     fraud_value: str | None = None
     genuine_value: str | None = None
     reference: TabularMLP | None = None  # labelled mode: the autoencoder trained without the labels
     reference_ref: float = 1.0
     default_costs: Costs = field(default_factory=Costs)
-    timings: dict[str, float] = field(default_factory=dict)  # fit seconds per model
+    threshold: float | None = None  # decision: flag at or above it; None = cheapest at the default costs
+
+    def __post_init__(self):
+        if not self.metrics and self.has_label:  # files of the first version kept no metrics
+            ev = self.evaluate(self.default_costs)
+            self.metrics = ev.pop(self.model_name, {})
+            self.baseline_metrics = ev
 
     # -- names ----------------------------------------------------------------------
     @property
@@ -677,13 +573,13 @@ class FraudModel:
             return torch.sigmoid(predict_batched(self.net, as_tensor(X, device, torch.float32))[:, 0]).cpu().numpy()
         return _error_score(_recon_errors(self.net, X), self.error_ref)
 
-    def predict(self, df: pd.DataFrame, threshold: float | None = None) -> pd.DataFrame:
-        """Score and flag (score >= threshold, default: cost-optimal at the default costs) for each row."""
-        t = self.threshold(self.default_costs) if threshold is None else threshold
+    def predict(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Score and flag (score >= `threshold`, default: cost-optimal at the default costs) for each row."""
+        t = self.cost_threshold(self.default_costs) if self.threshold is None else self.threshold
         s = self.scores(df)
         return pd.DataFrame({self.score_name: s, "flagged": np.where(s >= t, "yes", "no")}, index=df.index)
 
-    def explain(self, df: pd.DataFrame) -> Explanation:
+    def explain(self, df: pd.DataFrame, output: None = None) -> Explanation:
         """Per-column contributions to each row's score (SHAP for the classifier, error shares for the autoencoder)."""
         X = self._encode(df)
         rows = df[self.features].reset_index(drop=True)
@@ -704,32 +600,28 @@ class FraudModel:
         values = per_column(X) - bg.mean(axis=0)
         return Explanation(values, float(bg.sum(axis=1).mean()), rows, list(self.features), "the reconstruction error")
 
-    def reasons(self, exp: Explanation, i: int, k: int = 3) -> list[str]:
+    def row_reasons(self, exp: Explanation, i: int, k: int = 3) -> list[str]:
         """Top-k columns pushing row i towards fraud, in words ("V14 unusually low (−9.2)")."""
         row = exp.row(i)
         up = row[row["contribution"] > 0].head(k)
         return [describe_value(c, v, self.quantiles.get(c)) for c, v in zip(up["column"], up["value"])]
 
-    def score(self, df: pd.DataFrame, threshold: float | None = None, reasons: int = 3) -> pd.DataFrame:
-        """Batch scoring: the input rows with score, flag and, for flagged rows, the top reasons in words."""
-        pred = self.predict(df, threshold).reset_index(drop=True)
-        out = pd.concat([df.reset_index(drop=True), pred], axis=1)
-        if reasons:
-            flagged = np.flatnonzero(pred["flagged"].to_numpy() == "yes")
-            top = flagged[np.argsort(-pred[self.score_name].to_numpy()[flagged], kind="stable")][:REASON_ROWS_LIMIT]
-            words = [""] * len(out)
-            if len(top):
-                exp = self.explain(df.iloc[top])
-                for j, r in enumerate(top):
-                    words[r] = "; ".join(self.reasons(exp, j, reasons))
-            out["top reasons"] = words
-        return out
+    def reasons(self, df: pd.DataFrame, pred: pd.DataFrame, k: int) -> list[str]:
+        """Reasons in words for the flagged rows only (the most suspicious REASON_ROWS_LIMIT of them)."""
+        flagged = np.flatnonzero(pred["flagged"].to_numpy() == "yes")
+        top = flagged[np.argsort(-pred[self.score_name].to_numpy()[flagged], kind="stable")][:REASON_ROWS_LIMIT]
+        words = [""] * len(pred)
+        if len(top):
+            exp = self.explain(df.iloc[top])
+            for j, r in enumerate(top):
+                words[r] = "; ".join(self.row_reasons(exp, j, k))
+        return words
 
     # -- money ---------------------------------------------------------------------------
     def _miss(self, part: dict[str, np.ndarray], costs: Costs) -> np.ndarray:
         return costs.miss_costs(part.get("amount"), len(part["y"]))
 
-    def threshold(self, costs: Costs, name: str | None = None) -> float:
+    def cost_threshold(self, costs: Costs, name: str | None = None) -> float:
         """Cost-optimal threshold of a model, chosen on the validation rows (0.5 without a label)."""
         name = name or self.model_name
         if not self.has_label:
@@ -759,9 +651,9 @@ class FraudModel:
         none_cost = float(miss[y.astype(bool)].sum())
         out = {}
         for name in self.model_names():
-            t = threshold if (threshold is not None and name == self.model_name) else self.threshold(costs, name)
+            t = threshold if (threshold is not None and name == self.model_name) else self.cost_threshold(costs, name)
             s = self.test[name]
-            m = {**ranking_metrics(y, s), **at_threshold(s, y, t), "threshold": t}
+            m = {**evaluate.ranking(y, s), **at_threshold(s, y, t), "threshold": t}
             cost = expected_cost(s, y, t, costs.false_alarm, miss)
             m.update(cost=cost, cost_per_1000=1000 * cost / len(y), saving_vs_none=none_cost - cost,
                      fraud_rate=float(y.mean()))
@@ -773,29 +665,12 @@ class FraudModel:
         y = self.test["y"].astype(bool)
         return float(self._miss(self.test, costs)[y].sum())
 
-    @property
-    def metrics(self) -> dict[str, float]:
-        return self.evaluate(self.default_costs).get(self.model_name, {})
-
-    @property
-    def baseline_metrics(self) -> dict[str, dict[str, float]]:
-        ev = self.evaluate(self.default_costs)
-        return {k: v for k, v in ev.items() if k != self.model_name}
-
     # -- curves ---------------------------------------------------------------------------
     def pr_curves(self) -> dict[str, pd.DataFrame]:
-        out = {}
-        for name in self.model_names():
-            p, r, t = precision_recall_curve(self.test["y"], self.test[name])
-            out[name] = _thin(pd.DataFrame({"recall": r[:-1], "precision": p[:-1], "threshold": t})[::-1])
-        return out
+        return {name: evaluate.pr_table(self.test["y"], self.test[name], 400) for name in self.model_names()}
 
     def roc_curves(self) -> dict[str, pd.DataFrame]:
-        out = {}
-        for name in self.model_names():
-            fpr, tpr, thr = roc_curve(self.test["y"], self.test[name])
-            out[name] = _thin(pd.DataFrame({"fpr": fpr, "tpr": tpr, "threshold": np.clip(thr, 0, 1)}))
-        return out
+        return {name: evaluate.roc_table(self.test["y"], self.test[name], 400) for name in self.model_names()}
 
     def test_scores(self) -> pd.DataFrame:
         """Held-out scores of the main model with the truth, for the score-distribution chart."""
@@ -826,7 +701,7 @@ class FraudModel:
         exp = None
         if len(picked):
             exp = self.explain(picked)
-            frame["top reasons"] = ["; ".join(self.reasons(exp, i)) for i in range(len(picked))]
+            frame["top reasons"] = ["; ".join(self.row_reasons(exp, i)) for i in range(len(picked))]
         return frame, exp
 
     def held_out(self, df: pd.DataFrame, limit: int | None = None, seed: int = 0) -> pd.DataFrame:
@@ -836,82 +711,17 @@ class FraudModel:
             rows = np.sort(np.random.default_rng(seed).choice(rows, limit, replace=False))
         return df.iloc[rows]
 
-    # -- persistence ---------------------------------------------------------------------
-    def to_bytes(self) -> bytes:
-        tensors: dict[str, Any] = {f"net.{k}": v for k, v in self.net.state_dict().items()}
-        if self.reference is not None:
-            tensors.update({f"ref.{k}": v for k, v in self.reference.state_dict().items()})
-        tensors["background"] = self.background
-        tensors.update({f"val.{k}": np.asarray(v) for k, v in self.val.items()})
-        tensors.update({f"test.{k}": np.asarray(v) for k, v in self.test.items()})
-        meta = {
-            "columns": asdict(self.columns), "config": asdict(self.config), "mode": self.mode,
-            "preprocessor": self.preprocessor.to_dict(), "net": self.net.spec(), "error_ref": self.error_ref,
-            "reference": self.reference.spec() if self.reference is not None else None,
-            "reference_ref": self.reference_ref, "history": self.history.to_dict(), "quantiles": self.quantiles,
-            "intervals": self.intervals, "notes": self.notes, "n_rows": self.n_rows, "fraud_value": self.fraud_value,
-            "genuine_value": self.genuine_value, "default_costs": asdict(self.default_costs),
-            "val_names": list(self.val), "test_names": list(self.test), "timings": self.timings,
-        }
-        return artifacts.to_bytes(KIND, tensors, meta)
-
-    def save(self, path: str | Path) -> None:
-        Path(path).write_bytes(self.to_bytes())
 
 
-
-
-def _net(spec: dict, tensors: dict[str, torch.Tensor], prefix: str) -> TabularMLP:
-    net = TabularMLP(**spec)
-    net.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
-    return net.to(get_device()).eval()
-
-
-def load(source: str | Path | bytes) -> FraudModel:
-    """Read a model file saved by `FraudModel.save` (weights and JSON only)."""
-    tensors, meta = artifacts.load_artifact(source, KIND)
-    try:
-        cols = meta["columns"]
-        columns = FraudColumns(cols["label"], tuple(cols["features"]), cols["amount"], cols["time"], cols["fraud_value"])
-        cfg = dict(meta["config"])
-        cfg["hidden"] = tuple(cfg["hidden"])
-        return FraudModel(
-            columns=columns, config=FraudConfig(**cfg), mode=meta["mode"],
-            preprocessor=Preprocessor.from_dict(meta["preprocessor"]), net=_net(meta["net"], tensors, "net."),
-            error_ref=float(meta["error_ref"]), background=tensors["background"].numpy(),
-            history=History.from_dict(meta["history"]), quantiles=meta["quantiles"],
-            val={k: tensors[f"val.{k}"].numpy() for k in meta["val_names"]},
-            test={k: tensors[f"test.{k}"].numpy() for k in meta["test_names"]},
-            intervals={k: {m: tuple(v) for m, v in d.items()} for k, d in meta["intervals"].items()},
-            notes=list(meta["notes"]), n_rows=dict(meta["n_rows"]), fraud_value=meta["fraud_value"],
-            genuine_value=meta["genuine_value"],
-            reference=_net(meta["reference"], tensors, "ref.") if meta["reference"] else None,
-            reference_ref=float(meta["reference_ref"]), default_costs=Costs(**meta["default_costs"]),
-            timings=dict(meta.get("timings", {})),
-        )
-    except (KeyError, TypeError, ValueError, RuntimeError):
-        raise DataError("This fraud model file is incomplete or damaged. Download it again from the page that trained it.") from None
+load = FraudModel.from_bytes
 
 
 # ----------------------------------------------------------------------------- fit
 
 
-def bootstrap_intervals(y: np.ndarray, scores: dict[str, np.ndarray], n: int, seed: int) -> dict[str, dict[str, tuple[float, float]]]:
+def bootstrap_intervals(y: np.ndarray, scores: dict[str, np.ndarray], n: int, seed: int) -> dict[str, dict[str, list[float]]]:
     """95% bootstrap intervals of AUPRC and ROC-AUC on the test rows, per model."""
-    if n <= 0:
-        return {}
-    rng = np.random.default_rng(seed)
-    stats: dict[str, dict[str, list[float]]] = {k: {"auprc": [], "roc_auc": []} for k in scores}
-    y = y.astype(bool)
-    for _ in range(n):
-        idx = rng.integers(0, len(y), len(y))
-        if y[idx].all() or not y[idx].any():
-            continue
-        for name, s in scores.items():
-            stats[name]["auprc"].append(average_precision_score(y[idx], s[idx]))
-            stats[name]["roc_auc"].append(roc_auc_score(y[idx], s[idx]))
-    return {name: {m: (float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))) for m, v in d.items() if v}
-            for name, d in stats.items()}
+    return evaluate.bootstrap(y.astype(bool), scores, {"auprc": average_precision_score, "roc_auc": roc_auc_score}, n, seed)
 
 
 def fit(
@@ -1010,7 +820,6 @@ def fit(
         out.update({k: np.asarray(v, dtype=np.float64) for k, v in scores.items()})
         return out
 
-    say("Measuring every model on the held-out rows…")
     test_part = part(test, test_scores)
     if not labelled and y is None:
         test_part["all_rows"] = prep.rows  # no label: the flagged list covers the whole table
@@ -1019,8 +828,7 @@ def fit(
     if y is not None and len(test) <= 20_000:
         intervals = bootstrap_intervals(y[test], test_scores, config.bootstrap, config.seed)
 
-    rng = np.random.default_rng(config.seed)
-    background = X[rng.choice(train, size=min(100, len(train)), replace=False)]
+    background = evaluate.background_sample(X, train, config.seed)
     # "unusually low" means: compared with genuine training transactions when the label says which they are
     reference_rows = train[y[train] == 0] if y is not None else train
     train_df = prep.df.iloc[reference_rows]
@@ -1031,6 +839,7 @@ def fit(
             if len(vals):
                 quantiles[p.name] = [float(q) for q in np.quantile(vals, _QUANTILES)]
     default_costs = Costs(missed_is_amount=prep.amount is not None)
+    say("Measuring every model on the held-out rows…")
     return FraudModel(
         columns=FraudColumns(columns.label, tuple(prep.features), columns.amount, columns.time, prep.fraud_value),
         config=config, mode="labelled" if labelled else "unlabelled", preprocessor=pre, net=net.eval(),
@@ -1040,3 +849,11 @@ def fit(
         fraud_value=prep.fraud_value, genuine_value=prep.genuine_value, reference=reference,
         reference_ref=reference_ref, default_costs=default_costs, timings=timings,
     )
+
+
+# The contract's names (engine/scenario.py).
+Columns, Config, Model = FraudColumns, FraudConfig, FraudModel
+MODEL = CLASSIFIER
+BASELINES = LABELLED_BASELINES + (AE_REFERENCE,)
+SAMPLE = "creditcard_transactions.csv"
+QUICK = FraudConfig(max_epochs=10, bootstrap=20)

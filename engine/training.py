@@ -132,6 +132,100 @@ def _seed_dropout(model: nn.Module, generator: torch.Generator) -> None:
                 child.generator = generator
 
 
+class Callback:
+    """A hook into `fit_model` (skorch's callbacks): override what you need. `on_epoch_end` returns a
+    reason in words to stop training, or None. Callbacks run in list order; all of them run every
+    epoch, and the first reason given wins."""
+
+    def on_train_begin(self, loop: "Loop") -> None: ...
+
+    def on_epoch_end(self, loop: "Loop", record: dict[str, float]) -> str | None: ...
+
+    def on_train_end(self, loop: "Loop") -> None: ...
+
+
+@dataclass
+class Loop:
+    """What callbacks may read (and the optimiser they may steer) while `fit_model` runs."""
+
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    config: TrainConfig
+    history: History
+    epoch: int = 0
+
+
+class StopOnNonFinite(Callback):
+    def on_epoch_end(self, loop: Loop, record: dict[str, float]) -> str | None:
+        if not math.isfinite(record["train_loss"]):
+            return f"stopped at epoch {loop.epoch}: the loss became infinite (try a lower learning rate)"
+        return None
+
+
+class ReduceLROnPlateau(Callback):
+    """Halve (lr_factor) the learning rate when the monitored loss stalls for lr_patience epochs."""
+
+    def on_train_begin(self, loop: Loop) -> None:
+        self.sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            loop.optimizer, mode="min", factor=loop.config.lr_factor, patience=loop.config.lr_patience)
+
+    def on_epoch_end(self, loop: Loop, record: dict[str, float]) -> str | None:
+        self.sched.step(record["val_loss"])
+        record["lr"] = loop.optimizer.param_groups[0]["lr"]
+        return None
+
+
+class EarlyStopping(Callback):
+    """Keep the weights of the best epoch (lowest validation loss), stop after `patience` epochs without
+    improvement, and put the best weights back at the end."""
+
+    def on_train_begin(self, loop: Loop) -> None:
+        self.best, self.state, self.bad = math.inf, None, 0
+
+    def on_epoch_end(self, loop: Loop, record: dict[str, float]) -> str | None:
+        if record["val_loss"] < self.best - 1e-6:
+            self.best, self.bad, loop.history.best_epoch = record["val_loss"], 0, loop.epoch
+            self.state = copy.deepcopy(loop.model.state_dict())
+        else:
+            self.bad += 1
+        if self.bad >= loop.config.patience:
+            return f"early stop at epoch {loop.epoch}: no improvement for {loop.config.patience} epochs"
+        return None
+
+    def on_train_end(self, loop: Loop) -> None:
+        if self.state is not None:
+            loop.model.load_state_dict(self.state)
+
+
+class ReportProgress(Callback):
+    """Send each epoch's numbers to the page's progress function (the loop knows nothing of who listens)."""
+
+    def __init__(self, progress: ProgressFn):
+        self.progress = progress
+
+    def on_epoch_end(self, loop: Loop, record: dict[str, float]) -> str | None:
+        self.progress({**record, "max_epochs": loop.config.max_epochs, "best_epoch": loop.history.best_epoch})
+        return None
+
+
+class TimeLimit(Callback):
+    """Stop once the training time passes the config's limit, capped by the server's (EXPLORER_MAX_TRAIN_SECONDS)."""
+
+    def on_train_begin(self, loop: Loop) -> None:
+        self.limit = time_limit(loop.config.max_seconds)
+
+    def on_epoch_end(self, loop: Loop, record: dict[str, float]) -> str | None:
+        if record["seconds"] > self.limit:
+            return f"time limit of {self.limit:.0f} s reached at epoch {loop.epoch}"
+        return None
+
+
+def default_callbacks(progress: ProgressFn | None = None) -> list[Callback]:
+    """What every network gets unless its scenario says otherwise, in the order they run."""
+    return [StopOnNonFinite(), ReduceLROnPlateau(), EarlyStopping(),
+            *([ReportProgress(progress)] if progress is not None else []), TimeLimit()]
+
+
 def fit_model(
     model: nn.Module,
     train: tuple[Any, Any],
@@ -142,12 +236,14 @@ def fit_model(
     progress: ProgressFn | None = None,
     cancel: CancelSignal | None = None,
     device: torch.device | None = None,
+    callbacks: list[Callback] | None = None,
 ) -> History:
     """Train `model` in place on (X, y); returns the per-epoch history.
 
-    `loss_fn(output, y)` must return the mean loss of a batch. With `val`, early stopping
-    and the LR schedule watch the validation loss and the best weights are restored.
-    Raises `Cancelled` when `cancel.is_set()`.
+    `loss_fn(output, y)` must return the mean loss of a batch. Early stopping, the learning-rate
+    schedule, progress and the time limit are callbacks (`default_callbacks(progress)` unless
+    `callbacks` is given); without `val` they watch the training loss. Raises `Cancelled` when
+    `cancel.is_set()` (checked between batches).
     """
     device = device or get_device()
     with _INIT_LOCK:
@@ -169,14 +265,13 @@ def fit_model(
     batch = min(config.batch_size, n)
     steps = math.ceil(n / batch)
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
-        opt, mode="min", factor=config.lr_factor, patience=config.lr_patience
-    )
-    history = History()
-    max_seconds = time_limit(config.max_seconds)
-    best, best_state, bad_epochs = math.inf, None, 0
+    loop = Loop(model, opt, config, History())
+    hooks = callbacks if callbacks is not None else default_callbacks(progress)
+    for cb in hooks:
+        cb.on_train_begin(loop)
     t0 = time.perf_counter()
     for epoch in range(1, config.max_epochs + 1):
+        loop.epoch = epoch
         model.train()
         order = torch.randperm(n, generator=gen).to(device)
         running = torch.zeros((), device=device)
@@ -194,8 +289,6 @@ def fit_model(
             running += loss.detach() * len(idx)
         train_loss = float(running) / n
         val_loss = _mean_loss(model, Xva, yva, loss_fn, 8192) if Xva is not None else train_loss
-        monitored = val_loss
-        sched.step(monitored)
         record = {
             "epoch": epoch,
             "train_loss": train_loss,
@@ -203,27 +296,16 @@ def fit_model(
             "lr": opt.param_groups[0]["lr"],
             "seconds": time.perf_counter() - t0,
         }
-        history.epochs.append(record)
-        if monitored < best - 1e-6:
-            best, bad_epochs, history.best_epoch = monitored, 0, epoch
-            best_state = copy.deepcopy(model.state_dict())
-        else:
-            bad_epochs += 1
-        if progress is not None:
-            progress({**record, "max_epochs": config.max_epochs, "best_epoch": history.best_epoch})
-        if not math.isfinite(train_loss):
-            history.stopped = f"stopped at epoch {epoch}: the loss became infinite (try a lower learning rate)"
-            break
-        if bad_epochs >= config.patience:
-            history.stopped = f"early stop at epoch {epoch}: no improvement for {config.patience} epochs"
-            break
-        if record["seconds"] > max_seconds:
-            history.stopped = f"time limit of {max_seconds:.0f} s reached at epoch {epoch}"
+        loop.history.epochs.append(record)
+        reasons = [cb.on_epoch_end(loop, record) for cb in hooks]
+        stop = next((r for r in reasons if r), None)
+        if stop:
+            loop.history.stopped = stop
             break
     else:
-        history.stopped = f"ran all {config.max_epochs} epochs"
-    if best_state is not None:
-        model.load_state_dict(best_state)
+        loop.history.stopped = f"ran all {config.max_epochs} epochs"
+    for cb in hooks:
+        cb.on_train_end(loop)
     model.eval()
-    history.seconds = time.perf_counter() - t0
-    return history
+    loop.history.seconds = time.perf_counter() - t0
+    return loop.history

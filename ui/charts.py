@@ -18,7 +18,7 @@ _LAYOUT = dict(template="plotly_white", margin=dict(l=10, r=10, t=50, b=10), hei
                            bordercolor="#dddddd", borderwidth=1))
 
 
-def _fig(title: str, **layout) -> go.Figure:
+def figure(title: str, **layout) -> go.Figure:
     fig = go.Figure()
     fig.update_layout(title=title, **{**_LAYOUT, **layout})
     return fig
@@ -31,7 +31,7 @@ def series_colors(names: Sequence[str]) -> dict[str, str]:
 
 def loss_curve(events: Sequence[dict[str, Any]]) -> go.Figure:
     df = pd.DataFrame(list(events))  # a snapshot: a running job appends to its list
-    fig = _fig("Training progress (loss: lower is better)", xaxis_title="epoch", yaxis_title="loss", height=300,
+    fig = figure("Training progress (loss: lower is better)", xaxis_title="epoch", yaxis_title="loss", height=300,
                legend=dict(yanchor="top", y=0.98, xanchor="right", x=0.98, bgcolor="rgba(255,255,255,0.8)"))
     if len(df):
         fig.add_scatter(x=df["epoch"], y=df["train_loss"], name="training rows", line=dict(color=MODEL_COLOR, dash="dot"))
@@ -45,7 +45,7 @@ def loss_curve(events: Sequence[dict[str, Any]]) -> go.Figure:
 def roc_chart(curves: dict[str, pd.DataFrame], points: dict[str, tuple[float, float]] | None = None) -> go.Figure:
     """ROC curves (model first) with each model's operating point at the chosen threshold."""
     colors = series_colors(list(curves))
-    fig = _fig("ROC curve", xaxis_title="false-alarm rate (1 − specificity)", yaxis_title="sensitivity",
+    fig = figure("ROC curve", xaxis_title="false-alarm rate (1 − specificity)", yaxis_title="sensitivity",
                xaxis=dict(range=[0, 1]), yaxis=dict(range=[0, 1.02]), height=420)
     fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="guessing", line=dict(color=NEUTRAL_COLOR, dash="dash"))
     for name, c in curves.items():
@@ -64,7 +64,7 @@ def pr_chart(curves: dict[str, pd.DataFrame], points: dict[str, tuple[float, flo
     `base_rate` (the share of positives) draws what guessing gets; `points` maps a model to (recall, precision).
     """
     colors = series_colors(list(curves))
-    fig = _fig("Precision-recall curve", xaxis_title="recall (share of positives caught)",
+    fig = figure("Precision-recall curve", xaxis_title="recall (share of positives caught)",
                yaxis_title="precision (share of flags that are right)", xaxis=dict(range=[0, 1]),
                yaxis=dict(range=[0, 1.02]), height=450,
                legend=dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0))  # curves fill the corners
@@ -84,7 +84,7 @@ def pr_chart(curves: dict[str, pd.DataFrame], points: dict[str, tuple[float, flo
 
 def calibration_chart(curves: dict[str, pd.DataFrame]) -> go.Figure:
     colors = series_colors(list(curves))
-    fig = _fig("Calibration: predicted risk vs what happened", xaxis_title="mean predicted risk",
+    fig = figure("Calibration: predicted risk vs what happened", xaxis_title="mean predicted risk",
                yaxis_title="observed share with the outcome", xaxis=dict(range=[0, 1]), yaxis=dict(range=[0, 1]), height=400)
     fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfectly calibrated", line=dict(color=NEUTRAL_COLOR, dash="dash"))
     for name, c in curves.items():
@@ -97,7 +97,7 @@ def confusion_chart(counts: np.ndarray, labels: Sequence[str], title: str = "Con
     counts = np.asarray(counts)
     share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     text = [[f"{counts[i, j]:,}<br>({100 * share[i, j]:.0f}% of row)" for j in range(counts.shape[1])] for i in range(counts.shape[0])]
-    fig = _fig(title, xaxis_title="predicted", yaxis_title="actual", height=340)
+    fig = figure(title, xaxis_title="predicted", yaxis_title="actual", height=340)
     fig.add_heatmap(z=share, x=[str(l) for l in labels], y=[str(l) for l in labels], text=text, texttemplate="%{text}",
                     colorscale="Blues", zmin=0, zmax=1, showscale=False, hoverinfo="skip")
     fig.update_yaxes(autorange="reversed", type="category")
@@ -106,7 +106,7 @@ def confusion_chart(counts: np.ndarray, labels: Sequence[str], title: str = "Con
 
 
 def probability_bars(probabilities: dict[str, float], title: str = "Predicted probabilities") -> go.Figure:
-    fig = _fig(title, height=260, xaxis=dict(range=[0, 1], title="probability"))
+    fig = figure(title, height=260, xaxis=dict(range=[0, 1], title="probability"))
     names = list(probabilities)
     fig.add_bar(x=[probabilities[n] for n in names], y=names, orientation="h", marker_color=MODEL_COLOR,
                 text=[f"{100 * probabilities[n]:.0f}%" for n in names], textposition="outside")
@@ -119,7 +119,7 @@ def probability_bars(probabilities: dict[str, float], title: str = "Predicted pr
 
 def shap_bar(exp: Explanation, top: int = 15) -> go.Figure:
     imp = exp.importance().head(top)[::-1]
-    fig = _fig("Which columns matter most (mean |SHAP|)", xaxis_title=f"average effect on {exp.output_name}",
+    fig = figure("Which columns matter most (mean |SHAP|)", xaxis_title=f"average effect on {exp.output_name}",
                height=max(260, 28 * len(imp) + 90))
     fig.add_bar(x=imp.values, y=imp.index, orientation="h", marker_color=MODEL_COLOR,
                 hovertemplate="%{y}: %{x:.3f}<extra></extra>")
@@ -137,7 +137,7 @@ def _color_scale(values: pd.Series) -> np.ndarray:
 def shap_beeswarm(exp: Explanation, top: int = 12, seed: int = 0) -> go.Figure:
     """One dot per row and column: where it sits shows the effect, its colour how high the value was."""
     order = list(exp.importance().head(top).index)
-    fig = _fig("Effect of each column, one dot per row", xaxis_title=f"effect on {exp.output_name} (SHAP)",
+    fig = figure("Effect of each column, one dot per row", xaxis_title=f"effect on {exp.output_name} (SHAP)",
                height=max(300, 34 * len(order) + 110), showlegend=False)
     rng = np.random.default_rng(seed)
     for pos, col in enumerate(order[::-1]):
@@ -171,7 +171,7 @@ def shap_waterfall(exp: Explanation, i: int, top: int = 10, axis_title: str | No
         labels.append(f"{len(rest)} other columns")
         deltas.append(float(rest["contribution"].sum()))
     labels, deltas = labels[::-1], deltas[::-1]
-    fig = _fig("Why this prediction: from the average to this row", height=max(300, 30 * len(labels) + 130),
+    fig = figure("Why this prediction: from the average to this row", height=max(300, 30 * len(labels) + 130),
                xaxis_title=axis_title or f"model score for {exp.output_name} (log-odds; 0 = 50%)", showlegend=False)
     fig.add_waterfall(
         orientation="h", y=["average (base value)", *labels, "this row"],
@@ -187,9 +187,30 @@ def shap_waterfall(exp: Explanation, i: int, top: int = 10, axis_title: str | No
 def shap_dependence(exp: Explanation, column: str) -> go.Figure:
     """The column's value against its effect: the shape of what the model learned about it."""
     j = exp.feature_names.index(column)
-    fig = _fig(f"How '{column}' changes the prediction", xaxis_title=column, yaxis_title=f"effect on {exp.output_name}",
+    fig = figure(f"How '{column}' changes the prediction", xaxis_title=column, yaxis_title=f"effect on {exp.output_name}",
                height=360, showlegend=False)
     fig.add_scatter(x=exp.data[column], y=exp.values[:, j], mode="markers", marker=dict(color=MODEL_COLOR, opacity=0.7),
                     hovertemplate=f"{column} = %{{x}}<br>effect %{{y:+.3f}}<extra></extra>")
     fig.add_hline(y=0, line_color=NEUTRAL_COLOR)
+    return fig
+
+
+def cost_chart(curves: dict[str, pd.DataFrame], threshold: float, no_model: float, unit: str = "transactions") -> go.Figure:
+    """Cost per 1,000 rows (`unit`: transactions, runs) against the threshold, per model, with 'flag nothing' as the reference."""
+    colors = series_colors(list(curves))
+    fig = figure(f"Expected cost per 1,000 {unit}, by threshold", height=380,
+                      xaxis=dict(title="threshold", range=[0, 1]),
+                      yaxis=dict(title=f"cost per 1,000 {unit}", range=[0, 1.25 * no_model if no_model > 0 else None]),
+                      legend=dict(yanchor="top", y=0.98, xanchor="left", x=0.02, bgcolor="rgba(255,255,255,0.8)"))
+    fig.add_hline(y=no_model, line_dash="dot", line_color=NEUTRAL_COLOR, annotation_text="no model (flag nothing)",
+                  annotation_position="bottom right")
+    for name, c in curves.items():
+        fig.add_scatter(x=c["threshold"], y=c["cost_per_1000"], name=name, mode="lines", line_shape="hv",
+                        line=dict(color=colors[name], width=3 if name == next(iter(curves)) else 2),
+                        hovertemplate="threshold %{x:.3f}<br>cost %{y:,.0f}<extra>" + name + "</extra>")
+        best = c.loc[c["cost_per_1000"].idxmin()]
+        fig.add_scatter(x=[best["threshold"]], y=[best["cost_per_1000"]], mode="markers", showlegend=False,
+                        marker=dict(color=colors[name], size=11, symbol="diamond", line=dict(color="black", width=1)),
+                        hovertemplate="cheapest: %{x:.3f}<extra>" + name + "</extra>")
+    fig.add_vline(x=threshold, line_dash="dash", line_color=NEUTRAL_COLOR, annotation_text="your threshold")
     return fig

@@ -17,7 +17,7 @@ from ui.report import build_report
 from ui.results import comparison_table, metric_cards
 from ui.share import share_panel
 from ui.state import memo
-from ui.tabular import batch_scoring, explanation_panel, what_if
+from ui.tabular import batch_scoring, explanation_panel, model_file_scoring, what_if
 
 KEYS = ["roc_auc", "accuracy", "sensitivity", "specificity", "brier"]
 LABELS = {"roc_auc": "ROC-AUC", "accuracy": "Accuracy", "sensitivity": "Sensitivity", "specificity": "Specificity",
@@ -109,7 +109,7 @@ def results(model: dx.DiagnosisModel, table: Table, run_key: str, run_id: str | 
                     lambda d: float(model.predict(d)["risk"].iloc[0]), model.explain, key=f"dx_wi_{pick}",
                     risk_label=f"Risk of {model.columns.target} = {model.positive_class}")
     with score:
-        batch_scoring("dx", lambda d: model.score(d, threshold), model.features, "diagnosis_scores.csv")
+        batch_scoring("dx", model.decide(threshold=threshold).score, model.features, "diagnosis_scores.csv")
     with share:
         share_panel("diagnosis", run_id, memo("dx_model_file", run_key, model.to_bytes), "diagnosis_model.safetensors",
                     report=lambda: report(model, table, exp))
@@ -117,11 +117,5 @@ def results(model: dx.DiagnosisModel, table: Table, run_key: str, run_id: str | 
 
 def score_with_model_file() -> None:
     """Score new rows with a model file saved earlier from this page — no training."""
-    upload = st.file_uploader("Model file (.safetensors, downloaded from this page)", type=["safetensors"], key="dx_model_upload")
-    if upload is None:
-        return
-    with guard("reading the model file", stop=False):
-        model = memo("dx_uploaded_model", upload.file_id, lambda: dx.load(upload.getvalue()), keep=1)
-        st.success(f"Model for '{model.columns.target} = {model.positive_class}' from {len(model.features)} columns; "
-                   f"its held-out ROC-AUC was {model.metrics['roc_auc']:.3f}.")
-        batch_scoring("dx_file", model.score, model.features, "diagnosis_scores.csv")
+    model_file_scoring("dx", dx.load, "diagnosis_scores.csv",
+                       lambda m: f"Model for '{m.columns.target} = {m.positive_class}' from {len(m.features)} columns")

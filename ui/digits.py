@@ -67,7 +67,7 @@ def accuracy_bars(model: dg.DigitModel) -> go.Figure:
     names = list(dg.MODELS)
     values = [model.metrics["accuracy"]] + [model.baseline_metrics[n]["accuracy"] for n in names[1:]]
     colors = charts.series_colors([dg.MODEL, *dg.BASELINES])
-    fig = charts._fig("Accuracy on the test images (higher is better)", height=260, xaxis=dict(range=[min(values) - 0.05, 1.0]))
+    fig = charts.figure("Accuracy on the test images (higher is better)", height=260, xaxis=dict(range=[min(values) - 0.05, 1.0]))
     fig.add_bar(x=values, y=names, orientation="h", marker_color=[colors[n] for n in names],
                 text=[pct(v) for v in values], textposition="inside", insidetextanchor="end", textfont=dict(color="white"))
     fig.update_yaxes(autorange="reversed", type="category")
@@ -77,7 +77,7 @@ def accuracy_bars(model: dg.DigitModel) -> go.Figure:
 def training_curves(model: dg.DigitModel) -> go.Figure:
     """Validation loss per epoch of both networks."""
     colors = charts.series_colors([dg.MODEL, *dg.BASELINES])
-    fig = charts._fig("Training curves (validation loss: lower is better)", xaxis_title="epoch", yaxis_title="loss", height=320)
+    fig = charts.figure("Training curves (validation loss: lower is better)", xaxis_title="epoch", yaxis_title="loss", height=320)
     for name in (dg.MODEL, dg.MLP):
         h = pd.DataFrame(model.histories[name].epochs)
         fig.add_scatter(x=h["epoch"], y=h["val_loss"], name=f"{name} · validation", line=dict(color=colors[name]))
@@ -92,7 +92,7 @@ def confusion_heatmap(counts: np.ndarray, normalised: bool, title: str) -> go.Fi
     text = [[(f"{100 * share[i, j]:.0f}%" if share[i, j] >= 0.005 else "") if normalised else (f"{counts[i, j]:,}" if counts[i, j] else "")
              for j in range(10)] for i in range(10)]
     labels = [str(d) for d in dg.DIGITS]
-    fig = charts._fig(title, xaxis_title="digit the model read", yaxis_title="true digit", height=520)
+    fig = charts.figure(title, xaxis_title="digit the model read", yaxis_title="true digit", height=520)
     # a square-root colour scale keeps the few mistakes visible beside the large diagonal
     fig.add_heatmap(z=np.sqrt(z / max(z.max(), 1e-9)), x=labels, y=labels, text=text, texttemplate="%{text}",
                     colorscale="Blues", zmin=0, zmax=1, showscale=False, customdata=counts,
@@ -104,7 +104,7 @@ def confusion_heatmap(counts: np.ndarray, normalised: bool, title: str) -> go.Fi
 
 def recall_by_digit(model: dg.DigitModel) -> go.Figure:
     colors = charts.series_colors([dg.MODEL, *dg.BASELINES])
-    fig = charts._fig("Recall by digit (share of each digit read right)", xaxis_title="digit", yaxis_title="recall", height=320,
+    fig = charts.figure("Recall by digit (share of each digit read right)", xaxis_title="digit", yaxis_title="recall", height=320,
                       barmode="group")
     for name in dg.MODELS:
         pc = model.per_class(name)
@@ -122,7 +122,7 @@ def attribution_map(exp: Explanation, i: int = 0, title: str = "Pixel attributio
     v = exp.values[i].reshape(dg.SIDE, dg.SIDE)
     ink = exp.data.iloc[i].to_numpy(dtype=np.float32).reshape(dg.SIDE, dg.SIDE)
     lim = float(np.abs(v).max()) or 1.0
-    fig = charts._fig(title, height=330, showlegend=False, margin=dict(l=10, r=10, t=40, b=10))
+    fig = charts.figure(title, height=330, showlegend=False, margin=dict(l=10, r=10, t=40, b=10))
     fig.add_heatmap(z=v, zmin=-lim, zmax=lim, zmid=0, colorscale=[[0, NEGATIVE_COLOR], [0.5, "#ffffff"], [1, POSITIVE_COLOR]],
                     colorbar=dict(title="push", tickvals=[-lim, 0, lim], ticktext=["away", "0", "towards"], len=0.8),
                     hovertemplate="row %{y}, column %{x}: %{z:+.3f}<extra></extra>")
@@ -298,7 +298,7 @@ def batch_prediction(model: dg.DigitModel, key: str) -> None:
 def gallery_figure(model: dg.DigitModel, pick: str = dg.MODEL, limit: int = 20, per_row: int = 10) -> go.Figure:
     """The most confident mistakes as one picture (for the report): each tile captioned true → read."""
     wrong = model.misclassified(pick).head(limit)
-    fig = charts._fig(f"Misread test images · {pick} (true → read)", height=140 + 70 * max(1, -(-len(wrong) // per_row)),
+    fig = charts.figure(f"Misread test images · {pick} (true → read)", height=140 + 70 * max(1, -(-len(wrong) // per_row)),
                       showlegend=False)
     if not len(wrong):
         return fig

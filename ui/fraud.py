@@ -9,6 +9,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from engine import fraud as fr
+from engine import roles
+from engine.options import help_of
 from engine.data import Table, profile
 from engine.explain import Explanation
 from ui import charts
@@ -17,8 +19,8 @@ from ui.report import build_report
 from ui.results import comparison_table, download_csv, metric_cards
 from ui.share import share_panel
 from ui.state import memo
-from ui.tabular import batch_scoring
-from ui.style import MODEL_COLOR, NEUTRAL_COLOR, POSITIVE_COLOR, pct
+from ui.tabular import batch_scoring, model_file_scoring
+from ui.style import MODEL_COLOR, NEUTRAL_COLOR, POSITIVE_COLOR, money, pct
 
 NO_LABEL = "(no label: find unusual transactions)"
 NONE = "(none)"
@@ -30,13 +32,6 @@ LABELS = {"auprc": "AUPRC", "roc_auc": "ROC-AUC", "precision": "Precision", "rec
 
 
 # ----------------------------------------------------------------------------- 2 · Columns
-
-
-def money(x: float) -> str:
-    """Money with thousands separators: 6,610 · 204 · 12.50."""
-    if x is None or not np.isfinite(x):
-        return "–"
-    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}"
 
 
 def _pick(box, label: str, options: list, default, key: str, help: str):
@@ -55,7 +50,7 @@ def column_roles(df: pd.DataFrame, fp: str) -> fr.FraudColumns:
     fraud_value = None
     if label is not None:
         values = fr.label_values(df[label])[:50]
-        guess = fr.guess_fraud_value(values, fr._label_text(df[label]).value_counts())
+        guess = fr.guess_fraud_value(values, roles.label_text(df[label]).value_counts())
         fraud_value = _pick(c2, "Value that means fraud", values, guess, f"fr_fraud_{fp}_{label}",
                             "Rows with this label value are frauds; the others are genuine.")
     amount = _pick(c3, "Amount (optional)", [NONE, *[c for c in names if c != label]], d.amount or NONE, f"fr_amount_{fp}_{label}",
@@ -76,7 +71,7 @@ def column_roles(df: pd.DataFrame, fp: str) -> fr.FraudColumns:
 
 
 def options(has_label: bool) -> fr.FraudConfig:
-    helps = fr.FraudConfig.help()
+    helps = help_of(fr.FraudConfig)
     with st.expander("Advanced training options"):
         a1, a2, a3 = st.columns(3)
         mode = "auto"
@@ -117,7 +112,7 @@ def threshold_slider(model: fr.FraudModel, costs: fr.Costs | None, key: str) -> 
         per_1000 = st.slider("Alerts per 1,000 transactions you can review", 1, 200, 20, key=f"{key}_budget",
                              help="Without a label the money cannot be weighed; flag the most unusual transactions instead.")
         return model.alert_threshold(per_1000)
-    best = model.threshold(costs)
+    best = model.cost_threshold(costs)
     st.markdown(f"**Cheapest threshold** on the validation rows for these costs: **{best:.3f}** "
                 f"(flag a transaction when its {model.score_name} is at least this).")
     # the key carries the costs, so new costs move the slider to their own cheapest threshold
@@ -167,7 +162,7 @@ def performance(model: fr.FraudModel, ev: dict, threshold: float) -> None:
 def score_histogram(frame: pd.DataFrame, threshold: float, score_name: str) -> go.Figure:
     title = (f"How the {score_name} separates frauds from genuine transactions" if "truth" in frame
              else f"How the {score_name} is spread over transactions")
-    fig = charts._fig(title, barmode="overlay", height=340, xaxis=dict(title=score_name, range=[0, 1]),
+    fig = charts.figure(title, barmode="overlay", height=340, xaxis=dict(title=score_name, range=[0, 1]),
                       yaxis_title="% of transactions", legend=dict(yanchor="top", y=0.98, xanchor="center", x=0.5))
     groups = [("genuine", MODEL_COLOR), ("fraud", POSITIVE_COLOR)] if "truth" in frame else [(None, MODEL_COLOR)]
     for truth, color in groups:
@@ -201,34 +196,13 @@ def cost_view(model: fr.FraudModel, costs: fr.Costs, ev: dict, threshold: float)
                    f"(by {money(main['cost'] - base['cost'])}): here the simpler model earns its keep.",
                    icon=":material/balance:")
     g1, g2 = st.columns([3, 2])
-    g1.plotly_chart(cost_chart({k: model.cost_curve(costs, k) for k in (model.model_name, *model.baselines)}, threshold,
+    g1.plotly_chart(charts.cost_chart({k: model.cost_curve(costs, k) for k in (model.model_name, *model.baselines)}, threshold,
                                1000 * none / max(n, 1)), key="fr_cost")
     g1.caption("Diamonds: each model's cheapest threshold on these held-out rows (the page chooses on the validation "
                "rows, so yours may sit a little off); the dashed line is your threshold.")
     cm = np.array([[main["tn"], main["fp"]], [main["fn"], main["tp"]]])
     g2.plotly_chart(charts.confusion_chart(cm, ["genuine", "fraud"], f"{model.model_name} at {threshold:.3f}"), key="fr_cm")
     g2.caption("Rows: what was true; columns: what the model said. Top right: false alarms; bottom left: missed frauds.")
-
-
-def cost_chart(curves: dict[str, pd.DataFrame], threshold: float, no_model: float) -> go.Figure:
-    """Cost per 1,000 transactions against the threshold, per model, with 'flag nothing' as the reference."""
-    colors = charts.series_colors(list(curves))
-    fig = charts._fig("Expected cost per 1,000 transactions, by threshold", height=380,
-                      xaxis=dict(title="threshold", range=[0, 1]),
-                      yaxis=dict(title="cost per 1,000 transactions", range=[0, 1.25 * no_model if no_model > 0 else None]),
-                      legend=dict(yanchor="top", y=0.98, xanchor="left", x=0.02, bgcolor="rgba(255,255,255,0.8)"))
-    fig.add_hline(y=no_model, line_dash="dot", line_color=NEUTRAL_COLOR, annotation_text="no model (flag nothing)",
-                  annotation_position="bottom right")
-    for name, c in curves.items():
-        fig.add_scatter(x=c["threshold"], y=c["cost_per_1000"], name=name, mode="lines", line_shape="hv",
-                        line=dict(color=colors[name], width=3 if name == next(iter(curves)) else 2),
-                        hovertemplate="threshold %{x:.3f}<br>cost %{y:,.0f}<extra>" + name + "</extra>")
-        best = c.loc[c["cost_per_1000"].idxmin()]
-        fig.add_scatter(x=[best["threshold"]], y=[best["cost_per_1000"]], mode="markers", showlegend=False,
-                        marker=dict(color=colors[name], size=11, symbol="diamond", line=dict(color="black", width=1)),
-                        hovertemplate="cheapest: %{x:.3f}<extra>" + name + "</extra>")
-    fig.add_vline(x=threshold, line_dash="dash", line_color=NEUTRAL_COLOR, annotation_text="your threshold")
-    return fig
 
 
 # ----------------------------------------------------------------------------- Flagged list and explanations
@@ -256,7 +230,7 @@ def flagged_view(model: fr.FraudModel, top: pd.DataFrame, exp: Explanation | Non
         return
     pick = st.selectbox("Look closer at", list(flagged.index), key="fr_flag_pick",
                         format_func=lambda i: f"row {int(top.loc[i, 'row']):,} · {model.score_name} {top.loc[i, model.score_name]:.3f}")
-    st.markdown("**Why it was flagged:** " + ("; ".join(model.reasons(exp, int(pick))) or "no single column stands out"))
+    st.markdown("**Why it was flagged:** " + ("; ".join(model.row_reasons(exp, int(pick))) or "no single column stands out"))
     fig = charts.shap_waterfall(exp, int(pick), axis_title="fraud score in log-odds (0 = 50%)"
                                 if model.mode == "labelled" else "reconstruction error")
     st.plotly_chart(fig, key="fr_waterfall")
@@ -327,7 +301,7 @@ def results(model: fr.FraudModel, table: Table, run_key: str, run_id: str | None
         if exp_global is not None:
             explanations_view(model, exp_global)
     with score:
-        batch_scoring("fr", lambda d: model.score(d, threshold), model.features, "fraud_scores.csv")
+        batch_scoring("fr", model.decide(threshold=threshold).score, model.features, "fraud_scores.csv")
         st.caption(f"Each row gets its {model.score_name}, whether it is flagged at your threshold ({threshold:.3f}), "
                    "and for flagged rows the top three reasons.")
     with share:
@@ -355,7 +329,7 @@ def report(model: fr.FraudModel, table: Table, costs: fr.Costs | None, threshold
             f"flagging nothing would cost {money(none)}.",
             charts.pr_chart(model.pr_curves(), {k: (v["recall"], v["precision"]) for k, v in ev.items()}, main["fraud_rate"]),
             charts.roc_chart(model.roc_curves()),
-            cost_chart({k: model.cost_curve(costs, k) for k in (model.model_name, *model.baselines)}, threshold,
+            charts.cost_chart({k: model.cost_curve(costs, k) for k in (model.model_name, *model.baselines)}, threshold,
                        1000 * none / max(model.n_rows["test"], 1)),
         ]))
     sections.append((f"How the {model.score_name} is spread", [score_histogram(model.test_scores(), threshold, model.score_name)]))
@@ -367,14 +341,6 @@ def report(model: fr.FraudModel, table: Table, costs: fr.Costs | None, threshold
 
 def score_with_model_file() -> None:
     """Score new transactions with a model file saved earlier from this page — no training."""
-    upload = st.file_uploader("Model file (.safetensors, downloaded from this page)", type=["safetensors"],
-                              key="fr_model_upload")
-    if upload is None:
-        return
-    with guard("reading the model file", stop=False):
-        model = memo("fr_uploaded_model", upload.file_id, lambda: fr.load(upload.getvalue()), keep=1)
-        auprc = model.metrics.get("auprc")
-        st.success(f"{model.model_name} using {len(model.features)} columns"
-                   + (f"; its held-out AUPRC was {auprc:.3f}." if auprc is not None else ".")
-                   + " Rows are flagged at the threshold that was cheapest for the default costs.")
-        batch_scoring("fr_file", model.score, model.features, "fraud_scores.csv")
+    model_file_scoring("fr", fr.load, "fraud_scores.csv",
+                       lambda m: f"{m.model_name} using {len(m.features)} columns, flagging at the threshold that was "
+                                 "cheapest for the default costs")

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 MODEL_COLOR = "#0072B2"  # blue: the neural model, on every page
 BASELINE_COLORS = ["#E69F00", "#009E73", "#CC79A7", "#56B4E9"]  # orange first: the main baseline
 POSITIVE_COLOR = "#D55E00"
@@ -33,3 +35,10 @@ def pct(x, digits: int = 1) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "–"
     return f"{100 * x:.{digits}f}%"
+
+
+def money(x: float) -> str:
+    """Money with thousands separators: 6,610 · 204 · 12.50."""
+    if x is None or not np.isfinite(x):
+        return "–"
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}"

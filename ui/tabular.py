@@ -1,6 +1,7 @@
 """Views shared by the tabular pages: SHAP explanations, what-if editing, batch scoring."""
 from __future__ import annotations
 
+import math
 from typing import Callable, Sequence
 
 import pandas as pd
@@ -12,6 +13,7 @@ from ui import charts
 from ui.data import upload_limit_bytes
 from ui.errors import guard
 from ui.results import download_csv
+from ui.state import memo
 
 
 def explanation_panel(exp: Explanation, key: str, row_label: str = "row", row_names: Sequence[str] | None = None) -> None:
@@ -91,3 +93,20 @@ def batch_scoring(key: str, score_fn: Callable[[pd.DataFrame], pd.DataFrame], re
     st.success(f"Scored {len(scored):,} rows.")
     st.dataframe(scored.head(200), width="stretch", height=300)
     download_csv(scored, "Download scored rows (CSV)", file_name, key=f"{key}_score_download")
+
+
+def model_file_scoring(key: str, load: Callable[[bytes], object], file_name: str,
+                       describe: Callable[[object], str] | None = None) -> None:
+    """Upload a model file saved from this page, then score new rows with it — no training.
+
+    Works for every scenario that follows engine.scenario: `load(bytes)` → a Fitted with `headline()`,
+    `features` and `score(df)`."""
+    upload = st.file_uploader("Model file (.safetensors, downloaded from this page)", type=["safetensors"], key=f"{key}_model_upload")
+    if upload is None:
+        return
+    with guard("reading the model file", stop=False):
+        model = memo(f"{key}_uploaded_model", upload.file_id, lambda: load(upload.getvalue()), keep=1)
+        label, value = model.headline()
+        what = describe(model) if describe else f"Model from {len(model.features)} columns"
+        st.success(what + (f"; its held-out {label} was {value:.3f}." if math.isfinite(value) else "."))
+        batch_scoring(f"{key}_file", model.score, model.features, file_name)

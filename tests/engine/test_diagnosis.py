@@ -115,7 +115,7 @@ def test_batch_scoring_needs_no_outcome(heart, heart_model):
     pytest.importorskip("shap")
     new = heart.drop(columns=["target"]).head(5)
     scored = heart_model.score(new)
-    assert list(scored.columns[-3:]) == ["risk", "predicted", "top reasons"]
+    assert list(scored.columns[:3]) == ["risk", "predicted", "top reasons"]  # the answer first, then their columns
     assert scored["top reasons"].str.count(";").eq(2).all()
 
 

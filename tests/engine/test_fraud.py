@@ -138,7 +138,7 @@ def test_cost_curve_counts():
 def test_model_threshold_is_chosen_on_validation_rows(labelled):
     m = labelled
     costs = fr.Costs(false_alarm=5, missed_is_amount=True)
-    t = m.threshold(costs)
+    t = m.cost_threshold(costs)
     val = m.val
     assert fr.expected_cost(val[fr.CLASSIFIER], val["y"], t, 5, val["amount"]) == pytest.approx(
         brute_force(val[fr.CLASSIFIER], val["y"], 5, val["amount"]))
@@ -180,7 +180,7 @@ def test_save_load_identical(tmp_path, cards, labelled, unlabelled):
         back = fr.load(path)
         assert np.array_equal(back.scores(cards.head(200)), model.scores(cards.head(200)))
         assert back.metrics == pytest.approx(model.metrics, nan_ok=True)
-        assert back.threshold(fr.Costs()) == model.threshold(fr.Costs())
+        assert back.cost_threshold(fr.Costs()) == model.cost_threshold(fr.Costs())
     with pytest.raises(DataError, match="not a model saved"):
         fr.load(b"not a model at all, just some bytes" * 4)
 
@@ -208,7 +208,8 @@ def test_batch_scoring_flags_and_explains_flagged_rows_only(cards, labelled):
     pytest.importorskip("shap")
     new = cards.drop(columns="Class").head(120)
     out = labelled.score(new)
-    assert list(out.columns[: new.shape[1]]) == list(new.columns)
+    assert list(out.columns[:3]) == ["fraud score", "flagged", "top reasons"]  # the answer first
+    assert list(out.columns[3:]) == list(new.columns)
     assert {"fraud score", "flagged", "top reasons"} <= set(out.columns)
     flagged = out["flagged"] == "yes"
     assert flagged.any()

@@ -1,0 +1,115 @@
+"""One contract, every scenario (engine/scenario.py): the same verbs with the same signatures, the same
+fitted shape, model files that round-trip, options validated from their metadata.
+
+Adding a scenario to engine.scenario.SCENARIOS puts it through every test here."""
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import math
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from engine import scenario as sc
+from engine.data import DataError, load_table
+from engine.explain import Explanation
+from engine.training import History
+from tests.conftest import SAMPLES
+
+NAMES = list(sc.SCENARIOS)
+
+
+@pytest.fixture(scope="module", params=NAMES)
+def trained(request):
+    mod = sc.scenario(request.param)
+    df = load_table(SAMPLES / mod.SAMPLE, mod.SAMPLE).df
+    columns = mod.default_columns(df)
+    return mod, df, columns, mod.fit(df, columns, mod.QUICK)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_module_offers_the_contract(name):
+    mod = sc.scenario(name)
+    for attr in ("KIND", "MODEL", "BASELINES", "MAX_ROWS", "Columns", "Config", "Model", "SAMPLE", "QUICK",
+                 "default_columns", "prepare", "fit", "load"):
+        assert hasattr(mod, attr), f"{name} lacks {attr}"
+    assert issubclass(mod.Model, sc.Fitted) and mod.Model.KIND == mod.KIND
+    assert dataclasses.is_dataclass(mod.Columns) and mod.Columns.__dataclass_params__.frozen
+    assert dataclasses.is_dataclass(mod.Config) and mod.Config.__dataclass_params__.frozen
+    assert list(inspect.signature(mod.fit).parameters)[:5] == ["df", "columns", "config", "progress", "cancel"]
+    for verb, params in (("predict", ["self", "df"]), ("explain", ["self", "df", "output"]), ("score", ["self", "df", "reasons"])):
+        assert list(inspect.signature(getattr(mod.Model, verb)).parameters) == params, f"{name}.{verb}"
+    assert (SAMPLES / mod.SAMPLE).exists()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_options_are_validated_from_their_metadata(name):
+    config = sc.scenario(name).Config
+    limited = [f for f in dataclasses.fields(config) if "min" in f.metadata or "max" in f.metadata]
+    assert limited, "options declare their limits"
+    for f in limited:
+        bad = f.metadata["min"] - 1 if "min" in f.metadata else f.metadata["max"] + 1
+        with pytest.raises(ValueError, match=re.escape(f.metadata.get("label", f.name))):
+            config(**{f.name: type(f.default)(bad)})
+        assert f.metadata.get("help"), f"{f.name} has no help text"
+
+
+def test_fitted_shape(trained):
+    mod, df, columns, fitted = trained
+    assert isinstance(fitted, mod.Model) and isinstance(fitted.history, History)
+    assert fitted.metrics and all(isinstance(v, float) for v in fitted.metrics.values())
+    assert not any("second" in k or "time" in k for k in fitted.metrics), "timings live apart from metrics"
+    assert set(fitted.baseline_metrics) == set(mod.BASELINES)
+    assert mod.MODEL in fitted.timings and all(v >= 0 for v in fitted.timings.values())
+    label, value = fitted.headline()
+    assert label and math.isfinite(value)
+    assert fitted.n_rows and all(n > 0 for n in fitted.n_rows.values())
+
+
+def test_predict_explain_score(trained):
+    mod, df, columns, fitted = trained
+    rows = df.head(6)
+    pred = fitted.predict(rows)
+    assert len(pred) == len(rows) and pred.notna().all().all()
+    scored = fitted.score(rows, reasons=0)
+    assert list(scored.columns[: pred.shape[1]]) == list(pred.columns), "the answer comes first"
+    pd.testing.assert_frame_equal(scored[list(pred.columns)], pred.reset_index(drop=True))
+    pytest.importorskip("shap")
+    exp = fitted.explain(rows)
+    assert isinstance(exp, Explanation) and exp.values.shape[0] == len(rows)
+    assert "top reasons" in fitted.score(rows.head(2)).columns
+
+
+def test_model_file_round_trip(trained, tmp_path):
+    mod, df, columns, fitted = trained
+    fitted.save(tmp_path / "m.safetensors")
+    again = mod.load(tmp_path / "m.safetensors")
+    assert type(again) is type(fitted)
+    pd.testing.assert_frame_equal(again.predict(df.head(20)), fitted.predict(df.head(20)))
+    assert again.metrics == fitted.metrics and again.baseline_metrics == fitted.baseline_metrics
+    (t1, m1), (t2, m2) = sc.pack(fitted), sc.pack(again)
+    assert m1 == m2 and t1.keys() == t2.keys(), "saving a loaded model writes the same fields"
+    for k in t1:
+        assert np.array_equal(np.asarray(t1[k].cpu() if hasattr(t1[k], "cpu") else t1[k]),
+                              np.asarray(t2[k].cpu() if hasattr(t2[k], "cpu") else t2[k])), k
+
+
+def test_a_file_of_another_page_gets_a_sentence(trained):
+    mod, df, columns, fitted = trained
+    other = sc.scenario("digits" if mod.KIND != "digits" else "diagnosis")
+    with pytest.raises(DataError, match="page"):
+        other.load(fitted.to_bytes())
+    with pytest.raises(DataError, match="not a model"):
+        mod.load(b"not a model file at all")
+
+
+def test_decide_changes_decisions_not_weights(trained):
+    mod, df, columns, fitted = trained
+    decisions = [f.name for f in dataclasses.fields(fitted) if f.name in ("threshold",)]
+    if not decisions:
+        pytest.skip("no decision setting")
+    changed = fitted.decide(threshold=0.99)
+    assert changed.net is fitted.net and changed.threshold == 0.99 and fitted.threshold != 0.99

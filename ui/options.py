@@ -1,0 +1,28 @@
+"""Widgets generated from a config's option metadata (engine.options): label, default, limits, step,
+choices and help are written once, on the dataclass field."""
+from __future__ import annotations
+
+from dataclasses import fields
+from typing import Any
+
+import streamlit as st
+
+
+def option_input(container: Any, cls: type, name: str, key: str, widget: str = "number", bind: bool = True) -> Any:
+    """One analyst option as a widget: "number" (number_input), "slider", or "select" (select_slider over
+    the field's `choices`). The value is kept in the URL (bind) so share links carry it."""
+    f = next(f for f in fields(cls) if f.name == name)
+    meta = f.metadata
+    label, default = meta.get("label", name.replace("_", " ").capitalize()), f.default
+    kw: dict[str, Any] = dict(key=key, help=meta.get("help"))
+    if bind:
+        kw["bind"] = "query-params"
+    if widget == "select":
+        return container.select_slider(label, list(meta["choices"]), default, **kw)
+    lo, hi, step = meta.get("min"), meta.get("max"), meta.get("step")
+    if isinstance(default, float):
+        lo, hi = (float(v) if v is not None else None for v in (lo, hi))
+        step = float(step) if step is not None else None
+    if widget == "slider":
+        return container.slider(label, lo, hi, default, step, **kw)
+    return container.number_input(label, lo, hi, default, step, **kw)
