@@ -188,7 +188,7 @@ def test_alice_shares_bob_signs_in_to_see_it_and_deleted_or_private_links_say_so
         assert personal not in server_log  # ... and nothing else about the people
 
 
-def test_an_account_outside_the_allowed_domains_is_refused(browser, signed_app):
+def test_an_account_outside_the_allowed_domains_is_refused_and_can_sign_out(browser, signed_app):
     url, _, _ = signed_app
     ctx, page = _person(browser)
     try:
@@ -198,5 +198,12 @@ def test_an_account_outside_the_allowed_domains_is_refused(browser, signed_app):
         assert page.get_by_test_id("stSidebarNav").count() == 0
         assert page.get_by_text("Models train on").count() == 0
         assert_no_traceback(page)
+        # signing out ends the session at the provider too, and comes back to the sign-in screen
+        page.get_by_role("button", name="Sign out").click()
+        page.get_by_role("button", name="End session").click()
+        page.get_by_role("button", name="Sign in").wait_for()
+        page.goto(f"{url}/diagnosis")
+        page.get_by_role("button", name="Sign in").wait_for()
+        assert page.get_by_text("1 · Data").count() == 0
     finally:
         ctx.close()
