@@ -27,11 +27,16 @@ SCENARIOS = [
     dict(path="app_pages/forecast.py", title="Demand forecast", icon=":material/trending_up:", url_path="forecast",
          blurb="Forecast sales per store or item with intervals from one network for all series, see on past periods "
                "whether it beats seasonal naive and exponential smoothing, which drivers matter, and what to reorder."),
+    dict(path="app_pages/maintenance.py", title="Predictive maintenance", icon=":material/precision_manufacturing:",
+         url_path="maintenance",
+         blurb="Predict which production runs will end in a machine failure, beside gradient boosting; turn what a "
+               "failure and a service stop cost into the alert threshold, and list which machines to service first, and why."),
 ]
 
 
 def home() -> None:
     from engine.device import describe
+    from engine.jobs import describe_runner
 
     st.title("AI Scenario Explorer")
     st.markdown(
@@ -47,6 +52,7 @@ def home() -> None:
     else:
         st.caption("Sign-in is off on this server: training keeps your data in this browser session only, but a share "
                    "link you create can be opened by anyone who has it, until it expires or you delete it on **My runs**.")
+    st.info(describe_runner(), icon=":material/lan:")
     for page, spec in zip(PAGES, SCENARIOS):
         with st.container(border=True):
             st.page_link(page, label=f"**{spec['title']}**", icon=spec["icon"])

@@ -58,7 +58,8 @@ if len(outcomes) > 2:
 candidates = [c for c in names if c != target]
 features = st.multiselect("Feature columns (what the model may use)", candidates,
                           default=[f for f in defaults.features if f != target], key=f"dx_features_{fp}_{target}",
-                          help="Free-text and date columns are left out by default.")
+                          help="Free-text, date and identifier columns are left out by default.")
+st.caption(roles.summary(df, {"Outcome": target}, features))
 with st.expander("Advanced training options"):
     a1, a2, a3 = st.columns(3)
     config = dx.DiagnosisConfig(

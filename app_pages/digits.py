@@ -9,6 +9,7 @@ from engine import digits as dg
 from ui import digits as view
 from ui.data import dataset_picker
 from ui.errors import guard
+from ui.options import option_input
 from ui.share import open_shared_run, shareable_run
 from ui.state import memo
 from ui.training import run_key, training_panel
@@ -69,16 +70,16 @@ for note in prepared.notes:
     st.info(note)
 view.preview_images(table, label)
 with st.expander("Advanced training options"):
-    helps = dg.DigitConfig.help()
     a1, a2, a3 = st.columns(3)
-    config = dg.DigitConfig(
-        cnn_epochs=a1.number_input("Most CNN epochs", 1, 200, 15, key="dg_cnn_epochs", bind="query-params", help=helps["cnn_epochs"]["help"]),
-        mlp_epochs=a2.number_input("Most MLP epochs", 1, 500, 30, key="dg_mlp_epochs", bind="query-params", help=helps["mlp_epochs"]["help"]),
-        augment=a3.checkbox("Augment the CNN's training images", True, key="dg_augment", bind="query-params", help=helps["augment"]["help"]),
-        channels=a1.select_slider("CNN filters", [8, 16, 32, 64], 16, key="dg_channels", bind="query-params", help=helps["channels"]["help"]),
-        test_fraction=a2.slider("Held-out share (without a test file)", 0.1, 0.5, 0.2, 0.05, key="dg_test", bind="query-params",
-                                help=helps["test_fraction"]["help"], disabled=test_table is not None),
-        seed=a3.number_input("Random seed", 0, 10_000, 0, key="dg_seed", bind="query-params", help=helps["seed"]["help"]),
+    C = dg.DigitConfig
+    config = C(
+        cnn_epochs=option_input(a1, C, "cnn_epochs", "dg_cnn_epochs"),
+        mlp_epochs=option_input(a2, C, "mlp_epochs", "dg_mlp_epochs"),
+        augment=option_input(a3, C, "augment", "dg_augment", "checkbox", label="Augment the CNN's training images"),
+        channels=option_input(a1, C, "channels", "dg_channels", "select"),
+        test_fraction=option_input(a2, C, "test_fraction", "dg_test", "slider", label="Held-out share (without a test file)",
+                                   disabled=test_table is not None),
+        seed=option_input(a3, C, "seed", "dg_seed"),
     )
 
 # ----------------------------------------------------------------------------- 3 · Train

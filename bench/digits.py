@@ -42,7 +42,7 @@ def run(config_kw: dict, device: str, train, test) -> dict:
     for name in dg.MODELS:
         metrics = m.metrics if name == dg.MODEL else m.baseline_metrics[name]
         hist = m.histories.get(name)
-        rows[name] = {"accuracy": metrics["accuracy"], "errors": metrics["errors"], "seconds": m.seconds[name],
+        rows[name] = {"accuracy": metrics["accuracy"], "errors": metrics["errors"], "seconds": m.timings[name],
                       "epochs": len(hist.epochs) if hist else None, "best": hist.best_epoch if hist else None}
     return {"rows": rows, "wall": wall, "n_test": m.n_rows["test"]}
 

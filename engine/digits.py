@@ -16,11 +16,9 @@ from __future__ import annotations
 import io
 import math
 import re
-import time
 import warnings
-from dataclasses import asdict, dataclass, fields
-from pathlib import Path
-from typing import Any, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Sequence
 
 import numpy as np
 import pandas as pd
@@ -31,13 +29,15 @@ from sklearn.metrics import f1_score, precision_recall_fscore_support
 from sklearn.model_selection import train_test_split
 from torch import nn
 
-from engine import artifacts
-from engine.options import option as _opt
+from engine import evaluate, options
 from engine.data import DataError
+from engine.options import option as _opt
+from engine.options import validate
+from engine.scenario import Fitted
 from engine.device import get_device
 from engine.explain import Explanation, deep_explain
 from engine.models import TabularMLP, rng_locked
-from engine.training import Cancelled, History, TrainConfig, as_tensor, fit_model, predict_batched, seed_everything
+from engine.training import Cancelled, History, Progress, TrainConfig, as_tensor, fit_model, predict_batched, seed_everything
 
 KIND = "digits"
 SIDE = 28
@@ -82,23 +82,25 @@ def default_columns(df: pd.DataFrame) -> DigitColumns:
 class DigitConfig:
     """Analyst-facing options; the defaults work on the MNIST sample."""
 
-    cnn_epochs: int = _opt(15, "Most passes of the CNN over the training images (it stops earlier once it stops improving).", min=1, max=200)
-    mlp_epochs: int = _opt(30, "Most passes of the MLP over the training images.", min=1, max=500)
+    cnn_epochs: int = _opt(15, "Most passes of the CNN over the training images (it stops earlier once it stops improving).",
+                           min=1, max=200, label="Most CNN epochs")
+    mlp_epochs: int = _opt(30, "Most passes of the MLP over the training images.", min=1, max=500, label="Most MLP epochs")
     augment: bool = _opt(True, "Also show the CNN a slightly shifted, turned and resized copy of every training image: "
                                "twice the training time, fewer mistakes (on the MNIST sample about half), and steadier on drawn digits.")
-    channels: int = _opt(16, "Filters in the CNN's first layer (the second has twice as many): more is slower and can learn finer strokes.", min=4, max=128)
+    channels: int = _opt(16, "Filters in the CNN's first layer (the second has twice as many): more is slower and can learn finer strokes.",
+                         choices=(4, 8, 16, 32, 64, 128), label="CNN filters")
     batch_size: int = _opt(128, "Images per training step (smaller for small files, so every pass still makes about 50 steps).", min=16, max=4096)
     lr: float = _opt(2e-3, "Learning rate: the step size of training.", min=1e-5, max=0.1)
-    weight_decay: float = _opt(1e-4, "How strongly large weights are penalised (regularisation).", min=0.0, max=0.1)
+    weight_decay: float = options.weight_decay(1e-4)
     patience: int = _opt(4, "Passes without improvement before a network stops early.", min=1, max=100)
-    test_fraction: float = _opt(0.2, "Share of your images held out to measure the models (used only without a separate test file).", min=0.05, max=0.5)
+    test_fraction: float = _opt(0.2, "Share of your images held out to measure the models (used only without a separate test file).",
+                                min=0.05, max=0.5, step=0.05, label="Held-out share")
     val_fraction: float = _opt(0.1, "Share of the training images used to decide when to stop.", min=0.05, max=0.4)
-    seed: int = _opt(0, "Random seed: the same seed, data and settings give the same result.")
-    max_seconds: float = _opt(600.0, "Time limit for training each network, in seconds.", min=5, max=3600)
+    seed: int = options.seed()
+    max_seconds: float = options.max_seconds(600.0)
 
     def __post_init__(self):
-        if not 0.05 <= self.test_fraction <= 0.5 or not 0.05 <= self.val_fraction <= 0.4:
-            raise ValueError("test_fraction must lie in 0.05–0.5 and val_fraction in 0.05–0.4")
+        validate(self)
 
     def train_config(self, epochs: int, n_train: int) -> TrainConfig:
         batch = min(self.batch_size, max(16, n_train // 50))
@@ -106,10 +108,6 @@ class DigitConfig:
             max_epochs=epochs, batch_size=batch, lr=self.lr, weight_decay=self.weight_decay,
             patience=self.patience, lr_patience=max(1, self.patience // 2), seed=self.seed, max_seconds=self.max_seconds,
         )
-
-    @classmethod
-    def help(cls) -> dict[str, dict]:
-        return {f.name: dict(f.metadata) for f in fields(cls)}
 
 
 # ----------------------------------------------------------------------------- networks
@@ -478,7 +476,13 @@ def _softmax(z: np.ndarray) -> np.ndarray:
 
 
 @dataclass
-class DigitModel:
+class DigitModel(Fitted):
+    KIND: ClassVar[str] = KIND
+    HEADLINE: ClassVar[str] = "accuracy"
+    METRIC_LABELS: ClassVar[dict[str, str]] = {"accuracy": "accuracy"}
+    LEGACY_FIELDS: ClassVar[dict[str, str]] = {"seconds": "timings"}  # files of the first version
+    REASONS: ClassVar[bool] = False  # a pixel is no reason an analyst reads: the page shows pixel maps instead
+
     columns: DigitColumns
     config: DigitConfig
     cnn: DigitCNN
@@ -486,16 +490,14 @@ class DigitModel:
     logreg: dict[str, np.ndarray]  # "coef" (10, 784) and "intercept" (10,) on pixels / 255
     background: np.ndarray  # (k, 784) 0–1: training images SHAP compares against
     histories: dict[str, History]
-    metrics: dict[str, float]
-    baseline_metrics: dict[str, dict[str, float]]
     test: dict[str, np.ndarray]  # "y", "X" (uint8 pixels), "row", and per-model probabilities
-    notes: list[str]
-    n_rows: dict[str, int]
-    seconds: dict[str, float]
+    network: str = MODEL  # decision: which model reads the images (predict, explain)
 
-    @property
-    def history(self) -> History:
-        return self.histories[MODEL]
+    def __post_init__(self):
+        if not self.history.epochs and MODEL in self.histories:
+            self.history = self.histories[MODEL]
+        if self.network not in MODELS:
+            raise ValueError(f"network must be one of {MODELS}")
 
     @property
     def test_source(self) -> str:
@@ -505,8 +507,9 @@ class DigitModel:
     def _net(self, model: str) -> nn.Module:
         return {MODEL: self.cnn, MLP: self.mlp}[model]
 
-    def proba(self, X: np.ndarray, model: str = MODEL) -> np.ndarray:
-        """Probabilities (n, 10) of each digit for pixel rows X (n, 784) in 0–255."""
+    def proba(self, X: np.ndarray, model: str | None = None) -> np.ndarray:
+        """Probabilities (n, 10) of each digit for pixel rows X (n, 784) in 0–255 (default: the chosen network)."""
+        model = model or self.network
         x = np.asarray(X, dtype=np.float32).reshape(-1, N_PIXELS) / 255.0
         if model == LOGREG:
             return _softmax(x @ self.logreg["coef"].T + self.logreg["intercept"])
@@ -514,39 +517,43 @@ class DigitModel:
         logits = predict_batched(net, as_tensor(x, next(net.parameters()).device, torch.float32))
         return torch.softmax(logits.float().cpu(), dim=1).numpy()
 
-    def predict(self, df: pd.DataFrame, name: str = "your file") -> pd.DataFrame:
+    def predict(self, df: pd.DataFrame) -> pd.DataFrame:
         """Predicted digit for every image row: ImageId (1-based), Label, confidence and the ten probabilities."""
-        imgs = read_images(df, self.columns, name, labelled=False)
+        imgs = read_images(df, self.columns, "your file", labelled=False)
         p = self.proba(imgs.X)
         out = pd.DataFrame({"ImageId": np.arange(1, len(p) + 1), "Label": p.argmax(1), "confidence": p.max(1).round(4)})
         for d in DIGITS:
             out[f"P({d})"] = p[:, d].round(4)
         return out
 
-    def submission(self, df: pd.DataFrame, name: str = "your file") -> pd.DataFrame:
+    def score(self, df: pd.DataFrame, reasons: int = 3) -> pd.DataFrame:
+        """The predictions alone: the 784 pixel columns are not worth repeating in a download."""
+        return self.predict(df)
+
+    def submission(self, df: pd.DataFrame) -> pd.DataFrame:
         """The Kaggle submission layout: ImageId,Label."""
-        return self.predict(df, name)[["ImageId", "Label"]]
+        return self.predict(df)[["ImageId", "Label"]]
 
     def predict_image(self, pixels28: np.ndarray) -> dict[str, np.ndarray]:
         """Probabilities of the ten digits for one 28×28 image (0–255), per model."""
         x = np.asarray(pixels28, dtype=np.float32).reshape(1, N_PIXELS)
         return {m: self.proba(x, m)[0] for m in MODELS}
 
-    def explain(self, X: np.ndarray | pd.DataFrame, digit: int | None = None, model: str = MODEL) -> Explanation:
-        """Pixel SHAP (DeepExplainer) of the score of `digit` (default: the first image's predicted digit).
+    def explain(self, df: pd.DataFrame | np.ndarray, output: int | None = None) -> Explanation:
+        """Pixel SHAP (DeepExplainer) of the chosen network's score for digit `output` (default: the first
+        image's predicted digit). `df`: image rows (pixel columns) or an array (n, 784) of 0–255 pixels.
 
-        One Explanation: `values` (n, 784) per pixel in logits, `base_value` the average score of that digit
-        over the background images. Red pixels push towards the digit, blue away from it.
+        `values` (n, 784) per pixel in logits, `base_value` the average score of that digit over the background
+        images. Red pixels push towards the digit, blue away from it.
         """
-        if isinstance(X, pd.DataFrame):
-            X = read_images(X, self.columns, labelled=False).X
+        X = read_images(df, self.columns, labelled=False).X if isinstance(df, pd.DataFrame) else df
         x = np.asarray(X, dtype=np.float32).reshape(-1, N_PIXELS)
-        if digit is None:
-            digit = int(self.proba(x[:1], model).argmax(1)[0])
+        model = self.network if self.network != LOGREG else MODEL
+        digit = int(self.proba(x[:1], model).argmax(1)[0]) if output is None else int(output)
         rows = pd.DataFrame(x, columns=PIXELS)
         return deep_explain(
             self._net(model), self.background, x / 255.0, rows, np.eye(N_PIXELS), PIXELS,
-            output_index=int(digit), output_name=f"the {model}'s score for digit {digit}",
+            output_index=digit, output_name=f"the {model}'s score for digit {digit}",
         )
 
     # -- what the page reads -----------------------------------------------------------
@@ -575,59 +582,9 @@ class DigitModel:
     def test_image(self, i: int) -> np.ndarray:
         return self.test["X"][i].reshape(SIDE, SIDE).astype(np.float32)
 
-    # -- persistence ---------------------------------------------------------------------
-    def to_bytes(self) -> bytes:
-        tensors: dict[str, Any] = {f"cnn.{k}": v for k, v in self.cnn.state_dict().items()}
-        tensors.update({f"mlp.{k}": v for k, v in self.mlp.state_dict().items()})
-        tensors.update({f"logreg.{k}": v for k, v in self.logreg.items()})
-        tensors["background"] = self.background
-        tensors.update({f"test.{k}": v for k, v in self.test.items()})
-        meta = {
-            "columns": asdict(self.columns),
-            "config": asdict(self.config),
-            "cnn": self.cnn.spec(),
-            "mlp": self.mlp.spec(),
-            "histories": {k: h.to_dict() for k, h in self.histories.items()},
-            "metrics": self.metrics,
-            "baseline_metrics": self.baseline_metrics,
-            "notes": self.notes,
-            "n_rows": self.n_rows,
-            "seconds": self.seconds,
-        }
-        return artifacts.to_bytes(KIND, tensors, meta)
-
-    def save(self, path: str | Path) -> None:
-        Path(path).write_bytes(self.to_bytes())
 
 
-
-
-def load(source: str | Path | bytes) -> DigitModel:
-    """Read a model file saved by `DigitModel.save` (weights and JSON only)."""
-    tensors, meta = artifacts.load_artifact(source, KIND)
-    try:
-        device = get_device()
-        cnn = DigitCNN(**meta["cnn"])
-        cnn.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("cnn.")})
-        mlp = TabularMLP(**meta["mlp"])
-        mlp.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("mlp.")})
-        return DigitModel(
-            columns=DigitColumns(**meta["columns"]),
-            config=DigitConfig(**meta["config"]),
-            cnn=cnn.to(device).eval(),
-            mlp=mlp.to(device).eval(),
-            logreg={k[7:]: v.numpy() for k, v in tensors.items() if k.startswith("logreg.")},
-            background=tensors["background"].numpy(),
-            histories={k: History.from_dict(h) for k, h in meta["histories"].items()},
-            metrics=meta["metrics"],
-            baseline_metrics=meta["baseline_metrics"],
-            test={k[5:]: v.numpy() for k, v in tensors.items() if k.startswith("test.")},
-            notes=list(meta["notes"]),
-            n_rows=dict(meta["n_rows"]),
-            seconds=dict(meta["seconds"]),
-        )
-    except (KeyError, TypeError, ValueError, RuntimeError):
-        raise DataError("This digit model file is incomplete or damaged. Download it again from the page that trained it.") from None
+load = DigitModel.from_bytes
 
 
 # ----------------------------------------------------------------------------- fit
@@ -638,18 +595,6 @@ def _split(y: np.ndarray, fraction: float, seed: int, idx: np.ndarray) -> tuple[
     k = len(np.unique(y[idx]))
     n_out = min(max(int(round(fraction * len(idx))), k), len(idx) - k)
     return train_test_split(idx, test_size=n_out, stratify=y[idx], random_state=seed)
-
-
-def _stage(progress, offset: int, total: int, model: str):
-    """Progress events of one network, numbered across both networks so the bar only moves forward."""
-    if progress is None:
-        return None
-
-    def report(event: dict[str, Any]) -> None:
-        progress({**event, "epoch": offset + event["epoch"], "best_epoch": offset + event["best_epoch"],
-                  "max_epochs": total, "model": model})
-
-    return report
 
 
 def fit(
@@ -675,12 +620,13 @@ def fit(
         trainval, test = _split(y, config.test_fraction, config.seed, idx)
         Xt, yt, test_rows = prep.train.X[test], y[test], prep.train.rows[test]
     train, val = _split(y, config.val_fraction, config.seed, trainval)
-    seconds: dict[str, float] = {}
+    seconds: dict[str, float] = {}  # the model's `timings`
     ce = nn.CrossEntropyLoss()
     total = config.mlp_epochs + config.cnn_epochs
     mlp = make_mlp()
+    steps = Progress(progress)
     mlp_history = fit_model(mlp, (X[train], y[train]), (X[val], y[val]), ce, config.train_config(config.mlp_epochs, len(train)),
-                            progress=_stage(progress, 0, total, MLP), cancel=cancel)
+                            progress=steps.stage(MLP, 0, total), cancel=cancel)
     seconds[MLP] = mlp_history.seconds
 
     Xc, yc = X[train], y[train]
@@ -690,16 +636,16 @@ def fit(
     cnn = DigitCNN(config.channels)
     offset = len(mlp_history.epochs)
     cnn_history = fit_model(cnn, (Xc, yc), (X[val], y[val]), ce, config.train_config(config.cnn_epochs, len(train)),
-                            progress=_stage(progress, offset, offset + config.cnn_epochs, MODEL), cancel=cancel)
+                            progress=steps.stage(MODEL, offset, offset + config.cnn_epochs), cancel=cancel)
     seconds[MODEL] = cnn_history.seconds
 
     # the baseline last: the networks report progress at once, the page never waits silently
     if cancel is not None and cancel.is_set():
         raise Cancelled()
-    t0 = time.perf_counter()
     with warnings.catch_warnings():  # 200 iterations are enough for a baseline; no convergence chatter in the log
         warnings.simplefilter("ignore", ConvergenceWarning)
-        lr = LogisticRegression(C=0.1, max_iter=200).fit(X[trainval], y[trainval])
+        fitted, took = evaluate.timed({LOGREG: lambda: LogisticRegression(C=0.1, max_iter=200).fit(X[trainval], y[trainval])})
+    lr = fitted[LOGREG]
     coef = np.zeros((10, N_PIXELS), np.float32)
     intercept = np.full(10, -1e4, np.float32)  # a digit absent from training is never predicted
     if len(lr.classes_) == 2:  # sklearn keeps one weight vector for two classes
@@ -707,12 +653,12 @@ def fit(
         intercept[lr.classes_] = np.array([-lr.intercept_[0], lr.intercept_[0]]) / 2
     else:
         coef[lr.classes_], intercept[lr.classes_] = lr.coef_, lr.intercept_
-    seconds[LOGREG] = time.perf_counter() - t0
+    seconds.update(took)
 
     model = DigitModel(
         columns=columns, config=config, cnn=cnn, mlp=mlp, logreg={"coef": coef, "intercept": intercept},
         background=np.empty((0, N_PIXELS), np.float32), histories={MLP: mlp_history, MODEL: cnn_history},
-        metrics={}, baseline_metrics={}, test={}, notes=prep.notes, seconds=seconds,
+        history=cnn_history, test={}, notes=prep.notes, timings=seconds,
         n_rows={"train": len(train), "validation": len(val), "test": len(yt), "separate_test": int(prep.test is not None),
                 "augmented": len(Xc) - len(train)},
     )
@@ -720,8 +666,13 @@ def fit(
     model.test = {"y": yt, "X": np.clip(np.rint(Xt), 0, 255).astype(np.uint8), "row": test_rows, **probs}
     model.metrics = summary_metrics(yt, probs[MODEL])
     model.baseline_metrics = {m: summary_metrics(yt, probs[m]) for m in BASELINES}
-    rng = np.random.default_rng(config.seed)
-    model.background = X[rng.choice(train, size=min(100, len(train)), replace=False)].astype(np.float32)
+    model.background = evaluate.background_sample(X, train, config.seed).astype(np.float32)
     if config.augment:
         model.notes = model.notes + [f"The CNN also trained on {len(Xc) - len(train):,} shifted, turned and resized copies of the training images."]
     return model
+
+
+# The contract's names (engine/scenario.py).
+Columns, Config, Model = DigitColumns, DigitConfig, DigitModel
+SAMPLE = "mnist_train_500.csv"
+QUICK = DigitConfig(cnn_epochs=2, mlp_epochs=3, augment=False)

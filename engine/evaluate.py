@@ -124,6 +124,17 @@ def timed(fits: Mapping[str, Callable[[], Any]]) -> tuple[dict[str, Any], dict[s
     return results, seconds
 
 
+def split(y: np.ndarray, test_fraction: float, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stratified (train, validation, test) row positions: the test share of all rows, the validation share
+    of the rest. Every model of a run is measured on the same test rows."""
+    from sklearn.model_selection import train_test_split
+
+    idx = np.arange(len(y))
+    trainval, test = train_test_split(idx, test_size=test_fraction, stratify=y, random_state=seed)
+    train, val = train_test_split(trainval, test_size=val_fraction, stratify=y[trainval], random_state=seed)
+    return train, val, test
+
+
 def background_sample(X: np.ndarray, rows: np.ndarray, seed: int, size: int = 100) -> np.ndarray:
     """The SHAP background: up to `size` training rows drawn once with the run's seed."""
     rng = np.random.default_rng(seed)
@@ -134,16 +145,21 @@ def background_sample(X: np.ndarray, rows: np.ndarray, seed: int, size: int = 10
 # ----------------------------------------------------------------------------- money: a threshold from two costs
 
 
-def expected_cost(scores: np.ndarray, y: np.ndarray, threshold: float, false_alarm: float, missed) -> float:
-    """Cost of flagging every row with score >= threshold: false alarms x their cost + the missed frauds' costs."""
+def expected_cost(scores: np.ndarray, y: np.ndarray, threshold: float, false_alarm: float, missed,
+                  caught: float = 0.0) -> float:
+    """Cost of flagging every row with score >= threshold: false alarms x their cost + the missed frauds' costs
+    (+ `caught` for each flagged positive, e.g. the service that prevents a failure)."""
     scores, y = np.asarray(scores, float), np.asarray(y).astype(bool)
     miss = np.broadcast_to(np.asarray(missed, float), scores.shape)
     flagged = scores >= threshold
-    return float(false_alarm * np.sum(flagged & ~y) + miss[~flagged & y].sum())
+    return float(false_alarm * np.sum(flagged & ~y) + caught * np.sum(flagged & y) + miss[~flagged & y].sum())
 
 
-def cost_curve(scores: np.ndarray, y: np.ndarray, false_alarm: float, missed) -> pd.DataFrame:
+def cost_curve(scores: np.ndarray, y: np.ndarray, false_alarm: float, missed, caught: float = 0.0) -> pd.DataFrame:
     """Expected cost at every distinct cut of the scores (flag the top k rows), in one sorted pass.
+
+    `caught`: what acting on a flagged positive costs (0 for a fraud review that only saves money;
+    a service stop for a machine that would have failed).
 
     Rows: `threshold` (flag rows scoring >= it), `flagged`, `false_alarms`, `missed`, `cost`.
     The first row flags nothing; the last flags everything. Tied scores are never split; each
@@ -158,7 +174,7 @@ def cost_curve(scores: np.ndarray, y: np.ndarray, false_alarm: float, missed) ->
         return pd.DataFrame({"threshold": [0.5], "flagged": [0], "false_alarms": [0], "missed": [0], "cost": [0.0]})
     ends = np.flatnonzero(np.r_[s[1:] != s[:-1], True])  # last position of each run of equal scores
     fp = np.cumsum(~yy)[ends]
-    caught = np.cumsum(np.where(yy, mm, 0.0))[ends]
+    saved = np.cumsum(np.where(yy, mm, 0.0))[ends]
     frauds_caught = np.cumsum(yy)[ends]
     lowest_flagged = s[ends]
     highest_unflagged = np.r_[s[ends[:-1] + 1], -np.inf]
@@ -172,16 +188,16 @@ def cost_curve(scores: np.ndarray, y: np.ndarray, false_alarm: float, missed) ->
         "flagged": np.r_[0, ends + 1],
         "false_alarms": np.r_[0, fp],
         "missed": int(yy.sum()) - np.r_[0, frauds_caught],
-        "cost": false_alarm * np.r_[0, fp] + total_miss - np.r_[0.0, caught],
+        "cost": false_alarm * np.r_[0, fp] + caught * np.r_[0, frauds_caught] + total_miss - np.r_[0.0, saved],
     })
 
 
-def best_threshold(scores: np.ndarray, y: np.ndarray, false_alarm: float, missed) -> tuple[float, float]:
+def best_threshold(scores: np.ndarray, y: np.ndarray, false_alarm: float, missed, caught: float = 0.0) -> tuple[float, float]:
     """The threshold with the lowest expected cost on (scores, y) and that cost.
 
     Ties in cost go to the higher threshold (fewer alerts for the same money).
     """
-    curve = cost_curve(scores, y, false_alarm, missed)
+    curve = cost_curve(scores, y, false_alarm, missed, caught)
     if not len(curve):
         return 0.5, 0.0
     i = int(np.argmin(curve["cost"].to_numpy()))  # first minimum = highest threshold

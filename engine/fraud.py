@@ -43,7 +43,7 @@ from engine.device import get_device
 from engine.explain import Explanation, deep_explain
 from engine.models import TabularMLP
 from engine.tabular import Preprocessor
-from engine.training import TrainConfig, as_tensor, fit_model, predict_batched, seed_everything
+from engine.training import Progress, TrainConfig, as_tensor, fit_model, predict_batched, seed_everything
 
 KIND = "fraud"
 CLASSIFIER = "Neural network"
@@ -745,16 +745,8 @@ def fit(
     reference, reference_ref, error_ref = None, 1.0, 1.0
     timings: dict[str, float] = {}
     clock = time.perf_counter
-    seen: list[dict] = []
-
-    def relay(event: dict) -> None:
-        seen.append(event)
-        if progress is not None:
-            progress(event)
-
-    def say(message: str) -> None:  # keeps the last epoch's numbers, so the loss curve stays on screen
-        if progress is not None:
-            progress({**(seen[-1] if seen else {}), "message": message})
+    relay = Progress(progress)
+    say = relay.say
     notes = list(prep.notes) + pre.notes_
 
     if labelled:

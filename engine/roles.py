@@ -179,3 +179,21 @@ def positive_value(values: Sequence[str], counts: pd.Series | None = None,
     if counts is not None and len(counts):
         return str(counts.idxmin())
     return None
+
+
+def summary(df: pd.DataFrame, chosen: dict[str, str | None], features: Iterable[str]) -> str:
+    """One plain sentence for the Columns step: what each role holds and why the other columns are left out."""
+    parts = []
+    for role, col in chosen.items():
+        if col is None or col not in df.columns:
+            continue
+        s = df[col]
+        why = identifier_reason(s) or ("holds dates" if is_date(s) else f"{s.nunique(dropna=True):,} different values")
+        parts.append(f"{role}: '{col}' ({why})")
+    skipped = left_out(df, features, chosen.values())
+    text = "; ".join(parts)
+    if skipped:
+        shown = [f"'{c}' ({why})" for c, why in list(skipped.items())[:6]]
+        more = f" and {len(skipped) - 6} more" if len(skipped) > 6 else ""
+        text += ("." if text else "") + " Not used as features: " + ", ".join(shown) + more
+    return text + "." if text else ""

@@ -48,7 +48,7 @@ from engine.explain import Explanation
 from engine.training import History
 
 # Modules that follow the contract (the parametrised contract test runs each of them).
-SCENARIOS = ("diagnosis", "fraud")
+SCENARIOS = ("diagnosis", "fraud", "digits", "maintenance")
 
 
 def scenario(name: str) -> ModuleType:
@@ -68,6 +68,8 @@ class Fitted:
     KIND: ClassVar[str] = ""
     TRANSIENT: ClassVar[tuple[str, ...]] = ()
     LEGACY_PREFIXES: ClassVar[dict[str, str]] = {}  # tensor prefixes of older files → today's field names
+    LEGACY_FIELDS: ClassVar[dict[str, str]] = {}  # JSON fields of older files → today's field names
+    REASONS: ClassVar[bool] = True  # score() adds "top reasons" (False where a column is no reason, e.g. a pixel)
     HEADLINE: ClassVar[str] = ""  # the metrics key shown first on the page
     METRIC_LABELS: ClassVar[dict[str, str]] = {}
 
@@ -99,7 +101,7 @@ class Fitted:
     def score(self, df: pd.DataFrame, reasons: int = 3) -> pd.DataFrame:
         """Predictions first, then the top reasons in words, then the analyst's own columns."""
         pred = self.predict(df).reset_index(drop=True)
-        if reasons:
+        if reasons and self.REASONS:
             pred["top reasons"] = self.reasons(df, pred, reasons)
         rest = df.reset_index(drop=True).drop(columns=[c for c in pred.columns if c in df.columns])
         return pd.concat([pred, rest], axis=1)
@@ -172,11 +174,15 @@ def _frame_from(t: torch.Tensor) -> pd.DataFrame:
 
 
 def to_json_state(value: Any) -> Any:
-    """A JSON-ready form of a dataclass / History / Preprocessor / plain value."""
+    """A JSON-ready form of a dataclass / History / Preprocessor / plain value (also inside dicts and lists)."""
     if hasattr(value, "to_dict"):
         return value.to_dict()
     if is_dataclass(value):
         return dataclasses.asdict(value)
+    if isinstance(value, dict):
+        return {k: to_json_state(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_json_state(v) for v in value]
     return value
 
 
@@ -248,6 +254,7 @@ def _module(tp: Any, spec: dict, state: dict[str, torch.Tensor]) -> torch.nn.Mod
 def unpack(cls: type, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> Fitted:
     """The inverse of `pack`."""
     hints = _hints(cls)
+    meta = {cls.LEGACY_FIELDS.get(k, k): v for k, v in meta.items()}
     for old, new in cls.LEGACY_PREFIXES.items():
         tensors = {(new + k[len(old):] if k.startswith(old + ".") else k): v for k, v in tensors.items()}
     kwargs: dict[str, Any] = {}

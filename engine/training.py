@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from engine.device import autocast, get_device
+from engine.distributed import data_parallel_workers
 from engine.models import RNG_LOCK, Dropout
 
 # The global torch RNG is shared by all threads: seeding and weight initialisation happen under
@@ -130,6 +131,40 @@ def _seed_dropout(model: nn.Module, generator: torch.Generator) -> None:
                 setattr(parent, name, child)
             if isinstance(child, Dropout):
                 child.generator = generator
+
+
+class Progress:
+    """The one adapter between a job's progress function and the steps of a fit (None: nobody listens).
+
+    `progress(event)` forwards an event; `say(message)` shows a message while keeping the last numbers (the
+    loss curve stays on screen); `stage(model, offset, total)` gives the progress function of one network
+    among several, its epochs numbered across all of them so the bar only moves forward."""
+
+    def __init__(self, progress: ProgressFn | None):
+        self.fn = progress
+        self.last: dict[str, Any] = {}
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        self.last = dict(event)
+        if self.fn is not None:
+            self.fn(event)
+
+    def say(self, message: str, **extra: Any) -> None:
+        if self.fn is not None:
+            self.fn({**self.last, "message": message, **extra})
+
+    def stage(self, model: str, offset: int = 0, total: int | None = None) -> ProgressFn | None:
+        if self.fn is None:
+            return None
+
+        def report(event: dict[str, Any]) -> None:
+            numbered = {**event, "model": model, "epoch": offset + event["epoch"],
+                        "best_epoch": offset + event.get("best_epoch", 0)}
+            if total is not None:
+                numbered["max_epochs"] = total
+            self(numbered)
+
+        return report
 
 
 class Callback:
@@ -243,8 +278,13 @@ def fit_model(
     `loss_fn(output, y)` must return the mean loss of a batch. Early stopping, the learning-rate
     schedule, progress and the time limit are callbacks (`default_callbacks(progress)` unless
     `callbacks` is given); without `val` they watch the training loss. Raises `Cancelled` when
-    `cancel.is_set()` (checked between batches).
+    `cancel.is_set()` (checked between batches). Under `engine.distributed.use_workers(n > 1)` the
+    loop runs data-parallel on a Ray cluster (engine/distributed.py; custom callbacks do not apply there).
     """
+    if data_parallel_workers() > 1:
+        from engine.distributed import fit_data_parallel
+
+        return fit_data_parallel(model, train, val, loss_fn, config, progress=progress, cancel=cancel, device=device)
     device = device or get_device()
     with _INIT_LOCK:
         gen = seed_everything(config.seed)

@@ -39,3 +39,38 @@ def samples() -> Path:
 def artifacts_dir() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def ray_runner():
+    """One local Ray instance for the whole session (2 CPUs, no dashboard) and a Ray runner on it.
+
+    Ray is an optional extra: outside CI a missing package skips these tests; with CI=true it fails them.
+    """
+    try:
+        import ray
+    except ImportError:
+        reason = "the Ray tests need the ray extra: pip install -e '.[ray,test]' (.ci/run does)"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail("CI must run the Ray tests, but " + reason, pytrace=False)
+        pytest.skip(reason)
+    from engine.ray_runner import RayRunner
+
+    # Workers start in this directory, so they import this checkout's engine.
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
+             object_store_memory=400 * 1024**2)
+    try:
+        yield RayRunner()
+    finally:
+        ray.shutdown()
+
+
+def open_app_page(page_file: str):
+    """The app in AppTest, switched to one page (`app_pages/x.py`); the timeout suits pages importing torch and shap."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page(page_file).run()
+    assert not at.exception
+    return at

@@ -189,7 +189,7 @@ def explanation_view(model: dg.DigitModel, job_id: str, key: str) -> None:
                          help="By default the digit the network reads; pick the true digit to see what spoke against it.")
     exp = None
     with guard("explaining this image", stop=False):
-        exp = memo(f"{key}_shap", f"{job_id}:{i}:{net}:{digit}", lambda: model.explain(model.test["X"][i:i + 1], digit, net), keep=12)
+        exp = memo(f"{key}_shap", f"{job_id}:{i}:{net}:{digit}", lambda: model.decide(network=net).explain(model.test["X"][i:i + 1], digit), keep=12)
     a, b, c = st.columns([1, 2, 2])
     a.image(upscale(model.test["X"][i], 5), caption=f"test image {i + 1:,} (true digit {model.test['y'][i]})", width="stretch")
     if exp is not None:
@@ -269,7 +269,7 @@ def batch_prediction(model: dg.DigitModel, key: str) -> None:
         cache.clear()
         with guard("predicting your file", stop=False):
             table = load_table(upload.getvalue(), upload.name)
-            pred = model.predict(table.df, upload.name)
+            pred = model.predict(table.df)
             truth = None
             if model.columns.label in table.df.columns:
                 y, have, _ = dg.labels_from_frame(table.df, model.columns.label, upload.name)
@@ -345,7 +345,7 @@ def performance_summary(model: dg.DigitModel) -> None:
                 f"regression {errs[dg.LOGREG]:,}: the CNN makes **{ratio:.2f}×** the MLP's mistakes.")
     c1, c2 = st.columns([3, 2])
     c1.dataframe(comparison_table(dg.MODEL, model.metrics, model.baseline_metrics, [*KEYS, "errors"], LABELS), width="stretch")
-    c1.caption("Same test images for every model. Training time: " + ", ".join(f"{m} {s:.1f} s" for m, s in model.seconds.items()) + ".")
+    c1.caption("Same test images for every model. Training time: " + ", ".join(f"{m} {s:.1f} s" for m, s in model.timings.items()) + ".")
     c2.plotly_chart(accuracy_bars(model), key="dg_accuracy")
     c2.caption("The CNN (blue) should clearly beat the baselines; if it does not, the extra cost buys nothing.")
 

@@ -67,6 +67,7 @@ def column_roles(df: pd.DataFrame, fp: str) -> fr.FraudColumns:
     features = st.multiselect("Feature columns (what the models may use)", candidates, default=default,
                               key=f"fr_features_{fp}_{label}_{time}",
                               help="Free-text, id and date columns are left out by default.")
+    st.caption(roles.summary(df, {"Label": label, "Amount": amount, "Time": time}, features))
     return fr.FraudColumns(label, tuple(features), amount, time, fraud_value)
 
 

@@ -8,15 +8,19 @@ from typing import Any
 import streamlit as st
 
 
-def option_input(container: Any, cls: type, name: str, key: str, widget: str = "number", bind: bool = True) -> Any:
-    """One analyst option as a widget: "number" (number_input), "slider", or "select" (select_slider over
-    the field's `choices`). The value is kept in the URL (bind) so share links carry it."""
+def option_input(container: Any, cls: type, name: str, key: str, widget: str = "number", bind: bool = True,
+                 label: str | None = None, **extra: Any) -> Any:
+    """One analyst option as a widget: "number" (number_input), "slider", "select" (select_slider over the
+    field's `choices`) or "checkbox". The value is kept in the URL (bind) so share links carry it; `extra`
+    goes to the widget (e.g. disabled=True)."""
     f = next(f for f in fields(cls) if f.name == name)
     meta = f.metadata
-    label, default = meta.get("label", name.replace("_", " ").capitalize()), f.default
-    kw: dict[str, Any] = dict(key=key, help=meta.get("help"))
+    label, default = label or meta.get("label", name.replace("_", " ").capitalize()), f.default
+    kw: dict[str, Any] = dict(key=key, help=meta.get("help"), **extra)
     if bind:
         kw["bind"] = "query-params"
+    if widget == "checkbox":
+        return container.checkbox(label, default, **kw)
     if widget == "select":
         return container.select_slider(label, list(meta["choices"]), default, **kw)
     lo, hi, step = meta.get("min"), meta.get("max"), meta.get("step")

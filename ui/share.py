@@ -31,6 +31,7 @@ PAGES: dict[str, tuple[str, str, str]] = {
     "segmentation": ("Retail segmentation", "silhouette", "silhouette"),
     "forecast": ("Demand forecast", "mase", "MASE"),
     "digits": ("Digit recognizer", "accuracy", "accuracy"),
+    "maintenance": ("Predictive maintenance", "auprc", "AUPRC"),
 }
 VISIBILITY_LABELS = {
     SIGNED_IN: "Anyone signed in to this app",
@@ -204,6 +205,17 @@ def share_panel(url_path: str, run_id: str | None, model_file: bytes, file_name:
         c2.download_button("Download a report (HTML)", memo(f"{url_path}_report", run_id or file_name, report, keep=2),
                            file_name=file_name.rsplit(".", 1)[0] + "_report.html", mime="text/html", key=f"{url_path}_report_dl",
                            help="One self-contained HTML file with the settings, data summary, metrics and interactive charts.")
+
+
+def show_shared_run(page: str, load: Callable[[bytes], Any], results: Callable[..., None]) -> None:
+    """When the URL names a shared run of this page: its results, reopened without training, then stop the script.
+
+    `results(model, table, run_key, run_id)` is the page's results view; `load` its scenario's `load`."""
+    shared = open_shared_run(page)
+    if shared is not None:
+        with guard("opening the shared run"):
+            results(load(shared.model), shared.dataset(), shared.id, shared.id)
+        st.stop()
 
 
 def _headline(page: str, metrics: dict[str, Any]) -> str:

@@ -1,7 +1,9 @@
 """Step 3 of every page: one Train button, a job off the script thread, live progress, cancel.
 
 A run is identified by `run_key` (a hash of data, columns and options): a rerun of the
-script, or any click elsewhere on the page, finds the job again and never retrains.
+script, or any click elsewhere on the page, finds the job again and never retrains. While a
+job runs its id is in the URL (`?job=`): a reload of the page finds it again in the server's
+registry of jobs (ids are unguessable, so only this session or the same URL can).
 """
 from __future__ import annotations
 
@@ -12,11 +14,13 @@ from typing import Any, Callable
 
 import streamlit as st
 
-from engine.jobs import CANCELLED, FAILED, QUEUED, Job, default_runner
+from engine.jobs import CANCELLED, FAILED, QUEUED, Job, default_runner, get_job
 from ui import charts
 from ui.errors import guard
 
 _MAX_KEPT = 4  # finished runs kept per session (each holds a model)
+# Pages whose networks train in the shared loop (engine.training), which can run data-parallel.
+DATA_PARALLEL_PAGES = {"diagnosis", "fraud", "forecast", "digits"}
 
 
 def run_key(*parts: Any) -> str:
@@ -36,12 +40,16 @@ def find_job(key: str) -> Job | None:
 def training_panel(page: str, key: str, fn: Callable[..., Any], *args: Any, label: str = "Train", **kwargs: Any) -> Job | None:
     """The Train button and the job's progress; returns the job for `key` (None if not started)."""
     st.subheader("3 · Train")
+    workers = _workers_option(page)
+    if workers > 1:
+        key = run_key(key, "workers", workers)
     jobs = _jobs()
-    job = jobs.get(key)
+    job = jobs.get(key) or _reattach(page, key)
     if job is None or job.status in (FAILED, CANCELLED):
         if st.button(label, type="primary", key=f"{page}_train"):
-            job = default_runner().submit(fn, *args, name=page, **kwargs)
+            job = default_runner().submit(fn, *args, name=page, run_key=key, workers=workers, **kwargs)
             jobs[key] = job
+            st.query_params["job"] = job.id  # a reload while it trains finds it again
             while len(jobs) > _MAX_KEPT:
                 jobs.popitem(last=False)
     if job is None:
@@ -66,6 +74,40 @@ def training_panel(page: str, key: str, fn: Callable[..., Any], *args: Any, labe
     return job
 
 
+def _reattach(page: str, key: str) -> Job | None:
+    """The job named by `?job=` in the URL, when it trained this page's run (after a reload)."""
+    job_id = st.query_params.get("job")
+    job = get_job(job_id) if job_id else None
+    if job is None or job.name != page:
+        return None
+    if job.run_key != key:
+        if job.active:
+            st.info("A training run from this link is still going, but with other data or options than the page "
+                    "shows now (an uploaded file is not kept when the page reloads). Pick the same data and options "
+                    "to follow it.", icon=":material/link:")
+        return None
+    _jobs()[key] = job
+    return job
+
+
+def _workers_option(page: str) -> int:
+    """'Train on N workers' (data-parallel), offered only on a Ray cluster and on pages using the shared loop."""
+    runner = default_runner()
+    if page not in DATA_PARALLEL_PAGES or getattr(runner, "kind", "") != "ray":
+        return 1
+    with guard("reading the cluster's size", stop=False):
+        most = runner.max_data_parallel_workers()
+        if most < 2:
+            return 1
+        with st.expander("Cluster options"):
+            return int(st.number_input(
+                "Train on N workers", 1, most, 1, key=f"{page}_workers", bind="query-params",
+                help="Splits each batch of rows across N CPU workers of the cluster (data-parallel training). Worth it "
+                     "only for big tables: starting the workers takes tens of seconds, so on small tables one "
+                     "worker is faster. Results match one worker closely, not to the last digit."))
+    return 1
+
+
 @st.fragment(run_every=1.0)
 def _watch(job: Job) -> None:
     """Redrawn every second while the job runs; the full page reruns once it ends.
@@ -84,9 +126,12 @@ def _watch(job: Job) -> None:
                                            f"(stops early once it stops improving) · {last.get('seconds', 0):.1f} s")
         elif job.status == QUEUED:
             ahead = default_runner().queued_before(job)
-            queue = "yours is next" if ahead == 0 else f"{ahead} job{'s' if ahead != 1 else ''} ahead of yours"
-            done, text = 0.0, (f"Waiting for a free training slot: other sessions are training ({queue}). "
-                               "It starts on its own.")
+            if ahead == 0:  # next in line (on a cluster, a fresh worker may still be starting)
+                text = "Waiting for a free training slot; yours is next. It starts on its own."
+            else:
+                text = (f"Waiting for a free training slot: other sessions are training ({ahead} job"
+                        f"{'s' if ahead != 1 else ''} ahead of yours). It starts on its own.")
+            done = 0.0
         else:
             done, text = last.get("fraction", 0.0), last.get("message", "Preparing the data and starting…")
         if "model" in last:  # a job that trains several networks in turn names the current one
@@ -97,3 +142,18 @@ def _watch(job: Job) -> None:
             st.plotly_chart(charts.loss_curve(events))
     if st.button("Cancel training", key=f"cancel_{job.id}"):
         job.cancel()
+
+
+def trained_run(page: str, table: Any, fit: Callable[..., Any], columns: Any, config: Any) -> tuple[Any, str, str | None]:
+    """Step 3 for a scenario on the contract (engine.scenario): the Train panel for (data, columns, config); once
+    trained, the run offered for sharing (stored only if the analyst creates a link). Stops the script until a
+    model is ready; returns (model, job id, run id)."""
+    from dataclasses import asdict
+
+    from ui.share import shareable_run
+
+    job = training_panel(page, run_key(table.fingerprint, columns, config), fit, table.df, columns, config)
+    if job is None or not job.finished_ok:
+        st.stop()
+    model = job.result
+    return model, job.id, shareable_run(page, job.id, model.to_bytes, table, asdict(columns), asdict(config), model.metrics)

@@ -14,6 +14,7 @@ from engine import diagnosis as dx
 from engine import digits as dg
 from engine import forecast as fc
 from engine import fraud as fr
+from engine import maintenance as mt
 from engine import segmentation as seg
 from engine.data import load_table
 from engine.device import use_device
@@ -47,8 +48,13 @@ def _digits():
     return df, dg.default_columns(df), dg.DigitConfig(cnn_epochs=2, mlp_epochs=4, augment=False, seed=3), dg.fit
 
 
-@pytest.mark.parametrize("scenario", [_diagnosis, _fraud, _segmentation, _forecast, _digits],
-                         ids=["diagnosis", "fraud", "segmentation", "forecast", "digits"])
+def _maintenance():
+    df = load_table(SAMPLES / "ai4i2020_machines_1_7000.csv").df.head(2000)  # 52 failures
+    return df, mt.default_columns(df), mt.Config(max_epochs=5, bootstrap=20, seed=3), mt.fit
+
+
+@pytest.mark.parametrize("scenario", [_diagnosis, _fraud, _segmentation, _forecast, _digits, _maintenance],
+                         ids=["diagnosis", "fraud", "segmentation", "forecast", "digits", "maintenance"])
 def test_same_seed_same_metrics(scenario):
     df, columns, config, fit = scenario()
     with use_device("cpu"):

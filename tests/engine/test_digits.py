@@ -41,7 +41,7 @@ def full_model(mnist):
     train, test = mnist
     t0 = time.perf_counter()
     model = dg.fit(train, dg.DigitColumns(), FULL, test_df=test)
-    print(f"\nfull MNIST 10k/2k fit: {time.perf_counter() - t0:.1f} s; per model {model.seconds}")
+    print(f"\nfull MNIST 10k/2k fit: {time.perf_counter() - t0:.1f} s; per model {model.timings}")
     return model
 
 
@@ -189,7 +189,7 @@ def test_pixel_shap_is_additive(small_model):
     m = small_model
     X = m.test["X"][:3]
     for net in (dg.MODEL, dg.MLP):
-        exp = m.explain(X, digit=3, model=net)
+        exp = m.decide(network=net).explain(X, output=3)
         assert exp.values.shape == (3, 784) and exp.feature_names[0] == "pixel0"
         logits = m._net(net)(torch.as_tensor(X / 255.0, dtype=torch.float32)).detach().numpy()[:, 3]
         assert np.allclose(exp.outputs, logits, atol=2e-3), (exp.outputs, logits)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine import diagnosis, digits, forecast, fraud, segmentation
+from engine import diagnosis, digits, forecast, fraud, maintenance, segmentation
 from engine.data import DataError, check_finite, column_kind, load_table, profile, sample_rows
 
 CELLS = st.one_of(
@@ -43,7 +43,7 @@ def _validators(df) -> None:
         column_kind(df[col])
     check_finite(df, df.columns)
     sample_rows(load_table(df.to_csv(index=False).encode(), "again.csv"), 5)
-    for module in (diagnosis, fraud, segmentation, forecast):
+    for module in (diagnosis, fraud, segmentation, forecast, maintenance):
         try:
             module.prepare(df, module.default_columns(df))
         except DataError:

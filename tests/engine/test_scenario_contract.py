@@ -60,13 +60,13 @@ def test_options_are_validated_from_their_metadata(name):
 def test_fitted_shape(trained):
     mod, df, columns, fitted = trained
     assert isinstance(fitted, mod.Model) and isinstance(fitted.history, History)
-    assert fitted.metrics and all(isinstance(v, float) for v in fitted.metrics.values())
+    assert fitted.metrics and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in fitted.metrics.values())
     assert not any("second" in k or "time" in k for k in fitted.metrics), "timings live apart from metrics"
     assert set(fitted.baseline_metrics) == set(mod.BASELINES)
     assert mod.MODEL in fitted.timings and all(v >= 0 for v in fitted.timings.values())
     label, value = fitted.headline()
     assert label and math.isfinite(value)
-    assert fitted.n_rows and all(n > 0 for n in fitted.n_rows.values())
+    assert fitted.n_rows.get("train", 0) > 0 and all(n >= 0 for n in fitted.n_rows.values())
 
 
 def test_predict_explain_score(trained):
@@ -80,7 +80,7 @@ def test_predict_explain_score(trained):
     pytest.importorskip("shap")
     exp = fitted.explain(rows)
     assert isinstance(exp, Explanation) and exp.values.shape[0] == len(rows)
-    assert "top reasons" in fitted.score(rows.head(2)).columns
+    assert ("top reasons" in fitted.score(rows.head(2)).columns) == fitted.REASONS
 
 
 def test_model_file_round_trip(trained, tmp_path):

@@ -1,0 +1,285 @@
+"""Data-parallel training (DDP) of the shared loop on a Ray cluster, with Ray Train's TorchTrainer.
+
+For tables too big for one device's time budget. `engine.training.fit_model` hands its work here
+when the job asked for more than one worker (`use_workers(n)`, set per job by the Ray runner, so
+the scenario modules stay unchanged). The loop is the same as the one-worker loop, step for step:
+
+- Every rank draws the same shuffled order each epoch; each step's batch of `batch_size` rows is
+  split by rank (rows rank, rank+N, …), and DDP averages the gradients, so one step sees the same
+  rows as one worker's step (the per-rank losses are weighted by their share of the batch).
+- Training and validation losses are summed over ranks (all-reduce), so every rank takes the
+  same learning-rate, early-stopping and best-weights decisions.
+- Stop decisions (cancel from the analyst, the time limit) are all-reduced with MAX at every
+  check: either every rank stops or none does, so no rank can hang in a collective.
+- Rank 0 reports progress and sends the best weights back (safetensors bytes) through a small
+  relay actor; this process restores them into the caller's model.
+
+CPU workers with the gloo backend (what runs on the project's machines); GPU workers are left
+for later (the loss functions of the scenarios hold tensors on the caller's device).
+"""
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import math
+import os
+import tempfile
+import threading
+import time
+import uuid
+from typing import Any, Iterator
+
+import numpy as np
+import torch
+
+_WORKERS: contextvars.ContextVar[int] = contextvars.ContextVar("explorer_workers", default=1)
+CHECK_EVERY_STEPS = 25  # how often (in steps) the ranks agree on whether to stop, besides each epoch end
+STORAGE_VAR = "EXPLORER_RAY_TRAIN_STORAGE"  # Ray Train's run folder; shared storage on a multi-node cluster
+
+
+@contextlib.contextmanager
+def use_workers(n: int) -> Iterator[None]:
+    """Within this block (and this thread or task), the shared loop trains on `n` data-parallel workers."""
+    token = _WORKERS.set(max(1, int(n)))
+    try:
+        yield
+    finally:
+        _WORKERS.reset(token)
+
+
+def data_parallel_workers() -> int:
+    """How many data-parallel workers the shared loop should use here (1: the plain loop)."""
+    return _WORKERS.get()
+
+
+class _Relay:
+    """Carries progress and the result from rank 0 to the caller, and the cancel mark the other way."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.result: tuple[str, bytes, dict[str, Any]] | None = None
+        self.cancelled = False
+
+    def push(self, event: dict[str, Any]) -> None:
+        self.events.append(event)
+
+    def read(self, since: int) -> list[dict[str, Any]]:
+        return self.events[since:]
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+    def is_cancelled(self) -> bool:
+        return self.cancelled
+
+    def finish(self, status: str, weights: bytes, history: dict[str, Any]) -> None:
+        self.result = (status, weights, history)
+
+    def outcome(self) -> tuple[str, bytes, dict[str, Any]] | None:
+        return self.result
+
+
+def fit_data_parallel(model, train, val, loss_fn, config, *, progress=None, cancel=None, device=None):
+    """`fit_model` on `data_parallel_workers()` Ray Train workers; same arguments, same History.
+
+    Raises `Cancelled` when `cancel.is_set()` (every rank stops at its next check).
+    """
+    import ray
+    from ray.train import RunConfig, ScalingConfig
+    from ray.train.torch import TorchTrainer
+    from safetensors.torch import load as load_weights
+
+    from engine.training import Cancelled, History
+
+    workers = data_parallel_workers()
+    relay = ray.remote(num_cpus=0)(_Relay).remote()
+    data = ray.put({"train": tuple(_numpy(a) for a in train),
+                    "val": tuple(_numpy(a) for a in val) if val is not None and len(val[0]) else None})
+    trainer = TorchTrainer(
+        _train_loop,
+        train_loop_config={"model": model.cpu(), "data": data, "loss_fn": loss_fn, "config": config, "relay": relay},
+        scaling_config=ScalingConfig(num_workers=workers, use_gpu=False, resources_per_worker={"CPU": 1}),
+        run_config=RunConfig(name=f"explorer-{uuid.uuid4().hex[:12]}",
+                             storage_path=os.environ.get(STORAGE_VAR) or os.path.join(tempfile.gettempdir(), "explorer-ray-train")),
+    )
+    failure: list[BaseException] = []
+
+    def fit() -> None:
+        try:
+            trainer.fit()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            failure.append(exc)
+
+    if progress is not None:
+        progress({"message": f"Starting {workers} training workers on the cluster…", "fraction": 0.0})
+    thread = threading.Thread(target=fit, name="explorer-ddp", daemon=True)
+    thread.start()
+    seen, told = 0, False
+    while thread.is_alive():
+        thread.join(0.5)
+        events = ray.get(relay.read.remote(seen))
+        seen += len(events)
+        for event in events:
+            if progress is not None:
+                progress(event)
+        if cancel is not None and not told and cancel.is_set():
+            ray.get(relay.cancel.remote())
+            told = True
+            thread.join(15)  # ranks stop at their next check; one still waiting for a CPU stops when it starts
+            if thread.is_alive():
+                raise Cancelled()
+    for event in ray.get(relay.read.remote(seen)):
+        if progress is not None:
+            progress(event)
+    outcome = ray.get(relay.outcome.remote())
+    if outcome is None:
+        raise RuntimeError(f"data-parallel training ended without a result: {failure[0] if failure else 'no error'}")
+    status, weights, history = outcome
+    if status == "cancelled":
+        raise Cancelled()
+    model.load_state_dict(load_weights(weights))
+    model.to(device or torch.device("cpu")).eval()
+    return History.from_dict(history)
+
+
+def _numpy(x: Any) -> np.ndarray:
+    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+
+
+def _agree_to_stop(flag: bool) -> bool:
+    """True on every rank when any rank wants to stop (MAX all-reduce)."""
+    import torch.distributed as dist
+
+    t = torch.tensor([1.0 if flag else 0.0])
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item() > 0)
+
+
+def _sum(values: list[float]) -> list[float]:
+    import torch.distributed as dist
+
+    t = torch.tensor(values, dtype=torch.float64)
+    dist.all_reduce(t, op=dist.ReduceOp.SUM)
+    return t.tolist()
+
+
+def _train_loop(cfg: dict[str, Any]) -> None:
+    """One rank of the data-parallel loop (runs in a Ray Train worker)."""
+    import copy
+
+    import ray
+    import ray.train
+    from safetensors.torch import save as save_weights
+    from torch.nn.parallel import DistributedDataParallel
+
+    from engine.training import History, _seed_dropout, _INIT_LOCK, seed_everything, time_limit
+
+    ctx = ray.train.get_context()
+    rank, world = ctx.get_world_rank(), ctx.get_world_size()
+    torch.set_num_threads(1)
+    model, config, loss_fn, relay = cfg["model"], cfg["config"], cfg["loss_fn"], cfg["relay"]
+    data = ray.get(cfg["data"])
+    with _INIT_LOCK:
+        gen = seed_everything(config.seed)  # the same order on every rank
+        if config.reset_parameters:
+            for module in model.modules():
+                if hasattr(module, "reset_parameters"):
+                    module.reset_parameters()
+    _seed_dropout(model, torch.Generator().manual_seed(config.seed + 1 + rank))
+    ddp = DistributedDataParallel(model)
+    # Copies: arrays from the object store are read-only.
+    Xtr = torch.tensor(np.asarray(data["train"][0]), dtype=torch.float32)
+    ytr = torch.tensor(np.asarray(data["train"][1]))
+    if data["val"] is not None:  # each rank scores its share of the validation rows
+        Xva = torch.tensor(np.asarray(data["val"][0][rank::world]), dtype=torch.float32)
+        yva = torch.tensor(np.asarray(data["val"][1][rank::world]))
+    else:
+        Xva = yva = None
+    n = len(Xtr)
+    batch = min(config.batch_size, n)
+    steps = math.ceil(n / batch)
+    opt = torch.optim.AdamW(ddp.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=config.lr_factor,
+                                                       patience=config.lr_patience)
+    history = History()
+    max_seconds = time_limit(config.max_seconds)
+    best, best_state, bad_epochs = math.inf, None, 0
+    last_check = 0.0
+    t0 = time.perf_counter()
+
+    def wants_stop() -> bool:  # only rank 0 asks the relay; the decision is all-reduced
+        nonlocal last_check
+        if rank != 0 or time.monotonic() - last_check < 0.25:
+            return False
+        last_check = time.monotonic()
+        return bool(ray.get(relay.is_cancelled.remote()))
+
+    status = "done"
+    for epoch in range(1, config.max_epochs + 1):
+        ddp.train()
+        order = torch.randperm(n, generator=gen)
+        running = 0.0
+        counted = 0
+        stop = False
+        for step in range(steps):
+            if step % CHECK_EVERY_STEPS == 0 and _agree_to_stop(wants_stop()):
+                stop = True
+                break
+            chunk = order[step * batch:(step + 1) * batch]
+            if len(chunk) < world:  # too few rows left to give every rank one: skipped on every rank alike
+                continue
+            mine = chunk[rank::world]
+            out = ddp(Xtr[mine])
+            loss = loss_fn(out.float(), ytr[mine])
+            # DDP averages gradients over ranks: weight each rank's mean by its share of the batch.
+            (loss * (len(mine) * world / len(chunk))).backward()
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+            running += float(loss.detach()) * len(mine)
+            counted += len(mine)
+        if stop:
+            status = "cancelled"
+            break
+        val_sum, val_n = 0.0, 0
+        if Xva is not None:
+            model.eval()
+            with torch.no_grad():
+                if len(Xva):
+                    val_sum, val_n = float(loss_fn(model(Xva).float(), yva)) * len(Xva), len(Xva)
+        tr_sum, tr_n, val_sum, val_n = _sum([running, counted, val_sum, val_n])
+        train_loss = tr_sum / max(tr_n, 1)
+        val_loss = val_sum / max(val_n, 1) if Xva is not None else train_loss
+        sched.step(val_loss)
+        record = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss,
+                  "lr": opt.param_groups[0]["lr"], "seconds": time.perf_counter() - t0}
+        history.epochs.append(record)
+        if val_loss < best - 1e-6:
+            best, bad_epochs, history.best_epoch = val_loss, 0, epoch
+            best_state = copy.deepcopy(model.state_dict())
+        else:
+            bad_epochs += 1
+        if rank == 0:
+            relay.push.remote({**record, "max_epochs": config.max_epochs, "best_epoch": history.best_epoch,
+                               "workers": world})
+        over_time = record["seconds"] > max_seconds
+        if _agree_to_stop(over_time or wants_stop()):
+            if over_time or not ray.get(relay.is_cancelled.remote()):
+                history.stopped = f"time limit of {max_seconds:.0f} s reached at epoch {epoch}"
+            else:
+                status = "cancelled"
+            break
+        if not math.isfinite(train_loss):
+            history.stopped = f"stopped at epoch {epoch}: the loss became infinite (try a lower learning rate)"
+            break
+        if bad_epochs >= config.patience:
+            history.stopped = f"early stop at epoch {epoch}: no improvement for {config.patience} epochs"
+            break
+    else:
+        history.stopped = f"ran all {config.max_epochs} epochs"
+    history.seconds = time.perf_counter() - t0
+    if history.stopped:
+        history.stopped += f" ({world} data-parallel workers)"
+    if rank == 0:
+        state = best_state if best_state is not None else model.state_dict()
+        weights = save_weights({k: v.contiguous() for k, v in state.items()}) if status == "done" else b""
+        ray.get(relay.finish.remote(status, weights, history.to_dict()))

@@ -1,0 +1,312 @@
+"""Predictive maintenance: will a production run end in a machine failure, and which machines to service first.
+
+Follows the scenario contract (engine/scenario.py). A class-weighted MLP beside gradient boosting and
+logistic regression on the same stratified split; the alert threshold comes from two costs (an unplanned
+failure, a service stop) and is chosen on the validation rows. Failure-mode columns (tool wear, heat,
+power, overstrain, random: AI4I's TWF/HDF/PWF/OSF/RNF) are outcomes, known only after a run: they are
+never features, only used to say which kinds of failure the flagged runs were.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from torch import nn
+
+from engine import evaluate, options, roles
+from engine.data import DataError, check_finite
+from engine.device import get_device
+from engine.explain import Explanation, deep_explain
+from engine.models import TabularMLP
+from engine.options import option
+from engine.scenario import Fitted
+from engine.tabular import Preprocessor
+from engine.training import TrainConfig, as_tensor, fit_model, predict_batched
+
+KIND = "maintenance"
+MODEL = "Neural network"
+BASELINES = ("Gradient boosting", "Logistic regression")  # the one to beat first
+MAX_ROWS = 200_000
+MIN_ROWS, MIN_FAILURES = 50, 10
+OUTCOME_WORDS = ("machine_failure", "failure", "failed", "breakdown", "broke", "fault", "target")
+MODE_WORDS = ("twf", "hdf", "pwf", "osf", "rnf", "mode", "failure", "fail", "fault", "breakdown")
+YES = {"1", "true", "yes", "y"}
+
+
+@dataclass(frozen=True)
+class Columns:
+    """The failure outcome, the features, the machine id (for the service list) and the failure-mode columns."""
+
+    target: str
+    features: tuple[str, ...]
+    machine: str | None = None
+    modes: tuple[str, ...] = ()  # outcomes of the run: never features
+    failure_value: str | None = None  # None: guessed ("1", "yes", "failure", else the rarer value)
+
+
+@dataclass(frozen=True)
+class Config:
+    """Analyst-facing options; defaults work on the sample data."""
+
+    seed: int = options.seed()
+    test_fraction: float = options.test_fraction(0.25)
+    val_fraction: float = option(0.2, "Share of the training runs used to stop training and to choose the threshold.",
+                                 min=0.1, max=0.4)
+    max_epochs: int = options.max_epochs(300)
+    max_seconds: float = options.max_seconds(300.0)
+    hidden: tuple[int, ...] = option((64, 64), "Neurons in each hidden layer of the network.")
+    dropout: float = options.dropout(0.05)
+    weight_decay: float = options.weight_decay(1e-4)
+    lr: float = option(3e-3, "Learning rate: the step size of training.", min=1e-5, max=0.1)
+    batch_size: int = option(64, "Runs per training step.", min=8, max=4096)
+    patience: int = option(30, "Passes without improvement before training stops early.", min=3, max=200)
+    bootstrap: int = options.bootstrap()
+
+    def __post_init__(self):
+        options.validate(self)
+
+
+@dataclass(frozen=True)
+class Costs:
+    """What a failure the model missed costs (scrap, downtime, repair) and what one service stop costs."""
+
+    failure: float = 10_000.0
+    service: float = 500.0
+
+    def __post_init__(self):
+        if not (math.isfinite(self.failure) and math.isfinite(self.service)) or min(self.failure, self.service) < 0:
+            raise DataError("Costs must be numbers of 0 or more: what an unplanned failure and a service stop cost you.")
+
+
+# ----------------------------------------------------------------------------- roles and checks
+
+
+def _mode_reason(df: pd.DataFrame, col: str, failed: pd.Series) -> str | None:
+    """Why a 0/1 column looks like a failure mode (an outcome of the run), else None."""
+    values = roles.label_text(df[col]).dropna()
+    if not len(values) or not set(values.unique()) <= {"0", "1", "true", "false"}:
+        return None
+    hit = next((w for w in roles.words(col) if w in MODE_WORDS), None)
+    if hit:
+        return f"named like a failure mode ('{hit}')"
+    ones = roles.label_text(df[col]).isin(YES)
+    if ones.sum() and failed[ones].mean() >= 0.9:
+        return f"{failed[ones].mean():.0%} of its 1s are failed runs: it records how a run failed"
+    return None
+
+
+def column_reasons(df: pd.DataFrame) -> tuple[Columns, dict[str, str]]:
+    """The default roles and why each was chosen, in words (the Columns step shows them)."""
+    guess = roles.outcome(df, OUTCOME_WORDS)
+    target = guess.column if guess.column is not None else df.columns[-1]
+    values = roles.label_values(df[target])
+    failed = roles.label_text(df[target]) == roles.positive_value(values, roles.label_text(df[target]).value_counts())
+    modes = {c: why for c in df.columns if c != target and (why := _mode_reason(df, c, failed))}
+    machine = roles.identifier(df, exclude=[target, *modes], prefer_words=("product", "machine", "asset", "serial"))
+    why = {target: f"outcome: {guess.why}", **{c: f"failure mode, never a feature: {w}" for c, w in modes.items()}}
+    if machine.column is not None:
+        why[machine.column] = f"machine id: {machine.why}"
+    features = roles.features(df, exclude=[target, *modes])
+    why.update({c: f"left out: {w}" for c, w in roles.left_out(df, features, [target, *modes, machine.column]).items()})
+    return Columns(target, features, machine.column, tuple(modes)), why
+
+
+def default_columns(df: pd.DataFrame) -> Columns:
+    return column_reasons(df)[0]
+
+
+@dataclass
+class Prepared:
+    df: pd.DataFrame  # features of the rows kept
+    y: np.ndarray  # 1 = the run failed
+    modes: np.ndarray  # (rows, modes) 0/1
+    rows: np.ndarray  # positions in the analyst's table
+    failure_value: str
+    notes: list[str]
+
+
+def prepare(df: pd.DataFrame, columns: Columns, config: Config | None = None) -> Prepared:
+    """Check the table against the chosen columns; DataError with a sentence when it cannot work."""
+    t = columns.target
+    if t not in df.columns:
+        raise DataError(f"The outcome column '{t}' is not in your file. Pick the column that says whether a run failed.")
+    leaks = [f for f in columns.features if f == t or f in columns.modes]
+    if leaks:
+        raise DataError(f"'{leaks[0]}' records how a run ended, known only afterwards: it cannot be a feature, "
+                        "or the model would 'predict' failures from their outcome. Remove it from the features.")
+    absent = [c for c in (*columns.features, *columns.modes) if c not in df.columns]
+    if absent:
+        raise DataError(f"Column(s) {', '.join(map(repr, absent))} are not in your file. Pick columns from its header.")
+    if not columns.features:
+        raise DataError("Pick at least one feature column (sensor readings, settings) besides the outcome.")
+    labels = roles.label_text(df[t])
+    counts = labels.value_counts()
+    if len(counts) != 2:
+        raise DataError(f"The outcome column '{t}' has {len(counts):,} different value(s); this page needs exactly two "
+                        "(the run failed or it did not, such as 1/0). Pick another column or fix the values.")
+    value = columns.failure_value or roles.positive_value(list(counts.index), counts)
+    if value not in counts.index:
+        raise DataError(f"'{value}' is not a value of '{t}'. Pick one of: {', '.join(counts.index)}.")
+    keep = labels.notna().to_numpy()
+    notes = [f"Dropped {int((~keep).sum()):,} run(s) whose outcome '{t}' is missing."] if not keep.all() else []
+    y = (labels[keep] == value).to_numpy(np.int64)
+    if keep.sum() < MIN_ROWS or y.sum() < MIN_FAILURES:
+        raise DataError(f"Your file has {int(keep.sum()):,} runs with a known outcome, {int(y.sum()):,} of them failures; "
+                        f"the page needs at least {MIN_ROWS} runs and {MIN_FAILURES} failures to train and to test honestly.")
+    check_finite(df, columns.features)
+    modes = np.stack([roles.label_text(df.loc[keep, m]).isin(YES).to_numpy() for m in columns.modes], axis=1) \
+        if columns.modes else np.zeros((int(keep.sum()), 0), bool)
+    return Prepared(df.loc[keep, list(columns.features)].reset_index(drop=True), y, modes.astype(np.uint8),
+                    np.flatnonzero(keep), str(value), notes)
+
+
+# ----------------------------------------------------------------------------- the fitted model
+
+METRIC_HELP = {
+    "auprc": "AUPRC (area under the precision-recall curve): how well the risk ranks failing runs above the others; "
+             "1 is perfect, and guessing gets the failure rate.",
+    "roc_auc": "ROC-AUC: the chance that a failing run gets a higher risk than a run that went fine; 0.5 is guessing.",
+    "brier": "Brier score: mean squared gap between the risk and what happened; lower is better.",
+}
+
+
+@dataclass
+class MaintenanceModel(Fitted):
+    KIND: ClassVar[str] = KIND
+    HEADLINE: ClassVar[str] = "auprc"
+    METRIC_LABELS: ClassVar[dict[str, str]] = {"auprc": "AUPRC", "roc_auc": "ROC-AUC", "brier": "Brier score"}
+
+    columns: Columns
+    config: Config
+    preprocessor: Preprocessor
+    net: TabularMLP
+    background: np.ndarray
+    test: dict[str, np.ndarray]  # y, row, modes and each model's risk on the held-out runs; val_y, val_risk
+    threshold: float = 0.5  # decision: service before the next run when the risk reaches it
+
+    @property
+    def features(self) -> list[str]:
+        return self.preprocessor.features
+
+    def risk(self, df: pd.DataFrame) -> np.ndarray:
+        X = as_tensor(self.preprocessor.transform(df), next(self.net.parameters()).device, torch.float32)
+        return torch.sigmoid(predict_batched(self.net, X)[:, 0]).cpu().numpy().astype(np.float64)
+
+    def predict(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Failure risk of each run and whether to service the machine before it (risk >= threshold)."""
+        risk = self.risk(df)
+        return pd.DataFrame({"failure risk": risk, "service before next run": risk >= self.threshold}, index=df.index)
+
+    def explain(self, df: pd.DataFrame, output: object = None) -> Explanation:
+        """SHAP values of the failure logit, per analyst column."""
+        return deep_explain(self.net, self.background, self.preprocessor.transform(df), df[self.features],
+                            self.preprocessor.group_matrix(), self.features, output_name="the failure risk")
+
+    def reasons_words(self) -> tuple[str, str]:
+        return "raises risk", "lowers risk"
+
+    # -- money and the threshold -------------------------------------------------------
+    def cheapest_threshold(self, costs: Costs) -> float:
+        """The threshold with the lowest cost on the validation runs (never the test runs)."""
+        return evaluate.best_threshold(self.test["val_risk"], self.test["val_y"], costs.service,
+                                       costs.failure, caught=costs.service)[0]
+
+    def money(self, costs: Costs) -> dict[str, dict[str, float]]:
+        """Per 1,000 held-out runs: the network at `threshold`, each baseline at its own cheapest threshold on
+        these runs (a best case for it), and no model (every failure unplanned)."""
+        y, n = self.test["y"], len(self.test["y"]) / 1000
+        out = {MODEL: evaluate.expected_cost(self.test[MODEL], y, self.threshold, costs.service, costs.failure,
+                                             costs.service) / n}
+        for name in BASELINES:
+            out[name] = evaluate.best_threshold(self.test[name], y, costs.service, costs.failure, costs.service)[1] / n
+        out["No model"] = costs.failure * y.sum() / n
+        return out
+
+    def cost_curves(self, costs: Costs) -> dict[str, pd.DataFrame]:
+        curves = {}
+        for name in (MODEL, *BASELINES):
+            c = evaluate.cost_curve(self.test[name], self.test["y"], costs.service, costs.failure, costs.service)
+            curves[name] = evaluate.thin(c.assign(cost_per_1000=1000 * c["cost"] / len(self.test["y"])))
+        return curves
+
+    # -- what the page reads -----------------------------------------------------------
+    def pr_curves(self) -> dict[str, pd.DataFrame]:
+        return {name: evaluate.pr_table(self.test["y"], self.test[name], 400) for name in (MODEL, *BASELINES)}
+
+    def at_threshold(self) -> dict[str, float]:
+        return evaluate.at_threshold(self.test["y"], self.test[MODEL], self.threshold)
+
+    def failure_modes(self) -> pd.DataFrame:
+        """Per failure mode: held-out runs that failed that way, and how many of them the model flagged."""
+        flagged = self.test[MODEL] >= self.threshold
+        modes = self.test["modes"].astype(bool)
+        return pd.DataFrame({"failure mode": list(self.columns.modes),
+                             "runs that failed this way": modes.sum(0).astype(int),
+                             "flagged before the run": (modes & flagged[:, None]).sum(0).astype(int)})
+
+    def service_list(self, df: pd.DataFrame, limit: int = 50) -> pd.DataFrame:
+        """Held-out runs flagged for service, riskiest first, with the top reasons and what really happened."""
+        risk, rows = self.test[MODEL], self.test["row"]
+        top = np.argsort(-risk, kind="stable")[: int((risk >= self.threshold).sum())][:limit]
+        scored = self.score(df.iloc[rows[top]])
+        mode_names = np.asarray(self.columns.modes)
+        happened = ["failed: " + (", ".join(mode_names[m.astype(bool)]) or "no mode recorded") if yy else "ran fine"
+                    for yy, m in zip(self.test["y"][top], self.test["modes"][top])]
+        scored.insert(2, "what happened", happened)
+        if self.columns.machine in df.columns:
+            scored.insert(0, "machine", df.iloc[rows[top]][self.columns.machine].to_numpy())
+        return scored
+
+
+load = MaintenanceModel.from_bytes
+
+
+# ----------------------------------------------------------------------------- fit
+
+
+def _scores(y: np.ndarray, risk: np.ndarray) -> dict[str, float]:
+    return {**evaluate.ranking(y, risk), "brier": evaluate.brier(y, risk)}
+
+
+def fit(df: pd.DataFrame, columns: Columns, config: Config = Config(), progress=None, cancel=None) -> MaintenanceModel:
+    """Train the network and both baselines on one stratified split; measure all of them on the held-out runs."""
+    prep = prepare(df, columns, config)
+    train, val, test = evaluate.split(prep.y, config.test_fraction, config.val_fraction, config.seed)
+    pre = Preprocessor().fit(prep.df.iloc[train], columns.features)
+    X, y = pre.transform(prep.df), prep.y
+    net = TabularMLP(X.shape[1], 1, config.hidden, config.dropout)
+    share = y[train].mean()
+    loss = nn.BCEWithLogitsLoss(pos_weight=torch.tensor(math.sqrt((1 - share) / share), device=get_device()))
+    target = y.astype(np.float32)[:, None]
+    train_config = TrainConfig(**{k: getattr(config, k) for k in ("max_epochs", "batch_size", "lr", "weight_decay",
+                                                                  "patience", "seed", "max_seconds")})
+    fitted, timings = evaluate.timed({MODEL: lambda: fit_model(net, (X[train], target[train]), (X[val], target[val]),
+                                                               loss, train_config, progress=progress, cancel=cancel)})
+    fit_rows = np.r_[train, val]
+    baselines, seconds = evaluate.timed({
+        BASELINES[0]: lambda: HistGradientBoostingClassifier(random_state=config.seed, max_iter=200).fit(X[fit_rows], y[fit_rows]),
+        BASELINES[1]: lambda: LogisticRegression(max_iter=2000).fit(X[fit_rows], y[fit_rows]),
+    })
+    device = next(net.parameters()).device
+    net_risk = torch.sigmoid(predict_batched(net, as_tensor(X, device, torch.float32))[:, 0]).cpu().numpy().astype(np.float64)
+    risks = {MODEL: net_risk[test], **{k: m.predict_proba(X[test])[:, 1] for k, m in baselines.items()}}
+    yt = y[test]
+    bootstrap = evaluate.bootstrap(yt, risks, {"auprc": lambda a, b: evaluate.ranking(a, b)["auprc"],
+                                               "roc_auc": lambda a, b: evaluate.ranking(a, b)["roc_auc"]},
+                                   config.bootstrap, config.seed)
+    model = MaintenanceModel(
+        columns=Columns(columns.target, tuple(columns.features), columns.machine, tuple(columns.modes), prep.failure_value),
+        config=config, preprocessor=pre, net=net, background=evaluate.background_sample(X, train, config.seed),
+        test={"y": yt, "row": prep.rows[test], "modes": prep.modes[test], **risks,
+              "val_y": y[val], "val_risk": net_risk[val]},
+        metrics=_scores(yt, risks[MODEL]), baseline_metrics={k: _scores(yt, risks[k]) for k in BASELINES},
+        intervals=bootstrap, history=fitted[MODEL], timings={**timings, **seconds}, notes=prep.notes + pre.notes_,
+        n_rows={"train": len(train), "validation": len(val), "test": len(test)},
+    )
+    return model.decide(threshold=model.cheapest_threshold(Costs()))

@@ -1,0 +1,54 @@
+"""Predictive maintenance page in AppTest: sample → train → results in seven tabs; bad uploads → a sentence."""
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import open_app_page
+
+
+def _open():
+    return open_app_page("app_pages/maintenance.py")
+
+
+def test_sample_trains_and_shows_money_modes_and_the_service_list():
+    pytest.importorskip("shap")
+    at = _open()
+    assert any("failure mode, never a feature" in c.value for c in at.caption)
+    at.number_input(key="mt_epochs").set_value(15).run()  # a short run: the page, not the model, is under test
+    at.button(key="maintenance_train").click().run()
+    job = next(iter(at.session_state["_explorer_jobs"].values()))
+    assert job.wait(300), "training did not finish"
+    at.run(timeout=180)
+    assert job.status == "done", job.error
+    assert not at.exception and not at.error
+    metrics = {m.label: m.value for m in at.metric}
+    assert float(metrics["AUPRC"]) > 0.2 and float(metrics["ROC-AUC"]) > 0.8
+    assert {"Cost per 1,000 runs", "Saving vs no model", "Services per 1,000 runs"} <= set(metrics)
+    assert [t.label for t in at.tabs][:7] == ["Performance", "Costs & threshold", "Service list", "Explanations",
+                                              "What-if", "Score new data", "Share"]
+    verdicts = [w.value for w in at.warning] + [s.value for s in at.success]
+    assert any("earn" in v and "gradient boosting" in v for v in verdicts)  # says plainly who ranks failures better
+    frames = [d.value for d in at.dataframe]
+    assert any("failure mode" in f.columns for f in frames)
+    assert any("top reasons" in f.columns and "machine" in f.columns for f in frames)
+    # dearer failures move the threshold down; nothing retrains
+    before = at.slider[0].value
+    at.number_input(key="mt_cost_failure").set_value(200_000.0).run()
+    assert at.slider[0].value <= before and len(at.session_state["_explorer_jobs"]) == 1
+    assert not at.exception
+
+
+@pytest.mark.parametrize("name, data, words", [
+    ("empty.csv", b"", "is empty"),
+    ("photo.csv", b"\x89PNG\r\n\x1a\n" + bytes(64), "PNG image"),
+    ("no_failures.csv", ("Torque,Tool wear,Machine failure\n" + "".join(f"{40 + i % 9},{i},0\n" for i in range(80))).encode(),
+     "exactly two"),
+    ("few_failures.csv", ("Torque,Tool wear,Machine failure\n" + "".join(f"{40 + i % 9},{i},{int(i < 3)}\n" for i in range(80))).encode(),
+     "10 failures"),
+])
+def test_bad_uploads_get_a_sentence(name, data, words):
+    at = _open()
+    at.radio(key="mt_dataset").set_value("Upload my own CSV").run()
+    next(u for u in at.get("file_uploader") if u.key == "mt_upload").set_value((name, data, "text/csv")).run()
+    assert not at.exception
+    assert any(words in e.value for e in at.error), [e.value for e in at.error]

@@ -1,0 +1,184 @@
+"""Views of the Predictive maintenance page: column roles with their reasons, the result tabs, the report."""
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import pandas as pd
+import streamlit as st
+
+from engine import maintenance as mt
+from engine import roles
+from engine.data import Table, profile
+from ui import charts
+from ui.errors import guard
+from ui.options import option_input
+from ui.report import build_report
+from ui.results import comparison_table, download_csv, metric_cards
+from ui.share import share_panel
+from ui.state import memo
+from ui.style import money, pct
+from ui.tabular import batch_scoring, explanation_panel, model_file_scoring, what_if
+
+KEYS = ["auprc", "roc_auc", "brier"]
+NONE = "(none)"
+
+
+def column_roles(df: pd.DataFrame, fp: str) -> mt.Columns:
+    """Outcome, the value meaning failure, machine id, failure modes (never features), features; reasons in a caption."""
+    d, why = memo("mt_roles", fp, lambda: mt.column_reasons(df), keep=2)
+    names = list(df.columns)
+    c1, c2, c3 = st.columns(3)
+    target = c1.selectbox("Failure outcome (what to predict)", names, index=names.index(d.target), key=f"mt_target_{fp}",
+                          help="The column saying whether each run ended in a machine failure.")
+    values = roles.label_values(df[target])[:20]
+    guess = roles.positive_value(values) or (values[-1] if values else None)
+    value = c2.selectbox("Value that means a failure", values, index=values.index(guess) if guess in values else 0,
+                         key=f"mt_value_{fp}_{target}")
+    machine = c3.selectbox("Machine id (for the service list)", [NONE, *names],
+                           index=names.index(d.machine) + 1 if d.machine in names else 0, key=f"mt_machine_{fp}")
+    modes = st.multiselect("Failure-mode columns (how a run failed: outcomes, never features)",
+                           [c for c in names if c != target], default=[m for m in d.modes if m != target],
+                           key=f"mt_modes_{fp}_{target}")
+    features = st.multiselect("Feature columns (what is known before the run)",
+                              [c for c in names if c not in (target, *modes)],
+                              default=[f for f in d.features if f not in (target, *modes)], key=f"mt_features_{fp}_{target}")
+    st.caption("Why these roles: " + "; ".join(f"**{c}**: {w}" for c, w in why.items()) + ".")
+    return mt.Columns(target, tuple(features), None if machine == NONE else machine, tuple(modes), value)
+
+
+def options() -> mt.Config:
+    with st.expander("Advanced training options"):
+        a1, a2, a3 = st.columns(3)
+        return mt.Config(max_epochs=option_input(a1, mt.Config, "max_epochs", "mt_epochs"),
+                         dropout=option_input(a2, mt.Config, "dropout", "mt_dropout", "slider"),
+                         test_fraction=option_input(a3, mt.Config, "test_fraction", "mt_test", "slider"),
+                         seed=option_input(a1, mt.Config, "seed", "mt_seed"),
+                         weight_decay=option_input(a2, mt.Config, "weight_decay", "mt_wd", "select"))
+
+
+def verdict(model: mt.MaintenanceModel) -> tuple[bool, str]:
+    """Whether the network ranks failures at least as well as gradient boosting, in a plain sentence."""
+    net, gb = model.metrics["auprc"], model.baseline_metrics[mt.BASELINES[0]]["auprc"]
+    if net >= gb:
+        return True, f"The neural network earns its place: its AUPRC ({net:.3f}) is at least gradient boosting's ({gb:.3f})."
+    return False, (f"The neural network does not earn its place on this data: gradient boosting ranks failing runs "
+                   f"better (AUPRC {gb:.3f} against the network's {net:.3f}). Prefer gradient boosting here; the "
+                   "network's threshold, service list and explanations below are shown for comparison.")
+
+
+def performance(model: mt.MaintenanceModel) -> None:
+    n = model.n_rows
+    st.markdown(f"Measured on **{n['test']:,} held-out runs** the models never saw; trained on {n['train']:,}, with "
+                f"{n['validation']:,} more to stop training and choose the threshold.")
+    ok, sentence = verdict(model)
+    (st.success if ok else st.warning)(sentence, icon=":material/balance:")
+    labels = model.METRIC_LABELS
+    metric_cards(mt.MODEL, model.metrics, model.baseline_metrics, KEYS, labels, mt.METRIC_HELP, lower_is_better=["brier"])
+    st.dataframe(comparison_table(mt.MODEL, model.metrics, model.baseline_metrics, KEYS, labels, model.intervals), width="stretch")
+    rate = float(model.test["y"].mean())
+    st.caption(f"Same held-out runs for every model; brackets: 95% bootstrap intervals. {pct(rate)} of these runs failed: "
+               "that is the AUPRC of guessing.")
+    at = model.at_threshold()
+    st.plotly_chart(charts.pr_chart(model.pr_curves(), {mt.MODEL: (at["recall"], at["precision"])}, rate), key="mt_pr")
+    st.caption("Higher and further right is better: more failures caught with fewer needless service stops. "
+               "The dot is the network at the threshold chosen from your costs.")
+    with st.expander("Training curve and what was done to the data"):
+        st.plotly_chart(charts.loss_curve(model.history.epochs), key="mt_history")
+        st.markdown(f"Training {model.history.stopped}.")
+        for note in model.notes:
+            st.markdown(f"- {note}")
+
+
+def costs_and_threshold(model: mt.MaintenanceModel) -> tuple[mt.MaintenanceModel, mt.Costs]:
+    """Two costs → the cheapest threshold (on validation runs) → money per 1,000 runs; returns the decided model."""
+    c1, c2 = st.columns(2)
+    failure = c1.number_input("Cost of an unplanned failure", 0.0, 1e12, 10_000.0, 500.0, key="mt_cost_failure",
+                              help="Scrap, downtime and repair when a machine fails during a run nobody serviced it for.")
+    service = c2.number_input("Cost of a service stop", 0.0, 1e12, 500.0, 50.0, key="mt_cost_service",
+                              help="Parts, labour and lost production time of servicing a machine before a run.")
+    costs = mt.Costs(failure, service)
+    best = model.cheapest_threshold(costs)
+    threshold = st.slider("Service before the next run when the failure risk is at least", 0.0, 1.0, min(best, 1.0), 0.001,
+                          format="%.3f", key=f"mt_threshold_{failure}_{service}",
+                          help="Preset to the cheapest threshold for your costs on the validation runs.")
+    decided = model.decide(threshold=threshold)
+    cost, at = decided.money(costs), decided.at_threshold()
+    gb = mt.BASELINES[0]
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric("Cost per 1,000 runs", money(cost[mt.MODEL]), help="Service stops plus the failures still missed.")
+    m2.metric("Saving vs no model", money(cost["No model"] - cost[mt.MODEL]),
+              help=f"With no model every failure is unplanned: {money(cost['No model'])} per 1,000 runs.")
+    m3.metric(f"Saving vs {gb.lower()}", money(cost[gb] - cost[mt.MODEL]),
+              help=f"{gb} at its own cheapest threshold on these runs (a best case for it): {money(cost[gb])} per 1,000 runs.")
+    m4.metric("Services per 1,000 runs", f"{at['alerts_per_1000']:.1f}", help=f"Failures caught: {pct(at['recall'])}.")
+    st.caption(f"Cheapest threshold for these costs on the validation runs: {best:.3f}. Money on the held-out runs: "
+               f"{at['tp']:,} failure(s) prevented, {at['fn']:,} missed, {at['fp']:,} service stop(s) that were not needed.")
+    st.plotly_chart(charts.cost_chart(decided.cost_curves(costs), threshold, cost["No model"], unit="runs"), key="mt_cost")
+    st.caption("Lower is cheaper; diamonds mark each model's cheapest threshold on these held-out runs.")
+    return decided, costs
+
+
+def service_view(model: mt.MaintenanceModel, df: pd.DataFrame, run_key: str) -> None:
+    st.markdown("**Failure modes behind the flagged runs** — of the held-out runs that failed each way, how many the "
+                "model would have sent to service first:")
+    st.dataframe(model.failure_modes(), hide_index=True, width="stretch")
+    st.markdown("**Service before the next run** — held-out runs flagged at your threshold, riskiest first, with the "
+                "top reasons and what really happened:")
+    with guard("building the service list", stop=False):
+        table = memo("mt_service", f"{run_key}_{model.threshold}", lambda: model.service_list(df), keep=2)
+        st.dataframe(table, hide_index=True, width="stretch", height=320)
+        download_csv(table, "Download the service list (CSV)", "maintenance_service_list.csv", key="mt_service_dl")
+
+
+def report(model: mt.MaintenanceModel, table: Table, costs: mt.Costs) -> str:
+    settings = {**asdict(model.columns), **asdict(model.config), **asdict(costs), "threshold": model.threshold}
+    perf = comparison_table(mt.MODEL, model.metrics, model.baseline_metrics, KEYS, model.METRIC_LABELS, model.intervals)
+    cost = model.money(costs)
+    sections = [
+        ("Settings", [pd.DataFrame({"setting": list(settings), "value": [str(v) for v in settings.values()]})]),
+        ("Data", [f"{table.name}: {len(table.df):,} runs. Held out for testing: {model.n_rows['test']:,}.",
+                  profile(table.df), *model.notes]),
+        ("Performance on held-out runs", [verdict(model)[1], perf, charts.pr_chart(model.pr_curves())]),
+        ("Costs and threshold", [pd.DataFrame({"cost per 1,000 runs": cost}),
+                                 charts.cost_chart(model.cost_curves(costs), model.threshold, cost["No model"], "runs")]),
+        ("Failure modes behind the flagged runs", [model.failure_modes()]),
+    ]
+    return build_report("Predictive maintenance: which runs will end in a failure", sections, subtitle=f"dataset {table.name}")
+
+
+def results(model: mt.MaintenanceModel, table: Table, run_key: str, run_id: str | None) -> None:
+    """Step 4: Performance · Costs & threshold · Service list · Explanations · What-if · Score new data · Share."""
+    df = table.df
+    st.subheader("4 · Results")
+    tabs = st.tabs(["Performance", "Costs & threshold", "Service list", "Explanations", "What-if", "Score new data", "Share"])
+    with tabs[1]:
+        with guard("weighing the costs"):
+            model, costs = costs_and_threshold(model)
+    with tabs[0]:
+        performance(model)
+    with tabs[2]:
+        service_view(model, df, run_key)
+    held = df.iloc[model.test["row"][:200]]
+    exp = None
+    with guard("explaining the model", stop=False):
+        exp = memo("mt_explain", run_key, lambda: model.explain(held))
+    with tabs[3]:
+        if exp is not None:
+            explanation_panel(exp, "mt_exp", row_label="run", row_names=[f"run in row {i + 1:,}" for i in held.index])
+    with tabs[4]:
+        st.caption("Start from a held-out run and change what you know before it, e.g. tool wear +50 minutes.")
+        pick = st.selectbox("Start from run", list(held.index), format_func=lambda i: f"row {i + 1:,}", key="mt_whatif_row")
+        with guard("updating the what-if", stop=False):
+            what_if(df.loc[pick, model.features], model.preprocessor.plans_, model.features,
+                    lambda d: float(model.risk(d)[0]), model.explain, key=f"mt_wi_{pick}", risk_label="Failure risk")
+    with tabs[5]:
+        batch_scoring("mt", model.score, model.features, "maintenance_scores.csv")
+    with tabs[6]:
+        share_panel("maintenance", run_id, memo("mt_model_file", f"{run_key}_{model.threshold}", model.to_bytes),
+                    "maintenance_model.safetensors", report=lambda: report(model, table, costs))
+
+
+def score_with_model_file() -> None:
+    with st.expander("Already have a model file from this page? Score new runs with it, no training"):
+        model_file_scoring("mt", mt.load, "maintenance_scores.csv",
+                           lambda m: f"Failure model for '{m.columns.target}' from {len(m.features)} columns")
