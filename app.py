@@ -5,6 +5,8 @@ import logging
 
 import streamlit as st
 
+from ui import auth
+
 st.set_page_config(page_title="AI Scenario Explorer", page_icon=":material/explore:", layout="wide")
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -43,6 +45,13 @@ def home() -> None:
         "simple baseline, so you can see whether the neural network earns its keep."
     )
     st.info(f"Models train on: **{describe()}**", icon=":material/memory:")
+    if auth.sign_in_enabled():
+        st.caption("Training keeps your data and model in this browser session only. A run is stored only when you "
+                   "create a share link, for the people you choose (anyone signed in to this app, or only you), "
+                   "until it expires or you delete it on **My runs**.")
+    else:
+        st.caption("Sign-in is off on this server: training keeps your data in this browser session only, but a share "
+                   "link you create can be opened by anyone who has it, until it expires or you delete it on **My runs**.")
     st.info(describe_runner(), icon=":material/lan:")
     for page, spec in zip(PAGES, SCENARIOS):
         with st.container(border=True):
@@ -53,4 +62,9 @@ def home() -> None:
 
 
 PAGES = [st.Page(s["path"], title=s["title"], icon=s["icon"], url_path=s["url_path"]) for s in SCENARIOS]
-st.navigation([st.Page(home, title="Home", icon=":material/home:", default=True), *PAGES]).run()
+MY_RUNS = st.Page("app_pages/my_runs.py", title="My runs", icon=":material/folder_shared:", url_path="my_runs")
+current = st.navigation([st.Page(home, title="Home", icon=":material/home:", default=True), *PAGES, MY_RUNS],
+                        position="sidebar" if auth.may_use_app() else "hidden")
+auth.gate(current.url_path)  # with [auth] in secrets.toml: sign in before any page
+auth.return_after_sign_in({s["url_path"]: p for s, p in zip(SCENARIOS, PAGES)})
+current.run()

@@ -11,7 +11,7 @@ from ui import diagnosis as views
 from ui.data import dataset_picker
 from ui.errors import guard
 from ui.options import option_input
-from ui.share import open_shared_run, persist_run
+from ui.share import open_shared_run, shareable_run
 from ui.training import run_key, training_panel
 
 SAMPLES = {
@@ -82,5 +82,5 @@ if job is None or not job.finished_ok:
 model: dx.DiagnosisModel = job.result
 
 # ----------------------------------------------------------------------------- 4 · Results
-run_id = persist_run("diagnosis", job.id, model.to_bytes, table, asdict(columns), asdict(config), model.metrics)
+run_id = shareable_run("diagnosis", job.id, model.to_bytes, table, asdict(columns), asdict(config), model.metrics)
 views.results(model, table, job.id, run_id)

@@ -10,7 +10,7 @@ from ui import digits as view
 from ui.data import dataset_picker
 from ui.errors import guard
 from ui.options import option_input
-from ui.share import open_shared_run, persist_run
+from ui.share import open_shared_run, shareable_run
 from ui.state import memo
 from ui.training import run_key, training_panel
 
@@ -90,5 +90,5 @@ if job is None or not job.finished_ok:
 model: dg.DigitModel = job.result
 
 # ----------------------------------------------------------------------------- 4 · Results
-run_id = persist_run("digits", job.id, model.to_bytes, table, asdict(columns), asdict(config), model.metrics)
+run_id = shareable_run("digits", job.id, model.to_bytes, table, asdict(columns), asdict(config), model.metrics)
 view.results(model, job.id, run_id, f"{table.name}: {len(df):,} images" + (f"; tested on {test_table.name}" if test_table else ""))

@@ -9,7 +9,7 @@ from engine import forecast as fc
 from ui import forecast as views
 from ui.data import dataset_picker
 from ui.errors import guard
-from ui.share import open_shared_run, persist_run
+from ui.share import open_shared_run, shareable_run
 from ui.state import memo
 from ui.training import run_key, training_panel
 
@@ -52,5 +52,5 @@ if job is None or not job.finished_ok:
 model: fc.ForecastModel = job.result
 
 # ----------------------------------------------------------------------------- 4 · Results
-run_id = persist_run("forecast", job.id, model.to_bytes, table, asdict(columns), asdict(config), model.metrics)
+run_id = shareable_run("forecast", job.id, model.to_bytes, table, asdict(columns), asdict(config), model.metrics)
 views.results(model, table, job.id, run_id)

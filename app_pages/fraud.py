@@ -9,7 +9,7 @@ from engine import fraud as fr
 from ui import fraud as view
 from ui.data import dataset_picker
 from ui.errors import guard
-from ui.share import open_shared_run, persist_run
+from ui.share import open_shared_run, shareable_run
 from ui.training import run_key, training_panel
 
 SAMPLES = {"Card transactions (ULB, 1,774 rows, 298 frauds)": "creditcard_transactions.csv"}
@@ -61,5 +61,5 @@ if job is None or not job.finished_ok:
 model: fr.FraudModel = job.result
 
 # ----------------------------------------------------------------------------- 4 · Results
-run_id = persist_run("fraud", job.id, model.to_bytes, table, asdict(columns), asdict(config), model.metrics)
+run_id = shareable_run("fraud", job.id, model.to_bytes, table, asdict(columns), asdict(config), model.metrics)
 view.results(model, table, job.id, run_id)

@@ -9,7 +9,7 @@ from engine import segmentation as seg
 from ui import segmentation as view
 from ui.data import dataset_picker
 from ui.errors import guard
-from ui.share import open_shared_run, persist_run
+from ui.share import open_shared_run, shareable_run
 from ui.state import memo
 from ui.training import run_key, training_panel
 
@@ -61,5 +61,5 @@ if job is None or not job.finished_ok:
 model: seg.SegmentationModel = job.result
 
 # ----------------------------------------------------------------------------- 4 · Results
-run_id = persist_run("segmentation", job.id, model.to_bytes, table, asdict(columns), asdict(config), model.metrics)
+run_id = shareable_run("segmentation", job.id, model.to_bytes, table, asdict(columns), asdict(config), model.metrics)
 view.results(model, job.id, run_id, table.name)

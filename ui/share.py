@@ -1,40 +1,111 @@
-"""Share: persist a trained run, show its link, reopen `?run=<id>` links, model files and reports."""
+"""Share: links an analyst creates (and can delete), `?run=<id>` links reopened, My runs, model files, reports.
+
+Training stores nothing. A finished run is offered for sharing (`shareable_run`); the Share tab says
+what a link would store and until when, and stores it only when the analyst presses **Create share
+link**. Signed in, the analyst picks who can open it; the creator can delete it here or on My runs.
+"""
 from __future__ import annotations
 
 import datetime as dt
 import html
+import logging
+import time
+from dataclasses import dataclass
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
 import streamlit as st
 
 from engine.data import Table
-from engine.store import Run, RunStore, UnknownRun
+from engine.store import LINK, OWNER_ONLY, SIGNED_IN, NotAllowed, Run, RunStore, SignInRequired, UnknownRun, check_access
+from ui import auth
 from ui.errors import guard
 from ui.state import memo
+
+log = logging.getLogger("explorer.runs")
+
+# Per page: its title and the headline number My runs shows.
+PAGES: dict[str, tuple[str, str, str]] = {
+    "diagnosis": ("Diagnosis", "roc_auc", "ROC-AUC"),
+    "fraud": ("Fraud detection", "auprc", "AUPRC"),
+    "segmentation": ("Retail segmentation", "silhouette", "silhouette"),
+    "forecast": ("Demand forecast", "mase", "MASE"),
+    "digits": ("Digit recognizer", "accuracy", "accuracy"),
+    "maintenance": ("Predictive maintenance", "auprc", "AUPRC"),
+}
+VISIBILITY_LABELS = {
+    SIGNED_IN: "Anyone signed in to this app",
+    OWNER_ONLY: "Only me",
+    LINK: "Anyone with the link",
+}
+_OFFERS, _CREATED, _LINKS = "_share_offers", "_share_created", "_share_links"
+
+
+@dataclass
+class ShareOffer:
+    """What a share link for a finished run would store; held in the session, written only on request."""
+    page: str
+    job_id: str
+    model_bytes: Callable[[], bytes]
+    table: Table
+    columns: dict[str, Any]
+    settings: dict[str, Any]
+    metrics: dict[str, Any]
 
 
 @st.cache_resource(show_spinner=False)
 def run_store() -> RunStore:
-    """One store per server process (location: EXPLORER_RUN_STORE)."""
+    """One store per server process (location: EXPLORER_RUN_STORE, kept EXPLORER_RUN_TTL_DAYS days)."""
     return RunStore()
 
 
+def _day(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts).strftime("%d %b %Y")
+
+
+def _created_here() -> list[str]:
+    """Run ids created in this browser session (what My runs lists when signed out)."""
+    return st.session_state.setdefault(_CREATED, [])
+
+
+def _may_delete(run: Run) -> bool:
+    viewer = auth.viewer_id()
+    return (run.owner is not None and run.owner == viewer) or (run.owner is None and run.id in _created_here())
+
+
 def open_shared_run(page: str) -> Run | None:
-    """The run named by `?run=` in the URL, or None. A bad id gets a sentence and the normal page."""
+    """The run named by `?run=` in the URL, or None. A bad, deleted, expired or forbidden link gets a sentence."""
     run_id = st.query_params.get("run")
     if not run_id:
         return None
+    viewer = auth.viewer_id()
     try:
-        run = memo("shared_run", run_id, lambda: run_store().load(run_id, page=page), keep=2)
-    except UnknownRun as exc:
+        store = run_store()
+        info = store.info(run_id)  # every rerun: a deleted or expired run stops showing at once
+        if info.page != page:
+            store.load(run_id, page=page)  # the sentence naming the right page
+        check_access(info.owner, info.visibility, viewer)
+        run = memo("shared_run", f"{run_id}:{viewer}", lambda: store.load(run_id, page=page, viewer=viewer), keep=2)
+    except SignInRequired as exc:
+        message = exc.message if auth.sign_in_enabled() else (
+            "This shared run is only for people signed in to this app, and sign-in is not set up on this server "
+            "any more. Ask the sender to share it again.")
+        st.warning(message, icon=":material/lock:")
+        return None
+    except (UnknownRun, NotAllowed) as exc:
         st.warning(exc.message, icon=":material/link_off:")
+        return None
+    except Exception:  # the store's disk or index: logged with the run id, a sentence on the page
+        log.exception("opening run %s", run_id)
+        st.warning("The run store cannot be read right now, so this link cannot be opened. Try again in a minute; "
+                   "the page below works as usual.", icon=":material/link_off:")
         return None
     when = dt.datetime.fromtimestamp(run.created).strftime("%d %b %Y, %H:%M")
     settings = ", ".join(f"{k} = {v}" for k, v in list(run.settings.items())[:8])
+    mine = " you" if run.owner is not None and run.owner == viewer else ""
     with st.container(border=True):
-        st.markdown(f"**A shared run**, reopened without training: dataset **{html.escape(run.dataset_name)}** "
-                    f"({run.n_rows:,} rows), trained {when}.")
+        st.markdown(f"**A shared run**{' created by' + mine if mine else ''}, reopened without training: dataset "
+                    f"**{html.escape(run.dataset_name)}** ({run.n_rows:,} rows), trained {when}; kept until {_day(run.expires)}.")
         st.caption(f"Settings: {settings}" if settings else "Default settings.")
         if st.button("Start my own analysis instead", key=f"{page}_leave_shared"):
             st.query_params.clear()
@@ -42,16 +113,12 @@ def open_shared_run(page: str) -> Run | None:
     return run
 
 
-def persist_run(page: str, job_id: str, model_bytes: Callable[[], bytes], table: Table,
-                columns: dict[str, Any], settings: dict[str, Any], metrics: dict[str, Any]) -> str | None:
-    """Save a finished run once (per job) and return its id; None (with a note) if the store fails."""
-    def save() -> str:
-        return run_store().save(page, model_bytes(), table, columns, settings, metrics)
-
-    run_id = None
-    with guard("saving the run for sharing", stop=False):
-        run_id = memo(f"{page}_persisted", job_id, save, keep=4)
-    return run_id
+def shareable_run(page: str, job_id: str, model_bytes: Callable[[], bytes], table: Table,
+                  columns: dict[str, Any], settings: dict[str, Any], metrics: dict[str, Any]) -> str | None:
+    """Offer a finished run for sharing (nothing is written); the id of its link if the analyst created one."""
+    st.session_state.setdefault(_OFFERS, {})[page] = ShareOffer(page, job_id, model_bytes, table, columns, settings, metrics)
+    run_id = st.session_state.setdefault(_LINKS, {}).get((page, job_id))
+    return run_id if run_id in _created_here() else None
 
 
 def share_link(url_path: str, run_id: str) -> str:
@@ -61,15 +128,75 @@ def share_link(url_path: str, run_id: str) -> str:
     return f"{origin}/{url_path}?run={run_id}"
 
 
-def share_panel(url_path: str, run_id: str | None, model_file: bytes, file_name: str, report: Callable[[], str] | None = None) -> None:
-    """The Share tab: the link, the model file, the HTML report."""
-    if run_id:
-        link = share_link(url_path, run_id)
-        st.markdown("**Link to this run** — anyone who opens it sees these results without training again:")
-        st.code(link, language=None)
-        st.caption("The link carries a random 128-bit id; runs are kept until the server's retention limit removes the oldest.")
+def _create_link(offer: ShareOffer) -> None:
+    """The Create share link box: what will be stored, for how long, for whom; stores on the press."""
+    store = run_store()
+    until = _day(time.time() + store.ttl_days * 86_400)
+    st.markdown("**Share these results** — create a link that reopens them for someone else, without training.")
+    st.markdown(f"Creating a link stores on this server: your dataset **{html.escape(offer.table.name)}** "
+                f"({len(offer.table.df):,} rows), the trained model and its results (metrics and settings). They are "
+                f"kept until **{until}** ({store.ttl_days:g} days), then removed automatically; you can delete them "
+                "sooner here or on **My runs**. Nothing is stored until you press the button.")
+    me = auth.viewer()
+    visibility = LINK
+    if me is not None:
+        visibility = st.radio("Who can open the link", [SIGNED_IN, OWNER_ONLY], format_func=VISIBILITY_LABELS.get,
+                              key=f"{offer.page}_link_visibility", horizontal=True)
     else:
-        st.info("This run could not be saved for sharing; you can still download the model and the report.")
+        st.caption("Sign-in is off on this server: anyone who has the link can open it.")
+    if st.button("Create share link", type="primary", icon=":material/add_link:", key=f"{offer.page}_create_link"):
+        with guard("creating the share link", stop=False):
+            run_id = store.save(offer.page, offer.model_bytes(), offer.table, offer.columns, offer.settings,
+                                offer.metrics, owner=me.id if me else None, visibility=visibility)
+            log.info("run %s created on %s by owner %s (%s)", run_id, offer.page, me.id if me else "-", visibility)
+            _created_here().append(run_id)
+            st.session_state.setdefault(_LINKS, {})[(offer.page, offer.job_id)] = run_id
+            st.rerun()
+
+
+def delete_run(run_id: str) -> None:
+    """Delete a link this session may delete (its owner signed in, or its creator's browser session)."""
+    viewer = auth.viewer_id()
+    run_store().delete(run_id, requester=viewer)
+    log.info("run %s deleted by owner %s", run_id, viewer or "-")
+    created = _created_here()
+    if run_id in created:
+        created.remove(run_id)
+
+
+def _link_box(url_path: str, run_id: str) -> None:
+    """A stored run's link: who can open it, until when, and (for its creator) delete."""
+    try:
+        run = run_store().info(run_id)
+    except UnknownRun as exc:
+        st.info(exc.message, icon=":material/link_off:")
+        return
+    st.markdown("**Link to this run** — opens these results without training again:")
+    st.code(share_link(url_path, run_id), language=None)
+    who = VISIBILITY_LABELS.get(run.visibility, "Only its creator")
+    st.caption(f"Who can open it: {who}. Kept until {_day(run.expires)}, then removed automatically. "
+               "The link carries a random 128-bit id.")
+    if _may_delete(run):
+        c1, c2 = st.columns([1, 3])
+        if c1.button("Delete this link", icon=":material/delete:", key=f"{url_path}_delete_link",
+                     help="Removes the stored run, its model and (when no other run uses it) its dataset; the link "
+                          "then says it was deleted. Your results stay on this page until you leave."):
+            with guard("deleting the link", stop=False):
+                delete_run(run_id)
+                st.rerun()
+        c2.page_link("app_pages/my_runs.py", label="All my runs", icon=":material/folder_shared:")
+
+
+def share_panel(url_path: str, run_id: str | None, model_file: bytes, file_name: str, report: Callable[[], str] | None = None) -> None:
+    """The Share tab: create / show / delete the link, the model file, the HTML report."""
+    if run_id:
+        _link_box(url_path, run_id)
+    else:
+        offer = st.session_state.get(_OFFERS, {}).get(url_path)
+        if offer is not None:
+            _create_link(offer)
+        else:
+            st.info("This run cannot be shared as a link; you can still download the model and the report.")
     c1, c2 = st.columns(2)
     c1.download_button("Download the trained model (one file)", model_file, file_name=file_name, key=f"{url_path}_model_dl",
                        help="A safetensors file: the network's weights and plain-text settings, no code — safe to share. "
@@ -89,3 +216,45 @@ def show_shared_run(page: str, load: Callable[[bytes], Any], results: Callable[.
         with guard("opening the shared run"):
             results(load(shared.model), shared.dataset(), shared.id, shared.id)
         st.stop()
+
+
+def _headline(page: str, metrics: dict[str, Any]) -> str:
+    _, key, label = PAGES.get(page, (page, "", ""))
+    value = metrics.get(key)
+    return f"{label} {value:.3f}" if isinstance(value, (int, float)) and value == value else ""
+
+
+def my_runs() -> None:
+    """My runs: signed in, the analyst's runs from any browser; otherwise those created in this session."""
+    me = auth.viewer()
+    with guard("reading your runs"):
+        store = run_store()
+        if me is not None:
+            rows = store.list(owner=me.id, limit=200)
+            st.caption("The share links you created while signed in, from any browser. Each is removed on its "
+                       "expiry date; delete one sooner here.")
+        else:
+            rows = store.list(ids=list(_created_here()), limit=200)
+            st.caption("Sign-in is off on this server, so this lists the links created in this browser session. "
+                       "They keep working after you leave, until they expire, but are listed here only while this "
+                       "session lasts: note down any link you may want to delete later.")
+    if not rows:
+        st.info("You have not created any share links yet. Train a model on any page, then press "
+                "**Create share link** on its Share tab.", icon=":material/info:")
+        return
+    for row in rows:
+        title = PAGES.get(row["page"], (row["page"],))[0]
+        with st.container(border=True):
+            c1, c2 = st.columns([4, 1])
+            headline = _headline(row["page"], row["metrics"])
+            c1.markdown(f"**{title}** · {html.escape(row['dataset_name'])} ({row['n_rows']:,} rows) · created "
+                        f"{dt.datetime.fromtimestamp(row['created']).strftime('%d %b %Y, %H:%M')}"
+                        + (f" · {headline}" if headline else ""))
+            c1.caption(f"{VISIBILITY_LABELS.get(row['visibility'], 'Only its creator')} · kept until {_day(row['expires'])}")
+            c1.code(share_link(row["page"], row["id"]), language=None)
+            c2.page_link(f"app_pages/{row['page']}.py", label="Open", icon=":material/open_in_new:",
+                         query_params={"run": row["id"]})
+            if c2.button("Delete", icon=":material/delete:", key=f"my_runs_delete_{row['id']}"):
+                with guard("deleting the link", stop=False):
+                    delete_run(row["id"])
+                    st.rerun()

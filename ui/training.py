@@ -146,13 +146,14 @@ def _watch(job: Job) -> None:
 
 def trained_run(page: str, table: Any, fit: Callable[..., Any], columns: Any, config: Any) -> tuple[Any, str, str | None]:
     """Step 3 for a scenario on the contract (engine.scenario): the Train panel for (data, columns, config); once
-    trained, the run saved for sharing. Stops the script until a model is ready; returns (model, job id, run id)."""
+    trained, the run offered for sharing (stored only if the analyst creates a link). Stops the script until a
+    model is ready; returns (model, job id, run id)."""
     from dataclasses import asdict
 
-    from ui.share import persist_run
+    from ui.share import shareable_run
 
     job = training_panel(page, run_key(table.fingerprint, columns, config), fit, table.df, columns, config)
     if job is None or not job.finished_ok:
         st.stop()
     model = job.result
-    return model, job.id, persist_run(page, job.id, model.to_bytes, table, asdict(columns), asdict(config), model.metrics)
+    return model, job.id, shareable_run(page, job.id, model.to_bytes, table, asdict(columns), asdict(config), model.metrics)

@@ -23,13 +23,19 @@ def test_upload_cleveland_train_and_explain(page, app_url):
     assert_no_traceback(page)
     screenshot(page, "diagnosis_explanations")
 
-    # Share: the link reopens the same run for another person, without training
+    # Share: nothing is stored until the analyst creates the link; it reopens the same run for another person
     page.get_by_role("tab", name="Share").click()
+    page.get_by_text("Nothing is stored until you press the button").wait_for()
+    assert page.get_by_test_id("stCode").filter(has_text="?run=").count() == 0
+    page.get_by_role("button", name="Create share link").click()
+    page.get_by_test_id("stCode").filter(has_text="?run=").first.wait_for()
+    screenshot(page, "diagnosis_share_link_created")
     link = page.get_by_test_id("stCode").filter(has_text="?run=").first.inner_text().strip()
     assert link.startswith(app_url) and "/diagnosis?run=" in link
     other = page.context.browser.new_context(viewport={"width": 1280, "height": 1600})
     try:
         colleague = other.new_page()
+        colleague.set_default_timeout(180_000)  # reopening computes explanations; slow on a busy machine
         colleague.goto(link)
         colleague.get_by_text("A shared run").wait_for(timeout=60_000)
         colleague.get_by_text("ROC curve").first.wait_for()

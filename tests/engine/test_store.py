@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 import threading
 import time
+from contextlib import closing
 
 import numpy as np
 import pandas as pd
@@ -12,7 +14,7 @@ import pytest
 
 from engine import diagnosis as dx
 from engine.data import load_table
-from engine.store import RunStore, UnknownRun
+from engine.store import NotAllowed, RunStore, SignInRequired, UnknownRun, check_access
 from tests.conftest import SAMPLES
 
 
@@ -98,3 +100,196 @@ def test_location_from_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("EXPLORER_RUN_STORE", str(tmp_path / "from_env"))
     s = RunStore()
     assert s.root == tmp_path / "from_env" and (s.root / "index.sqlite").exists()
+
+
+# ----------------------------------------------------------------------------- private by default (issue 13)
+def _tiny(text: bytes = b"a,b\n1,2\n3,4\n", name: str = "t.csv"):
+    return load_table(text, name)
+
+
+def _put(store, table=None, owner=None, visibility="link", page="diagnosis"):
+    return store.save(page, b"weights", table or _tiny(), {}, {}, {"roc_auc": 0.9}, owner=owner, visibility=visibility)
+
+
+def _files(root):
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and p.name != "index.sqlite"
+                  and not p.name.startswith("index.sqlite"))
+
+
+def test_the_store_keeps_nothing_until_save_is_called(tmp_path, heart_run):
+    store = RunStore(tmp_path / "s")
+    table, model = heart_run
+    model.predict(table.df), model.to_bytes()  # what a page does after training: no store call
+    assert _files(store.root) == [] and store.list() == []
+    run_id = _save(store, table, model)
+    assert [r["id"] for r in store.list()] == [run_id]
+    assert any(f.startswith("datasets/") for f in _files(store.root))
+
+
+def test_delete_removes_the_run_and_the_dataset_no_other_run_uses(store):
+    shared, other = _tiny(), _tiny(b"a,b\n5,6\n", "other.csv")
+    a, b, c = _put(store, shared), _put(store, shared), _put(store, other)
+    store.delete(a)
+    assert not (store.root / "runs" / a).exists()
+    assert (store.root / "datasets" / f"{shared.fingerprint}.csv.gz").exists()  # b still uses it
+    store.delete(b)
+    assert not (store.root / "datasets" / f"{shared.fingerprint}.csv.gz").exists()
+    assert (store.root / "datasets" / f"{other.fingerprint}.csv.gz").exists()
+    assert [r["id"] for r in store.list()] == [c]
+    for gone in (a, b):
+        with pytest.raises(UnknownRun, match="was deleted by the analyst who created it"):
+            store.load(gone)
+    with pytest.raises(UnknownRun, match="deleted"):
+        store.delete(a)  # twice: a sentence, not a crash
+
+
+def test_only_the_owner_deletes_an_owned_run(store):
+    run_id = _put(store, owner="alice", visibility="signed_in")
+    for who in ("bob", None):
+        with pytest.raises(NotAllowed, match="Only the analyst who created"):
+            store.delete(run_id, requester=who)
+    store.load(run_id, viewer="bob")  # still there
+    store.delete(run_id, requester="alice")
+    with pytest.raises(UnknownRun, match="deleted"):
+        store.load(run_id, viewer="alice")
+
+
+def test_runs_expire_after_the_ttl_and_their_files_go(tmp_path, monkeypatch):
+    monkeypatch.setenv("EXPLORER_RUN_TTL_DAYS", "7")
+    store = RunStore(tmp_path / "s")
+    keep_table, old_table = _tiny(), _tiny(b"a,b\n9,9\n", "old.csv")
+    old = _put(store, old_table)
+    run = store.info(old)
+    assert run.expires == pytest.approx(run.created + 7 * 86_400)
+    assert store.purge_expired(now=run.created + 6.9 * 86_400) == []
+    keep = _put(store, keep_table)
+    # the old run passes its date (set back in the index, as time would)
+    with closing(sqlite3.connect(store.root / "index.sqlite")) as db, db:
+        db.execute("UPDATE runs SET expires=? WHERE id=?", (time.time() - 1, old))
+    assert [r["id"] for r in store.list()] == [keep]  # an expired run is never listed
+    with pytest.raises(UnknownRun, match="expired on"):
+        store.load(old)  # opening it removes it
+    assert not (store.root / "runs" / old).exists()
+    assert not (store.root / "datasets" / f"{old_table.fingerprint}.csv.gz").exists()
+    assert store.purge_expired(now=time.time() + 8 * 86_400) == [keep]
+    assert _files(store.root) == []
+
+
+def test_a_bad_ttl_setting_is_refused_with_a_sentence(tmp_path, monkeypatch):
+    for bad in ("0", "-3", "thirty"):
+        monkeypatch.setenv("EXPLORER_RUN_TTL_DAYS", bad)
+        with pytest.raises(ValueError, match="EXPLORER_RUN_TTL_DAYS must be a positive number"):
+            RunStore(tmp_path / "s")
+
+
+# visibility: one test per rule
+def test_rule_anyone_with_the_link_sees_a_link_run(store):
+    run_id = _put(store)
+    for viewer in (None, "bob", "alice"):
+        assert store.load(run_id, viewer=viewer).model == b"weights"
+
+
+def test_rule_signed_in_runs_are_for_anyone_signed_in(store):
+    run_id = _put(store, owner="alice", visibility="signed_in")
+    assert store.load(run_id, viewer="bob").model == b"weights"
+    assert store.load(run_id, viewer="alice").model == b"weights"
+
+
+def test_rule_a_signed_out_visitor_is_asked_to_sign_in(store):
+    for visibility in ("signed_in", "owner"):
+        run_id = _put(store, owner="alice", visibility=visibility)
+        with pytest.raises(SignInRequired, match="Sign in to see it"):
+            store.load(run_id, viewer=None)
+
+
+def test_rule_only_me_runs_are_for_their_owner_only(store):
+    run_id = _put(store, owner="alice", visibility="owner")
+    assert store.load(run_id, viewer="alice").model == b"weights"
+    with pytest.raises(NotAllowed, match="kept it to themselves") as refused:
+        store.load(run_id, viewer="bob")
+    assert "t.csv" not in str(refused.value) and "0.9" not in str(refused.value)  # a sentence, never the data
+
+
+def test_rule_an_unknown_visibility_is_closed(store):
+    check_access("alice", "owner", "alice")
+    with pytest.raises(NotAllowed):
+        check_access("alice", "something-new", "bob")
+
+
+def test_rule_only_a_signed_in_analyst_can_restrict_a_link(store):
+    for visibility in ("signed_in", "owner"):
+        with pytest.raises(ValueError, match="signed-in"):
+            _put(store, owner=None, visibility=visibility)
+    with pytest.raises(ValueError, match="visibility"):
+        _put(store, owner="alice", visibility="public")
+
+
+def test_my_runs_lists_by_owner_or_by_id(store):
+    a1 = _put(store, owner="alice", visibility="owner")
+    b1 = _put(store, owner="bob", visibility="signed_in")
+    anon = _put(store)
+    assert [r["id"] for r in store.list(owner="alice")] == [a1]
+    assert {r["id"] for r in store.list(ids=[anon, b1, "../x"])} == {anon, b1}
+    assert store.list(ids=[]) == []
+    row = store.list(owner="bob")[0]
+    assert row["visibility"] == "signed_in" and row["dataset_name"] == "t.csv" and row["expires"] > row["created"]
+
+
+OLD_SCHEMA = """CREATE TABLE runs (
+    id TEXT PRIMARY KEY, page TEXT NOT NULL, created REAL NOT NULL,
+    dataset_hash TEXT NOT NULL, dataset_name TEXT NOT NULL, n_rows INTEGER NOT NULL,
+    columns TEXT NOT NULL, settings TEXT NOT NULL, metrics TEXT NOT NULL, size_bytes INTEGER NOT NULL)"""
+
+
+def test_a_store_written_by_the_previous_version_opens_and_keeps_its_runs(tmp_path):
+    """The previous version's index (no owner / visibility / expires) is migrated in place, never wiped."""
+    root = tmp_path / "old"
+    (root / "runs" / ("A" * 22)).mkdir(parents=True)
+    (root / "datasets").mkdir()
+    table = _tiny()
+    table.df.to_csv(root / "datasets" / f"{table.fingerprint}.csv.gz", index=False, compression="gzip")
+    (root / "runs" / ("A" * 22) / "model.safetensors").write_bytes(b"old weights")
+    created = time.time() - 86_400
+    with closing(sqlite3.connect(root / "index.sqlite")) as db, db:
+        db.execute(OLD_SCHEMA)
+        db.execute("INSERT INTO runs VALUES (?,?,?,?,?,?,?,?,?,?)",
+                   ("A" * 22, "fraud", created, table.fingerprint, "t.csv", 2, "{}", "{}", '{"auprc": 0.5}', 11))
+    for _ in range(2):  # opening twice is harmless
+        store = RunStore(root, ttl_days=30)
+    run = store.load("A" * 22, page="fraud", viewer=None)
+    assert run.model == b"old weights" and run.metrics == {"auprc": 0.5} and run.dataset().df.equals(table.df)
+    assert run.owner is None and run.visibility == "link"
+    assert run.expires == pytest.approx(created + 30 * 86_400)
+    new = _put(store, owner="alice", visibility="owner")
+    assert {r["id"] for r in store.list()} == {"A" * 22, new}
+
+
+def test_saving_and_deleting_runs_of_one_dataset_at_once_never_loses_a_kept_runs_data(store):
+    """Deletes remove a dataset only under the index's write lock, so a run saved meanwhile keeps its data."""
+    table = _tiny()
+    errors: list[BaseException] = []
+    kept: list[str] = []
+
+    def saver():
+        try:
+            for _ in range(15):
+                kept.append(_put(store, table))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    def deleter():
+        try:
+            for _ in range(15):
+                store.delete(_put(store, table))
+        except BaseException as exc:  # pragma: no cover
+            errors.append(exc)
+
+    threads = [threading.Thread(target=saver), threading.Thread(target=deleter)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert {r["id"] for r in store.list(limit=100)} == set(kept)
+    for run_id in kept:
+        assert store.load(run_id).dataset().df.equals(table.df)

@@ -6,6 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT, SAMPLES
+from tests.pages.sharing import create_share_link, store_files
 
 APP = str(ROOT / "app.py")
 
@@ -109,10 +110,12 @@ def test_upload_over_the_limit_is_refused_politely():
 def test_share_link_reopens_the_run_without_training():
     pytest.importorskip("shap")
     at = _open()
+    before = store_files()
     _train(at)
-    code = [c.value for c in at.code if "?run=" in c.value]
-    assert code, "no share link shown"
-    run_id = code[0].split("?run=")[1]
+    assert store_files() == before, "training alone wrote to the run store"
+    share = " ".join(m.value for m in at.markdown)
+    assert "Nothing is stored until you press the button" in share and "kept until" in share
+    run_id = create_share_link(at, "diagnosis")
     roc = {m.label: m.value for m in at.metric}["ROC-AUC"]
 
     other = AppTest.from_file(APP, default_timeout=60)  # another person, a fresh session

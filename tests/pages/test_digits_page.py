@@ -11,6 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT, SAMPLES
+from tests.pages.sharing import create_share_link
 
 APP = str(ROOT / "app.py")
 QUICK = "MNIST: 500 images (a quick try)"
@@ -119,9 +120,7 @@ def test_uploaded_picture_is_read_and_a_non_picture_gets_a_sentence(trained, sma
 
 
 def test_share_link_reopens_the_run_without_training(trained):
-    code = [c.value for c in trained.code if "?run=" in c.value]
-    assert code, "no share link shown"
-    run_id = code[0].split("?run=")[1]
+    run_id = create_share_link(trained, "digits")
     accuracy = {m.label: m.value for m in trained.metric}["Accuracy"]
     other = AppTest.from_file(APP, default_timeout=90)  # another person, a fresh session
     other.query_params["run"] = run_id

@@ -5,6 +5,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT
+from tests.pages.sharing import create_share_link
 
 APP = str(ROOT / "app.py")
 
@@ -63,8 +64,8 @@ def test_sample_forecast_series_drivers_and_reorder():
     next(u for u in at.get("file_uploader") if u.key == "fc_score_upload").set_value(("newer.csv", history, "text/csv")).run()
     assert any("Forecast 420 rows" in m.value for m in at.success), [m.value for m in at.success]
 
-    # the share link reopens the run for someone else, without training
-    link = next(c.value for c in at.code if "?run=" in c.value)
+    # the share link, once created, reopens the run for someone else, without training
+    link = f"?run={create_share_link(at, 'forecast')}"
     other = AppTest.from_file(APP, default_timeout=90)
     other.run()
     other.switch_page("app_pages/forecast.py")

@@ -5,6 +5,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT, SAMPLES
+from tests.pages.sharing import create_share_link
 
 APP = str(ROOT / "app.py")
 
@@ -80,10 +81,8 @@ def test_sample_train_costs_threshold_and_flagged_list():
     assert len(at.session_state["_explorer_jobs"]) == 1
     assert "fraud_train" not in [b.key for b in at.button]
 
-    # the share link reopens the run for someone else, without training
-    code = [c.value for c in at.code if "?run=" in c.value]
-    assert code, "no share link shown"
-    run_id = code[0].split("?run=")[1]
+    # the share link, once created, reopens the run for someone else, without training
+    run_id = create_share_link(at, "fraud")
     other = AppTest.from_file(APP, default_timeout=90)
     other.run()
     other.switch_page("app_pages/fraud.py")

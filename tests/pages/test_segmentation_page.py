@@ -5,6 +5,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT, SAMPLES
+from tests.pages.sharing import create_share_link, store_files
 
 APP = str(ROOT / "app.py")
 PAGE = "app_pages/segmentation.py"
@@ -65,11 +66,11 @@ def test_sample_transactions_to_segments_profiles_map_and_explanation():
 def test_share_link_reopens_the_run_and_the_model_file_assigns_new_customers():
     pytest.importorskip("shap")  # (tests/conftest.py points the run store at a temporary folder)
     at = _open()
+    before = store_files()
     job = _segment(at)
     assert job.status == "done", job.error
-    codes = [c.value for c in at.code if "?run=" in c.value]
-    assert codes, "no share link on the Share tab"
-    run_id = codes[0].split("?run=")[1]
+    assert store_files() == before, "segmenting alone wrote to the run store"
+    run_id = create_share_link(at, "segmentation")
     other = AppTest.from_file(APP, default_timeout=60)  # a colleague opens the link
     other.run()
     other.switch_page(PAGE)
