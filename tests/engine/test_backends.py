@@ -185,9 +185,14 @@ def test_a_store_from_a_newer_version_is_refused_with_a_sentence(location):
 
 
 # ---------------------------------------------------------------------------------- several replicas
-def _writer(location: str, tag: str, count: int) -> list[str]:
-    """One replica: opens the store (migrating if it is first) and saves `count` runs from 2 threads."""
-    index = Index(location)
+def _writer(location: str, tag: str, count: int, barrier, results) -> None:
+    """One replica: opens the store (migrating it) when every replica is ready, saves `count` runs from 2 threads."""
+    try:
+        barrier.wait(60)
+        index = Index(location)
+    except BaseException as exc:  # noqa: BLE001 - a replica that cannot open the store fails the test, quickly
+        results.put(repr(exc))
+        return
     ids = [_rid(i, tag) for i in range(count)]
     errors: list[BaseException] = []
 
@@ -204,20 +209,24 @@ def _writer(location: str, tag: str, count: int) -> list[str]:
     for t in threads:
         t.join()
     index.close()
-    if errors:
-        raise errors[0]
-    return ids
+    results.put(repr(errors[0]) if errors else ids)
 
 
 def test_replicas_starting_and_saving_at_once_lose_no_run(location):
     """Two processes (replicas) open a fresh store at the same moment (both migrate it) and save
     40 runs each from two threads."""
     ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(2) as pool:
-        results = pool.starmap(_writer, [(location, tag, 40) for tag in "ab"])
+    barrier, results = ctx.Barrier(2), ctx.Queue()
+    replicas = [ctx.Process(target=_writer, args=(location, tag, 40, barrier, results)) for tag in "ab"]
+    for p in replicas:
+        p.start()
+    outcomes = [results.get(timeout=120) for _ in replicas]
+    for p in replicas:
+        p.join(30)
+    assert all(isinstance(o, list) for o in outcomes), outcomes
     index = Index(location)
     assert index.schema_version() == SCHEMA_VERSION
-    assert index.run_ids() == {i for ids in results for i in ids} and index.count() == 80
+    assert index.run_ids() == {i for ids in outcomes for i in ids} and index.count() == 80
 
 
 def test_readers_never_see_a_run_before_its_blobs(pg, s3_env):
