@@ -9,6 +9,8 @@ FROM python:3.11-slim-bookworm
 # Which torch build: "cpu" (small, any host) or a CUDA tag of PyTorch's wheel index, e.g. "cu128".
 ARG TORCH_BUILD=cpu
 ARG TORCH_VERSION=2.13.0
+# Extras from pyproject.toml: "team" (PostgreSQL and S3 clients); "team,ray" for Ray nodes.
+ARG EXTRAS=team
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -32,7 +34,7 @@ RUN pip install --no-cache-dir --index-url "https://download.pytorch.org/whl/${T
 COPY pyproject.toml README.md ./
 RUN mkdir engine ui \
     && touch engine/__init__.py ui/__init__.py \
-    && pip install --no-cache-dir -e ".[team]"
+    && pip install --no-cache-dir -e ".[${EXTRAS}]"
 
 COPY --chown=root:root . .
 

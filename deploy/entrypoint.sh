@@ -17,6 +17,12 @@ except OSError:
     sys.exit(1)'
 fi
 
+# Training on a Ray cluster (EXPLORER_RUNNER=ray, RAY_ADDRESS=head:6379): a Ray driver must run on a
+# node of the cluster, so this replica joins it first as a node that offers no CPUs to jobs.
+if [ "${EXPLORER_RUNNER:-local}" = "ray" ] && [ -n "${RAY_ADDRESS:-}" ]; then
+  ray start --address="$RAY_ADDRESS" --num-cpus=0 --disable-usage-stats
+fi
+
 exec python -m streamlit run app.py \
   --server.headless=true \
   --server.address="${ADDRESS:-0.0.0.0}" \
