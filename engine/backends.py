@@ -88,7 +88,6 @@ import datetime as dt
 import os
 import re
 import secrets
-import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -162,8 +161,6 @@ runs = sa.Table(
     sa.Column("visibility", sa.Text, nullable=True),
     sa.Column("expires", sa.Double, nullable=True),
 )
-V1_COLUMNS = ("id", "page", "created", "dataset_hash", "dataset_name", "n_rows",
-              "columns", "settings", "metrics", "size_bytes")
 
 deleted_runs = sa.Table(
     "deleted_runs", metadata,
@@ -220,13 +217,21 @@ class Index:
         timeout = CONNECT_TIMEOUT if connect_timeout is None else connect_timeout
         setting = str(setting)
         if _is_database_url(setting):
-            url = make_url(re.sub(r"^(postgres|postgresql)(\+\w+)?://", "postgresql+psycopg://", setting))
+            try:
+                url = make_url(re.sub(r"^(postgres|postgresql)(\+\w+)?://", "postgresql+psycopg://", setting))
+            except (sa.exc.ArgumentError, ValueError) as exc:
+                raise StoreUnavailable("EXPLORER_RUN_STORE is not a valid PostgreSQL URL; write it as "
+                                       f"postgresql://user:password@host:5432/database. {_SHARING_OFF}") from exc
             self.kind = "postgresql"
             self._where = f"the PostgreSQL database {url.database or ''} on {url.host or 'localhost'}:{url.port or 5432}"
-            self.engine: Engine = sa.create_engine(
-                url, pool_pre_ping=True, pool_size=5, max_overflow=5, pool_timeout=timeout,
-                connect_args={"connect_timeout": max(1, round(timeout)), "application_name": "ai-scenario-explorer"},
-            )
+            try:
+                self.engine: Engine = sa.create_engine(
+                    url, pool_pre_ping=True, pool_size=5, max_overflow=5, pool_timeout=timeout,
+                    connect_args={"connect_timeout": max(1, round(timeout)), "application_name": "ai-scenario-explorer"},
+                )
+            except ImportError as exc:  # the default install has no PostgreSQL driver
+                raise StoreUnavailable("A PostgreSQL run store needs the psycopg package on this server: install "
+                                       f"the app with its team extra (pip install -e '.[team]'). {_SHARING_OFF}") from exc
         else:
             folder = Path(setting).expanduser()
             self.kind = "sqlite"
@@ -427,8 +432,12 @@ class Blobs:
                                       "retries": {"max_attempts": 2, "mode": "standard"}}
             if endpoint:  # S3-compatible stores (MinIO, Ceph, …) all accept path-style addressing
                 config["s3"] = {"addressing_style": "path"}
-            self.fs = fsspec.filesystem("s3", endpoint_url=endpoint or None, config_kwargs=config,
-                                        skip_instance_cache=True, use_listings_cache=False)
+            try:
+                self.fs = fsspec.filesystem("s3", endpoint_url=endpoint or None, config_kwargs=config,
+                                            skip_instance_cache=True, use_listings_cache=False)
+            except ImportError as exc:  # the default install has no S3 client
+                raise StoreUnavailable("An s3:// artifacts store needs the s3fs package on this server: install "
+                                       f"the app with its team extra (pip install -e '.[team]'). {_SHARING_OFF}") from exc
             self.fs.retries = 2  # s3fs's own retry loop on top of botocore's; keeps an outage to seconds
             self.root = bucket_path
             where = f" at {endpoint}" if endpoint else ""
@@ -452,7 +461,6 @@ class Blobs:
                                        "Use a folder or an s3:// URL.") from exc
             self.root = setting.split("://", 1)[1].strip("/")
             self._where = setting
-        self._lock = threading.Lock()
 
     def describe(self) -> str:
         return self._where
@@ -485,7 +493,8 @@ class Blobs:
                 if not self.fs.exists(bucket):
                     raise StoreUnavailable(f"The bucket {bucket} does not exist at the configured S3 endpoint. "
                                            f"Create it or correct EXPLORER_ARTIFACTS. {_SHARING_OFF}")
-            self.fs.ls(self.root, detail=False) if self.fs.exists(self.root) else None
+            if self.fs.exists(self.root):
+                self.fs.ls(self.root, detail=False)
 
     def put(self, key: str, data: bytes) -> None:
         """Write a blob whole. Blob first, index row last: see the module docstring."""
@@ -555,8 +564,9 @@ class Blobs:
         with self._errors("delete files"):
             if found:
                 self.fs.rm([f"{self.root}/{b.key}" for b in found])
-            if self.kind == "folder":
-                self.fs.rm(f"{self.root}/{prefix}".rstrip("/"), recursive=True) if self.fs.exists(f"{self.root}/{prefix}") else None
+            folder = f"{self.root}/{prefix}".rstrip("/")
+            if self.kind == "folder" and self.fs.exists(folder):  # object stores have no empty folders to leave
+                self.fs.rm(folder, recursive=True)
         return len(found)
 
     def total_size(self, prefix: str = "") -> int:

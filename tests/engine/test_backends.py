@@ -295,6 +295,11 @@ def test_unreachable_database_is_a_quick_sentence_without_the_password():
     assert "cannot be reached" in message and "share links are unavailable" in message and "hunter2" not in message
 
 
+def test_a_malformed_database_url_is_a_sentence():
+    with pytest.raises(StoreUnavailable, match="not a valid PostgreSQL URL"):
+        Index("postgresql://explorer:secret@db:not-a-port/explorer")
+
+
 def test_a_database_that_goes_away_and_comes_back(pg):
     index = Index(pg.create_database())
     index.add_run(_row(_rid(1)))
