@@ -44,8 +44,9 @@ The store's rules on top of this layer (engine/store.py)
 --------------------------------------------------------
 * Save: write every blob of a run (dataset, model, tables) FIRST, then `Index.add_run` LAST.
   A reader finds a run only through its index row, so it never sees a half-written run, and a
-  replica dying mid-save leaves only orphan blobs (removed by `sweep_orphans`), never a row
-  without its files. `Blobs.put` is atomic per blob (folder: temp file + rename; S3: a PUT).
+  replica dying mid-save leaves only orphan blobs, never a row without its files (`orphan_runs`
+  finds those for the store's cleanup). `Blobs.put` is atomic per blob (folder: temp file +
+  rename; S3: a PUT).
 * Delete: `Index.delete_run` FIRST (row removed and tombstone written in one transaction),
   then `Blobs.delete_prefix("runs/<id>/")`, then datasets no remaining row references.
 * Unreachable database or bucket: `StoreUnavailable` (a DataError) with a sentence; raised
@@ -68,8 +69,9 @@ How engine/store.py should call this layer (to do once issue 13's store changes 
               for k in blobs.keys(f"runs/{run_id}/") if k.endswith(".parquet")}
     # list / "My runs"
     index.list_runs(page=..., owner=..., limit=...)
-    # retention and expiry
+    # retention, expiry and crash leftovers
     for run_id in index.expired(time.time()): store.delete(run_id)
+    for run_id in orphan_runs(index, blobs): blobs.delete_prefix(f"runs/{run_id}/")
     index.oldest_first() -> [(id, size_bytes)], blobs.total_size("datasets/") for the size cap
     # delete
     index.delete_run(run_id); blobs.delete_prefix(f"runs/{run_id}/")
@@ -582,6 +584,19 @@ def _missing_is_unavailable(where: str) -> Iterator[None]:
     except FileNotFoundError as exc:
         raise StoreUnavailable(f"The run store ({where}) is missing its bucket or folder: {_blob_reason(exc)}. "
                                f"{_SHARING_OFF}") from exc
+
+
+def orphan_runs(index: Index, blobs: Blobs, min_age: float = 3600.0, now: float | None = None) -> list[str]:
+    """Run ids whose files exist under runs/<id>/ but have no index row, all files older than `min_age`
+    seconds: what a replica that died mid-save (or mid-delete) left behind. The age keeps a save in
+    progress on another replica (blobs written, row not yet) out of the list."""
+    now = time.time() if now is None else now
+    newest: dict[str, float] = {}
+    for info in blobs.entries("runs/"):
+        run_id = info.key.split("/")[1]
+        newest[run_id] = max(newest.get(run_id, 0.0), info.modified)
+    known = index.run_ids()
+    return sorted(r for r, t in newest.items() if r not in known and now - t > min_age)
 
 
 def _modified(info: Mapping[str, Any]) -> float:

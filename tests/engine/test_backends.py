@@ -359,6 +359,16 @@ def test_blob_round_trip(blobs):
     assert blobs.delete_prefix("runs/nothing/") == 0
 
 
+def test_orphaned_files_are_found_but_not_a_save_in_progress(blobs, tmp_path):
+    index = Index(tmp_path / "index")
+    blobs.put("runs/saved/model.safetensors", b"1")
+    index.add_run(_row("saved"))
+    blobs.put("runs/orphan/model.safetensors", b"2")  # a replica died before writing the row
+    now = time.time()
+    assert backends.orphan_runs(index, blobs, min_age=3600, now=now) == []  # too young: maybe still saving
+    assert backends.orphan_runs(index, blobs, min_age=3600, now=now + 7200) == ["orphan"]
+
+
 @pytest.mark.parametrize("key", ["../index.sqlite", "/etc/passwd", "runs/../../x", "", "runs//x", "runs/x/", None])
 def test_blob_keys_cannot_leave_the_store(key, tmp_path):
     blobs = Blobs(str(tmp_path / "artifacts"))
