@@ -120,7 +120,11 @@ def _open(browser, url: str, spec: PageSpec):
     return ctx, page
 
 
-def _wait_results(page, timeout: float = 900) -> None:
+TIMEOUT_S = 900.0  # per training, from the click to the results (--timeout)
+
+
+def _wait_results(page, timeout: float | None = None) -> None:
+    timeout = TIMEOUT_S if timeout is None else timeout
     deadline = time.time() + timeout
     while time.time() < deadline:
         if page.get_by_text("Trained in", exact=False).count() > 0:
@@ -180,7 +184,9 @@ def main() -> None:
     parser.add_argument("--pages", default=",".join(PAGES))
     parser.add_argument("--skip", default="", help="scenarios to leave out: alone,together,all")
     parser.add_argument("--out", default=str(ROOT / "artifacts" / "memory.json"))
+    parser.add_argument("--timeout", type=float, default=TIMEOUT_S, help="seconds one training may take")
     args = parser.parse_args()
+    globals()["TIMEOUT_S"] = args.timeout
     specs = [PAGES[p] for p in args.pages.split(",") if p]
     skip = set(filter(None, args.skip.split(",")))
     logs = ROOT / "artifacts"
@@ -216,6 +222,8 @@ def main() -> None:
                 server = Server(logs / f"bench-memory-{scenario}-{spec.path}.log")
                 try:
                     record(scenario, spec.path, server, train_together(browser, server.url, spec, sessions))
+                except TimeoutError:  # the peak so far is still a lower bound worth printing
+                    record(scenario + "*", spec.path + " (timed out)", server, None)
                 finally:
                     server.stop()
         if "all" not in skip:
