@@ -1,0 +1,250 @@
+"""Peak memory of the app server while analysts train, for hosts with a memory cap (Streamlit
+Community Cloud: about 2.7 GB per app, README "Streamlit Community Cloud").
+
+The real server (`streamlit run app.py`, headless, on a free loopback port) is driven by headless
+Chromium (Playwright, /usr/bin/chromium) as an analyst would: open a page, keep its preselected
+sample, press its Train button, wait for the results (the page's "Trained in" line and the end of
+the script run, so the SHAP explanations drawn with the results are included). The figure is the
+server process's VmHWM (peak resident set, /proc/<pid>/status), read after each scenario:
+
+  idle      a fresh server, the home page open (the baseline every other figure is compared with)
+  alone     per page: a fresh server, one session trains
+  together  per page: a fresh server, two sessions train at once
+  all       one server, one session trains on every page in turn (models stay in its session)
+
+    python bench/memory.py [--pages diagnosis,fraud,...] [--skip together,all] [--out artifacts/memory.json]
+
+Prints a table in MB with each figure's ratio to the idle server measured in the same run.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CLOUD_LIMIT_MB = 2700  # Community Cloud's documented maximum ("approximately", as of February 2024)
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    path: str
+    button: str  # the Train button's label on that page
+
+
+PAGES = {
+    "diagnosis": PageSpec("diagnosis", "Train"),
+    "fraud": PageSpec("fraud", "Train"),
+    "segmentation": PageSpec("segmentation", "Find segments"),
+    "forecast": PageSpec("forecast", "Train and backtest"),
+    "digits": PageSpec("digits", "Train"),
+}
+
+
+# ----------------------------------------------------------------------------------------- the server
+class Server:
+    def __init__(self, log: Path):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.store = tempfile.mkdtemp(prefix="explorer-bench-runs-")
+        self._log = open(log, "w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
+             "--server.address=127.0.0.1", f"--server.port={self.port}", "--browser.gatherUsageStats=false"],
+            cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", "EXPLORER_RUN_STORE": self.store})
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            try:
+                if urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2).read() == b"ok":
+                    return
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        raise SystemExit(f"the server did not answer /_stcore/health; see {log}")
+
+    def peak_mb(self) -> float:
+        """VmHWM: the most resident memory the server process has held since it started."""
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        raise RuntimeError("no VmHWM in /proc (Linux only)")
+
+    def rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        raise RuntimeError("no VmRSS in /proc")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self._log.close()
+        subprocess.run(["rm", "-rf", self.store], check=False)
+
+
+# ----------------------------------------------------------------------------------------- an analyst
+def _idle(page, timeout: float = 120) -> None:
+    deadline = time.time() + timeout
+    time.sleep(0.5)
+    while time.time() < deadline:
+        if page.locator('[data-testid="stStatusWidget"]').count() == 0:
+            return
+        time.sleep(0.3)
+
+
+def _open(browser, url: str, spec: PageSpec):
+    ctx = browser.new_context(viewport={"width": 1366, "height": 768})
+    page = ctx.new_page()
+    page.set_default_timeout(180_000)
+    page.goto(f"{url}/{spec.path}")
+    page.get_by_text("1 · Data").first.wait_for()
+    page.get_by_role("button", name=spec.button, exact=True).wait_for()  # the sample is read and previewed
+    _idle(page)
+    return ctx, page
+
+
+TIMEOUT_S = 900.0  # per training, from the click to the results (--timeout)
+
+
+def _wait_results(page, timeout: float | None = None) -> None:
+    timeout = TIMEOUT_S if timeout is None else timeout
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if page.get_by_text("Trained in", exact=False).count() > 0:
+            _idle(page, timeout=max(10.0, deadline - time.time()))
+            if page.get_by_test_id("stException").count():
+                raise RuntimeError(page.get_by_test_id("stException").first.inner_text()[:500])
+            return
+        if page.get_by_test_id("stException").count():
+            raise RuntimeError(page.get_by_test_id("stException").first.inner_text()[:500])
+        time.sleep(0.5)
+    raise TimeoutError(f"no results within {timeout:.0f} s")
+
+
+def train_together(browser, url: str, spec: PageSpec, sessions: int) -> float:
+    """`sessions` analysts open the page, then all press Train; returns seconds until the last has results."""
+    opened = [_open(browser, url, spec) for _ in range(sessions)]
+    start = time.time()
+    for _, page in opened:
+        page.get_by_role("button", name=spec.button, exact=True).click()
+    for _, page in opened:
+        _wait_results(page)
+    seconds = time.time() - start
+    for ctx, _ in opened:
+        ctx.close()
+    return seconds
+
+
+def train_every_page(browser, url: str, specs: list[PageSpec]) -> float:
+    """One analyst trains on every page in turn, in one session (the sidebar keeps it)."""
+    ctx = browser.new_context(viewport={"width": 1366, "height": 768})
+    page = ctx.new_page()
+    page.set_default_timeout(180_000)
+    page.goto(url)
+    page.get_by_test_id("stApp").wait_for()
+    _idle(page)
+    start = time.time()
+    for spec in specs:
+        page.get_by_test_id("stSidebarNavLink").filter(has_text=_title(spec.path)).first.click()
+        page.get_by_text("1 · Data").first.wait_for()
+        page.get_by_role("button", name=spec.button, exact=True).wait_for()
+        _idle(page)
+        page.get_by_role("button", name=spec.button, exact=True).click()
+        _wait_results(page)
+    seconds = time.time() - start
+    ctx.close()
+    return seconds
+
+
+def _title(path: str) -> str:
+    return {"diagnosis": "Diagnosis", "fraud": "Fraud detection", "segmentation": "Retail segmentation",
+            "forecast": "Demand forecast", "digits": "Digit recognizer"}[path]
+
+
+# ----------------------------------------------------------------------------------------- the run
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pages", default=",".join(PAGES))
+    parser.add_argument("--skip", default="", help="scenarios to leave out: alone,together,all")
+    parser.add_argument("--out", default=str(ROOT / "artifacts" / "memory.json"))
+    parser.add_argument("--timeout", type=float, default=TIMEOUT_S, help="seconds one training may take")
+    args = parser.parse_args()
+    globals()["TIMEOUT_S"] = args.timeout
+    specs = [PAGES[p] for p in args.pages.split(",") if p]
+    skip = set(filter(None, args.skip.split(",")))
+    logs = ROOT / "artifacts"
+    logs.mkdir(exist_ok=True)
+    from playwright.sync_api import sync_playwright
+
+    rows: list[dict] = []
+
+    def record(scenario: str, page: str, server: Server, seconds: float | None) -> None:
+        rows.append(dict(scenario=scenario, page=page, peak_mb=round(server.peak_mb()), rss_after_mb=round(server.rss_mb()),
+                         seconds=None if seconds is None else round(seconds, 1)))
+        r = rows[-1]
+        print(f"  {scenario:9s} {page:13s} peak {r['peak_mb']:6,d} MB   now {r['rss_after_mb']:6,d} MB"
+              + (f"   {r['seconds']:6.1f} s" if seconds is not None else ""), flush=True)
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        server = Server(logs / "bench-memory-idle.log")
+        try:
+            ctx = browser.new_context(viewport={"width": 1366, "height": 768})
+            home = ctx.new_page()
+            home.goto(server.url)
+            home.get_by_test_id("stApp").wait_for()
+            _idle(home)
+            record("idle", "home", server, None)
+            ctx.close()
+        finally:
+            server.stop()
+        for scenario, sessions in (("alone", 1), ("together", 2)):
+            if scenario in skip:
+                continue
+            for spec in specs:
+                server = Server(logs / f"bench-memory-{scenario}-{spec.path}.log")
+                try:
+                    record(scenario, spec.path, server, train_together(browser, server.url, spec, sessions))
+                except TimeoutError:  # the peak so far is still a lower bound worth printing
+                    record(scenario + "*", spec.path + " (timed out)", server, None)
+                finally:
+                    server.stop()
+        if "all" not in skip:
+            server = Server(logs / "bench-memory-all.log")
+            try:
+                record("all", "every page", server, train_every_page(browser, server.url, specs))
+            finally:
+                server.stop()
+        browser.close()
+
+    idle = rows[0]["peak_mb"]
+    print(f"\nPeak resident memory of the server (VmHWM), against the idle server ({idle:,} MB) and "
+          f"Community Cloud's ~{CLOUD_LIMIT_MB:,} MB:")
+    print(f"{'scenario':9s} {'page':13s} {'peak MB':>8s} {'x idle':>7s} {'of limit':>9s} {'seconds':>8s}")
+    for r in rows:
+        print(f"{r['scenario']:9s} {r['page']:13s} {r['peak_mb']:8,d} {r['peak_mb'] / idle:7.2f} "
+              f"{r['peak_mb'] / CLOUD_LIMIT_MB:8.0%} {'' if r['seconds'] is None else r['seconds']:>8}")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(dict(limit_mb=CLOUD_LIMIT_MB, rows=rows), indent=2))
+    print(f"\nwritten to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
