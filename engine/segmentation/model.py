@@ -9,10 +9,9 @@ agreement by construction, checked in `fit`) and whose SHAP values are exact and
 """
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Sequence
+from typing import ClassVar, Sequence
 
 import numpy as np
 import pandas as pd
@@ -26,10 +25,11 @@ from engine.explain import Explanation, deep_explain
 from engine.models import rng_locked
 from engine.scenario import Fitted, unpack
 from engine.segmentation.clustering import nearest_centres
+from engine.segmentation.legacy import upgrade_first_version
 from engine.segmentation.prepare import customer_table, transactions_to_customers
-from engine.segmentation.spec import CUSTOMERS, KIND, MODEL, TRANSACTIONS, SegmentationColumns, SegmentationConfig
+from engine.segmentation.spec import CUSTOMERS, KIND, TRANSACTIONS, SegmentationColumns, SegmentationConfig
+from engine.segmentation.views import CustomerViews
 from engine.tabular import Preprocessor
-from engine.training import History
 
 
 class SoftAssignment(nn.Module):
@@ -82,37 +82,12 @@ def apply_log(features: pd.DataFrame, log_cols: Sequence[str]) -> pd.DataFrame:
     return out
 
 
-def _upgrade_first_version(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
-    """Files of the first version: the k scan was kept as History epochs, timings inside metrics, the
-    profile as a dict of lists and the PCA's explained shares under `pca_explained` (same tensors)."""
-    if "profile" not in meta:
-        return
-    def parquet(frame: pd.DataFrame) -> torch.Tensor:
-        buf = io.BytesIO()
-        frame.to_parquet(buf, index=False)
-        return torch.frombuffer(bytearray(buf.getvalue()), dtype=torch.uint8)
-
-    profile = pd.DataFrame(meta.pop("profile"))
-    tensors["profile_rows.parquet"] = parquet(profile.rename(columns={profile.columns[0]: "segment"}))
-    history = meta.get("history") or {}
-    tensors["scan.parquet"] = parquet(pd.DataFrame(history.get("epochs", []), columns=["k", "inertia", "silhouette"]))
-    meta["history"] = {**History().to_dict(), "stopped": history.get("stopped", ""), "seconds": history.get("seconds", 0.0)}
-    metrics = dict(meta.get("metrics", {}))
-    baselines = {name: dict(m) for name, m in meta.get("baseline_metrics", {}).items()}
-    timings = {MODEL: float(metrics.pop("seconds", 0.0))}
-    for name, m in baselines.items():
-        timings[name] = float(m.pop("seconds", 0.0))
-    meta["metrics"] = {k: float(v) for k, v in metrics.items()}
-    meta["baseline_metrics"] = {n: {k: float(v) for k, v in m.items()} for n, m in baselines.items()}
-    meta["timings"] = timings
-
-
 @dataclass
-class SegmentationModel(Fitted):
+class SegmentationModel(CustomerViews, Fitted):
     """Segments found by torch k-means, their names and actions, and how to assign and explain customers.
 
     `names` is a decision setting: `decide(names=[...])` renames the segments, and the names travel
-    with the model file, the link and every download. The k scan (inertia and silhouette for each
+    with the model file, the report and every download. The k scan (inertia and silhouette for each
     number of segments tried) is `scan`; `history` holds no epochs (k-means has none).
     """
 
@@ -153,7 +128,7 @@ class SegmentationModel(Fitted):
         """Read a model file (tensors and JSON only); files of the first version load too."""
         tensors, meta = artifacts.load_artifact(source, cls.KIND)
         try:
-            _upgrade_first_version(tensors, meta)
+            upgrade_first_version(tensors, meta)
             return unpack(cls, tensors, meta)
         except DataError:
             raise
@@ -220,9 +195,9 @@ class SegmentationModel(Fitted):
         customer table one row per input row."""
         feats = self.customer_features(df)
         labels, proba = self.assign(self.encode(feats))
-        return self._table(feats, labels, proba)
+        return self.assignment_table(feats, labels, proba)
 
-    def _table(self, feats: pd.DataFrame, labels: np.ndarray, proba: np.ndarray) -> pd.DataFrame:
+    def assignment_table(self, feats: pd.DataFrame, labels: np.ndarray, proba: np.ndarray) -> pd.DataFrame:
         out = pd.DataFrame({
             "customer": feats.index.astype(str),
             "segment": labels + 1,
@@ -258,27 +233,6 @@ class SegmentationModel(Fitted):
                 out[r] = "; ".join(exp.reasons(i, k, f"pulls towards '{name}'", f"pulls away from '{name}'"))
         return out
 
-    def attach(self, df: pd.DataFrame) -> "SegmentationModel":
-        """Rebuild the per-customer data (never stored in model files) from the data the model was fitted on.
-
-        Each customer gets its nearest centre, which is its k-means segment; returns self.
-        """
-        feats = self.customer_features(df)
-        self.X = self.encode(feats)
-        labels, _ = self.assign(self.X)
-        self.customers = feats[self.features].copy()
-        self.customers["_segment"] = labels
-        return self
-
-    def customers_table(self) -> pd.DataFrame:
-        """Customer → segment for the data the model was fitted on (empty after `load`)."""
-        if self.customers is None:
-            return pd.DataFrame(columns=["customer", "segment", "segment_name", "membership", *self.features])
-        feats = self.customers[self.features]
-        labels = self.customers["_segment"].to_numpy()
-        _, proba = self.assign(self.X)
-        return self._table(feats, labels, proba)
-
     # -- explanations ----------------------------------------------------------------------
     def segment_index(self, output: int | str | None, labels: np.ndarray) -> int:
         """`output` as a 0-based segment: a number, a segment name, or None for the segment most rows are in."""
@@ -312,25 +266,3 @@ class SegmentationModel(Fitted):
             self.preprocessor.group_matrix(), self.features, output_index=segment,
             output_name=f"pull towards '{self.names[segment]}'",
         )
-
-    # -- views for the page ----------------------------------------------------------------
-    def map_2d(self, max_points: int = 5000, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """Customers (a sample when large) and segment centres on the first two principal components."""
-        if self.customers is None or self.X is None:
-            raise ValueError("map_2d needs the fitted customers (not kept in a saved model)")
-        mean, comp = np.asarray(self.pca["mean"]), np.asarray(self.pca["components"])
-        n = len(self.X)
-        idx = np.arange(n) if n <= max_points else np.sort(np.random.default_rng(seed).choice(n, max_points, replace=False))
-        xy = (self.X[idx] - mean) @ comp.T
-        pts = pd.DataFrame({"pc1": xy[:, 0], "pc2": xy[:, 1], "segment": self.customers["_segment"].to_numpy()[idx],
-                            "customer": self.customers.index.to_numpy()[idx].astype(str)})
-        cxy = (self.centers - mean) @ comp.T
-        centres = pd.DataFrame({"pc1": cxy[:, 0], "pc2": cxy[:, 1], "segment": np.arange(self.k)})
-        return pts, centres
-
-    def centre_z(self) -> pd.DataFrame:
-        """Each segment's centre per numeric column, in standard deviations from the average customer."""
-        plans = [p for p in self.preprocessor.plans_ if p.kind == "numeric"]
-        groups = self.preprocessor.groups
-        return pd.DataFrame({p.name: self.centers[:, groups[p.name][0]] for p in plans}, index=range(self.k))
-

@@ -71,7 +71,7 @@ class SegmentationConfig:
     tol: float = _opt(1e-4, "A run stops when the segment centres move less than this (relative to the data's spread).",
                       min=0.0, max=0.1, label="Tolerance")
     log_scale: bool = _opt(True, "Put skewed amounts and counts (such as spend) on a log scale so a few very large "
-                                 "customers do not get segments of their own.", label="Log scale for skewed columns")
+                                 "customers do not get segments of their own.", label="Log scale for skewed amounts")
     reference_date: str = _opt("", "Date that recency and tenure count back from (YYYY-MM-DD). Empty: the day after the "
                                    "last invoice in the file.", label="Reference date")
     sample_size: int = _opt(10_000, "Customers sampled to score each number of segments (silhouette).", min=200,
