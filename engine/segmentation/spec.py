@@ -93,10 +93,11 @@ CUSTOMER_WORDS = ("customer_id", "customerid", "client_id", "cust_id", "user_id"
 INVOICE_WORDS = ("invoice_no", "invoice_id", "invoice", "order_id", "order_no", "order", "receipt", "transaction_id",
                  "basket", "ticket")
 DATE_WORDS = ("invoice_date", "order_date", "purchase_date", "transaction_date", "date", "timestamp", "datetime", "time")
+# Transaction roles are found by name whatever the column holds: prepare() then says what is wrong with its values.
 QUANTITY_WORDS = ("quantity", "qty", "units", "quantity_sold")
 PRICE_WORDS = ("unit_price", "price", "price_each", "unit_cost")
 AMOUNT_WORDS = ("amount", "line_total", "total", "sales", "revenue", "value", "spend", "net_amount")
-NUMBERS = ("numeric",)
+NUMBERS = ("numeric",)  # a customer table segments by numbers by default (categories can be added)
 
 
 def _named_like_date(df: pd.DataFrame) -> list[str]:
@@ -115,16 +116,15 @@ def guess_roles(df: pd.DataFrame) -> dict[str, roles.Guess]:
     taken += [out["customer"].column]
     out["invoice"] = roles.by_name(df, INVOICE_WORDS, exclude=taken + dates, what="order or invoice number")
     taken += [out["invoice"].column]
-    out["date"] = roles.by_name(df, DATE_WORDS, exclude=taken, kinds=("datetime", "categorical", "text"),
-                                what="purchase date")
+    out["date"] = roles.by_name(df, DATE_WORDS, exclude=taken, what="purchase date")
     if out["date"].column is None:
         out["date"] = roles.date_column(df, exclude=taken)
     taken += [out["date"].column]
-    out["quantity"] = roles.by_name(df, QUANTITY_WORDS, exclude=taken, kinds=NUMBERS, what="quantity")
+    out["quantity"] = roles.by_name(df, QUANTITY_WORDS, exclude=taken, what="quantity")
     taken += [out["quantity"].column]
-    out["price"] = roles.by_name(df, PRICE_WORDS, exclude=taken, kinds=NUMBERS, what="unit price")
+    out["price"] = roles.by_name(df, PRICE_WORDS, exclude=taken, what="unit price")
     if out["price"].column is None:
-        amount = roles.by_name(df, AMOUNT_WORDS, exclude=taken, kinds=NUMBERS, what="line amount")
+        amount = roles.by_name(df, AMOUNT_WORDS, exclude=taken, what="line amount")
         if amount.column is not None:
             out["price"], out["quantity"] = amount, roles.Guess(None, "a line amount is used, so no quantity is needed")
     # A customer table: the customer id is an identifier by name or content, never a date column.
