@@ -279,6 +279,15 @@ def map_chart(model: seg.SegmentationModel, names: Sequence[str]) -> tuple[go.Fi
 # ----------------------------------------------------------------------------- performance tab
 
 
+def performance_table(model: seg.SegmentationModel) -> pd.DataFrame:
+    """Silhouette, inertia and iterations of both methods (iterations are counts: shown without decimals)."""
+    def counts(m: dict[str, float]) -> dict:
+        return {**m, "iterations": int(m["iterations"])}
+
+    return comparison_table(seg.MODEL, counts(model.metrics), {n: counts(m) for n, m in model.baseline_metrics.items()},
+                            ["silhouette", "inertia", "iterations"], LABELS)
+
+
 def performance(model: seg.SegmentationModel) -> None:
     m, b = model.metrics, model.baseline_metrics[seg.BASELINE]
     st.markdown(f"Both methods segment the same **{int(m['customers']):,} customers** into **{int(m['k'])}** segments with "
@@ -294,8 +303,7 @@ def performance(model: seg.SegmentationModel) -> None:
     c3.metric("Time to fit (torch vs scikit-learn)", f"{model.timings[seg.MODEL]:.2f} s vs {model.timings[seg.BASELINE]:.2f} s",
               help="Wall time of the final k-means on all customers, both on this machine's "
                    f"{'GPU' if get_device().type == 'cuda' else 'CPU'}; bench/segmentation.py measures it at scale.")
-    st.dataframe(comparison_table(seg.MODEL, m, model.baseline_metrics, ["silhouette", "inertia", "iterations"],
-                                  LABELS), width="stretch")
+    st.dataframe(performance_table(model), width="stretch")
     st.caption("Same customers, same scaled features, same k and restarts for both methods.")
     st.plotly_chart(scan_chart(model), key="seg_scan")
     st.caption("Left: the elbow curve — where adding a segment stops tightening them much. Right: silhouette — higher "
@@ -468,7 +476,7 @@ def report(model: seg.SegmentationModel, names: Sequence[str], dataset_name: str
     seg_table = pd.DataFrame({"segment": names, "customers": model.profile["customers"].iloc[1:].to_numpy(),
                               "suggested action": model.actions})
     fig_map, _ = map_chart(model, names)
-    perf = comparison_table(seg.MODEL, m, model.baseline_metrics, ["silhouette", "inertia", "iterations"], LABELS)
+    perf = performance_table(model)
     sections = [
         ("Segments", [f"{int(m['customers']):,} customers in {int(m['k'])} segments (suggested by silhouette: {int(m['suggested_k'])}).",
                       seg_table, sizes_chart(model, names), comparison_heatmap(model, names)]),

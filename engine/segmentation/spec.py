@@ -114,7 +114,7 @@ def guess_roles(df: pd.DataFrame) -> dict[str, roles.Guess]:
     taken: list[str] = []
     out["customer"] = roles.by_name(df, CUSTOMER_WORDS, exclude=dates, what="customer id")
     taken += [out["customer"].column]
-    out["invoice"] = roles.by_name(df, INVOICE_WORDS, exclude=taken + dates, what="order or invoice number")
+    out["invoice"] = roles.by_name(df, INVOICE_WORDS, exclude=taken + dates, what="receipt, invoice or order number")
     taken += [out["invoice"].column]
     out["date"] = roles.by_name(df, DATE_WORDS, exclude=taken, what="purchase date")
     if out["date"].column is None:
