@@ -21,10 +21,10 @@ from torch import nn
 from engine import artifacts
 from engine.data import DataError, id_strings
 from engine.device import get_device
-from engine.explain import Explanation, deep_explain
 from engine.models import rng_locked
 from engine.scenario import Fitted, unpack
 from engine.segmentation.clustering import nearest_centres
+from engine.segmentation.explaining import SegmentExplanations
 from engine.segmentation.legacy import upgrade_first_version
 from engine.segmentation.prepare import customer_table, transactions_to_customers
 from engine.segmentation.spec import CUSTOMERS, KIND, TRANSACTIONS, SegmentationColumns, SegmentationConfig
@@ -83,7 +83,7 @@ def apply_log(features: pd.DataFrame, log_cols: Sequence[str]) -> pd.DataFrame:
 
 
 @dataclass
-class SegmentationModel(CustomerViews, Fitted):
+class SegmentationModel(SegmentExplanations, CustomerViews, Fitted):
     """Segments found by torch k-means, their names and actions, and how to assign and explain customers.
 
     `names` is a decision setting: `decide(names=[...])` renames the segments, and the names travel
@@ -219,50 +219,3 @@ class SegmentationModel(CustomerViews, Fitted):
         if reasons:
             pred["top reasons"] = self.reasons(df, pred, reasons)
         return pred
-
-    def reasons(self, df: pd.DataFrame, pred: pd.DataFrame, k: int) -> list[str]:
-        """Each customer's top-k pulls towards their own segment, in words."""
-        feats = self.customer_features(df)
-        labels = pred["segment"].to_numpy() - 1
-        out = [""] * len(feats)
-        for j in np.unique(labels):
-            rows = np.flatnonzero(labels == j)
-            exp = self.explain_features(feats.iloc[rows], int(j))
-            name = self.names[j]
-            for i, r in enumerate(rows):
-                out[r] = "; ".join(exp.reasons(i, k, f"pulls towards '{name}'", f"pulls away from '{name}'"))
-        return out
-
-    # -- explanations ----------------------------------------------------------------------
-    def segment_index(self, output: int | str | None, labels: np.ndarray) -> int:
-        """`output` as a 0-based segment: a number, a segment name, or None for the segment most rows are in."""
-        if output is None:
-            return int(np.bincount(labels, minlength=self.k).argmax())
-        if isinstance(output, str):
-            if output not in self.names:
-                raise ValueError(f"no segment is named {output!r}; the segments are {', '.join(self.names)}")
-            return self.names.index(output)
-        if not 0 <= int(output) < self.k:
-            raise ValueError(f"segment {output} does not exist: segments are 0 to {self.k - 1}")
-        return int(output)
-
-    def explain(self, df: pd.DataFrame, output: int | str | None = None) -> Explanation:
-        """SHAP of the soft assignment's pull towards one segment, per customer of `df`.
-
-        `df` is data of the model's input shape, or a table of customers that holds the model's columns.
-        `output` picks the segment (0-based number or name). Default: the segment most of the rows belong
-        to — for one customer, their own. (One `Explanation` has one base value, and each segment's pull
-        has its own, so rows of different segments cannot share one explanation; `score` explains each
-        customer towards their own segment.) Values are exact: the explained logits are linear.
-        """
-        feats = self.customer_features(df)
-        labels = self.assign(self.encode(feats))[0] if output is None else np.zeros(0, np.int64)
-        return self.explain_features(feats, self.segment_index(output, labels))
-
-    def explain_features(self, feats: pd.DataFrame, segment: int) -> Explanation:
-        """SHAP of the pull towards `segment` (0-based) for customer feature rows (one per customer)."""
-        return deep_explain(
-            self.soft_model(), self.background, self.encode(feats), feats[self.features].reset_index(drop=True),
-            self.preprocessor.group_matrix(), self.features, output_index=segment,
-            output_name=f"pull towards '{self.names[segment]}'",
-        )
