@@ -102,8 +102,7 @@ def sample_pipeline(devices: list) -> None:
         t0 = time.perf_counter()
         m = seg.fit(df, cols)
         t = time.perf_counter() - t0
-        b = m.baseline_metrics[seg.BASELINE]
-        print(f"{device.type:<8}{t:>12.2f}{m.k:>4}{m.metrics['seconds']:>17.3f}{b['seconds']:>11.3f}"
+        print(f"{device.type:<8}{t:>12.2f}{m.k:>4}{m.timings[seg.MODEL]:>17.3f}{m.timings[seg.BASELINE]:>11.3f}"
               f"{m.metrics['inertia_ratio']:>15.4f}{m.metrics['ari_vs_baseline']:>7.3f}{m.metrics['silhouette']:>12.3f}")
 
 

@@ -14,7 +14,9 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
+from engine import roles
 from engine import segmentation as seg
+from engine.options import default_of, help_of
 from engine.device import get_device
 from engine.explain import Explanation, format_value
 from ui import charts
@@ -23,7 +25,8 @@ from ui.report import build_report
 from ui.results import comparison_table, download_csv
 from ui.share import share_panel
 from ui.state import memo
-from ui.tabular import batch_scoring
+from ui.options import option_input
+from ui.tabular import batch_scoring, model_file_scoring
 from ui.style import BASELINE_COLORS, MODEL_COLOR, NEUTRAL_COLOR, fmt, pct
 
 # Okabe–Ito first (colour-blind safe), then two more distinct hues for k up to 10.
@@ -50,7 +53,7 @@ METRIC_HELP = {
     "soft_agreement": "Share of customers whose most likely segment under the explained soft assignment is their "
                       "k-means segment (it is 100% by construction; shown as a check).",
 }
-LABELS = {"silhouette": "Silhouette", "inertia": "Inertia", "seconds": "Seconds", "iterations": "Iterations"}
+LABELS = {"silhouette": "Silhouette", "inertia": "Inertia", "iterations": "Iterations"}
 
 
 def _col(c: str, names: Sequence[str], default: str | None, key: str, label: str, help: str, extra: str | None = None):
@@ -63,7 +66,8 @@ def _col(c: str, names: Sequence[str], default: str | None, key: str, label: str
 def columns_form(df: pd.DataFrame, fp: str) -> tuple[seg.SegmentationColumns, seg.SegmentationConfig]:
     """Step 2: the shape of the file, each column's role, the number of segments and advanced options."""
     st.subheader("2 · Columns")
-    guess, as_tx, as_customers = memo("seg_guess", fp, lambda: (seg.default_columns(df), *seg.guess_columns(df)))
+    guess, as_tx, as_customers, why = memo("seg_guess", fp, lambda: (seg.default_columns(df), *seg.guess_columns(df),
+                                                                   seg.guess_roles(df)))
     names = [str(c) for c in df.columns]
     shape_label = st.radio("What is one row of your file?", list(SHAPES.values()), horizontal=True,
                            index=list(SHAPES).index(guess.shape), key=f"seg_shape_{fp}",
@@ -83,6 +87,7 @@ def columns_form(df: pd.DataFrame, fp: str) -> tuple[seg.SegmentationColumns, se
         price = _col(c2, names, t.price, f"seg_price_{fp}", "Unit price" if quantity else "Line amount",
                      "Price of one unit (or the line's total when there is no quantity column).")
         columns = seg.SegmentationColumns(seg.TRANSACTIONS, customer, invoice, date, quantity, price)
+        role_reasons(why, ("customer", "date", "invoice", "quantity", "price"))
     else:
         t = as_customers
         c1, c2 = st.columns([1, 3])
@@ -94,26 +99,43 @@ def columns_form(df: pd.DataFrame, fp: str) -> tuple[seg.SegmentationColumns, se
                                   help="Numbers such as age, income or spend; category columns may be added. "
                                        "Free text and dates cannot be used.")
         columns = seg.SegmentationColumns(seg.CUSTOMERS, customer, features=tuple(features))
+        role_reasons(why, ("customer_id",))
+        left = roles.left_out(df, features, [customer])
+        if left:
+            st.caption("Left out of the columns to segment by: " + "; ".join(
+                f"'{c}' ({reason})" for c, reason in list(left.items())[:8]) + ("…" if len(left) > 8 else "") + ".")
     c1, c2 = st.columns([1, 2])
     k_choice = c1.selectbox("Number of segments", [AUTO_K, *range(2, seg.K_LIMIT + 1)], key=f"seg_k_{fp}",
-                            help=seg.SegmentationConfig.help()["k"]["help"])
+                            help=help_of(seg.SegmentationConfig)["k"]["help"])
     c2.caption("Leave it on *Suggest* first: the page tries 2 to 10 segments and picks the number whose segments are "
                "best separated (silhouette). Then try the neighbours of that number and keep what reads best.")
-    helps = seg.SegmentationConfig.help()
+    helps = help_of(seg.SegmentationConfig)
     with st.expander("Advanced options"):
         a1, a2, a3 = st.columns(3)
-        restarts = a1.number_input("Restarts", 1, 50, 10, key="seg_restarts", bind="query-params", help=helps["restarts"]["help"])
-        seed = a2.number_input("Random seed", 0, 10_000, 0, key="seg_seed", bind="query-params", help=helps["seed"]["help"])
-        log_scale = a3.checkbox("Log scale for skewed amounts", True, key="seg_log", bind="query-params", help=helps["log_scale"]["help"])
+        restarts = option_input(a1, seg.SegmentationConfig, "restarts", key="seg_restarts")
+        seed = option_input(a2, seg.SegmentationConfig, "seed", key="seg_seed")
+        log_scale = a3.checkbox(helps["log_scale"]["label"], default_of(seg.SegmentationConfig, "log_scale"),
+                                key="seg_log", bind="query-params", help=helps["log_scale"]["help"])
         ref = ""
         if shape == seg.TRANSACTIONS:
             use_ref = a1.checkbox("Count recency from a date I choose", False, key=f"seg_use_ref_{fp}",
                                   help=helps["reference_date"]["help"])
             if use_ref:
-                ref = str(a2.date_input("Reference date", dt.date.today(), key=f"seg_ref_{fp}"))
+                ref = str(a2.date_input(helps["reference_date"]["label"], dt.date.today(), key=f"seg_ref_{fp}"))
     config = seg.SegmentationConfig(k=0 if k_choice == AUTO_K else int(k_choice), restarts=int(restarts),
                                     seed=int(seed), log_scale=log_scale, reference_date=ref)
     return columns, config
+
+
+ROLE_LABELS = {"customer": "customer id", "date": "invoice date", "invoice": "invoice number", "quantity": "quantity",
+               "price": "unit price or amount", "customer_id": "customer id"}
+
+
+def role_reasons(why: dict[str, roles.Guess], shown: Sequence[str]) -> None:
+    """Why each role was preselected (engine.roles says it in words)."""
+    parts = [f"{ROLE_LABELS[r]}: '{why[r].column}' ({why[r].why})" if why[r].column else f"{ROLE_LABELS[r]}: {why[r].why}"
+             for r in shown]
+    st.caption("Preselected " + "; ".join(parts) + ". Change any of them above.")
 
 
 def prepared_summary(prep: seg.Prepared) -> None:
@@ -159,20 +181,22 @@ def names_editor(model: seg.SegmentationModel, key: str) -> list[str]:
     st.caption("Names are suggestions from each segment's recency, frequency and spend (or its most distinctive "
                "columns). Click a name to rename it; the new names carry into every chart and download.")
     names = [str(n).strip() or model.names[i] for i, n in enumerate(edited["name"].tolist())]
-    seen: dict[str, int] = {}
-    for i, n in enumerate(names):  # keep names unique so charts stay readable
-        seen[n] = seen.get(n, 0) + 1
-        if seen[n] > 1:
-            names[i] = f"{n} ({seen[n]})"
+    used: set[str] = set()
+    for i, n in enumerate(names):  # keep names unique so charts stay readable (and the model accepts them)
+        count = 1
+        while names[i] in used:
+            count += 1
+            names[i] = f"{n} ({count})"
+        used.add(names[i])
     return names
 
 
 def headline(model: seg.SegmentationModel) -> None:
     m = model.metrics
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Segments", f"{m['k']}", help=METRIC_HELP["k"],
-              delta=None if m["k"] == m["suggested_k"] else f"suggested: {m['suggested_k']}", delta_color="off")
-    c2.metric("Customers", f"{m['customers']:,}", help="Customers placed in a segment.")
+    c1.metric("Segments", f"{int(m['k'])}", help=METRIC_HELP["k"],
+              delta=None if int(m["k"]) == int(m["suggested_k"]) else f"suggested: {int(m['suggested_k'])}", delta_color="off")
+    c2.metric("Customers", f"{int(m['customers']):,}", help="Customers placed in a segment.")
     c3.metric("Silhouette", fmt(m["silhouette"]), help=METRIC_HELP["silhouette"])
     shares = model.profile["share of customers"].iloc[1:]
     c4.metric("Largest segment", pct(float(shares.max())), help="Share of customers in the biggest segment.")
@@ -233,7 +257,7 @@ def comparison_heatmap(model: seg.SegmentationModel, names: Sequence[str]) -> go
 
 def map_chart(model: seg.SegmentationModel, names: Sequence[str]) -> tuple[go.Figure, int]:
     pts, centres = model.map_2d()
-    ev = model.pca["explained"]
+    ev = model.pca_explained
     fig = go.Figure()
     fig.update_layout(title="Customers on a 2-D map (principal components of the scaled features)", height=560,
                       xaxis_title=f"component 1 ({pct(ev[0], 0)} of the spread)",
@@ -255,10 +279,19 @@ def map_chart(model: seg.SegmentationModel, names: Sequence[str]) -> tuple[go.Fi
 # ----------------------------------------------------------------------------- performance tab
 
 
+def performance_table(model: seg.SegmentationModel) -> pd.DataFrame:
+    """Silhouette, inertia and iterations of both methods (iterations are counts: shown without decimals)."""
+    def counts(m: dict[str, float]) -> dict:
+        return {**m, "iterations": int(m["iterations"])}
+
+    return comparison_table(seg.MODEL, counts(model.metrics), {n: counts(m) for n, m in model.baseline_metrics.items()},
+                            ["silhouette", "inertia", "iterations"], LABELS)
+
+
 def performance(model: seg.SegmentationModel) -> None:
     m, b = model.metrics, model.baseline_metrics[seg.BASELINE]
-    st.markdown(f"Both methods segment the same **{m['customers']:,} customers** into **{m['k']}** segments with "
-                f"{model.config.restarts} restarts each; silhouette is measured on {m['sample']:,} of them.")
+    st.markdown(f"Both methods segment the same **{int(m['customers']):,} customers** into **{int(m['k'])}** segments with "
+                f"{model.config.restarts} restarts each; silhouette is measured on {int(m['sample']):,} of them.")
     c1, c2 = st.columns(2)
     c1.metric(f"Silhouette ({seg.MODEL})", fmt(m["silhouette"]), help=METRIC_HELP["silhouette"],
               delta=f"{m['silhouette'] - b['silhouette']:+.3f} vs scikit-learn")
@@ -267,11 +300,10 @@ def performance(model: seg.SegmentationModel) -> None:
     c1, c2, c3 = st.columns(3)
     c1.metric("Inertia ratio (torch ÷ scikit-learn)", f"{m['inertia_ratio']:.4f}", help=METRIC_HELP["inertia_ratio"])
     c2.metric("Agreement with scikit-learn (ARI)", f"{m['ari_vs_baseline']:.3f}", help=METRIC_HELP["ari_vs_baseline"])
-    c3.metric("Time to fit (torch vs scikit-learn)", f"{m['seconds']:.2f} s vs {b['seconds']:.2f} s",
+    c3.metric("Time to fit (torch vs scikit-learn)", f"{model.timings[seg.MODEL]:.2f} s vs {model.timings[seg.BASELINE]:.2f} s",
               help="Wall time of the final k-means on all customers, both on this machine's "
                    f"{'GPU' if get_device().type == 'cuda' else 'CPU'}; bench/segmentation.py measures it at scale.")
-    st.dataframe(comparison_table(seg.MODEL, m, model.baseline_metrics, ["silhouette", "inertia", "seconds", "iterations"],
-                                  LABELS), width="stretch")
+    st.dataframe(performance_table(model), width="stretch")
     st.caption("Same customers, same scaled features, same k and restarts for both methods.")
     st.plotly_chart(scan_chart(model), key="seg_scan")
     st.caption("Left: the elbow curve — where adding a segment stops tightening them much. Right: silhouette — higher "
@@ -287,9 +319,9 @@ def scan_chart(model: seg.SegmentationModel) -> go.Figure:
     fig.add_scatter(x=scan["k"], y=scan["silhouette"], mode="lines+markers", name="silhouette",
                     line=dict(color=MODEL_COLOR), row=1, col=2)
     m = model.metrics
-    marks = [(m["suggested_k"], "suggested", BASELINE_COLORS[0], 2), (m["elbow_k"], "elbow", NEUTRAL_COLOR, 1)]
-    if m["k"] != m["suggested_k"]:
-        marks += [(m["k"], "your choice", MODEL_COLOR, 1), (m["k"], "your choice", MODEL_COLOR, 2)]
+    marks = [(int(m["suggested_k"]), "suggested", BASELINE_COLORS[0], 2), (int(m["elbow_k"]), "elbow", NEUTRAL_COLOR, 1)]
+    if int(m["k"]) != int(m["suggested_k"]):
+        marks += [(int(m["k"]), "your choice", MODEL_COLOR, 1), (int(m["k"]), "your choice", MODEL_COLOR, 2)]
     for k, label, colour, col in marks:
         row = scan[scan["k"] == k]
         if len(row):
@@ -362,7 +394,7 @@ def customer_view(model: seg.SegmentationModel, cid: str, names: Sequence[str], 
 
 
 def download_customers(model: seg.SegmentationModel, names: Sequence[str], key: str) -> None:
-    table = model.customers_table(names)
+    table = model.customers_table()
     download_csv(table, f"Download customer → segment ({len(table):,} rows, CSV)", "customer_segments.csv", key)
 
 
@@ -377,7 +409,8 @@ def results(model: seg.SegmentationModel, key: str, run_id: str | None, dataset_
 
     with segments:
         headline(model)
-        names = names_editor(model, key=f"seg_names_{key}")
+        model = model.decide(names=names_editor(model, key=f"seg_names_{key}"))  # renamed: saved with the model file
+        names = model.names
         c1, c2 = st.columns(2)
         c1.plotly_chart(sizes_chart(model, names), key="seg_sizes")
         c1.caption("Grey: share of customers; green: share of net revenue. A small bar next to a tall green one is a "
@@ -393,7 +426,7 @@ def results(model: seg.SegmentationModel, key: str, run_id: str | None, dataset_
     with spread:
         fig, shown = map_chart(model, names)
         st.plotly_chart(fig, key="seg_map")
-        st.caption(f"Each dot is a customer ({shown:,} of {model.metrics['customers']:,} shown); customers close together "
+        st.caption(f"Each dot is a customer ({shown:,} of {int(model.metrics['customers']):,} shown); customers close together "
                    "buy alike. Overlap here is normal: the map squeezes every feature into two directions.")
 
     with perf:
@@ -413,7 +446,7 @@ def results(model: seg.SegmentationModel, key: str, run_id: str | None, dataset_
         with guard("explaining the segments", stop=False):
             sample = memo("seg_exp_rows", key, lambda: model.customers[model.features].sample(
                 min(500, len(model.customers)), random_state=0))
-            exp = memo("seg_exp_global", f"{key}_{j}_{names[j]}", lambda: model.explain(features=sample, segment=j, names=names), keep=12)
+            exp = memo("seg_exp_global", f"{key}_{j}_{names[j]}", lambda: model.explain_features(sample, j), keep=12)
             global_explanation(exp, names[j], key="seg_exp_global")
         st.markdown("**One customer: why this segment**")
         cid = customer_picker(model, names, key="seg_drill")
@@ -421,19 +454,20 @@ def results(model: seg.SegmentationModel, key: str, run_id: str | None, dataset_
             with guard("explaining this customer", stop=False):
                 one = model.customers.loc[[cid], model.features]
                 seg_j = int(model.customers.loc[cid, "_segment"])
-                exp_one = model.explain(features=one, segment=seg_j, names=names)
+                exp_one = model.explain_features(one, seg_j)
                 _, proba = model.assign(model.encode(one))
                 customer_view(model, cid, names, exp_one, proba[0], key="seg_drill")
 
     with score:
-        score_new_data(model, names, "seg")
+        score_new_data(model, "seg")
 
     with share:
-        share_panel("segmentation", run_id, memo("seg_model_file", key, model.to_bytes), "segmentation_model.safetensors",
+        share_panel("segmentation", run_id, memo("seg_model_file", f"{key}_{names}", model.to_bytes),
+                    "segmentation_model.safetensors",
                     report=lambda: report(model, names, dataset_name))
         download_customers(model, names, key="seg_download_share")
-        st.caption("The link, the model file and the report carry the suggested segment names; names you change "
-                   "are used on this page and in its CSV downloads.")
+        st.caption("The model file, the report and the CSV downloads carry the segment names as shown (including "
+                   "names you changed); the link reopens the run with the suggested names.")
 
 
 def report(model: seg.SegmentationModel, names: Sequence[str], dataset_name: str) -> str:
@@ -442,9 +476,9 @@ def report(model: seg.SegmentationModel, names: Sequence[str], dataset_name: str
     seg_table = pd.DataFrame({"segment": names, "customers": model.profile["customers"].iloc[1:].to_numpy(),
                               "suggested action": model.actions})
     fig_map, _ = map_chart(model, names)
-    perf = comparison_table(seg.MODEL, m, model.baseline_metrics, ["silhouette", "inertia", "seconds", "iterations"], LABELS)
+    perf = performance_table(model)
     sections = [
-        ("Segments", [f"{m['customers']:,} customers in {m['k']} segments (suggested by silhouette: {m['suggested_k']}).",
+        ("Segments", [f"{int(m['customers']):,} customers in {int(m['k'])} segments (suggested by silhouette: {int(m['suggested_k'])}).",
                       seg_table, sizes_chart(model, names), comparison_heatmap(model, names)]),
         ("Profiles (medians)", [profile_table(model, names)]),
         ("Map", ["Customers on the first two principal components of the scaled features.", fig_map]),
@@ -453,29 +487,32 @@ def report(model: seg.SegmentationModel, names: Sequence[str], dataset_name: str
           f"silhouette {m['silhouette']:.3f} vs {b['silhouette']:.3f}.", perf, scan_chart(model)]),
         ("What was done to the data", list(model.notes)),
     ]
-    return build_report(f"Retail segmentation: {m['k']} segments", sections, subtitle=f"dataset {dataset_name}")
+    return build_report(f"Retail segmentation: {int(m['k'])} segments", sections, subtitle=f"dataset {dataset_name}")
 
 
-def score_new_data(model: seg.SegmentationModel, names: Sequence[str], key: str) -> None:
-    """Upload customers (transactions or a customer table, as trained) → their segments as a CSV."""
+def required_columns(model: seg.SegmentationModel) -> list[str]:
+    """The columns a file to score needs: the transaction roles, or the customer table's features."""
     columns = model.columns
-    required = ([c for c in columns.transaction_roles.values() if c] if columns.shape == seg.TRANSACTIONS
-                else list(model.features))
-    batch_scoring(key, lambda d: model.predict(d, names), required, "segments_scored.csv", caption=(
-        f"Upload a CSV with the columns {', '.join(required[:10])}{'…' if len(required) > 10 else ''}: each customer in it "
-        "gets the segment whose centre is nearest, one row per customer in the download. "
-        + ("Recency counts back from the day after the new file's last invoice unless the model has a reference date."
-           if columns.shape == seg.TRANSACTIONS else "")))
+    return ([c for c in columns.transaction_roles.values() if c] if columns.shape == seg.TRANSACTIONS
+            else list(model.features))
+
+
+def scoring_caption(model: seg.SegmentationModel) -> str:
+    required = required_columns(model)
+    return (f"Upload a CSV with the columns {', '.join(required[:10])}{'…' if len(required) > 10 else ''}: each customer "
+            "in it gets the segment whose centre is nearest and the top reasons, one row per customer in the download. "
+            + ("Recency counts back from the day after the new file's last invoice unless the model has a reference "
+               "date." if model.columns.shape == seg.TRANSACTIONS else ""))
+
+
+def score_new_data(model: seg.SegmentationModel, key: str) -> None:
+    """Upload customers (transactions or a customer table, as trained) → their segments as a CSV."""
+    batch_scoring(key, model.score, required_columns(model), "segments_scored.csv", caption=scoring_caption(model))
 
 
 def score_with_model_file() -> None:
     """Assign new customers with a model file saved earlier from this page — no training."""
-    upload = st.file_uploader("Model file (.safetensors, downloaded from this page)", type=["safetensors"],
-                              key="seg_model_upload")
-    if upload is None:
-        return
-    with guard("reading the model file", stop=False):
-        model = memo("seg_uploaded_model", upload.file_id, lambda: seg.load(upload.getvalue()), keep=1)
-        st.success(f"{model.k} segments ({', '.join(model.names)}) found among {model.metrics['customers']:,} customers "
-                   f"from {len(model.features)} features.")
-        score_new_data(model, model.names, "seg_file")
+    model_file_scoring("seg", seg.load, "segments_scored.csv",
+                       describe=lambda m: f"{m.k} segments ({', '.join(m.names)}) found among "
+                                          f"{int(m.metrics['customers']):,} customers from {len(m.features)} features",
+                       required=required_columns, caption=scoring_caption)

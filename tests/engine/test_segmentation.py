@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,10 +13,12 @@ from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 
 from engine import segmentation as seg
+from engine.segmentation import clustering
 from engine.data import DataError, load_table
 from engine.training import Cancelled
 from tests.conftest import SAMPLES
 
+LEGACY = Path(__file__).resolve().parent.parent / "data" / "legacy"
 RETAIL = SAMPLES / "online_retail_transactions.csv.gz"
 MALL = SAMPLES / "mall_customers.csv"
 
@@ -144,7 +147,7 @@ def test_chunked_distances_give_the_same_result(monkeypatch):
     df, _ = _blobs(n=700)
     X = df[["f0", "f1", "f2"]].to_numpy(np.float32)
     whole = seg.kmeans(X, 4, restarts=3, seed=3)
-    monkeypatch.setattr(seg, "_chunk", lambda n_cols, device: 64)  # many tiny blocks
+    monkeypatch.setattr(clustering, "_chunk", lambda n_cols, device: 64)  # many tiny blocks
     chunked = seg.kmeans(X, 4, restarts=3, seed=3)
     assert torch.equal(whole.labels, chunked.labels)
     assert chunked.inertia == pytest.approx(whole.inertia, rel=1e-5)
@@ -235,11 +238,11 @@ def test_shap_of_the_soft_assignment_is_exact(retail_model):
     pytest.importorskip("shap")
     rows = retail_model.customers[retail_model.features].iloc[:50]
     for j in range(retail_model.k):
-        exp = retail_model.explain(features=rows, segment=j)
+        exp = retail_model.explain(rows, output=j)
         logits = retail_model.soft_model()(torch.as_tensor(retail_model.encode(rows))).detach().numpy()[:, j]
         assert np.abs(exp.outputs - logits).max() < 1e-4
         assert exp.feature_names == retail_model.features
-    one = retail_model.explain(features=rows.iloc[[0]])
+    one = retail_model.explain(rows.iloc[[0]])
     assert "pull towards" in one.output_name
     assert one.output_name.endswith(f"'{retail_model.names[int(retail_model.customers['_segment'].iloc[0])]}'")
 
@@ -322,3 +325,91 @@ def test_one_constant_column_is_left_out_with_a_note():
 def test_loading_a_foreign_file_is_a_sentence():
     with pytest.raises(DataError):
         seg.load(b"not a model at all")
+
+
+# ----------------------------------------------------------------------------- the scenario contract
+
+
+def test_a_model_file_of_the_first_version_still_loads_and_predicts_the_same():
+    model = seg.load(LEGACY / "segmentation_v1.safetensors")
+    rows = pd.read_csv(LEGACY / "segmentation_v1_input.csv")
+    expected = pd.read_csv(LEGACY / "segmentation_v1_expected.csv", dtype={"customer": str})
+    pd.testing.assert_frame_equal(model.predict(rows), expected, check_dtype=False)
+    assert list(model.scan["k"]) == [2, 3, 4] and model.history.epochs == []
+    assert set(model.timings) == {seg.MODEL, seg.BASELINE} and "seconds" not in model.metrics
+    assert model.profile.index[0] == "All customers" and list(model.profile.index[1:]) == model.names
+
+
+def test_renamed_segments_are_a_decision_saved_with_the_model(retail, retail_model):
+    names = [f"group {i}" for i in range(retail_model.k)]
+    renamed = retail_model.decide(names=names)
+    assert renamed.centers is retail_model.centers and retail_model.names != names, "weights shared, original kept"
+    pred = renamed.predict(retail)
+    assert set(pred["segment_name"]) <= set(names)
+    assert list(renamed.profile.index[1:]) == names
+    again = seg.load(renamed.to_bytes())
+    assert again.names == names
+    pd.testing.assert_frame_equal(again.predict(retail), pred)
+    assert renamed.explain(retail_model.customers.iloc[:5], output="group 2").output_name == "pull towards 'group 2'"
+    with pytest.raises(ValueError):
+        retail_model.decide(names=["only one"])
+
+
+def test_the_k_scan_is_not_kept_as_epochs(retail_model):
+    assert retail_model.history.epochs == []
+    assert list(retail_model.scan.columns) == ["k", "inertia", "silhouette"]
+    assert retail_model.suggested_k == retail_model.scan.loc[retail_model.scan["silhouette"].idxmax(), "k"]
+    assert not any("second" in k for k in retail_model.metrics)
+    assert retail_model.timings[seg.MODEL] > 0 and retail_model.timings[seg.BASELINE] > 0
+
+
+@pytest.mark.shap
+def test_score_explains_each_customer_towards_their_own_segment(retail, retail_model):
+    pytest.importorskip("shap")
+    some = retail[retail["CustomerID"].isin(retail["CustomerID"].dropna().unique()[:12])]
+    scored = retail_model.score(some)
+    assert list(scored.columns[:4]) == ["customer", "segment", "segment_name", "membership"]
+    for _, row in scored.iterrows():
+        assert f"towards '{row['segment_name']}'" in row["top reasons"] or "away from" in row["top reasons"]
+        assert all(f"'{row['segment_name']}'" in part for part in row["top reasons"].split("; "))
+
+
+def test_options_check_their_limits():
+    with pytest.raises(ValueError, match="Fewest segments"):
+        seg.SegmentationConfig(k_min=6, k_max=4)
+    with pytest.raises(ValueError, match="Number of segments"):
+        seg.SegmentationConfig(k=11)
+
+
+def _marketing(n: int = 60) -> pd.DataFrame:
+    """The shape of the marketing customer table from issue 15: `ID`, `Year_Birth`, …, `Dt_Customer` (an
+    enrolment date shared by several customers)."""
+    rng = np.random.default_rng(0)
+    days = pd.date_range("2012-08-01", periods=10, freq="7D").strftime("%d-%m-%Y")
+    return pd.DataFrame({
+        "ID": rng.permutation(np.arange(1000, 1000 + 40 * n, 40)),
+        "Year_Birth": rng.integers(1950, 2000, n),
+        "Education": rng.choice(["Graduation", "PhD", "Master"], n),
+        "Marital_Status": rng.choice(["Single", "Married", "Together"], n),
+        "Income": rng.normal(52_000, 15_000, n).round(),
+        "Kidhome": rng.integers(0, 3, n),
+        "Teenhome": rng.integers(0, 3, n),
+        "Dt_Customer": rng.choice(days, n),
+        "Recency": rng.integers(0, 100, n),
+        "MntWines": rng.gamma(2.0, 150.0, n).round(),
+        "MntFruits": rng.gamma(2.0, 15.0, n).round(),
+        "NumWebPurchases": rng.integers(0, 12, n),
+        "Z_CostContact": 3,
+    })
+
+
+def test_the_marketing_customer_table_opens_with_its_id_column(tmp_path):
+    path = tmp_path / "marketing_campaign.csv"
+    _marketing().to_csv(path, sep="\t", index=False)
+    df = load_table(path).df
+    cols = seg.default_columns(df)
+    assert cols.shape == seg.CUSTOMERS and cols.customer == "ID"
+    assert "Dt_Customer" not in cols.features and "ID" not in cols.features and "Income" in cols.features
+    assert "identifier" in seg.guess_roles(df)["customer_id"].why
+    prep = seg.prepare(df, cols)  # used to fail: "Customer '13-11-2012' appears in 6 rows"
+    assert len(prep.features) == len(df)
