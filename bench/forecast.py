@@ -72,7 +72,7 @@ def accuracy(title: str, df: pd.DataFrame, columns, config, seeds: int) -> None:
         for name, m in {fc.MODEL: model.metrics, **model.baseline_metrics}.items():
             r = rows.setdefault(name, {"mase": [], "smape": [], "coverage": [], "seconds": []})
             for k in ("mase", "smape", "coverage"):
-                r[k].append(m[k])
+                r[k].append(m.get(k, float("nan")))
             r["seconds"].append(secs[name])
         skipped = [n for n in model.notes if "AutoETS baseline was skipped" in n]
     H, k = model.horizon, model.config.backtest_windows

@@ -10,13 +10,15 @@ import streamlit as st
 
 def option_input(container: Any, cls: type, name: str, key: str, widget: str = "number", bind: bool = True) -> Any:
     """One analyst option as a widget: "number" (number_input), "slider", or "select" (select_slider over
-    the field's `choices`). The value is kept in the URL (bind) so share links carry it."""
+    the field's `choices`); a yes/no option is a checkbox. The value is kept in the URL (bind) so share links carry it."""
     f = next(f for f in fields(cls) if f.name == name)
     meta = f.metadata
     label, default = meta.get("label", name.replace("_", " ").capitalize()), f.default
     kw: dict[str, Any] = dict(key=key, help=meta.get("help"))
     if bind:
         kw["bind"] = "query-params"
+    if isinstance(default, bool):
+        return container.checkbox(label, default, **kw)
     if widget == "select":
         return container.select_slider(label, list(meta["choices"]), default, **kw)
     lo, hi, step = meta.get("min"), meta.get("max"), meta.get("step")

@@ -96,11 +96,12 @@ def batch_scoring(key: str, score_fn: Callable[[pd.DataFrame], pd.DataFrame], re
 
 
 def model_file_scoring(key: str, load: Callable[[bytes], object], file_name: str,
-                       describe: Callable[[object], str] | None = None) -> None:
+                       describe: Callable[[object], str] | None = None,
+                       caption: Callable[[object], str] | None = None) -> None:
     """Upload a model file saved from this page, then score new rows with it — no training.
 
     Works for every scenario that follows engine.scenario: `load(bytes)` → a Fitted with `headline()`,
-    `features` and `score(df)`."""
+    `features` and `score(df)`. `caption(model)` replaces the upload note (e.g. when the file needs the outcome)."""
     upload = st.file_uploader("Model file (.safetensors, downloaded from this page)", type=["safetensors"], key=f"{key}_model_upload")
     if upload is None:
         return
@@ -109,4 +110,4 @@ def model_file_scoring(key: str, load: Callable[[bytes], object], file_name: str
         label, value = model.headline()
         what = describe(model) if describe else f"Model from {len(model.features)} columns"
         st.success(what + (f"; its held-out {label} was {value:.3f}." if math.isfinite(value) else "."))
-        batch_scoring(f"{key}_file", model.score, model.features, file_name)
+        batch_scoring(f"{key}_file", model.score, model.features, file_name, caption(model) if caption else None)

@@ -73,6 +73,12 @@ class ForecastModel(Fitted):
     def horizon(self) -> int:
         return self.inputs.H
 
+    @property
+    def features(self) -> list[str]:
+        """The columns a newer history needs (date, quantity, series ids, drivers)."""
+        c = self.columns
+        return [c.date, c.target, *c.series, *c.all_drivers]
+
     # -- what the page reads -------------------------------------------------------------
     def accuracy_table(self) -> pd.DataFrame:
         """Per series: MASE, sMAPE and MAE of the model and of each baseline, and the model's interval coverage."""

@@ -94,9 +94,8 @@ def scores(actual: np.ndarray, point: np.ndarray, mask: np.ndarray, mase_scale: 
             inside = (actual >= lo - 1e-9) & (actual <= hi + 1e-9) & mask
             per["coverage"] = inside.reshape(S, -1).sum(1) / cnt
             overall["coverage"] = float(inside.sum() / total)
-        else:
+        else:  # no interval, so no coverage figure (a metric is a number measured, never a NaN placeholder)
             per["coverage"] = np.full(S, np.nan)
-            overall["coverage"] = float("nan")
     return overall, per
 
 
