@@ -75,7 +75,8 @@ def fit(df: pd.DataFrame, columns: ForecastColumns, config: ForecastConfig = For
         columns=columns, config=config, freq=panel.freq, lags=panel.lags, ids=panel.ids, id_values=panel.id_values,
         skipped=panel.skipped, net=final.net, drivers=final.inputs.pre, driver_columns=list(final.inputs.drivers),
         level_stats=tuple(final.inputs.level_stats), background=background.astype(np.float32),
-        per_series={name: {k: [float(v) for v in arr] for k, arr in per.items()} for name, per in bt.per_series.items()},
+        per_series={name: {k: [float(v) if np.isfinite(v) else None for v in arr] for k, arr in per.items()
+                           if np.isfinite(arr).any()} for name, per in bt.per_series.items()},
         actuals=actuals, backtest=bt.table, forecast=forecast, explain_X=explain_X, explain_rows=explain_rows,
         explain_steps=explain_steps, total_coverage=bt.total_coverage,
         metrics=bt.metrics, baseline_metrics=bt.baseline_metrics, history=first.history, timings=timings, notes=notes,

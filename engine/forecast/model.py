@@ -46,7 +46,7 @@ class ForecastModel(Fitted):
     driver_columns: list[str]
     level_stats: tuple[float, float]  # mean and spread of log1p(series scale)
     background: np.ndarray
-    per_series: dict[str, dict[str, list[float]]]  # model -> metric -> value per series (ids order)
+    per_series: dict[str, dict[str, list[float | None]]]  # model -> metric -> value per series (ids order; None: none)
     actuals: pd.DataFrame  # series, date, actual, known, open
     backtest: pd.DataFrame  # series, window, date, actual, evaluated, per-model forecasts
     forecast: pd.DataFrame  # series, date, step, low, median, high, open, total quantiles
@@ -83,13 +83,14 @@ class ForecastModel(Fitted):
     def accuracy_table(self) -> pd.DataFrame:
         """Per series: MASE, sMAPE and MAE of the model and of each baseline, and the model's interval coverage."""
         out = pd.DataFrame({"series": self.ids})
-        for name, per in self.per_series.items():
-            out[f"MASE · {name}"] = per["mase"]
-        for name, per in self.per_series.items():
-            out[f"sMAPE % · {name}"] = per["smape"]
-        for name, per in self.per_series.items():
-            out[f"MAE · {name}"] = per["mae"]
-        out[f"80% coverage · {MODEL}"] = self.per_series[MODEL]["coverage"]
+
+        def values(per: dict[str, list], key: str) -> np.ndarray:  # None (no figure for that series) → NaN
+            return np.array([np.nan if v is None else v for v in per.get(key, [None] * len(self.ids))], dtype=float)
+
+        for label, key in (("MASE", "mase"), ("sMAPE %", "smape"), ("MAE", "mae")):
+            for name, per in self.per_series.items():
+                out[f"{label} · {name}"] = values(per, key)
+        out[f"80% coverage · {MODEL}"] = values(self.per_series[MODEL], "coverage")
         return out
 
     def series_view(self, series: str) -> dict[str, pd.DataFrame]:
