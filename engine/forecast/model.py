@@ -15,9 +15,10 @@ from engine import artifacts
 from engine.data import DataError
 from engine.explain import Explanation
 from engine.forecast import explain as explaining
+from engine.forecast import tables
 from engine.forecast.config import ForecastConfig
 from engine.forecast.frame import ForecastColumns, Frequency
-from engine.forecast.network import TOTAL_LEVELS, Inputs, quantiles, scale_of, total_col
+from engine.forecast.network import Inputs, quantiles, scale_of
 from engine.forecast.prepare import prepare
 from engine.forecast.scores import METRIC_LABELS, MODEL
 from engine.models import TabularMLP
@@ -82,69 +83,19 @@ class ForecastModel(Fitted):
     # -- what the page reads -------------------------------------------------------------
     def accuracy_table(self) -> pd.DataFrame:
         """Per series: MASE, sMAPE and MAE of the model and of each baseline, and the model's interval coverage."""
-        out = pd.DataFrame({"series": self.ids})
-
-        def values(per: dict[str, list], key: str) -> np.ndarray:  # None (no figure for that series) → NaN
-            return np.array([np.nan if v is None else v for v in per.get(key, [None] * len(self.ids))], dtype=float)
-
-        for label, key in (("MASE", "mase"), ("sMAPE %", "smape"), ("MAE", "mae")):
-            for name, per in self.per_series.items():
-                out[f"{label} · {name}"] = values(per, key)
-        out[f"80% coverage · {MODEL}"] = values(self.per_series[MODEL], "coverage")
-        return out
+        return tables.accuracy_table(self)
 
     def series_view(self, series: str) -> dict[str, pd.DataFrame]:
-        return {
-            "actuals": self.actuals[self.actuals["series"] == series],
-            "backtest": self.backtest[self.backtest["series"] == series],
-            "forecast": self.forecast[self.forecast["series"] == series],
-        }
+        return tables.series_view(self, series)
 
     def forecast_table(self) -> pd.DataFrame:
         """The future forecast of every series, with the analyst's series columns, for download."""
-        out = self.forecast.copy()
-        out.insert(0, "date", out.pop("date").dt.strftime("%Y-%m-%d"))
-        for j, c in reversed(list(enumerate(self.columns.series))):
-            out.insert(0, c, out["series"].map(lambda s: self.id_values.get(s, [s] * (j + 1))[j]))
-        if self.columns.series:
-            out = out.drop(columns="series")
-        return out.rename(columns={"low": "low (10%)", "median": "forecast (median)", "high": "high (90%)"})
+        return tables.forecast_table(self)
 
-    # -- reorder -----------------------------------------------------------------------------
     def reorder(self, stock: float | dict[str, float] | pd.Series | None = None) -> pd.DataFrame:
-        """Order-up-to quantities per series: demand over lead time + review period at the service level, minus stock.
-
-        The lead time, review period and service level are decision fields: `model.decide(lead_time=3).reorder(stock)`.
-        """
-        lead_time, review_period, service_level = self.lead_time, self.review_period, self.service_level
-        span = int(lead_time) + int(review_period)
-        if lead_time < 0 or review_period < 1:
-            raise DataError("The lead time cannot be negative and the review period must be at least one step.")
-        if span > self.horizon:
-            raise DataError(
-                f"The lead time plus review period ({self.freq.units(span)}) is longer than the forecast horizon "
-                f"({self.freq.units(self.horizon)}). Shorten them, or set the horizon to at least {span} and train again."
-            )
-        if not TOTAL_LEVELS[0] <= service_level <= TOTAL_LEVELS[-1]:
-            raise DataError(f"The service level must lie between {TOTAL_LEVELS[0]:.0%} and {TOTAL_LEVELS[-1]:.0%}.")
-        f = self.forecast[self.forecast["step"] == span].set_index("series").reindex(self.ids)
-        totals = f[[total_col(q) for q in TOTAL_LEVELS]].to_numpy()
-        expected = totals[:, 0]
-        level = np.array([np.interp(service_level, TOTAL_LEVELS, row) for row in totals])
-        if isinstance(stock, (dict, pd.Series)):
-            on_hand = np.array([float(pd.Series(stock).get(s, 0.0) or 0.0) for s in self.ids])
-        else:
-            on_hand = np.full(len(self.ids), float(stock or 0.0))
-        on_hand = np.nan_to_num(on_hand, nan=0.0)
-        order = np.ceil(np.maximum(level - on_hand, 0.0) - 1e-9)
-        return pd.DataFrame({
-            "series": self.ids,
-            f"expected demand over {self.freq.units(span)}": expected,
-            f"demand covered at {service_level:.1%} service": level,
-            "safety stock": level - expected,
-            "current stock": on_hand,
-            "suggested order": order.astype(int),
-        })
+        """Order-up-to quantities per series at the lead time, review period and service level of this model's
+        decision fields (`model.decide(lead_time=3).reorder(stock)`), minus the stock on hand."""
+        return tables.reorder(self, stock)
 
     # -- scoring new history -----------------------------------------------------------
     def _forecast_new(self, df: pd.DataFrame) -> pd.DataFrame:
