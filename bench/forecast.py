@@ -67,12 +67,12 @@ def accuracy(title: str, df: pd.DataFrame, columns, config, seeds: int) -> None:
         t0 = time.perf_counter()
         model = fc.fit(df, columns, config.__class__(**{**config.__dict__, "seed": seed}))
         total = time.perf_counter() - t0
-        secs = {fc.MODEL: model.seconds.get("train backtest network", 0) + model.seconds.get("refit on the whole history", 0),
-                fc.SNAIVE: naive_seconds(model, df, columns), fc.ETS: model.seconds.get("AutoETS baseline", float("nan"))}
+        secs = {fc.MODEL: model.timings[fc.MODEL], fc.SNAIVE: naive_seconds(model, df, columns),
+                fc.ETS: model.timings.get(fc.ETS, float("nan"))}
         for name, m in {fc.MODEL: model.metrics, **model.baseline_metrics}.items():
             r = rows.setdefault(name, {"mase": [], "smape": [], "coverage": [], "seconds": []})
             for k in ("mase", "smape", "coverage"):
-                r[k].append(m[k])
+                r[k].append(m.get(k, float("nan")))
             r["seconds"].append(secs[name])
         skipped = [n for n in model.notes if "AutoETS baseline was skipped" in n]
     H, k = model.horizon, model.config.backtest_windows
@@ -101,7 +101,7 @@ def scale_run(n_series: int, days: int, device: str, max_epochs: int) -> dict[st
     t0 = time.perf_counter()
     model = fc.fit(df, cols, cfg)
     total = time.perf_counter() - t0
-    out = {"total": total, **model.seconds, "epochs": len(model.history.epochs), "rows": len(df)}
+    out = {**model.timings, "total": total, "epochs": len(model.history.epochs), "rows": len(df)}
     out["mase ratio"] = model.metrics["mase"] / model.baseline_metrics[fc.SNAIVE]["mase"]
     out["windows"] = next((int(n.split()[2].replace(",", "")) for n in model.notes if n.startswith("Trained on")), 0)
     return out

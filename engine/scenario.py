@@ -48,7 +48,7 @@ from engine.explain import Explanation
 from engine.training import History
 
 # Modules that follow the contract (the parametrised contract test runs each of them).
-SCENARIOS = ("diagnosis", "fraud", "digits", "maintenance", "segmentation")
+SCENARIOS = ("diagnosis", "fraud", "digits", "maintenance", "segmentation", "forecast")
 
 
 def scenario(name: str) -> ModuleType:

@@ -10,13 +10,16 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from engine import forecast as fc
-from engine.data import Table, load_table
+from engine.data import Table
+from engine.options import help_of
 from ui import charts
 from ui.errors import guard
+from ui.options import option_input
 from ui.report import build_report
 from ui.results import comparison_table, download_csv, metric_cards
 from ui.share import share_panel
 from ui.state import memo
+from ui.tabular import batch_scoring, model_file_scoring
 from ui.style import BASELINE_COLORS, MODEL_COLOR, NEUTRAL_COLOR, fmt, pct
 from ui.training import run_key as content_key
 
@@ -38,7 +41,7 @@ def _is_flag(s: pd.Series) -> bool:
 
 def column_inputs(df: pd.DataFrame, fp: str) -> tuple[fc.ForecastColumns, fc.ForecastConfig]:
     """Roles (date, quantity, series ids, drivers, open/closed), data options, horizon and backtest, advanced knobs."""
-    defaults = memo("fc_defaults", fp, lambda: fc.default_columns(df))  # reads every date: once per file
+    defaults, why = memo("fc_defaults", fp, lambda: fc.guess_columns(df))  # reads every date: once per file
     names = list(df.columns)
     c1, c2, c3 = st.columns(3)
     date = c1.selectbox("Date column", names, index=names.index(defaults.date), key=f"fc_date_{fp}",
@@ -76,28 +79,28 @@ def column_inputs(df: pd.DataFrame, fp: str) -> tuple[fc.ForecastColumns, fc.For
     )
     with guard("reading your dates"):
         freq = memo("fc_freq", content_key(fp, date, target, series), lambda: fc.frequency_of(df, columns), keep=4)
-    helps = fc.ForecastConfig.help()
+    st.caption("Preselected: " + "; ".join(f"{role} — {reason}" for role, reason in why.items()) + ".")
+    horizon_option = help_of(fc.ForecastConfig)["horizon"]  # its default depends on the frequency found
     h1, h2, _ = st.columns(3)
-    horizon = h1.number_input(f"Forecast horizon ({freq.unit}s ahead)", 1, 366, freq.horizon, key=f"fc_horizon_{fp}_{freq.kind}",
-                              help=helps["horizon"]["help"])
-    windows = h2.number_input("Backtest windows", 1, 12, 3, key="fc_windows", bind="query-params", help=helps["backtest_windows"]["help"] +
-                              " More windows: a steadier verdict, longer training.")
+    horizon = h1.number_input(f"Forecast horizon ({freq.unit}s ahead)", horizon_option["min"], horizon_option["max"],
+                              freq.horizon, key=f"fc_horizon_{fp}_{freq.kind}", help=horizon_option["help"])
+    windows = option_input(h2, fc.ForecastConfig, "backtest_windows", key="fc_windows")
     with st.expander("Advanced training options"):
         a1, a2, a3 = st.columns(3)
         config = fc.ForecastConfig(
             horizon=int(horizon), backtest_windows=int(windows),
-            lags=a1.number_input(f"Look-back ({freq.unit}s, 0 = automatic)", 0, 400, 0, key="fc_lags", bind="query-params", help=helps["lags"]["help"]),
-            max_epochs=a2.number_input("Most epochs", 2, 2000, 150, key="fc_epochs", bind="query-params", help=helps["max_epochs"]["help"]),
-            dropout=a3.slider("Dropout", 0.0, 0.8, 0.1, 0.05, key="fc_dropout", bind="query-params", help=helps["dropout"]["help"]),
-            seed=a1.number_input("Random seed", 0, 10_000, 0, key="fc_seed", bind="query-params", help=helps["seed"]["help"]),
-            refit=a2.checkbox("Refit on the whole history for the future", True, key="fc_refit", bind="query-params", help=helps["refit"]["help"]),
-            ets=a3.checkbox("AutoETS baseline", True, key="fc_ets", bind="query-params", help=helps["ets"]["help"]),
+            lags=option_input(a1, fc.ForecastConfig, "lags", key="fc_lags"),
+            max_epochs=option_input(a2, fc.ForecastConfig, "max_epochs", key="fc_epochs"),
+            dropout=option_input(a3, fc.ForecastConfig, "dropout", key="fc_dropout", widget="slider"),
+            seed=option_input(a1, fc.ForecastConfig, "seed", key="fc_seed"),
+            refit=option_input(a2, fc.ForecastConfig, "refit", key="fc_refit"),
+            ets=option_input(a3, fc.ForecastConfig, "ets", key="fc_ets"),
         )
     return columns, config
 
 
 def panel_summary(panel: fc.Panel) -> None:
-    st.markdown(panel.describe())
+    st.markdown(panel.describe())  # plain text from the engine
     for note in panel.notes:
         st.info(note, icon=":material/info:")
     if panel.skipped:
@@ -219,7 +222,7 @@ def performance(model: fc.ForecastModel) -> None:
         st.plotly_chart(charts.loss_curve(model.history.epochs), key="fc_history")
         st.caption("Validation loss (solid) decides when training stops; the refit on the whole history follows it.")
         st.markdown(f"Backtest network: training {model.history.stopped}. Time: " +
-                    ", ".join(f"{k} {v:.1f} s" for k, v in model.seconds.items()) + ".")
+                    ", ".join(f"{k} {v:.1f} s" for k, v in model.timings.items()) + ".")
         for note in model.notes:
             st.markdown(f"- {note}")
         if model.skipped:
@@ -249,7 +252,7 @@ def forecasts(model: fc.ForecastModel) -> None:
 def explanations(model: fc.ForecastModel, run_key: str) -> None:
     exp = None
     with guard("explaining the forecasts", stop=False):
-        exp = memo("fc_explain", run_key, model.explain)
+        exp = memo("fc_explain", run_key, lambda: model.explain(None))
     if exp is None:
         return
     st.markdown(f"**What drives the forecasts** — across {len(exp.data):,} forecasts (every series, backtest and future)")
@@ -301,7 +304,7 @@ def reorder(model: fc.ForecastModel, df: pd.DataFrame | None, run_key: str) -> N
         with guard("reading the stock column", stop=False):
             stock = fc.stock_from_column(df, model.columns, col)
     with guard("computing reorder quantities", stop=False):
-        table = model.reorder(int(lead), int(review), float(level), stock)
+        table = model.decide(lead_time=int(lead), review_period=int(review), service_level=float(level)).reorder(stock)
         st.dataframe(table, hide_index=True, width="stretch", height=320,
                      column_config={c: st.column_config.NumberColumn(format="%.0f") for c in table.columns if c != "series"})
         cov = model.total_coverage
@@ -312,20 +315,15 @@ def reorder(model: fc.ForecastModel, df: pd.DataFrame | None, run_key: str) -> N
         download_csv(table, "Download the reorder table (CSV)", "reorder_quantities.csv", key="fc_reorder_dl")
 
 
-def score_history(model: fc.ForecastModel, key: str) -> None:
+def _score_caption(model: fc.ForecastModel) -> str:
+    return (f"Upload a newer sales history with the columns {', '.join(model.features)}; each series needs at least "
+            f"{model.freq.units(model.lags)}. The trained network forecasts the next {model.freq.units(model.horizon)} "
+            "from its end, without training again, with the top reasons for each series' total.")
+
+
+def score_history(model: fc.ForecastModel) -> None:
     """Upload a newer history with the same columns → the next horizon per series → CSV."""
-    need = [model.columns.date, model.columns.target, *model.columns.series, *model.columns.all_drivers]
-    st.caption(f"Upload a newer sales history with the columns {', '.join(need)}; each series needs at least "
-               f"{model.freq.units(model.lags)}. The trained network forecasts the next {model.freq.units(model.horizon)} "
-               "from its end, without training again.")
-    upload = st.file_uploader("Newer history (CSV)", type=["csv", "txt", "gz", "tsv"], key=f"{key}_upload")
-    if upload is None:
-        return
-    with guard("forecasting your file", stop=False):
-        out = memo(f"{key}_scored", upload.file_id, lambda: model.predict(load_table(upload.getvalue(), upload.name).df), keep=1)
-        st.success(f"Forecast {len(out):,} rows.")
-        st.dataframe(out.head(200), hide_index=True, width="stretch", height=300)
-        download_csv(out, "Download the forecasts (CSV)", "demand_forecast_new.csv", key=f"{key}_download")
+    batch_scoring("fc", model.score, model.features, "demand_forecast_new.csv", caption=_score_caption(model))
 
 
 def report(model: fc.ForecastModel, table: Table | None, exp) -> str:
@@ -356,7 +354,7 @@ def results(model: fc.ForecastModel, table: Table | None, run_key: str, run_id: 
     with tabs[3]:
         reorder(model, table.df if table is not None else None, run_key)
     with tabs[4]:
-        score_history(model, "fc_score")
+        score_history(model)
     with tabs[5]:
         share_panel("forecast", run_id, memo("fc_model_file", run_key, model.to_bytes), "forecast_model.safetensors",
                     report=lambda: report(model, table, st.session_state.get("_memo_fc_explain", {}).get(run_key)))
@@ -364,11 +362,6 @@ def results(model: fc.ForecastModel, table: Table | None, run_key: str, run_id: 
 
 def score_with_model_file() -> None:
     """Forecast a newer history with a model file saved earlier from this page — no training."""
-    upload = st.file_uploader("Model file (.safetensors, downloaded from this page)", type=["safetensors"], key="fc_model_upload")
-    if upload is None:
-        return
-    with guard("reading the model file", stop=False):
-        model = memo("fc_uploaded_model", upload.file_id, lambda: fc.load(upload.getvalue()), keep=1)
-        st.success(f"{model.freq.name.capitalize()} model of '{model.columns.target}' for {len(model.ids):,} series; its backtest "
-                   f"MASE was {model.metrics['mase']:.3f} (seasonal naive: {model.baseline_metrics[fc.SNAIVE]['mase']:.3f}).")
-        score_history(model, "fc_file")
+    model_file_scoring("fc", fc.load, "demand_forecast_new.csv", caption=_score_caption, describe=lambda m: (
+        f"{m.freq.name.capitalize()} model of '{m.columns.target}' for {len(m.ids):,} series (seasonal naive's "
+        f"backtest MASE: {m.baseline_metrics[fc.SNAIVE]['mase']:.3f})"))

@@ -19,7 +19,7 @@ def option_input(container: Any, cls: type, name: str, key: str, widget: str = "
     kw: dict[str, Any] = dict(key=key, help=meta.get("help"), **extra)
     if bind:
         kw["bind"] = "query-params"
-    if widget == "checkbox":
+    if widget == "checkbox" or isinstance(default, bool):
         return container.checkbox(label, default, **kw)
     if widget == "select":
         return container.select_slider(label, list(meta["choices"]), default, **kw)

@@ -83,16 +83,21 @@ def test_closed_days_are_forecast_as_zero_and_not_scored(fitted):
 
 
 def test_reorder_quantities_grow_with_the_service_level(fitted):
-    orders = [fitted.reorder(7, 7, sl)["suggested order"] for sl in (0.5, 0.8, 0.9, 0.95, 0.99)]
+    def reorder(lead, review, level, stock=None):  # lead time, review period, service level are decision fields
+        return fitted.decide(lead_time=lead, review_period=review, service_level=level).reorder(stock)
+
+    orders = [reorder(7, 7, sl)["suggested order"] for sl in (0.5, 0.8, 0.9, 0.95, 0.99)]
     for lower, higher in zip(orders, orders[1:]):
         assert (higher >= lower).all()
     assert orders[-1].sum() > orders[1].sum() > orders[0].sum()
-    with_stock = fitted.reorder(7, 7, 0.95, stock={fitted.ids[0]: 1e6})
+    with_stock = reorder(7, 7, 0.95, stock={fitted.ids[0]: 1e6})
     assert with_stock["suggested order"].iloc[0] == 0
-    longer = fitted.reorder(7, 7, 0.9).iloc[:, 1].sum()
-    assert fitted.reorder(3, 4, 0.9).iloc[:, 1].sum() <= longer  # expected demand over 7 vs 14 days
+    longer = reorder(7, 7, 0.9).iloc[:, 1].sum()
+    assert reorder(3, 4, 0.9).iloc[:, 1].sum() <= longer  # expected demand over 7 vs 14 days
     with pytest.raises(DataError, match="longer than the forecast horizon"):
-        fitted.reorder(10, 7, 0.9)
+        reorder(10, 7, 0.9)
+    changed = fitted.decide(service_level=0.9)
+    assert changed.net is fitted.net and fitted.service_level == 0.95 and changed.service_level == 0.9
 
 
 # ----------------------------------------------------------------------------- no peeking
@@ -142,6 +147,29 @@ def test_save_and_load_give_the_same_forecasts(small, few):
     assert again.metrics == small.metrics and again.ids == small.ids
 
 
+def test_decision_settings_travel_with_the_model_file(small, few):
+    again = fc.load(small.decide(lead_time=2, review_period=3, service_level=0.9).to_bytes())
+    assert (again.lead_time, again.review_period, again.service_level) == (2, 3, 0.9)
+    pd.testing.assert_frame_equal(again.explain_rows, small.explain_rows)
+    assert again.explain_steps == small.explain_steps and again.timings == small.timings
+
+
+def test_a_first_version_model_file_still_loads_and_forecasts():
+    """tests/data/legacy/forecast_v1.*: a model file, its history and its forecasts, saved by the code before the
+    scenario contract (tables one tensor per column, explain rows as JSON, timings as 'seconds')."""
+    legacy = SAMPLES.parent / "tests" / "data" / "legacy"
+    model = fc.load(legacy / "forecast_v1.safetensors")
+    history = pd.read_csv(legacy / "forecast_v1_history.csv")
+    expected = pd.read_csv(legacy / "forecast_v1_predict.csv")
+    pd.testing.assert_frame_equal(model.predict(history), expected, check_dtype=False, rtol=1e-5, atol=1e-4)
+    assert model.driver_columns == ["promo"] and model.metrics["mase"] > 0 and "train backtest network" in model.timings
+    assert set(model.forecast.columns) >= {"series", "date", "step", "low", "median", "high", "open"}
+    assert pd.api.types.is_datetime64_any_dtype(model.forecast["date"]) and model.forecast["open"].dtype == bool
+    assert model.reorder().shape[0] == 2
+    again = fc.load(model.to_bytes())  # saved again in today's layout
+    pd.testing.assert_frame_equal(again.predict(history), model.predict(history))
+
+
 def test_predict_scores_a_newer_history(small, few):
     out = small.predict(few)
     assert list(out.columns) == ["stock_code", "date", "low (10%)", "forecast (median)", "high (90%)"]
@@ -159,7 +187,7 @@ def test_driver_explanations_are_grouped_and_additive(small):
 
     from engine.training import predict_batched
 
-    exp = small.explain()
+    exp = small.explain()  # df=None: the stored backtest and future forecasts
     assert {"last week's sales", "day of week", "shop_open (next 7 days)"} <= set(exp.feature_names)
     H = small.horizon
     net_out = predict_batched(small.net, torch.as_tensor(small.explain_X)).numpy()[:, H * 3 + (H - 1) * 5] * H

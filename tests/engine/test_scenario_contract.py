@@ -21,6 +21,14 @@ from tests.conftest import SAMPLES
 
 NAMES = list(sc.SCENARIOS)
 
+# A forecaster scores whole histories: its rows are two complete series of the sample, and its answer is one row
+# per series and future step (not one per input row); its explanation has one row per series.
+HISTORIES = {"forecast": lambda df: df[df["stock_code"].isin(df["stock_code"].unique()[:2])].reset_index(drop=True)}
+
+
+def _rows(mod, df: pd.DataFrame, n: int) -> pd.DataFrame:
+    return HISTORIES[mod.KIND](df) if mod.KIND in HISTORIES else df.head(n)
+
 
 @pytest.fixture(scope="module", params=NAMES)
 def trained(request):
@@ -71,16 +79,17 @@ def test_fitted_shape(trained):
 
 def test_predict_explain_score(trained):
     mod, df, columns, fitted = trained
-    rows = df.head(6)
+    rows = _rows(mod, df, 6)
     pred = fitted.predict(rows)
-    assert len(pred) == len(rows) and pred.notna().all().all()
+    per_history = mod.KIND in HISTORIES
+    assert len(pred) == (2 * fitted.horizon if per_history else len(rows)) and pred.notna().all().all()
     scored = fitted.score(rows, reasons=0)
     assert list(scored.columns[: pred.shape[1]]) == list(pred.columns), "the answer comes first"
     pd.testing.assert_frame_equal(scored[list(pred.columns)], pred.reset_index(drop=True))
     pytest.importorskip("shap")
     exp = fitted.explain(rows)
-    assert isinstance(exp, Explanation) and exp.values.shape[0] == len(rows)
-    assert ("top reasons" in fitted.score(rows.head(2)).columns) == fitted.REASONS
+    assert isinstance(exp, Explanation) and exp.values.shape[0] == (2 if per_history else len(rows))
+    assert ("top reasons" in fitted.score(rows if per_history else rows.head(2)).columns) == fitted.REASONS
 
 
 def test_model_file_round_trip(trained, tmp_path):
@@ -88,7 +97,8 @@ def test_model_file_round_trip(trained, tmp_path):
     fitted.save(tmp_path / "m.safetensors")
     again = mod.load(tmp_path / "m.safetensors")
     assert type(again) is type(fitted)
-    pd.testing.assert_frame_equal(again.predict(df.head(20)), fitted.predict(df.head(20)))
+    rows = _rows(mod, df, 20)
+    pd.testing.assert_frame_equal(again.predict(rows), fitted.predict(rows))
     assert again.metrics == fitted.metrics and again.baseline_metrics == fitted.baseline_metrics
     (t1, m1), (t2, m2) = sc.pack(fitted), sc.pack(again)
     assert m1 == m2 and t1.keys() == t2.keys(), "saving a loaded model writes the same fields"

@@ -25,7 +25,7 @@ def _frame(at: AppTest, column: str):
 def test_sample_forecast_series_drivers_and_reorder():
     pytest.importorskip("shap")
     at = _open()
-    assert any("Detected **daily** data: 30 series" in m.value for m in at.markdown)
+    assert any("Detected daily data: 30 series" in m.value for m in at.markdown)
     at.number_input(key="fc_windows").set_value(1).run()  # keep the test quick: one window, few epochs
     at.number_input(key="fc_epochs").set_value(25).run()
     at.button(key="forecast_train").click().run()
@@ -62,7 +62,9 @@ def test_sample_forecast_series_drivers_and_reorder():
     # a newer history is forecast by the trained network, no training
     history = (ROOT / "sample_data" / "online_retail_daily_product_units.csv").read_bytes()
     next(u for u in at.get("file_uploader") if u.key == "fc_score_upload").set_value(("newer.csv", history, "text/csv")).run()
-    assert any("Forecast 420 rows" in m.value for m in at.success), [m.value for m in at.success]
+    assert any("Scored 420 rows" in m.value for m in at.success), [m.value for m in at.success]
+    scored = _frame(at, "top reasons")
+    assert list(scored.columns[:2]) == ["stock_code", "date"] and scored["top reasons"].str.len().gt(0).all()
 
     # the share link, once created, reopens the run for someone else, without training
     link = f"?run={create_share_link(at, 'forecast')}"
