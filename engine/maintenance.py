@@ -310,3 +310,9 @@ def fit(df: pd.DataFrame, columns: Columns, config: Config = Config(), progress=
         n_rows={"train": len(train), "validation": len(val), "test": len(test)},
     )
     return model.decide(threshold=model.cheapest_threshold(Costs()))
+
+
+# The contract's names (engine/scenario.py).
+Model = MaintenanceModel
+SAMPLE = "ai4i2020_machines_1_7000.csv"
+QUICK = Config(max_epochs=10, batch_size=128, bootstrap=20)
