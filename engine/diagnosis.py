@@ -62,7 +62,7 @@ class DiagnosisConfig:
     lr: float = _opt(3e-3, "Learning rate: the step size of training.", min=1e-5, max=0.1)
     max_epochs: int = options.max_epochs(300)
     batch_size: int = _opt(32, "Rows per training step.", min=8, max=4096)
-    patience: int = _opt(30, "Passes without improvement before training stops early.", min=3, max=200)
+    patience: int = _opt(30, "Passes without improvement before training stops early.", min=3, max=2000)
     test_fraction: float = options.test_fraction(0.25)
     val_fraction: float = _opt(0.2, "Share of the training rows used to decide when to stop.", min=0.1, max=0.4)
     seed: int = options.seed()

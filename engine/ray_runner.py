@@ -190,9 +190,7 @@ class RayRunner(JobRunner):
 
     # -- submitting ---------------------------------------------------------------------------
     def _check(self, fn: Callable[..., Any], workers: int) -> None:
-        module = importlib.import_module(fn.__module__)
-        if getattr(module, fn.__qualname__, None) is not fn or not callable(getattr(module, "load", None)):
-            raise TypeError(f"{fn!r}: the Ray runner runs module-level functions of modules that offer load(bytes)")
+        _home(fn)
         if workers < 1 or workers > self.max_data_parallel_workers():
             raise ValueError(f"{workers} workers asked for; this cluster has room for 1 to "
                              f"{self.max_data_parallel_workers()}")
@@ -236,7 +234,7 @@ class RayRunner(JobRunner):
     def _execute(self, job: Job, fn: Callable[..., Any], args: tuple, kwargs: dict, progress) -> Any:
         import pandas as pd
 
-        module = importlib.import_module(fn.__module__)
+        module = _home(fn)
         table = next((a for a in args if isinstance(a, pd.DataFrame)), None)
         args = tuple(self._put(a) for a in args)
         kwargs = {k: self._put(v) for k, v in kwargs.items()}
@@ -267,7 +265,7 @@ class RayRunner(JobRunner):
         import ray
         from ray import exceptions as rx
 
-        spec = {"module": fn.__module__, "name": fn.__qualname__, "job_id": job.id, "board": self._board,
+        spec = {"module": _home(fn).__name__, "name": fn.__qualname__, "job_id": job.id, "board": self._board,
                 "device": device, "workers": job.workers}
         ref = self._task(device, job.workers).remote(spec, *args, **kwargs)
         seen, told_cancel = 0, False
@@ -399,3 +397,14 @@ def _train_task(spec: dict[str, Any], *args: Any, **kwargs: Any) -> tuple[str, A
         return "bug", f"on Ray worker {os.getpid()} ({socket.gethostname()}):\n{traceback.format_exc()}"
     finally:
         progress.flush()
+
+
+def _home(fn: Callable[..., Any]) -> Any:
+    """The scenario module that offers `fn` and `load(bytes)` — the package itself when `fn` lives in one of its
+    submodules (engine.forecast.fit.fit is engine.forecast.fit)."""
+    parts = fn.__module__.split(".")
+    for i in range(len(parts), 0, -1):
+        module = importlib.import_module(".".join(parts[:i]))
+        if getattr(module, fn.__qualname__, None) is fn and callable(getattr(module, "load", None)):
+            return module
+    raise TypeError(f"{fn!r}: the Ray runner runs module-level functions of modules that offer load(bytes)")

@@ -74,7 +74,7 @@ def test_fitted_shape(trained):
     assert mod.MODEL in fitted.timings and all(v >= 0 for v in fitted.timings.values())
     label, value = fitted.headline()
     assert label and math.isfinite(value)
-    assert fitted.n_rows.get("train", 0) > 0 and all(n >= 0 for n in fitted.n_rows.values())
+    assert fitted.n_rows and max(fitted.n_rows.values()) > 0 and all(n >= 0 for n in fitted.n_rows.values())
 
 
 def test_predict_explain_score(trained):
