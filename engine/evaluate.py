@@ -192,13 +192,37 @@ def cost_curve(scores: np.ndarray, y: np.ndarray, false_alarm: float, missed, ca
     })
 
 
-def best_threshold(scores: np.ndarray, y: np.ndarray, false_alarm: float, missed, caught: float = 0.0) -> tuple[float, float]:
+def best_threshold(scores: np.ndarray, y: np.ndarray, false_alarm: float, missed, caught: float = 0.0,
+                   max_alerts_per_1000: float | None = None) -> tuple[float, float]:
     """The threshold with the lowest expected cost on (scores, y) and that cost.
 
-    Ties in cost go to the higher threshold (fewer alerts for the same money).
+    Ties in cost go to the higher threshold (fewer alerts for the same money). `max_alerts_per_1000`:
+    the review capacity; only thresholds flagging at most that many of every 1,000 rows are considered
+    (flagging nothing always fits).
     """
     curve = cost_curve(scores, y, false_alarm, missed, caught)
     if not len(curve):
         return 0.5, 0.0
-    i = int(np.argmin(curve["cost"].to_numpy()))  # first minimum = highest threshold
+    cost = curve["cost"].to_numpy()
+    if max_alerts_per_1000 is not None:
+        n = max(len(np.asarray(scores)), 1)
+        cost = np.where(1000 * curve["flagged"].to_numpy() / n <= max_alerts_per_1000 + 1e-9, cost, np.inf)
+    i = int(np.argmin(cost))  # first minimum = highest threshold
     return float(curve["threshold"].iloc[i]), float(curve["cost"].iloc[i])
+
+
+def threshold_band(scores: np.ndarray, y: np.ndarray, false_alarm: float, missed, caught: float = 0.0,
+                   max_alerts_per_1000: float | None = None, n: int = 200, seed: int = 0,
+                   level: float = 0.8) -> tuple[float, float]:
+    """How far the cheapest threshold could move with other rows like these: the central `level` share of the
+    cheapest thresholds over `n` bootstrap resamples of (scores, y)."""
+    scores, y = np.asarray(scores, float), np.asarray(y)
+    miss = np.broadcast_to(np.asarray(missed, float), scores.shape)
+    if len(scores) < 2 or n < 2:
+        t = best_threshold(scores, y, false_alarm, miss, caught, max_alerts_per_1000)[0]
+        return t, t
+    rng = np.random.default_rng(seed)
+    picks = [best_threshold(scores[i], y[i], false_alarm, miss[i], caught, max_alerts_per_1000)[0]
+             for i in (rng.integers(0, len(scores), len(scores)) for _ in range(n))]
+    low, high = np.quantile(picks, [(1 - level) / 2, (1 + level) / 2])
+    return float(low), float(high)

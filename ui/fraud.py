@@ -107,20 +107,49 @@ def money_inputs(model: fr.FraudModel, key: str) -> fr.Costs:
     return fr.Costs(false_alarm=fa, missed_fraud=missed, missed_is_amount=by_amount)
 
 
-def threshold_slider(model: fr.FraudModel, costs: fr.Costs | None, key: str) -> float:
-    """The analyst's threshold: preset to the cheapest on validation rows (or to an alert budget without labels)."""
+def threshold_slider(model: fr.FraudModel, costs: fr.Costs | None, key: str) -> tuple[float, float | None]:
+    """The analyst's threshold and review capacity (alerts per 1,000, None = no limit): the slider is preset to the
+    cheapest threshold within the capacity (or to an alert budget without labels)."""
     if costs is None:
         per_1000 = st.slider("Alerts per 1,000 transactions you can review", 1, 200, 20, key=f"{key}_budget",
                              help="Without a label the money cannot be weighed; flag the most unusual transactions instead.")
-        return model.alert_threshold(per_1000)
-    best = model.cost_threshold(costs)
-    st.markdown(f"**Cheapest threshold** on the validation rows for these costs: **{best:.3f}** "
-                f"(flag a transaction when its {model.score_name} is at least this).")
-    # the key carries the costs, so new costs move the slider to their own cheapest threshold
+        return model.alert_threshold(per_1000), None
+    capacity = st.number_input(
+        "Review capacity: at most this many alerts per 1,000 transactions (0 = no limit)", 0, 1000, 0, 5,
+        key=f"{key}_capacity", help="How many transactions your team can check. The page then picks the cheapest "
+        "threshold that stays within it.") or None
+    best = model.cost_threshold(costs, capacity=capacity)
+    low, high = _band(model, costs, capacity, key)
+    n = model.n_rows
+    rows = (f"all {n['train'] + n['validation']:,} training transactions, each scored by a network trained without it"
+            if model.folds else f"the {n['validation']:,} validation transactions")
+    within = f" within {capacity:,} alerts per 1,000" if capacity else ""
+    st.markdown(f"**Cheapest threshold** for these costs{within}: **{best:.3f}** (flag a transaction when its "
+                f"{model.score_name} is at least this), chosen on {rows}. With other transactions like these it could "
+                f"be anywhere from {low:.3f} to {high:.3f}.")
+    # the key carries the costs and capacity, so new ones move the slider to their own cheapest threshold
     top = max(1.0, float(np.ceil(best * 1000) / 1000))  # "flag nothing" can sit just above a score of exactly 1
-    return st.slider(f"Threshold: flag when the {model.score_name} is at least", 0.0, top, float(best), 0.001,
-                     format="%.3f", key=f"{key}_thr_{costs.false_alarm}_{costs.missed_fraud}_{costs.missed_is_amount}",
-                     help="Move it to trade missed frauds against false alarms; everything below updates.")
+    threshold = st.slider(f"Threshold: flag when the {model.score_name} is at least", 0.0, top, float(best), 0.001,
+                          format="%.3f", key=f"{key}_thr_{costs.false_alarm}_{costs.missed_fraud}_{costs.missed_is_amount}_{capacity}",
+                          help="Move it to trade missed frauds against false alarms; everything below updates.")
+    return threshold, capacity
+
+
+def _band(model: fr.FraudModel, costs: fr.Costs, capacity: float | None, key: str) -> tuple[float, float]:
+    return memo("fr_band", f"{key}{costs}{capacity}", lambda: model.threshold_band(costs, capacity))
+
+
+def hindsight(model: fr.FraudModel, costs: fr.Costs, capacity: float | None, chosen_cost_per_1000: float, key: str) -> None:
+    """Say so when the held-out rows would have been much cheaper at a threshold outside the chosen one's band."""
+    t, cost = model.held_out_best(costs, capacity)
+    low, high = _band(model, costs, capacity, key)
+    if low <= t <= high or cost >= 0.9 * chosen_cost_per_1000:
+        return
+    st.info(f"In hindsight the held-out transactions would have been cheapest at a threshold of {t:.3f} ({money(cost)} "
+            f"per 1,000 instead of {money(chosen_cost_per_1000)}). The page never picks the threshold on the held-out "
+            "rows, which would flatter the figures; a gap this large means they differ from the training rows (a later "
+            "period, a new fraud pattern) or hold too few frauds to pin the threshold down. Check again on more data.",
+            icon=":material/history:")
 
 
 # ----------------------------------------------------------------------------- Performance
@@ -131,7 +160,7 @@ def _rows_line(model: fr.FraudModel) -> str:
     split = (f"the **{n['test']:,} latest transactions** (split by time)" if model.columns.time
              else f"**{n['test']:,} held-out transactions**")
     return (f"Measured on {split} the models never saw; trained on {n['train']:,}, with "
-            f"{n['validation']:,} more to stop training and choose the threshold.")
+            f"{n['validation']:,} more to stop training early.")
 
 
 def performance(model: fr.FraudModel, ev: dict, threshold: float) -> None:
@@ -271,8 +300,8 @@ def results(model: fr.FraudModel, table: Table, run_key: str, run_id: str | None
         st.markdown("**What mistakes cost you** — the page picks the threshold with the lowest expected cost.")
         with guard("reading the costs"):
             costs = money_inputs(model, "fr")
-    threshold = threshold_slider(model, costs, f"fr_{run_key[:8]}")
-    ev = model.evaluate(costs, threshold) if costs is not None else {}
+    threshold, capacity = threshold_slider(model, costs, f"fr_{run_key[:8]}")
+    ev = model.evaluate(costs, threshold, capacity) if costs is not None else {}
     top = exp_top = exp_global = None
     with guard("explaining the flagged transactions", stop=False):
         top, exp_top = memo("fr_top", run_key, lambda: model.top_rows(df, FLAG_LIMIT))
@@ -287,6 +316,7 @@ def results(model: fr.FraudModel, table: Table, run_key: str, run_id: str | None
             training_notes(model)
         with cost:
             cost_view(model, costs, ev, threshold)
+            hindsight(model, costs, capacity, ev[model.model_name]["cost_per_1000"], f"fr_{run_key[:8]}")
     else:
         perf, flagged, expl, score, share = st.tabs(["Scores", "Flagged transactions", "Explanations", "Score new data", "Share"])
         with perf:

@@ -135,13 +135,53 @@ def test_cost_curve_counts():
         assert (scores >= t).sum() == k
 
 
-def test_model_threshold_is_chosen_on_validation_rows(labelled):
+@pytest.mark.parametrize("seed", range(4))
+def test_threshold_within_a_review_capacity_is_the_cheapest_that_fits(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(50, 400))
+    y = rng.random(n) < 0.2
+    scores = np.clip(rng.normal(0.3 + 0.3 * y, 0.2), 0, 1).round(2)
+    for capacity in (0, 10, 50, 120, 1000):
+        t, cost = fr.best_threshold(scores, y, 2.0, 30.0, max_alerts_per_1000=capacity)
+        assert 1000 * (scores >= t).sum() / n <= capacity + 1e-9
+        fits = [c for c in np.r_[np.unique(scores), np.inf] if 1000 * (scores >= c).sum() / n <= capacity + 1e-9]
+        assert cost == pytest.approx(min(fr.expected_cost(scores, y, c, 2.0, 30.0) for c in fits))
+    assert fr.best_threshold(scores, y, 2.0, 30.0, max_alerts_per_1000=1000) == fr.best_threshold(scores, y, 2.0, 30.0)
+
+
+def test_threshold_band_narrows_with_more_rows():
+    def band(n):
+        rng = np.random.default_rng(1)
+        y = rng.random(n) < 0.15
+        s = 1 / (1 + np.exp(-(rng.normal(size=n) + 2.0 * y - 1.5)))
+        low, high = fr.evaluate.threshold_band(s, y, 5.0, 40.0, n=100, seed=0)
+        t = fr.best_threshold(s, y, 5.0, 40.0)[0]
+        assert low <= high
+        return high - low, t, (low, high)
+    small_width, _, _ = band(200)
+    big_width, t, (low, high) = band(20_000)
+    assert big_width < small_width / 2, (small_width, big_width)
+    assert low - 0.02 <= t <= high + 0.02
+
+
+def test_model_threshold_is_chosen_on_out_of_fold_rows(labelled, cards):
     m = labelled
+    n = m.n_rows
+    assert len(m.folds["y"]) == n["train"] + n["validation"]  # every training row, scored by a model without it
+    assert m.folds["y"].sum() + m.test["y"].sum() == cards["Class"].sum()
+    assert set(m.folds) >= {fr.CLASSIFIER, fr.GRADIENT_BOOSTING, fr.LOGISTIC, "amount"}
     costs = fr.Costs(false_alarm=5, missed_is_amount=True)
     t = m.cost_threshold(costs)
-    val = m.val
-    assert fr.expected_cost(val[fr.CLASSIFIER], val["y"], t, 5, val["amount"]) == pytest.approx(
-        brute_force(val[fr.CLASSIFIER], val["y"], 5, val["amount"]))
+    f = m.folds
+    assert fr.expected_cost(f[fr.CLASSIFIER], f["y"], t, 5, f["amount"]) == pytest.approx(
+        brute_force(f[fr.CLASSIFIER], f["y"], 5, f["amount"]))
+    low, high = m.threshold_band(costs)
+    assert low <= t <= high
+    # out-of-fold scores rank frauds about as well as the held-out ones (they are honest, not training-set scores)
+    from sklearn.metrics import average_precision_score
+    assert abs(average_precision_score(f["y"], f[fr.CLASSIFIER]) - m.metrics["auprc"]) < 0.1
+    capped = m.evaluate(costs, capacity=50)
+    assert all(v["alerts_per_1000"] <= 50 * 1.6 for v in capped.values())  # chosen on training rows, measured on test
     ev = m.evaluate(costs)
     assert ev[fr.CLASSIFIER]["cost"] <= m.no_model_cost(costs)
     assert ev[fr.CLASSIFIER]["saving_vs_none"] == pytest.approx(m.no_model_cost(costs) - ev[fr.CLASSIFIER]["cost"])

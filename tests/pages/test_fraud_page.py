@@ -72,9 +72,21 @@ def test_sample_train_costs_threshold_and_flagged_list():
     at.radio(key="fr_how").set_value("a fixed amount").run()
     at.number_input(key="fr_miss").set_value(0.0).run()
     assert not at.exception and not at.error
-    assert _threshold_slider(at).value >= job.result.val[job.result.model_name].max()  # above every validation score
+    chosen_on = job.result.folds or job.result.val
+    assert _threshold_slider(at).value >= chosen_on[job.result.model_name].max()  # above every score it was chosen on
     at.number_input(key="fr_miss").set_value(1000.0).run()
     assert not at.exception
+    # chosen on every training row, with the band it could move in
+    line = next(md.value for md in at.markdown if md.value.startswith("**Cheapest threshold**"))
+    assert "training transactions, each scored by a network trained without it" in line and "anywhere from" in line
+    # a review capacity: the cheapest threshold that keeps the alerts within it
+    free, free_alerts = _threshold_slider(at).value, _number(_metrics(at)["Alerts per 1,000 transactions"])
+    capacity = next(n for n in at.number_input if n.key and n.key.endswith("_capacity"))
+    capacity.set_value(max(5, int(free_alerts / 3))).run()
+    assert not at.exception and not at.error
+    assert _threshold_slider(at).value > free
+    assert _number(_metrics(at)["Alerts per 1,000 transactions"]) < free_alerts
+    assert "within" in next(md.value for md in at.markdown if md.value.startswith("**Cheapest threshold**"))
     # the analyst moves the threshold by hand
     at = _threshold_slider(at).set_value(0.999).run()
     assert _number(_metrics(at)["Alerts per 1,000 transactions"]) < alerts
