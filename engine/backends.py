@@ -89,6 +89,11 @@ _SHARING_OFF = "Training works as usual; share links are unavailable until it is
 class StoreUnavailable(DataError):
     """The run store's database or blob storage cannot be used right now (a sentence for the page)."""
 
+    @property
+    def cause(self) -> str:
+        """What is wrong, without the closing advice (for "Sharing is unavailable until …: <cause>")."""
+        return self.message.replace(_SHARING_OFF, "").strip()
+
 
 # ----------------------------------------------------------------------------------------- settings
 def default_folder() -> Path:
