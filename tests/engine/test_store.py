@@ -280,14 +280,20 @@ OLD_SCHEMA = """CREATE TABLE runs (
     columns TEXT NOT NULL, settings TEXT NOT NULL, metrics TEXT NOT NULL, size_bytes INTEGER NOT NULL)"""
 
 
-def test_a_store_written_by_the_previous_version_opens_and_keeps_its_runs(tmp_path):
-    """The previous version's index (no owner / visibility / expires) is migrated in place, never wiped."""
-    root = tmp_path / "old"
-    (root / "runs" / ("A" * 22)).mkdir(parents=True)
+def _old_store_files(root, run_id: str, weights: bytes):
+    """The folder layout every earlier version wrote: one run's model and its dataset (no index yet)."""
+    (root / "runs" / run_id).mkdir(parents=True)
     (root / "datasets").mkdir()
     table = _tiny()
     table.df.to_csv(root / "datasets" / f"{table.fingerprint}.csv.gz", index=False, compression="gzip")
-    (root / "runs" / ("A" * 22) / "model.safetensors").write_bytes(b"old weights")
+    (root / "runs" / run_id / "model.safetensors").write_bytes(weights)
+    return table
+
+
+def test_a_store_written_by_the_previous_version_opens_and_keeps_its_runs(tmp_path):
+    """The previous version's index (no owner / visibility / expires) is migrated in place, never wiped."""
+    root = tmp_path / "old"
+    table = _old_store_files(root, "A" * 22, b"old weights")
     created = time.time() - 86_400
     with closing(sqlite3.connect(root / "index.sqlite")) as db, db:
         db.execute(OLD_SCHEMA)
@@ -350,11 +356,7 @@ ISSUE_13_SCHEMA = [  # what engine/store.py of issue 13 created (before it moved
 def test_a_store_written_by_issue_13s_version_opens_unchanged(tmp_path):
     """Owners, visibilities, expiry dates and tombstones of the last SQLite-only version are kept as they were."""
     root = tmp_path / "v13"
-    (root / "runs" / ("B" * 22)).mkdir(parents=True)
-    (root / "datasets").mkdir()
-    table = _tiny()
-    table.df.to_csv(root / "datasets" / f"{table.fingerprint}.csv.gz", index=False, compression="gzip")
-    (root / "runs" / ("B" * 22) / "model.safetensors").write_bytes(b"v13 weights")
+    table = _old_store_files(root, "B" * 22, b"v13 weights")
     created, expires = time.time() - 3600, time.time() + 5 * 86_400
     with closing(sqlite3.connect(root / "index.sqlite")) as db, db:
         for statement in ISSUE_13_SCHEMA:
