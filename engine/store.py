@@ -186,6 +186,8 @@ class RunStore:
         self.max_bytes = int((max_mb if max_mb is not None else float(os.environ.get("EXPLORER_STORE_MAX_MB", "2048"))) * 2**20)
         # the embedded store's folder (today's layout lives under it); None with a database URL
         self.root: Path | None = None if _is_database_url(setting) else Path(setting).expanduser()
+        self.index: Index
+        self.blobs: Blobs
         self.index, self.blobs = open_backends(setting, artifacts)
         with self.index.write() as conn:  # runs of an earlier version: "anyone with the link", TTL from creation
             conn.execute(runs.update().where(runs.c.expires.is_(None)).values(expires=runs.c.created + self.ttl_days * DAY))
