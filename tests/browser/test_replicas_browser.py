@@ -1,7 +1,8 @@
 """Two app replicas behind one address, with the real shared store: both servers started here share one
 throwaway PostgreSQL and one moto S3 bucket (tests/services.py). An analyst segments the mall sample
 on replica A and creates a share link; the link opens on replica B with the same figures; replica A
-is stopped and started again and the link still opens there. (Two replicas saving at once: the
+is stopped and started again and the link still opens there; with the database stopped the home page
+says sharing is unavailable, in a sentence. (Two replicas saving at once: the
 engine-level test test_two_replicas_saving_at_once_both_land[postgresql+s3] in tests/engine/test_store.py.)
 Sign-in is off here, so the link is an "anyone with the link" run (issue 13's rule without sign-in)."""
 from __future__ import annotations
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def replicas():
-    """Replica A and replica B (not started yet), configured for one PostgreSQL database and one bucket."""
+    """Replicas A and B, started, on one PostgreSQL database and one bucket; and that database's server."""
     _require_browser()
     with postgres_server() as pg, s3_server() as endpoint:
         make_bucket(endpoint, "team-runs")
@@ -30,7 +31,7 @@ def replicas():
         for log in (a.log, b.log):
             log.unlink(missing_ok=True)
         try:
-            yield a.start(), b.start()
+            yield a.start(), b.start(), pg
         finally:
             a.stop()
             b.stop()
@@ -52,7 +53,7 @@ def _open_link(page, link: str) -> list[str]:
 
 
 def test_a_link_shared_on_one_replica_opens_on_the_other_and_after_a_restart(browser, replicas):
-    a, b = replicas
+    a, b, pg = replicas
     ctx = browser.new_context(viewport={"width": 1366, "height": 768})
     page = ctx.new_page()
     page.set_default_timeout(120_000)
@@ -90,5 +91,14 @@ def test_a_link_shared_on_one_replica_opens_on_the_other_and_after_a_restart(bro
         assert not a.healthy()
         a.start()
         assert _open_link(page, f"{a.url}/segmentation?run={run_id}") == trained
+
+        pg.stop()  # the database goes down: the home page of a running replica says so, in a sentence
+        try:
+            page.goto(b.url)
+            page.get_by_text("Sharing is unavailable until the run store is back").first.wait_for()
+            assert_no_traceback(page)
+            screenshot(page, "replicas_store_down_home")
+        finally:
+            pg.start()
     finally:
         ctx.close()
