@@ -44,13 +44,14 @@ by a newer version is refused with a sentence. Migration runs in one transaction
 
 The store's rules on top of this layer (engine/store.py)
 --------------------------------------------------------
-* Save: write every blob of a run (dataset, model, tables) FIRST, then `Index.add_run` LAST.
+* Save: write every blob of a run (model, tables, then its dataset under `Index.locked()`) FIRST,
+  then its index row LAST, in that same locked transaction.
   A reader finds a run only through its index row, so it never sees a half-written run, and a
   replica dying mid-save leaves only orphan blobs, never a row without its files (`orphan_runs`
   finds those for the store's cleanup). `Blobs.put` is atomic per blob (folder: temp file +
   rename; S3: a PUT).
-* Delete: `Index.delete_run` FIRST (row removed and tombstone written in one transaction),
-  then `Blobs.delete_prefix("runs/<id>/")`, then datasets no remaining row references.
+* Delete: the row FIRST (removed with its tombstone, and the dataset no remaining row references,
+  in one locked transaction), then `Blobs.delete_prefix("runs/<id>/")`.
 * Unreachable database or bucket: `StoreUnavailable` (a DataError) with a sentence; raised
   within about `connect_timeout` seconds, never a hang.
 
