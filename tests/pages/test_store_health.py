@@ -84,3 +84,16 @@ def test_a_stopped_database_leaves_training_working_and_sharing_comes_back(fresh
         assert "PostgreSQL database" in _texts(_home())
     finally:
         server.cleanup()
+
+
+def test_a_stopped_s3_server_is_a_sentence_on_the_home_page(fresh_store_state, monkeypatch, tmp_path):
+    from tests.services import S3_ENV, make_bucket, s3_server
+
+    with s3_server() as endpoint:
+        make_bucket(endpoint, "team-runs")
+    # the S3 server has stopped: its bucket cannot be reached
+    for name, value in {**S3_ENV, "AWS_ENDPOINT_URL": endpoint, "EXPLORER_RUN_STORE": str(tmp_path / "index"),
+                        "EXPLORER_ARTIFACTS": "s3://team-runs/explorer", "EXPLORER_STORE_CONNECT_TIMEOUT": "2"}.items():
+        monkeypatch.setenv(name, value)
+    warning = " ".join(w.value for w in _home().warning)
+    assert "Sharing is unavailable until the run store is back" in warning and "s3://team-runs/explorer" in warning
