@@ -53,6 +53,13 @@ def home() -> None:
         st.caption("Sign-in is off on this server: training keeps your data in this browser session only, but a share "
                    "link you create can be opened by anyone who has it, until it expires or you delete it on **My runs**.")
     st.info(describe_runner(), icon=":material/lan:")
+    from ui.share import store_health
+
+    ok, where = store_health()  # where share links are kept, or why sharing is off right now
+    if ok:
+        st.caption(f":material/database: {where}")
+    else:
+        st.warning(where, icon=":material/cloud_off:")
     for page, spec in zip(PAGES, SCENARIOS):
         with st.container(border=True):
             st.page_link(page, label=f"**{spec['title']}**", icon=spec["icon"])

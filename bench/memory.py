@@ -21,16 +21,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
-import subprocess
+import shutil
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tests.servers import ServerDidNotStart, StreamlitServer  # noqa: E402  (the one server helper)
+
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -53,28 +54,16 @@ PAGES = {
 
 
 # ----------------------------------------------------------------------------------------- the server
-class Server:
+class Server(StreamlitServer):
+    """The app on a free loopback port with a throwaway run store (tests/servers.py starts and stops it)."""
+
     def __init__(self, log: Path):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
         self.store = tempfile.mkdtemp(prefix="explorer-bench-runs-")
-        self._log = open(log, "w")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
-             "--server.address=127.0.0.1", f"--server.port={self.port}", "--browser.gatherUsageStats=false"],
-            cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1", "EXPLORER_RUN_STORE": self.store})
-        deadline = time.time() + 90
-        while time.time() < deadline:
-            try:
-                if urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2).read() == b"ok":
-                    return
-            except OSError:
-                time.sleep(0.3)
-        self.stop()
-        raise SystemExit(f"the server did not answer /_stcore/health; see {log}")
+        super().__init__(log, env={"EXPLORER_RUN_STORE": self.store})
+        try:
+            self.start()
+        except ServerDidNotStart as exc:
+            raise SystemExit(str(exc)) from None
 
     def peak_mb(self) -> float:
         """VmHWM: the most resident memory the server process has held since it started."""
@@ -89,14 +78,9 @@ class Server:
                 return int(line.split()[1]) / 1024
         raise RuntimeError("no VmRSS in /proc")
 
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self._log.close()
-        subprocess.run(["rm", "-rf", self.store], check=False)
+    def stop(self, timeout: float = 20) -> None:
+        super().stop(timeout)
+        shutil.rmtree(self.store, ignore_errors=True)
 
 
 # ----------------------------------------------------------------------------------------- an analyst

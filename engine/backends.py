@@ -35,53 +35,32 @@ Schema versions (table `schema_version`, one row)
        (a store with `runs` and no `schema_version` table is version 1)
     2  runs.owner TEXT, runs.visibility TEXT, runs.expires DOUBLE PRECISION (all nullable;
        NULL means what version 1 meant: no owner, anyone with the link, no expiry), and the
-       tombstone table `deleted_runs(id, deleted)` so a deleted link can say it was deleted.
+       tombstone table `deleted_runs(id, page, removed, reason)` so a link can say why its run is gone.
+       (issue 13's SQLite stores have exactly this layout without the version row: they count as
+       version 1 and the idempotent version-2 step leaves them as they are)
 A store written by an older version is migrated in place on open, never wiped; one written
 by a newer version is refused with a sentence. Migration runs in one transaction under a lock
 (PostgreSQL advisory lock; SQLite BEGIN IMMEDIATE), so replicas starting together migrate once.
 
 The store's rules on top of this layer (engine/store.py)
 --------------------------------------------------------
-* Save: write every blob of a run (dataset, model, tables) FIRST, then `Index.add_run` LAST.
+* Save: write every blob of a run (model, tables, then its dataset under `Index.locked()`) FIRST,
+  then its index row LAST, in that same locked transaction.
   A reader finds a run only through its index row, so it never sees a half-written run, and a
   replica dying mid-save leaves only orphan blobs, never a row without its files (`orphan_runs`
   finds those for the store's cleanup). `Blobs.put` is atomic per blob (folder: temp file +
   rename; S3: a PUT).
-* Delete: `Index.delete_run` FIRST (row removed and tombstone written in one transaction),
-  then `Blobs.delete_prefix("runs/<id>/")`, then datasets no remaining row references.
+* Delete: the row FIRST (removed with its tombstone, and the dataset no remaining row references,
+  in one locked transaction), then `Blobs.delete_prefix("runs/<id>/")`.
 * Unreachable database or bucket: `StoreUnavailable` (a DataError) with a sentence; raised
   within about `connect_timeout` seconds, never a hang.
 
-How engine/store.py should call this layer (to do once issue 13's store changes land)
--------------------------------------------------------------------------------------
-    index, blobs = open_backends()                       # from the two settings above
-    # save
-    blobs.put(f"datasets/{sha}.csv.gz", gz_bytes)         # skip when blobs.exists(...)
-    blobs.put(f"runs/{run_id}/model.safetensors", model)
-    blobs.put(f"runs/{run_id}/{name}.parquet", parquet_bytes)   # per result table
-    index.add_run(dict(id=run_id, page=..., created=time.time(), dataset_hash=sha,
-                       dataset_name=..., n_rows=..., columns=json, settings=json,
-                       metrics=json, size_bytes=..., owner=..., visibility=..., expires=...))
-    # load
-    row = index.get_run(run_id)          # None -> index.deleted_at(run_id) says "deleted" or "unknown"
-    model = blobs.get(f"runs/{run_id}/model.safetensors")   # FileNotFoundError -> UnknownRun
-    tables = {k.rsplit('/', 1)[1][:-8]: pd.read_parquet(io.BytesIO(blobs.get(k)))
-              for k in blobs.keys(f"runs/{run_id}/") if k.endswith(".parquet")}
-    # list / "My runs"
-    index.list_runs(page=..., owner=..., limit=...)
-    # retention, expiry and crash leftovers
-    for run_id in index.expired(time.time()): store.delete(run_id)
-    for run_id in orphan_runs(index, blobs): blobs.delete_prefix(f"runs/{run_id}/")
-    index.oldest_first() -> [(id, size_bytes)], blobs.total_size("datasets/") for the size cap
-    # delete
-    index.delete_run(run_id); blobs.delete_prefix(f"runs/{run_id}/")
-    used = index.dataset_hashes()
-    for info in blobs.entries("datasets/"):       # keep datasets younger than a minute:
-        ...                                       # a save on another replica may be writing one
-    # health line on the home page
-    f"Runs are shared through {index.describe()} and {blobs.describe()}"
-`RunStore.root` stays the folder default; `Run.dataset()` reads `blobs.get("datasets/…")` through
-`engine.data.load_table(io.BytesIO(...))` instead of a path.
+How engine/store.py uses this layer
+-----------------------------------
+`RunStore` opens both from the settings (`open_backends`), writes a run's model and tables as blobs,
+then, under `Index.locked()`, its dataset blob (when missing) and its row; deletes the row (with its
+tombstone, `delete_row`) and the dataset no other row references under the same lock, then the
+run's blobs. Its health line is `describe()` of both.
 """
 from __future__ import annotations
 
@@ -110,6 +89,11 @@ _SHARING_OFF = "Training works as usual; share links are unavailable until it is
 
 class StoreUnavailable(DataError):
     """The run store's database or blob storage cannot be used right now (a sentence for the page)."""
+
+    @property
+    def cause(self) -> str:
+        """What is wrong, without the closing advice (for "Sharing is unavailable until …: <cause>")."""
+        return self.message.replace(_SHARING_OFF, "").strip()
 
 
 # ----------------------------------------------------------------------------------------- settings
@@ -146,41 +130,10 @@ def open_backends(
 # ----------------------------------------------------------------------------------------- schema
 metadata = sa.MetaData()
 
-runs = sa.Table(
-    "runs", metadata,
-    sa.Column("id", sa.Text, primary_key=True),
-    sa.Column("page", sa.Text, nullable=False),
-    sa.Column("created", sa.Double, nullable=False),
-    sa.Column("dataset_hash", sa.Text, nullable=False),
-    sa.Column("dataset_name", sa.Text, nullable=False),
-    sa.Column("n_rows", sa.BigInteger, nullable=False),
-    sa.Column("columns", sa.Text, nullable=False),
-    sa.Column("settings", sa.Text, nullable=False),
-    sa.Column("metrics", sa.Text, nullable=False),
-    sa.Column("size_bytes", sa.BigInteger, nullable=False),
-    # version 2
-    sa.Column("owner", sa.Text, nullable=True),
-    sa.Column("visibility", sa.Text, nullable=True),
-    sa.Column("expires", sa.Double, nullable=True),
-)
 
-deleted_runs = sa.Table(
-    "deleted_runs", metadata,
-    sa.Column("id", sa.Text, primary_key=True),
-    sa.Column("deleted", sa.Double, nullable=False),
-)
-
-schema_version = sa.Table(
-    "schema_version", metadata,
-    sa.Column("version", sa.Integer, nullable=False),
-)
-
-
-def _v1_runs(conn: Connection) -> None:
-    """Version 1: the `runs` table and its `created` index, as engine/store.py made them."""
-    v1 = sa.MetaData()
-    table = sa.Table(
-        "runs", v1,
+def _v1_columns() -> list[sa.Column]:
+    """The `runs` columns of version 1 (fresh Column objects: a Column belongs to one Table)."""
+    return [
         sa.Column("id", sa.Text, primary_key=True),
         sa.Column("page", sa.Text, nullable=False),
         sa.Column("created", sa.Double, nullable=False),
@@ -191,20 +144,56 @@ def _v1_runs(conn: Connection) -> None:
         sa.Column("settings", sa.Text, nullable=False),
         sa.Column("metrics", sa.Text, nullable=False),
         sa.Column("size_bytes", sa.BigInteger, nullable=False),
-    )
+    ]
+
+
+runs = sa.Table(
+    "runs", metadata,
+    *_v1_columns(),
+    # version 2
+    sa.Column("owner", sa.Text, nullable=True),
+    sa.Column("visibility", sa.Text, nullable=True),
+    sa.Column("expires", sa.Double, nullable=True),
+)
+
+# Tombstones: why a run left the store ("deleted", "expired", "retention"), so its link can say so.
+deleted_runs = sa.Table(
+    "deleted_runs", metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("page", sa.Text, nullable=False),
+    sa.Column("removed", sa.Double, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+)
+
+schema_version = sa.Table(
+    "schema_version", metadata,
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+
+def _v1_runs(conn: Connection) -> None:
+    """Version 1: the `runs` table and its `created` index, as engine/store.py made them."""
+    table = sa.Table("runs", sa.MetaData(), *_v1_columns())
     sa.Index("runs_created", table.c.created)
-    v1.create_all(conn, checkfirst=True)
+    table.metadata.create_all(conn, checkfirst=True)
+
+
+_V2_COLUMNS = {"owner": "TEXT", "visibility": "TEXT", "expires": "DOUBLE PRECISION"}
 
 
 def _v2_owner_visibility_expiry(conn: Connection) -> None:
-    """Version 2 (issue 13): who owns a run, who may open it, when it expires; tombstones."""
-    for ddl in ("ALTER TABLE runs ADD COLUMN owner TEXT",
-                "ALTER TABLE runs ADD COLUMN visibility TEXT",
-                "ALTER TABLE runs ADD COLUMN expires DOUBLE PRECISION",
-                "CREATE INDEX runs_expires ON runs (expires)",
-                "CREATE INDEX runs_owner ON runs (owner)"):
+    """Version 2 (issue 13): who owns a run, who may open it, when it expires; tombstones.
+
+    Idempotent: the SQLite stores issue 13's engine/store.py wrote have these columns and tables
+    already but no `schema_version` row, so they come through this step unchanged."""
+    have = {c["name"] for c in sa.inspect(conn).get_columns("runs")}
+    for name, kind in _V2_COLUMNS.items():
+        if name not in have:
+            conn.exec_driver_sql(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
+    for ddl in ("CREATE INDEX IF NOT EXISTS runs_expires ON runs (expires)",
+                "CREATE INDEX IF NOT EXISTS runs_owner ON runs (owner)"):
         conn.exec_driver_sql(ddl)
-    deleted_runs.create(conn)
+    deleted_runs.create(conn, checkfirst=True)
 
 
 MIGRATIONS = [_v1_runs, _v2_owner_visibility_expiry]  # MIGRATIONS[n] takes version n to n + 1
@@ -340,22 +329,19 @@ class Index:
         with self.read() as conn:
             return list(conn.execute(sa.select(runs.c.id).where(runs.c.expires <= now).order_by(runs.c.expires)).scalars())
 
-    def delete_run(self, run_id: str, when: float | None = None) -> bool:
+    def delete_run(self, run_id: str, when: float | None = None, reason: str = "deleted") -> bool:
         """Remove the row and leave a tombstone, in one transaction; True when a row was there.
 
         Call it FIRST when deleting: once the row is gone no replica serves the run, then the
         blobs can be removed at leisure."""
         when = time.time() if when is None else when
         with self.write() as conn:
-            gone = conn.execute(runs.delete().where(runs.c.id == run_id)).rowcount > 0
-            if gone and conn.execute(sa.select(deleted_runs.c.id).where(deleted_runs.c.id == run_id)).first() is None:
-                conn.execute(deleted_runs.insert().values(id=run_id, deleted=when))
-        return gone
+            return delete_row(conn, run_id, when, reason) is not None
 
     def deleted_at(self, run_id: str) -> float | None:
         """When the run was deleted, or None if it never was (unknown or still there)."""
         with self.read() as conn:
-            return conn.execute(sa.select(deleted_runs.c.deleted).where(deleted_runs.c.id == run_id)).scalar()
+            return conn.execute(sa.select(deleted_runs.c.removed).where(deleted_runs.c.id == run_id)).scalar()
 
     def dataset_hashes(self) -> set[str]:
         """Datasets some run still references (the rest may be removed)."""
@@ -366,8 +352,30 @@ class Index:
         with self.read() as conn:
             return set(conn.execute(sa.select(runs.c.id)).scalars())
 
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[Connection]:
+        """A write transaction that also holds the store-wide lock (PostgreSQL advisory lock; on SQLite
+        BEGIN IMMEDIATE is already one): what saving a dataset file and removing it are done under,
+        so a delete on one replica never removes the dataset of a run another replica is saving."""
+        with self.write() as conn:
+            if self.kind == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(8424913511)"))
+            yield conn
+
     def close(self) -> None:
         self.engine.dispose()
+
+
+def delete_row(conn: Connection, run_id: str, when: float, reason: str) -> Mapping[str, Any] | None:
+    """Inside a write transaction: remove a run's row and leave its tombstone (the first one counts).
+    Returns the removed row, or None when there was none."""
+    row = conn.execute(sa.select(runs).where(runs.c.id == run_id)).mappings().first()
+    if row is None:
+        return None
+    conn.execute(runs.delete().where(runs.c.id == run_id))
+    if conn.execute(sa.select(deleted_runs.c.id).where(deleted_runs.c.id == run_id)).first() is None:
+        conn.execute(deleted_runs.insert().values(id=run_id, page=row["page"], removed=when, reason=reason))
+    return row
 
 
 def _stored_version(conn: Connection) -> int:
@@ -401,7 +409,7 @@ def _reason(exc: BaseException) -> str:
 
 
 # ----------------------------------------------------------------------------------------- blobs
-_KEY = re.compile(r"^(?:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}/)*[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_KEY = re.compile(r"^(?:[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}/)*[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$")  # run ids may start with -
 _TMP = ".tmp-"
 
 

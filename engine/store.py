@@ -1,46 +1,56 @@
-"""The run store: runs an analyst chose to share (SQLite index + one folder per run).
+"""The run store: runs an analyst chose to share, on the back ends of engine/backends.py.
 
 Nothing is written here by training: a run arrives only when the analyst presses **Create share
 link** (ui/share.py calls `RunStore.save`). Every run expires after EXPLORER_RUN_TTL_DAYS (default
 30), and its creator can delete it at any time.
 
-Layout under the store root (env EXPLORER_RUN_STORE, default ~/.local/share/ai-scenario-explorer):
-    index.sqlite                  runs: id, page, created, dataset hash/name/rows, columns, settings, metrics,
-                                  owner, visibility, expires; deleted_runs: tombstones (id, page, when, why)
+Where runs are kept (one code path for all of them, see engine/backends.py):
+    EXPLORER_RUN_STORE   a folder (default ~/.local/share/ai-scenario-explorer, SQLite `index.sqlite`
+                         inside) or postgresql://user:password@host:5432/database
+    EXPLORER_ARTIFACTS   a folder (default: the run-store folder) or s3://bucket/prefix
+Blob keys (a folder keeps exactly the layout of earlier versions, so old stores open unchanged):
     datasets/<sha256>.csv.gz      each analyst dataset once, by content hash (runs on one upload share it)
     runs/<id>/model.safetensors   weights + plain JSON (engine.artifacts) — never a pickle
     runs/<id>/<table>.parquet     result tables
+The index has the table `runs` (id, page, created, dataset hash/name/rows, columns, settings, metrics,
+owner, visibility, expires) and the tombstones `deleted_runs` (id, page, removed, reason).
 
-Run ids are 128-bit random, URL-safe, and checked against their format before any path is
-built from them. Writes go to a temporary folder first and are renamed into place; SQLite runs
-in WAL mode with a busy timeout, so several sessions can save at once. A dataset file is put in
-place or removed only while holding SQLite's write lock, so a delete never removes the dataset of
-a run being saved at the same moment. Retention keeps at most EXPLORER_MAX_RUNS runs and
-EXPLORER_STORE_MAX_MB megabytes, removing the oldest first.
+Run ids are 128-bit random, URL-safe, and checked against their format before any key or query is
+built from them. Save: the run's blobs first, its index row last, so no replica ever finds a
+half-written run. A dataset blob is put in place or removed only under the store-wide lock
+(`Index.locked()`: SQLite's write lock, a PostgreSQL advisory lock), so a delete on one replica
+never removes the dataset of a run being saved on another. Retention keeps at most
+EXPLORER_MAX_RUNS runs and EXPLORER_STORE_MAX_MB megabytes, removing the oldest first; expiry,
+retention and delete are the same statements on every back end.
 
-A store written by the previous version (no owner / visibility / expires columns) is migrated in
-place when opened: its runs become "anyone with the link" runs expiring TTL days after creation.
+A store written by an earlier version is migrated in place when opened (engine/backends.py): its
+runs become "anyone with the link" runs expiring TTL days after creation.
+
+An unreachable database or bucket raises `StoreUnavailable` (a DataError with a sentence).
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import io
 import json
 import os
 import re
 import secrets
-import shutil
-import sqlite3
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 import pandas as pd
+import sqlalchemy as sa
 
+from engine.backends import (Blobs, Index, StoreUnavailable, _is_database_url, default_folder, delete_row,
+                             deleted_runs, open_backends, orphan_runs, runs)
 from engine.data import DataError, Table, load_table
+
+__all__ = ["RunStore", "Run", "UnknownRun", "NotAllowed", "SignInRequired", "StoreUnavailable", "check_access",
+           "check_delete", "is_run_id", "LINK", "SIGNED_IN", "OWNER_ONLY", "VISIBILITIES"]
 
 _ID = re.compile(r"^[A-Za-z0-9_-]{22}$")  # secrets.token_urlsafe(16): 128 bits
 DAY = 86_400.0
@@ -54,12 +64,6 @@ VISIBILITIES: tuple[Visibility, ...] = (LINK, SIGNED_IN, OWNER_ONLY)
 
 # Why a run left the store (kept as a tombstone so its link can say so).
 DELETED, EXPIRED, RETENTION = "deleted", "expired", "retention"
-
-_COLUMNS_ADDED = {  # columns this version added to the runs table, with their definitions
-    "owner": "TEXT",
-    "visibility": f"TEXT NOT NULL DEFAULT '{LINK}'",
-    "expires": "REAL",
-}
 
 
 class UnknownRun(DataError):
@@ -80,11 +84,8 @@ def is_run_id(value: object) -> bool:
 
 
 def default_root() -> Path:
-    env = os.environ.get("EXPLORER_RUN_STORE")
-    if env:
-        return Path(env).expanduser()
-    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(base) / "ai-scenario-explorer"
+    """The embedded store's folder (EXPLORER_RUN_STORE when it is a folder, else the XDG data dir)."""
+    return default_folder()
 
 
 def default_ttl_days() -> float:
@@ -147,72 +148,62 @@ class Run:
     expires: float | None = None
     model: bytes = b""
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
-    _root: Path | None = None
+    _read: Callable[[str], bytes] | None = None  # the store's blob reader
 
     def dataset(self) -> Table:
         """The analyst's dataset as it was when the run was trained."""
-        path = self._root / "datasets" / f"{self.dataset_hash}.csv.gz"
-        if not path.exists():
+        try:
+            raw = self._read(_dataset_key(self.dataset_hash)) if self._read else None
+        except FileNotFoundError:
+            raw = None
+        if raw is None:
             raise UnknownRun("The data of this shared run has been removed. Ask the sender to train and share it again.")
-        table = load_table(path, self.dataset_name)
+        table = load_table(raw, self.dataset_name)
         table.fingerprint = self.dataset_hash
         return table
 
 
-_RUN_FIELDS = "id, page, created, dataset_name, dataset_hash, n_rows, columns, settings, metrics, owner, visibility, expires"
+def _dataset_key(sha: str) -> str:
+    return f"datasets/{sha}.csv.gz"
+
+
+def _gzip_csv(frame: pd.DataFrame) -> bytes:
+    buf = io.BytesIO()
+    frame.to_csv(buf, index=False, compression={"method": "gzip", "mtime": 0})
+    return buf.getvalue()
 
 
 class RunStore:
+    """Shared runs: save, open (with the access rules), list, delete, expire, retain."""
+
     def __init__(self, root: str | Path | None = None, max_runs: int | None = None, max_mb: float | None = None,
-                 ttl_days: float | None = None):
-        self.root = Path(root) if root is not None else default_root()
+                 ttl_days: float | None = None, artifacts: str | None = None):
+        """`root`: a folder or a postgresql:// URL (default EXPLORER_RUN_STORE); `artifacts`: a folder or
+        s3:// URL (default EXPLORER_ARTIFACTS, else the folder itself). StoreUnavailable when unreachable."""
+        setting = str(root) if root is not None else os.environ.get("EXPLORER_RUN_STORE") or str(default_folder())
+        self.ttl_days = ttl_days if ttl_days is not None else default_ttl_days()
         self.max_runs = max_runs if max_runs is not None else int(os.environ.get("EXPLORER_MAX_RUNS", "500"))
         self.max_bytes = int((max_mb if max_mb is not None else float(os.environ.get("EXPLORER_STORE_MAX_MB", "2048"))) * 2**20)
-        self.ttl_days = ttl_days if ttl_days is not None else default_ttl_days()
-        (self.root / "runs").mkdir(parents=True, exist_ok=True)
-        (self.root / "datasets").mkdir(parents=True, exist_ok=True)
-        with closing(self._connect()) as db:
-            db.execute("PRAGMA journal_mode=WAL")
-        with self._write_lock() as db:
-            db.execute(
-                """CREATE TABLE IF NOT EXISTS runs (
-                    id TEXT PRIMARY KEY, page TEXT NOT NULL, created REAL NOT NULL,
-                    dataset_hash TEXT NOT NULL, dataset_name TEXT NOT NULL, n_rows INTEGER NOT NULL,
-                    columns TEXT NOT NULL, settings TEXT NOT NULL, metrics TEXT NOT NULL, size_bytes INTEGER NOT NULL)"""
-            )
-            self._migrate(db)
-            db.execute("CREATE INDEX IF NOT EXISTS runs_created ON runs(created)")
-            db.execute("CREATE INDEX IF NOT EXISTS runs_owner ON runs(owner)")
-            db.execute("CREATE INDEX IF NOT EXISTS runs_expires ON runs(expires)")
-            db.execute("CREATE TABLE IF NOT EXISTS deleted_runs (id TEXT PRIMARY KEY, page TEXT NOT NULL, "
-                       "removed REAL NOT NULL, reason TEXT NOT NULL)")
+        # the embedded store's folder (today's layout lives under it); None with a database URL
+        self.root: Path | None = None if _is_database_url(setting) else Path(setting).expanduser()
+        self.index: Index
+        self.blobs: Blobs
+        self.index, self.blobs = open_backends(setting, artifacts)
+        with self.index.write() as conn:  # runs of an earlier version: "anyone with the link", TTL from creation
+            conn.execute(runs.update().where(runs.c.expires.is_(None)).values(expires=runs.c.created + self.ttl_days * DAY))
+            conn.execute(runs.update().where(runs.c.visibility.is_(None)).values(visibility=LINK))
         self.purge_expired()
+        for run_id in orphan_runs(self.index, self.blobs):  # files a replica left when it died mid-save
+            self.blobs.delete_prefix(f"runs/{run_id}/")
 
-    def _migrate(self, db: sqlite3.Connection) -> None:
-        """Add the columns a store written by the previous version lacks; never drops anything."""
-        have = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
-        for name, definition in _COLUMNS_ADDED.items():
-            if name not in have:
-                db.execute(f"ALTER TABLE runs ADD COLUMN {name} {definition}")
-        db.execute("UPDATE runs SET expires = created + ? WHERE expires IS NULL", (self.ttl_days * DAY,))
+    def describe(self) -> str:
+        """Where runs are kept, for the home page's health line (never a password)."""
+        return f"Runs are kept in {self.index.describe()}, their files in {self.blobs.describe()}."
 
-    def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.root / "index.sqlite", timeout=30)
-
-    @contextmanager
-    def _write_lock(self) -> Iterator[sqlite3.Connection]:
-        """A transaction holding SQLite's write lock: file moves inside it cannot interleave with another's."""
-        db = sqlite3.connect(self.root / "index.sqlite", timeout=30, isolation_level=None)
-        try:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
-        finally:
-            db.close()
+    def check(self) -> None:
+        """StoreUnavailable (a sentence) unless the database and the files answer now."""
+        self.index.check()
+        self.blobs.check()
 
     # ------------------------------------------------------------------------- save
     def save(
@@ -230,7 +221,7 @@ class RunStore:
         """Store a run the analyst chose to share; returns its id (for `?run=<id>`).
 
         `owner` is the signed-in analyst's id (None when sign-in is off); "signed_in" and "owner"
-        visibilities need an owner. The run expires `ttl_days` from now.
+        visibilities need an owner. The run expires `ttl_days` from now. Blobs first, row last.
         """
         if visibility not in VISIBILITIES:
             raise ValueError(f"visibility must be one of {VISIBILITIES}")
@@ -238,53 +229,44 @@ class RunStore:
             raise ValueError("only a signed-in analyst can limit who sees a link")
         if not re.fullmatch(r"[0-9a-f]{64}", table.fingerprint):
             raise ValueError("table fingerprint must be a sha256 hex digest")
+        for name in tables or {}:
+            if not re.fullmatch(r"[a-z0-9_]{1,40}", name):
+                raise ValueError(f"bad table name {name!r}")
         run_id = secrets.token_urlsafe(16)
-        data_path = self.root / "datasets" / f"{table.fingerprint}.csv.gz"
-        data_tmp = None
-        if not data_path.exists():
-            with tempfile.NamedTemporaryFile(dir=self.root / "datasets", suffix=".tmp", delete=False) as tmp:
-                table.df.to_csv(tmp.name, index=False, compression="gzip")
-            data_tmp = Path(tmp.name)
-        staging = Path(tempfile.mkdtemp(dir=self.root / "runs", prefix=".tmp-"))
+        prefix = f"runs/{run_id}/"
+        data_key = _dataset_key(table.fingerprint)
         try:
-            (staging / "model.safetensors").write_bytes(model)
+            self.blobs.put(prefix + "model.safetensors", model)
+            size = len(model)
             for name, frame in (tables or {}).items():
-                if not re.fullmatch(r"[a-z0-9_]{1,40}", name):
-                    raise ValueError(f"bad table name {name!r}")
-                frame.to_parquet(staging / f"{name}.parquet", index=False)
-            size = sum(p.stat().st_size for p in staging.iterdir())
+                buf = io.BytesIO()
+                frame.to_parquet(buf, index=False)
+                self.blobs.put(f"{prefix}{name}.parquet", buf.getvalue())
+                size += buf.tell()
+            data = None if self.blobs.exists(data_key) else _gzip_csv(table.df)  # prepared outside the lock
             now = time.time()
-            with self._write_lock() as db:
-                if not data_path.exists():
-                    if data_tmp is None:  # removed since we looked: write it again, under the lock
-                        table.df.to_csv(data_path, index=False, compression="gzip")
-                    else:
-                        os.replace(data_tmp, data_path)
-                        data_tmp = None
-                os.replace(staging, self.root / "runs" / run_id)
-                db.execute(
-                    f"INSERT INTO runs (size_bytes, {_RUN_FIELDS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (size, run_id, page, now, table.name, table.fingerprint, len(table.df),
-                     json.dumps(columns, default=str), json.dumps(settings, default=str), json.dumps(metrics, default=str),
-                     owner, visibility, now + self.ttl_days * DAY),
-                )
-        finally:
-            if data_tmp is not None:
-                data_tmp.unlink(missing_ok=True)
-            shutil.rmtree(staging, ignore_errors=True)
+            with self.index.locked() as conn:
+                if not self.blobs.exists(data_key):  # checked again under the lock: a delete may have removed it
+                    self.blobs.put(data_key, data if data is not None else _gzip_csv(table.df))
+                conn.execute(runs.insert().values(
+                    id=run_id, page=page, created=now, dataset_hash=table.fingerprint, dataset_name=table.name,
+                    n_rows=len(table.df), columns=json.dumps(columns, default=str),
+                    settings=json.dumps(settings, default=str), metrics=json.dumps(metrics, default=str),
+                    size_bytes=size, owner=owner, visibility=visibility, expires=now + self.ttl_days * DAY))
+        except BaseException:
+            with contextlib.suppress(Exception):  # no row was written: leave no files either
+                self.blobs.delete_prefix(prefix)
+            raise
         self.purge_expired()
         self.enforce_retention()
         return run_id
 
     # ------------------------------------------------------------------------- load
-    def _row(self, run_id: str) -> tuple | None:
-        with closing(self._connect()) as db:
-            return db.execute(f"SELECT {_RUN_FIELDS} FROM runs WHERE id=?", (run_id,)).fetchone()
-
     def _gone(self, run_id: str) -> UnknownRun:
         """The sentence for a link whose run is not in the index."""
-        with closing(self._connect()) as db:
-            tomb = db.execute("SELECT removed, reason FROM deleted_runs WHERE id=?", (run_id,)).fetchone()
+        with self.index.read() as conn:
+            tomb = conn.execute(sa.select(deleted_runs.c.removed, deleted_runs.c.reason)
+                                .where(deleted_runs.c.id == run_id)).first()
         if tomb is None:
             return UnknownRun("This shared run does not exist (check that the whole link was copied). "
                               "The page below works as usual.")
@@ -300,17 +282,19 @@ class RunStore:
 
     def info(self, run_id: str) -> Run:
         """A run's index entry (no files read, no access check); UnknownRun when it is not there."""
-        if not isinstance(run_id, str) or not _ID.fullmatch(run_id):
+        if not is_run_id(run_id):
             raise UnknownRun("This share link is not valid (the run id is malformed). Check that the whole link was copied.")
-        row = self._row(run_id)
-        if row is not None and row[11] is not None and row[11] <= time.time():
+        with self.index.read() as conn:
+            row = conn.execute(sa.select(runs).where(runs.c.id == run_id)).mappings().first()
+        if row is not None and row["expires"] is not None and row["expires"] <= time.time():
             self.purge_expired()
             row = None
         if row is None:
             raise self._gone(run_id)
-        return Run(id=row[0], page=row[1], created=row[2], dataset_name=row[3], dataset_hash=row[4], n_rows=row[5],
-                   columns=json.loads(row[6]), settings=json.loads(row[7]), metrics=json.loads(row[8]),
-                   owner=row[9], visibility=row[10], expires=row[11], _root=self.root)
+        return Run(id=row["id"], page=row["page"], created=row["created"], dataset_name=row["dataset_name"],
+                   dataset_hash=row["dataset_hash"], n_rows=row["n_rows"], columns=json.loads(row["columns"]),
+                   settings=json.loads(row["settings"]), metrics=json.loads(row["metrics"]), owner=row["owner"],
+                   visibility=row["visibility"] or LINK, expires=row["expires"], _read=self.blobs.get)
 
     def load(self, run_id: str, page: str | None = None, viewer: str | None = None) -> Run:
         """The run behind a share link, if `viewer` may see it.
@@ -319,65 +303,60 @@ class RunStore:
         NotAllowed / SignInRequired when this viewer may not see it. No data is read before the checks.
         """
         run = self.info(run_id)
-        folder = self.root / "runs" / run.id
-        if not (folder / "model.safetensors").exists():
-            raise self._gone(run_id)
         if page is not None and run.page != page:
             raise UnknownRun(f"This share link belongs to the {run.page} page, not this one. Open it there.")
         check_access(run.owner, run.visibility, viewer)
-        run.model = (folder / "model.safetensors").read_bytes()
-        run.tables = {p.stem: pd.read_parquet(p) for p in folder.glob("*.parquet")}
+        try:
+            run.model = self.blobs.get(f"runs/{run.id}/model.safetensors")
+        except FileNotFoundError:
+            raise self._gone(run_id) from None
+        run.tables = {key.rsplit("/", 1)[1][: -len(".parquet")]: pd.read_parquet(io.BytesIO(self.blobs.get(key)))
+                      for key in self.blobs.keys(f"runs/{run.id}/") if key.endswith(".parquet")}
         return run
 
     def list(self, page: str | None = None, limit: int = 50, owner: str | None = None,
              ids: list[str] | None = None) -> list[dict[str, Any]]:
         """Runs newest first: all, or one page's, or one owner's, or those with the given ids."""
-        q = "SELECT id, page, created, dataset_name, n_rows, metrics, owner, visibility, expires FROM runs WHERE expires > ?"
-        args: list[Any] = [time.time()]
+        query = (sa.select(runs.c.id, runs.c.page, runs.c.created, runs.c.dataset_name, runs.c.n_rows, runs.c.metrics,
+                           runs.c.owner, runs.c.visibility, runs.c.expires)
+                 .where(runs.c.expires > time.time()).order_by(runs.c.created.desc(), runs.c.id).limit(limit))
         if page:
-            q += " AND page=?"
-            args.append(page)
+            query = query.where(runs.c.page == page)
         if owner is not None:
-            q += " AND owner=?"
-            args.append(owner)
+            query = query.where(runs.c.owner == owner)
         if ids is not None:
-            ids = [i for i in ids if isinstance(i, str) and _ID.fullmatch(i)][:500]
-            q += f" AND id IN ({','.join('?' * len(ids))})"
-            args.extend(ids)
-        with closing(self._connect()) as db:
-            rows = db.execute(q + " ORDER BY created DESC LIMIT ?", (*args, limit)).fetchall()
-        return [dict(id=r[0], page=r[1], created=r[2], dataset_name=r[3], n_rows=r[4], metrics=json.loads(r[5]),
-                     owner=r[6], visibility=r[7], expires=r[8]) for r in rows]
+            query = query.where(runs.c.id.in_([i for i in ids if is_run_id(i)][:500]))
+        with self.index.read() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [dict(r, metrics=json.loads(r["metrics"]), visibility=r["visibility"] or LINK) for r in rows]
 
     # ------------------------------------------------------------------------- removal
     def delete(self, run_id: str, requester: str | None = None, reason: str = DELETED) -> None:
-        """Remove a run: its folder, its index row, and its dataset when no other run uses it.
+        """Remove a run: its index row first, then its files, and its dataset when no other run uses it.
 
         With reason "deleted" (an analyst's action) the requester must be allowed (`check_delete`).
         A tombstone remains so the link can say what happened.
         """
-        if not isinstance(run_id, str) or not _ID.fullmatch(run_id):
+        if not is_run_id(run_id):
             raise UnknownRun("This share link is not valid (the run id is malformed).")
-        with self._write_lock() as db:
-            row = db.execute("SELECT page, dataset_hash, owner FROM runs WHERE id=?", (run_id,)).fetchone()
-            if row is None:
-                raise self._gone(run_id) if reason == DELETED else UnknownRun("already removed")
-            page, data_hash, owner = row
-            if reason == DELETED:
-                check_delete(owner, requester)
-            db.execute("DELETE FROM runs WHERE id=?", (run_id,))
-            db.execute("INSERT OR REPLACE INTO deleted_runs VALUES (?,?,?,?)", (run_id, page, time.time(), reason))
-            shutil.rmtree(self.root / "runs" / run_id, ignore_errors=True)
-            if db.execute("SELECT 1 FROM runs WHERE dataset_hash=? LIMIT 1", (data_hash,)).fetchone() is None:
-                (self.root / "datasets" / f"{data_hash}.csv.gz").unlink(missing_ok=True)
+        with self.index.locked() as conn:
+            row = conn.execute(sa.select(runs.c.dataset_hash, runs.c.owner).where(runs.c.id == run_id)).first()
+            if row is not None:
+                if reason == DELETED:
+                    check_delete(row.owner, requester)
+                delete_row(conn, run_id, time.time(), reason)
+                if conn.execute(sa.select(runs.c.id).where(runs.c.dataset_hash == row.dataset_hash).limit(1)).first() is None:
+                    self.blobs.delete(_dataset_key(row.dataset_hash))
+        if row is None:
+            raise self._gone(run_id) if reason == DELETED else UnknownRun("already removed")
+        self.blobs.delete_prefix(f"runs/{run_id}/")  # no replica serves the run any more: its files can go
 
     def purge_expired(self, now: float | None = None) -> list[str]:
-        """Remove every run past its expiry date; returns their ids."""
+        """Remove every run past its expiry date; returns their ids. Tombstones are kept a year."""
         now = time.time() if now is None else now
-        with closing(self._connect()) as db:
-            ids = [r[0] for r in db.execute("SELECT id FROM runs WHERE expires <= ?", (now,))]
-            db.execute("DELETE FROM deleted_runs WHERE removed < ?", (now - 365 * DAY,))  # old tombstones
-            db.commit()
+        with self.index.write() as conn:
+            ids = list(conn.execute(sa.select(runs.c.id).where(runs.c.expires <= now).order_by(runs.c.expires)).scalars())
+            conn.execute(deleted_runs.delete().where(deleted_runs.c.removed < now - 365 * DAY))
         for run_id in ids:
             try:
                 self.delete(run_id, reason=EXPIRED)
@@ -385,17 +364,14 @@ class RunStore:
                 pass
         return ids
 
-    def _dataset_bytes(self) -> int:
-        return sum(p.stat().st_size for p in (self.root / "datasets").glob("*.csv.gz"))
-
     def enforce_retention(self) -> list[str]:
         """Remove the oldest runs beyond the run-count and size limits (their datasets go with the last user)."""
         removed: list[str] = []
-        with closing(self._connect()) as db:
-            rows = db.execute("SELECT id, size_bytes FROM runs ORDER BY created ASC").fetchall()
+        rows = self.index.oldest_first()
         remaining = dict(rows)
+        data_bytes = self.blobs.total_size("datasets/")
         for run_id, _ in rows:
-            if len(remaining) <= self.max_runs and sum(remaining.values()) + self._dataset_bytes() <= self.max_bytes:
+            if len(remaining) <= self.max_runs and sum(remaining.values()) + data_bytes <= self.max_bytes:
                 break
             try:
                 self.delete(run_id, reason=RETENTION)
@@ -403,4 +379,5 @@ class RunStore:
                 pass
             removed.append(run_id)
             del remaining[run_id]
+            data_bytes = self.blobs.total_size("datasets/")
         return removed

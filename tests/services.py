@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.servers import free_port  # noqa: F401  (re-exported: one copy)
+
 
 def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -31,12 +33,6 @@ def require(what: str, fix: str) -> None:
     if in_ci():
         pytest.fail("CI must run these tests, but " + reason, pytrace=False)
     pytest.skip(reason)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def pg_bindir() -> Path | None:

@@ -17,7 +17,8 @@ from urllib.parse import urlsplit
 import streamlit as st
 
 from engine.data import Table
-from engine.store import LINK, OWNER_ONLY, SIGNED_IN, NotAllowed, Run, RunStore, SignInRequired, UnknownRun, check_access
+from engine.store import (LINK, OWNER_ONLY, SIGNED_IN, NotAllowed, Run, RunStore, SignInRequired, StoreUnavailable,
+                          UnknownRun, check_access)
 from ui import auth
 from ui.errors import guard
 from ui.state import memo
@@ -54,9 +55,50 @@ class ShareOffer:
 
 
 @st.cache_resource(show_spinner=False)
-def run_store() -> RunStore:
-    """One store per server process (location: EXPLORER_RUN_STORE, kept EXPLORER_RUN_TTL_DAYS days)."""
+def _open_store() -> RunStore:
     return RunStore()
+
+
+_RETRY_AFTER = 20.0  # seconds: how long an outage answer is reused before the store is tried again
+_outage: dict[str, Any] = {"until": 0.0, "error": None}
+
+
+def run_store() -> RunStore:
+    """One store per server process (EXPLORER_RUN_STORE / EXPLORER_ARTIFACTS, kept EXPLORER_RUN_TTL_DAYS days).
+
+    StoreUnavailable (a sentence) while its database or bucket cannot be reached. A failed open is not
+    cached: the store is tried again after a few seconds, so sharing comes back with the store, without
+    a restart, and pages do not wait on a dead database at every rerun."""
+    if _outage["error"] is not None and time.time() < _outage["until"]:
+        raise _outage["error"]
+    try:
+        store = _open_store()
+    except StoreUnavailable as exc:
+        _outage.update(until=time.time() + _RETRY_AFTER, error=exc)
+        log.warning("run store unavailable: %s", exc.message)
+        raise
+    _outage.update(until=0.0, error=None)
+    return store
+
+
+def sharing_unavailable(exc: StoreUnavailable) -> None:
+    """The sentence wherever sharing is offered while the store is down (the results above still show)."""
+    st.warning(f"Sharing is unavailable until the run store is back: {exc.cause} Your results on this page are "
+               "not affected; try again in a minute.", icon=":material/cloud_off:")
+
+
+def store_health() -> tuple[bool, str]:
+    """(ok, sentence) for the home page: where runs are kept, or why sharing is unavailable right now."""
+    try:
+        store = run_store()
+        store.check()
+    except StoreUnavailable as exc:
+        return False, (f"Sharing is unavailable until the run store is back: {exc.cause} Training works as usual; "
+                       "share links and My runs return with the store.")
+    except Exception:  # never a traceback on the home page
+        log.exception("checking the run store")
+        return False, "Sharing is unavailable: the run store could not be checked (see the server log)."
+    return True, store.describe()
 
 
 def _day(ts: float) -> str:
@@ -95,6 +137,10 @@ def open_shared_run(page: str) -> Run | None:
     except (UnknownRun, NotAllowed) as exc:
         st.warning(exc.message, icon=":material/link_off:")
         return None
+    except StoreUnavailable as exc:
+        st.warning(f"This link cannot be opened until the run store is back: {exc.cause} Try again in a minute; "
+                   "the page below works as usual.", icon=":material/cloud_off:")
+        return None
     except Exception:  # the store's disk or index: logged with the run id, a sentence on the page
         log.exception("opening run %s", run_id)
         st.warning("The run store cannot be read right now, so this link cannot be opened. Try again in a minute; "
@@ -130,7 +176,11 @@ def share_link(url_path: str, run_id: str) -> str:
 
 def _create_link(offer: ShareOffer) -> None:
     """The Create share link box: what will be stored, for how long, for whom; stores on the press."""
-    store = run_store()
+    try:
+        store = run_store()
+    except StoreUnavailable as exc:
+        sharing_unavailable(exc)
+        return
     until = _day(time.time() + store.ttl_days * 86_400)
     st.markdown("**Share these results** — create a link that reopens them for someone else, without training.")
     st.markdown(f"Creating a link stores on this server: your dataset **{html.escape(offer.table.name)}** "
@@ -146,8 +196,12 @@ def _create_link(offer: ShareOffer) -> None:
         st.caption("Sign-in is off on this server: anyone who has the link can open it.")
     if st.button("Create share link", type="primary", icon=":material/add_link:", key=f"{offer.page}_create_link"):
         with guard("creating the share link", stop=False):
-            run_id = store.save(offer.page, offer.model_bytes(), offer.table, offer.columns, offer.settings,
-                                offer.metrics, owner=me.id if me else None, visibility=visibility)
+            try:
+                run_id = store.save(offer.page, offer.model_bytes(), offer.table, offer.columns, offer.settings,
+                                    offer.metrics, owner=me.id if me else None, visibility=visibility)
+            except StoreUnavailable as exc:  # the sharing sentence, not guard's generic error box
+                sharing_unavailable(exc)
+                return
             log.info("run %s created on %s by owner %s (%s)", run_id, offer.page, me.id if me else "-", visibility)
             _created_here().append(run_id)
             st.session_state.setdefault(_LINKS, {})[(offer.page, offer.job_id)] = run_id
@@ -170,6 +224,9 @@ def _link_box(url_path: str, run_id: str) -> None:
         run = run_store().info(run_id)
     except UnknownRun as exc:
         st.info(exc.message, icon=":material/link_off:")
+        return
+    except StoreUnavailable as exc:
+        sharing_unavailable(exc)
         return
     st.markdown("**Link to this run** — opens these results without training again:")
     st.code(share_link(url_path, run_id), language=None)
@@ -227,6 +284,12 @@ def _headline(page: str, metrics: dict[str, Any]) -> str:
 def my_runs() -> None:
     """My runs: signed in, the analyst's runs from any browser; otherwise those created in this session."""
     me = auth.viewer()
+    try:
+        run_store()
+    except StoreUnavailable as exc:
+        st.warning(f"My runs is unavailable until the run store is back: {exc.cause} Training on every page works "
+                   "as usual.", icon=":material/cloud_off:")
+        return
     with guard("reading your runs"):
         store = run_store()
         if me is not None:

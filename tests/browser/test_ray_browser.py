@@ -3,18 +3,12 @@ the home page says where jobs run, Diagnosis trains on its sample, and a reload 
 while it trains finds the same job again (no second Train click)."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-import urllib.request
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.browser.conftest import (ARTIFACTS, SCREENSHOTS, _free_port, _require_browser, assert_no_traceback, screenshot,
-                                    wait_idle)
-from tests.conftest import ROOT
+from tests.browser.conftest import ARTIFACTS, SCREENSHOTS, _require_browser, assert_no_traceback, screenshot, wait_idle
+from tests.servers import StreamlitServer
 
 pytestmark = pytest.mark.browser
 
@@ -24,34 +18,11 @@ def ray_app_url(ray_runner):
     import ray
 
     _require_browser()
-    ARTIFACTS.mkdir(exist_ok=True)
-    port = _free_port()
-    log = open(ARTIFACTS / "streamlit-ray-server.log", "w")
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "EXPLORER_RUNNER": "ray",
-           "RAY_ADDRESS": ray.get_runtime_context().gcs_address}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true", "--server.address=127.0.0.1",
-         f"--server.port={port}", "--browser.gatherUsageStats=false"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("the Streamlit server (Ray runner) did not start; see artifacts/streamlit-ray-server.log")
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    log = ARTIFACTS / "streamlit-ray-server.log"
+    log.unlink(missing_ok=True)
+    env = {"EXPLORER_RUNNER": "ray", "RAY_ADDRESS": ray.get_runtime_context().gcs_address}
+    with StreamlitServer(log, env=env, timeout=60) as server:
+        yield server.url
 
 
 def _viewport_shot(page, locator, name: str) -> None:

@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import ROOT, _free_port, _require_browser, assert_no_traceback, screenshot, wait_idle
+from tests.browser.conftest import ROOT, _require_browser, assert_no_traceback, screenshot, wait_idle
+from tests.servers import StreamlitServer, free_port
 
 USERS = {
     "alice": {"email": "alice@example.com", "email_verified": True, "name": "Alice Analyst"},
@@ -48,7 +46,7 @@ def signed_app(provider, tmp_path_factory):
     """The app with `[auth]` for the provider, an allow-list of example.com and its own run store."""
     _require_browser()
     tmp = tmp_path_factory.mktemp("signed_app")
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     secrets = tmp / "secrets.toml"
     secrets.write_text(
@@ -60,32 +58,11 @@ def signed_app(provider, tmp_path_factory):
         f'server_metadata_url = "{provider}/.well-known/openid-configuration"\n'
     )
     log_path = ROOT / "artifacts" / "streamlit-signed-in-server.log"
-    log_path.parent.mkdir(exist_ok=True)
-    log = open(log_path, "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true", "--server.address=127.0.0.1",
-         f"--server.port={port}", "--browser.gatherUsageStats=false", f"--secrets.files={secrets}"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1", "EXPLORER_RUN_STORE": str(tmp / "runs"),
-             "EXPLORER_ALLOWED_DOMAINS": "example.com", "EXPLORER_RUN_TTL_DAYS": "14"},
-    )
-    try:
-        for _ in range(200):
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.3)
-        else:
-            pytest.fail("the app did not start; see artifacts/streamlit-signed-in-server.log")
+    log_path.unlink(missing_ok=True)
+    env = {"EXPLORER_RUN_STORE": str(tmp / "runs"), "EXPLORER_ALLOWED_DOMAINS": "example.com",
+           "EXPLORER_RUN_TTL_DAYS": "14"}
+    with StreamlitServer(log_path, env=env, args=[f"--secrets.files={secrets}"], port=port, timeout=60):
         yield url, tmp / "runs", log_path
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def _person(browser):

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from engine import backends
 from engine.backends import SCHEMA_VERSION, Blobs, Index, StoreUnavailable, open_backends
 from engine.data import DataError
-from tests.services import S3_ENV, free_port, make_bucket, postgres_server, s3_server
+from tests.services import free_port, make_bucket
 
 # engine/store.py's statements as every store before schema versions ran them (commit b627abd):
 # a store written by that code must open, migrate and keep its runs.
@@ -41,12 +41,7 @@ def _rid(i: int, tag: str = "r") -> str:
 
 
 # ---------------------------------------------------------------------------------- fixtures
-@pytest.fixture(scope="module")
-def pg():
-    with postgres_server() as server:
-        yield server
-
-
+# pg, s3_endpoint, s3_env: tests/engine/conftest.py
 @pytest.fixture(params=["sqlite", "postgresql"])
 def location(request, tmp_path) -> str:
     """Where a fresh index lives: a folder (SQLite inside) or a new PostgreSQL database."""
@@ -60,20 +55,6 @@ def index(location):
     ix = Index(location)
     yield ix
     ix.close()
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    with s3_server() as endpoint:
-        yield endpoint
-
-
-@pytest.fixture
-def s3_env(s3_endpoint, monkeypatch):
-    """The usual S3 settings, pointing at the local S3 API server."""
-    for name, value in {**S3_ENV, "AWS_ENDPOINT_URL": s3_endpoint}.items():
-        monkeypatch.setenv(name, value)
-    return s3_endpoint
 
 
 @pytest.fixture(params=["folder", "s3"])

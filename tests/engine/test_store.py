@@ -1,4 +1,7 @@
-"""The run store behind share links: round trip, concurrency, retention, unguessable safe ids."""
+"""The run store behind share links: round trip, concurrency, retention, expiry, delete, unguessable safe ids.
+
+Every behaviour runs on both back ends: a folder (SQLite index + files beside it, the default) and the
+shared one (a throwaway PostgreSQL + a moto S3 bucket, both started by the tests)."""
 from __future__ import annotations
 
 import os
@@ -14,13 +17,48 @@ import pytest
 
 from engine import diagnosis as dx
 from engine.data import load_table
+from engine.backends import runs
 from engine.store import NotAllowed, RunStore, SignInRequired, UnknownRun, check_access
 from tests.conftest import SAMPLES
+from tests.services import make_bucket
+
+
+@pytest.fixture(params=["folder", "postgresql+s3"])
+def make_store(request, tmp_path):
+    """RunStore(**options) on a fresh store of this back end: a folder, or a new database and bucket."""
+    made: list[RunStore] = []
+    if request.param == "folder":
+        where = {"root": tmp_path / "store"}
+    else:
+        endpoint = request.getfixturevalue("s3_env")
+        bucket = "runs" + str(time.time_ns())
+        make_bucket(endpoint, bucket)
+        where = {"root": request.getfixturevalue("pg").create_database(), "artifacts": f"s3://{bucket}/explorer"}
+
+    def make(**options) -> RunStore:
+        made.append(RunStore(**where, **options))
+        return made[-1]
+
+    yield make
+    for s in made:
+        s.index.close()
 
 
 @pytest.fixture
-def store(tmp_path):
-    return RunStore(tmp_path / "store")
+def store(make_store):
+    return make_store()
+
+
+def _keys(store, prefix=""):
+    return store.blobs.keys(prefix)
+
+
+def _has_run_files(store, run_id):
+    return _keys(store, f"runs/{run_id}/") != []
+
+
+def _has_dataset(store, table):
+    return store.blobs.exists(f"datasets/{table.fingerprint}.csv.gz")
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +90,7 @@ def test_ids_are_unguessable_and_path_safe(store, heart_run):
     table, model = heart_run
     ids = {_save(store, table, model) for _ in range(3)}
     assert len(ids) == 3 and all(re.fullmatch(r"[A-Za-z0-9_-]{22}", i) for i in ids)  # 128 random bits
-    assert len(list((store.root / "datasets").iterdir())) == 1  # one upload stored once
+    assert len(_keys(store, "datasets/")) == 1  # one upload stored once
     for bad in ["../../etc/passwd", "", "x" * 22 + "/", "..%2F..%2Findex.sqlite", "A" * 21, None]:
         with pytest.raises(UnknownRun, match="not valid"):
             store.load(bad)
@@ -62,29 +100,32 @@ def test_ids_are_unguessable_and_path_safe(store, heart_run):
         store.load(next(iter(ids)), page="fraud")
 
 
-def test_two_threads_saving_at_once(store, heart_run):
+def test_two_replicas_saving_at_once_both_land(store, make_store, heart_run):
+    """Two RunStores on one location (two app replicas), each saving from its own thread: no run lost."""
     table, model = heart_run
+    replicas = [store, make_store()]
     out, errors = [], []
 
-    def work():
+    def work(replica):
         try:
             for _ in range(3):
-                out.append(_save(store, table, model))
+                out.append(_save(replica, table, model))
         except Exception as exc:  # pragma: no cover - the assertion below reports it
             errors.append(exc)
 
-    threads = [threading.Thread(target=work) for _ in range(2)]
+    threads = [threading.Thread(target=work, args=(r,)) for r in replicas]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert not errors and len(set(out)) == 6
-    assert all(store.load(i).n_rows == 303 for i in out)
+    for replica in replicas:  # each replica opens every run, whichever saved it
+        assert all(replica.load(i).n_rows == 303 for i in out)
 
 
-def test_retention_removes_the_oldest(tmp_path, heart_run):
+def test_retention_removes_the_oldest(make_store, heart_run):
     table, model = heart_run
-    store = RunStore(tmp_path / "s", max_runs=2)
+    store = make_store(max_runs=2)
     first = _save(store, table, model)
     time.sleep(0.01)
     second = _save(store, table, model)
@@ -93,7 +134,7 @@ def test_retention_removes_the_oldest(tmp_path, heart_run):
     assert [r["id"] for r in store.list()] == [third, second]
     with pytest.raises(UnknownRun):
         store.load(first)
-    assert not (store.root / "runs" / first).exists()
+    assert not _has_run_files(store, first)
 
 
 def test_location_from_the_environment(tmp_path, monkeypatch):
@@ -111,30 +152,28 @@ def _put(store, table=None, owner=None, visibility="link", page="diagnosis"):
     return store.save(page, b"weights", table or _tiny(), {}, {}, {"roc_auc": 0.9}, owner=owner, visibility=visibility)
 
 
-def _files(root):
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and p.name != "index.sqlite"
-                  and not p.name.startswith("index.sqlite"))
+def _files(store):
+    return [k for k in _keys(store) if not k.startswith("index.sqlite")]
 
 
-def test_the_store_keeps_nothing_until_save_is_called(tmp_path, heart_run):
-    store = RunStore(tmp_path / "s")
+def test_the_store_keeps_nothing_until_save_is_called(store, heart_run):
     table, model = heart_run
     model.predict(table.df), model.to_bytes()  # what a page does after training: no store call
-    assert _files(store.root) == [] and store.list() == []
+    assert _files(store) == [] and store.list() == []
     run_id = _save(store, table, model)
     assert [r["id"] for r in store.list()] == [run_id]
-    assert any(f.startswith("datasets/") for f in _files(store.root))
+    assert any(f.startswith("datasets/") for f in _files(store))
 
 
 def test_delete_removes_the_run_and_the_dataset_no_other_run_uses(store):
     shared, other = _tiny(), _tiny(b"a,b\n5,6\n", "other.csv")
     a, b, c = _put(store, shared), _put(store, shared), _put(store, other)
     store.delete(a)
-    assert not (store.root / "runs" / a).exists()
-    assert (store.root / "datasets" / f"{shared.fingerprint}.csv.gz").exists()  # b still uses it
+    assert not _has_run_files(store, a) and _has_run_files(store, b)
+    assert _has_dataset(store, shared)  # b still uses it
     store.delete(b)
-    assert not (store.root / "datasets" / f"{shared.fingerprint}.csv.gz").exists()
-    assert (store.root / "datasets" / f"{other.fingerprint}.csv.gz").exists()
+    assert not _has_dataset(store, shared)
+    assert _has_dataset(store, other)
     assert [r["id"] for r in store.list()] == [c]
     for gone in (a, b):
         with pytest.raises(UnknownRun, match="was deleted by the analyst who created it"):
@@ -154,9 +193,9 @@ def test_only_the_owner_deletes_an_owned_run(store):
         store.load(run_id, viewer="alice")
 
 
-def test_runs_expire_after_the_ttl_and_their_files_go(tmp_path, monkeypatch):
+def test_runs_expire_after_the_ttl_and_their_files_go(make_store, monkeypatch):
     monkeypatch.setenv("EXPLORER_RUN_TTL_DAYS", "7")
-    store = RunStore(tmp_path / "s")
+    store = make_store()
     keep_table, old_table = _tiny(), _tiny(b"a,b\n9,9\n", "old.csv")
     old = _put(store, old_table)
     run = store.info(old)
@@ -164,15 +203,15 @@ def test_runs_expire_after_the_ttl_and_their_files_go(tmp_path, monkeypatch):
     assert store.purge_expired(now=run.created + 6.9 * 86_400) == []
     keep = _put(store, keep_table)
     # the old run passes its date (set back in the index, as time would)
-    with closing(sqlite3.connect(store.root / "index.sqlite")) as db, db:
-        db.execute("UPDATE runs SET expires=? WHERE id=?", (time.time() - 1, old))
+    with store.index.write() as conn:
+        conn.execute(runs.update().where(runs.c.id == old).values(expires=time.time() - 1))
     assert [r["id"] for r in store.list()] == [keep]  # an expired run is never listed
     with pytest.raises(UnknownRun, match="expired on"):
         store.load(old)  # opening it removes it
-    assert not (store.root / "runs" / old).exists()
-    assert not (store.root / "datasets" / f"{old_table.fingerprint}.csv.gz").exists()
+    assert not _has_run_files(store, old) and _has_run_files(store, keep)
+    assert not _has_dataset(store, old_table) and _has_dataset(store, keep_table)
     assert store.purge_expired(now=time.time() + 8 * 86_400) == [keep]
-    assert _files(store.root) == []
+    assert _files(store) == []
 
 
 def test_a_bad_ttl_setting_is_refused_with_a_sentence(tmp_path, monkeypatch):
@@ -241,14 +280,20 @@ OLD_SCHEMA = """CREATE TABLE runs (
     columns TEXT NOT NULL, settings TEXT NOT NULL, metrics TEXT NOT NULL, size_bytes INTEGER NOT NULL)"""
 
 
-def test_a_store_written_by_the_previous_version_opens_and_keeps_its_runs(tmp_path):
-    """The previous version's index (no owner / visibility / expires) is migrated in place, never wiped."""
-    root = tmp_path / "old"
-    (root / "runs" / ("A" * 22)).mkdir(parents=True)
+def _old_store_files(root, run_id: str, weights: bytes):
+    """The folder layout every earlier version wrote: one run's model and its dataset (no index yet)."""
+    (root / "runs" / run_id).mkdir(parents=True)
     (root / "datasets").mkdir()
     table = _tiny()
     table.df.to_csv(root / "datasets" / f"{table.fingerprint}.csv.gz", index=False, compression="gzip")
-    (root / "runs" / ("A" * 22) / "model.safetensors").write_bytes(b"old weights")
+    (root / "runs" / run_id / "model.safetensors").write_bytes(weights)
+    return table
+
+
+def test_a_store_written_by_the_previous_version_opens_and_keeps_its_runs(tmp_path):
+    """The previous version's index (no owner / visibility / expires) is migrated in place, never wiped."""
+    root = tmp_path / "old"
+    table = _old_store_files(root, "A" * 22, b"old weights")
     created = time.time() - 86_400
     with closing(sqlite3.connect(root / "index.sqlite")) as db, db:
         db.execute(OLD_SCHEMA)
@@ -293,3 +338,73 @@ def test_saving_and_deleting_runs_of_one_dataset_at_once_never_loses_a_kept_runs
     assert {r["id"] for r in store.list(limit=100)} == set(kept)
     for run_id in kept:
         assert store.load(run_id).dataset().df.equals(table.df)
+
+
+ISSUE_13_SCHEMA = [  # what engine/store.py of issue 13 created (before it moved onto engine/backends.py)
+    OLD_SCHEMA,
+    "ALTER TABLE runs ADD COLUMN owner TEXT",
+    "ALTER TABLE runs ADD COLUMN visibility TEXT NOT NULL DEFAULT 'link'",
+    "ALTER TABLE runs ADD COLUMN expires REAL",
+    "CREATE INDEX IF NOT EXISTS runs_created ON runs(created)",
+    "CREATE INDEX IF NOT EXISTS runs_owner ON runs(owner)",
+    "CREATE INDEX IF NOT EXISTS runs_expires ON runs(expires)",
+    "CREATE TABLE IF NOT EXISTS deleted_runs (id TEXT PRIMARY KEY, page TEXT NOT NULL, removed REAL NOT NULL, "
+    "reason TEXT NOT NULL)",
+]
+
+
+def test_a_store_written_by_issue_13s_version_opens_unchanged(tmp_path):
+    """Owners, visibilities, expiry dates and tombstones of the last SQLite-only version are kept as they were."""
+    root = tmp_path / "v13"
+    table = _old_store_files(root, "B" * 22, b"v13 weights")
+    created, expires = time.time() - 3600, time.time() + 5 * 86_400
+    with closing(sqlite3.connect(root / "index.sqlite")) as db, db:
+        for statement in ISSUE_13_SCHEMA:
+            db.execute(statement)
+        db.execute("INSERT INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                   ("B" * 22, "fraud", created, table.fingerprint, "t.csv", 2, "{}", "{}", '{"auprc": 0.5}', 11,
+                    "alice", "owner", expires))
+        db.execute("INSERT INTO deleted_runs VALUES (?,?,?,?)", ("C" * 22, "fraud", created, "expired"))
+    store = RunStore(root, ttl_days=30)
+    run = store.load("B" * 22, viewer="alice")
+    assert (run.model, run.owner, run.visibility) == (b"v13 weights", "alice", "owner")
+    assert run.expires == pytest.approx(expires) and run.dataset().df.equals(table.df)
+    with pytest.raises(NotAllowed):
+        store.load("B" * 22, viewer="bob")
+    with pytest.raises(UnknownRun, match="expired on"):
+        store.load("C" * 22)
+    assert store.index.schema_version() == 2
+
+
+def test_a_stopped_database_or_bucket_is_a_sentence_and_comes_back(pg, s3_env, monkeypatch):
+    """The real PostgreSQL stopped, then a real S3 server stopped: StoreUnavailable with a sentence, no
+    half-written run, and the same store works again once the database is back."""
+    from engine.backends import StoreUnavailable
+    from tests.services import s3_server
+
+    bucket = "down" + str(time.time_ns())
+    make_bucket(s3_env, bucket)
+    store = RunStore(pg.create_database(), artifacts=f"s3://{bucket}/explorer")
+    kept = _put(store)
+    pg.stop()
+    try:
+        with pytest.raises(StoreUnavailable, match="cannot be reached|was lost") as down:
+            _put(store)
+        assert "share links are unavailable" in down.value.message
+        with pytest.raises(StoreUnavailable):
+            RunStore(store.index.engine.url.render_as_string(hide_password=False).replace("+psycopg", ""),
+                     artifacts=f"s3://{bucket}/explorer")
+    finally:
+        pg.start()
+    assert [r["id"] for r in store.list()] == [kept] and store.load(kept).model == b"weights"
+    assert store.blobs.keys("runs/") == [f"runs/{kept}/model.safetensors"]  # the failed save left no files
+
+    with s3_server() as endpoint:  # a bucket on a server that then stops
+        monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+        make_bucket(endpoint, "gone")
+        on_s3 = RunStore(pg.create_database(), artifacts="s3://gone/explorer")
+    with pytest.raises(StoreUnavailable, match="could not"):
+        _put(on_s3)
+    assert on_s3.list() == []  # blob first, row last: nothing half-written is listed
+    on_s3.index.close()
+    store.index.close()
