@@ -285,6 +285,7 @@ class DiagnosisModel(Fitted):
         return deep_explain(
             self.net, self.background, X, df[self.features], self.preprocessor.group_matrix(), self.features,
             output_index=0 if self.net.n_out == 1 else index, output_name=f"the risk of {self.columns.target} = {cls}",
+            link="logit" if self.net.n_out == 1 else "identity",  # several outcomes: a softmax logit, not a log-odds
         )
 
     def reasons_words(self) -> tuple[str, str]:

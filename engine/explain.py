@@ -25,6 +25,7 @@ class Explanation:
     data: pd.DataFrame  # the explained rows, analyst columns, original values
     feature_names: list[str]
     output_name: str
+    link: str = "identity"  # "logit": the output is the log-odds of a probability (sigmoid), shown in % to analysts
 
     def __post_init__(self):
         self.values = np.asarray(self.values, dtype=np.float64)
@@ -57,7 +58,8 @@ class Explanation:
 
     def subset(self, idx: Sequence[int]) -> "Explanation":
         idx = list(idx)
-        return Explanation(self.values[idx], self.base_value, self.data.iloc[idx], self.feature_names, self.output_name)
+        return Explanation(self.values[idx], self.base_value, self.data.iloc[idx], self.feature_names, self.output_name,
+                           self.link)
 
 
 def format_value(v) -> str:
@@ -90,6 +92,7 @@ def deep_explain(
     feature_names: list[str],
     output_index: int = 0,
     output_name: str = "the output",
+    link: str = "identity",
 ) -> Explanation:
     """DeepExplainer SHAP of model output `output_index` for encoded rows X.
 
@@ -107,4 +110,4 @@ def deep_explain(
     raw = raw.reshape(len(x), -1)  # (n, encoded) — one output selected
     base = float(np.asarray(explainer.expected_value, dtype=np.float64).reshape(-1)[0])
     values = raw @ group_matrix
-    return Explanation(values, base, rows.reset_index(drop=True), list(feature_names), output_name)
+    return Explanation(values, base, rows.reset_index(drop=True), list(feature_names), output_name, link)

@@ -594,7 +594,7 @@ class FraudModel(Fitted):
         G = self.preprocessor.group_matrix()
         if self.mode == "labelled":
             return deep_explain(self.net, self.background, X, rows, G, self.features, 0,
-                                output_name="the fraud score (log-odds)")
+                                output_name="the fraud score", link="logit")
         # The reconstruction error is a sum over columns, so each column's share is an exact contribution.
         device = next(self.net.parameters()).device
 

@@ -162,7 +162,9 @@ def shap_beeswarm(exp: Explanation, top: int = 12, seed: int = 0) -> go.Figure:
 def shap_waterfall(exp: Explanation, i: int, top: int = 10, axis_title: str | None = None) -> go.Figure:
     """From the average prediction to this row's, one column at a time (largest effects shown).
 
-    `axis_title` names the output's unit; the default suits classifiers explained in log-odds."""
+    A probability explained in log-odds (`exp.link == "logit"`) reads in %: the start and end as probabilities,
+    each bar as the percentage points it moves the risk in the order drawn, the axis ticked in %; the log-odds the
+    bars add up in are in the tooltip. Other outputs are shown in their own units (`axis_title` names them)."""
     row = exp.row(i)
     shown, rest = row.head(top), row.iloc[top:]
     labels = [f"{c} = {format_value(v)}" for c, v in zip(shown["column"], shown["value"])]
@@ -171,16 +173,33 @@ def shap_waterfall(exp: Explanation, i: int, top: int = 10, axis_title: str | No
         labels.append(f"{len(rest)} other columns")
         deltas.append(float(rest["contribution"].sum()))
     labels, deltas = labels[::-1], deltas[::-1]
+    end = float(exp.outputs[i])
+    logit = exp.link == "logit"
+    if logit:
+        steps = exp.base_value + np.cumsum([0.0, *deltas])
+        p = 100 / (1 + np.exp(-steps))
+        text = [f"{p[0]:.1f}%", *[f"{b - a:+.1f} pts" for a, b in zip(p[:-1], p[1:])], f"{p[-1]:.1f}%"]
+        title = axis_title or f"{exp.output_name} in % (the bars add up in log-odds, shown on hover)"
+    else:
+        text = [f"{exp.base_value:.2f}", *[f"{d:+.2f}" for d in deltas], f"{end:.2f}"]
+        title = axis_title or f"{exp.output_name}"
     fig = figure("Why this prediction: from the average to this row", height=max(300, 30 * len(labels) + 130),
-               xaxis_title=axis_title or f"model score for {exp.output_name} (log-odds; 0 = 50%)", showlegend=False)
+                 xaxis_title=title, showlegend=False)
     fig.add_waterfall(
         orientation="h", y=["average (base value)", *labels, "this row"],
         x=[exp.base_value, *deltas, 0], measure=["absolute", *["relative"] * len(deltas), "total"],
         increasing=dict(marker=dict(color=POSITIVE_COLOR)), decreasing=dict(marker=dict(color=NEGATIVE_COLOR)),
-        totals=dict(marker=dict(color=MODEL_COLOR)), text=[f"{exp.base_value:.2f}", *[f"{d:+.2f}" for d in deltas], f"{exp.outputs[i]:.2f}"],
-        textposition="outside", connector=dict(line=dict(color="#cccccc")),
+        totals=dict(marker=dict(color=MODEL_COLOR)), text=text, textposition="outside",
+        connector=dict(line=dict(color="#cccccc")),
+        customdata=[exp.base_value, *deltas, end],
+        hovertemplate="%{y}<br>%{text}" + (" · log-odds %{customdata:+.2f}" if logit else "") + "<extra></extra>",
     )
     fig.update_yaxes(autorange="reversed", type="category")
+    if logit:
+        lo, hi = float(steps.min()), float(steps.max())
+        ticks = [t for t in (0.1, 0.5, 1, 2, 5, 10, 25, 50, 75, 90, 95, 98, 99, 99.5, 99.9)
+                 if lo - 1.0 <= np.log(t / (100 - t)) <= hi + 1.0]
+        fig.update_xaxes(tickvals=[float(np.log(t / (100 - t))) for t in ticks], ticktext=[f"{t:g}%" for t in ticks])
     return fig
 
 

@@ -261,10 +261,10 @@ def flagged_view(model: fr.FraudModel, top: pd.DataFrame, exp: Explanation | Non
     pick = st.selectbox("Look closer at", list(flagged.index), key="fr_flag_pick",
                         format_func=lambda i: f"row {int(top.loc[i, 'row']):,} · {model.score_name} {top.loc[i, model.score_name]:.3f}")
     st.markdown("**Why it was flagged:** " + ("; ".join(model.row_reasons(exp, int(pick))) or "no single column stands out"))
-    fig = charts.shap_waterfall(exp, int(pick), axis_title="fraud score in log-odds (0 = 50%)"
-                                if model.mode == "labelled" else "reconstruction error")
+    fig = charts.shap_waterfall(exp, int(pick), axis_title=None if model.mode == "labelled" else "reconstruction error")
     st.plotly_chart(fig, key="fr_waterfall")
-    unit = "log-odds of fraud" if model.mode == "labelled" else "reconstruction error; each column's exact share"
+    unit = ("percentage points of the fraud score, in the order drawn" if model.mode == "labelled"
+            else "reconstruction error; each column's exact share")
     towards = "fraud" if model.mode == "labelled" else "unusual"
     st.caption(f"From the average transaction to this one: red bars push towards {towards}, blue away ({unit}).")
 

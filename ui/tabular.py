@@ -28,8 +28,9 @@ def explanation_panel(exp: Explanation, key: str, row_label: str = "row", row_na
     st.markdown(f"**One {row_label}**")
     i = st.selectbox(f"Pick a {row_label}", range(len(names)), format_func=lambda j: names[j], key=f"{key}_row")
     st.plotly_chart(charts.shap_waterfall(exp, i), key=f"{key}_waterfall")
+    unit = "in %; each bar's percentage points in the order drawn" if exp.link == "logit" else "in its own units"
     st.caption("Start at the average prediction; each bar is one column's push up (red) or down (blue) for this "
-               f"{row_label}; the last bar is the model's output ({exp.output_name}, in log-odds).")
+               f"{row_label}; the last bar is the model's output ({exp.output_name}, {unit}).")
     st.markdown("**One column**")
     col = st.selectbox("Pick a column", list(exp.importance().index), key=f"{key}_dep")
     st.plotly_chart(charts.shap_dependence(exp, col), key=f"{key}_dependence")

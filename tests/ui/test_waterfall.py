@@ -1,0 +1,37 @@
+"""The SHAP waterfall reads in business units: a probability explained in log-odds starts and ends in %, with each
+bar's percentage points; other outputs keep their own units."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from engine.explain import Explanation
+from ui import charts
+
+
+def _exp(link: str) -> Explanation:
+    data = pd.DataFrame({"age": [63.0], "chol": [233.0], "sex": ["1"]})
+    return Explanation(np.array([[1.2, -0.4, 0.9]]), -1.5, data, ["age", "chol", "sex"], "the risk of disease", link)
+
+
+def test_a_log_odds_explanation_starts_and_ends_as_probabilities():
+    fig = charts.shap_waterfall(_exp("logit"), 0)
+    bars = fig.data[0]
+    sigmoid = lambda z: 100 / (1 + np.exp(-z))  # noqa: E731
+    assert bars.text[0] == f"{sigmoid(-1.5):.1f}%" and bars.text[-1] == f"{sigmoid(-1.5 + 1.7):.1f}%"  # 18.2% -> 55.0%
+    # the bars' points add up to the change in %, in the order drawn
+    points = [float(t.split()[0]) for t in bars.text[1:-1]]
+    assert sum(points) == pytest.approx(sigmoid(0.2) - sigmoid(-1.5), abs=0.2)
+    assert all(t.endswith(" pts") for t in bars.text[1:-1])
+    # the axis is ticked in %, the log-odds stay on hover
+    assert all(t.endswith("%") for t in fig.layout.xaxis.ticktext) and "50%" in fig.layout.xaxis.ticktext
+    assert "log-odds" in bars.hovertemplate and "log-odds" not in "".join(bars.text)
+    assert list(bars.customdata)[-1] == pytest.approx(0.2)
+
+
+def test_other_outputs_keep_their_units():
+    fig = charts.shap_waterfall(_exp("identity"), 0, axis_title="units sold")
+    bars = fig.data[0]
+    assert bars.text[0] == "-1.50" and bars.text[-1] == "0.20"
+    assert fig.layout.xaxis.title.text == "units sold" and fig.layout.xaxis.ticktext is None
