@@ -63,6 +63,7 @@ MIN_ROWS = 50
 MIN_FRAUDS = 10
 MAX_LABEL_VALUES_SHOWN = 6
 REFERENCE_MAX_ROWS = 200_000  # the label-free reference autoencoder trains on at most this many rows
+FOLDS_MAX_ROWS = 200_000  # above this many training rows the validation slice alone picks the threshold (see _out_of_fold)
 REASON_ROWS_LIMIT = 5000  # batch scoring explains at most this many flagged rows
 _FRAUD_WORDS = ("1", "fraud", "fraudulent", "yes", "y", "true", "t", "positive", "bad", "chargeback", "suspicious")
 _QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
@@ -782,7 +783,7 @@ def _out_of_fold(X: np.ndarray, y: np.ndarray, rows: np.ndarray, config: FraudCo
 
     The fold networks train for as many epochs as the main one needed (no rows are left to stop them early)."""
     k = min(config.threshold_folds, int(y[rows].sum()), int((y[rows] == 0).sum()))
-    if k < 2:
+    if k < 2 or len(rows) > FOLDS_MAX_ROWS:  # big tables: the validation slice is large, and k more fits would be slow
         return {}
     epochs = max(history.best_epoch or len(history.epochs), 1)
     train_config = dataclasses.replace(config.train_config(len(rows)), max_epochs=epochs, patience=epochs + 1,
@@ -849,6 +850,11 @@ def fit(
         t0 = clock()
         trainval = np.sort(np.r_[train, val])
         folds = _out_of_fold(X, y, trainval, config, history, cancel, say)
+        if not folds and config.threshold_folds >= 2:
+            notes.append(f"The alert threshold is chosen on the {len(val):,} validation transactions"
+                         + (f" (above {FOLDS_MAX_ROWS:,} training rows they are plenty, and scoring every training row "
+                            "by fold models would take too long)." if len(trainval) > FOLDS_MAX_ROWS else
+                            " (too few frauds to split the training rows into folds)."))
         if folds:
             timings["threshold folds"] = clock() - t0
             if prep.amount is not None:

@@ -17,6 +17,7 @@ from engine.data import DataError, check_finite, column_kind
 
 MISSING = "(missing)"
 OTHER = "(other)"
+CODED_MAX_VALUES = 10  # a number column with at most this many whole values is a code: what-if offers those values
 
 
 @dataclass
@@ -27,6 +28,9 @@ class ColumnPlan:
     mean: float = 0.0
     std: float = 1.0
     levels: list[str] = field(default_factory=list)
+    low: float | None = None  # numeric: the range seen in training (what-if inputs beyond it are flagged)
+    high: float | None = None
+    codes: list[float] = field(default_factory=list)  # numeric with few whole values (sex 0/1, thal 3/6/7): those values
 
     @property
     def encoded_names(self) -> list[str]:
@@ -84,7 +88,11 @@ class Preprocessor:
                 missing = int(x.isna().sum())
                 if missing:
                     self.notes_.append(f"Filled {missing:,} missing value(s) in '{col}' with its median ({median:,.4g}).")
-                self.plans_.append(ColumnPlan(col, "numeric", median=median, mean=float(filled.mean()), std=std))
+                seen = x.dropna()
+                distinct = np.unique(seen.to_numpy(dtype=np.float64))
+                codes = [float(v) for v in distinct] if len(distinct) <= CODED_MAX_VALUES and np.all(distinct == np.round(distinct)) else []
+                self.plans_.append(ColumnPlan(col, "numeric", median=median, mean=float(filled.mean()), std=std,
+                                              low=float(seen.min()), high=float(seen.max()), codes=codes))
             else:
                 text = _as_text(s)
                 counts = text.value_counts()

@@ -49,15 +49,25 @@ def what_if(
     """Edit one row's values and see the risk and its explanation change."""
     by_name = {p.name: p for p in plans}
     edited = base_row.copy()
+    outside: list[str] = []
     st.caption("Change any value; the risk and the explanation update at once. The most influential columns come first.")
     cols = st.columns(3)
     for n, name in enumerate(order):
         plan = by_name[name]
         box = cols[n % 3]
         current = base_row.get(name)
-        if plan.kind == "numeric":
+        if plan.kind == "numeric" and plan.codes:  # a code (sex 0/1, thal 3/6/7): only the values seen in training
+            value = float(current) if pd.notna(current) else float(plan.median)
+            options = plan.codes if value in plan.codes else sorted([*plan.codes, value])
+            edited[name] = box.selectbox(name, options, index=options.index(value), key=f"{key}_{name}",
+                                         format_func=lambda v: f"{v:g}", help="A coded column: the values seen in training.")
+        elif plan.kind == "numeric":
             value = float(current) if pd.notna(current) else float(plan.median)
             edited[name] = box.number_input(name, value=value, key=f"{key}_{name}", format="%g")
+            if plan.low is not None and not plan.low <= edited[name] <= plan.high:
+                outside.append(name)
+                box.badge(f"outside the data ({plan.low:g} to {plan.high:g} in training)", icon=":material/warning:",
+                          color="orange")
         else:
             levels = [lv for lv in plan.levels if lv not in ("(other)",)]
             cur = str(current) if pd.notna(current) else "(missing)"
@@ -70,6 +80,10 @@ def what_if(
     moved = 100 * (after - before)
     c2.metric(f"{risk_label} with your changes", f"{100 * after:.1f}%",
               delta=f"{moved:+.1f} points" if abs(moved) >= 0.05 else None, delta_color="inverse")
+    if outside:
+        st.warning(f"{', '.join(outside)} {'is' if len(outside) == 1 else 'are'} outside the range seen in training: the "
+                   "model has never seen such values, so this answer is a guess beyond the data.",
+                   icon=":material/warning:")
     exp = explain_fn(edited.to_frame().T)
     st.plotly_chart(charts.shap_waterfall(exp, 0), key=f"{key}_waterfall")
 

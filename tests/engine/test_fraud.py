@@ -206,7 +206,7 @@ def test_curves_and_score_table(labelled):
 
 
 def test_same_seed_same_scores(cards):
-    cfg = fr.FraudConfig(compare_unlabelled=False, bootstrap=0, max_epochs=20)
+    cfg = fr.FraudConfig(compare_unlabelled=False, bootstrap=0, max_epochs=20, threshold_folds=2)
     cols = fr.default_columns(cards)
     a, b = fr.fit(cards, cols, cfg), fr.fit(cards, cols, cfg)
     assert np.array_equal(a.scores(cards.head(300)), b.scores(cards.head(300)))

@@ -59,16 +59,48 @@ def test_sample_train_results_no_retrain():
     assert "diagnosis_train" not in [b.key for b in at.button]  # no Train button once trained
 
 
-def test_what_if_changes_the_risk():
+def test_what_if_moves_the_risk_as_the_model_says_and_refuses_impossible_codes():
     pytest.importorskip("shap")
+    import pandas as pd
+
     at = _open()
-    _train(at)
-    inputs = [n for n in at.number_input if n.key and n.key.startswith("dx_wi_") and n.key.endswith("_age")]
-    assert inputs
-    inputs[0].set_value(inputs[0].value + 30).run()
-    risks = {m.label: m.value for m in at.metric}
-    changed = [v for k, v in risks.items() if k.endswith("with your changes")]
-    assert changed and not at.exception
+    job = _train(at)
+    model = job.result
+    pick = at.selectbox(key="dx_whatif_row").value
+    key = f"dx_wi_{pick}"
+    base = pd.read_csv(SAMPLES / "heart_disease_cleveland.csv").loc[pick, model.features]
+
+    def shown() -> tuple[float, float]:
+        m = {k.label: float(k.value.rstrip("%")) for k in at.metric if "Risk of" in k.label}
+        return next(v for k, v in m.items() if k.endswith("as recorded")), next(v for k, v in m.items() if k.endswith("with your changes"))
+
+    def risk(row) -> float:
+        return 100 * float(model.predict(row.to_frame().T)["risk"].iloc[0])
+
+    assert shown()[0] == pytest.approx(risk(base), abs=0.05) and shown()[1] == shown()[0]
+    # a number: age +30 moves the risk the way the model itself says, by the model's own amount
+    age = at.number_input(key=f"{key}_age")
+    older = base.copy()
+    older["age"] = base["age"] + 30
+    age.set_value(float(older["age"])).run()
+    assert not at.exception and not at.error
+    recorded, changed = shown()
+    assert changed == pytest.approx(risk(older), abs=0.05) and changed != recorded
+    assert np.sign(changed - recorded) == np.sign(risk(older) - risk(base))
+    # beyond the ages seen in training: answered, but marked as outside the data
+    at.number_input(key=f"{key}_age").set_value(150.0).run()
+    assert any("outside the range seen in training" in w.value for w in at.warning)
+    # coded columns offer only the values seen in training: no "sex = 5", no "thal = 2.5"
+    assert f"{key}_sex" not in [n.key for n in at.number_input]
+    assert [float(o) for o in at.selectbox(key=f"{key}_sex").options] == [0.0, 1.0]
+    thal = at.selectbox(key=f"{key}_thal")
+    assert 2.5 not in [float(o) for o in thal.options] and len(thal.options) <= 4
+    other = next(float(o) for o in thal.options if float(o) != float(thal.value))
+    at.selectbox(key=f"{key}_thal").set_value(other).run()
+    assert not at.exception
+    moved = base.copy()
+    moved["age"], moved["thal"] = 150.0, other
+    assert shown()[1] == pytest.approx(risk(moved), abs=0.05)
 
 
 @pytest.mark.parametrize(
