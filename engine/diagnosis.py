@@ -16,13 +16,11 @@ from typing import ClassVar, Sequence
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 from torch import nn
 
-from engine import evaluate, options, roles
+from engine import binary, evaluate, options, roles
 from engine.data import DataError, check_finite
 from engine.device import get_device
 from engine.explain import Explanation, deep_explain
@@ -35,7 +33,7 @@ from engine.training import TrainConfig, as_tensor, fit_model, predict_batched, 
 
 KIND = "diagnosis"
 MODEL = "Neural network"
-BASELINES = ("Logistic regression", "Gradient boosting")
+BASELINES = (binary.LOGISTIC, binary.GRADIENT_BOOSTING)
 MAX_CLASSES = 20
 MAX_ROWS = 200_000  # patients per upload; a larger file is randomly sampled down (ui.data.dataset_picker)
 MIN_ROWS = 20
@@ -382,10 +380,7 @@ def fit(
     logits = predict_batched(net, as_tensor(X[test], next(net.parameters()).device, torch.float32))
     proba_test = _proba_from_logits(logits, prep.positive_index)
 
-    baselines, seconds = evaluate.timed({
-        BASELINES[0]: lambda: LogisticRegression(max_iter=2000).fit(X[trainval], y[trainval]),
-        BASELINES[1]: lambda: HistGradientBoostingClassifier(random_state=config.seed, max_iter=200).fit(X[trainval], y[trainval]),
-    })
+    baselines, seconds = binary.fit_baselines(X[trainval], y[trainval], config.seed, BASELINES)
     timings.update(seconds)
     test_probs = {MODEL: proba_test, **{name: est.predict_proba(X[test]) for name, est in baselines.items()}}
     yt = y[test]

@@ -33,7 +33,8 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.model_selection import train_test_split
 from torch import nn
 
-from engine import evaluate, options, roles
+from engine import binary, evaluate, options, roles
+from engine.binary import weighted_bce
 from engine.data import MAX_ROWS, DataError, check_finite, column_kind
 from engine.evaluate import best_threshold, cost_curve, expected_cost  # noqa: F401 (the fraud page's names)
 from engine.options import option as _opt
@@ -48,8 +49,7 @@ from engine.training import Progress, TrainConfig, as_tensor, fit_model, predict
 KIND = "fraud"
 CLASSIFIER = "Neural network"
 AUTOENCODER = "Autoencoder"
-GRADIENT_BOOSTING = "Gradient boosting"
-LOGISTIC = "Logistic regression"
+GRADIENT_BOOSTING, LOGISTIC = binary.GRADIENT_BOOSTING, binary.LOGISTIC
 ISOLATION_FOREST = "Isolation forest"
 AE_REFERENCE = "Autoencoder (labels unused)"
 LABELLED_BASELINES = (GRADIENT_BOOSTING, LOGISTIC)
@@ -412,15 +412,6 @@ def focal_loss(gamma: float = 2.0, alpha: float = 0.5):
     return loss_fn
 
 
-def weighted_bce(pos_weight: float, device: torch.device):
-    bce = nn.BCEWithLogitsLoss(pos_weight=torch.tensor(pos_weight, device=device))
-
-    def loss_fn(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return bce(logits, y.float())
-
-    return loss_fn
-
-
 def trimmed_mse(trim: float):
     """Mean squared reconstruction error over the best-rebuilt (1 - trim) share of the batch's rows.
 
@@ -469,7 +460,6 @@ def _train_autoencoder(X, train, val, config: FraudConfig, progress, cancel) -> 
     return net, history, ref
 
 
-_thin = evaluate.thin
 
 
 def format_number(v: float) -> str:
@@ -569,8 +559,7 @@ class FraudModel(Fitted):
         """Score in [0, 1] for each row; higher is more suspicious."""
         X = self._encode(df)
         if self.mode == "labelled":
-            device = next(self.net.parameters()).device
-            return torch.sigmoid(predict_batched(self.net, as_tensor(X, device, torch.float32))[:, 0]).cpu().numpy()
+            return binary.risk(self.net, X)
         return _error_score(_recon_errors(self.net, X), self.error_ref)
 
     def predict(self, df: pd.DataFrame) -> pd.DataFrame:
@@ -637,10 +626,8 @@ class FraudModel(Fitted):
         """Expected cost per 1,000 transactions against the threshold (thinned for plotting)."""
         part = self.test if on == "test" else self.val
         name = name or self.model_name
-        curve = cost_curve(part[name], part["y"], costs.false_alarm, self._miss(part, costs))
-        curve["cost_per_1000"] = 1000 * curve["cost"] / len(part["y"])
-        curve = curve[(curve["threshold"] >= 0) & (curve["threshold"] <= 1)]
-        return _thin(curve, 600)
+        return binary.cost_curves({name: part[name]}, part["y"], costs.false_alarm, self._miss(part, costs),
+                                  max_points=600)[name]
 
     def evaluate(self, costs: Costs, threshold: float | None = None) -> dict[str, dict[str, float]]:
         """Test-row metrics per model: the main model at `threshold` (default its optimum), others at their optimum."""

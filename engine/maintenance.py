@@ -14,12 +14,8 @@ from typing import ClassVar
 
 import numpy as np
 import pandas as pd
-import torch
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.linear_model import LogisticRegression
-from torch import nn
 
-from engine import evaluate, options, roles
+from engine import binary, evaluate, options, roles
 from engine.data import DataError, check_finite
 from engine.device import get_device
 from engine.explain import Explanation, deep_explain
@@ -27,11 +23,11 @@ from engine.models import TabularMLP
 from engine.options import option
 from engine.scenario import Fitted
 from engine.tabular import Preprocessor
-from engine.training import TrainConfig, as_tensor, fit_model, predict_batched
+from engine.training import TrainConfig, fit_model
 
 KIND = "maintenance"
 MODEL = "Neural network"
-BASELINES = ("Gradient boosting", "Logistic regression")  # the one to beat first
+BASELINES = (binary.GRADIENT_BOOSTING, binary.LOGISTIC)  # the one to beat first
 MAX_ROWS = 200_000
 MIN_ROWS, MIN_FAILURES = 50, 10
 OUTCOME_WORDS = ("machine_failure", "failure", "failed", "breakdown", "broke", "fault", "target")
@@ -195,8 +191,7 @@ class MaintenanceModel(Fitted):
         return self.preprocessor.features
 
     def risk(self, df: pd.DataFrame) -> np.ndarray:
-        X = as_tensor(self.preprocessor.transform(df), next(self.net.parameters()).device, torch.float32)
-        return torch.sigmoid(predict_batched(self.net, X)[:, 0]).cpu().numpy().astype(np.float64)
+        return binary.risk(self.net, self.preprocessor.transform(df))
 
     def predict(self, df: pd.DataFrame) -> pd.DataFrame:
         """Failure risk of each run and whether to service the machine before it (risk >= threshold)."""
@@ -229,11 +224,8 @@ class MaintenanceModel(Fitted):
         return out
 
     def cost_curves(self, costs: Costs) -> dict[str, pd.DataFrame]:
-        curves = {}
-        for name in (MODEL, *BASELINES):
-            c = evaluate.cost_curve(self.test[name], self.test["y"], costs.service, costs.failure, costs.service)
-            curves[name] = evaluate.thin(c.assign(cost_per_1000=1000 * c["cost"] / len(self.test["y"])))
-        return curves
+        return binary.cost_curves({k: self.test[k] for k in (MODEL, *BASELINES)}, self.test["y"], costs.service,
+                                  costs.failure, costs.service)
 
     # -- what the page reads -----------------------------------------------------------
     def pr_curves(self) -> dict[str, pd.DataFrame]:
@@ -282,19 +274,15 @@ def fit(df: pd.DataFrame, columns: Columns, config: Config = Config(), progress=
     X, y = pre.transform(prep.df), prep.y
     net = TabularMLP(X.shape[1], 1, config.hidden, config.dropout)
     share = y[train].mean()
-    loss = nn.BCEWithLogitsLoss(pos_weight=torch.tensor(math.sqrt((1 - share) / share), device=get_device()))
+    loss = binary.weighted_bce(math.sqrt((1 - share) / share), get_device())
     target = y.astype(np.float32)[:, None]
     train_config = TrainConfig(**{k: getattr(config, k) for k in ("max_epochs", "batch_size", "lr", "weight_decay",
                                                                   "patience", "seed", "max_seconds")})
     fitted, timings = evaluate.timed({MODEL: lambda: fit_model(net, (X[train], target[train]), (X[val], target[val]),
                                                                loss, train_config, progress=progress, cancel=cancel)})
     fit_rows = np.r_[train, val]
-    baselines, seconds = evaluate.timed({
-        BASELINES[0]: lambda: HistGradientBoostingClassifier(random_state=config.seed, max_iter=200).fit(X[fit_rows], y[fit_rows]),
-        BASELINES[1]: lambda: LogisticRegression(max_iter=2000).fit(X[fit_rows], y[fit_rows]),
-    })
-    device = next(net.parameters()).device
-    net_risk = torch.sigmoid(predict_batched(net, as_tensor(X, device, torch.float32))[:, 0]).cpu().numpy().astype(np.float64)
+    baselines, seconds = binary.fit_baselines(X[fit_rows], y[fit_rows], config.seed, BASELINES)
+    net_risk = binary.risk(net, X)
     risks = {MODEL: net_risk[test], **{k: m.predict_proba(X[test])[:, 1] for k, m in baselines.items()}}
     yt = y[test]
     bootstrap = evaluate.bootstrap(yt, risks, {"auprc": lambda a, b: evaluate.ranking(a, b)["auprc"],

@@ -11,7 +11,7 @@ import streamlit as st
 from engine import fraud as fr
 from engine import roles
 from engine.options import help_of
-from engine.data import Table, profile
+from engine.data import Table
 from engine.explain import Explanation
 from ui import charts
 from ui.errors import guard
@@ -19,7 +19,8 @@ from ui.report import build_report
 from ui.results import comparison_table, download_csv, metric_cards
 from ui.share import share_panel
 from ui.state import memo
-from ui.tabular import batch_scoring, model_file_scoring
+from ui.tabular import batch_scoring, cost_threshold_slider, model_file_scoring, report_head
+from ui.training import training_notes
 from ui.style import MODEL_COLOR, NEUTRAL_COLOR, POSITIVE_COLOR, money, pct
 
 NO_LABEL = "(no label: find unusual transactions)"
@@ -116,11 +117,9 @@ def threshold_slider(model: fr.FraudModel, costs: fr.Costs | None, key: str) -> 
     best = model.cost_threshold(costs)
     st.markdown(f"**Cheapest threshold** on the validation rows for these costs: **{best:.3f}** "
                 f"(flag a transaction when its {model.score_name} is at least this).")
-    # the key carries the costs, so new costs move the slider to their own cheapest threshold
-    top = max(1.0, float(np.ceil(best * 1000) / 1000))  # "flag nothing" can sit just above a score of exactly 1
-    return st.slider(f"Threshold: flag when the {model.score_name} is at least", 0.0, top, float(best), 0.001,
-                     format="%.3f", key=f"{key}_thr_{costs.false_alarm}_{costs.missed_fraud}_{costs.missed_is_amount}",
-                     help="Move it to trade missed frauds against false alarms; everything below updates.")
+    return cost_threshold_slider(f"Threshold: flag when the {model.score_name} is at least", best,
+                                 f"{key}_thr_{costs.false_alarm}_{costs.missed_fraud}_{costs.missed_is_amount}",
+                                 "Move it to trade missed frauds against false alarms; everything below updates.")
 
 
 # ----------------------------------------------------------------------------- Performance
@@ -251,14 +250,6 @@ def explanations_view(model: fr.FraudModel, exp: Explanation) -> None:
     c2.caption("Dots right of zero push towards fraud; red dots are high values of that column, blue low.")
 
 
-def training_notes(model: fr.FraudModel) -> None:
-    with st.expander("Training curve and what was done to the data"):
-        st.plotly_chart(charts.loss_curve(model.history.epochs), key="fr_history")
-        st.markdown(f"Training {model.history.stopped}.")
-        for note in model.notes:
-            st.markdown(f"- {note}")
-
-
 # ----------------------------------------------------------------------------- 4 · Results (also for shared runs)
 
 
@@ -284,7 +275,7 @@ def results(model: fr.FraudModel, table: Table, run_key: str, run_id: str | None
             ["Performance", "Cost & threshold", "Flagged transactions", "Explanations", "Score new data", "Share"])
         with perf:
             performance(model, ev, threshold)
-            training_notes(model)
+            training_notes(model, "fr")
         with cost:
             cost_view(model, costs, ev, threshold)
     else:
@@ -294,7 +285,7 @@ def results(model: fr.FraudModel, table: Table, run_key: str, run_id: str | None
                         "your file a transaction is. Check the flagged ones by hand, and add a label once you know outcomes.")
             st.plotly_chart(score_histogram(model.test_scores(), threshold, model.score_name), key="fr_hist")
             st.caption("Most transactions should sit on the left; the long tail on the right is what gets flagged.")
-            training_notes(model)
+            training_notes(model, "fr")
     with flagged:
         if top is not None:
             flagged_view(model, top, exp_top, threshold, FLAG_LIMIT)
@@ -313,13 +304,8 @@ def results(model: fr.FraudModel, table: Table, run_key: str, run_id: str | None
 def report(model: fr.FraudModel, table: Table, costs: fr.Costs | None, threshold: float, ev: dict,
            exp: Explanation | None) -> str:
     """A self-contained HTML report of the run, at the costs and threshold on screen."""
-    pairs = {**asdict(model.columns), **asdict(model.config), **(asdict(costs) if costs else {}), "threshold": threshold}
-    settings = pd.DataFrame({"setting": list(pairs), "value": [str(v) for v in pairs.values()]})
-    sections = [
-        ("Settings", [settings]),
-        ("Data", [f"{table.name}: {len(table.df):,} rows, {table.df.shape[1]} columns. Held out for testing: "
-                  f"{model.n_rows['test']:,} rows.", profile(table.df), *model.notes]),
-    ]
+    sections = report_head(table, model, "rows", asdict(model.columns), asdict(model.config),
+                           asdict(costs) if costs else {}, {"threshold": threshold})
     if ev:
         main = ev[model.model_name]
         rest = {k: v for k, v in ev.items() if k != model.model_name}

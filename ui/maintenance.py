@@ -8,7 +8,7 @@ import streamlit as st
 
 from engine import maintenance as mt
 from engine import roles
-from engine.data import Table, profile
+from engine.data import Table
 from ui import charts
 from ui.errors import guard
 from ui.options import option_input
@@ -17,7 +17,9 @@ from ui.results import comparison_table, download_csv, metric_cards
 from ui.share import share_panel
 from ui.state import memo
 from ui.style import money, pct
-from ui.tabular import batch_scoring, explanation_panel, model_file_scoring, what_if
+from ui.tabular import (batch_scoring, cost_threshold_slider, explain_and_what_if, model_file_scoring,
+                        report_head)
+from ui.training import training_notes
 
 KEYS = ["auprc", "roc_auc", "brier"]
 NONE = "(none)"
@@ -82,11 +84,7 @@ def performance(model: mt.MaintenanceModel) -> None:
     st.plotly_chart(charts.pr_chart(model.pr_curves(), {mt.MODEL: (at["recall"], at["precision"])}, rate), key="mt_pr")
     st.caption("Higher and further right is better: more failures caught with fewer needless service stops. "
                "The dot is the network at the threshold chosen from your costs.")
-    with st.expander("Training curve and what was done to the data"):
-        st.plotly_chart(charts.loss_curve(model.history.epochs), key="mt_history")
-        st.markdown(f"Training {model.history.stopped}.")
-        for note in model.notes:
-            st.markdown(f"- {note}")
+    training_notes(model, "mt")
 
 
 def costs_and_threshold(model: mt.MaintenanceModel) -> tuple[mt.MaintenanceModel, mt.Costs]:
@@ -98,9 +96,9 @@ def costs_and_threshold(model: mt.MaintenanceModel) -> tuple[mt.MaintenanceModel
                               help="Parts, labour and lost production time of servicing a machine before a run.")
     costs = mt.Costs(failure, service)
     best = model.cheapest_threshold(costs)
-    threshold = st.slider("Service before the next run when the failure risk is at least", 0.0, 1.0, min(best, 1.0), 0.001,
-                          format="%.3f", key=f"mt_threshold_{failure}_{service}",
-                          help="Preset to the cheapest threshold for your costs on the validation runs.")
+    threshold = cost_threshold_slider("Service before the next run when the failure risk is at least", best,
+                                      f"mt_threshold_{failure}_{service}",
+                                      "Preset to the cheapest threshold for your costs on the validation runs.")
     decided = model.decide(threshold=threshold)
     cost, at = decided.money(costs), decided.at_threshold()
     gb = mt.BASELINES[0]
@@ -131,13 +129,11 @@ def service_view(model: mt.MaintenanceModel, df: pd.DataFrame, run_key: str) -> 
 
 
 def report(model: mt.MaintenanceModel, table: Table, costs: mt.Costs) -> str:
-    settings = {**asdict(model.columns), **asdict(model.config), **asdict(costs), "threshold": model.threshold}
     perf = comparison_table(mt.MODEL, model.metrics, model.baseline_metrics, KEYS, model.METRIC_LABELS, model.intervals)
     cost = model.money(costs)
     sections = [
-        ("Settings", [pd.DataFrame({"setting": list(settings), "value": [str(v) for v in settings.values()]})]),
-        ("Data", [f"{table.name}: {len(table.df):,} runs. Held out for testing: {model.n_rows['test']:,}.",
-                  profile(table.df), *model.notes]),
+        *report_head(table, model, "runs", asdict(model.columns), asdict(model.config), asdict(costs),
+                     {"threshold": model.threshold}),
         ("Performance on held-out runs", [verdict(model)[1], perf, charts.pr_chart(model.pr_curves())]),
         ("Costs and threshold", [pd.DataFrame({"cost per 1,000 runs": cost}),
                                  charts.cost_chart(model.cost_curves(costs), model.threshold, cost["No model"], "runs")]),
@@ -158,19 +154,9 @@ def results(model: mt.MaintenanceModel, table: Table, run_key: str, run_id: str 
         performance(model)
     with tabs[2]:
         service_view(model, df, run_key)
-    held = df.iloc[model.test["row"][:200]]
-    exp = None
-    with guard("explaining the model", stop=False):
-        exp = memo("mt_explain", run_key, lambda: model.explain(held))
-    with tabs[3]:
-        if exp is not None:
-            explanation_panel(exp, "mt_exp", row_label="run", row_names=[f"run in row {i + 1:,}" for i in held.index])
-    with tabs[4]:
-        st.caption("Start from a held-out run and change what you know before it, e.g. tool wear +50 minutes.")
-        pick = st.selectbox("Start from run", list(held.index), format_func=lambda i: f"row {i + 1:,}", key="mt_whatif_row")
-        with guard("updating the what-if", stop=False):
-            what_if(df.loc[pick, model.features], model.preprocessor.plans_, model.features,
-                    lambda d: float(model.risk(d)[0]), model.explain, key=f"mt_wi_{pick}", risk_label="Failure risk")
+    explain_and_what_if(model, df, df.iloc[model.test["row"][:200]], run_key, "mt", tabs[3:5], "run",
+                        lambda d: float(model.risk(d)[0]), "Failure risk",
+                        "Start from a held-out run and change what you know before it, e.g. tool wear +50 minutes.")
     with tabs[5]:
         batch_scoring("mt", model.score, model.features, "maintenance_scores.csv")
     with tabs[6]:

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
-from engine.data import load_table
+from engine.data import Table, load_table, profile
 from engine.explain import Explanation
 from ui import charts
 from ui.data import upload_limit_bytes
@@ -34,6 +35,45 @@ def explanation_panel(exp: Explanation, key: str, row_label: str = "row", row_na
     col = st.selectbox("Pick a column", list(exp.importance().index), key=f"{key}_dep")
     st.plotly_chart(charts.shap_dependence(exp, col), key=f"{key}_dependence")
     st.caption("Each dot is a row: its value of the column (across) and how much that pushed its prediction (up).")
+
+
+def explain_and_what_if(model: Any, df: pd.DataFrame, held: pd.DataFrame, run_key: str, key: str, tabs: Sequence,
+                        row_label: str, risk_fn: Callable[[pd.DataFrame], float], risk_label: str,
+                        caption: str | None = None):
+    """The Explanations and What-if tabs of a tabular page: SHAP of the held-out rows `held` (computed once per run),
+    then one of them to edit. Returns the Explanation (None when it failed: the page keeps serving)."""
+    exp = None
+    with guard("explaining the model", stop=False):
+        exp = memo(f"{key}_explain", run_key, lambda: model.explain(held))
+    with tabs[0]:
+        if exp is not None:
+            explanation_panel(exp, f"{key}_exp", row_label=row_label,
+                              row_names=[f"{row_label} in row {i + 1:,}" for i in held.index])
+    with tabs[1]:
+        if caption:
+            st.caption(caption)
+        pick = st.selectbox(f"Start from {row_label}", list(held.index), format_func=lambda i: f"row {i + 1:,}",
+                            key=f"{key}_whatif_row")
+        order = list(exp.importance().index) if exp is not None else model.features
+        with guard("updating the what-if", stop=False):
+            what_if(df.loc[pick, model.features], model.preprocessor.plans_, order, risk_fn, model.explain,
+                    key=f"{key}_wi_{pick}", risk_label=risk_label)
+    return exp
+
+
+def cost_threshold_slider(label: str, best: float, key: str, help: str) -> float:
+    """The alert threshold, preset to the cheapest one for the analyst's costs. `key` must carry the costs, so new
+    costs move the slider to their own cheapest threshold."""
+    top = max(1.0, float(np.ceil(best * 1000) / 1000))  # "flag nothing" can sit just above a score of exactly 1
+    return st.slider(label, 0.0, top, float(best), 0.001, format="%.3f", key=key, help=help)
+
+
+def report_head(table: Table, model: Any, unit: str, *settings: dict) -> list:
+    """The first two sections of every tabular report: the settings of the run, and the data it learnt from."""
+    pairs = {k: v for part in settings for k, v in part.items()}
+    return [("Settings", [pd.DataFrame({"setting": list(pairs), "value": [str(v) for v in pairs.values()]})]),
+            ("Data", [f"{table.name}: {len(table.df):,} {unit}, {table.df.shape[1]} columns. Held out for testing: "
+                      f"{model.n_rows['test']:,} {unit}.", profile(table.df), *model.notes])]
 
 
 def what_if(

@@ -157,3 +157,12 @@ def trained_run(page: str, table: Any, fit: Callable[..., Any], columns: Any, co
         st.stop()
     model = job.result
     return model, job.id, shareable_run(page, job.id, model.to_bytes, table, asdict(columns), asdict(config), model.metrics)
+
+
+def training_notes(model: Any, key: str) -> None:
+    """One way to show how a contract model trained: its loss curve, why it stopped, what was done to the data."""
+    with st.expander("Training curve and what was done to the data"):
+        st.plotly_chart(charts.loss_curve(model.history.epochs), key=f"{key}_history")
+        st.markdown(f"Training {model.history.stopped}.")
+        for note in model.notes:
+            st.markdown(f"- {note}")

@@ -1,0 +1,56 @@
+"""Shared by the scenarios that flag rows by a yes/no risk (diagnosis, fraud, maintenance).
+
+One way to do what each of them needs: the network's risk, a class-weighted loss, the two classic baselines
+(gradient boosting, logistic regression) fitted and timed, and cost-per-1,000 curves for the threshold chart.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from torch import nn
+
+from engine import evaluate
+from engine.training import as_tensor, predict_batched
+
+GRADIENT_BOOSTING = "Gradient boosting"
+LOGISTIC = "Logistic regression"
+
+
+def risk(net: nn.Module, X: np.ndarray) -> np.ndarray:
+    """The sigmoid of a network's first output for every row of an encoded matrix (float64, on the net's device)."""
+    device = next(net.parameters()).device
+    return torch.sigmoid(predict_batched(net, as_tensor(X, device, torch.float32))[:, 0]).cpu().numpy().astype(np.float64)
+
+
+def weighted_bce(pos_weight: float, device: torch.device):
+    """Binary cross-entropy on logits with each positive counted `pos_weight` times (for rare positives)."""
+    bce = nn.BCEWithLogitsLoss(pos_weight=torch.tensor(pos_weight, device=device))
+
+    def loss_fn(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return bce(logits, y.float())
+
+    return loss_fn
+
+
+def fit_baselines(X: np.ndarray, y: np.ndarray, seed: int,
+                  names: Sequence[str] = (GRADIENT_BOOSTING, LOGISTIC)) -> tuple[dict[str, Any], dict[str, float]]:
+    """The classic baselines fitted on (X, y), in the order of `names`, and the seconds each took."""
+    make = {GRADIENT_BOOSTING: lambda: HistGradientBoostingClassifier(random_state=seed, max_iter=200),
+            LOGISTIC: lambda: LogisticRegression(max_iter=2000)}
+    return evaluate.timed({name: (lambda name=name: make[name]().fit(X, y)) for name in names})
+
+
+def cost_curves(scores: Mapping[str, np.ndarray], y: np.ndarray, false_alarm: float, missed, caught: float = 0.0,
+                max_points: int = 400) -> dict[str, pd.DataFrame]:
+    """Per model: expected cost per 1,000 rows against the threshold in [0, 1], thinned for plotting."""
+    out = {}
+    for name, s in scores.items():
+        curve = evaluate.cost_curve(s, y, false_alarm, missed, caught)
+        curve["cost_per_1000"] = 1000 * curve["cost"] / max(len(y), 1)
+        out[name] = evaluate.thin(curve[(curve["threshold"] >= 0) & (curve["threshold"] <= 1)], max_points)
+    return out
