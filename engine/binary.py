@@ -12,6 +12,7 @@ import pandas as pd
 import torch
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import average_precision_score, roc_auc_score
 from torch import nn
 
 from engine import evaluate
@@ -54,3 +55,20 @@ def cost_curves(scores: Mapping[str, np.ndarray], y: np.ndarray, false_alarm: fl
         curve["cost_per_1000"] = 1000 * curve["cost"] / max(len(y), 1)
         out[name] = evaluate.thin(curve[(curve["threshold"] >= 0) & (curve["threshold"] <= 1)], max_points)
     return out
+
+
+def ranking_intervals(y: np.ndarray, scores: Mapping[str, np.ndarray], n: int, seed: int) -> dict[str, dict[str, list[float]]]:
+    """95% bootstrap intervals of AUPRC and ROC-AUC on the held-out rows, per model."""
+    return evaluate.bootstrap(np.asarray(y).astype(bool), scores,
+                              {"auprc": average_precision_score, "roc_auc": roc_auc_score}, n, seed)
+
+
+def metric_help(rows: str, positives: str, rare: bool = False) -> dict[str, str]:
+    """The help texts of the ranking metrics in a page's own words (rows: 'runs', positives: 'failing runs')."""
+    return {
+        "auprc": f"AUPRC (area under the precision-recall curve): how well the score ranks {positives} above the other "
+                 f"{rows}; 1 is perfect, and guessing gets the share of {positives}.",
+        "roc_auc": f"ROC-AUC: the chance that one of the {positives} scores above one of the other {rows}; 0.5 is "
+                   "guessing." + (f" It looks flattering when {positives} are rare — read AUPRC first." if rare else ""),
+        "brier": "Brier score: mean squared gap between the predicted risk and what happened; lower is better, 0 is perfect.",
+    }

@@ -71,10 +71,7 @@ class DiagnosisConfig:
         validate(self)
 
     def train_config(self) -> TrainConfig:
-        return TrainConfig(
-            max_epochs=self.max_epochs, batch_size=self.batch_size, lr=self.lr, weight_decay=self.weight_decay,
-            patience=self.patience, seed=self.seed, max_seconds=self.max_seconds,
-        )
+        return TrainConfig.of(self)
 
 
 # ----------------------------------------------------------------------------- validation

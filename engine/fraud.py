@@ -29,7 +29,6 @@ import pandas as pd
 import torch
 from sklearn.ensemble import HistGradientBoostingClassifier, IsolationForest
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.model_selection import train_test_split
 from torch import nn
 
@@ -110,10 +109,7 @@ class FraudConfig:
         validate(self)
 
     def train_config(self, n_train: int) -> TrainConfig:
-        return TrainConfig(
-            max_epochs=self.max_epochs, batch_size=self.batch_size or auto_batch_size(n_train), lr=self.lr,
-            weight_decay=self.weight_decay, patience=self.patience, seed=self.seed, max_seconds=self.max_seconds,
-        )
+        return TrainConfig.of(self, batch_size=self.batch_size or auto_batch_size(n_train))
 
 
 def auto_batch_size(n_train: int) -> int:
@@ -153,10 +149,7 @@ def at_threshold(scores: np.ndarray, y: np.ndarray, threshold: float) -> dict[st
 
 
 METRIC_HELP = {
-    "auprc": "AUPRC (area under the precision-recall curve): how well the score ranks frauds above genuine "
-             "transactions; 1 is perfect, and guessing gets the fraud rate.",
-    "roc_auc": "ROC-AUC: the chance that a random fraud scores above a random genuine transaction; 0.5 is guessing. "
-               "It looks flattering when frauds are rare — read AUPRC first.",
+    **binary.metric_help("transactions", "frauds", rare=True),
     "precision": "Precision: of the transactions flagged at the chosen threshold, the share that really are fraud.",
     "recall": "Recall: of all frauds, the share flagged at the chosen threshold.",
     "f1": "F1: one number balancing precision and recall at the chosen threshold (their harmonic mean); 1 is perfect.",
@@ -706,9 +699,7 @@ load = FraudModel.from_bytes
 # ----------------------------------------------------------------------------- fit
 
 
-def bootstrap_intervals(y: np.ndarray, scores: dict[str, np.ndarray], n: int, seed: int) -> dict[str, dict[str, list[float]]]:
-    """95% bootstrap intervals of AUPRC and ROC-AUC on the test rows, per model."""
-    return evaluate.bootstrap(y.astype(bool), scores, {"auprc": average_precision_score, "roc_auc": roc_auc_score}, n, seed)
+bootstrap_intervals = binary.ranking_intervals
 
 
 def fit(

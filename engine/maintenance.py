@@ -80,9 +80,6 @@ class Costs:
             raise DataError("Costs must be numbers of 0 or more: what an unplanned failure and a service stop cost you.")
 
 
-# ----------------------------------------------------------------------------- roles and checks
-
-
 def _mode_reason(df: pd.DataFrame, col: str, failed: pd.Series) -> str | None:
     """Why a 0/1 column looks like a failure mode (an outcome of the run), else None."""
     values = roles.label_text(df[col]).dropna()
@@ -162,14 +159,7 @@ def prepare(df: pd.DataFrame, columns: Columns, config: Config | None = None) ->
                     np.flatnonzero(keep), str(value), notes)
 
 
-# ----------------------------------------------------------------------------- the fitted model
-
-METRIC_HELP = {
-    "auprc": "AUPRC (area under the precision-recall curve): how well the risk ranks failing runs above the others; "
-             "1 is perfect, and guessing gets the failure rate.",
-    "roc_auc": "ROC-AUC: the chance that a failing run gets a higher risk than a run that went fine; 0.5 is guessing.",
-    "brier": "Brier score: mean squared gap between the risk and what happened; lower is better.",
-}
+METRIC_HELP = binary.metric_help("runs", "failing runs")
 
 
 @dataclass
@@ -259,9 +249,6 @@ class MaintenanceModel(Fitted):
 load = MaintenanceModel.from_bytes
 
 
-# ----------------------------------------------------------------------------- fit
-
-
 def _scores(y: np.ndarray, risk: np.ndarray) -> dict[str, float]:
     return {**evaluate.ranking(y, risk), "brier": evaluate.brier(y, risk)}
 
@@ -276,25 +263,21 @@ def fit(df: pd.DataFrame, columns: Columns, config: Config = Config(), progress=
     share = y[train].mean()
     loss = binary.weighted_bce(math.sqrt((1 - share) / share), get_device())
     target = y.astype(np.float32)[:, None]
-    train_config = TrainConfig(**{k: getattr(config, k) for k in ("max_epochs", "batch_size", "lr", "weight_decay",
-                                                                  "patience", "seed", "max_seconds")})
     fitted, timings = evaluate.timed({MODEL: lambda: fit_model(net, (X[train], target[train]), (X[val], target[val]),
-                                                               loss, train_config, progress=progress, cancel=cancel)})
+                                                               loss, TrainConfig.of(config), progress=progress, cancel=cancel)})
     fit_rows = np.r_[train, val]
     baselines, seconds = binary.fit_baselines(X[fit_rows], y[fit_rows], config.seed, BASELINES)
     net_risk = binary.risk(net, X)
     risks = {MODEL: net_risk[test], **{k: m.predict_proba(X[test])[:, 1] for k, m in baselines.items()}}
     yt = y[test]
-    bootstrap = evaluate.bootstrap(yt, risks, {"auprc": lambda a, b: evaluate.ranking(a, b)["auprc"],
-                                               "roc_auc": lambda a, b: evaluate.ranking(a, b)["roc_auc"]},
-                                   config.bootstrap, config.seed)
     model = MaintenanceModel(
         columns=Columns(columns.target, tuple(columns.features), columns.machine, tuple(columns.modes), prep.failure_value),
         config=config, preprocessor=pre, net=net, background=evaluate.background_sample(X, train, config.seed),
         test={"y": yt, "row": prep.rows[test], "modes": prep.modes[test], **risks,
               "val_y": y[val], "val_risk": net_risk[val]},
         metrics=_scores(yt, risks[MODEL]), baseline_metrics={k: _scores(yt, risks[k]) for k in BASELINES},
-        intervals=bootstrap, history=fitted[MODEL], timings={**timings, **seconds}, notes=prep.notes + pre.notes_,
+        intervals=binary.ranking_intervals(yt, risks, config.bootstrap, config.seed), history=fitted[MODEL],
+        timings={**timings, **seconds}, notes=prep.notes + pre.notes_,
         n_rows={"train": len(train), "validation": len(val), "test": len(test)},
     )
     return model.decide(threshold=model.cheapest_threshold(Costs()))

@@ -13,7 +13,7 @@ import math
 import os
 import random
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Callable, Protocol
 
 import numpy as np
@@ -69,6 +69,12 @@ class TrainConfig:
     def __post_init__(self):
         if self.max_epochs < 1 or self.batch_size < 1 or self.lr <= 0:
             raise ValueError("max_epochs and batch_size must be >= 1 and lr > 0")
+
+    @classmethod
+    def of(cls, options: Any, **changes: Any) -> "TrainConfig":
+        """The loop's settings taken from a scenario's Config (the fields both share), with `changes` on top."""
+        shared = {f.name for f in fields(cls)} & {f.name for f in fields(options)}
+        return cls(**{**{k: getattr(options, k) for k in shared}, **changes})
 
 
 @dataclass

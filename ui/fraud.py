@@ -19,7 +19,7 @@ from ui.report import build_report
 from ui.results import comparison_table, download_csv, metric_cards
 from ui.share import share_panel
 from ui.state import memo
-from ui.tabular import batch_scoring, cost_threshold_slider, model_file_scoring, report_head
+from ui.tabular import batch_scoring, cost_threshold_slider, held_out_line, model_file_scoring, money_cards, report_head
 from ui.training import training_notes
 from ui.style import MODEL_COLOR, NEUTRAL_COLOR, POSITIVE_COLOR, money, pct
 
@@ -126,11 +126,8 @@ def threshold_slider(model: fr.FraudModel, costs: fr.Costs | None, key: str) -> 
 
 
 def _rows_line(model: fr.FraudModel) -> str:
-    n = model.n_rows
-    split = (f"the **{n['test']:,} latest transactions** (split by time)" if model.columns.time
-             else f"**{n['test']:,} held-out transactions**")
-    return (f"Measured on {split} the models never saw; trained on {n['train']:,}, with "
-            f"{n['validation']:,} more to stop training and choose the threshold.")
+    latest = f"the **{model.n_rows['test']:,} latest transactions** (split by time)" if model.columns.time else None
+    return held_out_line(model.n_rows, "transactions", latest)
 
 
 def performance(model: fr.FraudModel, ev: dict, threshold: float) -> None:
@@ -182,13 +179,11 @@ def cost_view(model: fr.FraudModel, costs: fr.Costs, ev: dict, threshold: float)
     base = ev[base_name]
     none = model.no_model_cost(costs)
     n = model.n_rows["test"]
-    c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Cost per 1,000 transactions", money(main["cost_per_1000"]), help=fr.METRIC_HELP["cost_per_1000"])
-    c2.metric("Saving vs no model", money(none - main["cost"]), delta=pct((none - main["cost"]) / none) if none else None,
-              help=f"Flagging nothing would cost {money(none)} on these {n:,} held-out transactions (every fraud missed).")
-    c3.metric(f"Saving vs {base_name.lower()}", money(base["cost"] - main["cost"]),
-              help=f"{base_name} at its own cheapest threshold costs {money(base['cost'])} on the same rows.")
-    c4.metric("Alerts per 1,000 transactions", f"{main['alerts_per_1000']:.1f}", help=fr.METRIC_HELP["alerts_per_1000"])
+    money_cards("transactions", main["cost_per_1000"], none - main["cost"], base["cost"] - main["cost"], base_name,
+                main["alerts_per_1000"], [fr.METRIC_HELP["cost_per_1000"],
+                f"Flagging nothing would cost {money(none)} on these {n:,} held-out transactions (every fraud missed).",
+                f"{base_name} at its own cheapest threshold costs {money(base['cost'])} on the same rows.",
+                fr.METRIC_HELP["alerts_per_1000"]], none_delta=pct((none - main["cost"]) / none) if none else None)
     st.caption(f"Money on the {n:,} held-out transactions at your threshold ({threshold:.3f}): {main['fp']:,} false alarm(s) "
                f"and {main['fn']:,} missed fraud(s) cost {money(main['cost'])} in all.")
     if base["cost"] < main["cost"]:

@@ -11,14 +11,14 @@ from engine import roles
 from engine.data import Table
 from ui import charts
 from ui.errors import guard
-from ui.options import option_input
+from ui.options import advanced_options
 from ui.report import build_report
 from ui.results import comparison_table, download_csv, metric_cards
 from ui.share import share_panel
 from ui.state import memo
 from ui.style import money, pct
-from ui.tabular import (batch_scoring, cost_threshold_slider, explain_and_what_if, model_file_scoring,
-                        report_head)
+from ui.tabular import (batch_scoring, cost_threshold_slider, explain_and_what_if, held_out_line, model_file_scoring,
+                        money_cards, report_head)
 from ui.training import training_notes
 
 KEYS = ["auprc", "roc_auc", "brier"]
@@ -49,13 +49,8 @@ def column_roles(df: pd.DataFrame, fp: str) -> mt.Columns:
 
 
 def options() -> mt.Config:
-    with st.expander("Advanced training options"):
-        a1, a2, a3 = st.columns(3)
-        return mt.Config(max_epochs=option_input(a1, mt.Config, "max_epochs", "mt_epochs"),
-                         dropout=option_input(a2, mt.Config, "dropout", "mt_dropout", "slider"),
-                         test_fraction=option_input(a3, mt.Config, "test_fraction", "mt_test", "slider"),
-                         seed=option_input(a1, mt.Config, "seed", "mt_seed"),
-                         weight_decay=option_input(a2, mt.Config, "weight_decay", "mt_wd", "select"))
+    return advanced_options(mt.Config, "mt", {"max_epochs": "number", "dropout": "slider", "test_fraction": "slider",
+                                              "seed": "number", "weight_decay": "select"})
 
 
 def verdict(model: mt.MaintenanceModel) -> tuple[bool, str]:
@@ -69,9 +64,7 @@ def verdict(model: mt.MaintenanceModel) -> tuple[bool, str]:
 
 
 def performance(model: mt.MaintenanceModel) -> None:
-    n = model.n_rows
-    st.markdown(f"Measured on **{n['test']:,} held-out runs** the models never saw; trained on {n['train']:,}, with "
-                f"{n['validation']:,} more to stop training and choose the threshold.")
+    st.markdown(held_out_line(model.n_rows, "runs"))
     ok, sentence = verdict(model)
     (st.success if ok else st.warning)(sentence, icon=":material/balance:")
     labels = model.METRIC_LABELS
@@ -102,13 +95,11 @@ def costs_and_threshold(model: mt.MaintenanceModel) -> tuple[mt.MaintenanceModel
     decided = model.decide(threshold=threshold)
     cost, at = decided.money(costs), decided.at_threshold()
     gb = mt.BASELINES[0]
-    m1, m2, m3, m4 = st.columns(4)
-    m1.metric("Cost per 1,000 runs", money(cost[mt.MODEL]), help="Service stops plus the failures still missed.")
-    m2.metric("Saving vs no model", money(cost["No model"] - cost[mt.MODEL]),
-              help=f"With no model every failure is unplanned: {money(cost['No model'])} per 1,000 runs.")
-    m3.metric(f"Saving vs {gb.lower()}", money(cost[gb] - cost[mt.MODEL]),
-              help=f"{gb} at its own cheapest threshold on these runs (a best case for it): {money(cost[gb])} per 1,000 runs.")
-    m4.metric("Services per 1,000 runs", f"{at['alerts_per_1000']:.1f}", help=f"Failures caught: {pct(at['recall'])}.")
+    money_cards("runs", cost[mt.MODEL], cost["No model"] - cost[mt.MODEL], cost[gb] - cost[mt.MODEL], gb,
+                at["alerts_per_1000"], ["Service stops plus the failures still missed.",
+                f"With no model every failure is unplanned: {money(cost['No model'])} per 1,000 runs.",
+                f"{gb} at its own cheapest threshold on these runs (a best case for it): {money(cost[gb])} per 1,000 runs.",
+                f"Failures caught: {pct(at['recall'])}."], alerts="Services")
     st.caption(f"Cheapest threshold for these costs on the validation runs: {best:.3f}. Money on the held-out runs: "
                f"{at['tp']:,} failure(s) prevented, {at['fn']:,} missed, {at['fp']:,} service stop(s) that were not needed.")
     st.plotly_chart(charts.cost_chart(decided.cost_curves(costs), threshold, cost["No model"], unit="runs"), key="mt_cost")

@@ -15,6 +15,7 @@ from ui.data import upload_limit_bytes
 from ui.errors import guard
 from ui.results import download_csv
 from ui.state import memo
+from ui.style import money
 
 
 def explanation_panel(exp: Explanation, key: str, row_label: str = "row", row_names: Sequence[str] | None = None) -> None:
@@ -66,6 +67,24 @@ def cost_threshold_slider(label: str, best: float, key: str, help: str) -> float
     costs move the slider to their own cheapest threshold."""
     top = max(1.0, float(np.ceil(best * 1000) / 1000))  # "flag nothing" can sit just above a score of exactly 1
     return st.slider(label, 0.0, top, float(best), 0.001, format="%.3f", key=key, help=help)
+
+
+def held_out_line(n_rows: dict[str, int], unit: str, where: str | None = None) -> str:
+    """'Measured on N held-out runs the models never saw; trained on …': the first line of a Performance tab."""
+    where = where or f"**{n_rows['test']:,} held-out {unit}**"
+    return (f"Measured on {where} the models never saw; trained on {n_rows['train']:,}, with "
+            f"{n_rows['validation']:,} more to stop training and choose the threshold.")
+
+
+def money_cards(unit: str, cost_per_1000: float, vs_none: float, vs_baseline: float, baseline: str,
+                alerts_per_1000: float, helps: Sequence[str], alerts: str = "Alerts", none_delta: str | None = None) -> None:
+    """The four money cards of a threshold chosen from costs: cost per 1,000 rows, the savings against no model and
+    against the first baseline, and how many rows get flagged. `helps` are the four cards' help texts."""
+    c = st.columns(4)
+    c[0].metric(f"Cost per 1,000 {unit}", money(cost_per_1000), help=helps[0])
+    c[1].metric("Saving vs no model", money(vs_none), delta=none_delta, help=helps[1])
+    c[2].metric(f"Saving vs {baseline.lower()}", money(vs_baseline), help=helps[2])
+    c[3].metric(f"{alerts} per 1,000 {unit}", f"{alerts_per_1000:.1f}", help=helps[3])
 
 
 def report_head(table: Table, model: Any, unit: str, *settings: dict) -> list:
