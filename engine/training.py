@@ -128,6 +128,17 @@ def _mean_loss(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: Loss
     return float(total) / max(len(X), 1)
 
 
+def initialise(model: nn.Module, config: TrainConfig) -> torch.Generator:
+    """Seed everything and (unless fine-tuning) re-initialise the weights from the seed; the shuffling generator."""
+    with _INIT_LOCK:
+        gen = seed_everything(config.seed)
+        if config.reset_parameters:
+            for module in model.modules():
+                if hasattr(module, "reset_parameters"):
+                    module.reset_parameters()
+    return gen
+
+
 def _seed_dropout(model: nn.Module, generator: torch.Generator) -> None:
     """Give every dropout layer the run's own generator (plain nn.Dropout is swapped in place)."""
     for parent in list(model.modules()):
@@ -261,10 +272,32 @@ class TimeLimit(Callback):
         return None
 
 
-def default_callbacks(progress: ProgressFn | None = None) -> list[Callback]:
-    """What every network gets unless its scenario says otherwise, in the order they run."""
+def default_callbacks(progress: ProgressFn | None = None, time_limit: Callback | None = None) -> list[Callback]:
+    """What every network gets unless its scenario says otherwise, in the order they run. `time_limit` replaces
+    TimeLimit (the data-parallel loop's own, whose stop decision all the ranks take together)."""
     return [StopOnNonFinite(), ReduceLROnPlateau(), EarlyStopping(),
-            *([ReportProgress(progress)] if progress is not None else []), TimeLimit()]
+            *([ReportProgress(progress)] if progress is not None else []), time_limit or TimeLimit()]
+
+
+def end_epoch(loop: Loop, hooks: list[Callback], record: dict[str, float]) -> bool:
+    """Record an epoch and run every callback on it; True (with `history.stopped` set) when one says stop."""
+    loop.history.epochs.append(record)
+    reasons = [cb.on_epoch_end(loop, record) for cb in hooks]
+    stop = next((r for r in reasons if r), None)
+    if stop:
+        loop.history.stopped = stop
+    return bool(stop)
+
+
+def end_training(loop: Loop, hooks: list[Callback], t0: float) -> History:
+    """After the last epoch: the reason when all epochs ran, the callbacks' endings (best weights back), timing."""
+    if not loop.history.stopped:
+        loop.history.stopped = f"ran all {loop.config.max_epochs} epochs"
+    for cb in hooks:
+        cb.on_train_end(loop)
+    loop.model.eval()
+    loop.history.seconds = time.perf_counter() - t0
+    return loop.history
 
 
 def fit_model(
@@ -292,12 +325,7 @@ def fit_model(
 
         return fit_data_parallel(model, train, val, loss_fn, config, progress=progress, cancel=cancel, device=device)
     device = device or get_device()
-    with _INIT_LOCK:
-        gen = seed_everything(config.seed)
-        if config.reset_parameters:
-            for module in model.modules():
-                if hasattr(module, "reset_parameters"):
-                    module.reset_parameters()
+    gen = initialise(model, config)
     model.to(device)
     _seed_dropout(model, torch.Generator(device=device).manual_seed(config.seed + 1))
     Xtr, ytr = as_tensor(train[0], device, torch.float32), as_tensor(train[1], device)
@@ -342,16 +370,6 @@ def fit_model(
             "lr": opt.param_groups[0]["lr"],
             "seconds": time.perf_counter() - t0,
         }
-        loop.history.epochs.append(record)
-        reasons = [cb.on_epoch_end(loop, record) for cb in hooks]
-        stop = next((r for r in reasons if r), None)
-        if stop:
-            loop.history.stopped = stop
+        if end_epoch(loop, hooks, record):
             break
-    else:
-        loop.history.stopped = f"ran all {config.max_epochs} epochs"
-    for cb in hooks:
-        cb.on_train_end(loop)
-    model.eval()
-    loop.history.seconds = time.perf_counter() - t0
-    return loop.history
+    return end_training(loop, hooks, t0)
