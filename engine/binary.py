@@ -16,10 +16,27 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from torch import nn
 
 from engine import evaluate
+from engine.explain import Explanation, deep_explain
 from engine.training import as_tensor, predict_batched
 
 GRADIENT_BOOSTING = "Gradient boosting"
 LOGISTIC = "Logistic regression"
+
+
+class TabularNet:
+    """Mixin for a Fitted whose network reads the analyst's columns through its fields `preprocessor` (an
+    engine.tabular.Preprocessor), `net` and `background` (encoded rows SHAP compares against)."""
+
+    @property
+    def features(self) -> list[str]:
+        """The analyst's columns the model uses, in order."""
+        return self.preprocessor.features
+
+    def net_explain(self, df: pd.DataFrame, output_index: int = 0, output_name: str = "the output") -> Explanation:
+        """SHAP values of one output of the network, summed back to the analyst's columns."""
+        return deep_explain(self.net, self.background, self.preprocessor.transform(df), df[self.features],
+                            self.preprocessor.group_matrix(), self.features, output_index=output_index,
+                            output_name=output_name)
 
 
 def risk(net: nn.Module, X: np.ndarray) -> np.ndarray:

@@ -23,7 +23,7 @@ from torch import nn
 from engine import binary, evaluate, options, roles
 from engine.data import DataError, check_finite
 from engine.device import get_device
-from engine.explain import Explanation, deep_explain
+from engine.explain import Explanation
 from engine.models import TabularMLP
 from engine.options import option as _opt
 from engine.options import validate
@@ -224,7 +224,7 @@ def _proba_from_logits(logits: torch.Tensor, positive_index: int) -> np.ndarray:
 
 
 @dataclass
-class DiagnosisModel(Fitted):
+class DiagnosisModel(binary.TabularNet, Fitted):
     KIND: ClassVar[str] = KIND
     HEADLINE: ClassVar[str] = "roc_auc"
     METRIC_LABELS: ClassVar[dict[str, str]] = {"roc_auc": "ROC-AUC", "accuracy": "Accuracy"}
@@ -242,10 +242,6 @@ class DiagnosisModel(Fitted):
     @property
     def positive_class(self) -> str:
         return self.classes[self.positive_index]
-
-    @property
-    def features(self) -> list[str]:
-        return self.preprocessor.features
 
     # -- scoring --------------------------------------------------------------------
     def _logits(self, X: np.ndarray) -> torch.Tensor:
@@ -276,11 +272,7 @@ class DiagnosisModel(Fitted):
         index = self.classes.index(cls)
         if self.net.n_out == 1 and index != self.positive_index:
             raise ValueError("a two-outcome model explains the positive outcome only")
-        X = self.preprocessor.transform(df)
-        return deep_explain(
-            self.net, self.background, X, df[self.features], self.preprocessor.group_matrix(), self.features,
-            output_index=0 if self.net.n_out == 1 else index, output_name=f"the risk of {self.columns.target} = {cls}",
-        )
+        return self.net_explain(df, 0 if self.net.n_out == 1 else index, f"the risk of {self.columns.target} = {cls}")
 
     def reasons_words(self) -> tuple[str, str]:
         return "raises risk", "lowers risk"

@@ -484,7 +484,7 @@ def describe_value(column: str, value, quantiles: Sequence[float] | None) -> str
 
 
 @dataclass
-class FraudModel(Fitted):
+class FraudModel(binary.TabularNet, Fitted):
     KIND: ClassVar[str] = KIND
     HEADLINE: ClassVar[str] = "auprc"
     METRIC_LABELS: ClassVar[dict[str, str]] = {"auprc": "AUPRC", "roc_auc": "ROC-AUC"}
@@ -525,10 +525,6 @@ class FraudModel(Fitted):
     @property
     def has_label(self) -> bool:
         return "y" in self.test
-
-    @property
-    def features(self) -> list[str]:
-        return self.preprocessor.features
 
     @property
     def has_amount(self) -> bool:

@@ -18,7 +18,7 @@ import pandas as pd
 from engine import binary, evaluate, options, roles
 from engine.data import DataError, check_finite
 from engine.device import get_device
-from engine.explain import Explanation, deep_explain
+from engine.explain import Explanation
 from engine.models import TabularMLP
 from engine.options import option
 from engine.scenario import Fitted
@@ -163,7 +163,7 @@ METRIC_HELP = binary.metric_help("runs", "failing runs")
 
 
 @dataclass
-class MaintenanceModel(Fitted):
+class MaintenanceModel(binary.TabularNet, Fitted):
     KIND: ClassVar[str] = KIND
     HEADLINE: ClassVar[str] = "auprc"
     METRIC_LABELS: ClassVar[dict[str, str]] = {"auprc": "AUPRC", "roc_auc": "ROC-AUC", "brier": "Brier score"}
@@ -176,10 +176,6 @@ class MaintenanceModel(Fitted):
     test: dict[str, np.ndarray]  # y, row, modes and each model's risk on the held-out runs; val_y, val_risk
     threshold: float = 0.5  # decision: service before the next run when the risk reaches it
 
-    @property
-    def features(self) -> list[str]:
-        return self.preprocessor.features
-
     def risk(self, df: pd.DataFrame) -> np.ndarray:
         return binary.risk(self.net, self.preprocessor.transform(df))
 
@@ -190,8 +186,7 @@ class MaintenanceModel(Fitted):
 
     def explain(self, df: pd.DataFrame, output: object = None) -> Explanation:
         """SHAP values of the failure logit, per analyst column."""
-        return deep_explain(self.net, self.background, self.preprocessor.transform(df), df[self.features],
-                            self.preprocessor.group_matrix(), self.features, output_name="the failure risk")
+        return self.net_explain(df, output_name="the failure risk")
 
     def reasons_words(self) -> tuple[str, str]:
         return "raises risk", "lowers risk"
