@@ -213,7 +213,7 @@ def _train_loop(cfg: dict[str, Any]) -> None:
     from safetensors.torch import save as save_weights
     from torch.nn.parallel import DistributedDataParallel
 
-    from engine.training import History, Loop, _seed_dropout, default_callbacks, end_epoch, end_training, initialise
+    from engine.training import _seed_dropout, begin, default_callbacks, end_epoch, end_training, initialise
 
     ctx = ray.train.get_context()
     rank, world = ctx.get_world_rank(), ctx.get_world_size()
@@ -234,14 +234,11 @@ def _train_loop(cfg: dict[str, Any]) -> None:
     n = len(Xtr)
     batch = min(config.batch_size, n)
     steps = math.ceil(n / batch)
-    opt = torch.optim.AdamW(ddp.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    loop = Loop(model, opt, config, History())
     stopper = _AgreedStop(relay, rank)
     report = (lambda event: relay.push.remote({**event, "workers": world})) if rank == 0 else None
     hooks = default_callbacks(report, time_limit=stopper)
-    for cb in hooks:
-        cb.on_train_begin(loop)
-    t0 = time.perf_counter()
+    loop, t0 = begin(model, ddp.parameters(), config, hooks)
+    opt = loop.optimizer
     for epoch in range(1, config.max_epochs + 1):
         loop.epoch = epoch
         ddp.train()

@@ -279,6 +279,15 @@ def default_callbacks(progress: ProgressFn | None = None, time_limit: Callback |
             *([ReportProgress(progress)] if progress is not None else []), time_limit or TimeLimit()]
 
 
+def begin(model: nn.Module, params: Any, config: TrainConfig, hooks: list[Callback]) -> tuple[Loop, float]:
+    """Before the first epoch: the optimiser over `params`, the loop's state, the callbacks' start; (loop, t0)."""
+    opt = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    loop = Loop(model, opt, config, History())
+    for cb in hooks:
+        cb.on_train_begin(loop)
+    return loop, time.perf_counter()
+
+
 def end_epoch(loop: Loop, hooks: list[Callback], record: dict[str, float]) -> bool:
     """Record an epoch and run every callback on it; True (with `history.stopped` set) when one says stop."""
     loop.history.epochs.append(record)
@@ -338,12 +347,9 @@ def fit_model(
         raise ValueError("no training rows")
     batch = min(config.batch_size, n)
     steps = math.ceil(n / batch)
-    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    loop = Loop(model, opt, config, History())
     hooks = callbacks if callbacks is not None else default_callbacks(progress)
-    for cb in hooks:
-        cb.on_train_begin(loop)
-    t0 = time.perf_counter()
+    loop, t0 = begin(model, model.parameters(), config, hooks)
+    opt = loop.optimizer
     for epoch in range(1, config.max_epochs + 1):
         loop.epoch = epoch
         model.train()
