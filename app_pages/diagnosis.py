@@ -1,8 +1,6 @@
 """Diagnosis: predict an outcome from a patient table, beside honest baselines, with reasons."""
 from __future__ import annotations
 
-from dataclasses import asdict
-
 import streamlit as st
 
 from engine import diagnosis as dx
@@ -11,8 +9,7 @@ from ui import diagnosis as views
 from ui.data import dataset_picker
 from ui.errors import guard
 from ui.options import option_input
-from ui.share import open_shared_run, shareable_run
-from ui.training import run_key, training_panel
+from ui.training import shared_run, trained_run
 
 SAMPLES = {
     "Heart disease (Cleveland, 303 patients)": "heart_disease_cleveland.csv",
@@ -24,11 +21,7 @@ st.caption("Predict an outcome (disease yes/no, a diagnosis code) from a patient
            "and why — patient by patient. For exploring data, not for clinical decisions.")
 
 # ----------------------------------------------------------------------------- a shared link reopens a run
-shared = open_shared_run("diagnosis")
-if shared is not None:
-    with guard("opening the shared run"):
-        views.results(dx.load(shared.model), shared.dataset(), shared.id, shared.id)
-    st.stop()
+shared_run("diagnosis", dx.load, views.results)  # a share link: its results, no training
 
 with st.expander("Already have a model file from this page? Score new patients with it, no training"):
     views.score_with_model_file()
@@ -75,12 +68,6 @@ with guard("checking your columns"):
 for note in prepared.notes:
     st.info(note)
 
-# ----------------------------------------------------------------------------- 3 · Train
-job = training_panel("diagnosis", run_key(table.fingerprint, columns, config), dx.fit, df, columns, config)
-if job is None or not job.finished_ok:
-    st.stop()
-model: dx.DiagnosisModel = job.result
-
-# ----------------------------------------------------------------------------- 4 · Results
-run_id = shareable_run("diagnosis", job.id, model.to_bytes, table, asdict(columns), asdict(config), model.metrics)
-views.results(model, table, job.id, run_id)
+# ----------------------------------------------------------------------------- 3 · Train, 4 · Results
+model, key, run_id = trained_run("diagnosis", table, dx.fit, columns, config)
+views.results(model, table, key, run_id)

@@ -1,8 +1,6 @@
 """Digit recognizer: the classic MLP and a CNN side by side on handwritten digits; mistakes, pixel explanations, draw-to-predict."""
 from __future__ import annotations
 
-from dataclasses import asdict
-
 import streamlit as st
 
 from engine import digits as dg
@@ -10,9 +8,8 @@ from ui import digits as view
 from ui.data import dataset_picker
 from ui.errors import guard
 from ui.options import option_input
-from ui.share import open_shared_run, shareable_run
 from ui.state import memo
-from ui.training import run_key, training_panel
+from ui.training import run_key, shared_run, trained_run
 
 MAIN_SAMPLE = "MNIST: 10,000 training images, tested on 2,000 others"
 QUICK_SAMPLE = "MNIST: 500 images (a quick try)"
@@ -26,11 +23,7 @@ st.caption("Teach a network to read handwritten digits from your labelled images
            "baseline, see its mistakes and why it reads what it reads, then draw a digit and let it guess.")
 
 # ----------------------------------------------------------------------------- a shared link or a model file: no training
-shared = open_shared_run("digits")
-if shared is not None:
-    with guard("opening the shared run"):
-        view.results(dg.load(shared.model), shared.id, shared.id, f"{shared.dataset_name}: {shared.n_rows:,} images")
-    st.stop()
+shared_run("digits", dg.load, view.shared_results)  # a share link: its results, no training
 with st.expander("Already have a model file from this page? Open it and draw or predict, no training"):
     from_file = view.model_from_file()
 if from_file is not None:
@@ -82,13 +75,7 @@ with st.expander("Advanced training options"):
         seed=option_input(a3, C, "seed", "dg_seed"),
     )
 
-# ----------------------------------------------------------------------------- 3 · Train
-key = run_key(table.fingerprint, test_table.fingerprint if test_table is not None else "", columns, config)
-job = training_panel("digits", key, dg.fit, df, columns, config, test_df=test_df)
-if job is None or not job.finished_ok:
-    st.stop()
-model: dg.DigitModel = job.result
-
-# ----------------------------------------------------------------------------- 4 · Results
-run_id = shareable_run("digits", job.id, model.to_bytes, table, asdict(columns), asdict(config), model.metrics)
-view.results(model, job.id, run_id, f"{table.name}: {len(df):,} images" + (f"; tested on {test_table.name}" if test_table else ""))
+# ----------------------------------------------------------------------------- 3 · Train, 4 · Results
+model, key, run_id = trained_run("digits", table, dg.fit, columns, config, test_df=test_df,
+                                 key_parts=(test_table.fingerprint if test_table is not None else "",))
+view.results(model, key, run_id, f"{table.name}: {len(df):,} images" + (f"; tested on {test_table.name}" if test_table else ""))

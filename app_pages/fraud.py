@@ -1,16 +1,13 @@
 """Fraud detection: rank transactions by fraud risk, pick the threshold from money, see why each is flagged."""
 from __future__ import annotations
 
-from dataclasses import asdict
-
 import streamlit as st
 
 from engine import fraud as fr
 from ui import fraud as view
 from ui.data import dataset_picker
 from ui.errors import guard
-from ui.share import open_shared_run, shareable_run
-from ui.training import run_key, training_panel
+from ui.training import shared_run, trained_run
 
 SAMPLES = {"Card transactions (ULB, 1,774 rows, 298 frauds)": "creditcard_transactions.csv"}
 
@@ -19,11 +16,7 @@ st.caption("Rank card transactions, claims or payments by how likely they are fr
            "what a false alarm and a missed fraud cost you, and read why each transaction was flagged.")
 
 # ----------------------------------------------------------------------------- a shared link reopens a run
-shared = open_shared_run("fraud")
-if shared is not None:
-    with guard("opening the shared run"):
-        view.results(fr.load(shared.model), shared.dataset(), shared.id, shared.id)
-    st.stop()
+shared_run("fraud", fr.load, view.results)  # a share link: its results, no training
 
 with st.expander("Already have a model file from this page? Score new transactions with it, no training"):
     view.score_with_model_file()
@@ -54,12 +47,6 @@ else:
     st.caption("Labelled mode: a neural network learns from the known frauds (rare frauds weighted up), beside "
                "gradient boosting and logistic regression trained on the same rows.")
 
-# ----------------------------------------------------------------------------- 3 · Train
-job = training_panel("fraud", run_key(table.fingerprint, columns, config), fr.fit, df, columns, config)
-if job is None or not job.finished_ok:
-    st.stop()
-model: fr.FraudModel = job.result
-
-# ----------------------------------------------------------------------------- 4 · Results
-run_id = shareable_run("fraud", job.id, model.to_bytes, table, asdict(columns), asdict(config), model.metrics)
-view.results(model, table, job.id, run_id)
+# ----------------------------------------------------------------------------- 3 · Train, 4 · Results
+model, key, run_id = trained_run("fraud", table, fr.fit, columns, config)
+view.results(model, table, key, run_id)

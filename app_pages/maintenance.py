@@ -7,8 +7,7 @@ from engine import maintenance as mt
 from ui import maintenance as views
 from ui.data import dataset_picker
 from ui.errors import guard
-from ui.share import show_shared_run
-from ui.training import trained_run
+from ui.training import shared_run, trained_run
 
 SAMPLES = {"Milling machine runs (AI4I 2020, 7,000 runs)": "ai4i2020_machines_1_7000.csv"}
 
@@ -17,7 +16,7 @@ st.caption("Predict which production runs will end in a machine failure from wha
            "what a failure and a service stop cost into an alert threshold, and see which machines to service first, "
            "and why.")
 
-show_shared_run("maintenance", mt.load, views.results)  # a share link: its results, no training
+shared_run("maintenance", mt.load, views.results)  # a share link: its results, no training
 views.score_with_model_file()  # in an expander: a model file from this page, no training
 
 # ----------------------------------------------------------------------------- 1 · Data

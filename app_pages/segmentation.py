@@ -1,17 +1,14 @@
 """Retail segmentation: group customers by how they buy, name the groups, see why each customer sits where it does."""
 from __future__ import annotations
 
-from dataclasses import asdict
-
 import streamlit as st
 
 from engine import segmentation as seg
 from ui import segmentation as view
 from ui.data import dataset_picker
 from ui.errors import guard
-from ui.share import open_shared_run, shareable_run
 from ui.state import memo
-from ui.training import run_key, training_panel
+from ui.training import run_key, shared_run, trained_run
 
 SAMPLES = {
     "Online Retail transactions (UCI, real, 1,312 customers)": "online_retail_transactions.csv.gz",
@@ -29,12 +26,7 @@ st.caption("Group customers by how they buy — from raw transactions (recency, 
            "table — see what each group looks like, name it, and see why any one customer sits in its group.")
 
 # ----------------------------------------------------------------------------- a shared link reopens a run
-shared = open_shared_run("segmentation")
-if shared is not None:
-    with guard("opening the shared run"):
-        model = memo("seg_shared", shared.id, lambda: seg.load(shared.model).attach(shared.dataset().df), keep=1)
-        view.results(model, shared.id, shared.id, shared.dataset_name)
-    st.stop()
+shared_run("segmentation", seg.load, view.shared_results)  # a share link: its results, no training
 
 with st.expander("Already have a model file from this page? Assign new customers with it, no training"):
     view.score_with_model_file()
@@ -53,13 +45,6 @@ with guard("checking your columns"):  # cheap: problems show as sentences before
                     lambda: seg.prepare(df, columns, config))
 view.prepared_summary(prepared)
 
-# ----------------------------------------------------------------------------- 3 · Train
-job = training_panel("segmentation", run_key(table.fingerprint, columns, config), seg.fit, df, columns, config,
-                     label="Find segments")
-if job is None or not job.finished_ok:
-    st.stop()
-model: seg.SegmentationModel = job.result
-
-# ----------------------------------------------------------------------------- 4 · Results
-run_id = shareable_run("segmentation", job.id, model.to_bytes, table, asdict(columns), asdict(config), model.metrics)
-view.results(model, job.id, run_id, table.name)
+# ----------------------------------------------------------------------------- 3 · Train, 4 · Results
+model, key, run_id = trained_run("segmentation", table, seg.fit, columns, config, label="Find segments")
+view.results(model, key, run_id, table.name)

@@ -16,16 +16,14 @@ from typing import ClassVar, Sequence
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 from torch import nn
 
-from engine import evaluate, options, roles
+from engine import binary, evaluate, options, roles
 from engine.data import DataError, check_finite
 from engine.device import get_device
-from engine.explain import Explanation, deep_explain
+from engine.explain import Explanation
 from engine.models import TabularMLP
 from engine.options import option as _opt
 from engine.options import validate
@@ -35,7 +33,7 @@ from engine.training import TrainConfig, as_tensor, fit_model, predict_batched, 
 
 KIND = "diagnosis"
 MODEL = "Neural network"
-BASELINES = ("Logistic regression", "Gradient boosting")
+BASELINES = (binary.LOGISTIC, binary.GRADIENT_BOOSTING)
 MAX_CLASSES = 20
 MAX_ROWS = 200_000  # patients per upload; a larger file is randomly sampled down (ui.data.dataset_picker)
 MIN_ROWS = 20
@@ -73,10 +71,7 @@ class DiagnosisConfig:
         validate(self)
 
     def train_config(self) -> TrainConfig:
-        return TrainConfig(
-            max_epochs=self.max_epochs, batch_size=self.batch_size, lr=self.lr, weight_decay=self.weight_decay,
-            patience=self.patience, seed=self.seed, max_seconds=self.max_seconds,
-        )
+        return TrainConfig.of(self)
 
 
 # ----------------------------------------------------------------------------- validation
@@ -229,7 +224,7 @@ def _proba_from_logits(logits: torch.Tensor, positive_index: int) -> np.ndarray:
 
 
 @dataclass
-class DiagnosisModel(Fitted):
+class DiagnosisModel(binary.TabularNet, Fitted):
     KIND: ClassVar[str] = KIND
     HEADLINE: ClassVar[str] = "roc_auc"
     METRIC_LABELS: ClassVar[dict[str, str]] = {"roc_auc": "ROC-AUC", "accuracy": "Accuracy"}
@@ -247,10 +242,6 @@ class DiagnosisModel(Fitted):
     @property
     def positive_class(self) -> str:
         return self.classes[self.positive_index]
-
-    @property
-    def features(self) -> list[str]:
-        return self.preprocessor.features
 
     # -- scoring --------------------------------------------------------------------
     def _logits(self, X: np.ndarray) -> torch.Tensor:
@@ -281,12 +272,7 @@ class DiagnosisModel(Fitted):
         index = self.classes.index(cls)
         if self.net.n_out == 1 and index != self.positive_index:
             raise ValueError("a two-outcome model explains the positive outcome only")
-        X = self.preprocessor.transform(df)
-        return deep_explain(
-            self.net, self.background, X, df[self.features], self.preprocessor.group_matrix(), self.features,
-            output_index=0 if self.net.n_out == 1 else index, output_name=f"the risk of {self.columns.target} = {cls}",
-            link="logit" if self.net.n_out == 1 else "identity",  # several outcomes: a softmax logit, not a log-odds
-        )
+        return self.net_explain(df, 0 if self.net.n_out == 1 else index, f"the risk of {self.columns.target} = {cls}")
 
     def reasons_words(self) -> tuple[str, str]:
         return "raises risk", "lowers risk"
@@ -383,10 +369,7 @@ def fit(
     logits = predict_batched(net, as_tensor(X[test], next(net.parameters()).device, torch.float32))
     proba_test = _proba_from_logits(logits, prep.positive_index)
 
-    baselines, seconds = evaluate.timed({
-        BASELINES[0]: lambda: LogisticRegression(max_iter=2000).fit(X[trainval], y[trainval]),
-        BASELINES[1]: lambda: HistGradientBoostingClassifier(random_state=config.seed, max_iter=200).fit(X[trainval], y[trainval]),
-    })
+    baselines, seconds = binary.fit_baselines(X[trainval], y[trainval], config.seed, BASELINES)
     timings.update(seconds)
     test_probs = {MODEL: proba_test, **{name: est.predict_proba(X[test]) for name, est in baselines.items()}}
     yt = y[test]

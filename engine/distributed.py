@@ -7,10 +7,12 @@ the scenario modules stay unchanged). The loop is the same as the one-worker loo
 - Every rank draws the same shuffled order each epoch; each step's batch of `batch_size` rows is
   split by rank (rows rank, rank+N, …), and DDP averages the gradients, so one step sees the same
   rows as one worker's step (the per-rank losses are weighted by their share of the batch).
-- Training and validation losses are summed over ranks (all-reduce), so every rank takes the
-  same learning-rate, early-stopping and best-weights decisions.
+- Training and validation losses are summed over ranks (all-reduce), and each epoch ends with the
+  shared loop's callbacks (engine.training: learning-rate schedule, early stopping with the best
+  weights, progress), so every rank takes the same decisions the one-worker loop would.
 - Stop decisions (cancel from the analyst, the time limit) are all-reduced with MAX at every
-  check: either every rank stops or none does, so no rank can hang in a collective.
+  check (`_AgreedStop`, the loop's time-limit callback): either every rank stops or none does, so
+  no rank can hang in a collective.
 - Rank 0 reports progress and sends the best weights back (safetensors bytes) through a small
   relay actor; this process restores them into the caller's model.
 
@@ -163,28 +165,62 @@ def _sum(values: list[float]) -> list[float]:
     return t.tolist()
 
 
-def _train_loop(cfg: dict[str, Any]) -> None:
-    """One rank of the data-parallel loop (runs in a Ray Train worker)."""
-    import copy
+class _AgreedStop:
+    """The data-parallel loop's stop decisions, taken by all ranks together (MAX all-reduce): the analyst's
+    cancel (only rank 0 asks the relay) and the time limit. Used as the loop's TimeLimit callback, so it runs
+    on every rank every epoch (every rank joins each collective); `between_steps()` is the mid-epoch check."""
 
+    def __init__(self, relay: Any, rank: int) -> None:
+        self.relay, self.rank, self.last_ask, self.cancelled = relay, rank, 0.0, False
+
+    def _asked(self) -> bool:
+        import ray
+
+        if self.rank != 0 or time.monotonic() - self.last_ask < 0.25:
+            return False
+        self.last_ask = time.monotonic()
+        return bool(ray.get(self.relay.is_cancelled.remote()))
+
+    def between_steps(self) -> bool:
+        self.cancelled = _agree_to_stop(self._asked())
+        return self.cancelled
+
+    def on_train_begin(self, loop: Any) -> None:
+        from engine.training import time_limit
+
+        self.limit = time_limit(loop.config.max_seconds)
+
+    def on_epoch_end(self, loop: Any, record: dict[str, float]) -> str | None:
+        import ray
+
+        over_time = record["seconds"] > self.limit
+        if not _agree_to_stop(over_time or self._asked()):
+            return None
+        if over_time or not ray.get(self.relay.is_cancelled.remote()):
+            return f"time limit of {self.limit:.0f} s reached at epoch {loop.epoch}"
+        self.cancelled = True
+        return "cancelled"
+
+    def on_train_end(self, loop: Any) -> None: ...
+
+
+def _train_loop(cfg: dict[str, Any]) -> None:
+    """One rank of the data-parallel loop (runs in a Ray Train worker): the steps are split across the ranks;
+    what happens at each epoch's end is the shared loop's callbacks (engine.training), which see the same
+    all-reduced losses on every rank and so take the same decisions."""
     import ray
     import ray.train
     from safetensors.torch import save as save_weights
     from torch.nn.parallel import DistributedDataParallel
 
-    from engine.training import History, _seed_dropout, _INIT_LOCK, seed_everything, time_limit
+    from engine.training import _seed_dropout, begin, default_callbacks, end_epoch, end_training, initialise
 
     ctx = ray.train.get_context()
     rank, world = ctx.get_world_rank(), ctx.get_world_size()
     torch.set_num_threads(1)
     model, config, loss_fn, relay = cfg["model"], cfg["config"], cfg["loss_fn"], cfg["relay"]
     data = ray.get(cfg["data"])
-    with _INIT_LOCK:
-        gen = seed_everything(config.seed)  # the same order on every rank
-        if config.reset_parameters:
-            for module in model.modules():
-                if hasattr(module, "reset_parameters"):
-                    module.reset_parameters()
+    gen = initialise(model, config)  # the same order on every rank
     _seed_dropout(model, torch.Generator().manual_seed(config.seed + 1 + rank))
     ddp = DistributedDataParallel(model)
     # Copies: arrays from the object store are read-only.
@@ -198,32 +234,19 @@ def _train_loop(cfg: dict[str, Any]) -> None:
     n = len(Xtr)
     batch = min(config.batch_size, n)
     steps = math.ceil(n / batch)
-    opt = torch.optim.AdamW(ddp.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=config.lr_factor,
-                                                       patience=config.lr_patience)
-    history = History()
-    max_seconds = time_limit(config.max_seconds)
-    best, best_state, bad_epochs = math.inf, None, 0
-    last_check = 0.0
-    t0 = time.perf_counter()
-
-    def wants_stop() -> bool:  # only rank 0 asks the relay; the decision is all-reduced
-        nonlocal last_check
-        if rank != 0 or time.monotonic() - last_check < 0.25:
-            return False
-        last_check = time.monotonic()
-        return bool(ray.get(relay.is_cancelled.remote()))
-
-    status = "done"
+    stopper = _AgreedStop(relay, rank)
+    report = (lambda event: relay.push.remote({**event, "workers": world})) if rank == 0 else None
+    hooks = default_callbacks(report, time_limit=stopper)
+    loop, t0 = begin(model, ddp.parameters(), config, hooks)
+    opt = loop.optimizer
     for epoch in range(1, config.max_epochs + 1):
+        loop.epoch = epoch
         ddp.train()
         order = torch.randperm(n, generator=gen)
         running = 0.0
         counted = 0
-        stop = False
         for step in range(steps):
-            if step % CHECK_EVERY_STEPS == 0 and _agree_to_stop(wants_stop()):
-                stop = True
+            if step % CHECK_EVERY_STEPS == 0 and stopper.between_steps():
                 break
             chunk = order[step * batch:(step + 1) * batch]
             if len(chunk) < world:  # too few rows left to give every rank one: skipped on every rank alike
@@ -237,8 +260,7 @@ def _train_loop(cfg: dict[str, Any]) -> None:
             opt.zero_grad(set_to_none=True)
             running += float(loss.detach()) * len(mine)
             counted += len(mine)
-        if stop:
-            status = "cancelled"
+        if stopper.cancelled:
             break
         val_sum, val_n = 0.0, 0
         if Xva is not None:
@@ -248,38 +270,14 @@ def _train_loop(cfg: dict[str, Any]) -> None:
                     val_sum, val_n = float(loss_fn(model(Xva).float(), yva)) * len(Xva), len(Xva)
         tr_sum, tr_n, val_sum, val_n = _sum([running, counted, val_sum, val_n])
         train_loss = tr_sum / max(tr_n, 1)
-        val_loss = val_sum / max(val_n, 1) if Xva is not None else train_loss
-        sched.step(val_loss)
-        record = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss,
+        record = {"epoch": epoch, "train_loss": train_loss,
+                  "val_loss": val_sum / max(val_n, 1) if Xva is not None else train_loss,
                   "lr": opt.param_groups[0]["lr"], "seconds": time.perf_counter() - t0}
-        history.epochs.append(record)
-        if val_loss < best - 1e-6:
-            best, bad_epochs, history.best_epoch = val_loss, 0, epoch
-            best_state = copy.deepcopy(model.state_dict())
-        else:
-            bad_epochs += 1
-        if rank == 0:
-            relay.push.remote({**record, "max_epochs": config.max_epochs, "best_epoch": history.best_epoch,
-                               "workers": world})
-        over_time = record["seconds"] > max_seconds
-        if _agree_to_stop(over_time or wants_stop()):
-            if over_time or not ray.get(relay.is_cancelled.remote()):
-                history.stopped = f"time limit of {max_seconds:.0f} s reached at epoch {epoch}"
-            else:
-                status = "cancelled"
+        if end_epoch(loop, hooks, record):
             break
-        if not math.isfinite(train_loss):
-            history.stopped = f"stopped at epoch {epoch}: the loss became infinite (try a lower learning rate)"
-            break
-        if bad_epochs >= config.patience:
-            history.stopped = f"early stop at epoch {epoch}: no improvement for {config.patience} epochs"
-            break
-    else:
-        history.stopped = f"ran all {config.max_epochs} epochs"
-    history.seconds = time.perf_counter() - t0
-    if history.stopped:
-        history.stopped += f" ({world} data-parallel workers)"
+    history = end_training(loop, hooks, t0)  # the best epoch's weights are back in `model`
+    history.stopped += f" ({world} data-parallel workers)"
     if rank == 0:
-        state = best_state if best_state is not None else model.state_dict()
-        weights = save_weights({k: v.contiguous() for k, v in state.items()}) if status == "done" else b""
+        status = "cancelled" if stopper.cancelled else "done"
+        weights = save_weights({k: v.contiguous() for k, v in model.state_dict().items()}) if status == "done" else b""
         ray.get(relay.finish.remote(status, weights, history.to_dict()))

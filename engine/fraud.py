@@ -34,11 +34,11 @@ import pandas as pd
 import torch
 from sklearn.ensemble import HistGradientBoostingClassifier, IsolationForest
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.model_selection import StratifiedKFold, train_test_split
 from torch import nn
 
-from engine import evaluate, options, roles
+from engine import binary, evaluate, options, roles
+from engine.binary import weighted_bce
 from engine.data import MAX_ROWS, DataError, check_finite, column_kind
 from engine.evaluate import best_threshold, cost_curve, expected_cost  # noqa: F401 (the fraud page's names)
 from engine.options import option as _opt
@@ -53,8 +53,7 @@ from engine.training import History, LossFn, Progress, TrainConfig, as_tensor, f
 KIND = "fraud"
 CLASSIFIER = "Neural network"
 AUTOENCODER = "Autoencoder"
-GRADIENT_BOOSTING = "Gradient boosting"
-LOGISTIC = "Logistic regression"
+GRADIENT_BOOSTING, LOGISTIC = binary.GRADIENT_BOOSTING, binary.LOGISTIC
 ISOLATION_FOREST = "Isolation forest"
 AE_REFERENCE = "Autoencoder (labels unused)"
 LABELLED_BASELINES = (GRADIENT_BOOSTING, LOGISTIC)
@@ -119,10 +118,7 @@ class FraudConfig:
         validate(self)
 
     def train_config(self, n_train: int) -> TrainConfig:
-        return TrainConfig(
-            max_epochs=self.max_epochs, batch_size=self.batch_size or auto_batch_size(n_train), lr=self.lr,
-            weight_decay=self.weight_decay, patience=self.patience, seed=self.seed, max_seconds=self.max_seconds,
-        )
+        return TrainConfig.of(self, batch_size=self.batch_size or auto_batch_size(n_train))
 
 
 def auto_batch_size(n_train: int) -> int:
@@ -162,10 +158,7 @@ def at_threshold(scores: np.ndarray, y: np.ndarray, threshold: float) -> dict[st
 
 
 METRIC_HELP = {
-    "auprc": "AUPRC (area under the precision-recall curve): how well the score ranks frauds above genuine "
-             "transactions; 1 is perfect, and guessing gets the fraud rate.",
-    "roc_auc": "ROC-AUC: the chance that a random fraud scores above a random genuine transaction; 0.5 is guessing. "
-               "It looks flattering when frauds are rare — read AUPRC first.",
+    **binary.metric_help("transactions", "frauds", rare=True),
     "precision": "Precision: of the transactions flagged at the chosen threshold, the share that really are fraud.",
     "recall": "Recall: of all frauds, the share flagged at the chosen threshold.",
     "f1": "F1: one number balancing precision and recall at the chosen threshold (their harmonic mean); 1 is perfect.",
@@ -421,15 +414,6 @@ def focal_loss(gamma: float = 2.0, alpha: float = 0.5):
     return loss_fn
 
 
-def weighted_bce(pos_weight: float, device: torch.device):
-    bce = nn.BCEWithLogitsLoss(pos_weight=torch.tensor(pos_weight, device=device))
-
-    def loss_fn(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return bce(logits, y.float())
-
-    return loss_fn
-
-
 def trimmed_mse(trim: float):
     """Mean squared reconstruction error over the best-rebuilt (1 - trim) share of the batch's rows.
 
@@ -478,7 +462,6 @@ def _train_autoencoder(X, train, val, config: FraudConfig, progress, cancel) -> 
     return net, history, ref
 
 
-_thin = evaluate.thin
 
 
 def format_number(v: float) -> str:
@@ -510,7 +493,7 @@ def describe_value(column: str, value, quantiles: Sequence[float] | None) -> str
 
 
 @dataclass
-class FraudModel(Fitted):
+class FraudModel(binary.TabularNet, Fitted):
     KIND: ClassVar[str] = KIND
     HEADLINE: ClassVar[str] = "auprc"
     METRIC_LABELS: ClassVar[dict[str, str]] = {"auprc": "AUPRC", "roc_auc": "ROC-AUC"}
@@ -554,10 +537,6 @@ class FraudModel(Fitted):
         return "y" in self.test
 
     @property
-    def features(self) -> list[str]:
-        return self.preprocessor.features
-
-    @property
     def has_amount(self) -> bool:
         return "amount" in self.val
 
@@ -579,7 +558,7 @@ class FraudModel(Fitted):
         """Score in [0, 1] for each row; higher is more suspicious."""
         X = self._encode(df)
         if self.mode == "labelled":
-            return _classifier_scores(self.net, X)
+            return binary.risk(self.net, X)
         return _error_score(_recon_errors(self.net, X), self.error_ref)
 
     def predict(self, df: pd.DataFrame) -> pd.DataFrame:
@@ -667,10 +646,8 @@ class FraudModel(Fitted):
         """Expected cost per 1,000 transactions against the threshold (thinned for plotting)."""
         part = self.test if on == "test" else self.val
         name = name or self.model_name
-        curve = cost_curve(part[name], part["y"], costs.false_alarm, self._miss(part, costs))
-        curve["cost_per_1000"] = 1000 * curve["cost"] / len(part["y"])
-        curve = curve[(curve["threshold"] >= 0) & (curve["threshold"] <= 1)]
-        return _thin(curve, 600)
+        return binary.cost_curves({name: part[name]}, part["y"], costs.false_alarm, self._miss(part, costs),
+                                  max_points=600)[name]
 
     def evaluate(self, costs: Costs, threshold: float | None = None, capacity: float | None = None) -> dict[str, dict[str, float]]:
         """Test-row metrics per model: the main model at `threshold` (default its optimum), others at their optimum
@@ -764,11 +741,6 @@ def _classifier(n_inputs: int, y_train: np.ndarray, config: FraudConfig, device:
     return TabularMLP(n_inputs, 1, config.hidden, config.dropout), loss_fn
 
 
-def _classifier_scores(net: TabularMLP, X: np.ndarray) -> np.ndarray:
-    device = next(net.parameters()).device
-    return torch.sigmoid(predict_batched(net, as_tensor(X, device, torch.float32))[:, 0]).cpu().numpy()
-
-
 def _baselines(config: FraudConfig) -> dict[str, object]:
     """Gradient boosting, set up for rare frauds: sklearn's default early stopping (on for > 10k rows) stops after
     ~10 trees when frauds are 0.2%, and without it lr 0.1 overfits them; lr 0.05 with L2 does well at every size."""
@@ -795,15 +767,13 @@ def _out_of_fold(X: np.ndarray, y: np.ndarray, rows: np.ndarray, config: FraudCo
         fit_rows, score_rows = rows[a], rows[b]
         net, loss_fn = _classifier(X.shape[1], y[fit_rows], config, get_device())
         fit_model(net, (X[fit_rows], _target(y[fit_rows])), None, loss_fn, train_config, cancel=cancel)
-        out[CLASSIFIER][b] = _classifier_scores(net.eval(), X[score_rows])
+        out[CLASSIFIER][b] = binary.risk(net.eval(), X[score_rows])
         for name, est in _baselines(config).items():
             out[name][b] = est.fit(X[fit_rows], y[fit_rows]).predict_proba(X[score_rows])[:, 1]
     return {"y": y[rows], **out}
 
 
-def bootstrap_intervals(y: np.ndarray, scores: dict[str, np.ndarray], n: int, seed: int) -> dict[str, dict[str, list[float]]]:
-    """95% bootstrap intervals of AUPRC and ROC-AUC on the test rows, per model."""
-    return evaluate.bootstrap(y.astype(bool), scores, {"auprc": average_precision_score, "roc_auc": roc_auc_score}, n, seed)
+bootstrap_intervals = binary.ranking_intervals
 
 
 def fit(
@@ -837,7 +807,7 @@ def fit(
         net, loss_fn = _classifier(X.shape[1], y[train], config, device)
         history = fit_model(net, (X[train], _target(y[train])), (X[val], _target(y[val])), loss_fn,
                             config.train_config(len(train)), progress=relay, cancel=cancel)
-        s = _classifier_scores(net, X)
+        s = binary.risk(net, X)
         val_scores[CLASSIFIER], test_scores[CLASSIFIER] = s[val], s[test]
         timings[CLASSIFIER] = clock() - t0
         del s

@@ -14,24 +14,20 @@ from typing import ClassVar
 
 import numpy as np
 import pandas as pd
-import torch
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.linear_model import LogisticRegression
-from torch import nn
 
-from engine import evaluate, options, roles
+from engine import binary, evaluate, options, roles
 from engine.data import DataError, check_finite
 from engine.device import get_device
-from engine.explain import Explanation, deep_explain
+from engine.explain import Explanation
 from engine.models import TabularMLP
 from engine.options import option
 from engine.scenario import Fitted
 from engine.tabular import Preprocessor
-from engine.training import TrainConfig, as_tensor, fit_model, predict_batched
+from engine.training import TrainConfig, fit_model
 
 KIND = "maintenance"
 MODEL = "Neural network"
-BASELINES = ("Gradient boosting", "Logistic regression")  # the one to beat first
+BASELINES = (binary.GRADIENT_BOOSTING, binary.LOGISTIC)  # the one to beat first
 MAX_ROWS = 200_000
 MIN_ROWS, MIN_FAILURES = 50, 10
 OUTCOME_WORDS = ("machine_failure", "failure", "failed", "breakdown", "broke", "fault", "target")
@@ -82,9 +78,6 @@ class Costs:
     def __post_init__(self):
         if not (math.isfinite(self.failure) and math.isfinite(self.service)) or min(self.failure, self.service) < 0:
             raise DataError("Costs must be numbers of 0 or more: what an unplanned failure and a service stop cost you.")
-
-
-# ----------------------------------------------------------------------------- roles and checks
 
 
 def _mode_reason(df: pd.DataFrame, col: str, failed: pd.Series) -> str | None:
@@ -166,18 +159,11 @@ def prepare(df: pd.DataFrame, columns: Columns, config: Config | None = None) ->
                     np.flatnonzero(keep), str(value), notes)
 
 
-# ----------------------------------------------------------------------------- the fitted model
-
-METRIC_HELP = {
-    "auprc": "AUPRC (area under the precision-recall curve): how well the risk ranks failing runs above the others; "
-             "1 is perfect, and guessing gets the failure rate.",
-    "roc_auc": "ROC-AUC: the chance that a failing run gets a higher risk than a run that went fine; 0.5 is guessing.",
-    "brier": "Brier score: mean squared gap between the risk and what happened; lower is better.",
-}
+METRIC_HELP = binary.metric_help("runs", "failing runs")
 
 
 @dataclass
-class MaintenanceModel(Fitted):
+class MaintenanceModel(binary.TabularNet, Fitted):
     KIND: ClassVar[str] = KIND
     HEADLINE: ClassVar[str] = "auprc"
     METRIC_LABELS: ClassVar[dict[str, str]] = {"auprc": "AUPRC", "roc_auc": "ROC-AUC", "brier": "Brier score"}
@@ -190,13 +176,8 @@ class MaintenanceModel(Fitted):
     test: dict[str, np.ndarray]  # y, row, modes and each model's risk on the held-out runs; val_y, val_risk
     threshold: float = 0.5  # decision: service before the next run when the risk reaches it
 
-    @property
-    def features(self) -> list[str]:
-        return self.preprocessor.features
-
     def risk(self, df: pd.DataFrame) -> np.ndarray:
-        X = as_tensor(self.preprocessor.transform(df), next(self.net.parameters()).device, torch.float32)
-        return torch.sigmoid(predict_batched(self.net, X)[:, 0]).cpu().numpy().astype(np.float64)
+        return binary.risk(self.net, self.preprocessor.transform(df))
 
     def predict(self, df: pd.DataFrame) -> pd.DataFrame:
         """Failure risk of each run and whether to service the machine before it (risk >= threshold)."""
@@ -205,8 +186,7 @@ class MaintenanceModel(Fitted):
 
     def explain(self, df: pd.DataFrame, output: object = None) -> Explanation:
         """SHAP values of the failure logit, per analyst column."""
-        return deep_explain(self.net, self.background, self.preprocessor.transform(df), df[self.features],
-                            self.preprocessor.group_matrix(), self.features, output_name="the failure risk")
+        return self.net_explain(df, output_name="the failure risk")
 
     def reasons_words(self) -> tuple[str, str]:
         return "raises risk", "lowers risk"
@@ -229,11 +209,8 @@ class MaintenanceModel(Fitted):
         return out
 
     def cost_curves(self, costs: Costs) -> dict[str, pd.DataFrame]:
-        curves = {}
-        for name in (MODEL, *BASELINES):
-            c = evaluate.cost_curve(self.test[name], self.test["y"], costs.service, costs.failure, costs.service)
-            curves[name] = evaluate.thin(c.assign(cost_per_1000=1000 * c["cost"] / len(self.test["y"])))
-        return curves
+        return binary.cost_curves({k: self.test[k] for k in (MODEL, *BASELINES)}, self.test["y"], costs.service,
+                                  costs.failure, costs.service)
 
     # -- what the page reads -----------------------------------------------------------
     def pr_curves(self) -> dict[str, pd.DataFrame]:
@@ -267,9 +244,6 @@ class MaintenanceModel(Fitted):
 load = MaintenanceModel.from_bytes
 
 
-# ----------------------------------------------------------------------------- fit
-
-
 def _scores(y: np.ndarray, risk: np.ndarray) -> dict[str, float]:
     return {**evaluate.ranking(y, risk), "brier": evaluate.brier(y, risk)}
 
@@ -282,31 +256,23 @@ def fit(df: pd.DataFrame, columns: Columns, config: Config = Config(), progress=
     X, y = pre.transform(prep.df), prep.y
     net = TabularMLP(X.shape[1], 1, config.hidden, config.dropout)
     share = y[train].mean()
-    loss = nn.BCEWithLogitsLoss(pos_weight=torch.tensor(math.sqrt((1 - share) / share), device=get_device()))
+    loss = binary.weighted_bce(math.sqrt((1 - share) / share), get_device())
     target = y.astype(np.float32)[:, None]
-    train_config = TrainConfig(**{k: getattr(config, k) for k in ("max_epochs", "batch_size", "lr", "weight_decay",
-                                                                  "patience", "seed", "max_seconds")})
     fitted, timings = evaluate.timed({MODEL: lambda: fit_model(net, (X[train], target[train]), (X[val], target[val]),
-                                                               loss, train_config, progress=progress, cancel=cancel)})
+                                                               loss, TrainConfig.of(config), progress=progress, cancel=cancel)})
     fit_rows = np.r_[train, val]
-    baselines, seconds = evaluate.timed({
-        BASELINES[0]: lambda: HistGradientBoostingClassifier(random_state=config.seed, max_iter=200).fit(X[fit_rows], y[fit_rows]),
-        BASELINES[1]: lambda: LogisticRegression(max_iter=2000).fit(X[fit_rows], y[fit_rows]),
-    })
-    device = next(net.parameters()).device
-    net_risk = torch.sigmoid(predict_batched(net, as_tensor(X, device, torch.float32))[:, 0]).cpu().numpy().astype(np.float64)
+    baselines, seconds = binary.fit_baselines(X[fit_rows], y[fit_rows], config.seed, BASELINES)
+    net_risk = binary.risk(net, X)
     risks = {MODEL: net_risk[test], **{k: m.predict_proba(X[test])[:, 1] for k, m in baselines.items()}}
     yt = y[test]
-    bootstrap = evaluate.bootstrap(yt, risks, {"auprc": lambda a, b: evaluate.ranking(a, b)["auprc"],
-                                               "roc_auc": lambda a, b: evaluate.ranking(a, b)["roc_auc"]},
-                                   config.bootstrap, config.seed)
     model = MaintenanceModel(
         columns=Columns(columns.target, tuple(columns.features), columns.machine, tuple(columns.modes), prep.failure_value),
         config=config, preprocessor=pre, net=net, background=evaluate.background_sample(X, train, config.seed),
         test={"y": yt, "row": prep.rows[test], "modes": prep.modes[test], **risks,
               "val_y": y[val], "val_risk": net_risk[val]},
         metrics=_scores(yt, risks[MODEL]), baseline_metrics={k: _scores(yt, risks[k]) for k in BASELINES},
-        intervals=bootstrap, history=fitted[MODEL], timings={**timings, **seconds}, notes=prep.notes + pre.notes_,
+        intervals=binary.ranking_intervals(yt, risks, config.bootstrap, config.seed), history=fitted[MODEL],
+        timings={**timings, **seconds}, notes=prep.notes + pre.notes_,
         n_rows={"train": len(train), "validation": len(val), "test": len(test)},
     )
     return model.decide(threshold=model.cheapest_threshold(Costs()))

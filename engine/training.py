@@ -13,7 +13,7 @@ import math
 import os
 import random
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Callable, Protocol
 
 import numpy as np
@@ -70,6 +70,12 @@ class TrainConfig:
         if self.max_epochs < 1 or self.batch_size < 1 or self.lr <= 0:
             raise ValueError("max_epochs and batch_size must be >= 1 and lr > 0")
 
+    @classmethod
+    def of(cls, options: Any, **changes: Any) -> "TrainConfig":
+        """The loop's settings taken from a scenario's Config (the fields both share), with `changes` on top."""
+        shared = {f.name for f in fields(cls)} & {f.name for f in fields(options)}
+        return cls(**{**{k: getattr(options, k) for k in shared}, **changes})
+
 
 @dataclass
 class History:
@@ -120,6 +126,17 @@ def _mean_loss(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: Loss
                 out = model(xb)
             total += loss_fn(out.float(), yb) * len(xb)
     return float(total) / max(len(X), 1)
+
+
+def initialise(model: nn.Module, config: TrainConfig) -> torch.Generator:
+    """Seed everything and (unless fine-tuning) re-initialise the weights from the seed; the shuffling generator."""
+    with _INIT_LOCK:
+        gen = seed_everything(config.seed)
+        if config.reset_parameters:
+            for module in model.modules():
+                if hasattr(module, "reset_parameters"):
+                    module.reset_parameters()
+    return gen
 
 
 def _seed_dropout(model: nn.Module, generator: torch.Generator) -> None:
@@ -255,10 +272,41 @@ class TimeLimit(Callback):
         return None
 
 
-def default_callbacks(progress: ProgressFn | None = None) -> list[Callback]:
-    """What every network gets unless its scenario says otherwise, in the order they run."""
+def default_callbacks(progress: ProgressFn | None = None, time_limit: Callback | None = None) -> list[Callback]:
+    """What every network gets unless its scenario says otherwise, in the order they run. `time_limit` replaces
+    TimeLimit (the data-parallel loop's own, whose stop decision all the ranks take together)."""
     return [StopOnNonFinite(), ReduceLROnPlateau(), EarlyStopping(),
-            *([ReportProgress(progress)] if progress is not None else []), TimeLimit()]
+            *([ReportProgress(progress)] if progress is not None else []), time_limit or TimeLimit()]
+
+
+def begin(model: nn.Module, params: Any, config: TrainConfig, hooks: list[Callback]) -> tuple[Loop, float]:
+    """Before the first epoch: the optimiser over `params`, the loop's state, the callbacks' start; (loop, t0)."""
+    opt = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    loop = Loop(model, opt, config, History())
+    for cb in hooks:
+        cb.on_train_begin(loop)
+    return loop, time.perf_counter()
+
+
+def end_epoch(loop: Loop, hooks: list[Callback], record: dict[str, float]) -> bool:
+    """Record an epoch and run every callback on it; True (with `history.stopped` set) when one says stop."""
+    loop.history.epochs.append(record)
+    reasons = [cb.on_epoch_end(loop, record) for cb in hooks]
+    stop = next((r for r in reasons if r), None)
+    if stop:
+        loop.history.stopped = stop
+    return bool(stop)
+
+
+def end_training(loop: Loop, hooks: list[Callback], t0: float) -> History:
+    """After the last epoch: the reason when all epochs ran, the callbacks' endings (best weights back), timing."""
+    if not loop.history.stopped:
+        loop.history.stopped = f"ran all {loop.config.max_epochs} epochs"
+    for cb in hooks:
+        cb.on_train_end(loop)
+    loop.model.eval()
+    loop.history.seconds = time.perf_counter() - t0
+    return loop.history
 
 
 def fit_model(
@@ -286,12 +334,7 @@ def fit_model(
 
         return fit_data_parallel(model, train, val, loss_fn, config, progress=progress, cancel=cancel, device=device)
     device = device or get_device()
-    with _INIT_LOCK:
-        gen = seed_everything(config.seed)
-        if config.reset_parameters:
-            for module in model.modules():
-                if hasattr(module, "reset_parameters"):
-                    module.reset_parameters()
+    gen = initialise(model, config)
     model.to(device)
     _seed_dropout(model, torch.Generator(device=device).manual_seed(config.seed + 1))
     Xtr, ytr = as_tensor(train[0], device, torch.float32), as_tensor(train[1], device)
@@ -304,12 +347,9 @@ def fit_model(
         raise ValueError("no training rows")
     batch = min(config.batch_size, n)
     steps = math.ceil(n / batch)
-    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    loop = Loop(model, opt, config, History())
     hooks = callbacks if callbacks is not None else default_callbacks(progress)
-    for cb in hooks:
-        cb.on_train_begin(loop)
-    t0 = time.perf_counter()
+    loop, t0 = begin(model, model.parameters(), config, hooks)
+    opt = loop.optimizer
     for epoch in range(1, config.max_epochs + 1):
         loop.epoch = epoch
         model.train()
@@ -336,16 +376,6 @@ def fit_model(
             "lr": opt.param_groups[0]["lr"],
             "seconds": time.perf_counter() - t0,
         }
-        loop.history.epochs.append(record)
-        reasons = [cb.on_epoch_end(loop, record) for cb in hooks]
-        stop = next((r for r in reasons if r), None)
-        if stop:
-            loop.history.stopped = stop
+        if end_epoch(loop, hooks, record):
             break
-    else:
-        loop.history.stopped = f"ran all {config.max_epochs} epochs"
-    for cb in hooks:
-        cb.on_train_end(loop)
-    model.eval()
-    loop.history.seconds = time.perf_counter() - t0
-    return loop.history
+    return end_training(loop, hooks, t0)

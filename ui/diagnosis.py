@@ -4,20 +4,19 @@ from __future__ import annotations
 from dataclasses import asdict
 
 import numpy as np
-import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
 from engine import diagnosis as dx
-from engine.data import Table, profile
+from engine.data import Table
 from engine.explain import Explanation
 from ui import charts
-from ui.errors import guard
 from ui.report import build_report
 from ui.results import comparison_table, metric_cards
 from ui.share import share_panel
 from ui.state import memo
-from ui.tabular import batch_scoring, explanation_panel, model_file_scoring, what_if
+from ui.tabular import batch_scoring, explain_and_what_if, model_file_scoring, report_head
+from ui.training import training_notes
 
 KEYS = ["roc_auc", "accuracy", "sensitivity", "specificity", "brier"]
 LABELS = {"roc_auc": "ROC-AUC", "accuracy": "Accuracy", "sensitivity": "Sensitivity", "specificity": "Specificity",
@@ -61,23 +60,15 @@ def performance(model: dx.DiagnosisModel) -> float:
     g2.caption("Rows: what was true; columns: what the model said. The diagonal is right.")
     st.plotly_chart(charts.calibration_chart(model.calibration()), key="dx_calibration")
     st.caption("Points on the dashed line mean a predicted risk of 30% really comes true for about 30% of patients.")
-    with st.expander("Training curve and what was done to the data"):
-        st.plotly_chart(charts.loss_curve(model.history.epochs), key="dx_history")
-        st.markdown(f"Training {model.history.stopped}.")
-        for note in model.notes:
-            st.markdown(f"- {note}")
+    training_notes(model, "dx")
     return threshold
 
 
 def report(model: dx.DiagnosisModel, table: Table, exp: Explanation | None) -> str:
-    settings = pd.DataFrame({"setting": list(asdict(model.columns)) + list(asdict(model.config)),
-                             "value": [str(v) for v in [*asdict(model.columns).values(), *asdict(model.config).values()]]})
     at = model.at_threshold(0.5)[dx.MODEL]
     perf = comparison_table(dx.MODEL, model.metrics, model.baseline_metrics, KEYS, LABELS, model.intervals)
     sections = [
-        ("Settings", [settings]),
-        ("Data", [f"{table.name}: {len(table.df):,} rows, {table.df.shape[1]} columns. "
-                  f"Held out for testing: {model.n_rows['test']:,} rows.", profile(table.df), *model.notes]),
+        *report_head(table, model, "rows", asdict(model.columns), asdict(model.config)),
         ("Performance on held-out patients", [perf, charts.roc_chart(model.roc()), _confusion(model, at, 0.5),
                                               charts.calibration_chart(model.calibration())]),
     ]
@@ -94,20 +85,9 @@ def results(model: dx.DiagnosisModel, table: Table, run_key: str, run_id: str | 
     perf, expl, whatif, score, share = st.tabs(["Performance", "Explanations", "What-if", "Score new data", "Share"])
     with perf:
         threshold = performance(model)
-    held = model.held_out(df, limit=200)
-    exp = None
-    with guard("explaining the model", stop=False):
-        exp = memo("dx_explain", run_key, lambda: model.explain(held))
-    with expl:
-        if exp is not None:
-            explanation_panel(exp, "dx_exp", row_label="patient", row_names=[f"patient in row {i + 1:,}" for i in held.index])
-    with whatif:
-        pick = st.selectbox("Start from patient", list(held.index), format_func=lambda i: f"row {i + 1:,}", key="dx_whatif_row")
-        order = list(exp.importance().index) if exp is not None else model.features
-        with guard("updating the what-if", stop=False):
-            what_if(df.loc[pick, model.features], model.preprocessor.plans_, order,
-                    lambda d: float(model.predict(d)["risk"].iloc[0]), model.explain, key=f"dx_wi_{pick}",
-                    risk_label=f"Risk of {model.columns.target} = {model.positive_class}")
+    exp = explain_and_what_if(model, df, model.held_out(df, limit=200), run_key, "dx", (expl, whatif), "patient",
+                              lambda d: float(model.predict(d)["risk"].iloc[0]),
+                              f"Risk of {model.columns.target} = {model.positive_class}")
     with score:
         batch_scoring("dx", model.decide(threshold=threshold).score, model.features, "diagnosis_scores.csv")
     with share:

@@ -389,3 +389,8 @@ def model_from_file() -> tuple[dg.DigitModel, str] | None:
         st.success(f"Models read: the CNN's test accuracy was {pct(model.metrics['accuracy'], 2)} on "
                    f"{model.n_rows['test']:,} images. Its results are below; draw a digit or predict new images there.")
     return (model, upload.file_id) if model is not None else None
+
+
+def shared_results(model: dg.DigitModel, table: Table, key: str, run_id: str | None) -> None:
+    """A shared run's results (the page's results with the shared dataset named)."""
+    results(model, key, run_id, f"{table.name}: {len(table.df):,} images")

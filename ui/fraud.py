@@ -11,7 +11,7 @@ import streamlit as st
 from engine import fraud as fr
 from engine import roles
 from engine.options import help_of
-from engine.data import Table, profile
+from engine.data import Table
 from engine.explain import Explanation
 from ui import charts
 from ui.errors import guard
@@ -19,7 +19,8 @@ from ui.report import build_report
 from ui.results import comparison_table, download_csv, metric_cards
 from ui.share import share_panel
 from ui.state import memo
-from ui.tabular import batch_scoring, model_file_scoring
+from ui.tabular import batch_scoring, cost_threshold_slider, held_out_line, model_file_scoring, money_cards, report_head
+from ui.training import training_notes
 from ui.style import MODEL_COLOR, NEUTRAL_COLOR, POSITIVE_COLOR, money, pct
 
 NO_LABEL = "(no label: find unusual transactions)"
@@ -127,11 +128,9 @@ def threshold_slider(model: fr.FraudModel, costs: fr.Costs | None, key: str) -> 
     st.markdown(f"**Cheapest threshold** for these costs{within}: **{best:.3f}** (flag a transaction when its "
                 f"{model.score_name} is at least this), chosen on {rows}. With other transactions like these it could "
                 f"be anywhere from {low:.3f} to {high:.3f}.")
-    # the key carries the costs and capacity, so new ones move the slider to their own cheapest threshold
-    top = max(1.0, float(np.ceil(best * 1000) / 1000))  # "flag nothing" can sit just above a score of exactly 1
-    threshold = st.slider(f"Threshold: flag when the {model.score_name} is at least", 0.0, top, float(best), 0.001,
-                          format="%.3f", key=f"{key}_thr_{costs.false_alarm}_{costs.missed_fraud}_{costs.missed_is_amount}_{capacity}",
-                          help="Move it to trade missed frauds against false alarms; everything below updates.")
+    threshold = cost_threshold_slider(f"Threshold: flag when the {model.score_name} is at least", best,
+                                      f"{key}_thr_{costs.false_alarm}_{costs.missed_fraud}_{costs.missed_is_amount}_{capacity}",
+                                      "Move it to trade missed frauds against false alarms; everything below updates.")
     return threshold, capacity
 
 
@@ -156,11 +155,8 @@ def hindsight(model: fr.FraudModel, costs: fr.Costs, capacity: float | None, cho
 
 
 def _rows_line(model: fr.FraudModel) -> str:
-    n = model.n_rows
-    split = (f"the **{n['test']:,} latest transactions** (split by time)" if model.columns.time
-             else f"**{n['test']:,} held-out transactions**")
-    return (f"Measured on {split} the models never saw; trained on {n['train']:,}, with "
-            f"{n['validation']:,} more to stop training early.")
+    latest = f"the **{model.n_rows['test']:,} latest transactions** (split by time)" if model.columns.time else None
+    return held_out_line(model.n_rows, "transactions", latest, threshold_on_validation=not model.folds)
 
 
 def performance(model: fr.FraudModel, ev: dict, threshold: float) -> None:
@@ -212,13 +208,11 @@ def cost_view(model: fr.FraudModel, costs: fr.Costs, ev: dict, threshold: float)
     base = ev[base_name]
     none = model.no_model_cost(costs)
     n = model.n_rows["test"]
-    c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Cost per 1,000 transactions", money(main["cost_per_1000"]), help=fr.METRIC_HELP["cost_per_1000"])
-    c2.metric("Saving vs no model", money(none - main["cost"]), delta=pct((none - main["cost"]) / none) if none else None,
-              help=f"Flagging nothing would cost {money(none)} on these {n:,} held-out transactions (every fraud missed).")
-    c3.metric(f"Saving vs {base_name.lower()}", money(base["cost"] - main["cost"]),
-              help=f"{base_name} at its own cheapest threshold costs {money(base['cost'])} on the same rows.")
-    c4.metric("Alerts per 1,000 transactions", f"{main['alerts_per_1000']:.1f}", help=fr.METRIC_HELP["alerts_per_1000"])
+    money_cards("transactions", main["cost_per_1000"], none - main["cost"], base["cost"] - main["cost"], base_name,
+                main["alerts_per_1000"], [fr.METRIC_HELP["cost_per_1000"],
+                f"Flagging nothing would cost {money(none)} on these {n:,} held-out transactions (every fraud missed).",
+                f"{base_name} at its own cheapest threshold costs {money(base['cost'])} on the same rows.",
+                fr.METRIC_HELP["alerts_per_1000"]], none_delta=pct((none - main["cost"]) / none) if none else None)
     st.caption(f"Money on the {n:,} held-out transactions at your threshold ({threshold:.3f}): {main['fp']:,} false alarm(s) "
                f"and {main['fn']:,} missed fraud(s) cost {money(main['cost'])} in all.")
     if base["cost"] < main["cost"]:
@@ -280,14 +274,6 @@ def explanations_view(model: fr.FraudModel, exp: Explanation) -> None:
     c2.caption("Dots right of zero push towards fraud; red dots are high values of that column, blue low.")
 
 
-def training_notes(model: fr.FraudModel) -> None:
-    with st.expander("Training curve and what was done to the data"):
-        st.plotly_chart(charts.loss_curve(model.history.epochs), key="fr_history")
-        st.markdown(f"Training {model.history.stopped}.")
-        for note in model.notes:
-            st.markdown(f"- {note}")
-
-
 # ----------------------------------------------------------------------------- 4 · Results (also for shared runs)
 
 
@@ -313,7 +299,7 @@ def results(model: fr.FraudModel, table: Table, run_key: str, run_id: str | None
             ["Performance", "Cost & threshold", "Flagged transactions", "Explanations", "Score new data", "Share"])
         with perf:
             performance(model, ev, threshold)
-            training_notes(model)
+            training_notes(model, "fr")
         with cost:
             cost_view(model, costs, ev, threshold)
             hindsight(model, costs, capacity, ev[model.model_name]["cost_per_1000"], f"fr_{run_key[:8]}")
@@ -324,7 +310,7 @@ def results(model: fr.FraudModel, table: Table, run_key: str, run_id: str | None
                         "your file a transaction is. Check the flagged ones by hand, and add a label once you know outcomes.")
             st.plotly_chart(score_histogram(model.test_scores(), threshold, model.score_name), key="fr_hist")
             st.caption("Most transactions should sit on the left; the long tail on the right is what gets flagged.")
-            training_notes(model)
+            training_notes(model, "fr")
     with flagged:
         if top is not None:
             flagged_view(model, top, exp_top, threshold, FLAG_LIMIT)
@@ -343,13 +329,8 @@ def results(model: fr.FraudModel, table: Table, run_key: str, run_id: str | None
 def report(model: fr.FraudModel, table: Table, costs: fr.Costs | None, threshold: float, ev: dict,
            exp: Explanation | None) -> str:
     """A self-contained HTML report of the run, at the costs and threshold on screen."""
-    pairs = {**asdict(model.columns), **asdict(model.config), **(asdict(costs) if costs else {}), "threshold": threshold}
-    settings = pd.DataFrame({"setting": list(pairs), "value": [str(v) for v in pairs.values()]})
-    sections = [
-        ("Settings", [settings]),
-        ("Data", [f"{table.name}: {len(table.df):,} rows, {table.df.shape[1]} columns. Held out for testing: "
-                  f"{model.n_rows['test']:,} rows.", profile(table.df), *model.notes]),
-    ]
+    sections = report_head(table, model, "rows", asdict(model.columns), asdict(model.config),
+                           asdict(costs) if costs else {}, {"threshold": threshold})
     if ev:
         main = ev[model.model_name]
         rest = {k: v for k, v in ev.items() if k != model.model_name}

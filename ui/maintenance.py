@@ -8,16 +8,18 @@ import streamlit as st
 
 from engine import maintenance as mt
 from engine import roles
-from engine.data import Table, profile
+from engine.data import Table
 from ui import charts
 from ui.errors import guard
-from ui.options import option_input
+from ui.options import advanced_options
 from ui.report import build_report
 from ui.results import comparison_table, download_csv, metric_cards
 from ui.share import share_panel
 from ui.state import memo
 from ui.style import money, pct
-from ui.tabular import batch_scoring, explanation_panel, model_file_scoring, what_if
+from ui.tabular import (batch_scoring, cost_threshold_slider, explain_and_what_if, held_out_line, model_file_scoring,
+                        money_cards, report_head)
+from ui.training import training_notes
 
 KEYS = ["auprc", "roc_auc", "brier"]
 NONE = "(none)"
@@ -47,13 +49,8 @@ def column_roles(df: pd.DataFrame, fp: str) -> mt.Columns:
 
 
 def options() -> mt.Config:
-    with st.expander("Advanced training options"):
-        a1, a2, a3 = st.columns(3)
-        return mt.Config(max_epochs=option_input(a1, mt.Config, "max_epochs", "mt_epochs"),
-                         dropout=option_input(a2, mt.Config, "dropout", "mt_dropout", "slider"),
-                         test_fraction=option_input(a3, mt.Config, "test_fraction", "mt_test", "slider"),
-                         seed=option_input(a1, mt.Config, "seed", "mt_seed"),
-                         weight_decay=option_input(a2, mt.Config, "weight_decay", "mt_wd", "select"))
+    return advanced_options(mt.Config, "mt", {"max_epochs": "number", "dropout": "slider", "test_fraction": "slider",
+                                              "seed": "number", "weight_decay": "select"})
 
 
 def verdict(model: mt.MaintenanceModel) -> tuple[bool, str]:
@@ -67,9 +64,7 @@ def verdict(model: mt.MaintenanceModel) -> tuple[bool, str]:
 
 
 def performance(model: mt.MaintenanceModel) -> None:
-    n = model.n_rows
-    st.markdown(f"Measured on **{n['test']:,} held-out runs** the models never saw; trained on {n['train']:,}, with "
-                f"{n['validation']:,} more to stop training and choose the threshold.")
+    st.markdown(held_out_line(model.n_rows, "runs"))
     ok, sentence = verdict(model)
     (st.success if ok else st.warning)(sentence, icon=":material/balance:")
     labels = model.METRIC_LABELS
@@ -82,11 +77,7 @@ def performance(model: mt.MaintenanceModel) -> None:
     st.plotly_chart(charts.pr_chart(model.pr_curves(), {mt.MODEL: (at["recall"], at["precision"])}, rate), key="mt_pr")
     st.caption("Higher and further right is better: more failures caught with fewer needless service stops. "
                "The dot is the network at the threshold chosen from your costs.")
-    with st.expander("Training curve and what was done to the data"):
-        st.plotly_chart(charts.loss_curve(model.history.epochs), key="mt_history")
-        st.markdown(f"Training {model.history.stopped}.")
-        for note in model.notes:
-            st.markdown(f"- {note}")
+    training_notes(model, "mt")
 
 
 def costs_and_threshold(model: mt.MaintenanceModel) -> tuple[mt.MaintenanceModel, mt.Costs]:
@@ -98,19 +89,17 @@ def costs_and_threshold(model: mt.MaintenanceModel) -> tuple[mt.MaintenanceModel
                               help="Parts, labour and lost production time of servicing a machine before a run.")
     costs = mt.Costs(failure, service)
     best = model.cheapest_threshold(costs)
-    threshold = st.slider("Service before the next run when the failure risk is at least", 0.0, 1.0, min(best, 1.0), 0.001,
-                          format="%.3f", key=f"mt_threshold_{failure}_{service}",
-                          help="Preset to the cheapest threshold for your costs on the validation runs.")
+    threshold = cost_threshold_slider("Service before the next run when the failure risk is at least", best,
+                                      f"mt_threshold_{failure}_{service}",
+                                      "Preset to the cheapest threshold for your costs on the validation runs.")
     decided = model.decide(threshold=threshold)
     cost, at = decided.money(costs), decided.at_threshold()
     gb = mt.BASELINES[0]
-    m1, m2, m3, m4 = st.columns(4)
-    m1.metric("Cost per 1,000 runs", money(cost[mt.MODEL]), help="Service stops plus the failures still missed.")
-    m2.metric("Saving vs no model", money(cost["No model"] - cost[mt.MODEL]),
-              help=f"With no model every failure is unplanned: {money(cost['No model'])} per 1,000 runs.")
-    m3.metric(f"Saving vs {gb.lower()}", money(cost[gb] - cost[mt.MODEL]),
-              help=f"{gb} at its own cheapest threshold on these runs (a best case for it): {money(cost[gb])} per 1,000 runs.")
-    m4.metric("Services per 1,000 runs", f"{at['alerts_per_1000']:.1f}", help=f"Failures caught: {pct(at['recall'])}.")
+    money_cards("runs", cost[mt.MODEL], cost["No model"] - cost[mt.MODEL], cost[gb] - cost[mt.MODEL], gb,
+                at["alerts_per_1000"], ["Service stops plus the failures still missed.",
+                f"With no model every failure is unplanned: {money(cost['No model'])} per 1,000 runs.",
+                f"{gb} at its own cheapest threshold on these runs (a best case for it): {money(cost[gb])} per 1,000 runs.",
+                f"Failures caught: {pct(at['recall'])}."], alerts="Services")
     st.caption(f"Cheapest threshold for these costs on the validation runs: {best:.3f}. Money on the held-out runs: "
                f"{at['tp']:,} failure(s) prevented, {at['fn']:,} missed, {at['fp']:,} service stop(s) that were not needed.")
     st.plotly_chart(charts.cost_chart(decided.cost_curves(costs), threshold, cost["No model"], unit="runs"), key="mt_cost")
@@ -131,13 +120,11 @@ def service_view(model: mt.MaintenanceModel, df: pd.DataFrame, run_key: str) -> 
 
 
 def report(model: mt.MaintenanceModel, table: Table, costs: mt.Costs) -> str:
-    settings = {**asdict(model.columns), **asdict(model.config), **asdict(costs), "threshold": model.threshold}
     perf = comparison_table(mt.MODEL, model.metrics, model.baseline_metrics, KEYS, model.METRIC_LABELS, model.intervals)
     cost = model.money(costs)
     sections = [
-        ("Settings", [pd.DataFrame({"setting": list(settings), "value": [str(v) for v in settings.values()]})]),
-        ("Data", [f"{table.name}: {len(table.df):,} runs. Held out for testing: {model.n_rows['test']:,}.",
-                  profile(table.df), *model.notes]),
+        *report_head(table, model, "runs", asdict(model.columns), asdict(model.config), asdict(costs),
+                     {"threshold": model.threshold}),
         ("Performance on held-out runs", [verdict(model)[1], perf, charts.pr_chart(model.pr_curves())]),
         ("Costs and threshold", [pd.DataFrame({"cost per 1,000 runs": cost}),
                                  charts.cost_chart(model.cost_curves(costs), model.threshold, cost["No model"], "runs")]),
@@ -158,19 +145,9 @@ def results(model: mt.MaintenanceModel, table: Table, run_key: str, run_id: str 
         performance(model)
     with tabs[2]:
         service_view(model, df, run_key)
-    held = df.iloc[model.test["row"][:200]]
-    exp = None
-    with guard("explaining the model", stop=False):
-        exp = memo("mt_explain", run_key, lambda: model.explain(held))
-    with tabs[3]:
-        if exp is not None:
-            explanation_panel(exp, "mt_exp", row_label="run", row_names=[f"run in row {i + 1:,}" for i in held.index])
-    with tabs[4]:
-        st.caption("Start from a held-out run and change what you know before it, e.g. tool wear +50 minutes.")
-        pick = st.selectbox("Start from run", list(held.index), format_func=lambda i: f"row {i + 1:,}", key="mt_whatif_row")
-        with guard("updating the what-if", stop=False):
-            what_if(df.loc[pick, model.features], model.preprocessor.plans_, model.features,
-                    lambda d: float(model.risk(d)[0]), model.explain, key=f"mt_wi_{pick}", risk_label="Failure risk")
+    explain_and_what_if(model, df, df.iloc[model.test["row"][:200]], run_key, "mt", tabs[3:5], "run",
+                        lambda d: float(model.risk(d)[0]), "Failure risk",
+                        "Start from a held-out run and change what you know before it, e.g. tool wear +50 minutes.")
     with tabs[5]:
         batch_scoring("mt", model.score, model.features, "maintenance_scores.csv")
     with tabs[6]:

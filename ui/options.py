@@ -30,3 +30,13 @@ def option_input(container: Any, cls: type, name: str, key: str, widget: str = "
     if widget == "slider":
         return container.slider(label, lo, hi, default, step, **kw)
     return container.number_input(label, lo, hi, default, step, **kw)
+
+
+def advanced_options(cls: type, prefix: str, widgets: dict[str, str], **fixed: Any) -> Any:
+    """The 'Advanced training options' expander of a page: one widget per named option of `cls` (kinds as in
+    `option_input`, keys `<prefix>_<option>`), three to a row; returns the config, with `fixed` fields on top."""
+    with st.expander("Advanced training options"):
+        boxes = st.columns(3)
+        values = {name: option_input(boxes[i % 3], cls, name, f"{prefix}_{name}", kind)
+                  for i, (name, kind) in enumerate(widgets.items())}
+    return cls(**values, **fixed)

@@ -16,6 +16,7 @@ from plotly.subplots import make_subplots
 
 from engine import roles
 from engine import segmentation as seg
+from engine.data import Table
 from engine.options import default_of, help_of
 from engine.device import get_device
 from engine.explain import Explanation, format_value
@@ -516,3 +517,8 @@ def score_with_model_file() -> None:
                        describe=lambda m: f"{m.k} segments ({', '.join(m.names)}) found among "
                                           f"{int(m.metrics['customers']):,} customers from {len(m.features)} features",
                        required=required_columns, caption=scoring_caption)
+
+
+def shared_results(model: seg.SegmentationModel, table: Table, key: str, run_id: str | None) -> None:
+    """A shared run's results: the per-customer data is rebuilt from its dataset once (never stored in model files)."""
+    results(memo("seg_shared", key, lambda: model.attach(table.df), keep=1), key, run_id, table.name)

@@ -2,18 +2,20 @@
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
-from engine.data import load_table
+from engine.data import Table, load_table, profile
 from engine.explain import Explanation
 from ui import charts
 from ui.data import upload_limit_bytes
 from ui.errors import guard
 from ui.results import download_csv
 from ui.state import memo
+from ui.style import money
 
 
 def explanation_panel(exp: Explanation, key: str, row_label: str = "row", row_names: Sequence[str] | None = None) -> None:
@@ -35,6 +37,64 @@ def explanation_panel(exp: Explanation, key: str, row_label: str = "row", row_na
     col = st.selectbox("Pick a column", list(exp.importance().index), key=f"{key}_dep")
     st.plotly_chart(charts.shap_dependence(exp, col), key=f"{key}_dependence")
     st.caption("Each dot is a row: its value of the column (across) and how much that pushed its prediction (up).")
+
+
+def explain_and_what_if(model: Any, df: pd.DataFrame, held: pd.DataFrame, run_key: str, key: str, tabs: Sequence,
+                        row_label: str, risk_fn: Callable[[pd.DataFrame], float], risk_label: str,
+                        caption: str | None = None):
+    """The Explanations and What-if tabs of a tabular page: SHAP of the held-out rows `held` (computed once per run),
+    then one of them to edit. Returns the Explanation (None when it failed: the page keeps serving)."""
+    exp = None
+    with guard("explaining the model", stop=False):
+        exp = memo(f"{key}_explain", run_key, lambda: model.explain(held))
+    with tabs[0]:
+        if exp is not None:
+            explanation_panel(exp, f"{key}_exp", row_label=row_label,
+                              row_names=[f"{row_label} in row {i + 1:,}" for i in held.index])
+    with tabs[1]:
+        if caption:
+            st.caption(caption)
+        pick = st.selectbox(f"Start from {row_label}", list(held.index), format_func=lambda i: f"row {i + 1:,}",
+                            key=f"{key}_whatif_row")
+        order = list(exp.importance().index) if exp is not None else model.features
+        with guard("updating the what-if", stop=False):
+            what_if(df.loc[pick, model.features], model.preprocessor.plans_, order, risk_fn, model.explain,
+                    key=f"{key}_wi_{pick}", risk_label=risk_label)
+    return exp
+
+
+def cost_threshold_slider(label: str, best: float, key: str, help: str) -> float:
+    """The alert threshold, preset to the cheapest one for the analyst's costs. `key` must carry the costs, so new
+    costs move the slider to their own cheapest threshold."""
+    top = max(1.0, float(np.ceil(best * 1000) / 1000))  # "flag nothing" can sit just above a score of exactly 1
+    return st.slider(label, 0.0, top, float(best), 0.001, format="%.3f", key=key, help=help)
+
+
+def held_out_line(n_rows: dict[str, int], unit: str, where: str | None = None, threshold_on_validation: bool = True) -> str:
+    """'Measured on N held-out runs the models never saw; trained on …': the first line of a Performance tab."""
+    where = where or f"**{n_rows['test']:,} held-out {unit}**"
+    why = "stop training and choose the threshold" if threshold_on_validation else "stop training early"
+    return (f"Measured on {where} the models never saw; trained on {n_rows['train']:,}, with "
+            f"{n_rows['validation']:,} more to {why}.")
+
+
+def money_cards(unit: str, cost_per_1000: float, vs_none: float, vs_baseline: float, baseline: str,
+                alerts_per_1000: float, helps: Sequence[str], alerts: str = "Alerts", none_delta: str | None = None) -> None:
+    """The four money cards of a threshold chosen from costs: cost per 1,000 rows, the savings against no model and
+    against the first baseline, and how many rows get flagged. `helps` are the four cards' help texts."""
+    c = st.columns(4)
+    c[0].metric(f"Cost per 1,000 {unit}", money(cost_per_1000), help=helps[0])
+    c[1].metric("Saving vs no model", money(vs_none), delta=none_delta, help=helps[1])
+    c[2].metric(f"Saving vs {baseline.lower()}", money(vs_baseline), help=helps[2])
+    c[3].metric(f"{alerts} per 1,000 {unit}", f"{alerts_per_1000:.1f}", help=helps[3])
+
+
+def report_head(table: Table, model: Any, unit: str, *settings: dict) -> list:
+    """The first two sections of every tabular report: the settings of the run, and the data it learnt from."""
+    pairs = {k: v for part in settings for k, v in part.items()}
+    return [("Settings", [pd.DataFrame({"setting": list(pairs), "value": [str(v) for v in pairs.values()]})]),
+            ("Data", [f"{table.name}: {len(table.df):,} {unit}, {table.df.shape[1]} columns. Held out for testing: "
+                      f"{model.n_rows['test']:,} {unit}.", profile(table.df), *model.notes])]
 
 
 def what_if(

@@ -144,16 +144,45 @@ def _watch(job: Job) -> None:
         job.cancel()
 
 
-def trained_run(page: str, table: Any, fit: Callable[..., Any], columns: Any, config: Any) -> tuple[Any, str, str | None]:
+def trained_run(page: str, table: Any, fit: Callable[..., Any], columns: Any, config: Any, *, label: str = "Train",
+                key_parts: tuple = (), **fit_kwargs: Any) -> tuple[Any, str, str | None]:
     """Step 3 for a scenario on the contract (engine.scenario): the Train panel for (data, columns, config); once
     trained, the run offered for sharing (stored only if the analyst creates a link). Stops the script until a
-    model is ready; returns (model, job id, run id)."""
+    model is ready; returns (model, job id, run id). `key_parts` (e.g. a test file's fingerprint) and `fit_kwargs`
+    (e.g. that file's rows) are for pages whose fit reads more than the table."""
     from dataclasses import asdict
 
     from ui.share import shareable_run
 
-    job = training_panel(page, run_key(table.fingerprint, columns, config), fit, table.df, columns, config)
+    key = run_key(table.fingerprint, *key_parts, columns, config)
+    job = training_panel(page, key, fit, table.df, columns, config, label=label, **fit_kwargs)
     if job is None or not job.finished_ok:
         st.stop()
     model = job.result
     return model, job.id, shareable_run(page, job.id, model.to_bytes, table, asdict(columns), asdict(config), model.metrics)
+
+
+def shared_run(page: str, load: Callable[[bytes], Any], results: Callable[..., None]) -> None:
+    """When the URL names a shared run of this page: its results, reopened without training, then stop the script.
+
+    The model and its dataset are read once per session (a dataset can take seconds to read, and every click
+    reruns the page). `results(model, table, run_key, run_id)` is the page's results view; `load` its
+    scenario's `load`. Replaces ui.share.show_shared_run, which reads the dataset again on every rerun."""
+    from ui.share import open_shared_run
+    from ui.state import memo
+
+    shared = open_shared_run(page)
+    if shared is not None:
+        with guard("opening the shared run"):
+            model, table = memo(f"{page}_shared_run", shared.id, lambda: (load(shared.model), shared.dataset()), keep=1)
+            results(model, table, shared.id, shared.id)
+        st.stop()
+
+
+def training_notes(model: Any, key: str) -> None:
+    """One way to show how a contract model trained: its loss curve, why it stopped, what was done to the data."""
+    with st.expander("Training curve and what was done to the data"):
+        st.plotly_chart(charts.loss_curve(model.history.epochs), key=f"{key}_history")
+        st.markdown(f"Training {model.history.stopped}.")
+        for note in model.notes:
+            st.markdown(f"- {note}")

@@ -12,6 +12,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from engine import scenario as sc
 from engine.data import DataError, load_table
@@ -116,10 +117,39 @@ def test_a_file_of_another_page_gets_a_sentence(trained):
         mod.load(b"not a model file at all")
 
 
+# Each scenario's own decision settings: a change the analyst can make after training, and the answer it must move.
+DECISIONS = {
+    "diagnosis": (lambda m: {"threshold": 0.0}, lambda m, rows: m.predict(rows)["predicted"]),  # everyone flagged
+    "fraud": (lambda m: {"threshold": 0.0}, lambda m, rows: m.predict(rows)["flagged"]),
+    "maintenance": (lambda m: {"threshold": 0.0}, lambda m, rows: m.predict(rows)["service before next run"]),
+    "digits": (lambda m: {"network": sc.scenario("digits").MLP}, lambda m, rows: m.predict(rows)),  # another reader
+    "segmentation": (lambda m: {"names": [f"Renamed {i + 1}" for i in range(len(m.names))]},
+                     lambda m, rows: m.predict(rows)["segment_name"]),
+    "forecast": (lambda m: {"service_level": 0.5}, lambda m, rows: m.reorder(0.0)),  # order for a median week
+}
+
+
+def test_every_scenario_names_its_decisions():
+    assert set(DECISIONS) == set(NAMES), "a new scenario says which decision settings it has, and what they move"
+
+
 def test_decide_changes_decisions_not_weights(trained):
+    """decide(...) with the scenario's own settings moves its answer, shares the trained weights, leaves the
+    original as it was, and the settings travel in the model file."""
     mod, df, columns, fitted = trained
-    decisions = [f.name for f in dataclasses.fields(fitted) if f.name in ("threshold",)]
-    if not decisions:
-        pytest.skip("no decision setting")
-    changed = fitted.decide(threshold=0.99)
-    assert changed.net is fitted.net and changed.threshold == 0.99 and fitted.threshold != 0.99
+    change, answer = DECISIONS[mod.KIND]
+    settings = change(fitted)
+    rows = _rows(mod, df, 200)
+    before = answer(fitted, rows)
+    changed = fitted.decide(**settings)
+    for k, v in settings.items():
+        assert getattr(changed, k) == v and getattr(fitted, k) != v, k
+    learned = [f.name for f in dataclasses.fields(fitted)
+               if isinstance(getattr(fitted, f.name), (torch.nn.Module, torch.Tensor, np.ndarray))]
+    assert learned and all(getattr(changed, k) is getattr(fitted, k) for k in learned), "the weights are shared"
+    after = answer(changed, rows)
+    assert not after.equals(before), f"{settings} did not move the answer"
+    assert answer(fitted, rows).equals(before), "the original model keeps its decisions"
+    reloaded = mod.load(changed.to_bytes())
+    assert all(getattr(reloaded, k) == v for k, v in settings.items())
+    pd.testing.assert_frame_equal(pd.DataFrame(answer(reloaded, rows)), pd.DataFrame(after))
