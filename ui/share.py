@@ -264,17 +264,6 @@ def share_panel(url_path: str, run_id: str | None, model_file: bytes, file_name:
                            help="One self-contained HTML file with the settings, data summary, metrics and interactive charts.")
 
 
-def show_shared_run(page: str, load: Callable[[bytes], Any], results: Callable[..., None]) -> None:
-    """When the URL names a shared run of this page: its results, reopened without training, then stop the script.
-
-    `results(model, table, run_key, run_id)` is the page's results view; `load` its scenario's `load`."""
-    shared = open_shared_run(page)
-    if shared is not None:
-        with guard("opening the shared run"):
-            results(load(shared.model), shared.dataset(), shared.id, shared.id)
-        st.stop()
-
-
 def _headline(page: str, metrics: dict[str, Any]) -> str:
     _, key, label = PAGES.get(page, (page, "", ""))
     value = metrics.get(key)

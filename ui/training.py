@@ -167,7 +167,7 @@ def shared_run(page: str, load: Callable[[bytes], Any], results: Callable[..., N
 
     The model and its dataset are read once per session (a dataset can take seconds to read, and every click
     reruns the page). `results(model, table, run_key, run_id)` is the page's results view; `load` its
-    scenario's `load`. Replaces ui.share.show_shared_run, which reads the dataset again on every rerun."""
+    scenario's `load`. Every page opens its share links through this."""
     from ui.share import open_shared_run
     from ui.state import memo
 
