@@ -5,7 +5,8 @@ One way to do what each of them needs: the network's risk, a class-weighted loss
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+import dataclasses
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -13,11 +14,12 @@ import torch
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, roc_auc_score
+from sklearn.model_selection import StratifiedKFold
 from torch import nn
 
 from engine import evaluate
 from engine.explain import Explanation, deep_explain
-from engine.training import as_tensor, predict_batched
+from engine.training import History, TrainConfig, as_tensor, fit_model, predict_batched
 
 GRADIENT_BOOSTING = "Gradient boosting"
 LOGISTIC = "Logistic regression"
@@ -90,3 +92,46 @@ def metric_help(rows: str, positives: str, rare: bool = False) -> dict[str, str]
                    "guessing." + (f" It looks flattering when {positives} are rare — read AUPRC first." if rare else ""),
         "brier": "Brier score: mean squared gap between the predicted risk and what happened; lower is better, 0 is perfect.",
     }
+
+
+FOLDS_MAX_ROWS = 200_000  # above this many training rows the validation slice alone picks the threshold
+
+
+def out_of_fold(X: np.ndarray, y: np.ndarray, rows: np.ndarray, folds: int, seed: int,
+                make_net: Callable[[np.ndarray], tuple[nn.Module, Any]], train_config: TrainConfig, history: History,
+                baselines: Mapping[str, Callable[[], Any]] | None = None, name: str = "network", cancel=None,
+                say: Callable[[str], None] | None = None) -> dict[str, np.ndarray]:
+    """Every row of `rows` scored by models trained without it (k stratified folds): thresholds chosen on these
+    scores rest on all training rows, not on a small validation slice whose cheapest threshold moves a lot between
+    runs (bench/threshold.py). Empty when k < 2 (too few positives) or when there are over FOLDS_MAX_ROWS rows (the
+    validation slice is then large, and k more fits would be slow).
+
+    `make_net(y_fit)` gives a fresh network and its loss for those labels; the fold networks train for the epochs
+    the main one needed (`history`), with no rows left to stop them early. `baselines`: name -> unfitted estimator
+    factory, scored the same way. Returns {"y": labels of `rows`, name: risks, baseline: risks, ...}."""
+    k = min(folds, int(y[rows].sum()), int((y[rows] == 0).sum()))
+    if k < 2 or len(rows) > FOLDS_MAX_ROWS:
+        return {}
+    epochs = max(history.best_epoch or len(history.epochs), 1)
+    config = dataclasses.replace(train_config, max_epochs=epochs, patience=epochs + 1, lr_patience=epochs + 1)
+    baselines = baselines or {}
+    out = {n: np.zeros(len(rows)) for n in (name, *baselines)}
+    for i, (a, b) in enumerate(StratifiedKFold(k, shuffle=True, random_state=seed).split(rows, y[rows])):
+        if say:
+            say(f"Choosing the alert threshold on rows the models did not see: fold {i + 1} of {k}…")
+        fit_rows, score_rows = rows[a], rows[b]
+        net, loss_fn = make_net(y[fit_rows])
+        fit_model(net, (X[fit_rows], y[fit_rows].astype(np.float32)[:, None]), None, loss_fn, config, cancel=cancel)
+        out[name][b] = risk(net.eval(), X[score_rows])
+        for n, make in baselines.items():
+            out[n][b] = make().fit(X[fit_rows], y[fit_rows]).predict_proba(X[score_rows])[:, 1]
+    return {"y": y[rows], **out}
+
+
+def threshold_rows_note(folds: int, n_val: int, n_rows: int, unit: str) -> list[str]:
+    """Why the threshold fell back to the validation rows although folds were asked for (a note for the page)."""
+    if folds < 2:
+        return []
+    why = (f"above {FOLDS_MAX_ROWS:,} training rows they are plenty, and scoring every training row by fold models "
+           "would take too long" if n_rows > FOLDS_MAX_ROWS else "too few positives to split the training rows into folds")
+    return [f"The alert threshold is chosen on the {n_val:,} validation {unit} ({why})."]

@@ -23,7 +23,6 @@ Every score lies in [0, 1]; higher means more suspicious.
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
@@ -34,7 +33,7 @@ import pandas as pd
 import torch
 from sklearn.ensemble import HistGradientBoostingClassifier, IsolationForest
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold, train_test_split
+from sklearn.model_selection import train_test_split
 from torch import nn
 
 from engine import binary, evaluate, options, roles
@@ -62,7 +61,6 @@ MIN_ROWS = 50
 MIN_FRAUDS = 10
 MAX_LABEL_VALUES_SHOWN = 6
 REFERENCE_MAX_ROWS = 200_000  # the label-free reference autoencoder trains on at most this many rows
-FOLDS_MAX_ROWS = 200_000  # above this many training rows the validation slice alone picks the threshold (see _out_of_fold)
 REASON_ROWS_LIMIT = 5000  # batch scoring explains at most this many flagged rows
 _FRAUD_WORDS = ("1", "fraud", "fraudulent", "yes", "y", "true", "t", "positive", "bad", "chargeback", "suspicious")
 _QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
@@ -106,9 +104,7 @@ class FraudConfig:
                        "frauds hidden in the data do not teach it to rebuild them.", min=0.0, max=0.5)
     test_fraction: float = options.test_fraction(0.25)
     val_fraction: float = _opt(0.2, "Share of the training rows used to stop training early.", min=0.1, max=0.4)
-    threshold_folds: int = _opt(5, "The alert threshold is chosen on every training row, each scored by a model trained "
-                                "without it (this many folds, so training takes about this many times longer). 0 chooses it "
-                                "on the validation rows only: faster, but it can move a lot between runs.", min=0, max=10)
+    threshold_folds: int = options.threshold_folds()
     compare_unlabelled: bool = _opt(True, "With a label, also train the autoencoder without it, to show what the labels buy.")
     seed: int = options.seed()
     bootstrap: int = options.bootstrap()
@@ -727,10 +723,6 @@ load = FraudModel.from_bytes
 # ----------------------------------------------------------------------------- fit
 
 
-def _target(y: np.ndarray) -> np.ndarray:
-    return y.astype(np.float32)[:, None]
-
-
 def _classifier(n_inputs: int, y_train: np.ndarray, config: FraudConfig, device: torch.device) -> tuple[TabularMLP, LossFn]:
     """The fraud network and its loss for these training labels (weighted or focal, for rare frauds)."""
     n_pos = float(y_train.sum())
@@ -747,30 +739,6 @@ def _baselines(config: FraudConfig) -> dict[str, object]:
     return {GRADIENT_BOOSTING: HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, l2_regularization=1.0,
                                                               early_stopping=False, random_state=config.seed),
             LOGISTIC: LogisticRegression(max_iter=1000)}
-
-
-def _out_of_fold(X: np.ndarray, y: np.ndarray, rows: np.ndarray, config: FraudConfig, history: History,
-                 cancel, say) -> dict[str, np.ndarray]:
-    """Every training row scored by models trained without it (k folds), for choosing thresholds on all of them.
-
-    The fold networks train for as many epochs as the main one needed (no rows are left to stop them early)."""
-    k = min(config.threshold_folds, int(y[rows].sum()), int((y[rows] == 0).sum()))
-    if k < 2 or len(rows) > FOLDS_MAX_ROWS:  # big tables: the validation slice is large, and k more fits would be slow
-        return {}
-    epochs = max(history.best_epoch or len(history.epochs), 1)
-    train_config = dataclasses.replace(config.train_config(len(rows)), max_epochs=epochs, patience=epochs + 1,
-                                       lr_patience=epochs + 1)
-    out = {name: np.zeros(len(rows)) for name in (CLASSIFIER, *LABELLED_BASELINES)}
-    splits = StratifiedKFold(k, shuffle=True, random_state=config.seed).split(rows, y[rows])
-    for i, (a, b) in enumerate(splits):
-        say(f"Choosing the alert threshold on rows the models did not see: fold {i + 1} of {k}…")
-        fit_rows, score_rows = rows[a], rows[b]
-        net, loss_fn = _classifier(X.shape[1], y[fit_rows], config, get_device())
-        fit_model(net, (X[fit_rows], _target(y[fit_rows])), None, loss_fn, train_config, cancel=cancel)
-        out[CLASSIFIER][b] = binary.risk(net.eval(), X[score_rows])
-        for name, est in _baselines(config).items():
-            out[name][b] = est.fit(X[fit_rows], y[fit_rows]).predict_proba(X[score_rows])[:, 1]
-    return {"y": y[rows], **out}
 
 
 bootstrap_intervals = binary.ranking_intervals
@@ -805,7 +773,7 @@ def fit(
     if labelled:
         t0 = clock()
         net, loss_fn = _classifier(X.shape[1], y[train], config, device)
-        history = fit_model(net, (X[train], _target(y[train])), (X[val], _target(y[val])), loss_fn,
+        history = fit_model(net, (X[train], y[train].astype(np.float32)[:, None]), (X[val], y[val].astype(np.float32)[:, None]), loss_fn,
                             config.train_config(len(train)), progress=relay, cancel=cancel)
         s = binary.risk(net, X)
         val_scores[CLASSIFIER], test_scores[CLASSIFIER] = s[val], s[test]
@@ -819,12 +787,12 @@ def fit(
             timings[name] = clock() - t0
         t0 = clock()
         trainval = np.sort(np.r_[train, val])
-        folds = _out_of_fold(X, y, trainval, config, history, cancel, say)
-        if not folds and config.threshold_folds >= 2:
-            notes.append(f"The alert threshold is chosen on the {len(val):,} validation transactions"
-                         + (f" (above {FOLDS_MAX_ROWS:,} training rows they are plenty, and scoring every training row "
-                            "by fold models would take too long)." if len(trainval) > FOLDS_MAX_ROWS else
-                            " (too few frauds to split the training rows into folds)."))
+        folds = binary.out_of_fold(X, y, trainval, config.threshold_folds, config.seed,
+                                   lambda y_fit: _classifier(X.shape[1], y_fit, config, device),
+                                   config.train_config(len(trainval)), history, _baselines(config), CLASSIFIER,
+                                   cancel, say)
+        if not folds:
+            notes += binary.threshold_rows_note(config.threshold_folds, len(val), len(trainval), "transactions")
         if folds:
             timings["threshold folds"] = clock() - t0
             if prep.amount is not None:

@@ -23,7 +23,7 @@ from engine.models import TabularMLP
 from engine.options import option
 from engine.scenario import Fitted
 from engine.tabular import Preprocessor
-from engine.training import TrainConfig, fit_model
+from engine.training import Progress, TrainConfig, fit_model
 
 KIND = "maintenance"
 MODEL = "Neural network"
@@ -52,8 +52,8 @@ class Config:
 
     seed: int = options.seed()
     test_fraction: float = options.test_fraction(0.25)
-    val_fraction: float = option(0.2, "Share of the training runs used to stop training and to choose the threshold.",
-                                 min=0.1, max=0.4)
+    val_fraction: float = option(0.2, "Share of the training runs used to stop training early.", min=0.1, max=0.4)
+    threshold_folds: int = options.threshold_folds()
     max_epochs: int = options.max_epochs(300)
     max_seconds: float = options.max_seconds(300.0)
     hidden: tuple[int, ...] = option((64, 64), "Neurons in each hidden layer of the network.")
@@ -173,7 +173,8 @@ class MaintenanceModel(binary.TabularNet, Fitted):
     preprocessor: Preprocessor
     net: TabularMLP
     background: np.ndarray
-    test: dict[str, np.ndarray]  # y, row, modes and each model's risk on the held-out runs; val_y, val_risk
+    test: dict[str, np.ndarray]  # y, row, modes and each model's risk on the held-out runs; val_y, val_risk (the
+    # threshold's rows: every training run scored out of fold, or the validation runs)
     threshold: float = 0.5  # decision: service before the next run when the risk reaches it
 
     def risk(self, df: pd.DataFrame) -> np.ndarray:
@@ -193,7 +194,7 @@ class MaintenanceModel(binary.TabularNet, Fitted):
 
     # -- money and the threshold -------------------------------------------------------
     def cheapest_threshold(self, costs: Costs) -> float:
-        """The threshold with the lowest cost on the validation runs (never the test runs)."""
+        """The threshold with the lowest cost on the training runs scored out of fold (never the test runs)."""
         return evaluate.best_threshold(self.test["val_risk"], self.test["val_y"], costs.service,
                                        costs.failure, caught=costs.service)[0]
 
@@ -260,7 +261,10 @@ def fit(df: pd.DataFrame, columns: Columns, config: Config = Config(), progress=
     target = y.astype(np.float32)[:, None]
     fitted, timings = evaluate.timed({MODEL: lambda: fit_model(net, (X[train], target[train]), (X[val], target[val]),
                                                                loss, TrainConfig.of(config), progress=progress, cancel=cancel)})
-    fit_rows = np.r_[train, val]
+    fit_rows = np.sort(np.r_[train, val])
+    folds = binary.out_of_fold(X, y, fit_rows, config.threshold_folds, config.seed, lambda _: (
+        TabularMLP(X.shape[1], 1, config.hidden, config.dropout), loss), TrainConfig.of(config), fitted[MODEL],
+        cancel=cancel, say=Progress(progress).say)
     baselines, seconds = binary.fit_baselines(X[fit_rows], y[fit_rows], config.seed, BASELINES)
     net_risk = binary.risk(net, X)
     risks = {MODEL: net_risk[test], **{k: m.predict_proba(X[test])[:, 1] for k, m in baselines.items()}}
@@ -269,10 +273,11 @@ def fit(df: pd.DataFrame, columns: Columns, config: Config = Config(), progress=
         columns=Columns(columns.target, tuple(columns.features), columns.machine, tuple(columns.modes), prep.failure_value),
         config=config, preprocessor=pre, net=net, background=evaluate.background_sample(X, train, config.seed),
         test={"y": yt, "row": prep.rows[test], "modes": prep.modes[test], **risks,
-              "val_y": y[val], "val_risk": net_risk[val]},
+              "val_y": folds.get("y", y[val]), "val_risk": folds.get("network", net_risk[val])},
         metrics=_scores(yt, risks[MODEL]), baseline_metrics={k: _scores(yt, risks[k]) for k in BASELINES},
         intervals=binary.ranking_intervals(yt, risks, config.bootstrap, config.seed), history=fitted[MODEL],
-        timings={**timings, **seconds}, notes=prep.notes + pre.notes_,
+        timings={**timings, **seconds}, notes=prep.notes + pre.notes_
+        + ([] if folds else binary.threshold_rows_note(config.threshold_folds, len(val), len(fit_rows), "runs")),
         n_rows={"train": len(train), "validation": len(val), "test": len(test)},
     )
     return model.decide(threshold=model.cheapest_threshold(Costs()))

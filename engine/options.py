@@ -74,3 +74,9 @@ def max_seconds(default: float):
 def bootstrap(default: int = 200):
     return option(default, "Resamples used for the uncertainty intervals of the metrics.", min=0, max=2000,
                   label="Bootstrap resamples")
+
+
+def threshold_folds(default: int = 5):
+    return option(default, "The alert threshold is chosen on every training row, each scored by a network trained without "
+                  "it (this many folds; each trains the network once more, for as many epochs as the first one needed). "
+                  "0 chooses it on the validation rows only: faster, but it can move a lot between runs.", min=0, max=10)

@@ -81,7 +81,7 @@ def performance(model: mt.MaintenanceModel) -> None:
 
 
 def costs_and_threshold(model: mt.MaintenanceModel) -> tuple[mt.MaintenanceModel, mt.Costs]:
-    """Two costs → the cheapest threshold (on validation runs) → money per 1,000 runs; returns the decided model."""
+    """Two costs → the cheapest threshold (on training runs scored out of fold) → money per 1,000 runs; returns the decided model."""
     c1, c2 = st.columns(2)
     failure = c1.number_input("Cost of an unplanned failure", 0.0, 1e12, 10_000.0, 500.0, key="mt_cost_failure",
                               help="Scrap, downtime and repair when a machine fails during a run nobody serviced it for.")
@@ -91,7 +91,7 @@ def costs_and_threshold(model: mt.MaintenanceModel) -> tuple[mt.MaintenanceModel
     best = model.cheapest_threshold(costs)
     threshold = cost_threshold_slider("Service before the next run when the failure risk is at least", best,
                                       f"mt_threshold_{failure}_{service}",
-                                      "Preset to the cheapest threshold for your costs on the validation runs.")
+                                      "Preset to the cheapest threshold for your costs on the training runs, each scored by a network trained without it.")
     decided = model.decide(threshold=threshold)
     cost, at = decided.money(costs), decided.at_threshold()
     gb = mt.BASELINES[0]
@@ -100,7 +100,8 @@ def costs_and_threshold(model: mt.MaintenanceModel) -> tuple[mt.MaintenanceModel
                 f"With no model every failure is unplanned: {money(cost['No model'])} per 1,000 runs.",
                 f"{gb} at its own cheapest threshold on these runs (a best case for it): {money(cost[gb])} per 1,000 runs.",
                 f"Failures caught: {pct(at['recall'])}."], alerts="Services")
-    st.caption(f"Cheapest threshold for these costs on the validation runs: {best:.3f}. Money on the held-out runs: "
+    st.caption(f"Cheapest threshold for these costs on the training runs (each scored by a network trained without "
+               f"it): {best:.3f}. Money on the held-out runs: "
                f"{at['tp']:,} failure(s) prevented, {at['fn']:,} missed, {at['fp']:,} service stop(s) that were not needed.")
     st.plotly_chart(charts.cost_chart(decided.cost_curves(costs), threshold, cost["No model"], unit="runs"), key="mt_cost")
     st.caption("Lower is cheaper; diamonds mark each model's cheapest threshold on these held-out runs.")
