@@ -69,6 +69,19 @@ def test_save_load_gives_identical_predictions(tmp_path, runs, model):
     assert b"pickle" not in path.read_bytes()[:2000]
 
 
+def test_the_threshold_is_chosen_on_every_training_run_scored_out_of_fold(model, runs):
+    n = model.n_rows
+    rows_y = model.test["val_y"]
+    assert len(rows_y) == n["train"] + n["validation"]  # not the validation slice alone
+    assert rows_y.sum() + model.test["y"].sum() == (runs["Machine failure"] == 1).sum()
+    from sklearn.metrics import average_precision_score  # honest scores: near the held-out AUPRC, not training-set high
+    assert abs(average_precision_score(rows_y, model.test["val_risk"]) - model.metrics["auprc"]) < 0.15
+    costs = mt.Costs()
+    t = model.cheapest_threshold(costs)
+    assert evaluate.expected_cost(model.test["val_risk"], rows_y, t, costs.service, costs.failure, costs.service) == \
+        pytest.approx(evaluate.best_threshold(model.test["val_risk"], rows_y, costs.service, costs.failure, costs.service)[1])
+
+
 def test_costs_set_the_threshold_and_the_money(model):
     cheap_failures = model.cheapest_threshold(mt.Costs(failure=1_000, service=500))
     dear_failures = model.cheapest_threshold(mt.Costs(failure=100_000, service=500))
