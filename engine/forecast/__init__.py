@@ -21,6 +21,7 @@ encoding too); each origin then sees the actuals up to itself and no further. Se
 refitted on the whole history.
 """
 from engine.data import MAX_ROWS  # rows per upload: the reader's cap (a forecast cannot sample rows away)
+from engine.forecast.choose import CHOICE, COMBO
 from engine.forecast.config import ForecastConfig
 from engine.forecast.fit import fit
 from engine.forecast.frame import (MISSING_ID, SEP, ForecastColumns, Frequency, default_columns, detect_frequency,
@@ -39,7 +40,7 @@ Columns = ForecastColumns
 Config = ForecastConfig
 Model = ForecastModel
 
-__all__ = ["BASELINES", "Columns", "Config", "ETS", "ForecastColumns", "ForecastConfig", "ForecastModel", "Frequency",
+__all__ = ["BASELINES", "CHOICE", "COMBO", "Columns", "Config", "ETS", "ForecastColumns", "ForecastConfig", "ForecastModel", "Frequency",
            "KIND", "MAX_ROWS", "METRIC_HELP", "METRIC_LABELS", "MISSING_ID", "MODEL", "Model", "Panel", "QUANTILES",
            "QUICK", "SAMPLE", "SEP", "SNAIVE", "SeriesData", "TOTAL_LEVELS", "default_columns", "detect_frequency", "fit",
            "frequency_of", "guess_columns", "load", "n_outputs", "parse_dates", "prepare", "scores", "seasonal_naive",
