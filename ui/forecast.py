@@ -206,6 +206,28 @@ def mase_chart(model: fc.ForecastModel) -> go.Figure:
     return fig
 
 
+# ----------------------------------------------------------------------------- 4 · Results
+
+
+def verdict(model: fc.ForecastModel) -> None:
+    """The page's choice against each baseline, which it chose and why (one sentence), and the network alone."""
+    base = {name: m["mase"] for name, m in model.baseline_metrics.items() if m.get("mase")}
+    mine, net = model.metrics["mase"], model.network_metrics["mase"]
+    ratios = " and ".join(f"**{mine / b:.2f}×** {SHORT.get(n, n)}'s" for n, b in base.items())
+    net_ratios = " and ".join(f"{net / b:.2f}× {SHORT.get(n, n)}'s" for n, b in base.items())
+    has_choice = fc.COMBO in model.candidate_metrics
+    who = "The page's forecast" if has_choice else "The neural forecaster"
+    text = f"{who} has an error (MASE) of {mine:.2f}, {ratios} on the same backtest windows."
+    if has_choice:
+        text += f" {model.choice_note} The network alone: {net_ratios}."
+    if all(mine / b < 0.97 for b in base.values()):
+        st.success(text, icon=":material/check_circle:")
+    elif all(mine / b <= 1.03 for b in base.values()) or has_choice:
+        st.info(text + " Within 3% counts as a tie: a simple method does as well here.", icon=":material/balance:")
+    else:
+        st.error(text + " It does not beat the simple baselines: on this data, use them instead.", icon=":material/trending_down:")
+
+
 def performance(model: fc.ForecastModel) -> None:
     H, k = model.horizon, model.config.backtest_windows
     st.markdown(f"Backtest: the last **{k} × {model.freq.units(H)}** of each of **{len(model.ids):,} series**, each forecast "
