@@ -120,14 +120,16 @@ def sentence(overall: str, picks: list[str], metrics: dict[str, dict[str, float]
     return f"The forecasts use {what} for every series because {why}."
 
 
-def chosen_future(y: np.ndarray, net_q: np.ndarray, method: str, H: int, m: int, cancel=None) -> Candidate:
-    """One series' next H steps by `method`, from its network quantiles (H, 3) and its history `y`. AutoETS (and so
-    the combination) falls back to the network when statsforecast is absent or cannot fit the series."""
+def chosen_future(y: np.ndarray, net_q: np.ndarray, method: str, H: int, m: int, cancel=None,
+                  with_ets: bool = True) -> Candidate:
+    """One series' next H steps by `method`, from its network quantiles (H, 3) and its history `y`. `with_ets`: the
+    backtest had AutoETS (so the combination is network + AutoETS; without, network + seasonal naive). AutoETS (and
+    that combination) falls back to the network when statsforecast is absent or cannot fit the series."""
     net = Candidate(net_q[:, 1].copy(), net_q[:, 0].copy(), net_q[:, 2].copy())
     if method == MODEL:
         return net
     ets = None
-    if method in (ETS, COMBO):
+    if method == ETS or (method == COMBO and with_ets):
         check_cancel(cancel)
         try:
             out = ets_forecast(y, H, m)

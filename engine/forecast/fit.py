@@ -71,7 +71,7 @@ def fit(df: pd.DataFrame, columns: ForecastColumns, config: ForecastConfig = For
         final = first
         notes.append("The future forecast uses the backtest network (trained on the history before the backtest windows).")
     timings[MODEL] = timings.get("train backtest network", 0.0) + timings.get("refit on the whole history", 0.0)
-    forecast, actuals = _future(panel, final, bt.picks, cancel)
+    forecast, actuals = _future(panel, final, bt.picks, ETS in bt.baseline_metrics, cancel)
     explain_X, explain_rows, explain_steps, background = _explain_set(panel, bt.origins, final, rng)
 
     timings["total"] = time.perf_counter() - t_start
@@ -249,7 +249,8 @@ def _refit(panel: Panel, history: History, columns: ForecastColumns, config: For
     return _Network(inputs, enc, net, n_windows=len(Xall), background=background)
 
 
-def _future(panel: Panel, final: _Network, picks: list[str], cancel=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _future(panel: Panel, final: _Network, picks: list[str], with_ets: bool,
+            cancel=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The forecast of the next H steps of every series by the method chosen for it (quantiles and running totals),
     the network's own forecast beside it, and the history."""
     S, H, freq, m = panel.series, panel.horizon, panel.freq, panel.freq.season
@@ -260,7 +261,7 @@ def _future(panel: Panel, final: _Network, picks: list[str], cancel=None) -> tup
         q, t = daily[0] * e.scale, totals[0] * e.scale
         op = s.open[s.n:] if s.open is not None else np.ones(H, bool)
         q[~op] = 0.0
-        c = ch.chosen_future(s.y, q, method, H, m, cancel)
+        c = ch.chosen_future(s.y, q, method, H, m, cancel, with_ets)
         c.point[~op] = c.low[~op] = c.high[~op] = 0.0
         if method != MODEL:
             t = ch.rescale_totals(t, q[:, 1], c.point)

@@ -21,7 +21,7 @@ from engine.forecast.choose import chosen_future
 from engine.forecast.frame import ForecastColumns, Frequency
 from engine.forecast.network import Inputs, quantiles, scale_of
 from engine.forecast.prepare import prepare
-from engine.forecast.scores import METRIC_LABELS, MODEL
+from engine.forecast.scores import ETS, METRIC_LABELS, MODEL
 from engine.models import TabularMLP
 from engine.scenario import Fitted, unpack
 from engine.tabular import Preprocessor
@@ -133,7 +133,8 @@ class ForecastModel(Fitted):
             dates = self.freq.dates(s.start, s.n + self.horizon)[s.n:]
             if s.open is not None:
                 q[~s.open[s.n:]] = 0.0
-            c = chosen_future(s.y, q, self.method_of(s.id), self.horizon, self.freq.season)
+            c = chosen_future(s.y, q, self.method_of(s.id), self.horizon, self.freq.season,
+                              with_ets=ETS in self.baseline_metrics)
             q = np.stack([c.low, c.point, c.high], axis=1)
             if s.open is not None:
                 q[~s.open[s.n:]] = 0.0
