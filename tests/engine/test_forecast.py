@@ -158,6 +158,9 @@ def test_a_chosen_method_moves_the_intervals_and_totals_with_it():
                                {fc.MODEL: 0.8, fc.SNAIVE: 0.9, ch.COMBO: 0.85}, windows=2)
     assert overall == fc.MODEL and picks == [fc.MODEL, fc.SNAIVE]  # 50% better on series 2; 5% is not enough
     assert ch.choose({fc.MODEL: np.array([1.0]), fc.SNAIVE: np.array([0.1])}, {fc.MODEL: 0.8, fc.SNAIVE: 0.9}, 1)[1] == [fc.MODEL]
+    y, q = np.arange(30.0), np.tile([1.0, 2.0, 3.0], (4, 1))  # without AutoETS in the backtest: network + seasonal naive
+    np.testing.assert_allclose(ch.chosen_future(y, q, ch.COMBO, 4, 7, with_ets=False).point, (2.0 + y[23:27]) / 2)
+    np.testing.assert_allclose(ch.chosen_future(y, q, fc.SNAIVE, 4, 7).point, y[23:27])
 
 
 def test_closed_days_are_forecast_as_zero_and_not_scored(fitted):
