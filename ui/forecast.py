@@ -236,7 +236,7 @@ def performance(model: fc.ForecastModel) -> None:
     known = {name: {k: v for k, v in m.items() if v == v} for name, m in model.baseline_metrics.items()}  # no "+nan" deltas
     name = TITLE[fc.CHOICE] if fc.COMBO in model.candidate_metrics else fc.MODEL
     metric_cards(name, model.metrics, known, KEYS, fc.METRIC_LABELS, fc.METRIC_HELP, lower_is_better=LOWER)
-    c1, c2 = st.columns(2)
+    c1, c2 = st.columns([2, 3])  # five forecasts side by side need the wider half
     c1.plotly_chart(mase_chart(model), key="fc_mase")
     c1.caption("Black is the page's choice, blue the network alone, purple their combination, orange seasonal naive, "
                "green AutoETS: the shortest bar wins.")
