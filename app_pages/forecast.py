@@ -1,30 +1,24 @@
 """Demand forecast: one network for every series, tested on past windows beside honest baselines, with reorder quantities."""
 from __future__ import annotations
 
-from dataclasses import asdict
-
 import streamlit as st
 
 from engine import forecast as fc
 from ui import forecast as views
 from ui.data import dataset_picker
 from ui.errors import guard
-from ui.share import open_shared_run, shareable_run
+from ui.share import show_shared_run
 from ui.state import memo
-from ui.training import run_key, training_panel
+from ui.training import run_key, trained_run
 
 SAMPLES = {"Online Retail: daily units of 30 best sellers (UK gift shop, 2010–11)": "online_retail_daily_product_units.csv"}
 
 st.title("Demand forecast")
-st.caption("Forecast sales per store or item with intervals, see on past periods whether the neural network beats "
-           "simple rules, which drivers matter, and how much to reorder for the service level you want.")
+st.caption("Forecast sales per store or item with intervals: a neural network, exponential smoothing, seasonal naive and "
+           "their combination are tested on past periods and the best is used; see which drivers matter, and how much to "
+           "reorder for the service level you want.")
 
-# ----------------------------------------------------------------------------- a shared link reopens a run
-shared = open_shared_run("forecast")
-if shared is not None:
-    with guard("opening the shared run"):
-        views.results(fc.load(shared.model), shared.dataset(), shared.id, shared.id)
-    st.stop()
+show_shared_run("forecast", fc.load, views.results)  # a share link: its results, no training
 
 with st.expander("Already have a model file from this page? Forecast a newer history with it, no training"):
     views.score_with_model_file()
@@ -45,12 +39,6 @@ with guard("checking your data"):
     panel = memo("fc_panel", key, lambda: fc.prepare(df, columns, config))  # cheap: problems show before training
 views.panel_summary(panel)
 
-# ----------------------------------------------------------------------------- 3 · Train
-job = training_panel("forecast", key, fc.fit, df, columns, config, label="Train and backtest")
-if job is None or not job.finished_ok:
-    st.stop()
-model: fc.ForecastModel = job.result
-
-# ----------------------------------------------------------------------------- 4 · Results
-run_id = shareable_run("forecast", job.id, model.to_bytes, table, asdict(columns), asdict(config), model.metrics)
-views.results(model, table, job.id, run_id)
+# ----------------------------------------------------------------------------- 3 · Train, 4 · Results
+model, job_id, run_id = trained_run("forecast", table, fc.fit, columns, config)
+views.results(model, table, job_id, run_id)

@@ -20,13 +20,18 @@ from ui.results import comparison_table, download_csv, metric_cards
 from ui.share import share_panel
 from ui.state import memo
 from ui.tabular import batch_scoring, model_file_scoring
-from ui.style import BASELINE_COLORS, MODEL_COLOR, NEUTRAL_COLOR, fmt, pct
+from ui.style import BASELINE_COLORS, MODEL_COLOR, NEUTRAL_COLOR, fmt
 from ui.training import run_key as content_key
 
 KEYS = ["mase", "smape", "mae", "rmse", "coverage"]
 LOWER = ["mase", "smape", "mae", "rmse"]
-COLORS = {fc.MODEL: MODEL_COLOR, fc.SNAIVE: BASELINE_COLORS[0], fc.ETS: BASELINE_COLORS[1]}
-SHORT = {fc.SNAIVE: "seasonal naive", fc.ETS: "AutoETS"}
+CHOICE_COLOR = "#333333"
+COLORS = {fc.MODEL: MODEL_COLOR, fc.SNAIVE: BASELINE_COLORS[0], fc.ETS: BASELINE_COLORS[1], fc.COMBO: BASELINE_COLORS[2],
+          fc.CHOICE: CHOICE_COLOR}
+SHORT = {fc.SNAIVE: "seasonal naive", fc.ETS: "AutoETS", fc.MODEL: "network", fc.COMBO: "combination",
+         fc.CHOICE: "page's choice"}
+TITLE = {fc.CHOICE: "Page's choice", fc.MODEL: "Network", fc.COMBO: "Combination", fc.ETS: "AutoETS",
+         fc.SNAIVE: "Seasonal naive"}
 BAND = "rgba(0, 114, 178, 0.18)"
 _LAYOUT = dict(template="plotly_white", margin=dict(l=10, r=10, t=50, b=10), legend=dict(orientation="h", yanchor="top", y=-0.18, x=0))
 
@@ -113,31 +118,44 @@ def panel_summary(panel: fc.Panel) -> None:
 
 
 def forecast_chart(model: fc.ForecastModel, series: str, show: int = 120) -> go.Figure:
-    """History, the backtest forecasts of every model, and the future forecast with its 80% band."""
+    """History, the backtest forecasts of every model, and the future forecast (the method the page chose for this
+    series) with its 80% band; the network's own forecast beside it when another method was chosen."""
     v = model.series_view(series)
     a, bt, f = v["actuals"], v["backtest"], v["forecast"]
     a = a.iloc[-max(show, len(bt) + model.horizon):]
+    method = model.method_of(series)
+    chosen = f"Forecast ({SHORT.get(method, method)})"
     fig = go.Figure()
     fig.update_layout(title=f"{series}: history, backtest and forecast", height=480, xaxis_title=None,
                       yaxis_title=model.columns.target, **_LAYOUT)
+    fig.update_yaxes(automargin=True)
+    fig.update_xaxes(automargin=True)
     fig.add_scatter(x=a["date"], y=a["actual"], name="actual", mode="lines", line=dict(color="#333333", width=1.5))
+    lo, hi = ("chosen_low", "chosen_high") if "chosen_low" in bt else ("model_low", "model_high")
     for w, part in bt.groupby("window"):
         first = w == 1
-        fig.add_scatter(x=part["date"], y=part["model_high"], mode="lines", line=dict(width=0), showlegend=False, hoverinfo="skip")
-        fig.add_scatter(x=part["date"], y=part["model_low"], mode="lines", line=dict(width=0), fill="tonexty", fillcolor=BAND,
+        fig.add_scatter(x=part["date"], y=part[hi], mode="lines", line=dict(width=0), showlegend=False, hoverinfo="skip")
+        fig.add_scatter(x=part["date"], y=part[lo], mode="lines", line=dict(width=0), fill="tonexty", fillcolor=BAND,
                         name="80% interval", legendgroup="band", showlegend=False, hoverinfo="skip")
-        fig.add_scatter(x=part["date"], y=part["model"], name=f"{fc.MODEL} (backtest)", legendgroup="model", showlegend=first,
+        fig.add_scatter(x=part["date"], y=part["model"], name="Network (backtest)", legendgroup="model", showlegend=first,
                         mode="lines", line=dict(color=MODEL_COLOR, dash="dash"))
         fig.add_scatter(x=part["date"], y=part["snaive"], name=fc.SNAIVE, legendgroup="sn", showlegend=first, mode="lines",
                         line=dict(color=COLORS[fc.SNAIVE], dash="dot"))
         if "ets" in part:
             fig.add_scatter(x=part["date"], y=part["ets"], name="AutoETS", legendgroup="ets", showlegend=first, mode="lines",
                             line=dict(color=COLORS[fc.ETS], dash="dot"))
+        if method == fc.COMBO and "combo" in part:
+            fig.add_scatter(x=part["date"], y=part["combo"], name="Combination", legendgroup="combo", showlegend=first,
+                            mode="lines", line=dict(color=COLORS[fc.COMBO], dash="dashdot"))
     fig.add_scatter(x=f["date"], y=f["high"], mode="lines", line=dict(width=0), showlegend=False, hoverinfo="skip")
     fig.add_scatter(x=f["date"], y=f["low"], mode="lines", line=dict(width=0), fill="tonexty", fillcolor=BAND,
                     name="80% interval", legendgroup="band")
-    fig.add_scatter(x=f["date"], y=f["median"], name=f"{fc.MODEL} (forecast)", mode="lines+markers",
-                    line=dict(color=MODEL_COLOR, width=2.5), marker=dict(size=5))
+    if method != fc.MODEL:
+        fig.add_scatter(x=f["date"], y=f["network"], name="Network (forecast)", mode="lines",
+                        line=dict(color=MODEL_COLOR, dash="dash"))
+    fig.add_scatter(x=f["date"], y=f["median"], name=chosen, mode="lines+markers",
+                    line=dict(color=COLORS.get(method, MODEL_COLOR) if method != fc.MODEL else MODEL_COLOR, width=2.5),
+                    marker=dict(size=5))
     start = f["date"].iloc[0]
     fig.add_vline(x=start, line_dash="dash", line_color=NEUTRAL_COLOR)
     fig.add_annotation(x=start, y=1, yref="paper", text="forecast starts", showarrow=False, xanchor="left", yanchor="bottom")
@@ -163,16 +181,27 @@ def _clip_spikes(fig: go.Figure, actuals, backtest, future) -> None:
                        showarrow=True, arrowhead=2, ax=-60, ay=20, bgcolor="rgba(255,255,255,0.85)")
 
 
+def candidates(model: fc.ForecastModel) -> dict[str, dict[str, float]]:
+    """Every forecast compared on the backtest, the page's choice first (files before the choice: network only)."""
+    out = {fc.CHOICE: model.metrics} if fc.COMBO in model.candidate_metrics else {}
+    out[fc.MODEL] = model.network_metrics
+    if fc.COMBO in model.candidate_metrics:
+        out[fc.COMBO] = model.candidate_metrics[fc.COMBO]
+    return {**out, **model.baseline_metrics}
+
+
 def mase_chart(model: fc.ForecastModel) -> go.Figure:
-    models = {fc.MODEL: model.metrics, **model.baseline_metrics}
+    models = candidates(model)
     fig = go.Figure()
-    fig.update_layout(title="MASE on the backtest windows (lower is better)", height=260, xaxis_title="MASE",
+    fig.update_layout(title="MASE on the backtest windows (lower is better)", height=300, xaxis_title="MASE",
                       **{**_LAYOUT, "showlegend": False})
     names = list(models)[::-1]
     values = [models[n]["mase"] for n in names]
-    fig.add_bar(x=values, y=[SHORT.get(n, n) for n in names], orientation="h", marker_color=[COLORS.get(n, NEUTRAL_COLOR) for n in names],
+    fig.add_bar(x=values, y=[TITLE.get(n, n) for n in names], orientation="h",
+                marker_color=[COLORS.get(n, NEUTRAL_COLOR) for n in names],
                 text=[fmt(v) for v in values], textposition="outside", cliponaxis=False)
     fig.update_xaxes(range=[0, max(v for v in values if v == v) * 1.2])
+    fig.update_yaxes(automargin=True)
     fig.add_vline(x=models[fc.SNAIVE]["mase"], line_dash="dot", line_color=NEUTRAL_COLOR)
     return fig
 
@@ -181,22 +210,22 @@ def mase_chart(model: fc.ForecastModel) -> go.Figure:
 
 
 def verdict(model: fc.ForecastModel) -> None:
-    mine = model.metrics["mase"]
-    ratios = {name: mine / m["mase"] for name, m in model.baseline_metrics.items() if m.get("mase")}
-    words = " and ".join(f"**{r:.2f}×** {SHORT.get(name, name)}'s" for name, r in ratios.items())
-    beaten = [SHORT.get(n, n) for n, r in ratios.items() if r < 0.97]
-    tied = [SHORT.get(n, n) for n, r in ratios.items() if 0.97 <= r <= 1.03]
-    lost = [SHORT.get(n, n) for n, r in ratios.items() if r > 1.03]
-    text = f"The neural forecaster's error (MASE) is {words} on the same backtest windows."
-    if len(beaten) == len(ratios):
-        st.success(text + " It beats every baseline here.", icon=":material/check_circle:")
-    elif not beaten and not tied:
-        st.error(text + " It does not beat the simple baselines: on this data, use them instead.", icon=":material/trending_down:")
+    """The page's choice against each baseline, which it chose and why (one sentence), and the network alone."""
+    base = {name: m["mase"] for name, m in model.baseline_metrics.items() if m.get("mase")}
+    mine, net = model.metrics["mase"], model.network_metrics["mase"]
+    ratios = " and ".join(f"**{mine / b:.2f}×** {SHORT.get(n, n)}'s" for n, b in base.items())
+    net_ratios = " and ".join(f"{net / b:.2f}× {SHORT.get(n, n)}'s" for n, b in base.items())
+    has_choice = fc.COMBO in model.candidate_metrics
+    who = "The page's forecast" if has_choice else "The neural forecaster"
+    text = f"{who} has an error (MASE) of {mine:.2f}, {ratios} on the same backtest windows."
+    if has_choice:
+        text += f" {model.choice_note} The network alone: {net_ratios}."
+    if all(mine / b < 0.97 for b in base.values()):
+        st.success(text, icon=":material/check_circle:")
+    elif all(mine / b <= 1.03 for b in base.values()) or has_choice:
+        st.info(text + " Within 3% counts as a tie: a simple method does as well here.", icon=":material/balance:")
     else:
-        parts = ([f"beats {' and '.join(beaten)}"] if beaten else []) + ([f"is about as good as {' and '.join(tied)}"] if tied else []) \
-            + ([f"loses to {' and '.join(lost)}"] if lost else [])
-        st.warning(text + f" It {', '.join(parts)} (within 3% counts as a tie): a simpler model does as well here.",
-                   icon=":material/balance:")
+        st.error(text + " It does not beat the simple baselines: on this data, use them instead.", icon=":material/trending_down:")
 
 
 def performance(model: fc.ForecastModel) -> None:
@@ -205,16 +234,19 @@ def performance(model: fc.ForecastModel) -> None:
                 "only from the data before its window; every model forecasts exactly the same windows.")
     verdict(model)
     known = {name: {k: v for k, v in m.items() if v == v} for name, m in model.baseline_metrics.items()}  # no "+nan" deltas
-    metric_cards(fc.MODEL, model.metrics, known, KEYS, fc.METRIC_LABELS, fc.METRIC_HELP, lower_is_better=LOWER)
-    c1, c2 = st.columns(2)
+    name = TITLE[fc.CHOICE] if fc.COMBO in model.candidate_metrics else fc.MODEL
+    metric_cards(name, model.metrics, known, KEYS, fc.METRIC_LABELS, fc.METRIC_HELP, lower_is_better=LOWER)
+    c1, c2 = st.columns([2, 3])  # five forecasts side by side need the wider half
     c1.plotly_chart(mase_chart(model), key="fc_mase")
-    c1.caption("Blue is the neural forecaster, orange seasonal naive, green AutoETS: the shortest bar wins.")
-    short = {{fc.SNAIVE: fc.SNAIVE, fc.ETS: "AutoETS"}.get(n, n): m for n, m in model.baseline_metrics.items()}
-    c2.dataframe(comparison_table(fc.MODEL, model.metrics, short, KEYS, fc.METRIC_LABELS), width="stretch")
-    c2.caption("All models on the same series, windows and days (closed days left out). Coverage: seasonal naive has no interval.")
+    c1.caption("Black is the page's choice, blue the network alone, purple their combination, orange seasonal naive, "
+               "green AutoETS: the shortest bar wins.")
+    c2.dataframe(_comparison(model), width="stretch")
+    c2.caption("All forecasts on the same series, windows and days (closed days left out). Seasonal naive has no interval "
+               "of its own (when chosen, it borrows the network's). The choice is made on these windows, so its figure "
+               "is slightly optimistic.")
     st.markdown("**Per series**")
     table = model.accuracy_table()
-    table.columns = [c.replace(fc.ETS, "AutoETS") for c in table.columns]
+    table.columns = [c.replace(fc.ETS, "AutoETS").replace(fc.MODEL, "network") for c in table.columns]
     st.dataframe(table, hide_index=True, width="stretch", height=280,
                  column_config={c: st.column_config.NumberColumn(format="%.2f") for c in table.columns if c != "series"})
     st.caption("MASE below 1 beats the naive rule on that series' own history; compare the columns row by row.")
@@ -239,8 +271,9 @@ def forecasts(model: fc.ForecastModel) -> None:
     pick = st.selectbox("Series", _series_order(model), key="fc_series_pick",
                         help="Series are listed from the largest expected demand down.")
     st.plotly_chart(forecast_chart(model, pick), key="fc_chart")
-    st.caption("Black: what was sold. Dashed and dotted lines: what each model forecast in the backtest windows; blue band: "
-               "the neural forecaster's 80% interval — about 8 in 10 actual values should fall inside it.")
+    st.caption(f"This series uses the {SHORT.get(model.method_of(pick), pick)} forecast (chosen on the backtest). Black: what "
+               "was sold. Dashed and dotted lines: what each model forecast in the backtest windows; blue band: the 80% "
+               "interval of the forecast used — about 8 in 10 actual values should fall inside it.")
     f = model.forecast[model.forecast["series"] == pick]
     shown = pd.DataFrame({"date": f["date"].dt.strftime("%a %d %b %Y"), "low (10%)": f["low"], "forecast (median)": f["median"],
                           "high (90%)": f["high"], "open": f["open"]})
@@ -286,10 +319,15 @@ def reorder(model: fc.ForecastModel, df: pd.DataFrame | None, run_key: str) -> N
     st.markdown("How much to order now so stock lasts until the delivery after next, at the chance of not running out "
                 "that you choose. Closed days count as zero demand.")
     c1, c2, c3 = st.columns(3)
-    lead = c1.number_input(f"Lead time ({unit}s from order to delivery)", 0, max(H - 1, 0), min(7, H // 2), key="fc_lead", bind="query-params")
-    review = c2.number_input(f"Review period ({unit}s until you order again)", 1, H, max(1, min(7, H - min(7, H // 2))), key="fc_review", bind="query-params")
+    lead = c1.number_input(f"Lead time ({unit}s from order to delivery)", 0, max(H - 1, 0), min(7, H // 2), key="fc_lead",
+                           bind="query-params", help=f"At most {max(H - 1, 0)}: lead time plus review period must fit in the "
+                           f"{model.freq.units(H)} the model forecasts (train with a longer horizon for more).")
+    review = c2.number_input(f"Review period ({unit}s until you order again)", 1, H, max(1, min(7, H - min(7, H // 2))),
+                             key="fc_review", bind="query-params")
     level = c3.slider("Service level (%)", 50, 99, 95, 1, key="fc_service", bind="query-params", format="%d%%",
                       help="The chance that stock covers demand until the next delivery arrives; higher means more safety stock.") / 100
+    with c3:
+        service_check(model, level)
     numeric = [c for c in (df.columns if df is not None else []) if pd.api.types.is_numeric_dtype(df[c])
                and c not in (model.columns.target, *model.columns.all_drivers)]
     source = st.radio("Current stock", ["Type it in", "From a column of my file"] if numeric else ["Type it in"],
@@ -307,12 +345,46 @@ def reorder(model: fc.ForecastModel, df: pd.DataFrame | None, run_key: str) -> N
         table = model.decide(lead_time=int(lead), review_period=int(review), service_level=float(level)).reorder(stock)
         st.dataframe(table, hide_index=True, width="stretch", height=320,
                      column_config={c: st.column_config.NumberColumn(format="%.0f") for c in table.columns if c != "series"})
-        cov = model.total_coverage
-        check = " · ".join(f"{float(q):.0%} level → {pct(v, 0)}" for q, v in cov.items() if v == v)
-        st.caption(f"Suggested order = demand over the next {model.freq.units(int(lead) + int(review))} at the chosen service "
-                   "level (learned directly as a quantile of that total) minus current stock. Honesty check from the backtest, "
-                   f"share of actual {model.freq.units(H)} totals that stayed at or below each level: {check}.")
+        st.caption(f"Suggested order = demand covered over the next {model.freq.units(int(lead) + int(review))} at the chosen "
+                   "service level (a quantile of that total, centred on the forecast the page uses) minus current stock, "
+                   "in whole units.")
         download_csv(table, "Download the reorder table (CSV)", "reorder_quantities.csv", key="fc_reorder_dl")
+
+
+def achieved(model: fc.ForecastModel, level: float) -> float:
+    """The share of backtest totals a `level` quantile covered (interpolated between the learned levels)."""
+    pts = sorted((float(q), v) for q, v in model.total_coverage.items() if v == v)
+    if not pts:
+        return float("nan")
+    return float(np.interp(level, [q for q, _ in pts], [v for _, v in pts]))
+
+
+def level_for(model: fc.ForecastModel, target: float) -> int | None:
+    """The lowest service level (whole %, 50–99) whose backtest coverage reached `target`; None if none did."""
+    return next((p for p in range(50, 100) if achieved(model, p / 100) >= target - 1e-9), None)
+
+
+def _set_service(value: int) -> None:
+    st.session_state["fc_service"] = value
+
+
+def service_check(model: fc.ForecastModel, level: float) -> None:
+    """Beside the slider: did this level hold in the backtest? If it fell short, a warning and the level that held."""
+    got = achieved(model, level)
+    if got != got:
+        return
+    if got >= level - 0.02:
+        st.caption(f"In the backtest, the {level:.0%} level covered demand in {got:.0%} of periods.")
+        return
+    better = level_for(model, level)
+    if better is None or better <= round(level * 100):
+        st.warning(f"In the backtest, the {level:.0%} level covered demand in only {got:.0%} of periods, and no level up "
+                   f"to 99% reached {level:.0%}: keep extra safety stock.", icon=":material/warning:")
+        return
+    st.warning(f"In the backtest, the {level:.0%} level covered demand in only {got:.0%} of periods. The {better}% level "
+               f"covered {achieved(model, better / 100):.0%}.", icon=":material/warning:")
+    st.button(f"Use {better}%", key="fc_service_fix", on_click=_set_service, args=(better,),
+              help=f"Set the service level to {better}%, the level that reached your {level:.0%} target in the backtest.")
 
 
 def _score_caption(model: fc.ForecastModel) -> str:
@@ -326,13 +398,19 @@ def score_history(model: fc.ForecastModel) -> None:
     batch_scoring("fc", model.score, model.features, "demand_forecast_new.csv", caption=_score_caption(model))
 
 
+def _comparison(model: fc.ForecastModel) -> pd.DataFrame:
+    shown = {TITLE.get(n, n): m for n, m in candidates(model).items()}
+    first = next(iter(shown))
+    return comparison_table(first, shown.pop(first), shown, KEYS, fc.METRIC_LABELS)
+
+
 def report(model: fc.ForecastModel, table: Table | None, exp) -> str:
     settings = {**asdict(model.columns), **asdict(model.config)}
     top = _series_order(model)[:3]
     sections = [
         ("Settings", [pd.DataFrame({"setting": list(settings), "value": [str(v) for v in settings.values()]})]),
         ("Data", [f"{table.name if table else 'data'}: {len(model.ids):,} {model.freq.name} series.", *model.notes]),
-        ("Backtest accuracy", [comparison_table(fc.MODEL, model.metrics, model.baseline_metrics, KEYS, fc.METRIC_LABELS),
+        ("Backtest accuracy", [model.choice_note, _comparison(model),
                                mase_chart(model), model.accuracy_table()]),
         ("Forecasts (largest series)", [forecast_chart(model, s) for s in top]),
     ]

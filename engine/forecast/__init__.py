@@ -9,10 +9,21 @@ Data (frame.py, prepare.py): a long table (date, one or more series id columns, 
 known in advance such as promotions, prices or opening days). The frequency (daily, weekly, monthly) is detected,
 missing dates are filled and reported, and every problem an analyst can fix is a `DataError` sentence.
 
-Model (network.py): one MLP trained across all series (per-series scaling) on a window of past sales, calendar
-features of the first forecast step and the known drivers over the lag window and the horizon; it outputs the
-10%, 50% and 90% quantiles of each of the next H steps and is trained with the pinball loss through
-`engine.training.fit_model`.
+Model (network.py): one MLP trained across all series on a look-back window of past sales, calendar features of
+the first forecast step and the known drivers over the look-back and the horizon; it outputs the 10%, 50% and 90%
+quantiles of each of the next H steps and of the running total (pinball loss through `engine.training.fit_model`).
+Why this shape (from the literature): it is the N-BEATS recipe without the stacks — a global model shared by every
+series, each series scaled by its own mean (so short and long, small and large series teach one network), inputs
+and targets on a log scale, and a look-back tied to the frequency (four weeks of days, a year of weeks, two years of
+months; shortened with a note when the history is short). A global model learns from the whole panel, which is
+what lets it forecast a series with one or two years of weekly data at all; drivers and quantiles fit in as
+extra inputs and outputs, which an ES-RNN hybrid would make harder to keep.
+
+Choice (choose.py): no single method wins everywhere (M4: Comb and ES-RNN; M5: only a third of teams beat
+seasonal naive). The backtest scores the network, AutoETS, seasonal naive and their combination on the same
+windows and the page uses the best — per series when there are two or more windows and a method is clearly
+better there, otherwise the overall best — with its interval and reorder totals, and says which and why in one
+sentence. The network alone is still reported (`network_metrics`, the `network` columns of the forecast).
 
 Backtest (fit.py, scores.py): rolling origin, `backtest_windows` non-overlapping windows of H steps at the end
 of each series. The backtest network is trained only on data before the first origin (its scaling and driver
@@ -21,6 +32,7 @@ encoding too); each origin then sees the actuals up to itself and no further. Se
 refitted on the whole history.
 """
 from engine.data import MAX_ROWS  # rows per upload: the reader's cap (a forecast cannot sample rows away)
+from engine.forecast.choose import CHOICE, COMBO
 from engine.forecast.config import ForecastConfig
 from engine.forecast.fit import fit
 from engine.forecast.frame import (MISSING_ID, SEP, ForecastColumns, Frequency, default_columns, detect_frequency,
@@ -39,7 +51,7 @@ Columns = ForecastColumns
 Config = ForecastConfig
 Model = ForecastModel
 
-__all__ = ["BASELINES", "Columns", "Config", "ETS", "ForecastColumns", "ForecastConfig", "ForecastModel", "Frequency",
+__all__ = ["BASELINES", "CHOICE", "COMBO", "Columns", "Config", "ETS", "ForecastColumns", "ForecastConfig", "ForecastModel", "Frequency",
            "KIND", "MAX_ROWS", "METRIC_HELP", "METRIC_LABELS", "MISSING_ID", "MODEL", "Model", "Panel", "QUANTILES",
            "QUICK", "SAMPLE", "SEP", "SNAIVE", "SeriesData", "TOTAL_LEVELS", "default_columns", "detect_frequency", "fit",
            "frequency_of", "guess_columns", "load", "n_outputs", "parse_dates", "prepare", "scores", "seasonal_naive",

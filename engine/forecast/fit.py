@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from engine.data import DataError
+from engine.forecast import choose as ch
 from engine.forecast.config import ForecastConfig
 from engine.forecast.explain import explain_inputs
 from engine.forecast.frame import ForecastColumns
@@ -43,6 +44,10 @@ class _Backtest:
     per_series: dict[str, dict[str, np.ndarray]]
     table: pd.DataFrame
     total_coverage: dict[str, float]
+    candidate_metrics: dict[str, dict[str, float]]  # the network and the combination (the baselines are apart)
+    overall: str  # the best method over all series
+    picks: list[str]  # the method used for each series
+    choice_note: str
 
 
 def fit(df: pd.DataFrame, columns: ForecastColumns, config: ForecastConfig = ForecastConfig(), progress=None,
@@ -59,13 +64,14 @@ def fit(df: pd.DataFrame, columns: ForecastColumns, config: ForecastConfig = For
     first = _train_backtest_network(panel, cuts, columns, config, rng, progress, cancel, notes, timings)
     bt = _backtest(panel, cuts, first, columns, config, cancel, notes, timings)
     check_cancel(cancel)
+    notes.append(bt.choice_note)
     if config.refit:
         final = _refit(panel, first.history, columns, config, rng, progress, cancel, timings)
     else:
         final = first
         notes.append("The future forecast uses the backtest network (trained on the history before the backtest windows).")
     timings[MODEL] = timings.get("train backtest network", 0.0) + timings.get("refit on the whole history", 0.0)
-    forecast, actuals = _future(panel, final)
+    forecast, actuals = _future(panel, final, bt.picks, ETS in bt.baseline_metrics, cancel)
     explain_X, explain_rows, explain_steps, background = _explain_set(panel, bt.origins, final, rng)
 
     timings["total"] = time.perf_counter() - t_start
@@ -81,6 +87,7 @@ def fit(df: pd.DataFrame, columns: ForecastColumns, config: ForecastConfig = For
         explain_steps=explain_steps, total_coverage=bt.total_coverage,
         metrics=bt.metrics, baseline_metrics=bt.baseline_metrics, history=first.history, timings=timings, notes=notes,
         n_rows={"series": len(panel.series), "training windows": first.n_windows},
+        choice=bt.picks, choice_overall=bt.overall, choice_note=bt.choice_note, candidate_metrics=bt.candidate_metrics,
     )
 
 
@@ -153,7 +160,7 @@ def _backtest(panel: Panel, cuts: list[int], first: _Network, columns: ForecastC
                      "repeats their last value there, and their MASE compares with the step-to-step change.")
     if np.isnan(mase_den).any():
         notes.append(f"MASE leaves out {int(np.isnan(mase_den).sum()):,} series whose history never changes over a season.")
-    metrics, per_model = scores(actual, qa[..., 1], mask, mase_den, qa[..., 0], qa[..., 2])
+    _, per_model = scores(actual, qa[..., 1], mask, mase_den, qa[..., 0], qa[..., 2])
     sn_metrics, per_sn = scores(actual, sn, mask, mase_den)
     baseline_metrics = {SNAIVE: sn_metrics}
     per_series = {MODEL: per_model, SNAIVE: per_sn}
@@ -178,6 +185,24 @@ def _backtest(panel: Panel, cuts: list[int], first: _Network, columns: ForecastC
     if columns.open_flag:
         notes.append("Days marked closed are forecast as zero by every model and left out of the accuracy figures.")
 
+    # the page's choice: every candidate on the same windows, the best used (per series where there are 2+ windows)
+    net = ch.Candidate(qa[..., 1], qa[..., 0], qa[..., 2])
+    cands = ch.candidates(net, sn, ch.Candidate(ets, ets_lo, ets_hi) if ets is not None else None)
+    scored = {}
+    for name, c in cands.items():
+        for arr in (c.point, c.low, c.high):
+            arr[~open_] = 0.0
+        scored[name] = scores(actual, c.point, mask, mase_den, c.low, c.high)
+    overall, picks = ch.choose({n: per["mae"] for n, (_, per) in scored.items()},
+                               {n: m["mase"] for n, (m, _) in scored.items()}, k)
+    chosen = ch.pick(cands, picks)
+    metrics, per_series[ch.CHOICE] = scores(actual, chosen.point, mask, mase_den, chosen.low, chosen.high)
+    per_series[ch.COMBO] = scored[ch.COMBO][1]
+    candidate_metrics = {MODEL: scored[MODEL][0], ch.COMBO: scored[ch.COMBO][0]}
+    all_metrics = {**{n: m for n, (m, _) in scored.items()}, ch.CHOICE: metrics}
+    choice_note = ch.sentence(overall, picks, all_metrics, ets is not None)
+    ta = ch.rescale_totals(ta, qa[..., 1], chosen.point) if picks.count(MODEL) < len(picks) else ta
+
     # are the totals behind the reorder quantities honest? share of whole-window totals at or below each level
     whole = known.all(-1)
     tot = actual.sum(-1)
@@ -189,11 +214,14 @@ def _backtest(panel: Panel, cuts: list[int], first: _Network, columns: ForecastC
         "date": np.concatenate([freq.dates(s.start, s.n)[s.n - k * H:] for s in S]),
         "actual": actual.ravel(), "evaluated": mask.ravel(),
         "model_low": qa[..., 0].ravel(), "model": qa[..., 1].ravel(), "model_high": qa[..., 2].ravel(),
-        "snaive": sn.ravel(),
+        "snaive": sn.ravel(), "combo": cands[ch.COMBO].point.ravel(),
+        "chosen_low": chosen.low.ravel(), "chosen": chosen.point.ravel(), "chosen_high": chosen.high.ravel(),
+        "method": np.repeat(picks, k * H),
     })
     if ets is not None:
         table["ets"], table["ets_low"], table["ets_high"] = ets.ravel(), ets_lo.ravel(), ets_hi.ravel()
-    return _Backtest(origins, metrics, baseline_metrics, per_series, table, total_coverage)
+    return _Backtest(origins, metrics, baseline_metrics, per_series, table, total_coverage, candidate_metrics, overall,
+                     picks, choice_note)
 
 
 def _refit(panel: Panel, history: History, columns: ForecastColumns, config: ForecastConfig, rng: np.random.Generator,
@@ -221,18 +249,25 @@ def _refit(panel: Panel, history: History, columns: ForecastColumns, config: For
     return _Network(inputs, enc, net, n_windows=len(Xall), background=background)
 
 
-def _future(panel: Panel, final: _Network) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The forecast of the next H steps of every series (quantiles and running totals), and the history beside it."""
-    S, H, freq = panel.series, panel.horizon, panel.freq
+def _future(panel: Panel, final: _Network, picks: list[str], with_ets: bool,
+            cancel=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The forecast of the next H steps of every series by the method chosen for it (quantiles and running totals),
+    the network's own forecast beside it, and the history."""
+    S, H, freq, m = panel.series, panel.horizon, panel.freq, panel.freq.season
     parts = []
-    for s, e in zip(S, final.encoded):
+    for s, e, method in zip(S, final.encoded, picks):
         X, _ = final.inputs.design(e, np.array([s.n]))
         daily, totals = quantiles(final.net, X, H)
         q, t = daily[0] * e.scale, totals[0] * e.scale
         op = s.open[s.n:] if s.open is not None else np.ones(H, bool)
         q[~op] = 0.0
+        c = ch.chosen_future(s.y, q, method, H, m, cancel, with_ets)
+        c.point[~op] = c.low[~op] = c.high[~op] = 0.0
+        if method != MODEL:
+            t = ch.rescale_totals(t, q[:, 1], c.point)
         part = pd.DataFrame({"series": s.id, "date": freq.dates(s.start, s.n + H)[s.n:], "step": np.arange(1, H + 1),
-                             "low": q[:, 0], "median": q[:, 1], "high": q[:, 2], "open": op})
+                             "low": c.low, "median": c.point, "high": c.high, "open": op, "method": method,
+                             "network_low": q[:, 0], "network": q[:, 1], "network_high": q[:, 2]})
         for j, level in enumerate(TOTAL_LEVELS):
             part[total_col(level)] = t[:, j]
         parts.append(part)

@@ -17,10 +17,11 @@ from engine.explain import Explanation
 from engine.forecast import explain as explaining
 from engine.forecast import tables
 from engine.forecast.config import ForecastConfig
+from engine.forecast.choose import chosen_future
 from engine.forecast.frame import ForecastColumns, Frequency
 from engine.forecast.network import Inputs, quantiles, scale_of
 from engine.forecast.prepare import prepare
-from engine.forecast.scores import METRIC_LABELS, MODEL
+from engine.forecast.scores import ETS, METRIC_LABELS, MODEL
 from engine.models import TabularMLP
 from engine.scenario import Fitted, unpack
 from engine.tabular import Preprocessor
@@ -59,6 +60,12 @@ class ForecastModel(Fitted):
     lead_time: int | None = None  # None: half the horizon, at most 7 steps
     review_period: int | None = None  # None: the rest of the horizon, at most 7 steps
     service_level: float = 0.95
+    # the page's choice among the network, AutoETS, seasonal naive and their combination (engine.forecast.choose);
+    # empty in files of earlier versions: the network for every series
+    choice: list[str] = field(default_factory=list)  # the method used for each series (ids order)
+    choice_overall: str = MODEL  # the best method over all series (used for series a newer history adds)
+    choice_note: str = ""  # one sentence: which, and why
+    candidate_metrics: dict[str, dict[str, float]] = field(default_factory=dict)  # the network, the combination
     inputs: Inputs = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -69,6 +76,23 @@ class ForecastModel(Fitted):
             self.lead_time = min(7, H // 2)
         if self.review_period is None:
             self.review_period = max(1, min(7, H - self.lead_time))
+        if not self.choice:  # an earlier version's file: its forecasts are the network's
+            self.choice = [MODEL] * len(self.ids)
+            self.candidate_metrics = self.candidate_metrics or {MODEL: dict(self.metrics)}
+            self.choice_note = self.choice_note or "This model file predates the page's choice: its forecasts are the network's."
+        if "network" not in self.forecast.columns:
+            self.forecast = self.forecast.assign(method=MODEL, network_low=self.forecast["low"],
+                                                 network=self.forecast["median"], network_high=self.forecast["high"])
+
+    @property
+    def network_metrics(self) -> dict[str, float]:
+        """The network's own backtest metrics (it is reported even when another method is chosen)."""
+        return self.candidate_metrics.get(MODEL, self.metrics)
+
+    def method_of(self, series: str) -> str:
+        """The method the page uses for `series` (the overall choice for a series it has not seen)."""
+        where = {s: m for s, m in zip(self.ids, self.choice)}
+        return where.get(series, self.choice_overall)
 
     @property
     def horizon(self) -> int:
@@ -109,6 +133,11 @@ class ForecastModel(Fitted):
             dates = self.freq.dates(s.start, s.n + self.horizon)[s.n:]
             if s.open is not None:
                 q[~s.open[s.n:]] = 0.0
+            c = chosen_future(s.y, q, self.method_of(s.id), self.horizon, self.freq.season,
+                              with_ets=ETS in self.baseline_metrics)
+            q = np.stack([c.low, c.point, c.high], axis=1)
+            if s.open is not None:
+                q[~s.open[s.n:]] = 0.0
             part = pd.DataFrame({"series": s.id, "date": dates.strftime("%Y-%m-%d"),
                                  "low (10%)": q[:, 0], "forecast (median)": q[:, 1], "high (90%)": q[:, 2]})
             for j, c in enumerate(self.columns.series):
@@ -117,8 +146,9 @@ class ForecastModel(Fitted):
         return pd.concat(rows, ignore_index=True)
 
     def predict(self, df: pd.DataFrame) -> pd.DataFrame:
-        """The next H steps of each series of a (newer) history with the same columns: one row per series and step
-        (the analyst's series columns, date, low (10%), forecast (median), high (90%))."""
+        """The next H steps of each series of a (newer) history with the same columns, by the method chosen for that
+        series on the backtest: one row per series and step (the analyst's series columns, date, low (10%),
+        forecast (median), high (90%))."""
         out = self._forecast_new(df)
         return out.drop(columns="series") if self.columns.series else out
 

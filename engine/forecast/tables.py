@@ -9,6 +9,7 @@ import pandas as pd
 
 from engine.data import DataError
 from engine.forecast.network import TOTAL_LEVELS, total_col
+from engine.forecast.choose import CHOICE, SHORT
 from engine.forecast.scores import MODEL
 
 if TYPE_CHECKING:
@@ -25,7 +26,11 @@ def accuracy_table(model: "ForecastModel") -> pd.DataFrame:
     for label, key in (("MASE", "mase"), ("sMAPE %", "smape"), ("MAE", "mae")):
         for name, per in model.per_series.items():
             out[f"{label} · {name}"] = values(per, key)
-    out[f"80% coverage · {MODEL}"] = values(model.per_series[MODEL], "coverage")
+    for name in (CHOICE, MODEL):
+        if name in model.per_series:
+            out[f"80% coverage · {name}"] = values(model.per_series[name], "coverage")
+    if len(set(model.choice)) > 1 or CHOICE in model.per_series:
+        out.insert(1, "forecast used", [SHORT.get(m, m) for m in model.choice])
     return out
 
 def series_view(model: "ForecastModel", series: str) -> dict[str, pd.DataFrame]:
@@ -70,12 +75,16 @@ def reorder(model: "ForecastModel", stock: float | dict[str, float] | pd.Series 
     else:
         on_hand = np.full(len(model.ids), float(stock or 0.0))
     on_hand = np.nan_to_num(on_hand, nan=0.0)
-    order = np.ceil(np.maximum(level - on_hand, 0.0) - 1e-9)
+    # whole units, consistently: what is covered is rounded up, the order is exactly covered minus stock (never below 0)
+    covered = np.ceil(level - 1e-9)
+    expected = np.round(expected)
+    order = np.ceil(np.maximum(covered - on_hand, 0.0) - 1e-9)
     return pd.DataFrame({
         "series": model.ids,
-        f"expected demand over {model.freq.units(span)}": expected,
-        f"demand covered at {service_level:.1%} service": level,
-        "safety stock": level - expected,
+        "forecast used": [SHORT.get(model.method_of(s), s) for s in model.ids],
+        f"expected demand over {model.freq.units(span)}": expected.astype(int),
+        f"demand covered at {service_level:.1%} service": covered.astype(int),
+        "safety stock": np.maximum(covered - expected, 0).astype(int),
         "current stock": on_hand,
         "suggested order": order.astype(int),
     })

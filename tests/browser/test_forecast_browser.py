@@ -22,13 +22,14 @@ def test_upload_forecast_pick_a_series_and_reorder(page, app_url):
         box.fill(value)
         box.press("Enter")
         wait_idle(page)
-    page.get_by_role("button", name="Train and backtest").click()
+    page.get_by_role("button", name="Train", exact=True).click()
     page.get_by_text("MASE on the backtest windows").first.wait_for(timeout=240_000)
     page.set_viewport_size({"width": 1280, "height": 3600})  # Streamlit scrolls inside: a tall page shows the results
     wait_idle(page)
     mase = page.get_by_test_id("stMetric").filter(has_text="MASE").first.inner_text()
     assert re.search(r"MASE\s+\d+\.\d{3}", mase), mase
-    page.get_by_text("The neural forecaster's error (MASE) is").first.wait_for()
+    page.get_by_text("The page's forecast has an error (MASE) of").first.wait_for()
+    page.get_by_text("The network alone").first.wait_for()
     assert_no_traceback(page)
     screenshot(page, "forecast_performance")
 
@@ -51,7 +52,7 @@ def test_upload_forecast_pick_a_series_and_reorder(page, app_url):
     screenshot(page, "forecast_explanations")
 
     page.get_by_role("tab", name="Reorder").click()
-    page.get_by_text("Suggested order = demand over the next").first.wait_for()
+    page.get_by_text("Suggested order = demand covered over the next").first.wait_for()
     page.get_by_text("Download the reorder table (CSV)").first.wait_for()
     assert_no_traceback(page)
     screenshot(page, "forecast_reorder")
@@ -70,3 +71,46 @@ def test_bad_upload_shows_a_sentence_and_the_next_upload_works(page, app_url, tm
     upload(page, SAMPLES / "online_retail_daily_product_units.csv")
     page.get_by_text("Detected daily data: 30 series").first.wait_for()
     assert_no_traceback(page)
+
+
+def test_weekly_file_shows_the_choice_and_reorder_check_at_laptop_size(page, app_url, tmp_path):
+    """A weekly file the project never shipped (Rossmann added up to weeks), as an analyst on a 1366×768 laptop."""
+    import pandas as pd
+    import pytest
+
+    from tests.conftest import ROOT
+
+    source = next((p for p in (ROOT / "shared", ROOT.parent / "shared") if (p / "datasets").exists()), None)
+    if source is None:
+        pytest.skip("the shared Rossmann data is not on this machine")
+    ross = pd.read_csv(source / "datasets" / "demand_forecasting" / "rossmann_daily_store_sales.csv")
+    ross = ross[ross["store"].isin(sorted(ross["store"].unique())[:8])]
+    week = pd.to_datetime(ross["date"]).dt.to_period("W-SUN").dt.start_time
+    weekly = ross.assign(week=week, days=1).groupby(["store", "week"], as_index=False).agg(
+        sales=("sales", "sum"), promo_days=("promo", "sum"), days=("days", "sum"))
+    weekly = weekly[weekly["days"] == 7].drop(columns="days")
+    path = tmp_path / "rossmann_weekly_sales.csv"
+    weekly.assign(week=weekly["week"].dt.strftime("%Y-%m-%d")).to_csv(path, index=False)
+
+    page.set_viewport_size({"width": 1366, "height": 768})
+    open_page(page, app_url, "forecast")
+    page.get_by_text("Upload my own CSV").click()
+    wait_idle(page)
+    upload(page, path)
+    page.get_by_text("Detected weekly data: 8 series").first.wait_for()
+    page.get_by_text("Advanced training options").click()
+    box = page.get_by_role("spinbutton", name="Most epochs")
+    box.fill("20")
+    box.press("Enter")
+    wait_idle(page)
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.get_by_text("MASE on the backtest windows").first.wait_for(timeout=300_000)
+    page.get_by_text("The forecasts use").first.wait_for()
+    page.get_by_text("because it had the lowest error").first.scroll_into_view_if_needed()
+    assert_no_traceback(page)
+    screenshot(page, "forecast_weekly_performance_1366")
+    page.get_by_role("tab", name="Reorder").click()
+    page.get_by_text("Service level (%)").first.scroll_into_view_if_needed()
+    page.get_by_text("In the backtest, the 95% level covered demand").first.wait_for()
+    assert_no_traceback(page)
+    screenshot(page, "forecast_weekly_reorder_1366")

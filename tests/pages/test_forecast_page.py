@@ -37,8 +37,11 @@ def test_sample_forecast_series_drivers_and_reorder():
     assert [t.label for t in at.tabs] == ["Performance", "Forecasts", "Explanations", "Reorder", "Score new data", "Share"]
     metrics = {m.label: m.value for m in at.metric}
     assert {"MASE", "sMAPE %", "MAE", "80% interval coverage"} <= set(metrics)
-    table = _frame(at, "Neural forecaster")
-    assert {"Seasonal naive", "AutoETS"} <= set(table.columns)
+    table = _frame(at, "Page's choice")  # the choice first, the network alone still reported, beside the baselines
+    assert {"Network", "Combination", "Seasonal naive", "AutoETS"} <= set(table.columns)
+    model = jobs[0].result
+    assert model.metrics["mase"] <= min(m["mase"] for m in model.baseline_metrics.values()) + 1e-9
+    assert any(model.choice_note in a.value and "The network alone" in a.value for a in [*at.success, *at.info])
 
     charts = at.get("plotly_chart")
     assert len(charts) >= 5  # MASE bars, forecast chart, SHAP bar and swarm, waterfall
@@ -52,9 +55,17 @@ def test_sample_forecast_series_drivers_and_reorder():
 
     orders = _frame(at, "suggested order")
     assert len(orders) == 30 and (orders["suggested order"] >= 0).all()
+    assert set(orders["forecast used"]) <= {"network", "AutoETS", "seasonal naive", "combination"}
     at.slider(key="fc_service").set_value(99).run()
     higher = _frame(at, "suggested order")
     assert higher["suggested order"].sum() > orders["suggested order"].sum()
+    at.slider(key="fc_service").set_value(95).run()
+    fix = [b for b in at.button if b.key == "fc_service_fix"]  # the 95% level fell short in the backtest: offered a level
+    if fix:
+        offered = int(fix[0].label.split()[1].rstrip("%"))
+        assert any("covered demand in only" in w.value for w in at.warning)
+        fix[0].click().run()
+        assert at.slider(key="fc_service").value == offered
     at.number_input(key="fc_lead").set_value(13).run()  # lead + review longer than the horizon: a sentence
     assert any("longer than the forecast horizon" in e.value for e in at.error)
     assert len(at.session_state["_explorer_jobs"]) == 1 and "forecast_train" not in [b.key for b in at.button]
@@ -102,3 +113,14 @@ def test_settings_in_the_url_set_up_the_page_before_training():
     at.run()
     assert not at.exception
     assert at.number_input(key="fc_windows").value == 2 and at.number_input(key="fc_seed").value == 5
+
+
+def test_service_level_check_offers_the_level_that_held():
+    from types import SimpleNamespace
+
+    from ui import forecast as views
+
+    model = SimpleNamespace(total_coverage={"0.5": 0.4, "0.75": 0.6, "0.9": 0.8, "0.95": 0.9, "0.99": 0.97})
+    assert views.achieved(model, 0.95) == pytest.approx(0.9)
+    assert views.level_for(model, 0.95) == 98  # 0.95 + (0.95 - 0.9) / (0.97 - 0.9) × 0.04 → the first whole % at or above
+    assert views.level_for(model, 0.99) is None  # no level reached it
