@@ -7,9 +7,8 @@ from engine import forecast as fc
 from ui import forecast as views
 from ui.data import dataset_picker
 from ui.errors import guard
-from ui.share import show_shared_run
 from ui.state import memo
-from ui.training import run_key, trained_run
+from ui.training import run_key, shared_run, trained_run
 
 SAMPLES = {"Online Retail: daily units of 30 best sellers (UK gift shop, 2010–11)": "online_retail_daily_product_units.csv"}
 
@@ -18,7 +17,7 @@ st.caption("Forecast sales per store or item with intervals: a neural network, e
            "their combination are tested on past periods and the best is used; see which drivers matter, and how much to "
            "reorder for the service level you want.")
 
-show_shared_run("forecast", fc.load, views.results)  # a share link: its results, no training
+shared_run("forecast", fc.load, views.results)  # a share link: its results, no training
 
 with st.expander("Already have a model file from this page? Forecast a newer history with it, no training"):
     views.score_with_model_file()
@@ -40,5 +39,5 @@ with guard("checking your data"):
 views.panel_summary(panel)
 
 # ----------------------------------------------------------------------------- 3 · Train, 4 · Results
-model, job_id, run_id = trained_run("forecast", table, fc.fit, columns, config)
+model, job_id, run_id = trained_run("forecast", table, fc.fit, columns, config, label="Train and backtest")
 views.results(model, table, job_id, run_id)
