@@ -2,7 +2,7 @@
 
 Follows the scenario contract (engine/scenario.py). A class-weighted MLP beside gradient boosting and
 logistic regression on the same stratified split; the alert threshold comes from two costs (an unplanned
-failure, a service stop) and is chosen on the validation rows. Failure-mode columns (tool wear, heat,
+failure, a service stop) and is chosen on every training run scored out of fold (engine/binary.py). Failure-mode columns (tool wear, heat,
 power, overstrain, random: AI4I's TWF/HDF/PWF/OSF/RNF) are outcomes, known only after a run: they are
 never features, only used to say which kinds of failure the flagged runs were.
 """
