@@ -65,6 +65,7 @@ def training_panel(page: str, key: str, fn: Callable[..., Any], *args: Any, labe
         st.warning("Training was cancelled. Press Train to start again.")
     else:
         last = job.latest
+        _scroll_here_once(job.id)
         st.success(
             f"Trained in {job.elapsed():.1f} s"
             + (f" · {last.get('epoch', 0)} epochs, best at epoch {last.get('best_epoch', 0)}" if last and "best_epoch" in last else "")
@@ -72,6 +73,38 @@ def training_panel(page: str, key: str, fn: Callable[..., Any], *args: Any, labe
             icon=":material/check_circle:",
         )
     return job
+
+
+# Runs inside the component's iframe (same origin): scrolls the page's own scroll container (Streamlit scrolls
+# inside stMain, not the window) so the block after this one - the "Trained in" line, then the results - sits at
+# the top. Retried while the rest of the page is still being drawn; stops as soon as the analyst scrolls or types.
+_SCROLL_JS = """<script>
+(() => {
+  const frame = window.frameElement;
+  if (!frame) return;
+  const doc = window.parent.document;
+  const block = frame.closest('[data-testid="stElementContainer"]') || frame;
+  block.style.scrollMarginTop = '4rem';  /* below Streamlit's fixed header */
+  let stopped = false;
+  const stop = () => { stopped = true; };
+  ['wheel', 'touchstart', 'keydown', 'mousedown'].forEach(e => doc.addEventListener(e, stop, {once: true, passive: true}));
+  [50, 300, 800, 1500, 2500].forEach(ms => setTimeout(() => {
+    if (!stopped && block.isConnected) block.scrollIntoView({block: 'start'});
+  }, ms));
+})();
+</script><!-- JOB -->"""
+
+
+def _scroll_here_once(job_id: str) -> None:
+    """Bring the results into view once per finished job, in this session: on the rerun right after training ends
+    (or when a `?job=` link reopens a finished job), not on the later reruns every click makes."""
+    import streamlit.components.v1 as components
+
+    done: set[str] = st.session_state.setdefault("_explorer_scrolled", set())
+    if job_id in done:
+        return
+    done.add(job_id)
+    components.html(_SCROLL_JS.replace("JOB", job_id), height=0)
 
 
 def _reattach(page: str, key: str) -> Job | None:
