@@ -42,8 +42,12 @@ def test_headline_metric_in_view_after_training(browser, app_url, nav, button, r
             box.fill(value)
             box.press("Enter")
             wait_idle(page)
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.get_by_role("button", name=button, exact=True).click()
-        page.get_by_text(ready).first.wait_for(timeout=300_000)
+        try:
+            page.get_by_text(ready).first.wait_for(timeout=300_000)
+        finally:
+            page.screenshot(path=str(SCREENSHOTS / f"results_in_view_{nav.split()[-1].lower()}_ready.png"))
         wait_idle(page)
         time.sleep(3)  # the scroll is retried for 2.5 s while the page draws
         card = page.get_by_test_id("stMetric").filter(has_text=metric).first
