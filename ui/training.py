@@ -75,22 +75,37 @@ def training_panel(page: str, key: str, fn: Callable[..., Any], *args: Any, labe
     return job
 
 
-# Runs inside the component's iframe (same origin): scrolls the page's own scroll container (Streamlit scrolls
-# inside stMain, not the window) so the block after this one - the "Trained in" line, then the results - sits at
-# the top. Retried while the rest of the page is still being drawn; stops as soon as the analyst scrolls or types.
+# Runs inside the component's iframe (same origin) and scrolls the page's own scroll container (Streamlit scrolls
+# inside stMain, not the window). It brings the first headline metric card below this point into view with as much
+# as fits above it: the "Trained in" line (this block) if it fits, else the results' tab bar, else the card itself.
+# Retried while the rest of the page is still being drawn; stops as soon as the analyst scrolls, clicks or types.
 _SCROLL_JS = """<script>
 (() => {
   const frame = window.frameElement;
   if (!frame) return;
   const doc = window.parent.document;
-  const block = frame.closest('[data-testid="stElementContainer"]') || frame;
-  block.style.scrollMarginTop = '4rem';  /* below Streamlit's fixed header */
+  const anchor = frame.closest('[data-testid="stElementContainer"]') || frame;
+  const after = el => anchor.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING;
+  const shown = el => el.getClientRects().length > 0 && el.getBoundingClientRect().height > 0;
+  const first = sel => [...doc.querySelectorAll(sel)].find(el => after(el) && shown(el));
+  const header = 64;  /* Streamlit's fixed header */
   let stopped = false;
   const stop = () => { stopped = true; };
   ['wheel', 'touchstart', 'keydown', 'mousedown'].forEach(e => doc.addEventListener(e, stop, {once: true, passive: true}));
-  [50, 300, 800, 1500, 2500].forEach(ms => setTimeout(() => {
-    if (!stopped && block.isConnected) block.scrollIntoView({block: 'start'});
-  }, ms));
+  const go = () => {
+    if (stopped || !anchor.isConnected) return;
+    const room = window.parent.innerHeight - header - 16;
+    const card = first('[data-testid="stMetric"]');
+    let target = anchor;
+    if (card) {
+      const bottom = card.getBoundingClientRect().bottom;
+      target = [anchor, first('[data-testid="stTabs"]'), card].find(
+        el => el && (el === card || bottom - el.getBoundingClientRect().top <= room));
+    }
+    target.style.scrollMarginTop = header + 'px';
+    target.scrollIntoView({block: 'start'});
+  };
+  [50, 300, 800, 1500, 2500, 4000, 6000].forEach(ms => setTimeout(go, ms));
 })();
 </script><!-- JOB -->"""
 
