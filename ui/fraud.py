@@ -318,7 +318,7 @@ def results(model: fr.FraudModel, table: Table, run_key: str, run_id: str | None
         if exp_global is not None:
             explanations_view(model, exp_global)
     with score:
-        batch_scoring("fr", model.decide(threshold=threshold).score, model.features, "fraud_scores.csv")
+        batch_scoring("fr", model.decide(threshold=threshold).score, model.features, "fraud_scores.csv", example=table.df)
         st.caption(f"Each row gets its {model.score_name}, whether it is flagged at your threshold ({threshold:.3f}), "
                    "and for flagged rows the top three reasons.")
     with share:

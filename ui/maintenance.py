@@ -150,7 +150,7 @@ def results(model: mt.MaintenanceModel, table: Table, run_key: str, run_id: str 
                         lambda d: float(model.risk(d)[0]), "Failure risk",
                         "Start from a held-out run and change what you know before it, e.g. tool wear +50 minutes.")
     with tabs[5]:
-        batch_scoring("mt", model.score, model.features, "maintenance_scores.csv")
+        batch_scoring("mt", model.score, model.features, "maintenance_scores.csv", example=table.df)
     with tabs[6]:
         share_panel("maintenance", run_id, memo("mt_model_file", f"{run_key}_{model.threshold}", model.to_bytes),
                     "maintenance_model.safetensors", report=lambda: report(model, table, costs))

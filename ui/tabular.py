@@ -148,11 +148,56 @@ def what_if(
     st.plotly_chart(charts.shap_waterfall(exp, 0), key=f"{key}_waterfall")
 
 
+def scoring_template(required: Sequence[str], example: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The CSV an analyst fills in to score new rows: exactly the required columns, with the first row of the
+    training data as an example when it has them all (else just the header)."""
+    cols = list(dict.fromkeys(required))
+    if example is not None and len(example) and all(c in example.columns for c in cols):
+        return example[cols].head(1).reset_index(drop=True)
+    return pd.DataFrame(columns=cols)
+
+
+def scoring_summary(scored: pd.DataFrame, uploaded: Sequence[str] = ()) -> str:
+    """One line that reads at a glance, from the answer columns (those the model added, not the uploaded ones):
+    "Scored 100 rows: 12 (12.0%) flagged." for a yes/no answer, else the counts of a short list of answers
+    ("Scored 100 rows; segment_name: 60 are Champions, 40 are At risk."), else just the number of rows."""
+    n = len(scored)
+    head = f"Scored {n:,} row{'s' if n != 1 else ''}"
+    answers = [c for c in scored.columns if c not in set(uploaded) and c != "top reasons"]
+    if n == 0:
+        return head + "."
+    for col in answers:  # a yes/no answer: how many are "yes"
+        values = scored[col]
+        if pd.api.types.is_bool_dtype(values):
+            k = int(values.sum())
+        elif values.dtype == object and set(values.dropna().astype(str).str.lower()) <= {"yes", "no"}:
+            k = int((values.astype(str).str.lower() == "yes").sum())
+        else:
+            continue
+        return f"{head}: {k:,} ({100 * k / n:.1f}%) {col}."
+
+    def few(values: pd.Series) -> bool:  # a short list of answers, not an id or a measurement
+        return n == 1 or 1 < values.nunique() <= 12 and values.nunique() < n
+
+    short = [c for c in answers if not pd.api.types.is_numeric_dtype(scored[c]) and few(scored[c])]
+    short += [c for c in answers if pd.api.types.is_integer_dtype(scored[c]) and few(scored[c])]
+    if short:
+        col = short[0]
+        counts = scored[col].value_counts()
+        shown = ", ".join(f"{v:,} {'is' if v == 1 else 'are'} {k}" for k, v in counts.head(5).items())
+        return f"{head}; {col}: {shown}{', …' if len(counts) > 5 else ''}."
+    return head + "."
+
+
 def batch_scoring(key: str, score_fn: Callable[[pd.DataFrame], pd.DataFrame], required: Sequence[str], file_name: str,
-                  caption: str | None = None) -> None:
-    """Upload new rows (no outcome needed) → scores and reasons → CSV download. `caption` replaces the default note."""
+                  caption: str | None = None, example: pd.DataFrame | None = None) -> None:
+    """Upload new rows (no outcome needed) → scores and reasons → CSV download. `caption` replaces the default note;
+    `example` (the training data) gives the template CSV its example row."""
     st.caption(caption or f"Upload a CSV with the columns the model uses: {', '.join(required[:12])}{'…' if len(required) > 12 else ''}. "
                "Extra columns are kept in the download; the outcome column is not needed.")
+    template = scoring_template(required, example)
+    download_csv(template, "Template CSV (the columns needed" + (", one example row)" if len(template) else ")"),
+                 file_name.replace(".csv", "_template.csv"), key=f"{key}_score_template")
     upload = st.file_uploader("New rows to score (CSV)", type=["csv", "txt", "gz", "tsv"], key=f"{key}_score_upload")
     if upload is None:
         return
@@ -161,11 +206,12 @@ def batch_scoring(key: str, score_fn: Callable[[pd.DataFrame], pd.DataFrame], re
         cache.clear()
         with guard("scoring your file", stop=False):
             table = load_table(upload.getvalue(), upload.name, max_bytes=upload_limit_bytes())
-            cache[upload.file_id] = score_fn(table.df)
-    scored = cache.get(upload.file_id)
+            cache[upload.file_id] = (score_fn(table.df), list(table.df.columns))
+    scored, uploaded = cache.get(upload.file_id, (None, []))
     if scored is None:
         return
-    st.success(f"Scored {len(scored):,} rows.")
+    st.success(scoring_summary(scored, uploaded), icon=":material/check_circle:")
+    st.caption("The model's answers come first, then the reasons, then your own columns.")
     st.dataframe(scored.head(200), width="stretch", height=300)
     download_csv(scored, "Download scored rows (CSV)", file_name, key=f"{key}_score_download")
 

@@ -65,6 +65,7 @@ def training_panel(page: str, key: str, fn: Callable[..., Any], *args: Any, labe
         st.warning("Training was cancelled. Press Train to start again.")
     else:
         last = job.latest
+        _scroll_here_once(job.id)
         st.success(
             f"Trained in {job.elapsed():.1f} s"
             + (f" · {last.get('epoch', 0)} epochs, best at epoch {last.get('best_epoch', 0)}" if last and "best_epoch" in last else "")
@@ -72,6 +73,53 @@ def training_panel(page: str, key: str, fn: Callable[..., Any], *args: Any, labe
             icon=":material/check_circle:",
         )
     return job
+
+
+# Runs inside the component's iframe (same origin) and scrolls the page's own scroll container (Streamlit scrolls
+# inside stMain, not the window). It brings the first headline metric card below this point into view with as much
+# as fits above it: the "Trained in" line (this block) if it fits, else the results' tab bar, else the card itself.
+# Retried while the rest of the page is still being drawn; stops as soon as the analyst scrolls, clicks or types.
+_SCROLL_JS = """<script>
+(() => {
+  const frame = window.frameElement;
+  if (!frame) return;
+  const doc = window.parent.document;
+  const anchor = frame.closest('[data-testid="stElementContainer"]') || frame;
+  const after = el => anchor.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING;
+  const shown = el => el.getClientRects().length > 0 && el.getBoundingClientRect().height > 0;
+  const first = sel => [...doc.querySelectorAll(sel)].find(el => after(el) && shown(el));
+  const header = 64;  /* Streamlit's fixed header */
+  let stopped = false;
+  const stop = () => { stopped = true; };
+  ['wheel', 'touchstart', 'keydown', 'mousedown'].forEach(e => doc.addEventListener(e, stop, {once: true, passive: true}));
+  const go = () => {
+    if (stopped || !anchor.isConnected) return;
+    const room = window.parent.innerHeight - header - 16;
+    const card = first('[data-testid="stMetric"]');
+    let target = anchor;
+    if (card) {
+      const bottom = card.getBoundingClientRect().bottom;
+      target = [anchor, first('[data-testid="stTabs"]'), card].find(
+        el => el && (el === card || bottom - el.getBoundingClientRect().top <= room));
+    }
+    target.style.scrollMarginTop = header + 'px';
+    target.scrollIntoView({block: 'start'});
+  };
+  [50, 300, 800, 1500, 2500, 4000, 6000].forEach(ms => setTimeout(go, ms));
+})();
+</script><!-- JOB -->"""
+
+
+def _scroll_here_once(job_id: str) -> None:
+    """Bring the results into view once per finished job, in this session: on the rerun right after training ends
+    (or when a `?job=` link reopens a finished job), not on the later reruns every click makes."""
+    import streamlit.components.v1 as components
+
+    done: set[str] = st.session_state.setdefault("_explorer_scrolled", set())
+    if job_id in done:
+        return
+    done.add(job_id)
+    components.html(_SCROLL_JS.replace("JOB", job_id), height=0)
 
 
 def _reattach(page: str, key: str) -> Job | None:
