@@ -68,14 +68,19 @@ def test_upload_transactions_segment_profile_map_and_explain(page, app_url):
     code = page.get_by_test_id("stCode").filter(has_text="?run=").first
     code.wait_for()
     link = code.inner_text().strip()
-    other = page.context.browser.new_context(viewport={"width": 1366, "height": 768})
+    other = page.context.browser.new_context(viewport={"width": 1280, "height": 1600})  # the charts in view
     try:
         colleague = other.new_page()
         colleague.set_default_timeout(180_000)
         colleague.goto(link)
         colleague.get_by_text("A shared run").wait_for(timeout=60_000)
         colleague.get_by_text("Segment profiles").first.wait_for()
-        assert colleague.get_by_text("Top buyers").count() >= 1
+        wait_idle(colleague)
+        screenshot(colleague, "segmentation_shared_renamed")
+        deadline = time.time() + 60
+        while colleague.get_by_text("Top buyers").count() < 2 and time.time() < deadline:  # the charts' labels
+            time.sleep(0.5)
+        assert colleague.get_by_text("Top buyers").count() >= 2
         assert_no_traceback(colleague)
     finally:
         other.close()
