@@ -22,7 +22,7 @@ def test_upload_forecast_pick_a_series_and_reorder(page, app_url):
         box.fill(value)
         box.press("Enter")
         wait_idle(page)
-    page.get_by_role("button", name="Train", exact=True).click()
+    page.get_by_role("button", name="Train and backtest", exact=True).click()
     page.get_by_text("MASE on the backtest windows").first.wait_for(timeout=240_000)
     page.set_viewport_size({"width": 1280, "height": 3600})  # Streamlit scrolls inside: a tall page shows the results
     wait_idle(page)
@@ -106,7 +106,7 @@ def test_weekly_file_shows_the_choice_and_reorder_check_at_laptop_size(page, app
     box.fill("20")
     box.press("Enter")
     wait_idle(page)
-    page.get_by_role("button", name="Train", exact=True).click()
+    page.get_by_role("button", name="Train and backtest", exact=True).click()
     page.get_by_text("MASE on the backtest windows").first.wait_for(timeout=300_000)
     page.get_by_text("The forecasts use").first.wait_for()
     page.get_by_text("because it had the lowest error").first.scroll_into_view_if_needed()
