@@ -233,7 +233,7 @@ def verdict(model: fc.ForecastModel) -> None:
 
 def labels(model: fc.ForecastModel) -> dict[str, str]:
     """Metric names as the page shows them: the average error named by the data's period (day, week, month)."""
-    return {**fc.METRIC_LABELS, "mae": f"Average error per {model.freq.unit} (MAE)", "smape": "sMAPE"}
+    return {**fc.METRIC_LABELS, "mae": f"Error per {model.freq.unit} (MAE)", "smape": "sMAPE"}
 
 
 def show_metric(key: str, value: float | None) -> str:

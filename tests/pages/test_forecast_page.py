@@ -36,13 +36,13 @@ def test_sample_forecast_series_drivers_and_reorder():
     assert not at.exception and not at.error
     assert [t.label for t in at.tabs] == ["Performance", "Forecasts", "Explanations", "Reorder", "Score new data", "Share"]
     metrics = {m.label: m.value for m in at.metric}
-    assert {"Average error per day (MAE)", "MASE", "sMAPE", "80% interval coverage"} <= set(metrics)
+    assert {"Error per day (MAE)", "MASE", "sMAPE", "80% interval coverage"} <= set(metrics)
     model = jobs[0].result
     order = list(metrics)
-    assert order.index("Average error per day (MAE)") < order.index("MASE")  # the error in the analyst's units leads
+    assert order.index("Error per day (MAE)") < order.index("MASE")  # the error in the analyst's units leads
     assert metrics["80% interval coverage"] == f"{100 * model.metrics['coverage']:.0f}%"
     assert metrics["sMAPE"] == f"{model.metrics['smape']:.1f}%"
-    assert any(f"off by **{metrics['Average error per day (MAE)']} units**" in m.value for m in at.markdown)
+    assert any(f"off by **{metrics['Error per day (MAE)']} units**" in m.value for m in at.markdown)
     if model.metrics["mase"] > 1:  # a MASE above 1 is explained beside the verdict
         assert any("is above 1" in a.value for a in [*at.success, *at.info, *at.error])
     table = _frame(at, "Page's choice")  # the choice first, the network alone still reported, beside the baselines
