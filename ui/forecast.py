@@ -201,7 +201,7 @@ def mase_chart(model: fc.ForecastModel) -> go.Figure:
     values = [models[n]["mase"] for n in names]
     fig.add_bar(x=values, y=[TITLE.get(n, n) for n in names], orientation="h",
                 marker_color=[COLORS.get(n, NEUTRAL_COLOR) for n in names],
-                text=[fmt(v) for v in values], textposition="outside", cliponaxis=False)
+                text=[fmt(v, 2) for v in values], textposition="outside", cliponaxis=False)
     fig.update_xaxes(range=[0, max(v for v in values if v == v) * 1.2])
     fig.update_yaxes(automargin=True)
     fig.add_vline(x=models[fc.SNAIVE]["mase"], line_dash="dot", line_color=NEUTRAL_COLOR)
