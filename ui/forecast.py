@@ -16,15 +16,17 @@ from ui import charts
 from ui.errors import guard
 from ui.options import option_input
 from ui.report import build_report
-from ui.results import comparison_table, download_csv, metric_cards
+from ui.results import download_csv
 from ui.share import share_panel
 from ui.state import memo
 from ui.tabular import batch_scoring, model_file_scoring
 from ui.style import BASELINE_COLORS, MODEL_COLOR, NEUTRAL_COLOR, fmt
 from ui.training import run_key as content_key
 
-KEYS = ["mase", "smape", "mae", "rmse", "coverage"]
+KEYS = ["mae", "mase", "smape", "coverage", "rmse"]  # the error in the analyst's units first
 LOWER = ["mase", "smape", "mae", "rmse"]
+SEASON_AGO = {"D": "the same weekday a week earlier", "W": "the same week a year earlier",
+              "M": "the same month a year earlier"}
 CHOICE_COLOR = "#333333"
 COLORS = {fc.MODEL: MODEL_COLOR, fc.SNAIVE: BASELINE_COLORS[0], fc.ETS: BASELINE_COLORS[1], fc.COMBO: BASELINE_COLORS[2],
           fc.CHOICE: CHOICE_COLOR}
@@ -199,7 +201,7 @@ def mase_chart(model: fc.ForecastModel) -> go.Figure:
     values = [models[n]["mase"] for n in names]
     fig.add_bar(x=values, y=[TITLE.get(n, n) for n in names], orientation="h",
                 marker_color=[COLORS.get(n, NEUTRAL_COLOR) for n in names],
-                text=[fmt(v) for v in values], textposition="outside", cliponaxis=False)
+                text=[fmt(v, 2) for v in values], textposition="outside", cliponaxis=False)
     fig.update_xaxes(range=[0, max(v for v in values if v == v) * 1.2])
     fig.update_yaxes(automargin=True)
     fig.add_vline(x=models[fc.SNAIVE]["mase"], line_dash="dot", line_color=NEUTRAL_COLOR)
@@ -220,6 +222,7 @@ def verdict(model: fc.ForecastModel) -> None:
     text = f"{who} has an error (MASE) of {mine:.2f}, {ratios} on the same backtest windows."
     if has_choice:
         text += f" {model.choice_note} The network alone: {net_ratios}."
+    text += mase_note(model)
     if all(mine / b < 0.97 for b in base.values()):
         st.success(text, icon=":material/check_circle:")
     elif all(mine / b <= 1.03 for b in base.values()) or has_choice:
@@ -228,14 +231,70 @@ def verdict(model: fc.ForecastModel) -> None:
         st.error(text + " It does not beat the simple baselines: on this data, use them instead.", icon=":material/trending_down:")
 
 
+def labels(model: fc.ForecastModel) -> dict[str, str]:
+    """Metric names as the page shows them: the average error named by the data's period (day, week, month)."""
+    return {**fc.METRIC_LABELS, "mae": f"Error per {model.freq.unit} (MAE)", "smape": "sMAPE"}
+
+
+def show_metric(key: str, value: float | None) -> str:
+    """One metric as an analyst reads it: percentages with %, MASE to 2 decimals, errors in units."""
+    if value is None or value != value:
+        return "–"
+    if key == "coverage":
+        return f"{100 * value:.0f}%"
+    if key == "smape":
+        return f"{value:.1f}%"
+    if key == "mase":
+        return f"{value:.2f}"
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.1f}"
+
+
+def _delta(key: str, value: float | None, base: float | None) -> str | None:
+    if value is None or base is None or value != value or base != base:
+        return None  # (seasonal naive has no interval: no coverage delta)
+    d = value - base
+    if key == "smape":
+        return f"{d:+.1f} points"
+    if key == "mase":
+        return f"{d:+.2f}"
+    return f"{d:+,.1f}"
+
+
+def mase_note(model: fc.ForecastModel) -> str:
+    """MASE above 1 said plainly: worse than repeating the last season on the history's own scale."""
+    mine = model.metrics["mase"]
+    if not mine > 1:
+        return ""
+    ago = SEASON_AGO.get(model.freq.kind, "the value one season earlier")
+    sn = model.baseline_metrics.get(fc.SNAIVE, {}).get("mase")
+    text = (f" A MASE of {mine:.2f} is above 1: on average the forecast missed by {mine - 1:.0%} more than the simple rule "
+            f"'{ago}' misses within the history itself, so these backtest periods were harder to forecast than usual")
+    if sn is not None and sn == sn:
+        text += f" (that same rule scores {sn:.2f} on them)"
+    return text + ". Compare against the baselines on the same windows, not against 1."
+
+
+def metric_cards(model: fc.ForecastModel) -> None:
+    """The average error in the analyst's units first, then MASE, sMAPE, coverage, RMSE; deltas against seasonal naive."""
+    m, unit, target = model.metrics, model.freq.unit, model.columns.target
+    base = model.baseline_metrics.get(fc.SNAIVE, {})
+    who = "the page's forecast" if fc.COMBO in model.candidate_metrics else "the network's forecast"
+    st.markdown(f"On average {who} for one {unit} of one series was off by **{show_metric('mae', m['mae'])} {target}** "
+                f"(seasonal naive: {show_metric('mae', base.get('mae'))}); its 80% interval held "
+                f"**{show_metric('coverage', m.get('coverage'))}** of the actual values.")
+    st.caption("The small coloured numbers compare it with **seasonal naive** on the same windows.")
+    names = labels(model)
+    for col, k in zip(st.columns(len(KEYS)), KEYS):
+        col.metric(names[k], show_metric(k, m.get(k)), delta=_delta(k, m.get(k), base.get(k)), help=fc.METRIC_HELP.get(k),
+                   delta_color="inverse" if k in LOWER else "normal")
+
+
 def performance(model: fc.ForecastModel) -> None:
     H, k = model.horizon, model.config.backtest_windows
     st.markdown(f"Backtest: the last **{k} × {model.freq.units(H)}** of each of **{len(model.ids):,} series**, each forecast "
                 "only from the data before its window; every model forecasts exactly the same windows.")
     verdict(model)
-    known = {name: {k: v for k, v in m.items() if v == v} for name, m in model.baseline_metrics.items()}  # no "+nan" deltas
-    name = TITLE[fc.CHOICE] if fc.COMBO in model.candidate_metrics else fc.MODEL
-    metric_cards(name, model.metrics, known, KEYS, fc.METRIC_LABELS, fc.METRIC_HELP, lower_is_better=LOWER)
+    metric_cards(model)
     c1, c2 = st.columns([2, 3])  # five forecasts side by side need the wider half
     c1.plotly_chart(mase_chart(model), key="fc_mase")
     c1.caption("Black is the page's choice, blue the network alone, purple their combination, orange seasonal naive, "
@@ -246,9 +305,11 @@ def performance(model: fc.ForecastModel) -> None:
                "is slightly optimistic.")
     st.markdown("**Per series**")
     table = model.accuracy_table()
-    table.columns = [c.replace(fc.ETS, "AutoETS").replace(fc.MODEL, "network") for c in table.columns]
+    table = per_series_table(model)
     st.dataframe(table, hide_index=True, width="stretch", height=280,
-                 column_config={c: st.column_config.NumberColumn(format="%.2f") for c in table.columns if c != "series"})
+                 column_config={c: st.column_config.NumberColumn(format="%.0f%%" if "coverage" in c else
+                                                                 "%.1f%%" if c.startswith("sMAPE") else "%.2f")
+                                for c in table.columns if c not in ("series", "forecast used")})
     st.caption("MASE below 1 beats the naive rule on that series' own history; compare the columns row by row.")
     with st.expander("Training curve and what was done to the data"):
         st.plotly_chart(charts.loss_curve(model.history.epochs), key="fc_history")
@@ -398,10 +459,22 @@ def score_history(model: fc.ForecastModel) -> None:
     batch_scoring("fc", model.score, model.features, "demand_forecast_new.csv", caption=_score_caption(model))
 
 
+def per_series_table(model: fc.ForecastModel) -> pd.DataFrame:
+    """The engine's per-series accuracy with readable model names, sMAPE in % and coverage in % (not a fraction)."""
+    table = model.accuracy_table()
+    for c in table.columns:
+        if c.startswith("80% coverage"):
+            table[c] = 100 * table[c]
+    table.columns = [c.replace("sMAPE %", "sMAPE").replace(fc.ETS, "AutoETS").replace(fc.MODEL, "network")
+                     for c in table.columns]
+    return table
+
+
 def _comparison(model: fc.ForecastModel) -> pd.DataFrame:
-    shown = {TITLE.get(n, n): m for n, m in candidates(model).items()}
-    first = next(iter(shown))
-    return comparison_table(first, shown.pop(first), shown, KEYS, fc.METRIC_LABELS)
+    """Metrics as rows, every forecast as a column, each figure formatted as on the cards."""
+    names = labels(model)
+    return pd.DataFrame({TITLE.get(n, n): [show_metric(k, m.get(k)) for k in KEYS] for n, m in candidates(model).items()},
+                        index=[names[k] for k in KEYS])
 
 
 def report(model: fc.ForecastModel, table: Table | None, exp) -> str:
@@ -410,8 +483,8 @@ def report(model: fc.ForecastModel, table: Table | None, exp) -> str:
     sections = [
         ("Settings", [pd.DataFrame({"setting": list(settings), "value": [str(v) for v in settings.values()]})]),
         ("Data", [f"{table.name if table else 'data'}: {len(model.ids):,} {model.freq.name} series.", *model.notes]),
-        ("Backtest accuracy", [model.choice_note, _comparison(model),
-                               mase_chart(model), model.accuracy_table()]),
+        ("Backtest accuracy", [model.choice_note + mase_note(model), _comparison(model),
+                               mase_chart(model), per_series_table(model)]),
         ("Forecasts (largest series)", [forecast_chart(model, s) for s in top]),
     ]
     if exp is not None:

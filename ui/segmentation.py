@@ -24,7 +24,7 @@ from ui import charts
 from ui.errors import guard
 from ui.report import build_report
 from ui.results import comparison_table, download_csv
-from ui.share import share_panel
+from ui.share import share_panel, update_offer
 from ui.state import memo
 from ui.options import option_input
 from ui.tabular import batch_scoring, model_file_scoring
@@ -289,26 +289,88 @@ def performance_table(model: seg.SegmentationModel) -> pd.DataFrame:
                             ["silhouette", "inertia", "iterations"], LABELS)
 
 
-def performance(model: seg.SegmentationModel) -> None:
+STABLE_ARI, UNSTABLE_ARI = 0.9, 0.7  # adjusted Rand index between two independent fits
+SMALL_SHARE, LARGE_SHARE = 0.05, 0.5  # a segment too small to act on alone; one that hides several groups
+
+
+def stability_sentence(model: seg.SegmentationModel) -> tuple[str, bool]:
+    """Do the segments hold when fitted again independently? (scikit-learn's k-means, its own random starts.)"""
+    ari = float(model.metrics["ari_vs_baseline"])
+    verdict = ("stable: refitting puts customers in the same segments" if ari >= STABLE_ARI else
+               "fairly stable: most customers stay in their segment when refitted" if ari >= UNSTABLE_ARI else
+               "unstable: many customers move to another segment when refitted, so read the segments with care "
+               "(try another number of segments)")
+    return (f"**Stability: {verdict}.** A second, independent fit (scikit-learn's k-means with its own random starts) "
+            f"agrees with these segments at {ari:.2f} on a 0-to-1 scale (adjusted Rand index; "
+            f"{STABLE_ARI:g} and above is stable, below {UNSTABLE_ARI:g} is not).", ari >= UNSTABLE_ARI)
+
+
+def size_advice(model: seg.SegmentationModel, names: Sequence[str]) -> tuple[str, bool]:
+    """Whether the segment sizes are workable: none too small to act on alone, none holding most customers."""
+    prof = model.profile.iloc[1:]
+    shares = prof["share of customers"].to_numpy(dtype=float)
+    counts = prof["customers"].to_numpy()
+    small = [j for j, s in enumerate(shares) if s < SMALL_SHARE]
+    big = [j for j, s in enumerate(shares) if s > LARGE_SHARE]
+    lo, hi = int(np.argmin(shares)), int(np.argmax(shares))
+    parts = []
+    if small:
+        parts.append(" and ".join(f"'{names[j]}' holds only {pct(float(shares[j]))} of customers ({int(counts[j]):,})"
+                                  for j in small) +
+                     f": under {SMALL_SHARE:.0%}, too small to run a campaign on alone — treat it as a niche or try "
+                     "fewer segments")
+    if big:
+        parts.append(f"'{names[big[0]]}' holds {pct(float(shares[big[0]]))} of customers: more than half, so it may hide "
+                     "several groups — try more segments")
+    if not parts:
+        return (f"**Sizes: workable.** From {pct(float(shares[lo]))} ('{names[lo]}') to {pct(float(shares[hi]))} "
+                f"('{names[hi]}') of customers: every segment is large enough to act on and none dominates.", True)
+    return "**Sizes: " + "; ".join(parts) + ".**", False
+
+
+def k_sentence(model: seg.SegmentationModel) -> str:
+    """The elbow chart's k and the suggested k, reconciled in one sentence."""
+    m = model.metrics
+    k, suggested, elbow = int(m["k"]), int(m["suggested_k"]), int(m["elbow_k"])
+    if elbow == suggested:
+        text = (f"The elbow (where more segments stop tightening them much) and the best separation (silhouette) both "
+                f"point to {suggested} segments.")
+    else:
+        text = (f"The elbow chart bends at {elbow} segments, where adding more stops tightening them much, but the "
+                f"segments are best separated at {suggested} (highest silhouette); the page suggests {suggested} because "
+                f"distinct segments are what you can act on — {elbow} is worth a look too.")
+    if k != suggested:
+        text += f" You chose {k}."
+    return text
+
+
+def performance(model: seg.SegmentationModel, names: Sequence[str]) -> None:
+    """Quality tab: stability and size advice first, the choice of k, then the engine benchmark folded away."""
     m, b = model.metrics, model.baseline_metrics[seg.BASELINE]
-    st.markdown(f"Both methods segment the same **{int(m['customers']):,} customers** into **{int(m['k'])}** segments with "
-                f"{model.config.restarts} restarts each; silhouette is measured on {int(m['sample']):,} of them.")
-    c1, c2 = st.columns(2)
-    c1.metric(f"Silhouette ({seg.MODEL})", fmt(m["silhouette"]), help=METRIC_HELP["silhouette"],
-              delta=f"{m['silhouette'] - b['silhouette']:+.3f} vs scikit-learn")
-    c2.metric(f"Inertia ({seg.MODEL})", fmt(m["inertia"]), help=METRIC_HELP["inertia"], delta_color="inverse",
-              delta=f"{m['inertia'] - b['inertia']:+,.2f} vs scikit-learn")
-    c1, c2, c3 = st.columns(3)
-    c1.metric("Inertia ratio (torch ÷ scikit-learn)", f"{m['inertia_ratio']:.4f}", help=METRIC_HELP["inertia_ratio"])
-    c2.metric("Agreement with scikit-learn (ARI)", f"{m['ari_vs_baseline']:.3f}", help=METRIC_HELP["ari_vs_baseline"])
-    c3.metric("Time to fit (torch vs scikit-learn)", f"{model.timings[seg.MODEL]:.2f} s vs {model.timings[seg.BASELINE]:.2f} s",
-              help="Wall time of the final k-means on all customers, both on this machine's "
-                   f"{'GPU' if get_device().type == 'cuda' else 'CPU'}; bench/segmentation.py measures it at scale.")
-    st.dataframe(performance_table(model), width="stretch")
-    st.caption("Same customers, same scaled features, same k and restarts for both methods.")
+    for text, good in (stability_sentence(model), size_advice(model, names)):
+        (st.success if good else st.warning)(text, icon=":material/check_circle:" if good else ":material/warning:")
+    st.markdown(k_sentence(model))
     st.plotly_chart(scan_chart(model), key="seg_scan")
     st.caption("Left: the elbow curve — where adding a segment stops tightening them much. Right: silhouette — higher "
                "means better separated; the suggested number is its highest point.")
+    with st.expander("Engine check: torch k-means beside scikit-learn"):
+        st.markdown(f"Both methods segment the same **{int(m['customers']):,} customers** into **{int(m['k'])}** segments "
+                    f"with {model.config.restarts} restarts each; silhouette is measured on {int(m['sample']):,} of them. "
+                    "This checks the app's own k-means against the reference implementation.")
+        c1, c2 = st.columns(2)
+        c1.metric(f"Silhouette ({seg.MODEL})", fmt(m["silhouette"]), help=METRIC_HELP["silhouette"],
+                  delta=f"{m['silhouette'] - b['silhouette']:+.3f} vs scikit-learn")
+        c2.metric(f"Inertia ({seg.MODEL})", fmt(m["inertia"]), help=METRIC_HELP["inertia"], delta_color="inverse",
+                  delta=f"{m['inertia'] - b['inertia']:+,.2f} vs scikit-learn")
+        c1, c2, c3 = st.columns(3)
+        c1.metric("Inertia ratio (torch ÷ scikit-learn)", f"{m['inertia_ratio']:.4f}", help=METRIC_HELP["inertia_ratio"])
+        c2.metric("Agreement with scikit-learn (ARI)", f"{m['ari_vs_baseline']:.3f}", help=METRIC_HELP["ari_vs_baseline"])
+        c3.metric("Time to fit (torch vs scikit-learn)",
+                  f"{model.timings[seg.MODEL]:.2f} s vs {model.timings[seg.BASELINE]:.2f} s",
+                  help="Wall time of the final k-means on all customers, both on this machine's "
+                       f"{'GPU' if get_device().type == 'cuda' else 'CPU'}; bench/segmentation.py measures it at scale.")
+        st.dataframe(performance_table(model), width="stretch")
+        st.caption("Same customers, same scaled features, same k and restarts for both methods.")
 
 
 def scan_chart(model: seg.SegmentationModel) -> go.Figure:
@@ -406,12 +468,13 @@ def results(model: seg.SegmentationModel, key: str, run_id: str | None, dataset_
     """Step 4: the tabs, for a model trained now or reopened from a share link (`key` identifies the run)."""
     st.subheader("4 · Results")
     segments, spread, perf, expl, score, share = st.tabs(
-        ["Segments", "Map", "Performance", "Explanations", "Score new data", "Share"])
+        ["Segments", "Map", "Quality", "Explanations", "Score new data", "Share"])
 
     with segments:
         headline(model)
         model = model.decide(names=names_editor(model, key=f"seg_names_{key}"))  # renamed: saved with the model file
         names = model.names
+        update_offer("segmentation", key, model.to_bytes)  # a link created now stores the names as shown
         c1, c2 = st.columns(2)
         c1.plotly_chart(sizes_chart(model, names), key="seg_sizes")
         c1.caption("Grey: share of customers; green: share of net revenue. A small bar next to a tall green one is a "
@@ -431,7 +494,7 @@ def results(model: seg.SegmentationModel, key: str, run_id: str | None, dataset_
                    "buy alike. Overlap here is normal: the map squeezes every feature into two directions.")
 
     with perf:
-        performance(model)
+        performance(model, names)
         with st.expander("What was done to the data"):
             for note in model.notes:
                 st.markdown(f"- {note}")
@@ -467,8 +530,8 @@ def results(model: seg.SegmentationModel, key: str, run_id: str | None, dataset_
                     "segmentation_model.safetensors",
                     report=lambda: report(model, names, dataset_name))
         download_customers(model, names, key="seg_download_share")
-        st.caption("The model file, the report and the CSV downloads carry the segment names as shown (including "
-                   "names you changed); the link reopens the run with the suggested names.")
+        st.caption("The model file, the report, the CSV downloads and a link created now carry the segment names as "
+                   "shown (including names you changed); a link created before a rename keeps the names it had.")
 
 
 def report(model: seg.SegmentationModel, names: Sequence[str], dataset_name: str) -> str:
@@ -481,9 +544,11 @@ def report(model: seg.SegmentationModel, names: Sequence[str], dataset_name: str
     sections = [
         ("Segments", [f"{int(m['customers']):,} customers in {int(m['k'])} segments (suggested by silhouette: {int(m['suggested_k'])}).",
                       seg_table, sizes_chart(model, names), comparison_heatmap(model, names)]),
+        ("Stability and sizes", [stability_sentence(model)[0].replace("**", ""), size_advice(model, names)[0].replace("**", ""),
+                                 k_sentence(model)]),
         ("Profiles (medians)", [profile_table(model, names)]),
         ("Map", ["Customers on the first two principal components of the scaled features.", fig_map]),
-        ("Torch k-means beside scikit-learn KMeans",
+        ("Engine check: torch k-means beside scikit-learn KMeans",
          [f"Inertia ratio {m['inertia_ratio']:.4f}; agreement (adjusted Rand index) {m['ari_vs_baseline']:.3f}; "
           f"silhouette {m['silhouette']:.3f} vs {b['silhouette']:.3f}.", perf, scan_chart(model)]),
         ("What was done to the data", list(model.notes)),

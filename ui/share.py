@@ -10,7 +10,7 @@ import datetime as dt
 import html
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
@@ -165,6 +165,13 @@ def shareable_run(page: str, job_id: str, model_bytes: Callable[[], bytes], tabl
     st.session_state.setdefault(_OFFERS, {})[page] = ShareOffer(page, job_id, model_bytes, table, columns, settings, metrics)
     run_id = st.session_state.setdefault(_LINKS, {}).get((page, job_id))
     return run_id if run_id in _created_here() else None
+
+
+def update_offer(page: str, job_id: str, model_bytes: Callable[[], bytes]) -> None:
+    """What a link for this run would store, after the analyst changed a decision (renamed segments, say)."""
+    offer = st.session_state.get(_OFFERS, {}).get(page)
+    if offer is not None and offer.job_id == job_id:
+        st.session_state[_OFFERS][page] = replace(offer, model_bytes=model_bytes)
 
 
 def share_link(url_path: str, run_id: str) -> str:

@@ -27,7 +27,10 @@ def test_upload_forecast_pick_a_series_and_reorder(page, app_url):
     page.set_viewport_size({"width": 1280, "height": 3600})  # Streamlit scrolls inside: a tall page shows the results
     wait_idle(page)
     mase = page.get_by_test_id("stMetric").filter(has_text="MASE").first.inner_text()
-    assert re.search(r"MASE\s+\d+\.\d{3}", mase), mase
+    assert re.search(r"MASE\s+\d+\.\d{2}\b", mase), mase
+    coverage = page.get_by_test_id("stMetric").filter(has_text="80% interval coverage").first.inner_text()
+    assert re.search(r"coverage\s+\d+%", coverage), coverage  # a percentage, not a fraction
+    page.get_by_text("Error per day (MAE)").first.wait_for()
     page.get_by_text("The page's forecast has an error (MASE) of").first.wait_for()
     page.get_by_text("The network alone").first.wait_for()
     assert_no_traceback(page)

@@ -47,17 +47,43 @@ def test_upload_transactions_segment_profile_map_and_explain(page, app_url):
     page.get_by_text("Customers on a 2-D map").first.wait_for()
     screenshot(page, "segmentation_map")
 
-    page.get_by_role("tab", name="Performance").click()
-    ratio = page.get_by_test_id("stMetric").filter(has_text="Inertia ratio").first.inner_text()
-    assert float(ratio.split()[-1]) <= 1.01
+    page.get_by_role("tab", name="Quality").click()  # stability and sizes first; the benchmark folded away
+    page.get_by_text("Stability:").first.wait_for()
     page.get_by_text("Silhouette by number of segments").first.wait_for()
-    screenshot(page, "segmentation_performance")
+    screenshot(page, "segmentation_quality")
+    page.get_by_text("Engine check: torch k-means beside scikit-learn").first.click()
+    ratio = page.get_by_test_id("stMetric").filter(has_text="Inertia ratio").first
+    ratio.wait_for()
+    assert float(ratio.inner_text().split()[-1]) <= 1.01
 
     page.get_by_role("tab", name="Explanations").click()
     page.get_by_text("from the average customer to this one").first.wait_for()
     page.get_by_text("In words:").first.wait_for()
     assert_no_traceback(page)
     screenshot(page, "segmentation_explanations")
+
+    # a link created after the rename reopens the run with the renamed segment
+    page.get_by_role("tab", name="Share").click()
+    page.get_by_role("button", name="Create share link").click()
+    code = page.get_by_test_id("stCode").filter(has_text="?run=").first
+    code.wait_for()
+    link = code.inner_text().strip()
+    other = page.context.browser.new_context(viewport={"width": 1280, "height": 1600})  # the charts in view
+    try:
+        colleague = other.new_page()
+        colleague.set_default_timeout(180_000)
+        colleague.goto(link)
+        colleague.get_by_text("A shared run").wait_for(timeout=60_000)
+        colleague.get_by_text("Segment profiles").first.wait_for()
+        wait_idle(colleague)
+        screenshot(colleague, "segmentation_shared_renamed")
+        deadline = time.time() + 60
+        while colleague.get_by_text("Top buyers").count() < 2 and time.time() < deadline:  # the charts' labels
+            time.sleep(0.5)
+        assert colleague.get_by_text("Top buyers").count() >= 2
+        assert_no_traceback(colleague)
+    finally:
+        other.close()
 
 
 def test_bad_upload_shows_a_sentence_and_the_next_upload_works(page, app_url, tmp_path):

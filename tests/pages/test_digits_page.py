@@ -40,6 +40,21 @@ def test_default_sample_trains_on_10k_and_tests_on_2k():
     assert any("2,000 other MNIST images" in c.value for c in at.caption)
     assert {m.label: m.value for m in at.metric}["Rows"] == "10,000"
     assert not at.error
+    # how long training takes is said before Train is pressed; fewer passes say less
+    assert any("on 10,000 images takes about 2 minutes" in i.value for i in at.info), [i.value for i in at.info]
+    at.number_input(key="dg_cnn_epochs").set_value(3).run()
+    assert any("on 10,000 images takes about 40 seconds" in i.value for i in at.info), [i.value for i in at.info]
+
+
+def test_training_estimate_follows_images_and_passes():
+    from engine import digits as dg
+    from ui import digits as view
+
+    default = dg.DigitConfig()
+    assert view.training_estimate(10_000, default) == pytest.approx(110, abs=5)  # the measurement it comes from
+    assert view.training_estimate(400, default) == pytest.approx(60, abs=5)
+    assert view.training_estimate(400, default) < view.training_estimate(5_000, default) < view.training_estimate(20_000, default)
+    assert view.training_estimate(10_000, dg.DigitConfig(cnn_epochs=30)) > view.training_estimate(10_000, default)
 
 
 def _uploader(at: AppTest, key: str):

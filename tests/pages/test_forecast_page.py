@@ -36,10 +36,18 @@ def test_sample_forecast_series_drivers_and_reorder():
     assert not at.exception and not at.error
     assert [t.label for t in at.tabs] == ["Performance", "Forecasts", "Explanations", "Reorder", "Score new data", "Share"]
     metrics = {m.label: m.value for m in at.metric}
-    assert {"MASE", "sMAPE %", "MAE", "80% interval coverage"} <= set(metrics)
+    assert {"Error per day (MAE)", "MASE", "sMAPE", "80% interval coverage"} <= set(metrics)
+    model = jobs[0].result
+    order = list(metrics)
+    assert order.index("Error per day (MAE)") < order.index("MASE")  # the error in the analyst's units leads
+    assert metrics["80% interval coverage"] == f"{100 * model.metrics['coverage']:.0f}%"
+    assert metrics["sMAPE"] == f"{model.metrics['smape']:.1f}%"
+    assert any(f"off by **{metrics['Error per day (MAE)']} units**" in m.value for m in at.markdown)
+    if model.metrics["mase"] > 1:  # a MASE above 1 is explained beside the verdict
+        assert any("is above 1" in a.value for a in [*at.success, *at.info, *at.error])
     table = _frame(at, "Page's choice")  # the choice first, the network alone still reported, beside the baselines
     assert {"Network", "Combination", "Seasonal naive", "AutoETS"} <= set(table.columns)
-    model = jobs[0].result
+    assert table.loc["sMAPE", "Page's choice"] == metrics["sMAPE"]
     assert model.metrics["mase"] <= min(m["mase"] for m in model.baseline_metrics.values()) + 1e-9
     assert any(model.choice_note in a.value and "The network alone" in a.value for a in [*at.success, *at.info])
 
@@ -124,3 +132,18 @@ def test_service_level_check_offers_the_level_that_held():
     assert views.achieved(model, 0.95) == pytest.approx(0.9)
     assert views.level_for(model, 0.95) == 98  # 0.95 + (0.95 - 0.9) / (0.97 - 0.9) × 0.04 → the first whole % at or above
     assert views.level_for(model, 0.99) is None  # no level reached it
+
+
+def test_metrics_read_as_percentages_and_a_mase_above_one_is_explained():
+    from types import SimpleNamespace
+
+    from engine import forecast as fc
+    from ui import forecast as views
+
+    assert views.show_metric("smape", 97.99) == "98.0%" and views.show_metric("coverage", 0.78) == "78%"
+    assert views.show_metric("mae", 12.345) == "12.3" and views.show_metric("mase", 1.234) == "1.23"
+    freq = SimpleNamespace(kind="D", unit="day")
+    worse = SimpleNamespace(metrics={"mase": 1.25}, baseline_metrics={fc.SNAIVE: {"mase": 1.4}}, freq=freq)
+    note = views.mase_note(worse)
+    assert "above 1" in note and "25% more" in note and "the same weekday a week earlier" in note and "1.40" in note
+    assert views.mase_note(SimpleNamespace(metrics={"mase": 0.8}, baseline_metrics={}, freq=freq)) == ""

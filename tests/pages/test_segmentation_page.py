@@ -46,9 +46,18 @@ def test_sample_transactions_to_segments_profiles_map_and_explanation():
     assert not at.exception and not at.error, [e.value for e in at.error]
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Segments"] == "4" and metrics["Customers"] == "1,299"
-    assert float(metrics["Inertia ratio (torch ÷ scikit-learn)"]) <= 1.01
-    assert float(metrics["Agreement with scikit-learn (ARI)"]) >= 0.9
-    assert [t.label for t in at.tabs][:6] == ["Segments", "Map", "Performance", "Explanations", "Score new data", "Share"]
+    assert [t.label for t in at.tabs][:6] == ["Segments", "Map", "Quality", "Explanations", "Score new data", "Share"]
+    quality = at.tabs[2]  # leads with stability and size advice; the benchmark is folded into "Engine check"
+    lead = [a.value for a in [*quality.success, *quality.warning]]
+    assert lead[0].startswith("**Stability: stable") and lead[1].startswith("**Sizes:"), lead
+    assert any("segments are best separated at" in m.value or "both point to" in m.value for m in quality.markdown)
+    check = next(e for e in quality.expander if e.label.startswith("Engine check"))
+    inside = {m.label: m.value for m in check.metric}
+    assert float(inside["Inertia ratio (torch ÷ scikit-learn)"]) <= 1.01
+    assert float(inside["Agreement with scikit-learn (ARI)"]) >= 0.9
+    assert inside["Agreement with scikit-learn (ARI)"] == f"{job.result.metrics['ari_vs_baseline']:.3f}"
+    outside = [m.label for m in quality.metric if m not in list(check.metric)]
+    assert not any("Inertia ratio" in label for label in outside)
     titles = " | ".join(str(c.proto.spec) for c in at.get("plotly_chart"))
     for words in ("Segment sizes", "How each segment differs", "2-D map", "Elbow", "Which columns matter most",
                   "Membership of each segment", "from the average customer to this one"):
@@ -161,3 +170,22 @@ def test_settings_in_the_url_set_up_the_page_before_training():
     at.run()
     assert not at.exception
     assert at.number_input(key="seg_restarts").value == 4 and at.number_input(key="seg_seed").value == 3
+
+
+def test_renamed_segments_survive_the_model_file_and_reach_the_report():
+    """decide(names=…) is saved in the model file, read back by load, and names the segments in the report HTML."""
+    import pandas as pd
+
+    from engine import segmentation as seg
+    from ui import segmentation as view
+
+    df = pd.read_csv(SAMPLES / "mall_customers.csv")
+    model = seg.fit(df, seg.guess_columns(df)[1], seg.SegmentationConfig(k=3, restarts=2))
+    renamed = model.decide(names=["Top buyers", *model.names[1:]])
+    back = seg.load(renamed.to_bytes())
+    assert back.names[0] == "Top buyers" and back.names[1:] == model.names[1:]
+    assert seg.load(model.to_bytes()).names[0] != "Top buyers"  # the name comes from the rename, not the fit
+    html = view.report(renamed, back.names, "mall_customers.csv")
+    assert "Top buyers" in html and "Stability and sizes" in html
+    advice, ok = view.size_advice(renamed, back.names)
+    assert ok == ("too small" not in advice and "more than half" not in advice)
