@@ -116,10 +116,11 @@ def _scroll_here_once(job_id: str) -> None:
     import streamlit.components.v1 as components
 
     done: set[str] = st.session_state.setdefault("_explorer_scrolled", set())
-    if job_id in done:
-        return
+    first = job_id not in done
     done.add(job_id)
-    components.html(_SCROLL_JS.replace("JOB", job_id), height=0)
+    # The element is drawn on every rerun (inert after the first): an element that came and went would shift the
+    # positions of everything below it, and Streamlit would then reset the results' tabs to the first one.
+    components.html(_SCROLL_JS.replace("JOB", job_id) if first else "<!-- scrolled -->", height=0)
 
 
 def _reattach(page: str, key: str) -> Job | None:
