@@ -1,6 +1,7 @@
 """Shared fixtures: paths, seeds, the sample tables. Tests read only what the project ships."""
 from __future__ import annotations
 
+import importlib.util
 import os
 import tempfile
 from pathlib import Path
@@ -11,6 +12,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_data"
 ARTIFACTS = ROOT / "artifacts"  # gitignored: screenshots, server logs
+# shap is a hard dependency; an image without it (the GPU image) still runs every page flow and skips only the SHAP checks
+HAS_SHAP = importlib.util.find_spec("shap") is not None
 
 # Keep CPU tests predictable on 2 cores shared with a browser and a server.
 os.environ.setdefault("OMP_NUM_THREADS", "2")

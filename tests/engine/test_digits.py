@@ -10,6 +10,8 @@ import pandas as pd
 import pytest
 import torch
 from PIL import Image
+from sklearn.metrics import accuracy_score
+from sklearn.neighbors import NearestCentroid
 
 from engine import digits as dg
 from engine.data import DataError, load_table
@@ -152,7 +154,16 @@ def test_augment_keeps_shape_and_ink():
 
 def test_small_sample_trains_and_predicts(small, small_model):
     m = small_model
-    assert m.metrics["accuracy"] > 0.7 and m.n_rows["test"] == 100
+    assert m.n_rows["test"] == 100
+    # the floor comes from trivial models on the same split, measured: majority class 0.11, nearest centroid 0.68
+    # (scikit-learn, fitted here); the CNN scored 0.88. It must beat the centroid clearly and match sklearn's count.
+    rows = m.test["row"]
+    train = np.ones(len(small), bool)
+    train[rows] = False
+    X, y = small.drop(columns="label").to_numpy(np.float32) / 255, small["label"].to_numpy()
+    centroid = accuracy_score(y[rows], NearestCentroid().fit(X[train], y[train]).predict(X[rows]))
+    assert m.metrics["accuracy"] >= centroid + 0.10, (m.metrics["accuracy"], centroid)
+    assert m.metrics["accuracy"] == pytest.approx(accuracy_score(m.test["y"], m.proba(m.test["X"], "CNN").argmax(1)))
     assert set(m.baseline_metrics) == set(dg.BASELINES)
     pred = m.predict(small.drop(columns="label").head(20))
     assert list(pred.columns[:3]) == ["ImageId", "Label", "confidence"] and pred["ImageId"].tolist() == list(range(1, 21))

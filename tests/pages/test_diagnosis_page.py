@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from engine import scenario
 from tests.conftest import ROOT, SAMPLES
 from tests.pages.sharing import create_share_link, store_files
 
@@ -34,9 +35,15 @@ def _train(at: AppTest):
 
 def test_home_lists_the_built_pages_and_the_device():
     at = AppTest.from_file(APP, default_timeout=60).run()
-    assert not at.exception
-    text = " ".join(m.value for m in at.markdown) + " ".join(i.value for i in at.info)
-    assert "Models train on" in text and "Diagnosis" not in [e.value for e in at.error]
+    assert not at.exception and not at.error
+    assert any("Models train on" in i.value for i in at.info)
+    # one link per scenario of the engine's contract, labelled with its title, leading to a page file that exists
+    links = {link.proto.page: link.proto.label for link in at.get("page_link")}
+    assert set(links) == {"diagnosis", "fraud", "digits", "maintenance", "segmentation", "forecast"}
+    for url, label in links.items():
+        assert label.strip("*") and (ROOT / "app_pages" / f"{url}.py").exists(), (url, label)
+    assert "**Diagnosis**" in links.values() and "**Demand forecast**" in links.values()
+    assert len(links) == len(scenario.SCENARIOS)
 
 
 def test_sample_train_results_no_retrain():

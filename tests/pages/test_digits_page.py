@@ -34,7 +34,7 @@ def small() -> pd.DataFrame:
     return pd.read_csv(SAMPLES / "mnist_train_500.csv")
 
 
-def test_default_sample_trains_on_10k_and_tests_on_2k():
+def test_default_sample_is_10k_images_tested_on_2k_with_a_time_estimate():
     at = _open()
     assert at.radio(key="dg_dataset").value.startswith("MNIST: 10,000")
     assert any("2,000 other MNIST images" in c.value for c in at.caption)
@@ -64,7 +64,6 @@ def _uploader(at: AppTest, key: str):
 @pytest.fixture(scope="module")
 def trained() -> AppTest:
     """The quick sample trained once (4 CNN epochs) for the tests that read results."""
-    pytest.importorskip("shap")
     at = _open()
     at.radio(key="dg_dataset").set_value(QUICK).run()
     at.number_input(key="dg_cnn_epochs").set_value(4).run()
@@ -81,7 +80,9 @@ def test_quick_sample_results_and_no_retrain(trained):
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert [t.label for t in at.tabs] == ["Performance", "Explanations", "Draw a digit", "Predict new images", "Share"]
     metrics = {m.label: m.value for m in at.metric}
-    assert float(metrics["Accuracy"]) > 0.5 and "Hardest digit's recall" in metrics
+    # trivial models on this split (the same 100 held-out images as tests/engine/test_digits.py): majority class 0.11,
+    # scikit-learn's nearest centroid 0.68; four CNN epochs must beat the centroid clearly
+    assert float(metrics["Accuracy"]) >= 0.78 and "Hardest digit's recall" in metrics
     titles = [c.proto.spec for c in at.get("plotly_chart")]
     assert any("Confusion matrix" in s for s in titles) and any("scores digit" in s for s in titles)
     assert any("Misread test images" in m.value for m in at.markdown)

@@ -11,7 +11,6 @@ def _open():
 
 
 def test_sample_trains_and_shows_money_modes_and_the_service_list():
-    pytest.importorskip("shap")
     at = _open()
     assert any("failure mode, never a feature" in c.value for c in at.caption)
     at.number_input(key="mt_max_epochs").set_value(15).run()  # a short run: the page, not the model, is under test

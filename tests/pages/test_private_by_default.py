@@ -26,7 +26,6 @@ def _trained_diagnosis() -> AppTest:
 
 
 def test_training_alone_writes_nothing_then_my_runs_lists_and_deletes_the_link():
-    pytest.importorskip("shap")
     before = store_files()
     at = _trained_diagnosis()
     assert store_files() == before, "training wrote to EXPLORER_RUN_STORE before the analyst asked for a link"
@@ -58,7 +57,6 @@ def test_training_alone_writes_nothing_then_my_runs_lists_and_deletes_the_link()
 
 
 def test_deleting_from_the_share_tab_offers_a_new_link():
-    pytest.importorskip("shap")
     at = _trained_diagnosis()
     run_id = create_share_link(at, "diagnosis")
     at.button(key="diagnosis_delete_link").click().run()
