@@ -8,13 +8,13 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from engine import fraud as fr
 from engine.data import DataError, load_table
 from tests.conftest import SAMPLES
+from tests.engine.test_evaluate import _step_ap
 
 CFG = fr.FraudConfig(bootstrap=50)
 
@@ -223,6 +223,12 @@ def test_curves_and_score_table(labelled):
     pr, roc = labelled.pr_curves(), labelled.roc_curves()
     assert list(pr)[0] == fr.CLASSIFIER and set(pr) == set(roc)
     assert all(len(c) <= 401 for c in pr.values())
+    # the curves drawn are the held-out ones behind the cards: their areas give the AUPRC and ROC-AUC shown
+    for name in pr:
+        assert _step_ap(pr[name]) == pytest.approx(average_precision_score(labelled.test["y"], labelled.test[name]), abs=0.01)
+        assert np.trapezoid(roc[name]["tpr"], roc[name]["fpr"]) == pytest.approx(
+            roc_auc_score(labelled.test["y"], labelled.test[name]), abs=0.01)
+    assert _step_ap(pr[fr.CLASSIFIER]) == pytest.approx(labelled.metrics["auprc"], abs=0.01)
     assert set(labelled.test_scores()["truth"]) == {"fraud", "genuine"}
 
 
