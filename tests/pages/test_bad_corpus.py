@@ -100,7 +100,7 @@ MANIFEST: dict[str, tuple[str, Expect]] = {
     "segmentation_blank_column_names.csv": ("segmentation", Expect(rows=120, note=("no name",))),
     "segmentation_100k_char_cell.csv": (
         "segmentation", Expect(rows=120, cell=("Description", ("VERY LONG DESCRIPTION " * 5000)[:100_000]))),
-    "segmentation_one_column.csv": ("segmentation", E("column", rows=120, train=True)),
+    "segmentation_one_column.csv": ("segmentation", E("no column to segment", "only the customer column", rows=120, train=True)),
     "segmentation_truncated_gzip.csv.gz": ("segmentation", E("gzip")),
     # ---------------------------------------------------------------- forecast
     "forecast_mixed_date_formats.csv": ("forecast", Expect(rows=200, says=("date", "format"))),
@@ -110,7 +110,7 @@ MANIFEST: dict[str, tuple[str, Expect]] = {
     "forecast_infinities.csv": ("forecast", E("units", "infinite", rows=200, train=True)),
     "forecast_utf8_bom.csv": ("forecast", Expect(rows=200, first="date")),
     "forecast_formula_cells.csv": ("forecast", Expect(rows=200, cell=("description", "@SUM(A1)"))),
-    "forecast_one_column.csv": ("forecast", E("column", rows=200, train=True)),
+    "forecast_one_column.csv": ("forecast", E("only one column ('date')", "quantity column", rows=200, train=True)),
     "forecast_header_only.csv": ("forecast", E("no data rows")),
     # ---------------------------------------------------------------- digits
     "digits_pixels_out_of_range.csv": ("digits", E("0 and 255", "pixel200", rows=12, train=True)),
@@ -118,7 +118,8 @@ MANIFEST: dict[str, tuple[str, Expect]] = {
     "digits_wrong_pixel_count.csv": ("digits", E("700 pixel columns", "784", rows=12, train=True)),
     "digits_header_only.csv": ("digits", E("no data rows")),
     "digits_jpeg_photo_renamed.csv": ("digits", E("JPEG", "not a CSV")),
-    "digits_text_in_pixels.csv": ("digits", E("pixel", rows=12, note=("not numbers",), numeric=("pixel299",), train=True)),
+    "digits_text_in_pixels.csv": ("digits", E("3 empty or non-numeric pixel cell", "'pixel299', data row 3", "0 to 255", rows=12,
+                                         note=("not numbers",), numeric=("pixel299",), train=True)),
     "digits_label_all_missing.csv": ("digits", E("label", "empty|missing|no label", rows=12, train=True)),
     "digits_infinities_in_pixels.csv": ("digits", E("pixel349", "infinite", rows=12, train=True)),
     "digits_single_image.csv": ("digits", E("at least two different digits", rows=1, train=True)),
