@@ -137,6 +137,26 @@ def test_retention_removes_the_oldest(make_store, heart_run):
     assert not _has_run_files(store, first)
 
 
+def test_size_limit_removes_the_oldest_until_the_store_fits(make_store, heart_run):
+    table, model = heart_run
+    probe = make_store()
+    _save(probe, table, model)
+    (_, run_bytes), = probe.index.oldest_first()
+    data_bytes = probe.blobs.total_size("datasets/")
+    assert run_bytes > 1000 and data_bytes > 1000  # the model and tables, and the dataset once
+    # room for the dataset and two and a half runs: the third save pushes the first one out, and only it
+    store = make_store(max_mb=(data_bytes + 2.5 * run_bytes) / 2**20)
+    first, second = _save(store, table, model), _save(store, table, model)
+    assert {r["id"] for r in store.list()} == {first, second}
+    third = _save(store, table, model)
+    assert {r["id"] for r in store.list()} == {second, third}
+    with pytest.raises(UnknownRun):
+        store.load(first)
+    assert not _has_run_files(store, first) and _has_dataset(store, table)  # the others still use the dataset
+    kept = sum(b for _, b in store.index.oldest_first()) + store.blobs.total_size("datasets/")
+    assert kept <= store.max_bytes
+
+
 def test_location_from_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("EXPLORER_RUN_STORE", str(tmp_path / "from_env"))
     s = RunStore()
