@@ -99,6 +99,16 @@ def test_multiclass_and_binarised(heart):
     pred = multi.predict(df.head(5))
     assert {"risk", "predicted", "P(mild)", "P(none)", "P(severe)"} <= set(pred.columns)
     assert np.allclose(pred[["P(mild)", "P(none)", "P(severe)"]].sum(1), 1, atol=1e-5)
+    # SHAP is additive for each outcome of a multi-class model: base + contributions = that outcome's logit
+    rows = multi.held_out(df, limit=20)
+    logits = multi._logits(multi.preprocessor.transform(rows)).cpu().numpy()
+    bases = []
+    for i, cls in enumerate(multi.classes):
+        exp = multi.explain(rows, output=cls)
+        assert exp.values.shape == (20, len(cols.features)) and cls in exp.output_name
+        np.testing.assert_allclose(exp.outputs, logits[:, i], atol=1e-3)
+        bases.append(exp.base_value)
+    assert len(set(np.round(bases, 6))) == 3  # three different outcomes, not one explained three times
     binar = dx.fit(df, dx.DiagnosisColumns("stage", cols.features, "none", binarise=True), dx.DiagnosisConfig(max_epochs=40, bootstrap=0))
     assert binar.classes == ["not none", "none"] and binar.positive_class == "none"
 
