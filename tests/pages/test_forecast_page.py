@@ -147,3 +147,32 @@ def test_metrics_read_as_percentages_and_a_mase_above_one_is_explained():
     note = views.mase_note(worse)
     assert "above 1" in note and "25% more" in note and "the same weekday a week earlier" in note and "1.40" in note
     assert views.mase_note(SimpleNamespace(metrics={"mase": 0.8}, baseline_metrics={}, freq=freq)) == ""
+
+
+def test_a_model_file_forecasts_a_newer_history_on_the_page_without_training():
+    """The expander at the top of the page: a model file saved from this page forecasts an uploaded history; the
+    table shown is the engine's own forecast of that history, and nothing trains."""
+    import pandas as pd
+
+    from engine import forecast as fc
+    from tests.conftest import SAMPLES
+    from tests.engine.test_forecast import SMALL
+
+    sample = pd.read_csv(SAMPLES / "online_retail_daily_product_units.csv")
+    few = sample[sample["stock_code"].isin(sample["stock_code"].unique()[:3])].reset_index(drop=True)
+    model = fc.fit(few, fc.default_columns(few), SMALL)
+    at = _open()
+    upload = next(u for u in at.get("file_uploader") if u.proto.id and "fc_model_upload" in u.proto.id)
+    upload.set_value(("forecast_model.safetensors", model.to_bytes(), "application/octet-stream")).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("Daily model of 'units' for 3 series" in s.value for s in at.success), [s.value for s in at.success]
+    history = next(u for u in at.get("file_uploader") if u.proto.id and "fc_file_score_upload" in u.proto.id)
+    history.set_value(("newer.csv", few.to_csv(index=False).encode(), "text/csv")).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    shown = next(d.value for d in at.dataframe if "forecast" in " ".join(map(str, d.value.columns)).lower())
+    expected = model.score(few)
+    assert len(shown) == len(expected) == 3 * SMALL.horizon
+    numeric = [c for c in expected.columns if pd.api.types.is_numeric_dtype(expected[c])]
+    pd.testing.assert_frame_equal(shown[numeric].reset_index(drop=True), expected[numeric].reset_index(drop=True),
+                                  check_exact=False, rtol=1e-5)
+    assert "_explorer_jobs" not in at.session_state or not at.session_state["_explorer_jobs"]  # nothing trained
