@@ -74,6 +74,7 @@ with st.expander("Advanced training options"):
         test_fraction=option_input(a2, C, "test_fraction", "dg_test", "slider", label="Held-out share (without a test file)",
                                    disabled=test_table is not None),
         seed=option_input(a3, C, "seed", "dg_seed"),
+        article_recipe=option_input(a1, C, "article_recipe", "dg_recipe", "checkbox"),
     )
 
 # ----------------------------------------------------------------------------- 3 · Train, 4 · Results
