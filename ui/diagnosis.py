@@ -10,11 +10,13 @@ import streamlit as st
 from engine import diagnosis as dx
 from engine.data import Table
 from engine.explain import Explanation
+from engine.subgroups import Subgroups
 from ui import charts
 from ui.report import build_report
 from ui.results import comparison_table, metric_cards
 from ui.share import share_panel
 from ui.state import memo
+from ui.subgroups import report_section, subgroup_view
 from ui.tabular import batch_scoring, explain_and_what_if, model_file_scoring, report_head
 from ui.training import training_notes
 
@@ -64,7 +66,7 @@ def performance(model: dx.DiagnosisModel) -> float:
     return threshold
 
 
-def report(model: dx.DiagnosisModel, table: Table, exp: Explanation | None) -> str:
+def report(model: dx.DiagnosisModel, table: Table, exp: Explanation | None, by_group: Subgroups | None = None) -> str:
     at = model.at_threshold(0.5)[dx.MODEL]
     perf = comparison_table(dx.MODEL, model.metrics, model.baseline_metrics, KEYS, LABELS, model.intervals)
     sections = [
@@ -72,6 +74,7 @@ def report(model: dx.DiagnosisModel, table: Table, exp: Explanation | None) -> s
         ("Performance on held-out patients", [perf, charts.roc_chart(model.roc()), _confusion(model, at, 0.5),
                                               charts.calibration_chart(model.calibration())]),
     ]
+    sections += report_section(by_group)
     if exp is not None:
         sections.append(("Explanations (SHAP)", [charts.shap_bar(exp), charts.shap_beeswarm(exp)]))
     return build_report(f"Diagnosis: predicting {model.columns.target} = {model.positive_class}", sections,
@@ -82,9 +85,14 @@ def results(model: dx.DiagnosisModel, table: Table, run_key: str, run_id: str | 
     """Step 4: Performance · Explanations · What-if · Score new data · Share."""
     df = table.df
     st.subheader("4 · Results")
-    perf, expl, whatif, score, share = st.tabs(["Performance", "Explanations", "What-if", "Score new data", "Share"])
+    perf, groups, expl, whatif, score, share = st.tabs(["Performance", "Subgroups", "Explanations", "What-if",
+                                                         "Score new data", "Share"])
     with perf:
         threshold = performance(model)
+    with groups:
+        risk = model.test_probabilities()[dx.MODEL]
+        by_group = subgroup_view("dx", model.held_out(df), model.test_positive(), risk >= threshold, risk, "patients",
+                                 "cases", exclude=(model.columns.target,))
     exp = explain_and_what_if(model, df, model.held_out(df, limit=200), run_key, "dx", (expl, whatif), "patient",
                               lambda d: float(model.predict(d)["risk"].iloc[0]),
                               f"Risk of {model.columns.target} = {model.positive_class}")
@@ -92,7 +100,7 @@ def results(model: dx.DiagnosisModel, table: Table, run_key: str, run_id: str | 
         batch_scoring("dx", model.decide(threshold=threshold).score, model.features, "diagnosis_scores.csv", example=table.df)
     with share:
         share_panel("diagnosis", run_id, memo("dx_model_file", run_key, model.to_bytes), "diagnosis_model.safetensors",
-                    report=lambda: report(model, table, exp))
+                    report=lambda: report(model, table, exp, by_group))
 
 
 def score_with_model_file() -> None:

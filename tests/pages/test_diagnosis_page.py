@@ -2,10 +2,15 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
+from sklearn.metrics import recall_score
 from streamlit.testing.v1 import AppTest
 
-from engine import scenario
+from engine import diagnosis as dx
+from engine import scenario, subgroups
+from engine.data import load_table
+from ui import diagnosis as diagnosis_view
 from tests.conftest import ROOT, SAMPLES
 from tests.pages.sharing import create_share_link, store_files
 
@@ -56,7 +61,7 @@ def test_sample_train_results_no_retrain():
     assert float(metrics["ROC-AUC"]) >= 0.85
     assert {"Accuracy", "Sensitivity", "Specificity", "Brier score"} <= set(metrics)
     assert len(at.get("plotly_chart")) >= 6  # ROC, confusion, calibration, SHAP bar/swarm/waterfall, …
-    assert [t.label for t in at.tabs] == ["Performance", "Explanations", "What-if", "Score new data", "Share"]
+    assert [t.label for t in at.tabs] == ["Performance", "Subgroups", "Explanations", "What-if", "Score new data", "Share"]
     # moving the threshold updates the numbers and never retrains
     before = metrics["Sensitivity at this threshold"]
     at.slider(key="dx_threshold").set_value(0.2).run()
@@ -64,6 +69,24 @@ def test_sample_train_results_no_retrain():
     assert float(after.rstrip("%")) >= float(before.rstrip("%"))
     assert len(at.session_state["_explorer_jobs"]) == 1
     assert "diagnosis_train" not in [b.key for b in at.button]  # no Train button once trained
+
+    # results by subgroup: the held-out patients split by sex, at the page's threshold, as scikit-learn counts them
+    assert not [d for d in at.dataframe if "recall (95% interval)" in d.value.columns]  # nothing until a column is picked
+    at.selectbox(key="dx_subgroup").set_value("sex").run()
+    assert not at.exception and len(at.session_state["_explorer_jobs"]) == 1
+    shown = next(d.value for d in at.dataframe if "recall (95% interval)" in d.value.columns).set_index("sex")
+    model, heart = job.result, pd.read_csv(SAMPLES / "heart_disease_cleveland.csv")
+    sex = model.held_out(heart)["sex"].to_numpy()
+    y, flagged = model.test_positive(), model.test_probabilities()[dx.MODEL] >= 0.2
+    assert shown["patients"].sum() == len(y) and set(shown.index) == {"0", "1"}
+    for value in (0, 1):
+        m = sex == value
+        want = f"{100 * recall_score(y[m], flagged[m]):.0f}% ("
+        assert shown.loc[str(value), "recall (95% interval)"].startswith(want), (value, shown.loc[str(value)], want)
+    assert any("sex" in a.value and "chance" in a.value for a in [*at.info, *at.warning])
+    report = diagnosis_view.report(model, load_table(SAMPLES / "heart_disease_cleveland.csv"), None,
+                                   subgroups.compare("sex", model.held_out(heart)["sex"], y, flagged))
+    assert "Results by subgroup: sex" in report
 
 
 def test_what_if_moves_the_risk_as_the_model_says_and_refuses_impossible_codes():
