@@ -16,7 +16,7 @@ from ui import charts
 from ui.errors import guard
 from ui.options import option_input
 from ui.report import build_report
-from ui.results import download_csv
+from ui.results import download_csv, metric_delta
 from ui.share import share_panel
 from ui.state import memo
 from ui.tabular import batch_scoring, model_file_scoring
@@ -285,8 +285,8 @@ def metric_cards(model: fc.ForecastModel) -> None:
     st.caption("The small coloured numbers compare it with **seasonal naive** on the same windows.")
     names = labels(model)
     for col, k in zip(st.columns(len(KEYS)), KEYS):
-        col.metric(names[k], show_metric(k, m.get(k)), delta=_delta(k, m.get(k), base.get(k)), help=fc.METRIC_HELP.get(k),
-                   delta_color="inverse" if k in LOWER else "normal")
+        col.metric(names[k], show_metric(k, m.get(k)), help=fc.METRIC_HELP.get(k),
+                   **metric_delta(_delta(k, m.get(k), base.get(k)), k in LOWER))
 
 
 def performance(model: fc.ForecastModel) -> None:
@@ -355,7 +355,7 @@ def explanations(model: fc.ForecastModel, run_key: str) -> None:
     c1.caption("Longer bars: inputs that move the forecast the most, on average (SHAP, grouped the way you would name them). "
                "Effects are on a log scale: 0.1 is roughly a 10% change in the forecast.")
     c2.plotly_chart(charts.shap_beeswarm(exp), key="fc_shap_swarm")
-    c2.caption("One dot per forecast: right of zero raises it, left lowers it; red dots are high values of that input, blue low.")
+    c2.caption("One dot per forecast: right of zero raises it, left lowers it; orange dots are high values of that input, blue low.")
     st.markdown("**One forecast**")
     p1, p2 = st.columns(2)
     series = p1.selectbox("Series", _series_order(model), key="fc_explain_series")
@@ -371,7 +371,7 @@ def explanations(model: fc.ForecastModel, run_key: str) -> None:
         fig.update_layout(title="Why this forecast: from the average forecast to this day's")
         fig.data[0].y = tuple("this forecast" if v == "this row" else v for v in fig.data[0].y)
         st.plotly_chart(fig, key="fc_waterfall")
-        st.caption("Start at the average forecast; each bar is one group of inputs pushing this day's forecast up (red) or "
+        st.caption("Start at the average forecast; each bar is one group of inputs pushing this day's forecast up (orange) or "
                    f"down (blue), in {model.columns.target}; the last bar is the forecast itself.")
 
 

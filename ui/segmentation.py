@@ -23,7 +23,7 @@ from engine.explain import Explanation, format_value
 from ui import charts
 from ui.errors import guard
 from ui.report import build_report
-from ui.results import comparison_table, download_csv
+from ui.results import comparison_table, download_csv, metric_delta
 from ui.share import share_panel, update_offer
 from ui.state import memo
 from ui.options import option_input
@@ -359,9 +359,9 @@ def performance(model: seg.SegmentationModel, names: Sequence[str]) -> None:
                     "This checks the app's own k-means against the reference implementation.")
         c1, c2 = st.columns(2)
         c1.metric(f"Silhouette ({seg.MODEL})", fmt(m["silhouette"]), help=METRIC_HELP["silhouette"],
-                  delta=f"{m['silhouette'] - b['silhouette']:+.3f} vs scikit-learn")
-        c2.metric(f"Inertia ({seg.MODEL})", fmt(m["inertia"]), help=METRIC_HELP["inertia"], delta_color="inverse",
-                  delta=f"{m['inertia'] - b['inertia']:+,.2f} vs scikit-learn")
+                  **metric_delta(f"{m['silhouette'] - b['silhouette']:+.3f} vs scikit-learn"))
+        c2.metric(f"Inertia ({seg.MODEL})", fmt(m["inertia"]), help=METRIC_HELP["inertia"],
+                  **metric_delta(f"{m['inertia'] - b['inertia']:+,.2f} vs scikit-learn", lower_is_better=True))
         c1, c2, c3 = st.columns(3)
         c1.metric("Inertia ratio (torch ÷ scikit-learn)", f"{m['inertia_ratio']:.4f}", help=METRIC_HELP["inertia_ratio"])
         c2.metric("Agreement with scikit-learn (ARI)", f"{m['ari_vs_baseline']:.3f}", help=METRIC_HELP["ari_vs_baseline"])
@@ -405,7 +405,7 @@ def global_explanation(exp: Explanation, name: str, key: str) -> None:
     c1.plotly_chart(charts.shap_bar(exp), key=f"{key}_bar")
     c1.caption(f"Longer bars: columns that decide most whether a customer is pulled into '{name}'.")
     c2.plotly_chart(charts.shap_beeswarm(exp), key=f"{key}_swarm")
-    c2.caption(f"Dots right of zero pull customers towards '{name}'; red dots are high values of that column, blue low.")
+    c2.caption(f"Dots right of zero pull customers towards '{name}'; orange dots are high values of that column, blue low.")
 
 
 def customer_picker(model: seg.SegmentationModel, names: Sequence[str], key: str) -> str | None:
@@ -450,7 +450,7 @@ def customer_view(model: seg.SegmentationModel, cid: str, names: Sequence[str], 
                        xaxis_title=f"pull towards '{names[j]}' (log-odds compared with the average segment)")
     st.plotly_chart(fall, key=f"{key}_waterfall")
     st.caption(f"Start from the average customer's pull towards '{names[j]}'; each bar is one column pushing this "
-               "customer towards it (red) or away (blue). Units: log-odds of the soft assignment compared with the "
+               "customer towards it (orange) or away (blue). Units: log-odds of the soft assignment compared with the "
                "average segment.")
     reasons = exp.reasons(0, k=3, up=f"pulls towards '{names[j]}'", down=f"pulls away from '{names[j]}'")
     st.markdown("In words: " + "; ".join(reasons) + ".")
@@ -481,7 +481,7 @@ def results(model: seg.SegmentationModel, key: str, run_id: str | None, dataset_
                    "small group that brings in much of the money." if model.columns.shape == seg.TRANSACTIONS
                    else "Share of customers in each segment.")
         c2.plotly_chart(comparison_heatmap(model, names), key="seg_heat")
-        c2.caption("Red: well above the average customer, blue: well below (on the scaled, log where stated, features); "
+        c2.caption("Orange: well above the average customer, blue: well below (on the scaled, log where stated, features); "
                    "the numbers are each segment's median.")
         st.markdown("**Segment profiles** (medians; categories show the most common value)")
         st.dataframe(profile_table(model, names), width="stretch")
