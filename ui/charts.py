@@ -127,7 +127,7 @@ def shap_bar(exp: Explanation, top: int = 15) -> go.Figure:
 
 
 def _color_scale(values: pd.Series) -> np.ndarray:
-    """Each value's rank in its column, 0..1 (low blue → high red); categories grey."""
+    """Each value's rank in its column, 0..1 (low blue → high orange); categories grey."""
     num = pd.to_numeric(values, errors="coerce")
     if num.notna().sum() < max(2, len(values) // 2):
         return np.full(len(values), np.nan)

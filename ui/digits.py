@@ -153,7 +153,7 @@ def recall_by_digit(model: dg.DigitModel) -> go.Figure:
 
 
 def attribution_map(exp: Explanation, i: int = 0, title: str = "Pixel attributions (SHAP)") -> go.Figure:
-    """Red pixels pushed the score of the digit up, blue pushed it down; the digit's outline in grey."""
+    """Orange pixels pushed the score of the digit up, blue pushed it down; the digit's outline in grey."""
     v = exp.values[i].reshape(dg.SIDE, dg.SIDE)
     ink = exp.data.iloc[i].to_numpy(dtype=np.float32).reshape(dg.SIDE, dg.SIDE)
     lim = float(np.abs(v).max()) or 1.0
@@ -212,7 +212,7 @@ def _image_options(model: dg.DigitModel, limit: int = 150) -> list[int]:
 
 def explanation_view(model: dg.DigitModel, job_id: str, key: str) -> None:
     st.caption("Pick a test image and a digit: SHAP shows which pixels pushed the network's score for that digit up "
-               "(red) or down (blue), compared with 100 typical training images. Misread images come first in the list.")
+               "(orange) or down (blue), compared with 100 typical training images. Misread images come first in the list.")
     options = _image_options(model)
     pred = model.test_predictions(dg.MODEL)
     c1, c2, c3 = st.columns(3)
@@ -229,7 +229,7 @@ def explanation_view(model: dg.DigitModel, job_id: str, key: str) -> None:
     a.image(upscale(model.test["X"][i], 5), caption=f"test image {i + 1:,} (true digit {model.test['y'][i]})", width="stretch")
     if exp is not None:
         b.plotly_chart(attribution_map(exp, 0, f"Why the {net} scores digit {digit}"), key=f"{key}_map")
-        b.caption("Red: ink (or empty space) that made the digit more likely; blue: less likely. Grey line: the digit's outline.")
+        b.caption("Orange: ink (or empty space) that made the digit more likely; blue: less likely. Grey line: the digit's outline.")
     c.plotly_chart(charts.probability_bars({str(d): float(p[d]) for d in dg.DIGITS}, f"{net}: probability of each digit"),
                    key=f"{key}_probs")
     c.caption("How sure the network is of each digit for this image.")
@@ -289,7 +289,7 @@ def drawing_view(model: dg.DigitModel, job_id: str, key: str) -> None:
             exp = memo(f"{key}_draw_shap", digest, lambda: model.explain(x28.reshape(1, -1), d))
         if exp is not None:
             g2.plotly_chart(attribution_map(exp, 0, f"Why the CNN reads {d}"), key=f"{key}_draw_map")
-            g2.caption("Red: parts of your drawing (or empty space) that made this digit more likely; blue: less likely.")
+            g2.caption("Orange: parts of your drawing (or empty space) that made this digit more likely; blue: less likely.")
 
 
 def batch_prediction(model: dg.DigitModel, key: str) -> None:
