@@ -98,6 +98,11 @@ def preview_images(table: Table, label: str) -> None:
 # ----------------------------------------------------------------------------- charts
 
 
+def in_order(model: dg.DigitModel) -> dict[str, dict[str, float]]:
+    """The baselines' metrics in the one order every table, chart and choice on the page uses (dg.MODELS)."""
+    return {name: model.baseline_metrics[name] for name in dg.MODELS[1:]}
+
+
 def accuracy_bars(model: dg.DigitModel) -> go.Figure:
     names = list(dg.MODELS)
     values = [model.metrics["accuracy"]] + [model.baseline_metrics[n]["accuracy"] for n in names[1:]]
@@ -363,7 +368,7 @@ def report(model: dg.DigitModel, data_label: str) -> str:
         ("Data", [f"{data_label}. Trained on {n['train']:,} images ({n['validation']:,} more decided when to stop); "
                   f"tested on {n['test']:,} images ({model.test_source}).", *model.notes]),
         ("Performance on the test images", [
-            comparison_table(dg.MODEL, model.metrics, model.baseline_metrics, [*KEYS, "errors"], LABELS),
+            comparison_table(dg.MODEL, model.metrics, in_order(model), [*KEYS, "errors"], LABELS),
             accuracy_bars(model), confusion_heatmap(model.confusion(), False, "Confusion matrix · CNN (counts)"),
             model.per_class().round(4), recall_by_digit(model), gallery_figure(model), training_curves(model)]),
     ]
@@ -380,7 +385,7 @@ def performance_summary(model: dg.DigitModel) -> None:
     st.markdown(f"The CNN misreads **{errs[dg.MODEL]:,}** of {n['test']:,} test images, the MLP {errs[dg.MLP]:,}, logistic "
                 f"regression {errs[dg.LOGREG]:,}: the CNN makes **{ratio:.2f}×** the MLP's mistakes.")
     c1, c2 = st.columns([3, 2])
-    c1.dataframe(comparison_table(dg.MODEL, model.metrics, model.baseline_metrics, [*KEYS, "errors"], LABELS), width="stretch")
+    c1.dataframe(comparison_table(dg.MODEL, model.metrics, in_order(model), [*KEYS, "errors"], LABELS), width="stretch")
     c1.caption("Same test images for every model. Training time: " + ", ".join(f"{m} {s:.1f} s" for m, s in model.timings.items()) + ".")
     c2.plotly_chart(accuracy_bars(model), key="dg_accuracy")
     c2.caption("The CNN (blue) should clearly beat the baselines; if it does not, the extra cost buys nothing.")

@@ -380,11 +380,13 @@ def reorder(model: fc.ForecastModel, df: pd.DataFrame | None, run_key: str) -> N
     st.markdown("How much to order now so stock lasts until the delivery after next, at the chance of not running out "
                 "that you choose. Closed days count as zero demand.")
     c1, c2, c3 = st.columns(3)
-    lead = c1.number_input(f"Lead time ({unit}s from order to delivery)", 0, max(H - 1, 0), min(7, H // 2), key="fc_lead",
-                           bind="query-params", help=f"At most {max(H - 1, 0)}: lead time plus review period must fit in the "
-                           f"{model.freq.units(H)} the model forecasts (train with a longer horizon for more).")
-    review = c2.number_input(f"Review period ({unit}s until you order again)", 1, H, max(1, min(7, H - min(7, H // 2))),
-                             key="fc_review", bind="query-params")
+    # no upper limit on the inputs: a browser would refuse a longer lead time with a bare "between 0 and 13";
+    # the reorder table says why instead (lead time plus review period must fit in the forecast horizon)
+    fits = f"Lead time plus review period must fit in the {model.freq.units(H)} the model forecasts (train with a longer horizon for more)."
+    lead = c1.number_input(f"Lead time ({unit}s from order to delivery)", 0, None, min(7, H // 2), key="fc_lead",
+                           bind="query-params", help=fits)
+    review = c2.number_input(f"Review period ({unit}s until you order again)", 1, None, max(1, min(7, H - min(7, H // 2))),
+                             key="fc_review", bind="query-params", help=fits)
     level = c3.slider("Service level (%)", 50, 99, 95, 1, key="fc_service", bind="query-params", format="%d%%",
                       help="The chance that stock covers demand until the next delivery arrives; higher means more safety stock.") / 100
     with c3:
