@@ -4,7 +4,7 @@ Model in blue, baselines in orange/green on every chart (see ui.style).
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -159,21 +159,29 @@ def shap_beeswarm(exp: Explanation, top: int = 12, seed: int = 0) -> go.Figure:
     return fig
 
 
-def shap_waterfall(exp: Explanation, i: int, top: int = 10, axis_title: str | None = None) -> go.Figure:
+def shap_waterfall(exp: Explanation, i: int, top: int = 10, axis_title: str | None = None,
+                   probability: Callable[[Sequence[str]], float] | None = None) -> go.Figure:
     """From the average prediction to this row's, one column at a time (largest effects shown).
 
     A probability explained in log-odds (`exp.link == "logit"`) reads in %: the start and end as probabilities,
     each bar as the percentage points it moves the risk in the order drawn, the axis ticked in %; the log-odds the
-    bars add up in are in the tooltip. Other outputs are shown in their own units (`axis_title` names them)."""
+    bars add up in are in the tooltip. Other outputs are shown in their own units (`axis_title` names them).
+    `probability(columns)`: the probability (0-1) once only `columns` have pushed, for an output whose probability is
+    not a sigmoid of it alone (a softmax over segments): the bars are then drawn in percentage points, the explained
+    output's own units in the tooltip."""
     row = exp.row(i)
     shown, rest = row.head(top), row.iloc[top:]
     labels = [f"{c} = {format_value(v)}" for c, v in zip(shown["column"], shown["value"])]
     deltas = list(shown["contribution"])
+    groups = [[c] for c in shown["column"]]
     if len(rest):
         labels.append(f"{len(rest)} other columns")
         deltas.append(float(rest["contribution"].sum()))
-    labels, deltas = labels[::-1], deltas[::-1]
+        groups.append(list(rest["column"]))
+    labels, deltas, groups = labels[::-1], deltas[::-1], groups[::-1]
     end = float(exp.outputs[i])
+    if probability is not None:
+        return _probability_waterfall(exp, labels, deltas, groups, end, probability, axis_title)
     logit = exp.link == "logit"
     if logit:
         steps = exp.base_value + np.cumsum([0.0, *deltas])
@@ -200,6 +208,31 @@ def shap_waterfall(exp: Explanation, i: int, top: int = 10, axis_title: str | No
         ticks = [t for t in (0.1, 0.5, 1, 2, 5, 10, 25, 50, 75, 90, 95, 98, 99, 99.5, 99.9)
                  if lo - 1.0 <= np.log(t / (100 - t)) <= hi + 1.0]
         fig.update_xaxes(tickvals=[float(np.log(t / (100 - t))) for t in ticks], ticktext=[f"{t:g}%" for t in ticks])
+    return fig
+
+
+def _probability_waterfall(exp: Explanation, labels: list[str], deltas: list[float], groups: list[list[str]], end: float,
+                           probability: Callable[[Sequence[str]], float], axis_title: str | None) -> go.Figure:
+    """The waterfall in percentage points of a probability computed along the columns in the order drawn."""
+    added: list[str] = []
+    p = [100 * probability(added)]
+    for g in groups:
+        added += g
+        p.append(100 * probability(added))
+    steps = list(np.diff(p))
+    text = [f"{p[0]:.1f}%", *[f"{d:+.1f} pts" for d in steps], f"{p[-1]:.1f}%"]
+    fig = figure("Why this prediction: from the average to this row", height=max(300, 30 * len(labels) + 130),
+                 xaxis_title=axis_title or f"{exp.output_name} as a probability (%)", showlegend=False)
+    fig.add_waterfall(
+        orientation="h", y=["average (base value)", *labels, "this row"], x=[p[0], *steps, 0],
+        measure=["absolute", *["relative"] * len(steps), "total"],
+        increasing=dict(marker=dict(color=POSITIVE_COLOR)), decreasing=dict(marker=dict(color=NEGATIVE_COLOR)),
+        totals=dict(marker=dict(color=MODEL_COLOR)), text=text, textposition="outside",
+        connector=dict(line=dict(color="#cccccc")), customdata=[exp.base_value, *deltas, end],
+        hovertemplate="%{y}<br>%{text} · " + exp.output_name + " %{customdata:+.2f}<extra></extra>",
+    )
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_xaxes(ticksuffix="%", range=[0, 100 * 1.12])
     return fig
 
 

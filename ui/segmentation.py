@@ -425,6 +425,20 @@ def customer_picker(model: seg.SegmentationModel, names: Sequence[str], key: str
                         help=None if len(ids) <= limit else f"The first {limit:,} customers; type any other id beside.")
 
 
+def membership_waterfall(model: seg.SegmentationModel, cid: str, names: Sequence[str], exp: Explanation, key: str) -> None:
+    """One customer's membership of their segment in %, from the average customer's, one column at a time; the pull
+    (the soft assignment's logit, compared with the average segment) the bars come from is in the tooltip."""
+    j = int(model.customers.loc[cid, "_segment"])
+    path = model.membership_path(model.customers.loc[[cid], model.features], j)
+    fall = charts.shap_waterfall(exp, 0, probability=path, axis_title=f"membership of '{names[j]}' (%)")
+    fall.update_layout(title=f"Why '{names[j]}': from the average customer to this one")
+    st.plotly_chart(fall, key=f"{key}_waterfall")
+    st.caption(f"Start from the average customer's membership of '{names[j]}'; each bar is one column moving this "
+               "customer towards it (orange) or away (blue), in percentage points in the order drawn; the last bar is "
+               "this customer's membership. Hover a bar for its pull in the soft assignment's own units (log-odds "
+               "compared with the average segment).")
+
+
 def customer_view(model: seg.SegmentationModel, cid: str, names: Sequence[str], exp: Explanation, proba: np.ndarray,
                   key: str) -> None:
     row = model.customers.loc[cid]
@@ -445,13 +459,7 @@ def customer_view(model: seg.SegmentationModel, cid: str, names: Sequence[str], 
     bars.update_xaxes(range=[0, 1.18])
     c2.plotly_chart(bars, key=f"{key}_proba")
     c2.caption("How strongly this customer belongs to each segment; the highest bar is always its k-means segment.")
-    fall = charts.shap_waterfall(exp, 0)
-    fall.update_layout(title=f"Why '{names[j]}': from the average customer to this one",
-                       xaxis_title=f"pull towards '{names[j]}' (log-odds compared with the average segment)")
-    st.plotly_chart(fall, key=f"{key}_waterfall")
-    st.caption(f"Start from the average customer's pull towards '{names[j]}'; each bar is one column pushing this "
-               "customer towards it (orange) or away (blue). Units: log-odds of the soft assignment compared with the "
-               "average segment.")
+    membership_waterfall(model, cid, names, exp, key)
     reasons = exp.reasons(0, k=3, up=f"pulls towards '{names[j]}'", down=f"pulls away from '{names[j]}'")
     st.markdown("In words: " + "; ".join(reasons) + ".")
 
