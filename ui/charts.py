@@ -24,6 +24,15 @@ def figure(title: str, **layout) -> go.Figure:
     return fig
 
 
+def legend_on_top(fig: go.Figure, rows: int = 1) -> go.Figure:
+    """A horizontal legend between the title and the plot, neither overlapping: the title is pinned to the top of the
+    figure and the top margin holds `rows` lines of legend (a narrow column wraps a long legend)."""
+    fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0),
+                      title=dict(yref="container", y=1.0, yanchor="top", pad=dict(t=12)),
+                      margin=dict(t=48 + 24 * rows))
+    return fig
+
+
 def series_colors(names: Sequence[str]) -> dict[str, str]:
     """First name is the model (blue); the rest are baselines in a fixed order."""
     return {n: (MODEL_COLOR if i == 0 else BASELINE_COLORS[(i - 1) % len(BASELINE_COLORS)]) for i, n in enumerate(names)}

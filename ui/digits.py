@@ -152,7 +152,7 @@ def recall_by_digit(model: dg.DigitModel) -> go.Figure:
                     hovertemplate=f"{name}<br>digit %{{x}}: %{{y:.1%}}<extra></extra>")
     lows = [model.per_class(n)["recall"].min() for n in dg.MODELS]
     fig.update_yaxes(range=[max(0.0, min(lows) - 0.05), 1.0])
-    fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
+    charts.legend_on_top(fig)
     fig.update_xaxes(type="category")
     return fig
 

@@ -206,12 +206,13 @@ def headline(model: seg.SegmentationModel) -> None:
 def sizes_chart(model: seg.SegmentationModel, names: Sequence[str]) -> go.Figure:
     prof = model.profile.iloc[1:]
     fig = go.Figure()
-    fig.update_layout(title="Segment sizes", yaxis_title="share (%)", height=420, **LAYOUT)
+    fig.update_layout(title="Segment sizes", yaxis_title="share (%)", height=360, **LAYOUT)
     fig.add_bar(x=list(names), y=100 * prof["share of customers"], name="share of customers",
                 marker_color=NEUTRAL_COLOR, hovertemplate="%{x}: %{y:.1f}% of customers<extra></extra>")
     if "share of revenue" in prof:
         fig.add_bar(x=list(names), y=100 * prof["share of revenue"], name="share of revenue (net spend)",
                     marker_color="#009E73", hovertemplate="%{x}: %{y:.1f}% of revenue<extra></extra>")
+    charts.legend_on_top(fig)
     fig.update_xaxes(type="category")
     return fig
 
@@ -274,6 +275,7 @@ def map_chart(model: seg.SegmentationModel, names: Sequence[str]) -> tuple[go.Fi
     for x, y, name in zip(centres["pc1"], centres["pc2"], names):
         fig.add_annotation(x=x, y=y, text=name, showarrow=False, yshift=16, bgcolor="rgba(255,255,255,0.85)",
                            font=dict(size=12, color="black"))
+    charts.legend_on_top(fig)
     return fig, len(pts)
 
 
@@ -483,13 +485,13 @@ def results(model: seg.SegmentationModel, key: str, run_id: str | None, dataset_
         model = model.decide(names=names_editor(model, key=f"seg_names_{key}"))  # renamed: saved with the model file
         names = model.names
         update_offer("segmentation", key, model.to_bytes)  # a link created now stores the names as shown
-        c1, c2 = st.columns(2)
-        c1.plotly_chart(sizes_chart(model, names), key="seg_sizes")
-        c1.caption("Grey: share of customers; green: share of net revenue. A small bar next to a tall green one is a "
+        # one chart per row: beside the sizes, a heatmap of every column per segment had ~180 px and spilled its text
+        st.plotly_chart(sizes_chart(model, names), key="seg_sizes")
+        st.caption("Grey: share of customers; green: share of net revenue. A small bar next to a tall green one is a "
                    "small group that brings in much of the money." if model.columns.shape == seg.TRANSACTIONS
                    else "Share of customers in each segment.")
-        c2.plotly_chart(comparison_heatmap(model, names), key="seg_heat")
-        c2.caption("Orange: well above the average customer, blue: well below (on the scaled, log where stated, features); "
+        st.plotly_chart(comparison_heatmap(model, names), key="seg_heat")
+        st.caption("Orange: well above the average customer, blue: well below (on the scaled, log where stated, features); "
                    "the numbers are each segment's median.")
         st.markdown("**Segment profiles** (medians; categories show the most common value)")
         st.dataframe(profile_table(model, names), width="stretch")
