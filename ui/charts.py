@@ -149,6 +149,7 @@ def shap_beeswarm(exp: Explanation, top: int = 12, seed: int = 0) -> go.Figure:
     fig = figure("Effect of each column, one dot per row", xaxis_title=f"effect on {exp.output_name} (SHAP)",
                height=max(300, 34 * len(order) + 110), showlegend=False)
     rng = np.random.default_rng(seed)
+    scale_shown = False
     for pos, col in enumerate(order[::-1]):
         j = exp.feature_names.index(col)
         colour = _color_scale(exp.data[col])
@@ -156,10 +157,11 @@ def shap_beeswarm(exp: Explanation, top: int = 12, seed: int = 0) -> go.Figure:
         marker = dict(size=6, opacity=0.8)
         if np.isnan(colour).all():
             marker["color"] = NEUTRAL_COLOR
-        else:
+        else:  # the colour key once, on the first column that has one (a category at the bottom has none)
             marker.update(color=colour, colorscale=[[0, NEGATIVE_COLOR], [0.5, "#dddddd"], [1, POSITIVE_COLOR]],
-                          cmin=0, cmax=1, showscale=pos == 0,
+                          cmin=0, cmax=1, showscale=not scale_shown,
                           colorbar=dict(title="value", tickvals=[0, 1], ticktext=["low", "high"], len=0.5))
+            scale_shown = True
         fig.add_scatter(x=exp.values[:, j], y=jitter, mode="markers", marker=marker, name=col,
                         text=[format_value(v) for v in exp.data[col]],
                         hovertemplate=f"{col} = %{{text}}<br>effect %{{x:+.3f}}<extra></extra>")
@@ -201,12 +203,12 @@ def shap_waterfall(exp: Explanation, i: int, top: int = 10, axis_title: str | No
         text = [f"{exp.base_value:.2f}", *[f"{d:+.2f}" for d in deltas], f"{end:.2f}"]
         title = axis_title or f"{exp.output_name}"
     fig = figure("Why this prediction: from the average to this row", height=max(300, 30 * len(labels) + 130),
-                 xaxis_title=title, showlegend=False)
+                 xaxis_title=title, showlegend=False, margin=dict(l=10, r=70, t=50, b=10))  # r: the last bar's label
     fig.add_waterfall(
         orientation="h", y=["average (base value)", *labels, "this row"],
         x=[exp.base_value, *deltas, 0], measure=["absolute", *["relative"] * len(deltas), "total"],
         increasing=dict(marker=dict(color=POSITIVE_COLOR)), decreasing=dict(marker=dict(color=NEGATIVE_COLOR)),
-        totals=dict(marker=dict(color=MODEL_COLOR)), text=text, textposition="outside",
+        totals=dict(marker=dict(color=MODEL_COLOR)), text=text, textposition="outside", cliponaxis=False,
         connector=dict(line=dict(color="#cccccc")),
         customdata=[exp.base_value, *deltas, end],
         hovertemplate="%{y}<br>%{text}" + (" · log-odds %{customdata:+.2f}" if logit else "") + "<extra></extra>",
@@ -231,12 +233,13 @@ def _probability_waterfall(exp: Explanation, labels: list[str], deltas: list[flo
     steps = list(np.diff(p))
     text = [f"{p[0]:.1f}%", *[f"{d:+.1f} pts" for d in steps], f"{p[-1]:.1f}%"]
     fig = figure("Why this prediction: from the average to this row", height=max(300, 30 * len(labels) + 130),
-                 xaxis_title=axis_title or f"{exp.output_name} as a probability (%)", showlegend=False)
+                 xaxis_title=axis_title or f"{exp.output_name} as a probability (%)", showlegend=False,
+                 margin=dict(l=10, r=70, t=50, b=10))
     fig.add_waterfall(
         orientation="h", y=["average (base value)", *labels, "this row"], x=[p[0], *steps, 0],
         measure=["absolute", *["relative"] * len(steps), "total"],
         increasing=dict(marker=dict(color=POSITIVE_COLOR)), decreasing=dict(marker=dict(color=NEGATIVE_COLOR)),
-        totals=dict(marker=dict(color=MODEL_COLOR)), text=text, textposition="outside",
+        totals=dict(marker=dict(color=MODEL_COLOR)), text=text, textposition="outside", cliponaxis=False,
         connector=dict(line=dict(color="#cccccc")), customdata=[exp.base_value, *deltas, end],
         hovertemplate="%{y}<br>%{text} · " + exp.output_name + " %{customdata:+.2f}<extra></extra>",
     )
