@@ -89,7 +89,7 @@ def costs_and_threshold(model: mt.MaintenanceModel, run_key: str) -> tuple[mt.Ma
     service = c2.number_input("Cost of a service stop", 0.0, 1e12, 500.0, 50.0, key="mt_cost_service",
                               help="Parts, labour and lost production time of servicing a machine before a run.")
     costs = mt.Costs(failure, service)
-    capacity = review_capacity("runs", "mt", "service stops", "your crew can carry out")
+    capacity = review_capacity("runs", "mt", "service stops", "your crew can carry out", "Service capacity")
     n = model.n_rows
     rows = (f"all {n['train'] + n['validation']:,} training runs, each scored by a network trained without it"
             if len(model.test["val_y"]) > n["validation"] else f"the {n['validation']:,} validation runs")

@@ -78,10 +78,11 @@ class ThresholdModel(Protocol):
     def held_out_best(self, costs: Any, capacity: float | None = None) -> tuple[float, float]: ...
 
 
-def review_capacity(unit: str, key: str, alerts: str = "alerts", who: str = "your team can check") -> float | None:
+def review_capacity(unit: str, key: str, alerts: str = "alerts", who: str = "your team can check",
+                    name: str = "Review capacity") -> float | None:
     """How many rows per 1,000 the analyst can act on (None = no limit): the cheapest threshold must stay within it."""
     return st.number_input(
-        f"Review capacity: at most this many {alerts} per 1,000 {unit} (0 = no limit)", 0, 1000, 0, 5,
+        f"{name}: at most this many {alerts} per 1,000 {unit} (0 = no limit)", 0, 1000, 0, 5,
         key=f"{key}_capacity", help=f"How many {alerts} {who}. The page then picks the cheapest threshold that stays "
         "within it.") or None
 
