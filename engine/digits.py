@@ -562,7 +562,7 @@ class DigitModel(Fitted):
         image's predicted digit). `df`: image rows (pixel columns) or an array (n, 784) of 0–255 pixels.
 
         `values` (n, 784) per pixel in logits, `base_value` the average score of that digit over the background
-        images. Red pixels push towards the digit, blue away from it.
+        images. Orange pixels push towards the digit, blue away from it.
         """
         X = read_images(df, self.columns, labelled=False).X if isinstance(df, pd.DataFrame) else df
         x = np.asarray(X, dtype=np.float32).reshape(-1, N_PIXELS)

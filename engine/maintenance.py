@@ -193,10 +193,23 @@ class MaintenanceModel(binary.TabularNet, Fitted):
         return "raises risk", "lowers risk"
 
     # -- money and the threshold -------------------------------------------------------
-    def cheapest_threshold(self, costs: Costs) -> float:
-        """The threshold with the lowest cost on the training runs scored out of fold (never the test runs)."""
+    def cheapest_threshold(self, costs: Costs, capacity: float | None = None) -> float:
+        """The threshold with the lowest cost on the training runs scored out of fold (never the test runs);
+        `capacity`: at most this many services per 1,000 runs."""
         return evaluate.best_threshold(self.test["val_risk"], self.test["val_y"], costs.service,
-                                       costs.failure, caught=costs.service)[0]
+                                       costs.failure, caught=costs.service, max_alerts_per_1000=capacity)[0]
+
+    def threshold_band(self, costs: Costs, capacity: float | None = None) -> tuple[float, float]:
+        """The range (80%) the cheapest threshold takes over bootstrap resamples of the runs it is chosen on."""
+        return evaluate.threshold_band(self.test["val_risk"], self.test["val_y"], costs.service, costs.failure,
+                                       caught=costs.service, max_alerts_per_1000=capacity, seed=self.config.seed)
+
+    def held_out_best(self, costs: Costs, capacity: float | None = None) -> tuple[float, float]:
+        """The threshold that would have been cheapest on the held-out runs, and its cost per 1,000 there (hindsight)."""
+        y = self.test["y"]
+        t, cost = evaluate.best_threshold(self.test[MODEL], y, costs.service, costs.failure, caught=costs.service,
+                                          max_alerts_per_1000=capacity)
+        return t, 1000 * cost / len(y)
 
     def money(self, costs: Costs) -> dict[str, dict[str, float]]:
         """Per 1,000 held-out runs: the network at `threshold`, each baseline at its own cheapest threshold on

@@ -4,7 +4,7 @@ Model in blue, baselines in orange/green on every chart (see ui.style).
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -21,6 +21,15 @@ _LAYOUT = dict(template="plotly_white", margin=dict(l=10, r=10, t=50, b=10), hei
 def figure(title: str, **layout) -> go.Figure:
     fig = go.Figure()
     fig.update_layout(title=title, **{**_LAYOUT, **layout})
+    return fig
+
+
+def legend_on_top(fig: go.Figure, rows: int = 1) -> go.Figure:
+    """A horizontal legend between the title and the plot, neither overlapping: the title is pinned to the top of the
+    figure and the top margin holds `rows` lines of legend (a narrow column wraps a long legend)."""
+    fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0),
+                      title=dict(yref="container", y=1.0, yanchor="top", pad=dict(t=12)),
+                      margin=dict(t=48 + 24 * rows))
     return fig
 
 
@@ -127,7 +136,7 @@ def shap_bar(exp: Explanation, top: int = 15) -> go.Figure:
 
 
 def _color_scale(values: pd.Series) -> np.ndarray:
-    """Each value's rank in its column, 0..1 (low blue → high red); categories grey."""
+    """Each value's rank in its column, 0..1 (low blue → high orange); categories grey."""
     num = pd.to_numeric(values, errors="coerce")
     if num.notna().sum() < max(2, len(values) // 2):
         return np.full(len(values), np.nan)
@@ -140,6 +149,7 @@ def shap_beeswarm(exp: Explanation, top: int = 12, seed: int = 0) -> go.Figure:
     fig = figure("Effect of each column, one dot per row", xaxis_title=f"effect on {exp.output_name} (SHAP)",
                height=max(300, 34 * len(order) + 110), showlegend=False)
     rng = np.random.default_rng(seed)
+    scale_shown = False
     for pos, col in enumerate(order[::-1]):
         j = exp.feature_names.index(col)
         colour = _color_scale(exp.data[col])
@@ -147,10 +157,11 @@ def shap_beeswarm(exp: Explanation, top: int = 12, seed: int = 0) -> go.Figure:
         marker = dict(size=6, opacity=0.8)
         if np.isnan(colour).all():
             marker["color"] = NEUTRAL_COLOR
-        else:
+        else:  # the colour key once, on the first column that has one (a category at the bottom has none)
             marker.update(color=colour, colorscale=[[0, NEGATIVE_COLOR], [0.5, "#dddddd"], [1, POSITIVE_COLOR]],
-                          cmin=0, cmax=1, showscale=pos == 0,
+                          cmin=0, cmax=1, showscale=not scale_shown,
                           colorbar=dict(title="value", tickvals=[0, 1], ticktext=["low", "high"], len=0.5))
+            scale_shown = True
         fig.add_scatter(x=exp.values[:, j], y=jitter, mode="markers", marker=marker, name=col,
                         text=[format_value(v) for v in exp.data[col]],
                         hovertemplate=f"{col} = %{{text}}<br>effect %{{x:+.3f}}<extra></extra>")
@@ -159,21 +170,29 @@ def shap_beeswarm(exp: Explanation, top: int = 12, seed: int = 0) -> go.Figure:
     return fig
 
 
-def shap_waterfall(exp: Explanation, i: int, top: int = 10, axis_title: str | None = None) -> go.Figure:
+def shap_waterfall(exp: Explanation, i: int, top: int = 10, axis_title: str | None = None,
+                   probability: Callable[[Sequence[str]], float] | None = None) -> go.Figure:
     """From the average prediction to this row's, one column at a time (largest effects shown).
 
     A probability explained in log-odds (`exp.link == "logit"`) reads in %: the start and end as probabilities,
     each bar as the percentage points it moves the risk in the order drawn, the axis ticked in %; the log-odds the
-    bars add up in are in the tooltip. Other outputs are shown in their own units (`axis_title` names them)."""
+    bars add up in are in the tooltip. Other outputs are shown in their own units (`axis_title` names them).
+    `probability(columns)`: the probability (0-1) once only `columns` have pushed, for an output whose probability is
+    not a sigmoid of it alone (a softmax over segments): the bars are then drawn in percentage points, the explained
+    output's own units in the tooltip."""
     row = exp.row(i)
     shown, rest = row.head(top), row.iloc[top:]
     labels = [f"{c} = {format_value(v)}" for c, v in zip(shown["column"], shown["value"])]
     deltas = list(shown["contribution"])
+    groups = [[c] for c in shown["column"]]
     if len(rest):
         labels.append(f"{len(rest)} other columns")
         deltas.append(float(rest["contribution"].sum()))
-    labels, deltas = labels[::-1], deltas[::-1]
+        groups.append(list(rest["column"]))
+    labels, deltas, groups = labels[::-1], deltas[::-1], groups[::-1]
     end = float(exp.outputs[i])
+    if probability is not None:
+        return _probability_waterfall(exp, labels, deltas, groups, end, probability, axis_title)
     logit = exp.link == "logit"
     if logit:
         steps = exp.base_value + np.cumsum([0.0, *deltas])
@@ -184,12 +203,12 @@ def shap_waterfall(exp: Explanation, i: int, top: int = 10, axis_title: str | No
         text = [f"{exp.base_value:.2f}", *[f"{d:+.2f}" for d in deltas], f"{end:.2f}"]
         title = axis_title or f"{exp.output_name}"
     fig = figure("Why this prediction: from the average to this row", height=max(300, 30 * len(labels) + 130),
-                 xaxis_title=title, showlegend=False)
+                 xaxis_title=title, showlegend=False, margin=dict(l=10, r=70, t=50, b=10))  # r: the last bar's label
     fig.add_waterfall(
         orientation="h", y=["average (base value)", *labels, "this row"],
         x=[exp.base_value, *deltas, 0], measure=["absolute", *["relative"] * len(deltas), "total"],
         increasing=dict(marker=dict(color=POSITIVE_COLOR)), decreasing=dict(marker=dict(color=NEGATIVE_COLOR)),
-        totals=dict(marker=dict(color=MODEL_COLOR)), text=text, textposition="outside",
+        totals=dict(marker=dict(color=MODEL_COLOR)), text=text, textposition="outside", cliponaxis=False,
         connector=dict(line=dict(color="#cccccc")),
         customdata=[exp.base_value, *deltas, end],
         hovertemplate="%{y}<br>%{text}" + (" · log-odds %{customdata:+.2f}" if logit else "") + "<extra></extra>",
@@ -200,6 +219,32 @@ def shap_waterfall(exp: Explanation, i: int, top: int = 10, axis_title: str | No
         ticks = [t for t in (0.1, 0.5, 1, 2, 5, 10, 25, 50, 75, 90, 95, 98, 99, 99.5, 99.9)
                  if lo - 1.0 <= np.log(t / (100 - t)) <= hi + 1.0]
         fig.update_xaxes(tickvals=[float(np.log(t / (100 - t))) for t in ticks], ticktext=[f"{t:g}%" for t in ticks])
+    return fig
+
+
+def _probability_waterfall(exp: Explanation, labels: list[str], deltas: list[float], groups: list[list[str]], end: float,
+                           probability: Callable[[Sequence[str]], float], axis_title: str | None) -> go.Figure:
+    """The waterfall in percentage points of a probability computed along the columns in the order drawn."""
+    added: list[str] = []
+    p = [100 * probability(added)]
+    for g in groups:
+        added += g
+        p.append(100 * probability(added))
+    steps = list(np.diff(p))
+    text = [f"{p[0]:.1f}%", *[f"{d:+.1f} pts" for d in steps], f"{p[-1]:.1f}%"]
+    fig = figure("Why this prediction: from the average to this row", height=max(300, 30 * len(labels) + 130),
+                 xaxis_title=axis_title or f"{exp.output_name} as a probability (%)", showlegend=False,
+                 margin=dict(l=10, r=70, t=50, b=10))
+    fig.add_waterfall(
+        orientation="h", y=["average (base value)", *labels, "this row"], x=[p[0], *steps, 0],
+        measure=["absolute", *["relative"] * len(steps), "total"],
+        increasing=dict(marker=dict(color=POSITIVE_COLOR)), decreasing=dict(marker=dict(color=NEGATIVE_COLOR)),
+        totals=dict(marker=dict(color=MODEL_COLOR)), text=text, textposition="outside", cliponaxis=False,
+        connector=dict(line=dict(color="#cccccc")), customdata=[exp.base_value, *deltas, end],
+        hovertemplate="%{y}<br>%{text} · " + exp.output_name + " %{customdata:+.2f}<extra></extra>",
+    )
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_xaxes(ticksuffix="%", range=[0, 100 * 1.12])
     return fig
 
 

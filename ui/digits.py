@@ -98,6 +98,11 @@ def preview_images(table: Table, label: str) -> None:
 # ----------------------------------------------------------------------------- charts
 
 
+def in_order(model: dg.DigitModel) -> dict[str, dict[str, float]]:
+    """The baselines' metrics in the one order every table, chart and choice on the page uses (dg.MODELS)."""
+    return {name: model.baseline_metrics[name] for name in dg.MODELS[1:]}
+
+
 def accuracy_bars(model: dg.DigitModel) -> go.Figure:
     names = list(dg.MODELS)
     values = [model.metrics["accuracy"]] + [model.baseline_metrics[n]["accuracy"] for n in names[1:]]
@@ -147,13 +152,13 @@ def recall_by_digit(model: dg.DigitModel) -> go.Figure:
                     hovertemplate=f"{name}<br>digit %{{x}}: %{{y:.1%}}<extra></extra>")
     lows = [model.per_class(n)["recall"].min() for n in dg.MODELS]
     fig.update_yaxes(range=[max(0.0, min(lows) - 0.05), 1.0])
-    fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
+    charts.legend_on_top(fig)
     fig.update_xaxes(type="category")
     return fig
 
 
 def attribution_map(exp: Explanation, i: int = 0, title: str = "Pixel attributions (SHAP)") -> go.Figure:
-    """Red pixels pushed the score of the digit up, blue pushed it down; the digit's outline in grey."""
+    """Orange pixels pushed the score of the digit up, blue pushed it down; the digit's outline in grey."""
     v = exp.values[i].reshape(dg.SIDE, dg.SIDE)
     ink = exp.data.iloc[i].to_numpy(dtype=np.float32).reshape(dg.SIDE, dg.SIDE)
     lim = float(np.abs(v).max()) or 1.0
@@ -212,7 +217,7 @@ def _image_options(model: dg.DigitModel, limit: int = 150) -> list[int]:
 
 def explanation_view(model: dg.DigitModel, job_id: str, key: str) -> None:
     st.caption("Pick a test image and a digit: SHAP shows which pixels pushed the network's score for that digit up "
-               "(red) or down (blue), compared with 100 typical training images. Misread images come first in the list.")
+               "(orange) or down (blue), compared with 100 typical training images. Misread images come first in the list.")
     options = _image_options(model)
     pred = model.test_predictions(dg.MODEL)
     c1, c2, c3 = st.columns(3)
@@ -229,7 +234,7 @@ def explanation_view(model: dg.DigitModel, job_id: str, key: str) -> None:
     a.image(upscale(model.test["X"][i], 5), caption=f"test image {i + 1:,} (true digit {model.test['y'][i]})", width="stretch")
     if exp is not None:
         b.plotly_chart(attribution_map(exp, 0, f"Why the {net} scores digit {digit}"), key=f"{key}_map")
-        b.caption("Red: ink (or empty space) that made the digit more likely; blue: less likely. Grey line: the digit's outline.")
+        b.caption("Orange: ink (or empty space) that made the digit more likely; blue: less likely. Grey line: the digit's outline.")
     c.plotly_chart(charts.probability_bars({str(d): float(p[d]) for d in dg.DIGITS}, f"{net}: probability of each digit"),
                    key=f"{key}_probs")
     c.caption("How sure the network is of each digit for this image.")
@@ -289,7 +294,7 @@ def drawing_view(model: dg.DigitModel, job_id: str, key: str) -> None:
             exp = memo(f"{key}_draw_shap", digest, lambda: model.explain(x28.reshape(1, -1), d))
         if exp is not None:
             g2.plotly_chart(attribution_map(exp, 0, f"Why the CNN reads {d}"), key=f"{key}_draw_map")
-            g2.caption("Red: parts of your drawing (or empty space) that made this digit more likely; blue: less likely.")
+            g2.caption("Orange: parts of your drawing (or empty space) that made this digit more likely; blue: less likely.")
 
 
 def batch_prediction(model: dg.DigitModel, key: str) -> None:
@@ -363,7 +368,7 @@ def report(model: dg.DigitModel, data_label: str) -> str:
         ("Data", [f"{data_label}. Trained on {n['train']:,} images ({n['validation']:,} more decided when to stop); "
                   f"tested on {n['test']:,} images ({model.test_source}).", *model.notes]),
         ("Performance on the test images", [
-            comparison_table(dg.MODEL, model.metrics, model.baseline_metrics, [*KEYS, "errors"], LABELS),
+            comparison_table(dg.MODEL, model.metrics, in_order(model), [*KEYS, "errors"], LABELS),
             accuracy_bars(model), confusion_heatmap(model.confusion(), False, "Confusion matrix · CNN (counts)"),
             model.per_class().round(4), recall_by_digit(model), gallery_figure(model), training_curves(model)]),
     ]
@@ -380,7 +385,7 @@ def performance_summary(model: dg.DigitModel) -> None:
     st.markdown(f"The CNN misreads **{errs[dg.MODEL]:,}** of {n['test']:,} test images, the MLP {errs[dg.MLP]:,}, logistic "
                 f"regression {errs[dg.LOGREG]:,}: the CNN makes **{ratio:.2f}×** the MLP's mistakes.")
     c1, c2 = st.columns([3, 2])
-    c1.dataframe(comparison_table(dg.MODEL, model.metrics, model.baseline_metrics, [*KEYS, "errors"], LABELS), width="stretch")
+    c1.dataframe(comparison_table(dg.MODEL, model.metrics, in_order(model), [*KEYS, "errors"], LABELS), width="stretch")
     c1.caption("Same test images for every model. Training time: " + ", ".join(f"{m} {s:.1f} s" for m, s in model.timings.items()) + ".")
     c2.plotly_chart(accuracy_bars(model), key="dg_accuracy")
     c2.caption("The CNN (blue) should clearly beat the baselines; if it does not, the extra cost buys nothing.")

@@ -16,7 +16,7 @@ from ui import charts
 from ui.errors import guard
 from ui.options import option_input
 from ui.report import build_report
-from ui.results import download_csv
+from ui.results import download_csv, metric_delta
 from ui.share import share_panel
 from ui.state import memo
 from ui.tabular import batch_scoring, model_file_scoring
@@ -285,8 +285,8 @@ def metric_cards(model: fc.ForecastModel) -> None:
     st.caption("The small coloured numbers compare it with **seasonal naive** on the same windows.")
     names = labels(model)
     for col, k in zip(st.columns(len(KEYS)), KEYS):
-        col.metric(names[k], show_metric(k, m.get(k)), delta=_delta(k, m.get(k), base.get(k)), help=fc.METRIC_HELP.get(k),
-                   delta_color="inverse" if k in LOWER else "normal")
+        col.metric(names[k], show_metric(k, m.get(k)), help=fc.METRIC_HELP.get(k),
+                   **metric_delta(_delta(k, m.get(k), base.get(k)), k in LOWER))
 
 
 def performance(model: fc.ForecastModel) -> None:
@@ -355,7 +355,7 @@ def explanations(model: fc.ForecastModel, run_key: str) -> None:
     c1.caption("Longer bars: inputs that move the forecast the most, on average (SHAP, grouped the way you would name them). "
                "Effects are on a log scale: 0.1 is roughly a 10% change in the forecast.")
     c2.plotly_chart(charts.shap_beeswarm(exp), key="fc_shap_swarm")
-    c2.caption("One dot per forecast: right of zero raises it, left lowers it; red dots are high values of that input, blue low.")
+    c2.caption("One dot per forecast: right of zero raises it, left lowers it; orange dots are high values of that input, blue low.")
     st.markdown("**One forecast**")
     p1, p2 = st.columns(2)
     series = p1.selectbox("Series", _series_order(model), key="fc_explain_series")
@@ -371,7 +371,7 @@ def explanations(model: fc.ForecastModel, run_key: str) -> None:
         fig.update_layout(title="Why this forecast: from the average forecast to this day's")
         fig.data[0].y = tuple("this forecast" if v == "this row" else v for v in fig.data[0].y)
         st.plotly_chart(fig, key="fc_waterfall")
-        st.caption("Start at the average forecast; each bar is one group of inputs pushing this day's forecast up (red) or "
+        st.caption("Start at the average forecast; each bar is one group of inputs pushing this day's forecast up (orange) or "
                    f"down (blue), in {model.columns.target}; the last bar is the forecast itself.")
 
 
@@ -380,11 +380,13 @@ def reorder(model: fc.ForecastModel, df: pd.DataFrame | None, run_key: str) -> N
     st.markdown("How much to order now so stock lasts until the delivery after next, at the chance of not running out "
                 "that you choose. Closed days count as zero demand.")
     c1, c2, c3 = st.columns(3)
-    lead = c1.number_input(f"Lead time ({unit}s from order to delivery)", 0, max(H - 1, 0), min(7, H // 2), key="fc_lead",
-                           bind="query-params", help=f"At most {max(H - 1, 0)}: lead time plus review period must fit in the "
-                           f"{model.freq.units(H)} the model forecasts (train with a longer horizon for more).")
-    review = c2.number_input(f"Review period ({unit}s until you order again)", 1, H, max(1, min(7, H - min(7, H // 2))),
-                             key="fc_review", bind="query-params")
+    # no upper limit on the inputs: a browser would refuse a longer lead time with a bare "between 0 and 13";
+    # the reorder table says why instead (lead time plus review period must fit in the forecast horizon)
+    fits = f"Lead time plus review period must fit in the {model.freq.units(H)} the model forecasts (train with a longer horizon for more)."
+    lead = c1.number_input(f"Lead time ({unit}s from order to delivery)", 0, None, min(7, H // 2), key="fc_lead",
+                           bind="query-params", help=fits)
+    review = c2.number_input(f"Review period ({unit}s until you order again)", 1, None, max(1, min(7, H - min(7, H // 2))),
+                             key="fc_review", bind="query-params", help=fits)
     level = c3.slider("Service level (%)", 50, 99, 95, 1, key="fc_service", bind="query-params", format="%d%%",
                       help="The chance that stock covers demand until the next delivery arrives; higher means more safety stock.") / 100
     with c3:

@@ -19,7 +19,8 @@ from ui.report import build_report
 from ui.results import comparison_table, download_csv, metric_cards
 from ui.share import share_panel
 from ui.state import memo
-from ui.tabular import batch_scoring, cost_threshold_slider, held_out_line, model_file_scoring, money_cards, report_head
+from ui.tabular import (batch_scoring, capacity_threshold, held_out_line, hindsight, model_file_scoring, money_cards,
+                        report_head, review_capacity)
 from ui.training import training_notes
 from ui.style import MODEL_COLOR, NEUTRAL_COLOR, POSITIVE_COLOR, money, pct
 
@@ -115,40 +116,15 @@ def threshold_slider(model: fr.FraudModel, costs: fr.Costs | None, key: str) -> 
         per_1000 = st.slider("Alerts per 1,000 transactions you can review", 1, 200, 20, key=f"{key}_budget",
                              help="Without a label the money cannot be weighed; flag the most unusual transactions instead.")
         return model.alert_threshold(per_1000), None
-    capacity = st.number_input(
-        "Review capacity: at most this many alerts per 1,000 transactions (0 = no limit)", 0, 1000, 0, 5,
-        key=f"{key}_capacity", help="How many transactions your team can check. The page then picks the cheapest "
-        "threshold that stays within it.") or None
-    best = model.cost_threshold(costs, capacity=capacity)
-    low, high = _band(model, costs, capacity, key)
+    capacity = review_capacity("transactions", key)
     n = model.n_rows
     rows = (f"all {n['train'] + n['validation']:,} training transactions, each scored by a network trained without it"
             if model.folds else f"the {n['validation']:,} validation transactions")
-    within = f" within {capacity:,} alerts per 1,000" if capacity else ""
-    st.markdown(f"**Cheapest threshold** for these costs{within}: **{best:.3f}** (flag a transaction when its "
-                f"{model.score_name} is at least this), chosen on {rows}. With other transactions like these it could "
-                f"be anywhere from {low:.3f} to {high:.3f}.")
-    threshold = cost_threshold_slider(f"Threshold: flag when the {model.score_name} is at least", best,
-                                      f"{key}_thr_{costs.false_alarm}_{costs.missed_fraud}_{costs.missed_is_amount}_{capacity}",
-                                      "Move it to trade missed frauds against false alarms; everything below updates.")
+    threshold = capacity_threshold(model, costs, capacity, model.cost_threshold(costs, capacity=capacity), key,
+                                   "transactions", f"flag a transaction when its {model.score_name} is at least this",
+                                   rows, f"Threshold: flag when the {model.score_name} is at least",
+                                   "Move it to trade missed frauds against false alarms; everything below updates.")
     return threshold, capacity
-
-
-def _band(model: fr.FraudModel, costs: fr.Costs, capacity: float | None, key: str) -> tuple[float, float]:
-    return memo("fr_band", f"{key}{costs}{capacity}", lambda: model.threshold_band(costs, capacity))
-
-
-def hindsight(model: fr.FraudModel, costs: fr.Costs, capacity: float | None, chosen_cost_per_1000: float, key: str) -> None:
-    """Say so when the held-out rows would have been much cheaper at a threshold outside the chosen one's band."""
-    t, cost = model.held_out_best(costs, capacity)
-    low, high = _band(model, costs, capacity, key)
-    if low <= t <= high or cost >= 0.9 * chosen_cost_per_1000:
-        return
-    st.info(f"In hindsight the held-out transactions would have been cheapest at a threshold of {t:.3f} ({money(cost)} "
-            f"per 1,000 instead of {money(chosen_cost_per_1000)}). The page never picks the threshold on the held-out "
-            "rows, which would flatter the figures; a gap this large means they differ from the training rows (a later "
-            "period, a new fraud pattern) or hold too few frauds to pin the threshold down. Check again on more data.",
-            icon=":material/history:")
 
 
 # ----------------------------------------------------------------------------- Performance
@@ -260,7 +236,7 @@ def flagged_view(model: fr.FraudModel, top: pd.DataFrame, exp: Explanation | Non
     unit = ("percentage points of the fraud score, in the order drawn" if model.mode == "labelled"
             else "reconstruction error; each column's exact share")
     towards = "fraud" if model.mode == "labelled" else "unusual"
-    st.caption(f"From the average transaction to this one: red bars push towards {towards}, blue away ({unit}).")
+    st.caption(f"From the average transaction to this one: orange bars push towards {towards}, blue away ({unit}).")
 
 
 def explanations_view(model: fr.FraudModel, exp: Explanation) -> None:
@@ -271,7 +247,7 @@ def explanations_view(model: fr.FraudModel, exp: Explanation) -> None:
     c1.plotly_chart(charts.shap_bar(exp), key="fr_shap_bar")
     c1.caption("Longer bars: columns that move the score the most, on average.")
     c2.plotly_chart(charts.shap_beeswarm(exp), key="fr_shap_swarm")
-    c2.caption("Dots right of zero push towards fraud; red dots are high values of that column, blue low.")
+    c2.caption("Dots right of zero push towards fraud; orange dots are high values of that column, blue low.")
 
 
 # ----------------------------------------------------------------------------- 4 · Results (also for shared runs)
@@ -302,7 +278,8 @@ def results(model: fr.FraudModel, table: Table, run_key: str, run_id: str | None
             training_notes(model, "fr")
         with cost:
             cost_view(model, costs, ev, threshold)
-            hindsight(model, costs, capacity, ev[model.model_name]["cost_per_1000"], f"fr_{run_key[:8]}")
+            hindsight(model, costs, capacity, ev[model.model_name]["cost_per_1000"], f"fr_{run_key[:8]}", "transactions",
+                      "frauds", "a later period, a new fraud pattern")
     else:
         perf, flagged, expl, score, share = st.tabs(["Scores", "Flagged transactions", "Explanations", "Score new data", "Share"])
         with perf:

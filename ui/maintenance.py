@@ -17,8 +17,8 @@ from ui.results import comparison_table, download_csv, metric_cards
 from ui.share import share_panel
 from ui.state import memo
 from ui.style import money, pct
-from ui.tabular import (batch_scoring, cost_threshold_slider, explain_and_what_if, held_out_line, model_file_scoring,
-                        money_cards, report_head)
+from ui.tabular import (batch_scoring, capacity_threshold, explain_and_what_if, held_out_line, hindsight,
+                        model_file_scoring, money_cards, report_head, review_capacity)
 from ui.training import training_notes
 
 KEYS = ["auprc", "roc_auc", "brier"]
@@ -80,18 +80,25 @@ def performance(model: mt.MaintenanceModel) -> None:
     training_notes(model, "mt")
 
 
-def costs_and_threshold(model: mt.MaintenanceModel) -> tuple[mt.MaintenanceModel, mt.Costs]:
-    """Two costs → the cheapest threshold (on training runs scored out of fold) → money per 1,000 runs; returns the decided model."""
+def costs_and_threshold(model: mt.MaintenanceModel, run_key: str) -> tuple[mt.MaintenanceModel, mt.Costs]:
+    """Two costs and a service capacity → the cheapest threshold within it (on training runs scored out of fold) →
+    money per 1,000 runs; returns the decided model."""
     c1, c2 = st.columns(2)
     failure = c1.number_input("Cost of an unplanned failure", 0.0, 1e12, 10_000.0, 500.0, key="mt_cost_failure",
                               help="Scrap, downtime and repair when a machine fails during a run nobody serviced it for.")
     service = c2.number_input("Cost of a service stop", 0.0, 1e12, 500.0, 50.0, key="mt_cost_service",
                               help="Parts, labour and lost production time of servicing a machine before a run.")
     costs = mt.Costs(failure, service)
-    best = model.cheapest_threshold(costs)
-    threshold = cost_threshold_slider("Service before the next run when the failure risk is at least", best,
-                                      f"mt_threshold_{failure}_{service}",
-                                      "Preset to the cheapest threshold for your costs on the training runs, each scored by a network trained without it.")
+    capacity = review_capacity("runs", "mt", "service stops", "your crew can carry out", "Service capacity")
+    n = model.n_rows
+    rows = (f"all {n['train'] + n['validation']:,} training runs, each scored by a network trained without it"
+            if len(model.test["val_y"]) > n["validation"] else f"the {n['validation']:,} validation runs")
+    best = model.cheapest_threshold(costs, capacity)
+    threshold = capacity_threshold(model, costs, capacity, best, f"mt_{run_key[:8]}", "runs",
+                                   "service the machine before a run when its failure risk is at least this", rows,
+                                   "Service before the next run when the failure risk is at least",
+                                   "Preset to the cheapest threshold for your costs; move it to trade missed failures "
+                                   "against service stops, everything below updates.", alerts="service stops")
     decided = model.decide(threshold=threshold)
     cost, at = decided.money(costs), decided.at_threshold()
     gb = mt.BASELINES[0]
@@ -100,11 +107,13 @@ def costs_and_threshold(model: mt.MaintenanceModel) -> tuple[mt.MaintenanceModel
                 f"With no model every failure is unplanned: {money(cost['No model'])} per 1,000 runs.",
                 f"{gb} at its own cheapest threshold on these runs (a best case for it): {money(cost[gb])} per 1,000 runs.",
                 f"Failures caught: {pct(at['recall'])}."], alerts="Services")
-    st.caption(f"Cheapest threshold for these costs on the training runs (each scored by a network trained without "
-               f"it): {best:.3f}. Money on the held-out runs: "
+    st.caption(f"Money on the held-out runs at your threshold ({threshold:.3f}): "
                f"{at['tp']:,} failure(s) prevented, {at['fn']:,} missed, {at['fp']:,} service stop(s) that were not needed.")
     st.plotly_chart(charts.cost_chart(decided.cost_curves(costs), threshold, cost["No model"], unit="runs"), key="mt_cost")
-    st.caption("Lower is cheaper; diamonds mark each model's cheapest threshold on these held-out runs.")
+    st.caption("Lower is cheaper; diamonds mark each model's cheapest threshold on these held-out runs (the page "
+               "chooses on the training runs, so yours may sit a little off).")
+    hindsight(model, costs, capacity, cost[mt.MODEL], f"mt_{run_key[:8]}", "runs", "failures",
+              "a later period, machines wearing differently")
     return decided, costs
 
 
@@ -141,7 +150,7 @@ def results(model: mt.MaintenanceModel, table: Table, run_key: str, run_id: str 
     tabs = st.tabs(["Performance", "Costs & threshold", "Service list", "Explanations", "What-if", "Score new data", "Share"])
     with tabs[1]:
         with guard("weighing the costs"):
-            model, costs = costs_and_threshold(model)
+            model, costs = costs_and_threshold(model, run_key)
     with tabs[0]:
         performance(model)
     with tabs[2]:

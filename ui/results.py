@@ -26,6 +26,19 @@ def download_csv(df: pd.DataFrame, label: str, file_name: str, key: str) -> None
     st.download_button(label, safe_csv(df), file_name=file_name, mime="text/csv", key=key)
 
 
+def metric_delta(text: str | None, lower_is_better: bool = False) -> dict:
+    """st.metric's delta keywords for a formatted difference ("+0.012", "-1.5 points"): one that rounds to zero reads
+    "same", in grey and without an arrow, so no card shows a green arrow beside "+0.000"."""
+    if text is None:
+        return {"delta": None}
+    number = re.search(r"[-+]?[\d,]*\.?\d+", text)
+    if number is not None and float(number.group().replace(",", "")) == 0:
+        rest = text[number.end():]
+        return {"delta": "same" + (" as " + rest[4:] if rest.startswith(" vs ") else ""), "delta_color": "off",
+                "delta_arrow": "off"}
+    return {"delta": text, "delta_color": "inverse" if lower_is_better else "normal"}
+
+
 def metric_cards(
     model_name: str,
     metrics: dict[str, float],
@@ -45,10 +58,8 @@ def metric_cards(
         value = metrics.get(k)
         delta = None
         if main is not None and k in baselines[main] and value is not None:
-            d = value - baselines[main][k]
-            delta = f"{d:+.3f}"
-        col.metric(labels.get(k, k), fmt(value), delta=delta, help=help.get(k),
-                   delta_color="inverse" if k in lower_is_better else "normal")
+            delta = f"{value - baselines[main][k]:+.3f}"
+        col.metric(labels.get(k, k), fmt(value), help=help.get(k), **metric_delta(delta, k in lower_is_better))
 
 
 def comparison_table(

@@ -23,7 +23,7 @@ from engine.explain import Explanation, format_value
 from ui import charts
 from ui.errors import guard
 from ui.report import build_report
-from ui.results import comparison_table, download_csv
+from ui.results import comparison_table, download_csv, metric_delta
 from ui.share import share_panel, update_offer
 from ui.state import memo
 from ui.options import option_input
@@ -206,12 +206,13 @@ def headline(model: seg.SegmentationModel) -> None:
 def sizes_chart(model: seg.SegmentationModel, names: Sequence[str]) -> go.Figure:
     prof = model.profile.iloc[1:]
     fig = go.Figure()
-    fig.update_layout(title="Segment sizes", yaxis_title="share (%)", height=420, **LAYOUT)
+    fig.update_layout(title="Segment sizes", yaxis_title="share (%)", height=360, **LAYOUT)
     fig.add_bar(x=list(names), y=100 * prof["share of customers"], name="share of customers",
                 marker_color=NEUTRAL_COLOR, hovertemplate="%{x}: %{y:.1f}% of customers<extra></extra>")
     if "share of revenue" in prof:
         fig.add_bar(x=list(names), y=100 * prof["share of revenue"], name="share of revenue (net spend)",
                     marker_color="#009E73", hovertemplate="%{x}: %{y:.1f}% of revenue<extra></extra>")
+    charts.legend_on_top(fig)
     fig.update_xaxes(type="category")
     return fig
 
@@ -274,6 +275,7 @@ def map_chart(model: seg.SegmentationModel, names: Sequence[str]) -> tuple[go.Fi
     for x, y, name in zip(centres["pc1"], centres["pc2"], names):
         fig.add_annotation(x=x, y=y, text=name, showarrow=False, yshift=16, bgcolor="rgba(255,255,255,0.85)",
                            font=dict(size=12, color="black"))
+    charts.legend_on_top(fig)
     return fig, len(pts)
 
 
@@ -359,9 +361,9 @@ def performance(model: seg.SegmentationModel, names: Sequence[str]) -> None:
                     "This checks the app's own k-means against the reference implementation.")
         c1, c2 = st.columns(2)
         c1.metric(f"Silhouette ({seg.MODEL})", fmt(m["silhouette"]), help=METRIC_HELP["silhouette"],
-                  delta=f"{m['silhouette'] - b['silhouette']:+.3f} vs scikit-learn")
-        c2.metric(f"Inertia ({seg.MODEL})", fmt(m["inertia"]), help=METRIC_HELP["inertia"], delta_color="inverse",
-                  delta=f"{m['inertia'] - b['inertia']:+,.2f} vs scikit-learn")
+                  **metric_delta(f"{m['silhouette'] - b['silhouette']:+.3f} vs scikit-learn"))
+        c2.metric(f"Inertia ({seg.MODEL})", fmt(m["inertia"]), help=METRIC_HELP["inertia"],
+                  **metric_delta(f"{m['inertia'] - b['inertia']:+,.2f} vs scikit-learn", lower_is_better=True))
         c1, c2, c3 = st.columns(3)
         c1.metric("Inertia ratio (torch ÷ scikit-learn)", f"{m['inertia_ratio']:.4f}", help=METRIC_HELP["inertia_ratio"])
         c2.metric("Agreement with scikit-learn (ARI)", f"{m['ari_vs_baseline']:.3f}", help=METRIC_HELP["ari_vs_baseline"])
@@ -405,7 +407,7 @@ def global_explanation(exp: Explanation, name: str, key: str) -> None:
     c1.plotly_chart(charts.shap_bar(exp), key=f"{key}_bar")
     c1.caption(f"Longer bars: columns that decide most whether a customer is pulled into '{name}'.")
     c2.plotly_chart(charts.shap_beeswarm(exp), key=f"{key}_swarm")
-    c2.caption(f"Dots right of zero pull customers towards '{name}'; red dots are high values of that column, blue low.")
+    c2.caption(f"Dots right of zero pull customers towards '{name}'; orange dots are high values of that column, blue low.")
 
 
 def customer_picker(model: seg.SegmentationModel, names: Sequence[str], key: str) -> str | None:
@@ -423,6 +425,20 @@ def customer_picker(model: seg.SegmentationModel, names: Sequence[str], key: str
     return c1.selectbox("Pick a customer", options, key=f"{key}_pick",
                         format_func=lambda c: f"{c} · {names[labels[pos[c]]]}",
                         help=None if len(ids) <= limit else f"The first {limit:,} customers; type any other id beside.")
+
+
+def membership_waterfall(model: seg.SegmentationModel, cid: str, names: Sequence[str], exp: Explanation, key: str) -> None:
+    """One customer's membership of their segment in %, from the average customer's, one column at a time; the pull
+    (the soft assignment's logit, compared with the average segment) the bars come from is in the tooltip."""
+    j = int(model.customers.loc[cid, "_segment"])
+    path = model.membership_path(model.customers.loc[[cid], model.features], j)
+    fall = charts.shap_waterfall(exp, 0, probability=path, axis_title=f"membership of '{names[j]}' (%)")
+    fall.update_layout(title=f"Why '{names[j]}': from the average customer to this one")
+    st.plotly_chart(fall, key=f"{key}_waterfall")
+    st.caption(f"Start from the average customer's membership of '{names[j]}'; each bar is one column moving this "
+               "customer towards it (orange) or away (blue), in percentage points in the order drawn; the last bar is "
+               "this customer's membership. Hover a bar for its pull in the soft assignment's own units (log-odds "
+               "compared with the average segment).")
 
 
 def customer_view(model: seg.SegmentationModel, cid: str, names: Sequence[str], exp: Explanation, proba: np.ndarray,
@@ -445,13 +461,7 @@ def customer_view(model: seg.SegmentationModel, cid: str, names: Sequence[str], 
     bars.update_xaxes(range=[0, 1.18])
     c2.plotly_chart(bars, key=f"{key}_proba")
     c2.caption("How strongly this customer belongs to each segment; the highest bar is always its k-means segment.")
-    fall = charts.shap_waterfall(exp, 0)
-    fall.update_layout(title=f"Why '{names[j]}': from the average customer to this one",
-                       xaxis_title=f"pull towards '{names[j]}' (log-odds compared with the average segment)")
-    st.plotly_chart(fall, key=f"{key}_waterfall")
-    st.caption(f"Start from the average customer's pull towards '{names[j]}'; each bar is one column pushing this "
-               "customer towards it (red) or away (blue). Units: log-odds of the soft assignment compared with the "
-               "average segment.")
+    membership_waterfall(model, cid, names, exp, key)
     reasons = exp.reasons(0, k=3, up=f"pulls towards '{names[j]}'", down=f"pulls away from '{names[j]}'")
     st.markdown("In words: " + "; ".join(reasons) + ".")
 
@@ -475,13 +485,13 @@ def results(model: seg.SegmentationModel, key: str, run_id: str | None, dataset_
         model = model.decide(names=names_editor(model, key=f"seg_names_{key}"))  # renamed: saved with the model file
         names = model.names
         update_offer("segmentation", key, model.to_bytes)  # a link created now stores the names as shown
-        c1, c2 = st.columns(2)
-        c1.plotly_chart(sizes_chart(model, names), key="seg_sizes")
-        c1.caption("Grey: share of customers; green: share of net revenue. A small bar next to a tall green one is a "
+        # one chart per row: beside the sizes, a heatmap of every column per segment had ~180 px and spilled its text
+        st.plotly_chart(sizes_chart(model, names), key="seg_sizes")
+        st.caption("Grey: share of customers; green: share of net revenue. A small bar next to a tall green one is a "
                    "small group that brings in much of the money." if model.columns.shape == seg.TRANSACTIONS
                    else "Share of customers in each segment.")
-        c2.plotly_chart(comparison_heatmap(model, names), key="seg_heat")
-        c2.caption("Red: well above the average customer, blue: well below (on the scaled, log where stated, features); "
+        st.plotly_chart(comparison_heatmap(model, names), key="seg_heat")
+        st.caption("Orange: well above the average customer, blue: well below (on the scaled, log where stated, features); "
                    "the numbers are each segment's median.")
         st.markdown("**Segment profiles** (medians; categories show the most common value)")
         st.dataframe(profile_table(model, names), width="stretch")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
 import pandas as pd
@@ -26,12 +26,12 @@ def explanation_panel(exp: Explanation, key: str, row_label: str = "row", row_na
     c1.plotly_chart(charts.shap_bar(exp), key=f"{key}_bar")
     c1.caption("Longer bars: columns that move predictions the most, on average.")
     c2.plotly_chart(charts.shap_beeswarm(exp), key=f"{key}_swarm")
-    c2.caption("Dots right of zero push towards the outcome; red dots are high values of that column, blue low.")
+    c2.caption("Dots right of zero push towards the outcome; orange dots are high values of that column, blue low.")
     st.markdown(f"**One {row_label}**")
     i = st.selectbox(f"Pick a {row_label}", range(len(names)), format_func=lambda j: names[j], key=f"{key}_row")
     st.plotly_chart(charts.shap_waterfall(exp, i), key=f"{key}_waterfall")
     unit = "in %; each bar's percentage points in the order drawn" if exp.link == "logit" else "in its own units"
-    st.caption("Start at the average prediction; each bar is one column's push up (red) or down (blue) for this "
+    st.caption("Start at the average prediction; each bar is one column's push up (orange) or down (blue) for this "
                f"{row_label}; the last bar is the model's output ({exp.output_name}, {unit}).")
     st.markdown("**One column**")
     col = st.selectbox("Pick a column", list(exp.importance().index), key=f"{key}_dep")
@@ -68,6 +68,56 @@ def cost_threshold_slider(label: str, best: float, key: str, help: str) -> float
     costs move the slider to their own cheapest threshold."""
     top = max(1.0, float(np.ceil(best * 1000) / 1000))  # "flag nothing" can sit just above a score of exactly 1
     return st.slider(label, 0.0, top, float(best), 0.001, format="%.3f", key=key, help=help)
+
+
+class ThresholdModel(Protocol):
+    """What the review-capacity views read from a yes/no model (fraud, maintenance)."""
+
+    def threshold_band(self, costs: Any, capacity: float | None = None) -> tuple[float, float]: ...
+
+    def held_out_best(self, costs: Any, capacity: float | None = None) -> tuple[float, float]: ...
+
+
+def review_capacity(unit: str, key: str, alerts: str = "alerts", who: str = "your team can check",
+                    name: str = "Review capacity") -> float | None:
+    """How many rows per 1,000 the analyst can act on (None = no limit): the cheapest threshold must stay within it."""
+    return st.number_input(
+        f"{name}: at most this many {alerts} per 1,000 {unit} (0 = no limit)", 0, 1000, 0, 5,
+        key=f"{key}_capacity", help=f"How many {alerts} {who}. The page then picks the cheapest threshold that stays "
+        "within it.") or None
+
+
+def threshold_band(model: ThresholdModel, costs: Any, capacity: float | None, key: str) -> tuple[float, float]:
+    """The 80% band of the cheapest threshold over bootstrap resamples (computed once per costs and capacity)."""
+    return memo("threshold_band", f"{key}{costs}{capacity}", lambda: model.threshold_band(costs, capacity),
+                keep=4)
+
+
+def capacity_threshold(model: ThresholdModel, costs: Any, capacity: float | None, best: float, key: str, unit: str,
+                       flag_when: str, rows: str, label: str, help: str, alerts: str = "alerts") -> float:
+    """The cheapest threshold in one sentence (within the capacity, on which rows, the band it could move in), then
+    the slider preset to it. `flag_when`: 'flag a transaction when its fraud score is at least this'."""
+    low, high = threshold_band(model, costs, capacity, key)
+    within = f" within {capacity:,} {alerts} per 1,000 {unit}" if capacity else ""
+    band = (f"With other {unit} like these it could be anywhere from {low:.3f} to {high:.3f}." if high > low else
+            f"With other {unit} like these it would stay at {low:.3f}.")
+    st.markdown(f"**Cheapest threshold** for these costs{within}: **{best:.3f}** ({flag_when}), chosen on {rows}. {band}")
+    return cost_threshold_slider(label, best, f"{key}_thr_{costs}_{capacity}", help)
+
+
+def hindsight(model: ThresholdModel, costs: Any, capacity: float | None, chosen_cost_per_1000: float, key: str,
+              unit: str, positives: str, why: str) -> None:
+    """Say so when the held-out rows would have been much cheaper at a threshold outside the chosen one's band.
+    `positives`: 'frauds'; `why`: what could make held-out rows differ ('a later period, a new fraud pattern')."""
+    t, cost = model.held_out_best(costs, capacity)
+    low, high = threshold_band(model, costs, capacity, key)
+    if low <= t <= high or cost >= 0.9 * chosen_cost_per_1000:
+        return
+    st.info(f"In hindsight the held-out {unit} would have been cheapest at a threshold of {t:.3f} ({money(cost)} "
+            f"per 1,000 instead of {money(chosen_cost_per_1000)}). The page never picks the threshold on the held-out "
+            f"{unit}, which would flatter the figures; a gap this large means they differ from the training {unit} "
+            f"({why}) or hold too few {positives} to pin the threshold down. Check again on more data.",
+            icon=":material/history:")
 
 
 def held_out_line(n_rows: dict[str, int], unit: str, where: str | None = None, threshold_on_validation: bool = True) -> str:

@@ -3,6 +3,8 @@ its logits are linear in the scaled features), and the top reasons in words for 
 SegmentationModel."""
 from __future__ import annotations
 
+from typing import Callable, Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -50,6 +52,22 @@ class SegmentExplanations:
         feats = self.customer_features(df)
         labels = self.assign(self.encode(feats))[0] if output is None else np.zeros(0, np.int64)
         return self.explain_features(feats, self.segment_index(output, labels))
+
+    def membership_path(self, feats: pd.DataFrame, segment: int) -> Callable[[Sequence[str]], float]:
+        """For one customer's feature row: a function giving its membership of `segment` (the soft assignment's
+        probability, 0-1) when only the given columns have pushed it away from the average customer. Every segment's
+        pull is exact and linear, so with all columns it is the customer's membership, with none the average's."""
+        exps = [self.explain_features(feats.iloc[:1], i) for i in range(self.k)]
+        base = np.array([e.base_value for e in exps])
+        pulls = np.stack([e.values[0] for e in exps])  # segments x columns
+        names = exps[0].feature_names
+
+        def membership(columns: Sequence[str]) -> float:
+            z = base + pulls[:, [names.index(c) for c in columns]].sum(axis=1)
+            e = np.exp(z - z.max())
+            return float(e[segment] / e.sum())
+
+        return membership
 
     def explain_features(self, feats: pd.DataFrame, segment: int) -> Explanation:
         """SHAP of the pull towards `segment` (0-based) for customer feature rows (one per customer)."""

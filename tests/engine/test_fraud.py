@@ -219,6 +219,31 @@ def test_model_threshold_is_chosen_on_out_of_fold_rows(labelled, cards):
     assert curve["threshold"].between(0, 1).all() and (curve["cost_per_1000"] >= 0).all()
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(1500)  # three fits of the sample; up to 8 min each on 2 cores shared by four test runs
+def test_out_of_fold_threshold_moves_across_seeds_less_than_the_band_the_page_states(cards):
+    """Issue 18: the threshold the page chooses must hold up when the same file is trained again with another seed.
+    The page states a band ("it could be anywhere from … to …", 80% bootstrap of the rows it chose on); across three
+    seeds the chosen threshold must move less than the widest band stated. Measured with the quick settings on the
+    sample at the default costs, seeds 0-2: 0.066 [0.066, 0.166], 0.088 [0.087, 0.105], 0.035 [0.035, 0.114]; a
+    spread of 0.053 against a widest band of 0.099 (the validation-slice choice it replaced sat at 0.49-0.56 while the
+    held-out optimum was 0.01-0.12)."""
+    cols = fr.default_columns(cards)
+    picks, bands = [], []
+    for seed in range(3):
+        m = fr.fit(cards, cols, dataclasses.replace(fr.QUICK, seed=seed, compare_unlabelled=False))
+        assert m.folds, "the threshold must be chosen out of fold"
+        picks.append(m.cost_threshold(m.default_costs))
+        bands.append(m.threshold_band(m.default_costs))
+        assert bands[-1][0] - 0.005 <= picks[-1] <= bands[-1][1] + 0.005  # the band holds its own choice
+    spread = max(picks) - min(picks)
+    widest = max(high - low for low, high in bands)
+    print(f"thresholds {[round(t, 3) for t in picks]}, bands {[(round(a, 3), round(b, 3)) for a, b in bands]}, "
+          f"spread {spread:.3f}, widest band {widest:.3f}")
+    assert spread <= widest, (picks, bands)
+    assert spread <= 0.1  # and in absolute terms a small move: the validation slice it replaced sat 0.4 off
+
+
 def test_curves_and_score_table(labelled):
     pr, roc = labelled.pr_curves(), labelled.roc_curves()
     assert list(pr)[0] == fr.CLASSIFIER and set(pr) == set(roc)

@@ -374,6 +374,22 @@ def test_score_explains_each_customer_towards_their_own_segment(retail, retail_m
         assert all(f"'{row['segment_name']}'" in part for part in row["top reasons"].split("; "))
 
 
+@pytest.mark.shap
+def test_membership_path_runs_from_the_average_customer_to_this_ones_membership(retail_model):
+    """The waterfall's % (issue 18): with every column it is the customer's soft-assignment membership, with none the
+    average customer's, and each column moves it a finite number of points."""
+    pytest.importorskip("shap")
+    m = retail_model
+    one = m.customers[m.features].iloc[[3]]
+    j = int(m.customers["_segment"].iloc[3])
+    path = m.membership_path(one, j)
+    _, proba = m.assign(m.encode(one))
+    assert path(m.features) == pytest.approx(float(proba[0, j]), abs=1e-4)
+    start = path([])
+    assert 0 < start < 1 and start != pytest.approx(path(m.features), abs=1e-3)
+    assert all(0 <= path(m.features[:i]) <= 1 for i in range(len(m.features) + 1))
+
+
 def test_options_check_their_limits():
     with pytest.raises(ValueError, match="Fewest segments"):
         seg.SegmentationConfig(k_min=6, k_max=4)

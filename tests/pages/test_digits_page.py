@@ -4,6 +4,7 @@ browser test draws; the preprocessing is unit-tested in tests/engine/test_digits
 from __future__ import annotations
 
 import io
+import json
 
 import numpy as np
 import pandas as pd
@@ -88,6 +89,11 @@ def test_quick_sample_results_and_no_retrain(trained):
     assert any("Misread test images" in m.value for m in at.markdown)
     report = next(iter(at.session_state["_memo_digits_report"].values()))
     assert "Confusion matrix" in report and "Misread test images" in report and "<script" in report
+    # one order of the models everywhere: the table, the accuracy chart and the choice of model to inspect
+    table = next(d.value for d in at.dataframe if "CNN" in d.value.columns)
+    bars = next(c for c in at.get("plotly_chart") if "Accuracy on the test images" in c.proto.spec)
+    chart_order = json.loads(bars.proto.spec)["data"][0]["y"]
+    assert list(table.columns) == list(chart_order) == list(at.radio(key="dg_perf_model").options)
     # switching the inspected model and the normalisation never retrains
     at.radio(key="dg_perf_model").set_value("MLP (784-128-10)").run()
     at.toggle(key="dg_perf_norm").set_value(True).run()

@@ -31,10 +31,33 @@ def test_sample_trains_and_shows_money_modes_and_the_service_list():
     assert any("failure mode" in f.columns for f in frames)
     assert any("top reasons" in f.columns and "machine" in f.columns for f in frames)
     # dearer failures move the threshold down; nothing retrains
-    before = at.slider[0].value
+    before = _threshold(at).value
     at.number_input(key="mt_cost_failure").set_value(200_000.0).run()
-    assert at.slider[0].value <= before and len(at.session_state["_explorer_jobs"]) == 1
+    assert _threshold(at).value <= before and len(at.session_state["_explorer_jobs"]) == 1
     assert not at.exception
+    # a service capacity: the cheapest threshold within it, said in a sentence with the band it could move in
+    line = next(md.value for md in at.markdown if md.value.startswith("**Cheapest threshold**"))
+    assert "training runs, each scored by a network trained without it" in line and "within" not in line
+    free, services = _threshold(at).value, _services(at)
+    capacity = max(1, int(services / 3))
+    at.number_input(key="mt_capacity").set_value(capacity).run()
+    assert not at.exception and not at.error
+    assert _threshold(at).value > free
+    capped = _services(at)
+    print(f"services per 1,000 runs: {services} free, {capped} within a capacity of {capacity}")
+    assert capped <= capacity + 2  # chosen on the training runs: the held-out runs land within about a run of it
+    assert capped < services
+    line = next(md.value for md in at.markdown if md.value.startswith("**Cheapest threshold**"))
+    assert f"within {capacity} service stops per 1,000 runs" in line and "anywhere from" in line
+    assert len(at.session_state["_explorer_jobs"]) == 1
+
+
+def _threshold(at):
+    return next(s for s in at.slider if s.key and "_thr_" in s.key)
+
+
+def _services(at) -> float:
+    return float(next(m.value for m in at.metric if m.label == "Services per 1,000 runs").replace(",", ""))
 
 
 @pytest.mark.parametrize("name, data, words", [

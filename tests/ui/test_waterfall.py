@@ -35,3 +35,22 @@ def test_other_outputs_keep_their_units():
     bars = fig.data[0]
     assert bars.text[0] == "-1.50" and bars.text[-1] == "0.20"
     assert fig.layout.xaxis.title.text == "units sold" and fig.layout.xaxis.ticktext is None
+
+
+def test_a_softmax_membership_is_drawn_in_points_of_the_probability_along_the_columns():
+    """Segmentation: the output is one segment's pull (a softmax logit); `probability` gives the membership once some
+    columns have pushed, so the chart starts and ends in % and its bars add up to the change, the pull on hover."""
+    exp = _exp("identity")
+    share = {(): 0.25, ("chol",): 0.20, ("chol", "sex"): 0.35, ("chol", "sex", "age"): 0.50}  # in the order drawn
+
+    def probability(columns):
+        return share[tuple(columns)]
+
+    fig = charts.shap_waterfall(exp, 0, probability=probability, axis_title="membership of 'Loyal' (%)")
+    bars = fig.data[0]
+    assert bars.text[0] == "25.0%" and bars.text[-1] == "50.0%"
+    assert list(bars.y[1:-1]) == ["chol = 233", "sex = 1", "age = 63"]  # the largest effect next to the result
+    assert list(bars.x[1:-1]) == pytest.approx([-5.0, 15.0, 15.0])
+    assert all(t.endswith(" pts") for t in bars.text[1:-1]) and "pull" not in "".join(bars.text)
+    assert fig.layout.xaxis.title.text == "membership of 'Loyal' (%)" and fig.layout.xaxis.ticksuffix == "%"
+    assert list(bars.customdata)[-1] == pytest.approx(0.2)
