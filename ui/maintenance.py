@@ -9,6 +9,7 @@ import streamlit as st
 from engine import maintenance as mt
 from engine import roles
 from engine.data import Table
+from engine.subgroups import Subgroups
 from ui import charts
 from ui.errors import guard
 from ui.options import advanced_options
@@ -17,6 +18,7 @@ from ui.results import comparison_table, download_csv, metric_cards
 from ui.share import share_panel
 from ui.state import memo
 from ui.style import money, pct
+from ui.subgroups import report_section, subgroup_view
 from ui.tabular import (batch_scoring, capacity_threshold, explain_and_what_if, held_out_line, hindsight,
                         model_file_scoring, money_cards, report_head, review_capacity)
 from ui.training import training_notes
@@ -129,7 +131,7 @@ def service_view(model: mt.MaintenanceModel, df: pd.DataFrame, run_key: str) -> 
         download_csv(table, "Download the service list (CSV)", "maintenance_service_list.csv", key="mt_service_dl")
 
 
-def report(model: mt.MaintenanceModel, table: Table, costs: mt.Costs) -> str:
+def report(model: mt.MaintenanceModel, table: Table, costs: mt.Costs, by_group: Subgroups | None = None) -> str:
     perf = comparison_table(mt.MODEL, model.metrics, model.baseline_metrics, KEYS, model.METRIC_LABELS, model.intervals)
     cost = model.money(costs)
     sections = [
@@ -139,6 +141,7 @@ def report(model: mt.MaintenanceModel, table: Table, costs: mt.Costs) -> str:
         ("Costs and threshold", [pd.DataFrame({"cost per 1,000 runs": cost}),
                                  charts.cost_chart(model.cost_curves(costs), model.threshold, cost["No model"], "runs")]),
         ("Failure modes behind the flagged runs", [model.failure_modes()]),
+        *report_section(by_group),
     ]
     return build_report("Predictive maintenance: which runs will end in a failure", sections, subtitle=f"dataset {table.name}")
 
@@ -147,7 +150,8 @@ def results(model: mt.MaintenanceModel, table: Table, run_key: str, run_id: str 
     """Step 4: Performance · Costs & threshold · Service list · Explanations · What-if · Score new data · Share."""
     df = table.df
     st.subheader("4 · Results")
-    tabs = st.tabs(["Performance", "Costs & threshold", "Service list", "Explanations", "What-if", "Score new data", "Share"])
+    tabs = st.tabs(["Performance", "Costs & threshold", "Service list", "Subgroups", "Explanations", "What-if",
+                    "Score new data", "Share"])
     with tabs[1]:
         with guard("weighing the costs"):
             model, costs = costs_and_threshold(model, run_key)
@@ -155,14 +159,18 @@ def results(model: mt.MaintenanceModel, table: Table, run_key: str, run_id: str 
         performance(model)
     with tabs[2]:
         service_view(model, df, run_key)
-    explain_and_what_if(model, df, df.iloc[model.test["row"][:200]], run_key, "mt", tabs[3:5], "run",
+    with tabs[3]:
+        risk = model.test[mt.MODEL]
+        by_group = subgroup_view("mt", df.iloc[model.test["row"]], model.test["y"], risk >= model.threshold, risk, "runs",
+                                 "failures", exclude=(model.columns.target, *model.columns.modes, model.columns.machine or ""))
+    explain_and_what_if(model, df, df.iloc[model.test["row"][:200]], run_key, "mt", tabs[4:6], "run",
                         lambda d: float(model.risk(d)[0]), "Failure risk",
                         "Start from a held-out run and change what you know before it, e.g. tool wear +50 minutes.")
-    with tabs[5]:
-        batch_scoring("mt", model.score, model.features, "maintenance_scores.csv", example=table.df)
     with tabs[6]:
+        batch_scoring("mt", model.score, model.features, "maintenance_scores.csv", example=table.df)
+    with tabs[7]:
         share_panel("maintenance", run_id, memo("mt_model_file", f"{run_key}_{model.threshold}", model.to_bytes),
-                    "maintenance_model.safetensors", report=lambda: report(model, table, costs))
+                    "maintenance_model.safetensors", report=lambda: report(model, table, costs, by_group))
 
 
 def score_with_model_file() -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from engine import maintenance as mt
 from tests.conftest import open_app_page
 
 
@@ -23,8 +24,8 @@ def test_sample_trains_and_shows_money_modes_and_the_service_list():
     metrics = {m.label: m.value for m in at.metric}
     assert float(metrics["AUPRC"]) > 0.2 and float(metrics["ROC-AUC"]) > 0.8
     assert {"Cost per 1,000 runs", "Saving vs no model", "Services per 1,000 runs"} <= set(metrics)
-    assert [t.label for t in at.tabs][:7] == ["Performance", "Costs & threshold", "Service list", "Explanations",
-                                              "What-if", "Score new data", "Share"]
+    assert [t.label for t in at.tabs][:8] == ["Performance", "Costs & threshold", "Service list", "Subgroups",
+                                              "Explanations", "What-if", "Score new data", "Share"]
     verdicts = [w.value for w in at.warning] + [s.value for s in at.success]
     assert any("earn" in v and "gradient boosting" in v for v in verdicts)  # says plainly who ranks failures better
     frames = [d.value for d in at.dataframe]
@@ -50,6 +51,16 @@ def test_sample_trains_and_shows_money_modes_and_the_service_list():
     line = next(md.value for md in at.markdown if md.value.startswith("**Cheapest threshold**"))
     assert f"within {capacity} service stops per 1,000 runs" in line and "anywhere from" in line
     assert len(at.session_state["_explorer_jobs"]) == 1
+    # results by product quality type: every held-out run in one group, flagged at the page's threshold
+    at.selectbox(key="mt_subgroup").set_value("Type").run()
+    assert not at.exception and len(at.session_state["_explorer_jobs"]) == 1
+    shown = next(d.value for d in at.dataframe if "recall (95% interval)" in d.value.columns)
+    model = job.result
+    assert set(shown["Type"]) == {"H", "L", "M"} and shown["runs"].sum() == len(model.test["y"])
+    assert shown["failures"].sum() == model.test["y"].sum()
+    assert shown["flagged"].sum() == (model.test[mt.MODEL] >= _threshold(at).value).sum()
+    options = next(s for s in at.selectbox if s.key == "mt_subgroup").options
+    assert "Machine failure" not in options and "TWF" not in options  # the outcome and failure modes are not groups
 
 
 def _threshold(at):
