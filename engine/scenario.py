@@ -44,6 +44,7 @@ import torch
 
 from engine import artifacts
 from engine.data import DataError
+from engine.dictionary import Dictionary
 from engine.explain import Explanation
 from engine.training import History
 
@@ -80,6 +81,8 @@ class Fitted:
     timings: dict[str, float] = field(default_factory=dict, kw_only=True)  # fit seconds per model
     notes: list[str] = field(default_factory=list, kw_only=True)
     n_rows: dict[str, int] = field(default_factory=dict, kw_only=True)
+    # The analyst's column descriptions and value labels, attached after training (files without one open empty).
+    dictionary: Dictionary = field(default_factory=Dictionary, kw_only=True)
 
     # -- the verbs -------------------------------------------------------------------------
     def predict(self, df: pd.DataFrame) -> pd.DataFrame:
