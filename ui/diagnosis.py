@@ -91,7 +91,7 @@ def results(model: dx.DiagnosisModel, table: Table, run_key: str, run_id: str | 
     with score:
         batch_scoring("dx", model.decide(threshold=threshold).score, model.features, "diagnosis_scores.csv", example=table.df)
     with share:
-        share_panel("diagnosis", run_id, memo("dx_model_file", run_key, model.to_bytes), "diagnosis_model.safetensors",
+        share_panel("diagnosis", run_id, memo("dx_model_file", f"{run_key}_{model.dictionary.digest()}", model.to_bytes), "diagnosis_model.safetensors",
                     report=lambda: report(model, table, exp))
 
 

@@ -322,7 +322,7 @@ def results(model: fr.FraudModel, table: Table, run_key: str, run_id: str | None
         st.caption(f"Each row gets its {model.score_name}, whether it is flagged at your threshold ({threshold:.3f}), "
                    "and for flagged rows the top three reasons.")
     with share:
-        share_panel("fraud", run_id, memo("fr_model_file", run_key, model.to_bytes), "fraud_model.safetensors",
+        share_panel("fraud", run_id, memo("fr_model_file", f"{run_key}_{model.dictionary.digest()}", model.to_bytes), "fraud_model.safetensors",
                     report=lambda: report(model, table, costs, threshold, ev, exp_global))
 
 

@@ -152,7 +152,7 @@ def results(model: mt.MaintenanceModel, table: Table, run_key: str, run_id: str 
     with tabs[5]:
         batch_scoring("mt", model.score, model.features, "maintenance_scores.csv", example=table.df)
     with tabs[6]:
-        share_panel("maintenance", run_id, memo("mt_model_file", f"{run_key}_{model.threshold}", model.to_bytes),
+        share_panel("maintenance", run_id, memo("mt_model_file", f"{run_key}_{model.threshold}_{model.dictionary.digest()}", model.to_bytes),
                     "maintenance_model.safetensors", report=lambda: report(model, table, costs))
 
 

@@ -526,7 +526,7 @@ def results(model: seg.SegmentationModel, key: str, run_id: str | None, dataset_
         score_new_data(model, "seg")
 
     with share:
-        share_panel("segmentation", run_id, memo("seg_model_file", f"{key}_{names}", model.to_bytes),
+        share_panel("segmentation", run_id, memo("seg_model_file", f"{key}_{names}_{model.dictionary.digest()}", model.to_bytes),
                     "segmentation_model.safetensors",
                     report=lambda: report(model, names, dataset_name))
         download_customers(model, names, key="seg_download_share")

@@ -7,6 +7,7 @@ link**. Signed in, the analyst picks who can open it; the creator can delete it 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import html
 import logging
 import time
@@ -266,7 +267,7 @@ def share_panel(url_path: str, run_id: str | None, model_file: bytes, file_name:
                        help="A safetensors file: the network's weights and plain-text settings, no code — safe to share. "
                             "Upload it on this page (Score new data) to score new rows without training.")
     if report is not None:
-        c2.download_button("Download a report (HTML)", memo(f"{url_path}_report", run_id or file_name, report, keep=2),
+        c2.download_button("Download a report (HTML)", memo(f"{url_path}_report", f"{run_id}_{hashlib.sha1(model_file).hexdigest()}", report, keep=2),
                            file_name=file_name.rsplit(".", 1)[0] + "_report.html", mime="text/html", key=f"{url_path}_report_dl",
                            help="One self-contained HTML file with the settings, data summary, metrics and interactive charts.")
 

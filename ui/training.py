@@ -207,7 +207,9 @@ def trained_run(page: str, table: Any, fit: Callable[..., Any], columns: Any, co
     job = training_panel(page, key, fit, table.df, columns, config, label=label, **fit_kwargs)
     if job is None or not job.finished_ok:
         st.stop()
-    model = job.result
+    from ui.dictionary import attach
+
+    model = attach(job.result, table)  # the analyst's column descriptions travel with the model file and link
     return model, job.id, shareable_run(page, job.id, model.to_bytes, table, asdict(columns), asdict(config), model.metrics)
 
 
