@@ -21,7 +21,7 @@ st.caption("Predict an outcome (disease yes/no, a diagnosis code) from a patient
            "and why — patient by patient. For exploring data, not for clinical decisions.")
 
 # ----------------------------------------------------------------------------- a shared link reopens a run
-shared_run("diagnosis", dx.load, views.results)  # a share link: its results, no training
+shared_run("diagnosis", dx.load, views.results, views.report_lead)  # a share link: its results, no training
 
 with st.expander("Already have a model file from this page? Score new patients with it, no training"):
     views.score_with_model_file()

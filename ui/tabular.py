@@ -94,11 +94,9 @@ def money_cards(unit: str, cost_per_1000: float, vs_none: float, vs_baseline: fl
     c[3].metric(f"{alerts} per 1,000 {unit}", f"{alerts_per_1000:.1f}", help=helps[3])
 
 
-def report_head(table: Table, model: Any, unit: str, *settings: dict) -> list:
-    """The first two sections of every tabular report: the settings of the run, and the data it learnt from."""
-    pairs = {k: v for part in settings for k, v in part.items()}
-    return [("Settings", [pd.DataFrame({"setting": list(pairs), "value": [str(v) for v in pairs.values()]})]),
-            ("Data", [f"{table.name}: {len(table.df):,} {unit}, {table.df.shape[1]} columns. Held out for testing: "
+def report_head(table: Table, model: Any, unit: str) -> list:
+    """The data section of every tabular report (the settings go to the appendix, in words: ui.report.appendix)."""
+    return [("Data", [f"{table.name}: {len(table.df):,} {unit}, {table.df.shape[1]} columns. Held out for testing: "
                       f"{model.n_rows['test']:,} {unit}.", profile(table.df), *model.notes])]
 
 
