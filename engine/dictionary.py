@@ -182,3 +182,31 @@ class Dictionary:
         if len(frame) and str(frame.iat[0, 0]).strip().lower() in _HEADER_WORDS:
             frame = frame.iloc[1:]
         return cls.from_frame(frame)
+
+
+def series_descriptions(df: pd.DataFrame, series: Iterable[str], exclude: Iterable[str] = ()) -> dict[str, str]:
+    """Series id → its name, when the file has a text column that is constant within every series (Online Retail's
+    Description beside StockCode). Empty when there is none; columns named like 'description' or 'name' win."""
+    from engine.forecast.frame import series_key
+
+    series = list(series)
+    if not series or df.empty:
+        return {}
+    key = series_key(df, series)
+    skip = set(series) | set(exclude)
+    candidates = [c for c in df.columns if c not in skip and not pd.api.types.is_numeric_dtype(df[c])
+                  and not pd.api.types.is_datetime64_any_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])]
+    candidates.sort(key=lambda c: not any(w in str(c).lower() for w in ("desc", "name", "title", "label")))
+    n_series = key.nunique()
+    for col in candidates:
+        text = df[col].astype("string").str.strip().replace("", pd.NA)
+        if text.notna().mean() < 0.5:
+            continue
+        grouped = text.groupby(key, sort=False)
+        if (grouped.nunique(dropna=True) <= 1).mean() < 0.95 or text.nunique(dropna=True) < max(2, 0.5 * n_series):
+            continue  # not one name per series, or the same few words for all (a category, not a name)
+        first = grouped.first().dropna()
+        names = {str(k): _short(v) for k, v in first.items() if str(v) != str(k)}
+        if names:
+            return names
+    return {}

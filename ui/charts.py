@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 
 from engine.dictionary import Dictionary
 from engine.explain import Explanation, format_value
-from ui.style import BASELINE_COLORS, MODEL_COLOR, NEGATIVE_COLOR, NEUTRAL_COLOR, POSITIVE_COLOR
+from ui.style import BASELINE_COLORS, MODEL_COLOR, NEGATIVE_COLOR, NEUTRAL_COLOR, POSITIVE_COLOR, in_currency
 
 _LAYOUT = dict(template="plotly_white", margin=dict(l=10, r=10, t=50, b=10), height=360,
                legend=dict(yanchor="bottom", y=0.02, xanchor="right", x=0.98, bgcolor="rgba(255,255,255,0.8)",
@@ -238,7 +238,7 @@ def cost_chart(curves: dict[str, pd.DataFrame], threshold: float, no_model: floa
     colors = series_colors(list(curves))
     fig = figure(f"Expected cost per 1,000 {unit}, by threshold", height=380,
                       xaxis=dict(title="threshold", range=[0, 1]),
-                      yaxis=dict(title=f"cost per 1,000 {unit}", range=[0, 1.25 * no_model if no_model > 0 else None]),
+                      yaxis=dict(title=f"cost per 1,000 {unit}{in_currency()}", range=[0, 1.25 * no_model if no_model > 0 else None]),
                       legend=dict(yanchor="top", y=0.98, xanchor="left", x=0.02, bgcolor="rgba(255,255,255,0.8)"))
     fig.add_hline(y=no_model, line_dash="dot", line_color=NEUTRAL_COLOR, annotation_text="no model (flag nothing)",
                   annotation_position="bottom right")

@@ -94,3 +94,13 @@ def verdict(model_name: str, metrics: dict[str, float], baselines: dict[str, dic
         word = "better than" if better else "worse than"
     tail = " — within the model's uncertainty, so treat them as equal" if within and value != best else ""
     return f"{head}: {word} the best baseline, {best_name.lower()} ({fmt(best)}){tail}."
+
+
+def currency_picker() -> None:
+    """The one currency setting of the app (sidebar): every money figure on every page and report uses it."""
+    from ui.style import CURRENCIES, CURRENCY_KEY
+
+    st.sidebar.selectbox("Currency of money figures", CURRENCIES, key=CURRENCY_KEY, bind="query-params",
+                         format_func=lambda c: c or "none (plain numbers)",
+                         help="Costs you type and the money the pages work out are shown in this currency. "
+                              "Nothing is converted: pick the currency your costs are in.")

@@ -17,12 +17,13 @@ from plotly.subplots import make_subplots
 from engine import roles
 from engine import segmentation as seg
 from engine.data import Table
+from engine.dictionary import Dictionary
 from engine.options import default_of, help_of
 from engine.device import get_device
 from engine.explain import Explanation, format_value
 from ui import charts
 from ui.errors import guard
-from ui.report import build_report
+from ui.report import appendix, build_report
 from ui.results import comparison_table, download_csv
 from ui.share import share_panel, update_offer
 from ui.state import memo
@@ -400,11 +401,11 @@ def scan_chart(model: seg.SegmentationModel) -> go.Figure:
 # ----------------------------------------------------------------------------- explanations tab
 
 
-def global_explanation(exp: Explanation, name: str, key: str) -> None:
+def global_explanation(exp: Explanation, name: str, key: str, labels: Dictionary | None = None) -> None:
     c1, c2 = st.columns(2)
-    c1.plotly_chart(charts.shap_bar(exp), key=f"{key}_bar")
+    c1.plotly_chart(charts.shap_bar(exp, names=labels), key=f"{key}_bar")
     c1.caption(f"Longer bars: columns that decide most whether a customer is pulled into '{name}'.")
-    c2.plotly_chart(charts.shap_beeswarm(exp), key=f"{key}_swarm")
+    c2.plotly_chart(charts.shap_beeswarm(exp, names=labels), key=f"{key}_swarm")
     c2.caption(f"Dots right of zero pull customers towards '{name}'; red dots are high values of that column, blue low.")
 
 
@@ -445,7 +446,7 @@ def customer_view(model: seg.SegmentationModel, cid: str, names: Sequence[str], 
     bars.update_xaxes(range=[0, 1.18])
     c2.plotly_chart(bars, key=f"{key}_proba")
     c2.caption("How strongly this customer belongs to each segment; the highest bar is always its k-means segment.")
-    fall = charts.shap_waterfall(exp, 0)
+    fall = charts.shap_waterfall(exp, 0, names=model.dictionary)
     fall.update_layout(title=f"Why '{names[j]}': from the average customer to this one",
                        xaxis_title=f"pull towards '{names[j]}' (log-odds compared with the average segment)")
     st.plotly_chart(fall, key=f"{key}_waterfall")
@@ -511,7 +512,7 @@ def results(model: seg.SegmentationModel, key: str, run_id: str | None, dataset_
             sample = memo("seg_exp_rows", key, lambda: model.customers[model.features].sample(
                 min(500, len(model.customers)), random_state=0))
             exp = memo("seg_exp_global", f"{key}_{j}_{names[j]}", lambda: model.explain_features(sample, j), keep=12)
-            global_explanation(exp, names[j], key="seg_exp_global")
+            global_explanation(exp, names[j], key="seg_exp_global", labels=model.dictionary)
         st.markdown("**One customer: why this segment**")
         cid = customer_picker(model, names, key="seg_drill")
         if cid is not None:
@@ -553,7 +554,14 @@ def report(model: seg.SegmentationModel, names: Sequence[str], dataset_name: str
           f"silhouette {m['silhouette']:.3f} vs {b['silhouette']:.3f}.", perf, scan_chart(model)]),
         ("What was done to the data", list(model.notes)),
     ]
-    return build_report(f"Retail segmentation: {int(m['k'])} segments", sections, subtitle=f"dataset {dataset_name}")
+    sections.append(appendix(model.columns, model.config, names=model.dictionary))
+    sizes = model.profile["customers"].iloc[1:].to_numpy()
+    biggest = sorted(zip(sizes, names), reverse=True)[:3]
+    lead = [f"{int(m['customers']):,} customers fall into {int(m['k'])} segments; the largest: "
+            + ", ".join(f"'{n}' ({int(c):,}, {100 * c / max(sizes.sum(), 1):.0f}%)" for c, n in biggest) + ".",
+            stability_sentence(model)[0].replace("**", "")]
+    return build_report(f"Retail segmentation: {int(m['k'])} segments", sections, subtitle=f"dataset {dataset_name}",
+                        lead=lead)
 
 
 def required_columns(model: seg.SegmentationModel) -> list[str]:

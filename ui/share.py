@@ -23,6 +23,7 @@ from engine.store import (LINK, OWNER_ONLY, SIGNED_IN, NotAllowed, Run, RunStore
 from ui import auth
 from ui.errors import guard
 from ui.state import memo
+from ui.style import currency
 
 log = logging.getLogger("explorer.runs")
 
@@ -160,7 +161,7 @@ def shared_banner(run: Run, page: str, lead: list[str]) -> None:
     with st.container(border=True):
         for line in [line for line in lead if line][:3]:
             st.markdown(f"**{html.escape(line)}**" if line is lead[0] else html.escape(line))
-        st.caption(f"A shared run{' created by' + mine if mine else ''}, reopened without training: dataset "
+        st.markdown(f"A shared run{' created by' + mine if mine else ''}, reopened without training: dataset "
                    f"{html.escape(run.dataset_name)} ({run.n_rows:,} rows), trained {when}; kept until {_day(run.expires)}.")
         with st.expander("How this run was made (columns and settings)"):
             for line in settings_in_words(run.columns, run.settings):
@@ -279,7 +280,7 @@ def share_panel(url_path: str, run_id: str | None, model_file: bytes, file_name:
                        help="A safetensors file: the network's weights and plain-text settings, no code — safe to share. "
                             "Upload it on this page (Score new data) to score new rows without training.")
     if report is not None:
-        c2.download_button("Download a report (HTML)", memo(f"{url_path}_report", f"{run_id}_{hashlib.sha1(model_file).hexdigest()}_{report_key}", report, keep=2),
+        c2.download_button("Download a report (HTML)", memo(f"{url_path}_report", f"{run_id}_{hashlib.sha1(model_file).hexdigest()}_{report_key}_{currency()}", report, keep=2),
                            file_name=file_name.rsplit(".", 1)[0] + "_report.html", mime="text/html", key=f"{url_path}_report_dl",
                            help="One self-contained HTML file with the settings, data summary, metrics and interactive charts.")
 

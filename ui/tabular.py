@@ -85,12 +85,12 @@ def held_out_line(n_rows: dict[str, int], unit: str, where: str | None = None, t
 
 def money_cards(unit: str, cost_per_1000: float, vs_none: float, vs_baseline: float, baseline: str,
                 alerts_per_1000: float, helps: Sequence[str], alerts: str = "Alerts", none_delta: str | None = None) -> None:
-    """The four money cards of a threshold chosen from costs: cost per 1,000 rows, the savings against no model and
-    against the first baseline, and how many rows get flagged. `helps` are the four cards' help texts."""
+    """The four money cards of a threshold chosen from costs, all per 1,000 rows (one basis for the whole row of
+    cards): the cost, the savings against no model and against the first baseline, and how many rows get flagged."""
     c = st.columns(4)
     c[0].metric(f"Cost per 1,000 {unit}", money(cost_per_1000), help=helps[0])
-    c[1].metric("Saving vs no model", money(vs_none), delta=none_delta, help=helps[1])
-    c[2].metric(f"Saving vs {baseline.lower()}", money(vs_baseline), help=helps[2])
+    c[1].metric("Saving vs no model per 1,000", money(vs_none), delta=none_delta, help=helps[1])
+    c[2].metric(f"Saving vs {baseline.lower()} per 1,000", money(vs_baseline), help=helps[2])
     c[3].metric(f"{alerts} per 1,000 {unit}", f"{alerts_per_1000:.1f}", help=helps[3])
 
 

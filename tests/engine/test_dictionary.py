@@ -78,3 +78,16 @@ def pd_sample():
     import pandas as pd
 
     return pd.read_csv(SAMPLES / "heart_disease_cleveland.csv")
+
+
+def test_forecast_series_are_named_by_a_description_column():
+    import pandas as pd
+
+    from engine.dictionary import series_descriptions
+
+    df = pd.read_csv(SAMPLES / "online_retail_daily_product_units.csv", dtype={"stock_code": str})
+    names = series_descriptions(df, ["stock_code"], exclude=["date", "units"])
+    assert names["15036"] == "ASSORTED COLOURS SILK FAN" and len(names) == df["stock_code"].nunique()
+    assert series_descriptions(df.drop(columns="description"), ["stock_code"], exclude=["date"]) == {}
+    mixed = df.assign(description=df["description"] + df.index.astype(str))  # not constant per series: no names
+    assert series_descriptions(mixed, ["stock_code"], exclude=["date"]) == {}

@@ -55,6 +55,7 @@ def test_sample_forecast_series_drivers_and_reorder():
     assert len(charts) >= 5  # MASE bars, forecast chart, SHAP bar and swarm, waterfall
     pick = at.selectbox(key="fc_series_pick")
     other = pick.options[3]
+    assert other.split(" · ")[1].isupper()  # "85099B · JUMBO BAG RED RETROSPOT": named by the file's Description
     pick.set_value(other).run()
     assert not at.exception
     specs = [c.proto.spec for c in at.get("plotly_chart")]
