@@ -79,9 +79,12 @@ class Dictionary:
     def __bool__(self) -> bool:
         return bool(self.descriptions or self.values)
 
-    def label(self, column: str) -> str:
-        """'chest pain type (cp)' where the column is described, else the column's own name."""
+    def label(self, column: str, width: int | None = None) -> str:
+        """'chest pain type (cp)' where the column is described, else the column's own name. `width` shortens a long
+        description ('ST depression induced by…  (oldpeak)') where space is short, e.g. a chart's axis."""
         text = self.descriptions.get(column, "")
+        if width and len(text) > width:
+            text = text[: width - 1].rstrip() + "…"
         return f"{text} ({column})" if text and text != column else column
 
     def value_label(self, column: str, value: Any) -> str:

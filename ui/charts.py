@@ -121,7 +121,7 @@ def probability_bars(probabilities: dict[str, float], title: str = "Predicted pr
 def _namer(names: Dictionary | None):
     """The analyst's label of a column ('chest pain type (cp)') and of a value ('4 = asymptomatic')."""
     d = names or Dictionary()
-    return d.label, (lambda c, v: d.value_label(c, v))
+    return (lambda c: d.label(c, width=30)), (lambda c, v: d.value_label(c, v))
 
 
 def shap_bar(exp: Explanation, top: int = 15, names: Dictionary | None = None) -> go.Figure:

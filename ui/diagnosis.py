@@ -7,6 +7,7 @@ import streamlit as st
 
 from engine import diagnosis as dx
 from engine.data import Table
+from engine.dictionary import value_key
 from engine.explain import Explanation
 from ui import charts
 from ui.report import appendix, build_report
@@ -63,14 +64,19 @@ def performance(model: dx.DiagnosisModel) -> float:
     return threshold
 
 
+def outcome_words(model: dx.DiagnosisModel) -> str:
+    """'disease (target = 1)' where the dictionary says what the outcome means, else 'target = 1'."""
+    target, positive = model.columns.target, model.positive_class
+    meaning = model.dictionary.values.get(target, {}).get(value_key(positive))
+    return f"{meaning} ({target} = {positive})" if meaning else f"{model.dictionary.label(target)} = {positive}"
+
+
 def report_lead(model: dx.DiagnosisModel, threshold: float = 0.5) -> list[str]:
     """The business result and verdict, first in the report and the shared-run banner."""
     m = model.at_threshold(threshold)[dx.MODEL]
     n, sick = model.n_rows["test"], m["tp"] + m["fn"]
-    what = model.dictionary.value_label(model.columns.target, model.positive_class)
-    label = model.dictionary.label(model.columns.target)
     return [f"At a risk threshold of {threshold:.0%}, the model flags {m['tp'] + m['fp']:,} of {n:,} held-out patients "
-            f"as '{label}: {what}'. It finds {m['tp']:,} of the {sick:,} who have it ({pct(m['sensitivity'])}) and "
+            f"for {outcome_words(model)}. It finds {m['tp']:,} of the {sick:,} who have it ({pct(m['sensitivity'])}) and "
             f"rightly clears {pct(m['specificity'])} of the others.",
             verdict(dx.MODEL, model.metrics, model.baseline_metrics, "roc_auc", "ROC-AUC",
                     interval=model.intervals.get(dx.MODEL, {}).get("roc_auc"))]
@@ -90,7 +96,7 @@ def report(model: dx.DiagnosisModel, table: Table, exp: Explanation | None, thre
                  appendix(model.columns, model.config, names=names,
                           extra=[f"Risk threshold for the counts above: {threshold:.0%} (a patient is flagged when "
                                  "the predicted risk is at least this)."])]
-    return build_report(f"Diagnosis: predicting {names.label(model.columns.target)} = {model.positive_class}", sections,
+    return build_report(f"Diagnosis: predicting {outcome_words(model)}", sections,
                         subtitle=f"dataset {table.name}", lead=report_lead(model, threshold))
 
 
@@ -103,7 +109,7 @@ def results(model: dx.DiagnosisModel, table: Table, run_key: str, run_id: str | 
         threshold = performance(model)
     exp = explain_and_what_if(model, df, model.held_out(df, limit=200), run_key, "dx", (expl, whatif), "patient",
                               lambda d: float(model.predict(d)["risk"].iloc[0]),
-                              f"Risk of {model.columns.target} = {model.positive_class}")
+                              f"Risk of {outcome_words(model)}")
     with score:
         batch_scoring("dx", model.decide(threshold=threshold).score, model.features, "diagnosis_scores.csv", example=table.df)
     with share:
