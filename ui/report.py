@@ -81,7 +81,8 @@ def settings_in_words(*parts: Any, names: Dictionary | None = None) -> list[str]
         values = dataclasses.asdict(part) if dataclasses.is_dataclass(part) else dict(part)
         for key, value in values.items():
             what = (helps.get(key) or _WORDS.get(key) or key.replace("_", " ").capitalize()).strip().rstrip(".")
-            lines.append(f"{what}: {_value_words(value, names, key)}.")
+            shown = _value_words(value, names, key)
+            lines.append(f"{what} ({shown})." if ":" in what else f"{what}: {shown}.")
     return lines
 
 
