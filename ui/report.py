@@ -88,4 +88,9 @@ def settings_in_words(*parts: Any, names: Dictionary | None = None) -> list[str]
 
 def appendix(*parts: Any, names: Dictionary | None = None, extra: Iterable[str] = ()) -> tuple[str, list]:
     """The report's last section: how the run was made, in words (the decisions first, via `extra`)."""
-    return ("Appendix: how this run was made", [*extra, *settings_in_words(*parts, names=names)])
+    blocks: list = [*extra, *settings_in_words(*parts, names=names)]
+    if names:
+        table = names.to_frame()
+        blocks += ["Column descriptions used in this report:",
+                   table.rename(columns={"column": "column", "description": "description", "values": "value labels"})]
+    return ("Appendix: how this run was made", blocks)
