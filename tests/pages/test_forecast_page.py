@@ -60,7 +60,10 @@ def test_sample_forecast_series_drivers_and_reorder():
     assert not at.exception
     specs = [c.proto.spec for c in at.get("plotly_chart")]
     chart = next(s for s in specs if "history, backtest and forecast" in s)
-    assert other in chart and "tonexty" in chart  # the picked series, with its interval band
+    assert other.split(" · ")[0] in chart and "tonexty" in chart  # the picked series, with its interval band
+    import json
+
+    assert json.loads(chart)["layout"]["title"]["text"].startswith(other)  # titled by its name too
 
     orders = _frame(at, "suggested order")
     assert len(orders) == 30 and (orders["suggested order"] >= 0).all()
