@@ -99,7 +99,7 @@ class Fitted:
         """The top-k reasons in words for each row of `df` (`pred` = its predictions)."""
         exp = self.explain(df)
         up, down = self.reasons_words()
-        return ["; ".join(exp.reasons(i, k, up, down)) for i in range(len(df))]
+        return ["; ".join(exp.reasons(i, k, up, down, names=self.dictionary)) for i in range(len(df))]
 
     def score(self, df: pd.DataFrame, reasons: int = 3) -> pd.DataFrame:
         """Predictions first, then the top reasons in words, then the analyst's own columns."""

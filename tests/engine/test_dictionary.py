@@ -69,6 +69,9 @@ def test_saved_with_a_model_file_and_old_files_open_without_one():
     labelled = model.decide(dictionary=d)
     again = dx.load(labelled.to_bytes())
     assert again.dictionary == d and again.dictionary.label("cp") == "chest pain type (cp)"
+    reasons = " ".join(again.score(df.head(5))["top reasons"])  # the reasons column speaks the analyst's words
+    assert reasons.count("): ") >= 5  # "chest pain type (cp): 4 = asymptomatic raises risk"
+    assert all(f"{c} = " not in reasons for c in model.features)  # no raw "cp = 4" left
     tensors, meta = pack(model)
     meta.pop("dictionary")  # a model file saved before dictionaries existed
     old = dx.load(artifacts.to_bytes(dx.DiagnosisModel.KIND, tensors, meta))
