@@ -117,7 +117,7 @@ class Dictionary:
     @classmethod
     def from_dict(cls, state: dict[str, Any] | None) -> "Dictionary":
         state = state or {}
-        return cls({str(k): _short(v) for k, v in (state.get("descriptions") or {}).items()},
+        return cls({str(k): _short(v).replace(";", ",") for k, v in (state.get("descriptions") or {}).items()},
                    {str(c): {value_key(k): _short(v) for k, v in (labels or {}).items()}
                     for c, labels in (state.get("values") or {}).items()})
 
@@ -155,7 +155,7 @@ class Dictionary:
             if name in descriptions or name in values:
                 raise DataError(f"The column dictionary describes '{name}' twice (row {n} again). Keep one row per column.")
             if text:
-                descriptions[name] = text
+                descriptions[name] = text.replace(";", ",")  # ';' separates the reasons of a scored row
             if labels:
                 values[name] = parse_values(labels, name)
         return cls(descriptions, values)
