@@ -90,7 +90,7 @@ def money_cards(unit: str, cost_per_1000: float, vs_none: float, vs_baseline: fl
     c = st.columns(4)
     c[0].metric(f"Cost per 1,000 {unit}", money(cost_per_1000), help=helps[0])
     c[1].metric("Saving vs no model per 1,000", money(vs_none), delta=none_delta, help=helps[1])
-    c[2].metric(f"Saving vs {baseline.lower()} per 1,000", money(vs_baseline), help=helps[2])
+    c[2].metric(f"Saving per 1,000 vs {baseline.lower()}", money(vs_baseline), help=helps[2])  # basis first: long names clip
     c[3].metric(f"{alerts} per 1,000 {unit}", f"{alerts_per_1000:.1f}", help=helps[3])
 
 
