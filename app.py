@@ -74,4 +74,8 @@ current = st.navigation([st.Page(home, title="Home", icon=":material/home:", def
                         position="sidebar" if auth.may_use_app() else "hidden")
 auth.gate(current.url_path)  # with [auth] in secrets.toml: sign in before any page
 auth.return_after_sign_in({s["url_path"]: p for s, p in zip(SCENARIOS, PAGES)})
+if auth.may_use_app():
+    from ui.results import currency_picker
+
+    currency_picker()  # one currency for every money figure, on every page
 current.run()

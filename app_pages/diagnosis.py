@@ -7,6 +7,7 @@ from engine import diagnosis as dx
 from engine import roles
 from ui import diagnosis as views
 from ui.data import dataset_picker
+from ui.dictionary import for_table
 from ui.errors import guard
 from ui.options import option_input
 from ui.training import shared_run, trained_run
@@ -21,7 +22,7 @@ st.caption("Predict an outcome (disease yes/no, a diagnosis code) from a patient
            "and why — patient by patient. For exploring data, not for clinical decisions.")
 
 # ----------------------------------------------------------------------------- a shared link reopens a run
-shared_run("diagnosis", dx.load, views.results)  # a share link: its results, no training
+shared_run("diagnosis", dx.load, views.results, views.report_lead)  # a share link: its results, no training
 
 with st.expander("Already have a model file from this page? Score new patients with it, no training"):
     views.score_with_model_file()
@@ -38,8 +39,9 @@ st.subheader("2 · Columns")
 defaults = dx.default_columns(df)
 names = list(df.columns)
 c1, c2 = st.columns(2)
+words = for_table(table)  # the analyst's column descriptions (step 1)
 target = c1.selectbox("Outcome column (what to predict)", names, index=names.index(defaults.target), key="dx_target", bind="query-params",
-                      help="The column holding the diagnosis or outcome you want the model to predict.")
+                      format_func=words.label, help="The column holding the diagnosis or outcome you want the model to predict.")
 outcomes = roles.label_values(df[target])
 positive = c2.selectbox("Positive outcome (the one to detect)", outcomes[:dx.MAX_CLASSES * 2],
                         index=outcomes.index(dx.guess_positive(outcomes)) if outcomes else 0, key="dx_positive", bind="query-params",
@@ -50,7 +52,7 @@ if len(outcomes) > 2:
                            key="dx_binarise", bind="query-params")
 candidates = [c for c in names if c != target]
 features = st.multiselect("Feature columns (what the model may use)", candidates,
-                          default=[f for f in defaults.features if f != target], key=f"dx_features_{fp}_{target}",
+                          default=[f for f in defaults.features if f != target], key=f"dx_features_{fp}_{target}", format_func=words.label,
                           help="Free-text, date and identifier columns are left out by default.")
 st.caption(roles.summary(df, {"Outcome": target}, features))
 with st.expander("Advanced training options"):

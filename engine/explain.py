@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -48,12 +48,18 @@ class Explanation:
         )
         return frame.reindex(frame["contribution"].abs().sort_values(ascending=False).index).reset_index(drop=True)
 
-    def reasons(self, i: int, k: int = 3, up: str = "pushes it up", down: str = "pushes it down") -> list[str]:
-        """The top-k contributions of row i, in words ("ca = 3 raises risk")."""
+    def reasons(self, i: int, k: int = 3, up: str = "pushes it up", down: str = "pushes it down",
+                names: Any = None) -> list[str]:
+        """The top-k contributions of row i, in words ("ca = 3 raises risk"); with `names` (an
+        engine.dictionary.Dictionary) in the analyst's words ("chest pain type (cp): 4 = asymptomatic raises risk")."""
         out = []
         for _, r in self.row(i).head(k).iterrows():
             verb = up if r["contribution"] > 0 else down
-            out.append(f"{r['column']} = {format_value(r['value'])} {verb}")
+            c, v = r["column"], r["value"]
+            if names and (names.label(c) != c or names.value_label(c, v) != format_value(v)):
+                out.append(f"{names.label(c)}: {names.value_label(c, v)} {verb}")
+            else:
+                out.append(f"{c} = {format_value(v)} {verb}")
         return out
 
     def subset(self, idx: Sequence[int]) -> "Explanation":

@@ -44,6 +44,7 @@ import torch
 
 from engine import artifacts
 from engine.data import DataError
+from engine.dictionary import Dictionary
 from engine.explain import Explanation
 from engine.training import History
 
@@ -80,6 +81,8 @@ class Fitted:
     timings: dict[str, float] = field(default_factory=dict, kw_only=True)  # fit seconds per model
     notes: list[str] = field(default_factory=list, kw_only=True)
     n_rows: dict[str, int] = field(default_factory=dict, kw_only=True)
+    # The analyst's column descriptions and value labels, attached after training (files without one open empty).
+    dictionary: Dictionary = field(default_factory=Dictionary, kw_only=True)
 
     # -- the verbs -------------------------------------------------------------------------
     def predict(self, df: pd.DataFrame) -> pd.DataFrame:
@@ -96,7 +99,7 @@ class Fitted:
         """The top-k reasons in words for each row of `df` (`pred` = its predictions)."""
         exp = self.explain(df)
         up, down = self.reasons_words()
-        return ["; ".join(exp.reasons(i, k, up, down)) for i in range(len(df))]
+        return ["; ".join(exp.reasons(i, k, up, down, names=self.dictionary)) for i in range(len(df))]
 
     def score(self, df: pd.DataFrame, reasons: int = 3) -> pd.DataFrame:
         """Predictions first, then the top reasons in words, then the analyst's own columns."""

@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from engine.dictionary import Dictionary
 from engine.explain import Explanation, format_value
-from ui.style import BASELINE_COLORS, MODEL_COLOR, NEGATIVE_COLOR, NEUTRAL_COLOR, POSITIVE_COLOR
+from ui.style import BASELINE_COLORS, MODEL_COLOR, NEGATIVE_COLOR, NEUTRAL_COLOR, POSITIVE_COLOR, in_currency
 
 _LAYOUT = dict(template="plotly_white", margin=dict(l=10, r=10, t=50, b=10), height=360,
                legend=dict(yanchor="bottom", y=0.02, xanchor="right", x=0.98, bgcolor="rgba(255,255,255,0.8)",
@@ -126,11 +127,18 @@ def probability_bars(probabilities: dict[str, float], title: str = "Predicted pr
 # ----------------------------------------------------------------------------- SHAP
 
 
-def shap_bar(exp: Explanation, top: int = 15) -> go.Figure:
+def _namer(names: Dictionary | None):
+    """The analyst's label of a column ('chest pain type (cp)') and of a value ('4 = asymptomatic')."""
+    d = names or Dictionary()
+    return (lambda c: d.label(c, width=30)), (lambda c, v: d.value_label(c, v))
+
+
+def shap_bar(exp: Explanation, top: int = 15, names: Dictionary | None = None) -> go.Figure:
+    label, _ = _namer(names)
     imp = exp.importance().head(top)[::-1]
     fig = figure("Which columns matter most (mean |SHAP|)", xaxis_title=f"average effect on {exp.output_name}",
                height=max(260, 28 * len(imp) + 90))
-    fig.add_bar(x=imp.values, y=imp.index, orientation="h", marker_color=MODEL_COLOR,
+    fig.add_bar(x=imp.values, y=[label(c) for c in imp.index], orientation="h", marker_color=MODEL_COLOR,
                 hovertemplate="%{y}: %{x:.3f}<extra></extra>")
     return fig
 
@@ -143,8 +151,9 @@ def _color_scale(values: pd.Series) -> np.ndarray:
     return num.rank(pct=True).to_numpy()
 
 
-def shap_beeswarm(exp: Explanation, top: int = 12, seed: int = 0) -> go.Figure:
+def shap_beeswarm(exp: Explanation, top: int = 12, seed: int = 0, names: Dictionary | None = None) -> go.Figure:
     """One dot per row and column: where it sits shows the effect, its colour how high the value was."""
+    label, value = _namer(names)
     order = list(exp.importance().head(top).index)
     fig = figure("Effect of each column, one dot per row", xaxis_title=f"effect on {exp.output_name} (SHAP)",
                height=max(300, 34 * len(order) + 110), showlegend=False)
@@ -162,16 +171,18 @@ def shap_beeswarm(exp: Explanation, top: int = 12, seed: int = 0) -> go.Figure:
                           cmin=0, cmax=1, showscale=not scale_shown,
                           colorbar=dict(title="value", tickvals=[0, 1], ticktext=["low", "high"], len=0.5))
             scale_shown = True
-        fig.add_scatter(x=exp.values[:, j], y=jitter, mode="markers", marker=marker, name=col,
-                        text=[format_value(v) for v in exp.data[col]],
-                        hovertemplate=f"{col} = %{{text}}<br>effect %{{x:+.3f}}<extra></extra>")
-    fig.update_yaxes(tickvals=list(range(len(order))), ticktext=order[::-1], range=[-0.6, len(order) - 0.4])
+        fig.add_scatter(x=exp.values[:, j], y=jitter, mode="markers", marker=marker, name=label(col),
+                        text=[value(col, v) for v in exp.data[col]],
+                        hovertemplate=f"{label(col)}: %{{text}}<br>effect %{{x:+.3f}}<extra></extra>")
+    fig.update_yaxes(tickvals=list(range(len(order))), ticktext=[label(c) for c in order[::-1]],
+                     range=[-0.6, len(order) - 0.4])
     fig.add_vline(x=0, line_color=NEUTRAL_COLOR)
     return fig
 
 
 def shap_waterfall(exp: Explanation, i: int, top: int = 10, axis_title: str | None = None,
-                   probability: Callable[[Sequence[str]], float] | None = None) -> go.Figure:
+                   probability: Callable[[Sequence[str]], float] | None = None,
+                   names: Dictionary | None = None) -> go.Figure:
     """From the average prediction to this row's, one column at a time (largest effects shown).
 
     A probability explained in log-odds (`exp.link == "logit"`) reads in %: the start and end as probabilities,
@@ -180,9 +191,11 @@ def shap_waterfall(exp: Explanation, i: int, top: int = 10, axis_title: str | No
     `probability(columns)`: the probability (0-1) once only `columns` have pushed, for an output whose probability is
     not a sigmoid of it alone (a softmax over segments): the bars are then drawn in percentage points, the explained
     output's own units in the tooltip."""
+    label, value = _namer(names)
     row = exp.row(i)
     shown, rest = row.head(top), row.iloc[top:]
-    labels = [f"{c} = {format_value(v)}" for c, v in zip(shown["column"], shown["value"])]
+    labels = [f"{label(c)}: {value(c, v)}" if names and (label(c) != c or value(c, v) != format_value(v))
+              else f"{c} = {format_value(v)}" for c, v in zip(shown["column"], shown["value"])]
     deltas = list(shown["contribution"])
     groups = [[c] for c in shown["column"]]
     if len(rest):
@@ -248,13 +261,19 @@ def _probability_waterfall(exp: Explanation, labels: list[str], deltas: list[flo
     return fig
 
 
-def shap_dependence(exp: Explanation, column: str) -> go.Figure:
+def shap_dependence(exp: Explanation, column: str, names: Dictionary | None = None) -> go.Figure:
     """The column's value against its effect: the shape of what the model learned about it."""
+    label, value = _namer(names)
     j = exp.feature_names.index(column)
-    fig = figure(f"How '{column}' changes the prediction", xaxis_title=column, yaxis_title=f"effect on {exp.output_name}",
-               height=360, showlegend=False)
+    fig = figure(f"How '{label(column)}' changes the prediction", xaxis_title=label(column),
+                 yaxis_title=f"effect on {exp.output_name}", height=360, showlegend=False)
     fig.add_scatter(x=exp.data[column], y=exp.values[:, j], mode="markers", marker=dict(color=MODEL_COLOR, opacity=0.7),
-                    hovertemplate=f"{column} = %{{x}}<br>effect %{{y:+.3f}}<extra></extra>")
+                    text=[value(column, v) for v in exp.data[column]],
+                    hovertemplate=f"{label(column)}: %{{text}}<br>effect %{{y:+.3f}}<extra></extra>")
+    codes = (names or Dictionary()).values.get(column)
+    if codes and pd.api.types.is_numeric_dtype(exp.data[column]):  # coded axis: ticks say what the codes mean
+        seen = sorted({float(v) for v in exp.data[column].dropna()})
+        fig.update_xaxes(tickvals=seen, ticktext=[value(column, v) for v in seen])
     fig.add_hline(y=0, line_color=NEUTRAL_COLOR)
     return fig
 
@@ -264,7 +283,7 @@ def cost_chart(curves: dict[str, pd.DataFrame], threshold: float, no_model: floa
     colors = series_colors(list(curves))
     fig = figure(f"Expected cost per 1,000 {unit}, by threshold", height=380,
                       xaxis=dict(title="threshold", range=[0, 1]),
-                      yaxis=dict(title=f"cost per 1,000 {unit}", range=[0, 1.25 * no_model if no_model > 0 else None]),
+                      yaxis=dict(title=f"cost per 1,000 {unit}{in_currency()}", range=[0, 1.25 * no_model if no_model > 0 else None]),
                       legend=dict(yanchor="top", y=0.98, xanchor="left", x=0.02, bgcolor="rgba(255,255,255,0.8)"))
     fig.add_hline(y=no_model, line_dash="dot", line_color=NEUTRAL_COLOR, annotation_text="no model (flag nothing)",
                   annotation_position="bottom right")

@@ -6,6 +6,7 @@ from pathlib import Path
 import streamlit as st
 
 from engine.data import MAX_COLUMNS, MAX_ROWS, Table, load_table, profile, sample_rows
+from ui.dictionary import column_descriptions
 from ui.errors import guard
 from ui.state import memo
 
@@ -60,6 +61,8 @@ def dataset_picker(samples: dict[str, str], key: str, help_text: str = "", max_r
         with guard("reading the sample data"):
             table = _load_sample(str(SAMPLE_DIR / samples[choice]))
     show_preview(table)
+    with guard("reading the column descriptions", stop=False):
+        column_descriptions(table, key, SAMPLE_DIR / samples[choice] if choice != UPLOAD else None)
     return table
 
 

@@ -1,22 +1,22 @@
 """Diagnosis results: the five tabs, and the HTML report. The page decides what to show; this draws it."""
 from __future__ import annotations
 
-from dataclasses import asdict
-
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
 from engine import diagnosis as dx
 from engine.data import Table
+from engine.dictionary import value_key
 from engine.explain import Explanation
 from engine.subgroups import Subgroups
 from ui import charts
-from ui.report import build_report
-from ui.results import comparison_table, metric_cards
+from ui.report import appendix, build_report
+from ui.results import comparison_table, metric_cards, verdict
 from ui.share import share_panel
 from ui.state import memo
 from ui.subgroups import report_section, subgroup_view
+from ui.style import pct
 from ui.tabular import batch_scoring, explain_and_what_if, model_file_scoring, report_head
 from ui.training import training_notes
 
@@ -66,19 +66,42 @@ def performance(model: dx.DiagnosisModel) -> float:
     return threshold
 
 
-def report(model: dx.DiagnosisModel, table: Table, exp: Explanation | None, by_group: Subgroups | None = None) -> str:
-    at = model.at_threshold(0.5)[dx.MODEL]
+def outcome_words(model: dx.DiagnosisModel) -> str:
+    """'disease (target = 1)' where the dictionary says what the outcome means, else 'target = 1'."""
+    target, positive = model.columns.target, model.positive_class
+    meaning = model.dictionary.values.get(target, {}).get(value_key(positive))
+    return f"{meaning} ({target} = {positive})" if meaning else f"{model.dictionary.label(target)} = {positive}"
+
+
+def report_lead(model: dx.DiagnosisModel, threshold: float = 0.5) -> list[str]:
+    """The business result and verdict, first in the report and the shared-run banner."""
+    m = model.at_threshold(threshold)[dx.MODEL]
+    n, sick = model.n_rows["test"], m["tp"] + m["fn"]
+    return [f"At a risk threshold of {threshold:.0%}, the model flags {m['tp'] + m['fp']:,} of {n:,} held-out patients "
+            f"for {outcome_words(model)}. It finds {m['tp']:,} of the {sick:,} who have it ({pct(m['sensitivity'])}) and "
+            f"rightly clears {pct(m['specificity'])} of the others.",
+            verdict(dx.MODEL, model.metrics, model.baseline_metrics, "roc_auc", "ROC-AUC",
+                    interval=model.intervals.get(dx.MODEL, {}).get("roc_auc"))]
+
+
+def report(model: dx.DiagnosisModel, table: Table, exp: Explanation | None, threshold: float = 0.5,
+           by_group: Subgroups | None = None) -> str:
+    at = model.at_threshold(threshold)[dx.MODEL]
+    names = model.dictionary
     perf = comparison_table(dx.MODEL, model.metrics, model.baseline_metrics, KEYS, LABELS, model.intervals)
     sections = [
-        *report_head(table, model, "rows", asdict(model.columns), asdict(model.config)),
-        ("Performance on held-out patients", [perf, charts.roc_chart(model.roc()), _confusion(model, at, 0.5),
+        ("Performance on held-out patients", [perf, charts.roc_chart(model.roc()), _confusion(model, at, threshold),
                                               charts.calibration_chart(model.calibration())]),
     ]
     sections += report_section(by_group)
     if exp is not None:
-        sections.append(("Explanations (SHAP)", [charts.shap_bar(exp), charts.shap_beeswarm(exp)]))
-    return build_report(f"Diagnosis: predicting {model.columns.target} = {model.positive_class}", sections,
-                        subtitle=f"dataset {table.name}")
+        sections.append(("Explanations (SHAP)", [charts.shap_bar(exp, names=names), charts.shap_beeswarm(exp, names=names)]))
+    sections += [*report_head(table, model, "rows"),
+                 appendix(model.columns, model.config, names=names,
+                          extra=[f"Risk threshold for the counts above: {threshold:.0%} (a patient is flagged when "
+                                 "the predicted risk is at least this)."])]
+    return build_report(f"Diagnosis: predicting {outcome_words(model)}", sections,
+                        subtitle=f"dataset {table.name}", lead=report_lead(model, threshold))
 
 
 def results(model: dx.DiagnosisModel, table: Table, run_key: str, run_id: str | None) -> None:
@@ -95,12 +118,13 @@ def results(model: dx.DiagnosisModel, table: Table, run_key: str, run_id: str | 
                                  "cases", exclude=(model.columns.target,))
     exp = explain_and_what_if(model, df, model.held_out(df, limit=200), run_key, "dx", (expl, whatif), "patient",
                               lambda d: float(model.predict(d)["risk"].iloc[0]),
-                              f"Risk of {model.columns.target} = {model.positive_class}")
+                              f"Risk of {outcome_words(model)}")
     with score:
         batch_scoring("dx", model.decide(threshold=threshold).score, model.features, "diagnosis_scores.csv", example=table.df)
     with share:
-        share_panel("diagnosis", run_id, memo("dx_model_file", run_key, model.to_bytes), "diagnosis_model.safetensors",
-                    report=lambda: report(model, table, exp, by_group))
+        share_panel("diagnosis", run_id, memo("dx_model_file", f"{run_key}_{model.dictionary.digest()}", model.to_bytes), "diagnosis_model.safetensors",
+                    report=lambda: report(model, table, exp, threshold, by_group),
+                    report_key=f"{threshold}_{by_group.column if by_group else ''}")
 
 
 def score_with_model_file() -> None:

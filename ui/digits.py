@@ -1,7 +1,6 @@
 """Views of the Digit recognizer page: digit images, confusion matrix, gallery, pixel SHAP, drawing, batch prediction."""
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,7 @@ from engine.data import Table, load_table
 from engine.explain import Explanation
 from ui import charts
 from ui.errors import guard
-from ui.report import build_report
+from ui.report import appendix, build_report
 from ui.results import comparison_table, download_csv, metric_cards
 from ui.share import share_panel
 from ui.state import memo
@@ -360,19 +359,21 @@ def gallery_figure(model: dg.DigitModel, pick: str = dg.MODEL, limit: int = 20, 
 
 
 def report(model: dg.DigitModel, data_label: str) -> str:
-    settings = pd.DataFrame({"setting": list(asdict(model.columns)) + list(asdict(model.config)),
-                             "value": [str(v) for v in [*asdict(model.columns).values(), *asdict(model.config).values()]]})
     n = model.n_rows
     sections = [
-        ("Settings", [settings]),
-        ("Data", [f"{data_label}. Trained on {n['train']:,} images ({n['validation']:,} more decided when to stop); "
-                  f"tested on {n['test']:,} images ({model.test_source}).", *model.notes]),
         ("Performance on the test images", [
             comparison_table(dg.MODEL, model.metrics, in_order(model), [*KEYS, "errors"], LABELS),
             accuracy_bars(model), confusion_heatmap(model.confusion(), False, "Confusion matrix · CNN (counts)"),
             model.per_class().round(4), recall_by_digit(model), gallery_figure(model), training_curves(model)]),
+        ("Data", [f"{data_label}. Trained on {n['train']:,} images ({n['validation']:,} more decided when to stop); "
+                  f"tested on {n['test']:,} images ({model.test_source}).", *model.notes]),
+        appendix(model.columns, model.config),
     ]
-    return build_report("Digit recognizer: CNN vs MLP vs logistic regression", sections, subtitle=data_label)
+    from ui.training import headline_verdict
+
+    lead = [f"The CNN reads {pct(model.metrics['accuracy'])} of {n['test']:,} test images right.",
+            *headline_verdict("digits", model)]
+    return build_report("Digit recognizer: CNN vs MLP vs logistic regression", sections, subtitle=data_label, lead=lead)
 
 
 def performance_summary(model: dg.DigitModel) -> None:

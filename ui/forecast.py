@@ -2,8 +2,6 @@
 drivers (SHAP), reorder quantities, scoring a newer history, sharing. The page decides; this draws."""
 from __future__ import annotations
 
-from dataclasses import asdict
-
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -11,11 +9,12 @@ import streamlit as st
 
 from engine import forecast as fc
 from engine.data import Table
+from engine.dictionary import series_descriptions
 from engine.options import help_of
 from ui import charts
 from ui.errors import guard
 from ui.options import option_input
-from ui.report import build_report
+from ui.report import appendix, build_report
 from ui.results import download_csv, metric_delta
 from ui.share import share_panel
 from ui.state import memo
@@ -328,10 +327,18 @@ def _series_order(model: fc.ForecastModel) -> list[str]:
     return sorted(model.ids, key=lambda s: -float(totals.get(s, 0)))
 
 
-def forecasts(model: fc.ForecastModel) -> None:
-    pick = st.selectbox("Series", _series_order(model), key="fc_series_pick",
+def series_label(names: dict[str, str] | None):
+    """'15036 · ASSORTED COLOURS SILK FAN' when the file names its series (a description column), else the id."""
+    return lambda s: f"{s} · {names[s]}" if names and s in names else str(s)
+
+
+def forecasts(model: fc.ForecastModel, names: dict[str, str] | None = None) -> None:
+    pick = st.selectbox("Series", _series_order(model), key="fc_series_pick", format_func=series_label(names),
                         help="Series are listed from the largest expected demand down.")
-    st.plotly_chart(forecast_chart(model, pick), key="fc_chart")
+    fig = forecast_chart(model, pick)
+    if names and pick in names:
+        fig.update_layout(title=f"{series_label(names)(pick)}: history, backtest and forecast")
+    st.plotly_chart(fig, key="fc_chart")
     st.caption(f"This series uses the {SHORT.get(model.method_of(pick), pick)} forecast (chosen on the backtest). Black: what "
                "was sold. Dashed and dotted lines: what each model forecast in the backtest windows; blue band: the 80% "
                "interval of the forecast used — about 8 in 10 actual values should fall inside it.")
@@ -343,7 +350,7 @@ def forecasts(model: fc.ForecastModel) -> None:
     download_csv(model.forecast_table(), "Download the forecasts of every series (CSV)", "demand_forecast.csv", key="fc_forecast_dl")
 
 
-def explanations(model: fc.ForecastModel, run_key: str) -> None:
+def explanations(model: fc.ForecastModel, run_key: str, names: dict[str, str] | None = None) -> None:
     exp = None
     with guard("explaining the forecasts", stop=False):
         exp = memo("fc_explain", run_key, lambda: model.explain(None))
@@ -358,7 +365,7 @@ def explanations(model: fc.ForecastModel, run_key: str) -> None:
     c2.caption("One dot per forecast: right of zero raises it, left lowers it; orange dots are high values of that input, blue low.")
     st.markdown("**One forecast**")
     p1, p2 = st.columns(2)
-    series = p1.selectbox("Series", _series_order(model), key="fc_explain_series")
+    series = p1.selectbox("Series", _series_order(model), key="fc_explain_series", format_func=series_label(names))
     f = model.forecast[(model.forecast["series"] == series) & model.forecast["open"]]
     if f.empty:
         st.info("Every day of this series' horizon is closed, so every forecast is zero.")
@@ -480,18 +487,33 @@ def _comparison(model: fc.ForecastModel) -> pd.DataFrame:
 
 
 def report(model: fc.ForecastModel, table: Table | None, exp) -> str:
-    settings = {**asdict(model.columns), **asdict(model.config)}
     top = _series_order(model)[:3]
+    named = series_label(series_names(model, table))
+    figures = []
+    for s in top:
+        fig = forecast_chart(model, s)
+        fig.update_layout(title=f"{named(s)}: history, backtest and forecast")
+        figures.append(fig)
     sections = [
-        ("Settings", [pd.DataFrame({"setting": list(settings), "value": [str(v) for v in settings.values()]})]),
-        ("Data", [f"{table.name if table else 'data'}: {len(model.ids):,} {model.freq.name} series.", *model.notes]),
         ("Backtest accuracy", [model.choice_note + mase_note(model), _comparison(model),
                                mase_chart(model), per_series_table(model)]),
-        ("Forecasts (largest series)", [forecast_chart(model, s) for s in top]),
+        ("Forecasts (largest series)", figures),
     ]
     if exp is not None:
         sections.append(("Drivers (SHAP)", [charts.shap_bar(exp)]))
-    return build_report(f"Demand forecast: {model.columns.target}", sections, subtitle=table.name if table else "")
+    sections += [("Data", [f"{table.name if table else 'data'}: {len(model.ids):,} {model.freq.name} series.", *model.notes]),
+                 appendix(model.columns, model.config)]
+    lead = [model.choice_note + mase_note(model)]
+    return build_report(f"Demand forecast: {model.columns.target}", sections, subtitle=table.name if table else "",
+                        lead=lead)
+
+
+def series_names(model: fc.ForecastModel, table: Table | None) -> dict[str, str]:
+    """The series' names from a description column of the file, if it has one (see engine.dictionary)."""
+    if table is None:
+        return {}
+    c = model.columns
+    return series_descriptions(table.df, c.series, exclude=[c.date, c.target, *c.drivers, *([c.open_flag] if c.open_flag else [])])
 
 
 def results(model: fc.ForecastModel, table: Table | None, run_key: str, run_id: str | None) -> None:
@@ -500,10 +522,11 @@ def results(model: fc.ForecastModel, table: Table | None, run_key: str, run_id: 
     tabs = st.tabs(["Performance", "Forecasts", "Explanations", "Reorder", "Score new data", "Share"])
     with tabs[0]:
         performance(model)
+    names = memo("fc_series_names", run_key, lambda: series_names(model, table))
     with tabs[1]:
-        forecasts(model)
+        forecasts(model, names)
     with tabs[2]:
-        explanations(model, run_key)
+        explanations(model, run_key, names)
     with tabs[3]:
         reorder(model, table.df if table is not None else None, run_key)
     with tabs[4]:

@@ -1,8 +1,6 @@
 """Views of the Fraud detection page: column roles, money inputs, results tabs, the report. The page arranges them."""
 from __future__ import annotations
 
-from dataclasses import asdict
-
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -15,14 +13,14 @@ from engine.data import Table
 from engine.explain import Explanation
 from ui import charts
 from ui.errors import guard
-from ui.report import build_report
+from ui.report import appendix, build_report
 from ui.results import comparison_table, download_csv, metric_cards
 from ui.share import share_panel
 from ui.state import memo
 from ui.tabular import (batch_scoring, capacity_threshold, held_out_line, hindsight, model_file_scoring, money_cards,
                         report_head, review_capacity)
 from ui.training import training_notes
-from ui.style import MODEL_COLOR, NEUTRAL_COLOR, POSITIVE_COLOR, money, pct
+from ui.style import MODEL_COLOR, NEUTRAL_COLOR, POSITIVE_COLOR, in_currency, money, pct
 
 NO_LABEL = "(no label: find unusual transactions)"
 NONE = "(none)"
@@ -98,13 +96,13 @@ def options(has_label: bool) -> fr.FraudConfig:
 def money_inputs(model: fr.FraudModel, key: str) -> fr.Costs:
     """What a false alarm and a missed fraud cost; the amount is the default loss when one is mapped."""
     c1, c2, c3 = st.columns(3)
-    fa = c1.number_input("Cost of reviewing a false alarm", 0.0, 1e9, 5.0, 1.0, key=f"{key}_fa",
+    fa = c1.number_input(f"Cost of reviewing a false alarm{in_currency()}", 0.0, 1e9, 5.0, 1.0, key=f"{key}_fa",
                          help="What one needless review costs you (staff time, an annoyed customer).")
     by_amount = False
     if model.has_amount:
         by_amount = c2.radio("A missed fraud costs", ["the transaction's amount", "a fixed amount"], key=f"{key}_how",
                              help="The money lost when a fraud goes unflagged.") == "the transaction's amount"
-    missed = c3.number_input("Cost of a missed fraud", 0.0, 1e12, 100.0, 10.0, key=f"{key}_miss", disabled=by_amount,
+    missed = c3.number_input(f"Cost of a missed fraud{in_currency()}", 0.0, 1e12, 100.0, 10.0, key=f"{key}_miss", disabled=by_amount,
                              help="Used when a missed fraud costs a fixed amount (or no amount column is mapped).")
     return fr.Costs(false_alarm=fa, missed_fraud=missed, missed_is_amount=by_amount)
 
@@ -184,16 +182,17 @@ def cost_view(model: fr.FraudModel, costs: fr.Costs, ev: dict, threshold: float)
     base = ev[base_name]
     none = model.no_model_cost(costs)
     n = model.n_rows["test"]
-    money_cards("transactions", main["cost_per_1000"], none - main["cost"], base["cost"] - main["cost"], base_name,
-                main["alerts_per_1000"], [fr.METRIC_HELP["cost_per_1000"],
-                f"Flagging nothing would cost {money(none)} on these {n:,} held-out transactions (every fraud missed).",
-                f"{base_name} at its own cheapest threshold costs {money(base['cost'])} on the same rows.",
+    per = 1000 / max(n, 1)  # every card per 1,000 transactions; totals on the held-out rows say so
+    money_cards("transactions", main["cost_per_1000"], per * (none - main["cost"]), per * (base["cost"] - main["cost"]),
+                base_name, main["alerts_per_1000"], [fr.METRIC_HELP["cost_per_1000"],
+                f"Flagging nothing would cost {money(none, 'in total')} on these {n:,} held-out transactions (every fraud missed).",
+                f"{base_name} at its own cheapest threshold costs {money(base['cost'], 'in total')} on the same rows.",
                 fr.METRIC_HELP["alerts_per_1000"]], none_delta=pct((none - main["cost"]) / none) if none else None)
     st.caption(f"Money on the {n:,} held-out transactions at your threshold ({threshold:.3f}): {main['fp']:,} false alarm(s) "
-               f"and {main['fn']:,} missed fraud(s) cost {money(main['cost'])} in all.")
+               f"and {main['fn']:,} missed fraud(s) cost {money(main['cost'], 'in total')}.")
     if base["cost"] < main["cost"]:
         st.warning(f"At these costs {base_name.lower()} is cheaper on these rows than the {model.model_name.lower()} "
-                   f"(by {money(main['cost'] - base['cost'])}): here the simpler model earns its keep.",
+                   f"(by {money(main['cost'] - base['cost'], 'in total')}): here the simpler model earns its keep.",
                    icon=":material/balance:")
     g1, g2 = st.columns([3, 2])
     g1.plotly_chart(charts.cost_chart({k: model.cost_curve(costs, k) for k in (model.model_name, *model.baselines)}, threshold,
@@ -231,7 +230,8 @@ def flagged_view(model: fr.FraudModel, top: pd.DataFrame, exp: Explanation | Non
     pick = st.selectbox("Look closer at", list(flagged.index), key="fr_flag_pick",
                         format_func=lambda i: f"row {int(top.loc[i, 'row']):,} · {model.score_name} {top.loc[i, model.score_name]:.3f}")
     st.markdown("**Why it was flagged:** " + ("; ".join(model.row_reasons(exp, int(pick))) or "no single column stands out"))
-    fig = charts.shap_waterfall(exp, int(pick), axis_title=None if model.mode == "labelled" else "reconstruction error")
+    fig = charts.shap_waterfall(exp, int(pick), axis_title=None if model.mode == "labelled" else "reconstruction error",
+                                names=model.dictionary)
     st.plotly_chart(fig, key="fr_waterfall")
     unit = ("percentage points of the fraud score, in the order drawn" if model.mode == "labelled"
             else "reconstruction error; each column's exact share")
@@ -244,9 +244,9 @@ def explanations_view(model: fr.FraudModel, exp: Explanation) -> None:
            "each column's share of the autoencoder's reconstruction error, above the average transaction's")
     st.markdown(f"**Across {len(exp.data):,} held-out transactions** — {how}.")
     c1, c2 = st.columns(2)
-    c1.plotly_chart(charts.shap_bar(exp), key="fr_shap_bar")
+    c1.plotly_chart(charts.shap_bar(exp, names=model.dictionary), key="fr_shap_bar")
     c1.caption("Longer bars: columns that move the score the most, on average.")
-    c2.plotly_chart(charts.shap_beeswarm(exp), key="fr_shap_swarm")
+    c2.plotly_chart(charts.shap_beeswarm(exp, names=model.dictionary), key="fr_shap_swarm")
     c2.caption("Dots right of zero push towards fraud; orange dots are high values of that column, blue low.")
 
 
@@ -299,23 +299,54 @@ def results(model: fr.FraudModel, table: Table, run_key: str, run_id: str | None
         st.caption(f"Each row gets its {model.score_name}, whether it is flagged at your threshold ({threshold:.3f}), "
                    "and for flagged rows the top three reasons.")
     with share:
-        share_panel("fraud", run_id, memo("fr_model_file", run_key, model.to_bytes), "fraud_model.safetensors",
-                    report=lambda: report(model, table, costs, threshold, ev, exp_global))
+        share_panel("fraud", run_id, memo("fr_model_file", f"{run_key}_{model.dictionary.digest()}", model.to_bytes), "fraud_model.safetensors",
+                    report=lambda: report(model, table, costs, threshold, ev, exp_global, capacity),
+                    report_key=f"{costs}_{threshold}_{capacity}")
+
+
+def costs_in_words(costs: fr.Costs | None, threshold: float, capacity: float | None) -> str:
+    """How the threshold was chosen, as the analyst set it: 'Threshold chosen from costs: a miss costs …'."""
+    if costs is None:
+        return f"Threshold {threshold:.3f}, set from the number of alerts you can review (no label, so no costs)."
+    miss = "the transaction's amount" if costs.missed_is_amount else money(costs.missed_fraud)
+    cap = f", with at most {capacity:,.0f} alerts per 1,000 transactions" if capacity else ""
+    return (f"Threshold {threshold:.3f}, chosen from costs{cap}: a missed fraud costs {miss}, a false alarm "
+            f"{money(costs.false_alarm)}.")
+
+
+def report_lead(model: fr.FraudModel, costs: fr.Costs | None, threshold: float, ev: dict) -> list[str]:
+    """The business result and verdict, first in the report: money per 1,000 transactions against flagging nothing."""
+    if not ev:
+        return [f"No label, so no money can be measured: {model.model_name.lower()} ranks transactions by how unusual "
+                f"they are; at threshold {threshold:.3f} the flagged ones are listed for review."]
+    main = ev[model.model_name]
+    n = model.n_rows["test"]
+    none_per_1000 = 1000 * model.no_model_cost(costs) / max(n, 1)
+    base_name = model.baselines[0]
+    base = ev.get(base_name, {})
+    lines = [f"The {model.model_name.lower()} costs {money(main['cost_per_1000'], 'per 1,000 transactions')} at "
+             f"threshold {threshold:.3f}, against {money(none_per_1000, 'per 1,000')} for flagging nothing: a saving of "
+             f"{money(none_per_1000 - main['cost_per_1000'], 'per 1,000 transactions')}. It raises "
+             f"{main['alerts_per_1000']:.1f} alerts per 1,000 transactions and catches {pct(main['recall'])} of frauds."]
+    if "cost_per_1000" in base:
+        cheaper = base["cost_per_1000"] < main["cost_per_1000"]
+        lines.append(f"Verdict: {base_name.lower()} costs {money(base['cost_per_1000'], 'per 1,000 transactions')} on the "
+                     f"same rows, so {'the simpler model is cheaper here' if cheaper else 'the network earns its keep'}.")
+    return lines
 
 
 def report(model: fr.FraudModel, table: Table, costs: fr.Costs | None, threshold: float, ev: dict,
-           exp: Explanation | None) -> str:
+           exp: Explanation | None, capacity: float | None = None) -> str:
     """A self-contained HTML report of the run, at the costs and threshold on screen."""
-    sections = report_head(table, model, "rows", asdict(model.columns), asdict(model.config),
-                           asdict(costs) if costs else {}, {"threshold": threshold})
+    sections = []
     if ev:
         main = ev[model.model_name]
         rest = {k: v for k, v in ev.items() if k != model.model_name}
         none = model.no_model_cost(costs)
         sections.append(("Performance on held-out transactions", [
             comparison_table(model.model_name, main, rest, KEYS + ["cost_per_1000", "alerts_per_1000"], LABELS, model.intervals),
-            f"At threshold {threshold:.3f} the {model.model_name.lower()} costs {money(main['cost'])} on the held-out rows; "
-            f"flagging nothing would cost {money(none)}.",
+            f"At threshold {threshold:.3f} the {model.model_name.lower()} costs {money(main['cost'], 'in total')} on the "
+            f"{model.n_rows['test']:,} held-out transactions; flagging nothing would cost {money(none, 'in total')}.",
             charts.pr_chart(model.pr_curves(), {k: (v["recall"], v["precision"]) for k, v in ev.items()}, main["fraud_rate"]),
             charts.roc_chart(model.roc_curves()),
             charts.cost_chart({k: model.cost_curve(costs, k) for k in (model.model_name, *model.baselines)}, threshold,
@@ -323,9 +354,14 @@ def report(model: fr.FraudModel, table: Table, costs: fr.Costs | None, threshold
         ]))
     sections.append((f"How the {model.score_name} is spread", [score_histogram(model.test_scores(), threshold, model.score_name)]))
     if exp is not None:
-        sections.append(("Explanations", [charts.shap_bar(exp), charts.shap_beeswarm(exp)]))
+        sections.append(("Explanations", [charts.shap_bar(exp, names=model.dictionary),
+                                          charts.shap_beeswarm(exp, names=model.dictionary)]))
+    sections += [*report_head(table, model, "rows"),
+                 appendix(model.columns, model.config, names=model.dictionary,
+                          extra=[costs_in_words(costs, threshold, capacity)])]
     what = f"'{model.columns.label}' = {model.fraud_value}" if model.mode == "labelled" else "unusual transactions"
-    return build_report(f"Fraud detection: {what}", sections, subtitle=f"dataset {table.name}")
+    return build_report(f"Fraud detection: {what}", sections, subtitle=f"dataset {table.name}",
+                        lead=report_lead(model, costs, threshold, ev))
 
 
 def score_with_model_file() -> None:

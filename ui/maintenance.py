@@ -1,8 +1,6 @@
 """Views of the Predictive maintenance page: column roles with their reasons, the result tabs, the report."""
 from __future__ import annotations
 
-from dataclasses import asdict
-
 import pandas as pd
 import streamlit as st
 
@@ -13,11 +11,11 @@ from engine.subgroups import Subgroups
 from ui import charts
 from ui.errors import guard
 from ui.options import advanced_options
-from ui.report import build_report
+from ui.report import appendix, build_report
 from ui.results import comparison_table, download_csv, metric_cards
 from ui.share import share_panel
 from ui.state import memo
-from ui.style import money, pct
+from ui.style import in_currency, money, pct
 from ui.subgroups import report_section, subgroup_view
 from ui.tabular import (batch_scoring, capacity_threshold, explain_and_what_if, held_out_line, hindsight,
                         model_file_scoring, money_cards, report_head, review_capacity)
@@ -86,9 +84,9 @@ def costs_and_threshold(model: mt.MaintenanceModel, run_key: str) -> tuple[mt.Ma
     """Two costs and a service capacity → the cheapest threshold within it (on training runs scored out of fold) →
     money per 1,000 runs; returns the decided model."""
     c1, c2 = st.columns(2)
-    failure = c1.number_input("Cost of an unplanned failure", 0.0, 1e12, 10_000.0, 500.0, key="mt_cost_failure",
+    failure = c1.number_input(f"Cost of an unplanned failure{in_currency()}", 0.0, 1e12, 10_000.0, 500.0, key="mt_cost_failure",
                               help="Scrap, downtime and repair when a machine fails during a run nobody serviced it for.")
-    service = c2.number_input("Cost of a service stop", 0.0, 1e12, 500.0, 50.0, key="mt_cost_service",
+    service = c2.number_input(f"Cost of a service stop{in_currency()}", 0.0, 1e12, 500.0, 50.0, key="mt_cost_service",
                               help="Parts, labour and lost production time of servicing a machine before a run.")
     costs = mt.Costs(failure, service)
     capacity = review_capacity("runs", "mt", "service stops", "your crew can carry out", "Service capacity")
@@ -131,19 +129,32 @@ def service_view(model: mt.MaintenanceModel, df: pd.DataFrame, run_key: str) -> 
         download_csv(table, "Download the service list (CSV)", "maintenance_service_list.csv", key="mt_service_dl")
 
 
+def report_lead(model: mt.MaintenanceModel, costs: mt.Costs) -> list[str]:
+    """The business result and verdict, first in the report: money per 1,000 runs against servicing on failure only."""
+    cost, at = model.money(costs), model.at_threshold()
+    saving = cost["No model"] - cost[mt.MODEL]
+    return [f"Servicing the runs the model flags costs {money(cost[mt.MODEL], 'per 1,000 runs')}, against "
+            f"{money(cost['No model'], 'per 1,000 runs')} with no model (every failure unplanned): a saving of "
+            f"{money(saving, 'per 1,000 runs')}. It sends {at['alerts_per_1000']:.1f} runs per 1,000 to service and "
+            f"catches {pct(at['recall'])} of the failures.", verdict(model)[1]]
+
+
 def report(model: mt.MaintenanceModel, table: Table, costs: mt.Costs, by_group: Subgroups | None = None) -> str:
     perf = comparison_table(mt.MODEL, model.metrics, model.baseline_metrics, KEYS, model.METRIC_LABELS, model.intervals)
     cost = model.money(costs)
+    decision = (f"Service threshold {model.threshold:.3f}, chosen from costs: an unplanned failure costs "
+                f"{money(costs.failure)}, a service stop {money(costs.service)}.")
     sections = [
-        *report_head(table, model, "runs", asdict(model.columns), asdict(model.config), asdict(costs),
-                     {"threshold": model.threshold}),
-        ("Performance on held-out runs", [verdict(model)[1], perf, charts.pr_chart(model.pr_curves())]),
-        ("Costs and threshold", [pd.DataFrame({"cost per 1,000 runs": cost}),
+        ("Performance on held-out runs", [perf, charts.pr_chart(model.pr_curves())]),
+        ("Costs and threshold", [pd.DataFrame({f"cost per 1,000 runs{in_currency()}": cost}),
                                  charts.cost_chart(model.cost_curves(costs), model.threshold, cost["No model"], "runs")]),
         ("Failure modes behind the flagged runs", [model.failure_modes()]),
         *report_section(by_group),
+        *report_head(table, model, "runs"),
+        appendix(model.columns, model.config, names=model.dictionary, extra=[decision]),
     ]
-    return build_report("Predictive maintenance: which runs will end in a failure", sections, subtitle=f"dataset {table.name}")
+    return build_report("Predictive maintenance: which runs will end in a failure", sections, subtitle=f"dataset {table.name}",
+                        lead=report_lead(model, costs))
 
 
 def results(model: mt.MaintenanceModel, table: Table, run_key: str, run_id: str | None) -> None:
@@ -169,8 +180,9 @@ def results(model: mt.MaintenanceModel, table: Table, run_key: str, run_id: str 
     with tabs[6]:
         batch_scoring("mt", model.score, model.features, "maintenance_scores.csv", example=table.df)
     with tabs[7]:
-        share_panel("maintenance", run_id, memo("mt_model_file", f"{run_key}_{model.threshold}", model.to_bytes),
-                    "maintenance_model.safetensors", report=lambda: report(model, table, costs, by_group))
+        share_panel("maintenance", run_id, memo("mt_model_file", f"{run_key}_{model.threshold}_{model.dictionary.digest()}", model.to_bytes),
+                    "maintenance_model.safetensors", report=lambda: report(model, table, costs, by_group),
+                    report_key=f"{costs}_{by_group.column if by_group else ''}")
 
 
 def score_with_model_file() -> None:

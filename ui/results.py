@@ -82,3 +82,36 @@ def comparison_table(
             cells.append(cell)
         table[name] = cells
     return pd.DataFrame(table, index=[labels.get(k, k) for k in keys])
+
+
+def verdict(model_name: str, metrics: dict[str, float], baselines: dict[str, dict[str, float]], key: str, label: str,
+            lower_is_better: bool = False, interval: Sequence[float] | None = None) -> str:
+    """The run's verdict in one sentence: the model's headline beside the best baseline's, and whether the gap is
+    larger than the model's own uncertainty (its 95% interval), so a report or banner can lead with it."""
+    value = metrics.get(key)
+    if value is None:
+        return ""
+    head = f"{model_name} reaches {label} {fmt(value)}" + (" (lower is better)" if lower_is_better else "")
+    rivals = {n: m[key] for n, m in baselines.items() if m.get(key) is not None}
+    if not rivals:
+        return head + "."
+    best_name = (min if lower_is_better else max)(rivals, key=rivals.get)
+    best = rivals[best_name]
+    better = value < best if lower_is_better else value > best
+    within = interval is not None and len(interval) == 2 and interval[0] <= best <= interval[1]
+    if within:
+        word = "about as good as"
+    else:
+        word = "better than" if better else "worse than"
+    tail = " — within the model's uncertainty, so treat them as equal" if within and value != best else ""
+    return f"{head}: {word} the best baseline, {best_name.lower()} ({fmt(best)}){tail}."
+
+
+def currency_picker() -> None:
+    """The one currency setting of the app (sidebar): every money figure on every page and report uses it."""
+    from ui.style import CURRENCIES, CURRENCY_KEY
+
+    st.sidebar.selectbox("Currency of money figures", CURRENCIES, key=CURRENCY_KEY, bind="query-params",
+                         format_func=lambda c: c or "none (plain numbers)",
+                         help="Costs you type and the money the pages work out are shown in this currency. "
+                              "Nothing is converted: pick the currency your costs are in.")

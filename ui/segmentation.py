@@ -17,12 +17,13 @@ from plotly.subplots import make_subplots
 from engine import roles
 from engine import segmentation as seg
 from engine.data import Table
+from engine.dictionary import Dictionary
 from engine.options import default_of, help_of
 from engine.device import get_device
 from engine.explain import Explanation, format_value
 from ui import charts
 from ui.errors import guard
-from ui.report import build_report
+from ui.report import appendix, build_report
 from ui.results import comparison_table, download_csv, metric_delta
 from ui.share import share_panel, update_offer
 from ui.state import memo
@@ -402,11 +403,11 @@ def scan_chart(model: seg.SegmentationModel) -> go.Figure:
 # ----------------------------------------------------------------------------- explanations tab
 
 
-def global_explanation(exp: Explanation, name: str, key: str) -> None:
+def global_explanation(exp: Explanation, name: str, key: str, labels: Dictionary | None = None) -> None:
     c1, c2 = st.columns(2)
-    c1.plotly_chart(charts.shap_bar(exp), key=f"{key}_bar")
+    c1.plotly_chart(charts.shap_bar(exp, names=labels), key=f"{key}_bar")
     c1.caption(f"Longer bars: columns that decide most whether a customer is pulled into '{name}'.")
-    c2.plotly_chart(charts.shap_beeswarm(exp), key=f"{key}_swarm")
+    c2.plotly_chart(charts.shap_beeswarm(exp, names=labels), key=f"{key}_swarm")
     c2.caption(f"Dots right of zero pull customers towards '{name}'; orange dots are high values of that column, blue low.")
 
 
@@ -432,7 +433,7 @@ def membership_waterfall(model: seg.SegmentationModel, cid: str, names: Sequence
     (the soft assignment's logit, compared with the average segment) the bars come from is in the tooltip."""
     j = int(model.customers.loc[cid, "_segment"])
     path = model.membership_path(model.customers.loc[[cid], model.features], j)
-    fall = charts.shap_waterfall(exp, 0, probability=path, axis_title=f"membership of '{names[j]}' (%)")
+    fall = charts.shap_waterfall(exp, 0, probability=path, names=model.dictionary, axis_title=f"membership of '{names[j]}' (%)")
     fall.update_layout(title=f"Why '{names[j]}': from the average customer to this one")
     st.plotly_chart(fall, key=f"{key}_waterfall")
     st.caption(f"Start from the average customer's membership of '{names[j]}'; each bar is one column moving this "
@@ -521,7 +522,7 @@ def results(model: seg.SegmentationModel, key: str, run_id: str | None, dataset_
             sample = memo("seg_exp_rows", key, lambda: model.customers[model.features].sample(
                 min(500, len(model.customers)), random_state=0))
             exp = memo("seg_exp_global", f"{key}_{j}_{names[j]}", lambda: model.explain_features(sample, j), keep=12)
-            global_explanation(exp, names[j], key="seg_exp_global")
+            global_explanation(exp, names[j], key="seg_exp_global", labels=model.dictionary)
         st.markdown("**One customer: why this segment**")
         cid = customer_picker(model, names, key="seg_drill")
         if cid is not None:
@@ -536,7 +537,7 @@ def results(model: seg.SegmentationModel, key: str, run_id: str | None, dataset_
         score_new_data(model, "seg")
 
     with share:
-        share_panel("segmentation", run_id, memo("seg_model_file", f"{key}_{names}", model.to_bytes),
+        share_panel("segmentation", run_id, memo("seg_model_file", f"{key}_{names}_{model.dictionary.digest()}", model.to_bytes),
                     "segmentation_model.safetensors",
                     report=lambda: report(model, names, dataset_name))
         download_customers(model, names, key="seg_download_share")
@@ -563,7 +564,14 @@ def report(model: seg.SegmentationModel, names: Sequence[str], dataset_name: str
           f"silhouette {m['silhouette']:.3f} vs {b['silhouette']:.3f}.", perf, scan_chart(model)]),
         ("What was done to the data", list(model.notes)),
     ]
-    return build_report(f"Retail segmentation: {int(m['k'])} segments", sections, subtitle=f"dataset {dataset_name}")
+    sections.append(appendix(model.columns, model.config, names=model.dictionary))
+    sizes = model.profile["customers"].iloc[1:].to_numpy()
+    biggest = sorted(zip(sizes, names), reverse=True)[:3]
+    lead = [f"{int(m['customers']):,} customers fall into {int(m['k'])} segments; the largest: "
+            + ", ".join(f"'{n}' ({int(c):,}, {100 * c / max(sizes.sum(), 1):.0f}%)" for c, n in biggest) + ".",
+            stability_sentence(model)[0].replace("**", "")]
+    return build_report(f"Retail segmentation: {int(m['k'])} segments", sections, subtitle=f"dataset {dataset_name}",
+                        lead=lead)
 
 
 def required_columns(model: seg.SegmentationModel) -> list[str]:

@@ -7,6 +7,7 @@ link**. Signed in, the analyst picks who can open it; the creator can delete it 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import html
 import logging
 import time
@@ -22,6 +23,7 @@ from engine.store import (LINK, OWNER_ONLY, SIGNED_IN, NotAllowed, Run, RunStore
 from ui import auth
 from ui.errors import guard
 from ui.state import memo
+from ui.style import currency
 
 log = logging.getLogger("explorer.runs")
 
@@ -146,17 +148,27 @@ def open_shared_run(page: str) -> Run | None:
         st.warning("The run store cannot be read right now, so this link cannot be opened. Try again in a minute; "
                    "the page below works as usual.", icon=":material/link_off:")
         return None
+    return run
+
+
+def shared_banner(run: Run, page: str, lead: list[str]) -> None:
+    """The box above a reopened run: its business result and verdict first (`lead`), then where it came from, and
+    its settings in words folded away."""
+    from ui.report import settings_in_words
+
     when = dt.datetime.fromtimestamp(run.created).strftime("%d %b %Y, %H:%M")
-    settings = ", ".join(f"{k} = {v}" for k, v in list(run.settings.items())[:8])
-    mine = " you" if run.owner is not None and run.owner == viewer else ""
+    mine = " you" if run.owner is not None and run.owner == auth.viewer_id() else ""
     with st.container(border=True):
-        st.markdown(f"**A shared run**{' created by' + mine if mine else ''}, reopened without training: dataset "
-                    f"**{html.escape(run.dataset_name)}** ({run.n_rows:,} rows), trained {when}; kept until {_day(run.expires)}.")
-        st.caption(f"Settings: {settings}" if settings else "Default settings.")
+        for line in [line for line in lead if line][:3]:
+            st.markdown(f"**{html.escape(line)}**" if line is lead[0] else html.escape(line))
+        st.markdown(f"A shared run{' created by' + mine if mine else ''}, reopened without training: dataset "
+                   f"{html.escape(run.dataset_name)} ({run.n_rows:,} rows), trained {when}; kept until {_day(run.expires)}.")
+        with st.expander("How this run was made (columns and settings)"):
+            for line in settings_in_words(run.columns, run.settings):
+                st.markdown(f"- {html.escape(line)}")
         if st.button("Start my own analysis instead", key=f"{page}_leave_shared"):
             st.query_params.clear()
             st.rerun()
-    return run
 
 
 def shareable_run(page: str, job_id: str, model_bytes: Callable[[], bytes], table: Table,
@@ -251,8 +263,10 @@ def _link_box(url_path: str, run_id: str) -> None:
         c2.page_link("app_pages/my_runs.py", label="All my runs", icon=":material/folder_shared:")
 
 
-def share_panel(url_path: str, run_id: str | None, model_file: bytes, file_name: str, report: Callable[[], str] | None = None) -> None:
-    """The Share tab: create / show / delete the link, the model file, the HTML report."""
+def share_panel(url_path: str, run_id: str | None, model_file: bytes, file_name: str, report: Callable[[], str] | None = None,
+                report_key: str = "") -> None:
+    """The Share tab: create / show / delete the link, the model file, the HTML report (`report_key`: what else the
+    report depends on, such as the threshold on screen, so a changed decision makes a new report)."""
     if run_id:
         _link_box(url_path, run_id)
     else:
@@ -266,7 +280,7 @@ def share_panel(url_path: str, run_id: str | None, model_file: bytes, file_name:
                        help="A safetensors file: the network's weights and plain-text settings, no code — safe to share. "
                             "Upload it on this page (Score new data) to score new rows without training.")
     if report is not None:
-        c2.download_button("Download a report (HTML)", memo(f"{url_path}_report", run_id or file_name, report, keep=2),
+        c2.download_button("Download a report (HTML)", memo(f"{url_path}_report", f"{run_id}_{hashlib.sha1(model_file).hexdigest()}_{report_key}_{currency()}", report, keep=2),
                            file_name=file_name.rsplit(".", 1)[0] + "_report.html", mime="text/html", key=f"{url_path}_report_dl",
                            help="One self-contained HTML file with the settings, data summary, metrics and interactive charts.")
 

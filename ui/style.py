@@ -37,8 +37,35 @@ def pct(x, digits: int = 1) -> str:
     return f"{100 * x:.{digits}f}%"
 
 
-def money(x: float) -> str:
-    """Money with thousands separators: 6,610 · 204 · 12.50."""
+# The analyst's currency for money figures: one setting for the whole app (the sidebar), none by default.
+CURRENCY_KEY = "explorer_currency"
+CURRENCIES = ("", "€", "$", "£", "CHF", "¥", "₹", "kr")
+
+
+def currency() -> str:
+    """The currency chosen in this session ('' = plain numbers, the default)."""
+    try:
+        import streamlit as st
+
+        value = st.session_state.get(CURRENCY_KEY, "")
+    except Exception:  # outside a page (a report built in a test, a worker): plain numbers
+        return ""
+    return value if value in CURRENCIES else ""
+
+
+def in_currency() -> str:
+    """' (in €)' for a money input's label when a currency is set, else ''."""
+    return f" (in {currency()})" if currency() else ""
+
+
+def money(x: float, basis: str = "", symbol: str | None = None) -> str:
+    """Money with thousands separators and the session's currency: €6,610 · CHF 204 · 12.50 (none set).
+
+    `basis` says what the figure is ("per 1,000 transactions", "in total"), so no amount is ever ambiguous."""
     if x is None or not np.isfinite(x):
         return "–"
-    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}"
+    number = f"{abs(x):,.0f}" if abs(x) >= 100 else f"{abs(x):,.2f}"
+    sym = currency() if symbol is None else symbol
+    text = (f"{sym}{number}" if len(sym) == 1 else f"{sym} {number}") if sym else number
+    text = ("-" if x < 0 else "") + text
+    return f"{text} {basis}" if basis else text

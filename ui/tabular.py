@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from engine.data import Table, load_table, profile
+from engine.dictionary import Dictionary
 from engine.explain import Explanation
 from ui import charts
 from ui.data import upload_limit_bytes
@@ -18,24 +19,27 @@ from ui.state import memo
 from ui.style import money
 
 
-def explanation_panel(exp: Explanation, key: str, row_label: str = "row", row_names: Sequence[str] | None = None) -> None:
-    """Global importance and beeswarm, then one row's waterfall, then one column's dependence."""
+def explanation_panel(exp: Explanation, key: str, row_label: str = "row", row_names: Sequence[str] | None = None,
+                      labels: Dictionary | None = None) -> None:
+    """Global importance and beeswarm, then one row's waterfall, then one column's dependence (`labels`: the
+    analyst's column descriptions and value labels)."""
     names = list(row_names) if row_names is not None else [f"{row_label} {i + 1}" for i in range(len(exp.data))]
     st.markdown(f"**Across {len(exp.data):,} held-out {row_label}s**")
     c1, c2 = st.columns(2)
-    c1.plotly_chart(charts.shap_bar(exp), key=f"{key}_bar")
+    c1.plotly_chart(charts.shap_bar(exp, names=labels), key=f"{key}_bar")
     c1.caption("Longer bars: columns that move predictions the most, on average.")
-    c2.plotly_chart(charts.shap_beeswarm(exp), key=f"{key}_swarm")
+    c2.plotly_chart(charts.shap_beeswarm(exp, names=labels), key=f"{key}_swarm")
     c2.caption("Dots right of zero push towards the outcome; orange dots are high values of that column, blue low.")
     st.markdown(f"**One {row_label}**")
     i = st.selectbox(f"Pick a {row_label}", range(len(names)), format_func=lambda j: names[j], key=f"{key}_row")
-    st.plotly_chart(charts.shap_waterfall(exp, i), key=f"{key}_waterfall")
+    st.plotly_chart(charts.shap_waterfall(exp, i, names=labels), key=f"{key}_waterfall")
     unit = "in %; each bar's percentage points in the order drawn" if exp.link == "logit" else "in its own units"
     st.caption("Start at the average prediction; each bar is one column's push up (orange) or down (blue) for this "
                f"{row_label}; the last bar is the model's output ({exp.output_name}, {unit}).")
     st.markdown("**One column**")
-    col = st.selectbox("Pick a column", list(exp.importance().index), key=f"{key}_dep")
-    st.plotly_chart(charts.shap_dependence(exp, col), key=f"{key}_dependence")
+    col = st.selectbox("Pick a column", list(exp.importance().index), key=f"{key}_dep",
+                       format_func=(labels or Dictionary()).label)
+    st.plotly_chart(charts.shap_dependence(exp, col, names=labels), key=f"{key}_dependence")
     st.caption("Each dot is a row: its value of the column (across) and how much that pushed its prediction (up).")
 
 
@@ -50,7 +54,8 @@ def explain_and_what_if(model: Any, df: pd.DataFrame, held: pd.DataFrame, run_ke
     with tabs[0]:
         if exp is not None:
             explanation_panel(exp, f"{key}_exp", row_label=row_label,
-                              row_names=[f"{row_label} in row {i + 1:,}" for i in held.index])
+                              row_names=[f"{row_label} in row {i + 1:,}" for i in held.index],
+                              labels=getattr(model, "dictionary", None))
     with tabs[1]:
         if caption:
             st.caption(caption)
@@ -59,7 +64,7 @@ def explain_and_what_if(model: Any, df: pd.DataFrame, held: pd.DataFrame, run_ke
         order = list(exp.importance().index) if exp is not None else model.features
         with guard("updating the what-if", stop=False):
             what_if(df.loc[pick, model.features], model.preprocessor.plans_, order, risk_fn, model.explain,
-                    key=f"{key}_wi_{pick}", risk_label=risk_label)
+                    key=f"{key}_wi_{pick}", risk_label=risk_label, names=getattr(model, "dictionary", None))
     return exp
 
 
@@ -130,20 +135,18 @@ def held_out_line(n_rows: dict[str, int], unit: str, where: str | None = None, t
 
 def money_cards(unit: str, cost_per_1000: float, vs_none: float, vs_baseline: float, baseline: str,
                 alerts_per_1000: float, helps: Sequence[str], alerts: str = "Alerts", none_delta: str | None = None) -> None:
-    """The four money cards of a threshold chosen from costs: cost per 1,000 rows, the savings against no model and
-    against the first baseline, and how many rows get flagged. `helps` are the four cards' help texts."""
+    """The four money cards of a threshold chosen from costs, all per 1,000 rows (one basis for the whole row of
+    cards): the cost, the savings against no model and against the first baseline, and how many rows get flagged."""
     c = st.columns(4)
     c[0].metric(f"Cost per 1,000 {unit}", money(cost_per_1000), help=helps[0])
-    c[1].metric("Saving vs no model", money(vs_none), delta=none_delta, help=helps[1])
-    c[2].metric(f"Saving vs {baseline.lower()}", money(vs_baseline), help=helps[2])
+    c[1].metric("Saving vs no model per 1,000", money(vs_none), delta=none_delta, help=helps[1])
+    c[2].metric(f"Saving per 1,000 vs {baseline.lower()}", money(vs_baseline), help=helps[2])  # basis first: long names clip
     c[3].metric(f"{alerts} per 1,000 {unit}", f"{alerts_per_1000:.1f}", help=helps[3])
 
 
-def report_head(table: Table, model: Any, unit: str, *settings: dict) -> list:
-    """The first two sections of every tabular report: the settings of the run, and the data it learnt from."""
-    pairs = {k: v for part in settings for k, v in part.items()}
-    return [("Settings", [pd.DataFrame({"setting": list(pairs), "value": [str(v) for v in pairs.values()]})]),
-            ("Data", [f"{table.name}: {len(table.df):,} {unit}, {table.df.shape[1]} columns. Held out for testing: "
+def report_head(table: Table, model: Any, unit: str) -> list:
+    """The data section of every tabular report (the settings go to the appendix, in words: ui.report.appendix)."""
+    return [("Data", [f"{table.name}: {len(table.df):,} {unit}, {table.df.shape[1]} columns. Held out for testing: "
                       f"{model.n_rows['test']:,} {unit}.", profile(table.df), *model.notes])]
 
 
@@ -155,8 +158,10 @@ def what_if(
     explain_fn: Callable[[pd.DataFrame], Explanation],
     key: str,
     risk_label: str = "Risk",
+    names: Dictionary | None = None,
 ) -> None:
-    """Edit one row's values and see the risk and its explanation change."""
+    """Edit one row's values and see the risk and its explanation change (`names`: labels for the fields)."""
+    names = names or Dictionary()
     by_name = {p.name: p for p in plans}
     edited = base_row.copy()
     outside: list[str] = []
@@ -169,11 +174,12 @@ def what_if(
         if plan.kind == "numeric" and plan.codes:  # a code (sex 0/1, thal 3/6/7): only the values seen in training
             value = float(current) if pd.notna(current) else float(plan.median)
             options = plan.codes if value in plan.codes else sorted([*plan.codes, value])
-            edited[name] = box.selectbox(name, options, index=options.index(value), key=f"{key}_{name}",
-                                         format_func=lambda v: f"{v:g}", help="A coded column: the values seen in training.")
+            edited[name] = box.selectbox(names.label(name), options, index=options.index(value), key=f"{key}_{name}",
+                                         format_func=lambda v, c=name: names.value_label(c, v),
+                                         help="A coded column: the values seen in training.")
         elif plan.kind == "numeric":
             value = float(current) if pd.notna(current) else float(plan.median)
-            edited[name] = box.number_input(name, value=value, key=f"{key}_{name}", format="%g")
+            edited[name] = box.number_input(names.label(name), value=value, key=f"{key}_{name}", format="%g")
             if plan.low is not None and not plan.low <= edited[name] <= plan.high:
                 outside.append(name)
                 box.badge(f"outside the data ({plan.low:g} to {plan.high:g} in training)", icon=":material/warning:",
@@ -182,7 +188,8 @@ def what_if(
             levels = [lv for lv in plan.levels if lv not in ("(other)",)]
             cur = str(current) if pd.notna(current) else "(missing)"
             options = levels if cur in levels else [cur, *levels]
-            edited[name] = box.selectbox(name, options, index=options.index(cur), key=f"{key}_{name}")
+            edited[name] = box.selectbox(names.label(name), options, index=options.index(cur), key=f"{key}_{name}",
+                                         format_func=lambda v, c=name: names.value_label(c, v))
     before = risk_fn(base_row.to_frame().T)
     after = risk_fn(edited.to_frame().T)
     c1, c2 = st.columns(2)
@@ -195,7 +202,7 @@ def what_if(
                    "model has never seen such values, so this answer is a guess beyond the data.",
                    icon=":material/warning:")
     exp = explain_fn(edited.to_frame().T)
-    st.plotly_chart(charts.shap_waterfall(exp, 0), key=f"{key}_waterfall")
+    st.plotly_chart(charts.shap_waterfall(exp, 0, names=names), key=f"{key}_waterfall")
 
 
 def scoring_template(required: Sequence[str], example: pd.DataFrame | None = None) -> pd.DataFrame:

@@ -207,25 +207,43 @@ def trained_run(page: str, table: Any, fit: Callable[..., Any], columns: Any, co
     job = training_panel(page, key, fit, table.df, columns, config, label=label, **fit_kwargs)
     if job is None or not job.finished_ok:
         st.stop()
-    model = job.result
+    from ui.dictionary import attach
+
+    model = attach(job.result, table)  # the analyst's column descriptions travel with the model file and link
     return model, job.id, shareable_run(page, job.id, model.to_bytes, table, asdict(columns), asdict(config), model.metrics)
 
 
-def shared_run(page: str, load: Callable[[bytes], Any], results: Callable[..., None]) -> None:
+def shared_run(page: str, load: Callable[[bytes], Any], results: Callable[..., None],
+               lead: Callable[[Any], list[str]] | None = None) -> None:
     """When the URL names a shared run of this page: its results, reopened without training, then stop the script.
 
     The model and its dataset are read once per session (a dataset can take seconds to read, and every click
     reruns the page). `results(model, table, run_key, run_id)` is the page's results view; `load` its
-    scenario's `load`. Every page opens its share links through this."""
-    from ui.share import open_shared_run
+    scenario's `load`; `lead(model)` the business result and verdict the banner opens with (the headline beside the
+    best baseline when not given). Every page opens its share links through this."""
+    from ui.share import open_shared_run, shared_banner
     from ui.state import memo
 
     shared = open_shared_run(page)
     if shared is not None:
         with guard("opening the shared run"):
             model, table = memo(f"{page}_shared_run", shared.id, lambda: (load(shared.model), shared.dataset()), keep=1)
+            shared_banner(shared, page, lead(model) if lead else headline_verdict(page, model))
             results(model, table, shared.id, shared.id)
         st.stop()
+
+
+def headline_verdict(page: str, model: Any) -> list[str]:
+    """The headline metric beside the best baseline, for a page that gives no business result of its own."""
+    from engine.scenario import scenario
+    from ui.results import verdict
+
+    label, _ = model.headline()
+    key = model.HEADLINE or next(iter(model.metrics), "")
+    name = getattr(model, "model_name", None) or getattr(scenario(page), "MODEL", "The model")
+    iv = (model.intervals or {}).get(name, {}).get(key)
+    return [verdict(name, model.metrics, model.baseline_metrics, key, label,
+                    lower_is_better=key in ("mase", "smape", "mae", "rmse", "brier"), interval=iv)]
 
 
 def training_notes(model: Any, key: str) -> None:

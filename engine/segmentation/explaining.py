@@ -25,7 +25,8 @@ class SegmentExplanations:
             exp = self.explain_features(feats.iloc[rows], int(j))
             name = self.names[j]
             for i, r in enumerate(rows):
-                out[r] = "; ".join(exp.reasons(i, k, f"pulls towards '{name}'", f"pulls away from '{name}'"))
+                out[r] = "; ".join(exp.reasons(i, k, f"pulls towards '{name}'", f"pulls away from '{name}'",
+                                               names=getattr(self, "dictionary", None)))
         return out
 
     def segment_index(self, output: int | str | None, labels: np.ndarray) -> int:

@@ -84,7 +84,7 @@ def test_sample_train_results_no_retrain():
         want = f"{100 * recall_score(y[m], flagged[m]):.0f}% ("
         assert shown.loc[str(value), "recall (95% interval)"].startswith(want), (value, shown.loc[str(value)], want)
     assert any("sex" in a.value and "chance" in a.value for a in [*at.info, *at.warning])
-    report = diagnosis_view.report(model, load_table(SAMPLES / "heart_disease_cleveland.csv"), None,
+    report = diagnosis_view.report(model, load_table(SAMPLES / "heart_disease_cleveland.csv"), None, 0.2,
                                    subgroups.compare("sex", model.held_out(heart)["sex"], y, flagged))
     assert "Results by subgroup: sex" in report
 
@@ -122,10 +122,13 @@ def test_what_if_moves_the_risk_as_the_model_says_and_refuses_impossible_codes()
     assert any("outside the range seen in training" in w.value for w in at.warning)
     # coded columns offer only the values seen in training: no "sex = 5", no "thal = 2.5"
     assert f"{key}_sex" not in [n.key for n in at.number_input]
-    assert [float(o) for o in at.selectbox(key=f"{key}_sex").options] == [0.0, 1.0]
+    def code(option: str) -> float:  # "1 = male" (the sample's value labels) or "1"
+        return float(option.split(" = ")[0])
+
+    assert [code(o) for o in at.selectbox(key=f"{key}_sex").options] == [0.0, 1.0]
     thal = at.selectbox(key=f"{key}_thal")
-    assert 2.5 not in [float(o) for o in thal.options] and len(thal.options) <= 4
-    other = next(float(o) for o in thal.options if float(o) != float(thal.value))
+    assert 2.5 not in [code(o) for o in thal.options] and len(thal.options) <= 4
+    other = next(code(o) for o in thal.options if code(o) != float(thal.value))
     at.selectbox(key=f"{key}_thal").set_value(other).run()
     assert not at.exception
     moved = base.copy()

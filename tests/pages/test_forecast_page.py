@@ -55,11 +55,15 @@ def test_sample_forecast_series_drivers_and_reorder():
     assert len(charts) >= 5  # MASE bars, forecast chart, SHAP bar and swarm, waterfall
     pick = at.selectbox(key="fc_series_pick")
     other = pick.options[3]
+    assert other.split(" · ")[1].isupper()  # "85099B · JUMBO BAG RED RETROSPOT": named by the file's Description
     pick.set_value(other).run()
     assert not at.exception
     specs = [c.proto.spec for c in at.get("plotly_chart")]
     chart = next(s for s in specs if "history, backtest and forecast" in s)
-    assert other in chart and "tonexty" in chart  # the picked series, with its interval band
+    assert other.split(" · ")[0] in chart and "tonexty" in chart  # the picked series, with its interval band
+    import json
+
+    assert json.loads(chart)["layout"]["title"]["text"].startswith(other)  # titled by its name too
 
     orders = _frame(at, "suggested order")
     assert len(orders) == 30 and (orders["suggested order"] >= 0).all()

@@ -51,8 +51,20 @@ def test_sample_train_costs_threshold_and_flagged_list():
     assert not at.exception and not at.error
     m = _metrics(at)
     assert _number(m["AUPRC"]) >= 0.88
-    assert {"ROC-AUC", "Precision", "Recall", "F1", "Cost per 1,000 transactions", "Saving vs no model",
+    assert {"ROC-AUC", "Precision", "Recall", "F1", "Cost per 1,000 transactions", "Saving vs no model per 1,000",
             "Alerts per 1,000 transactions"} <= set(m)
+    # money in plain numbers until the analyst picks a currency (sidebar), then in that currency everywhere
+    assert _number(m["Cost per 1,000 transactions"]) >= 0 and "€" not in m["Cost per 1,000 transactions"]
+    at.selectbox(key="explorer_currency").set_value("€").run()
+    m = _metrics(at)
+    assert m["Cost per 1,000 transactions"].startswith("€") and m["Saving vs no model per 1,000"].lstrip("-").startswith("€")
+    assert at.number_input(key="fr_fa").label.endswith("(in €)")
+    assert any("€" in c.value and "in total" in c.value for c in at.caption)  # a total says it is one
+    report = list(at.session_state["_memo_fraud_report"].values())[-1]  # the newest: made with the currency
+    lead = report.split("class='lead'>")[1]
+    assert "per 1,000 transactions" in lead and "€" in lead  # the report opens with the money, in euros
+    assert "Threshold" in report and "chosen from costs" in report and "a false alarm €5" in report  # appendix in words
+    at.selectbox(key="explorer_currency").set_value("").run()
     assert [t.label for t in at.tabs] == ["Performance", "Cost & threshold", "Flagged transactions", "Explanations",
                                           "Score new data", "Share"]
     assert len(at.get("plotly_chart")) >= (8 if HAS_SHAP else 6)  # PR, ROC, histogram, loss, cost, confusion, SHAP

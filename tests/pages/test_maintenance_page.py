@@ -23,7 +23,7 @@ def test_sample_trains_and_shows_money_modes_and_the_service_list():
     assert not at.exception and not at.error
     metrics = {m.label: m.value for m in at.metric}
     assert float(metrics["AUPRC"]) > 0.2 and float(metrics["ROC-AUC"]) > 0.8
-    assert {"Cost per 1,000 runs", "Saving vs no model", "Services per 1,000 runs"} <= set(metrics)
+    assert {"Cost per 1,000 runs", "Saving vs no model per 1,000", "Services per 1,000 runs"} <= set(metrics)
     assert [t.label for t in at.tabs][:8] == ["Performance", "Costs & threshold", "Service list", "Subgroups",
                                               "Explanations", "What-if", "Score new data", "Share"]
     verdicts = [w.value for w in at.warning] + [s.value for s in at.success]

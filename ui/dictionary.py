@@ -1,0 +1,91 @@
+"""Column descriptions: one expander in the data step of every page, and the dictionary a run is saved with.
+
+The analyst uploads a dictionary CSV (column, description[, value labels]) or types into a small table; a
+bundled sample brings its own. The dictionary is kept per dataset (its fingerprint) in the session, and
+attached to the trained model (`attach`) so charts, what-ifs, reports, model files and share links use it.
+"""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from engine.data import DataError, Table
+from engine.dictionary import Dictionary
+
+_KEPT = "_explorer_dictionaries"  # fingerprint → Dictionary, this session
+MAX_EDITABLE_COLUMNS = 200  # wider tables (images as pixels) take an uploaded dictionary only
+
+
+def sample_dictionary(sample_path: str | Path) -> Dictionary:
+    """The dictionary shipped beside a sample (sample_data/<name>.dictionary.csv), or an empty one."""
+    path = Path(sample_path)
+    name = path.name.split(".")[0] + ".dictionary.csv"
+    found = path.with_name(name)
+    return _read_sample(str(found)) if found.exists() else Dictionary()
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _read_sample(path: str) -> Dictionary:
+    return Dictionary.from_csv(path, name=Path(path).name)
+
+
+def for_table(table: Table | None) -> Dictionary:
+    """The dictionary the analyst gave this dataset in this session (empty when none)."""
+    if table is None:
+        return Dictionary()
+    return st.session_state.get(_KEPT, {}).get(table.fingerprint, Dictionary())
+
+
+def attach(model: Any, table: Table | None) -> Any:
+    """A shallow copy of the trained model carrying this dataset's dictionary (the weights are shared), so a model
+    file or share link made from it keeps the descriptions; the model itself when there is nothing to attach."""
+    d = for_table(table)
+    if not d or getattr(model, "dictionary", None) == d:
+        return model
+    labelled = copy.copy(model)
+    labelled.dictionary = d
+    return labelled
+
+
+def column_descriptions(table: Table, key: str, sample_path: str | Path | None = None) -> Dictionary:
+    """The 'Column descriptions' expander: upload a dictionary CSV or type descriptions; returns the dictionary in
+    force (kept for `attach`). Bad files and bad typed value labels get a sentence; the page keeps serving."""
+    base = sample_dictionary(sample_path) if sample_path else Dictionary()
+    columns = list(table.df.columns)
+    with st.expander("Column descriptions" + (" (from the sample's dictionary)" if base else ""),
+                     icon=":material/menu_book:"):
+        st.caption("Say what each column means and what its codes stand for ('chest pain type' for `cp`, "
+                   "'1=disease; 0=no disease'). Charts, what-ifs, reports, model files and share links then use "
+                   "your words. Upload a CSV with two or three columns — column, description, value labels — or "
+                   "type into the table.")
+        upload = st.file_uploader("Dictionary CSV (column, description, value labels)", type=["csv", "txt", "tsv"],
+                                  key=f"{key}_dictionary_upload")
+        source = "sample"
+        if upload is not None:
+            try:
+                base = Dictionary.from_csv(upload.getvalue(), name=upload.name)
+                source = upload.file_id
+            except DataError as exc:
+                st.warning(f"{exc.message} The descriptions below are unchanged.", icon=":material/menu_book:")
+        dictionary = base
+        if len(columns) <= MAX_EDITABLE_COLUMNS:
+            edited = st.data_editor(
+                base.to_frame(columns), hide_index=True, width="stretch", num_rows="fixed", height=240,
+                key=f"{key}_dictionary_{table.fingerprint[:12]}_{source}",
+                column_config={"column": st.column_config.TextColumn("Column", disabled=True),
+                               "description": st.column_config.TextColumn("Description", max_chars=200),
+                               "values": st.column_config.TextColumn("Value labels", max_chars=200,
+                                                                     help="e.g. 1=disease; 0=no disease")})
+            try:
+                dictionary = Dictionary.from_frame(pd.DataFrame(edited).fillna(""))
+            except DataError as exc:
+                st.warning(f"{exc.message} Until then the other descriptions are used.", icon=":material/menu_book:")
+        missing = dictionary.unknown(columns)
+        if missing:
+            st.caption(f"Not in this file, so not used: {', '.join(missing[:8])}{'…' if len(missing) > 8 else ''}.")
+    st.session_state.setdefault(_KEPT, {})[table.fingerprint] = dictionary
+    return dictionary
