@@ -105,8 +105,14 @@ def what_if(
     explain_fn: Callable[[pd.DataFrame], Explanation],
     key: str,
     risk_label: str = "Risk",
-) -> None:
-    """Edit one row's values and see the risk and its explanation change."""
+    verdict: Callable[[pd.Series, float, float], None] | None = None,
+    answer: Callable[[pd.Series, pd.Series], None] | None = None,
+) -> pd.Series:
+    """Edit one row's values and see the risk and its explanation change; returns the edited row.
+
+    The one what-if of every tabular page; pages add their own words: `verdict(edited, before, after)` writes
+    what the two risks mean (e.g. flagged at the page's threshold or not) under them, and `answer(base, edited)`
+    replaces the risk and its waterfall for a page whose answer is not a risk (the segment a customer moves to)."""
     by_name = {p.name: p for p in plans}
     edited = base_row.copy()
     outside: list[str] = []
@@ -133,6 +139,10 @@ def what_if(
             cur = str(current) if pd.notna(current) else "(missing)"
             options = levels if cur in levels else [cur, *levels]
             edited[name] = box.selectbox(name, options, index=options.index(cur), key=f"{key}_{name}")
+    if answer is not None:
+        _outside_warning(outside)
+        answer(base_row, edited)
+        return edited
     before = risk_fn(base_row.to_frame().T)
     after = risk_fn(edited.to_frame().T)
     c1, c2 = st.columns(2)
@@ -140,12 +150,20 @@ def what_if(
     moved = 100 * (after - before)
     c2.metric(f"{risk_label} with your changes", f"{100 * after:.1f}%",
               delta=f"{moved:+.1f} points" if abs(moved) >= 0.05 else None, delta_color="inverse")
+    if verdict is not None:
+        verdict(edited, before, after)
+    _outside_warning(outside)
+    exp = explain_fn(edited.to_frame().T)
+    st.plotly_chart(charts.shap_waterfall(exp, 0), key=f"{key}_waterfall")
+    return edited
+
+
+def _outside_warning(outside: Sequence[str]) -> None:
+    """What-if values beyond the training range are answered, but marked as a guess beyond the data."""
     if outside:
         st.warning(f"{', '.join(outside)} {'is' if len(outside) == 1 else 'are'} outside the range seen in training: the "
                    "model has never seen such values, so this answer is a guess beyond the data.",
                    icon=":material/warning:")
-    exp = explain_fn(edited.to_frame().T)
-    st.plotly_chart(charts.shap_waterfall(exp, 0), key=f"{key}_waterfall")
 
 
 def scoring_template(required: Sequence[str], example: pd.DataFrame | None = None) -> pd.DataFrame:
