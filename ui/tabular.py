@@ -41,9 +41,10 @@ def explanation_panel(exp: Explanation, key: str, row_label: str = "row", row_na
 
 def explain_and_what_if(model: Any, df: pd.DataFrame, held: pd.DataFrame, run_key: str, key: str, tabs: Sequence,
                         row_label: str, risk_fn: Callable[[pd.DataFrame], float], risk_label: str,
-                        caption: str | None = None):
+                        caption: str | None = None, verdict: Callable[[pd.Series, float, float], None] | None = None):
     """The Explanations and What-if tabs of a tabular page: SHAP of the held-out rows `held` (computed once per run),
-    then one of them to edit. Returns the Explanation (None when it failed: the page keeps serving)."""
+    then one of them to edit (`verdict`: the page's words on the two risks, see what_if). Returns the Explanation
+    (None when it failed: the page keeps serving)."""
     exp = None
     with guard("explaining the model", stop=False):
         exp = memo(f"{key}_explain", run_key, lambda: model.explain(held))
@@ -59,7 +60,7 @@ def explain_and_what_if(model: Any, df: pd.DataFrame, held: pd.DataFrame, run_ke
         order = list(exp.importance().index) if exp is not None else model.features
         with guard("updating the what-if", stop=False):
             what_if(df.loc[pick, model.features], model.preprocessor.plans_, order, risk_fn, model.explain,
-                    key=f"{key}_wi_{pick}", risk_label=risk_label)
+                    key=f"{key}_wi_{pick}", risk_label=risk_label, verdict=verdict)
     return exp
 
 
