@@ -39,7 +39,8 @@ class DriverChange:
         when = f"{unit}s {self.first} to {self.last}" if self.last and self.last != self.first else f"{unit} {self.first}"
         if self.last is None:
             when = f"{unit} {self.first} to the end of the horizon"
-        what = f"{self.percent:+g}%" if self.percent is not None else f"set to {self.value}"
+        value = f"{self.value:g}" if isinstance(self.value, (int, float)) else str(self.value)
+        what = f"{self.percent:+g}%" if self.percent is not None else f"set to {value}"
         return f"{self.driver} {what} on {when}"
 
 
