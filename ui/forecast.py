@@ -512,6 +512,11 @@ def scenario(model: fc.ForecastModel, df: pd.DataFrame | None, run_key: str) -> 
                     delta=f"{orders['difference in the order'].sum():+,.0f}",
                     help="Order-up-to quantity (Reorder tab settings, no stock on hand), with the plan; the delta is "
                          "the change from the order without it.")
+    if plan.outside:
+        st.warning("; ".join(f"{d} goes outside the values seen in the history ({lo:g} to {hi:g})"
+                             for d, (lo, hi) in plan.outside.items())
+                   + ": the network has never seen such values, so this answer is a guess beyond the data.",
+                   icon=":material/warning:")
     what = "; ".join(ch.describe(model.freq.unit) for ch in changes)
     share = f" ({(after - before) / before:+.1%})" if before > 0 else ""
     st.markdown(f"**Your plan** ({what}) {'adds' if after >= before else 'takes away'} **{abs(after - before):,.0f} "

@@ -460,8 +460,8 @@ def customer_what_if(model: seg.SegmentationModel, cid: str, names: Sequence[str
     """Edit one customer's recency, frequency, spend (any feature) → the segment they move to, by name, and why: the
     distances to the centres in words and the SHAP of the new segment's pull."""
     st.markdown("**What if this customer changed**")
-    st.caption("Change their values — e.g. a more recent last purchase, more orders, a higher spend — and see which "
-               "segment they would sit in. The columns that most decide this customer's segment come first.")
+    st.caption("Change their values — a more recent last purchase, more orders, a higher spend — and see which "
+               "segment they would sit in.")
     base = model.customers.loc[cid, model.features]
     exp = model.explain_features(model.customers.loc[[cid], model.features], int(model.customers.loc[cid, "_segment"]))
 
@@ -473,6 +473,8 @@ def customer_what_if(model: seg.SegmentationModel, cid: str, names: Sequence[str
         c2.metric("Segment with your changes", f"{move.after + 1} · {names[move.after]}",
                   delta="moved" if move.moved else None, delta_color="off")
         (st.success if move.moved else st.info)(move.sentence(), icon=":material/swap_horiz:")
+        if all(a == b or (pd.isna(a) and pd.isna(b)) for a, b in zip(recorded, edited)):
+            return  # nothing changed yet: the waterfall above already says why this segment
         fall = charts.shap_waterfall(move.explanation, 0)
         fall.update_layout(title=f"Why '{names[move.after]}' with your changes",
                            xaxis_title=f"pull towards '{names[move.after]}' (log-odds compared with the average segment)")

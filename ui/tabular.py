@@ -98,6 +98,9 @@ def report_head(table: Table, model: Any, unit: str, *settings: dict) -> list:
                       f"{model.n_rows['test']:,} {unit}.", profile(table.df), *model.notes])]
 
 
+WHAT_IF_SHOWN = 9  # what-if inputs shown open; the rest of a wide table sits in an expander
+
+
 def what_if(
     base_row: pd.Series,
     plans: Sequence,
@@ -117,11 +120,15 @@ def what_if(
     by_name = {p.name: p for p in plans}
     edited = base_row.copy()
     outside: list[str] = []
-    st.caption("Change any value; the risk and the explanation update at once. The most influential columns come first.")
+    st.caption("Change any value; the answer below and its explanation update at once. The most influential columns come "
+               "first.")
     cols = st.columns(3)
+    if len(order) > WHAT_IF_SHOWN + 3:  # many columns: the most influential first, the rest folded away, so the
+        with st.expander(f"The other {len(order) - WHAT_IF_SHOWN} columns"):  # answer stays near what is edited
+            more = st.columns(3)
     for n, name in enumerate(order):
         plan = by_name[name]
-        box = cols[n % 3]
+        box = cols[n % 3] if n < WHAT_IF_SHOWN or len(order) <= WHAT_IF_SHOWN + 3 else more[n % 3]
         current = base_row.get(name)
         if plan.kind == "numeric" and plan.codes:  # a code (sex 0/1, thal 3/6/7): only the values seen in training
             value = float(current) if pd.notna(current) else float(plan.median)

@@ -2,13 +2,15 @@
 change in %, a holiday, a closed day) for one series or all, and compare the forecast, its interval and the reorder
 quantity with the plan without the change, in units and money.
 
-Only the network reads drivers. When the backtest chose another method for a series (seasonal naive, AutoETS, the
-combination), the plan's effect is the network's, applied as a ratio per step to that series' chosen forecast: the
-level comes from the method that forecast the series best, the change from the model that learnt the drivers.
+Only the network reads drivers, so the plan's effect is the network's: its forecast with the plan over its forecast
+without, step by step, applied to the forecast the page uses for the series (the network's own, or the seasonal naive,
+AutoETS or combination forecast the backtest chose). The level comes from the method that forecast the series best,
+the change from the model that learnt the drivers; the plan without the change is the page's own forecast, so the
+Forecasts and Reorder tabs and the plan agree.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
@@ -97,6 +99,14 @@ def _network(model: "ForecastModel", s: SeriesData, scale: float) -> tuple[np.nd
     return daily[0] * scale, totals[0] * scale
 
 
+def _totals_on(totals: np.ndarray, net_point: np.ndarray, point: np.ndarray) -> np.ndarray:
+    """The network's running-total quantiles moved onto `point`'s running total; nothing expected so far (every day
+    closed): nothing to cover."""
+    out = rescale_totals(totals, net_point, point)
+    out[np.cumsum(point) <= 1e-9] = 0.0
+    return out
+
+
 def _frame(model: "ForecastModel", s: SeriesData, method: str, low, point, high, totals) -> pd.DataFrame:
     H = model.horizon
     part = pd.DataFrame({"series": s.id, "date": model.freq.dates(s.start, s.n + H)[s.n:], "step": np.arange(1, H + 1),
@@ -116,6 +126,8 @@ class ScenarioPlan:
     planned: pd.DataFrame
     base_drivers: pd.DataFrame  # series, step and each driver's value over the horizon, without and with the plan
     planned_drivers: pd.DataFrame
+    outside: dict[str, tuple[float, float]] = field(default_factory=dict)  # numeric drivers planned beyond the
+    # history's range (the range): the answer is a guess beyond the data
 
     @property
     def ids(self) -> list[str]:
@@ -178,18 +190,25 @@ def plan(model: "ForecastModel", history: pd.DataFrame, changes: Sequence[Driver
         op = s.open[s.n:] if s.open is not None else np.ones(H, bool)
         op2 = changed.open[s.n:] if changed.open is not None else np.ones(H, bool)
         q[~op], q2[~op2] = 0.0, 0.0
-        c = chosen_future(s.y, q, method, H, m, with_ets=with_ets)
-        if method == MODEL:
-            low, point, high = c.low, c.point, c.high
-            low2, point2, high2 = q2[:, 0], q2[:, 1], q2[:, 2]
+        stored = model.forecast[model.forecast["series"] == s.id]
+        dates = model.freq.dates(s.start, s.n + H)[s.n:]
+        if len(stored) == H and (pd.DatetimeIndex(stored["date"]) == dates).all():
+            # the history the model was trained on: the plan without the change is the page's own forecast
+            low, point, high = (stored[c].to_numpy(float).copy() for c in ("low", "median", "high"))
+            t = stored[[total_col(level) for level in TOTAL_LEVELS]].to_numpy(float)
         else:
-            def moved(v: np.ndarray, k: int) -> np.ndarray:  # the network's change, as a ratio per step
-                return np.where(q[:, k] > 1e-9, v * q2[:, k] / np.where(q[:, k] > 1e-9, q[:, k], 1.0), q2[:, k])
-            low, point, high = c.low, c.point, c.high
-            low2, point2, high2 = moved(c.low, 0), moved(c.point, 1), moved(c.high, 2)
-            t, t2 = rescale_totals(t, q[:, 1], point), rescale_totals(t2, q2[:, 1], point2)
-        for arr, o in ((low, op), (point, op), (high, op), (low2, op2), (point2, op2), (high2, op2)):
-            arr[~o] = 0.0
+            c = chosen_future(s.y, q, method, H, m, with_ets=with_ets)
+            low, point, high = c.low.copy(), c.point.copy(), c.high.copy()
+            for arr in (low, point, high):
+                arr[~op] = 0.0
+            t = _totals_on(t, q[:, 1], point)
+
+        def moved(v: np.ndarray, k: int) -> np.ndarray:  # the network's change, as a ratio per step
+            return np.where(q[:, k] > 1e-9, v * (q2[:, k] / np.where(q[:, k] > 1e-9, q[:, k], 1.0)), q2[:, k])
+        low2, point2, high2 = moved(low, 0), moved(point, 1), moved(high, 2)
+        for arr in (low2, point2, high2):
+            arr[~op2] = 0.0
+        t2 = _totals_on(t, point, point2)  # the running totals follow the plan's forecast
         base_parts.append(_frame(model, s, method, low, point, high, t))
         plan_parts.append(_frame(model, changed, method, low2, point2, high2, t2))
         for parts, src in ((base_drv, s), (plan_drv, changed)):
@@ -197,6 +216,13 @@ def plan(model: "ForecastModel", history: pd.DataFrame, changes: Sequence[Driver
             d.insert(0, "step", np.arange(1, H + 1))
             d.insert(0, "series", s.id)
             parts.append(d)
+    planned_drivers = pd.concat(plan_drv, ignore_index=True)
+    outside = {}
+    for c in {ch.driver for ch in changes}:
+        seen = pd.to_numeric(pd.concat([s.drivers[c].iloc[:s.n] for s in chosen]), errors="coerce").dropna()
+        now = pd.to_numeric(planned_drivers[c], errors="coerce").dropna()
+        if len(seen) and len(now) and (now.min() < seen.min() - 1e-9 or now.max() > seen.max() + 1e-9):
+            outside[c] = (float(seen.min()), float(seen.max()))
     return ScenarioPlan(model, list(changes), pd.concat(base_parts, ignore_index=True),
                         pd.concat(plan_parts, ignore_index=True), pd.concat(base_drv, ignore_index=True),
-                        pd.concat(plan_drv, ignore_index=True))
+                        planned_drivers, outside)

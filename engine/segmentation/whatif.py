@@ -35,7 +35,8 @@ class SegmentMove:
         new, old = self.names[self.after], self.names[self.before]
         order = np.argsort(self.distance_after)
         runner = int(order[1]) if len(order) > 1 else None
-        why = f"its centre is now the nearest ({self.distance_after[self.after]:.2f} standard deviations away"
+        why = (f"its centre is {'now' if self.moved else 'still'} the nearest "
+               f"({self.distance_after[self.after]:.2f} standard deviations away")
         why += (f"; next is '{self.names[runner]}' at {self.distance_after[runner]:.2f})" if runner is not None else ")")
         if self.moved:
             return (f"With your changes this customer moves from '{old}' to '{new}': {why}. As recorded they were "
