@@ -530,8 +530,10 @@ def scenario(model: fc.ForecastModel, df: pd.DataFrame | None, run_key: str) -> 
     st.dataframe(summary, hide_index=True, width="stretch", height=min(320, 36 * (len(summary) + 1)),
                  column_config={c: st.column_config.NumberColumn(format="%.0f") for c in summary.columns if c != "series"})
     if orders is not None:
-        st.markdown("**Orders without and with the plan**")
-        st.dataframe(orders, hide_index=True, width="stretch", height=min(320, 36 * (len(orders) + 1)))
+        st.markdown("**Orders without and with the plan** (the download adds the demand covered and safety stock)")
+        short = orders[["series", "forecast used", *[c for c in orders.columns if c.startswith(("expected demand",
+                        "suggested order"))], "difference in the order"]]
+        st.dataframe(short, hide_index=True, width="stretch", height=min(320, 36 * (len(short) + 1)))
         download_csv(orders, "Download the plan's orders (CSV)", "scenario_orders.csv", key="fc_plan_dl")
 
 
