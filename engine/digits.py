@@ -440,6 +440,29 @@ def prepare_image(image: np.ndarray, box: int = 20, threshold: float = 0.2) -> n
 # ----------------------------------------------------------------------------- augmentation
 
 
+ERASE_PARTS = ("nothing", "the top third", "the middle third", "the bottom third", "the left half", "the right half")
+
+
+def nudge(pixels: np.ndarray, thicker: int = 0, erase: str = "nothing") -> np.ndarray:
+    """One 28×28 image (0–255, any shape of 784 values) with its strokes thickened (`thicker` > 0: grey-scale
+    dilation, each step a pixel's brightest neighbour, up, down, left or right) or thinned (< 0: erosion, the darkest)
+    and one part erased (ERASE_PARTS): the digits page's "nudge" of a misread digit, to see the reading change."""
+    if erase not in ERASE_PARTS:
+        raise ValueError(f"erase must be one of {', '.join(ERASE_PARTS)}, not {erase!r}")
+    x = np.asarray(pixels, dtype=np.float32).reshape(SIDE, SIDE).copy()
+    pick = np.maximum if thicker > 0 else np.minimum
+    for _ in range(abs(int(thicker))):
+        p = np.pad(x, 1, mode="constant", constant_values=0.0 if thicker > 0 else 255.0)
+        x = pick.reduce([p[1:-1, 1:-1], p[:-2, 1:-1], p[2:, 1:-1], p[1:-1, :-2], p[1:-1, 2:]])
+    third = SIDE // 3
+    parts = {"the top third": (slice(0, third), slice(None)), "the middle third": (slice(third, 2 * third), slice(None)),
+             "the bottom third": (slice(2 * third, None), slice(None)), "the left half": (slice(None), slice(0, SIDE // 2)),
+             "the right half": (slice(None), slice(SIDE // 2, None))}
+    if erase in parts:
+        x[parts[erase]] = 0.0
+    return x.reshape(N_PIXELS)
+
+
 def augment(X: np.ndarray, copies: int = 1, seed: int = 0, max_degrees: float = 12.0,
             max_shift: float = 2.5, max_zoom: float = 0.1) -> np.ndarray:
     """Randomly turned (±12°), shifted (±2.5 px) and resized (±10%) copies of flat 28×28 images (0–1)."""

@@ -209,6 +209,45 @@ def gallery(model: dg.DigitModel, pick: str, key: str, limit: int = 30) -> None:
                "confident mistakes on clear digits are the ones to worry about.")
 
 
+def nudge_view(model: dg.DigitModel, key: str, limit: int = 30) -> None:
+    """What-if for digits: pick a misread test image from the gallery, thicken or thin its strokes or erase a part,
+    and see what each model reads now."""
+    st.markdown("**Nudge a misread digit** — would a bolder or thinner stroke, or a missing part, change the reading?")
+    wrong = model.misclassified(dg.MODEL).head(limit)
+    if not len(wrong):
+        st.info("The CNN misread no test image, so there is none to nudge.", icon=":material/check_circle:")
+        return
+    by_index = wrong.set_index("index")
+    c1, c2, c3 = st.columns([2, 2, 2])
+    i = c1.selectbox("Misread image", list(wrong["index"]), key=f"{key}_image",
+                     format_func=lambda j: f"image {j + 1:,} · true {by_index.loc[j, 'true']}, CNN reads "
+                                           f"{by_index.loc[j, 'predicted']} ({100 * by_index.loc[j, 'confidence']:.0f}%)",
+                     help="The CNN's misread test images, the most confident mistakes first (as in the gallery above).")
+    thicker = c2.slider("Strokes: thinner ← → thicker", -2, 3, 0, key=f"{key}_thicker_{i}",
+                        help="Each step makes every stroke about one pixel bolder (or thinner) on each side.")
+    erase = c3.selectbox("Erase", list(dg.ERASE_PARTS), key=f"{key}_erase_{i}",
+                         help="Blank out part of the image, as if that part of the digit had not been written.")
+    true = int(model.test["y"][i])
+    x = dg.nudge(model.test["X"][i], thicker, erase)
+    before = model.test[dg.MODEL][i]
+    after = model.predict_image(x)
+    p = after[dg.MODEL]
+    d0, d1 = int(before.argmax()), int(p.argmax())
+    a, b, c = st.columns([1, 1, 3])
+    a.image(upscale(model.test["X"][i], 4), caption=f"as written (true digit {true})", width="stretch")
+    b.image(upscale(x, 4), caption="with your nudge", width="stretch")
+    m1, m2 = c.columns(2)
+    m1.metric("The CNN reads, as written", f"{d0} ({pct(float(before[d0]), 0)})")
+    m2.metric("The CNN reads, nudged", f"{d1} ({pct(float(p[d1]), 0)})",
+              delta="now right" if d1 == true else ("changed" if d1 != d0 else None),
+              delta_color="normal" if d1 == true else "off")
+    c.markdown(f"The true digit {true}'s probability: **{pct(float(before[true]), 1)}** as written, "
+               f"**{pct(float(p[true]), 1)}** nudged. The MLP now reads **{int(after[dg.MLP].argmax())}**, "
+               f"logistic regression **{int(after[dg.LOGREG].argmax())}**.")
+    c.caption("If a small nudge puts the reading right, the model was close to the line; if it takes a lot, the image "
+              "itself looks like the digit the model read.")
+
+
 def _image_options(model: dg.DigitModel, limit: int = 150) -> list[int]:
     wrong = model.misclassified(dg.MODEL)["index"].tolist()
     return list(dict.fromkeys([*wrong[:50], *range(min(limit, model.n_rows["test"]))]))
@@ -400,6 +439,7 @@ def results(model: dg.DigitModel, run_key: str, run_id: str | None, data_label: 
     with tabs[0]:
         performance_summary(model)
         performance(model, "dg_perf")
+        nudge_view(model, "dg_nudge")
         with st.expander("Training curves and what was done to the data"):
             st.plotly_chart(training_curves(model), key="dg_history")
             st.caption("Both networks stop once the validation loss (solid) stops falling; a widening gap to the training "

@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from engine import forecast as fc
+from engine.forecast import scenario as scn
 from engine.data import Table
 from engine.dictionary import series_descriptions
 from engine.options import help_of
@@ -19,7 +20,7 @@ from ui.results import download_csv, metric_delta
 from ui.share import share_panel
 from ui.state import memo
 from ui.tabular import batch_scoring, model_file_scoring
-from ui.style import BASELINE_COLORS, MODEL_COLOR, NEUTRAL_COLOR, fmt
+from ui.style import BASELINE_COLORS, MODEL_COLOR, NEUTRAL_COLOR, fmt, money
 from ui.training import run_key as content_key
 
 KEYS = ["mae", "mase", "smape", "coverage", "rmse"]  # the error in the analyst's units first
@@ -421,6 +422,130 @@ def reorder(model: fc.ForecastModel, df: pd.DataFrame | None, run_key: str) -> N
         download_csv(table, "Download the reorder table (CSV)", "reorder_quantities.csv", key="fc_reorder_dl")
 
 
+def _plan_changes(model: fc.ForecastModel, df: pd.DataFrame, series: str, key: str) -> list[scn.DriverChange]:
+    """One row of controls per driver: change it or not, how (a value, or a number by %), and on which days (named by
+    `series`' dates; with series that end on different dates, by step as well)."""
+    kinds = scn.driver_kinds(model, df)
+    dates = model.forecast.loc[model.forecast["series"] == series, "date"]
+    same = model.forecast.groupby("series")["date"].min().nunique() == 1
+    labels = [f"{d:%a %d %b %Y}" if same else f"{model.freq.unit} {k + 1} ({d:%d %b} for {series})"
+              for k, d in enumerate(dates)]
+    changes = []
+    for driver, kind in kinds.items():
+        c1, c2, c3 = st.columns([1, 1, 2])
+        if not c1.checkbox(f"Change {driver}", key=f"{key}_on_{driver}"):
+            continue
+        if kind == "flag":
+            on = c2.radio(driver, ["1 (on, open, yes)", "0 (off, closed, no)"], key=f"{key}_flag_{driver}",
+                          help="A promotion or holiday on: 1. For an open/closed column, 0 closes the shop on those days.")
+            change = dict(value=1.0 if on.startswith("1") else 0.0)
+        elif kind == "number":
+            change = dict(percent=c2.number_input(f"{driver}: change by (%)", -90.0, 500.0, -10.0, 5.0,
+                                                  key=f"{key}_pct_{driver}", help="A price cut of 10%: −10."))
+        else:
+            levels = sorted(map(str, df[driver].dropna().unique()))[:200]
+            change = dict(value=c2.selectbox(f"{driver}: set to", levels, key=f"{key}_cat_{driver}"))
+        first, last = c3.select_slider(f"{driver}: on these {model.freq.unit}s", labels, value=(labels[0], labels[-1]),
+                                       key=f"{key}_days_{driver}_{labels[0]}")
+        changes.append(scn.DriverChange(driver, labels.index(first) + 1, labels.index(last) + 1, **change))
+    return changes
+
+
+def scenario_chart(plan: "scn.ScenarioPlan", series: str, unit: str) -> go.Figure:
+    """One series' forecast with its 80% band, without the plan (grey) and with it (blue)."""
+    fig = go.Figure()
+    for name, frame, line, band in (("without the plan", plan.base, NEUTRAL_COLOR, "rgba(120, 120, 120, 0.18)"),
+                                    ("with your plan", plan.planned, MODEL_COLOR, BAND)):
+        f = frame[frame["series"] == series]
+        fig.add_scatter(x=f["date"], y=f["high"], mode="lines", line=dict(width=0), showlegend=False, hoverinfo="skip")
+        fig.add_scatter(x=f["date"], y=f["low"], mode="lines", line=dict(width=0), fill="tonexty", fillcolor=band,
+                        name=f"80% interval {name}", hoverinfo="skip")
+        fig.add_scatter(x=f["date"], y=f["median"], mode="lines+markers", line=dict(color=line, dash="dot" if
+                        name.startswith("without") else "solid"), name=f"forecast {name}")
+    fig.update_layout(title=f"{series}: the forecast without and with your plan", height=380,
+                      yaxis_title=f"{unit} per {plan.model.freq.unit}", **_LAYOUT)
+    return fig
+
+
+def scenario(model: fc.ForecastModel, df: pd.DataFrame | None, run_key: str) -> None:
+    """Scenario planning: change the drivers over the horizon (one series or all) → the forecast with its interval and
+    the reorder quantity beside the plan without the change, and the difference in units and money."""
+    if not model.driver_columns:
+        st.info("This model reads no drivers (promotions, prices, holidays, opening days): only the history drives its "
+                "forecast, so there is no future to plan. Map the columns you know in advance as drivers in step 2 and "
+                "train again to compare plans.", icon=":material/info:")
+        return
+    if df is None:
+        st.info("Scenario planning needs the history the model forecasts from: open the data with the model.",
+                icon=":material/info:")
+        return
+    st.markdown("**Plan the future drivers** — switch a promotion on, change a price, close on a holiday — and compare "
+                "the forecast and the order with the plan without the change.")
+    c1, c2 = st.columns([2, 2])
+    everyone = "All series"
+    target = c1.selectbox("Plan for", [everyone, *_series_order(model)], key="fc_plan_series",
+                          help="One series, or the same change for every series.")
+    numbers = [d for d, k in scn.driver_kinds(model, df).items() if k == "number"]
+    prices = [d for d in numbers if "price" in str(d).lower()] + [d for d in numbers if "price" not in str(d).lower()]
+    typed = "a price per unit I type"
+    how = c2.selectbox("Money from", [*prices, typed], key="fc_plan_money",
+                       help="A price driver is read day by day, as planned; or type one price per unit.")
+    unit_price = c2.number_input("Price per unit", 0.0, 1e9, 1.0, 0.5, key="fc_plan_price") if how == typed else None
+    changes = _plan_changes(model, df, _series_order(model)[0] if target == everyone else target, "fc_plan")
+    if not changes:
+        st.caption("Tick a driver above to change it; the forecast without a change is the one on the Forecasts tab.")
+        return
+    series = None if target == everyone else [target]
+    plan = None
+    with guard("planning the scenario", stop=False):
+        plan = memo("fc_plan", f"{run_key}|{target}|{changes}", lambda: scn.plan(model, df, changes, series), keep=4)
+    if plan is None:
+        return
+    summary = plan.summary(price_driver=None if how == typed else how, unit_price=unit_price)
+    unit = model.columns.target
+    before, after = summary["units without the plan"].sum(), summary["units with the plan"].sum()
+    decision = dict(lead_time=int(st.session_state.get("fc_lead", model.lead_time)),
+                    review_period=int(st.session_state.get("fc_review", model.review_period)),
+                    service_level=float(st.session_state.get("fc_service", round(100 * model.service_level))) / 100)
+    orders = None
+    with guard("computing the orders of the plan", stop=False):
+        orders = plan.reorder(**decision)
+    m = st.columns(4)
+    m[0].metric(f"{unit} over {model.freq.units(model.horizon)}, without the plan", f"{before:,.0f}")
+    m[1].metric(f"{unit} with your plan", f"{after:,.0f}", delta=f"{after - before:+,.0f}")
+    if "difference (money)" in summary:
+        m[2].metric("Money difference", money(float(summary["difference (money)"].sum())),
+                    help="Units times price over the horizon, with the plan minus without it.")
+    if orders is not None:
+        m[3].metric("Suggested order, with the plan", f"{orders['suggested order · with the plan'].sum():,.0f}",
+                    delta=f"{orders['difference in the order'].sum():+,.0f}",
+                    help="Order-up-to quantity (Reorder tab settings, no stock on hand), with the plan; the delta is "
+                         "the change from the order without it.")
+    if plan.outside:
+        st.warning("; ".join(f"{d} goes outside the values seen in the history ({lo:g} to {hi:g})"
+                             for d, (lo, hi) in plan.outside.items())
+                   + ": the network has never seen such values, so this answer is a guess beyond the data.",
+                   icon=":material/warning:")
+    what = "; ".join(ch.describe(model.freq.unit) for ch in changes)
+    share = f" ({(after - before) / before:+.1%})" if before > 0 else ""
+    st.markdown(f"**Your plan** ({what}) {'adds' if after >= before else 'takes away'} **{abs(after - before):,.0f} "
+                f"{unit}**{share} over the horizon for {target.lower() if target == everyone else target}.")
+    show = target if series else st.selectbox("Show series", plan.ids, key="fc_plan_show")
+    st.plotly_chart(scenario_chart(plan, show, unit), key="fc_plan_chart")
+    others = sorted({SHORT.get(model.method_of(s), s) for s in plan.ids} - {"network"})
+    st.caption("Bands: the 80% interval. Only the network reads drivers"
+               + (f"; for series forecast by {' or '.join(others)} the plan moves that forecast by the network's change, "
+                  "as a ratio per day." if others else "."))
+    st.dataframe(summary, hide_index=True, width="stretch", height=min(320, 36 * (len(summary) + 1)),
+                 column_config={c: st.column_config.NumberColumn(format="%.0f") for c in summary.columns if c != "series"})
+    if orders is not None:
+        st.markdown("**Orders without and with the plan** (the download adds the demand covered and safety stock)")
+        short = orders[["series", "forecast used", *[c for c in orders.columns if c.startswith(("expected demand",
+                        "suggested order"))], "difference in the order"]]
+        st.dataframe(short, hide_index=True, width="stretch", height=min(320, 36 * (len(short) + 1)))
+        download_csv(orders, "Download the plan's orders (CSV)", "scenario_orders.csv", key="fc_plan_dl")
+
+
 def achieved(model: fc.ForecastModel, level: float) -> float:
     """The share of backtest totals a `level` quantile covered (interpolated between the learned levels)."""
     pts = sorted((float(q), v) for q, v in model.total_coverage.items() if v == v)
@@ -519,7 +644,7 @@ def series_names(model: fc.ForecastModel, table: Table | None) -> dict[str, str]
 def results(model: fc.ForecastModel, table: Table | None, run_key: str, run_id: str | None) -> None:
     """Step 4: Performance · Forecasts · Explanations · Reorder · Score new data · Share."""
     st.subheader("4 · Results")
-    tabs = st.tabs(["Performance", "Forecasts", "Explanations", "Reorder", "Score new data", "Share"])
+    tabs = st.tabs(["Performance", "Forecasts", "Explanations", "Reorder", "Scenario", "Score new data", "Share"])
     with tabs[0]:
         performance(model)
     names = memo("fc_series_names", run_key, lambda: series_names(model, table))
@@ -530,8 +655,10 @@ def results(model: fc.ForecastModel, table: Table | None, run_key: str, run_id: 
     with tabs[3]:
         reorder(model, table.df if table is not None else None, run_key)
     with tabs[4]:
-        score_history(model)
+        scenario(model, table.df if table is not None else None, run_key)
     with tabs[5]:
+        score_history(model)
+    with tabs[6]:
         share_panel("forecast", run_id, memo("fc_model_file", run_key, model.to_bytes), "forecast_model.safetensors",
                     report=lambda: report(model, table, st.session_state.get("_memo_fc_explain", {}).get(run_key)))
 

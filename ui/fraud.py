@@ -18,7 +18,7 @@ from ui.results import comparison_table, download_csv, metric_cards
 from ui.share import share_panel
 from ui.state import memo
 from ui.tabular import (batch_scoring, capacity_threshold, held_out_line, hindsight, model_file_scoring, money_cards,
-                        report_head, review_capacity)
+                        report_head, review_capacity, what_if)
 from ui.training import training_notes
 from ui.style import MODEL_COLOR, NEUTRAL_COLOR, POSITIVE_COLOR, in_currency, money, pct
 
@@ -250,6 +250,48 @@ def explanations_view(model: fr.FraudModel, exp: Explanation) -> None:
     c2.caption("Dots right of zero push towards fraud; orange dots are high values of that column, blue low.")
 
 
+# ----------------------------------------------------------------------------- What-if
+
+
+def what_if_view(model: fr.FraudModel, df: pd.DataFrame, top: pd.DataFrame | None, exp: Explanation | None,
+                 threshold: float) -> None:
+    """Edit one transaction's values → its score, whether it would be flagged at the analyst's threshold, and how its
+    reasons change. Starts from the highest-scoring transactions (the flagged list), where 'what would clear it' is
+    the question; without a label the score is the autoencoder's anomaly score."""
+    if model.mode == "labelled":
+        st.caption(f"Start from a transaction and change its values: its fraud score, whether it would be flagged at your "
+                   f"threshold ({threshold:.3f}) and the reasons update at once.")
+    else:
+        st.caption(f"Without a label the what-if moves the anomaly score — how unlike the training transactions this one "
+                   f"is — and whether it would be flagged at your threshold ({threshold:.3f}); a labelled run would "
+                   "answer with the risk of fraud instead.")
+    if top is not None and len(top):
+        rows = [int(r) - 1 for r in top["row"]]
+        score_of = dict(zip(rows, top[model.score_name]))
+    else:
+        rows = [int(i) for i in model.held_out(df, 200).index]
+        score_of = {}
+    pick = st.selectbox("Start from transaction", rows, key="fr_whatif_row",
+                        format_func=lambda r: f"row {r + 1:,}" + (f" · {model.score_name} {score_of[r]:.3f}" if r in score_of else ""),
+                        help="Highest score first: the transactions your threshold flags come at the top.")
+    order = list(exp.importance().index) if exp is not None else model.features
+
+    def verdict(edited: pd.Series, before: float, after: float) -> None:
+        def said(s: float) -> str:
+            return f"**{'flagged' if s >= threshold else 'not flagged'}** ({model.score_name} {s:.3f})"
+        st.markdown(f"At your threshold ({threshold:.3f}): as recorded {said(before)}; with your changes {said(after)}.")
+        was = model.row_reasons(model.explain(df.iloc[[pick]][model.features]), 0)
+        now = model.row_reasons(model.explain(edited.to_frame().T), 0)
+        c1, c2 = st.columns(2)
+        c1.markdown("**Reasons as recorded:** " + ("; ".join(was) or "no single column stands out"))
+        c2.markdown("**Reasons with your changes:** " + ("; ".join(now) or "no single column stands out"))
+
+    with guard("updating the what-if", stop=False):
+        what_if(df.iloc[pick][model.features], model.preprocessor.plans_, order, lambda d: float(model.scores(d)[0]),
+                model.explain, key=f"fr_wi_{pick}", risk_label=model.score_name.capitalize(), verdict=verdict,
+                names=model.dictionary)
+
+
 # ----------------------------------------------------------------------------- 4 · Results (also for shared runs)
 
 
@@ -271,8 +313,8 @@ def results(model: fr.FraudModel, table: Table, run_key: str, run_id: str | None
         exp_global = memo("fr_explain", run_key, lambda: model.explain(model.held_out(df, 200)))
 
     if model.has_label:
-        perf, cost, flagged, expl, score, share = st.tabs(
-            ["Performance", "Cost & threshold", "Flagged transactions", "Explanations", "Score new data", "Share"])
+        perf, cost, flagged, expl, whatif, score, share = st.tabs(
+            ["Performance", "Cost & threshold", "Flagged transactions", "Explanations", "What-if", "Score new data", "Share"])
         with perf:
             performance(model, ev, threshold)
             training_notes(model, "fr")
@@ -281,7 +323,8 @@ def results(model: fr.FraudModel, table: Table, run_key: str, run_id: str | None
             hindsight(model, costs, capacity, ev[model.model_name]["cost_per_1000"], f"fr_{run_key[:8]}", "transactions",
                       "frauds", "a later period, a new fraud pattern")
     else:
-        perf, flagged, expl, score, share = st.tabs(["Scores", "Flagged transactions", "Explanations", "Score new data", "Share"])
+        perf, flagged, expl, whatif, score, share = st.tabs(["Scores", "Flagged transactions", "Explanations", "What-if",
+                                                             "Score new data", "Share"])
         with perf:
             st.markdown(f"No label, so no accuracy can be measured: the {model.score_name} says how unlike the rest of "
                         "your file a transaction is. Check the flagged ones by hand, and add a label once you know outcomes.")
@@ -294,6 +337,8 @@ def results(model: fr.FraudModel, table: Table, run_key: str, run_id: str | None
     with expl:
         if exp_global is not None:
             explanations_view(model, exp_global)
+    with whatif:
+        what_if_view(model, df, top, exp_global, threshold)
     with score:
         batch_scoring("fr", model.decide(threshold=threshold).score, model.features, "fraud_scores.csv", example=table.df)
         st.caption(f"Each row gets its {model.score_name}, whether it is flagged at your threshold ({threshold:.3f}), "

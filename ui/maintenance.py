@@ -157,6 +157,17 @@ def report(model: mt.MaintenanceModel, table: Table, costs: mt.Costs, by_group: 
                         lead=report_lead(model, costs))
 
 
+def service_verdict(model: mt.MaintenanceModel):
+    """The what-if's answer in the page's words: service the machine before this run at the analyst's threshold?"""
+    def said(risk: float) -> str:
+        return f"**{'service first' if risk >= model.threshold else 'no service needed'}** (risk {pct(risk)})"
+
+    def verdict(edited: pd.Series, before: float, after: float) -> None:
+        st.markdown(f"At your threshold ({pct(model.threshold)}): as recorded {said(before)}; with your changes "
+                    f"{said(after)}.")
+    return verdict
+
+
 def results(model: mt.MaintenanceModel, table: Table, run_key: str, run_id: str | None) -> None:
     """Step 4: Performance · Costs & threshold · Service list · Explanations · What-if · Score new data · Share."""
     df = table.df
@@ -176,7 +187,9 @@ def results(model: mt.MaintenanceModel, table: Table, run_key: str, run_id: str 
                                  "failures", exclude=(model.columns.target, *model.columns.modes, model.columns.machine or ""))
     explain_and_what_if(model, df, df.iloc[model.test["row"][:200]], run_key, "mt", tabs[4:6], "run",
                         lambda d: float(model.risk(d)[0]), "Failure risk",
-                        "Start from a held-out run and change what you know before it, e.g. tool wear +50 minutes.")
+                        "Start from a held-out run and change what you know before it — tool wear +50 minutes, a "
+                        "higher torque, a lower rotational speed — and see its failure risk, whether to service the "
+                        "machine first at your threshold, and the reasons.", verdict=service_verdict(model))
     with tabs[6]:
         batch_scoring("mt", model.score, model.features, "maintenance_scores.csv", example=table.df)
     with tabs[7]:

@@ -28,7 +28,7 @@ from ui.results import comparison_table, download_csv, metric_delta
 from ui.share import share_panel, update_offer
 from ui.state import memo
 from ui.options import option_input
-from ui.tabular import batch_scoring, model_file_scoring
+from ui.tabular import batch_scoring, model_file_scoring, what_if
 from ui.style import BASELINE_COLORS, MODEL_COLOR, NEUTRAL_COLOR, fmt, pct
 
 # Okabe–Ito first (colour-blind safe), then two more distinct hues for k up to 10.
@@ -467,6 +467,38 @@ def customer_view(model: seg.SegmentationModel, cid: str, names: Sequence[str], 
     st.markdown("In words: " + "; ".join(reasons) + ".")
 
 
+def customer_what_if(model: seg.SegmentationModel, cid: str, names: Sequence[str], key: str) -> None:
+    """Edit one customer's recency, frequency, spend (any feature) → the segment they move to, by name, and why: the
+    distances to the centres in words and the SHAP of the new segment's pull."""
+    st.markdown("**What if this customer changed**")
+    st.caption("Change their values — a more recent last purchase, more orders, a higher spend — and see which "
+               "segment they would sit in.")
+    base = model.customers.loc[cid, model.features]
+    exp = model.explain_features(model.customers.loc[[cid], model.features], int(model.customers.loc[cid, "_segment"]))
+
+    def answer(recorded: pd.Series, edited: pd.Series) -> None:
+        move = seg.what_if(model, recorded, edited)
+        c1, c2 = st.columns(2)
+        c1.metric("Segment as recorded", f"{move.before + 1} · {names[move.before]}",
+                  help="The segment whose centre is nearest to this customer's values in your data.")
+        c2.metric("Segment with your changes", f"{move.after + 1} · {names[move.after]}",
+                  delta="moved" if move.moved else None, delta_color="off")
+        (st.success if move.moved else st.info)(move.sentence(), icon=":material/swap_horiz:")
+        if all(a == b or (pd.isna(a) and pd.isna(b)) for a, b in zip(recorded, edited)):
+            return  # nothing changed yet: the waterfall above already says why this segment
+        fall = charts.shap_waterfall(move.explanation, 0)
+        fall.update_layout(title=f"Why '{names[move.after]}' with your changes",
+                           xaxis_title=f"pull towards '{names[move.after]}' (log-odds compared with the average segment)")
+        st.plotly_chart(fall, key=f"{key}_wi_waterfall")
+        reasons = move.explanation.reasons(0, k=3, up=f"pulls towards '{names[move.after]}'",
+                                           down=f"pulls away from '{names[move.after]}'")
+        st.markdown("In words: " + "; ".join(reasons) + ".")
+
+    with guard("updating the what-if", stop=False):
+        what_if(base, seg.input_plans(model), list(exp.importance().index), lambda d: 0.0, model.explain,
+                key=f"{key}_wi_{cid}", answer=answer)
+
+
 def download_customers(model: seg.SegmentationModel, names: Sequence[str], key: str) -> None:
     table = model.customers_table()
     download_csv(table, f"Download customer → segment ({len(table):,} rows, CSV)", "customer_segments.csv", key)
@@ -532,6 +564,7 @@ def results(model: seg.SegmentationModel, key: str, run_id: str | None, dataset_
                 exp_one = model.explain_features(one, seg_j)
                 _, proba = model.assign(model.encode(one))
                 customer_view(model, cid, names, exp_one, proba[0], key="seg_drill")
+            customer_what_if(model, cid, names, key="seg")
 
     with score:
         score_new_data(model, "seg")

@@ -45,9 +45,10 @@ def explanation_panel(exp: Explanation, key: str, row_label: str = "row", row_na
 
 def explain_and_what_if(model: Any, df: pd.DataFrame, held: pd.DataFrame, run_key: str, key: str, tabs: Sequence,
                         row_label: str, risk_fn: Callable[[pd.DataFrame], float], risk_label: str,
-                        caption: str | None = None):
+                        caption: str | None = None, verdict: Callable[[pd.Series, float, float], None] | None = None):
     """The Explanations and What-if tabs of a tabular page: SHAP of the held-out rows `held` (computed once per run),
-    then one of them to edit. Returns the Explanation (None when it failed: the page keeps serving)."""
+    then one of them to edit (`verdict`: the page's words on the two risks, see what_if). Returns the Explanation
+    (None when it failed: the page keeps serving)."""
     exp = None
     with guard("explaining the model", stop=False):
         exp = memo(f"{key}_explain", run_key, lambda: model.explain(held))
@@ -64,7 +65,8 @@ def explain_and_what_if(model: Any, df: pd.DataFrame, held: pd.DataFrame, run_ke
         order = list(exp.importance().index) if exp is not None else model.features
         with guard("updating the what-if", stop=False):
             what_if(df.loc[pick, model.features], model.preprocessor.plans_, order, risk_fn, model.explain,
-                    key=f"{key}_wi_{pick}", risk_label=risk_label, names=getattr(model, "dictionary", None))
+                    key=f"{key}_wi_{pick}", risk_label=risk_label, verdict=verdict,
+                    names=getattr(model, "dictionary", None))
     return exp
 
 
@@ -150,6 +152,9 @@ def report_head(table: Table, model: Any, unit: str) -> list:
                       f"{model.n_rows['test']:,} {unit}.", profile(table.df), *model.notes])]
 
 
+WHAT_IF_SHOWN = 9  # what-if inputs shown open; the rest of a wide table sits in an expander
+
+
 def what_if(
     base_row: pd.Series,
     plans: Sequence,
@@ -158,18 +163,29 @@ def what_if(
     explain_fn: Callable[[pd.DataFrame], Explanation],
     key: str,
     risk_label: str = "Risk",
+    verdict: Callable[[pd.Series, float, float], None] | None = None,
+    answer: Callable[[pd.Series, pd.Series], None] | None = None,
     names: Dictionary | None = None,
-) -> None:
-    """Edit one row's values and see the risk and its explanation change (`names`: labels for the fields)."""
+) -> pd.Series:
+    """Edit one row's values and see the risk and its explanation change; returns the edited row.
+
+    The one what-if of every tabular page; pages add their own words: `verdict(edited, before, after)` writes
+    what the two risks mean (e.g. flagged at the page's threshold or not) under them, and `answer(base, edited)`
+    replaces the risk and its waterfall for a page whose answer is not a risk (the segment a customer moves to).
+    `names`: the data dictionary's labels for the fields."""
     names = names or Dictionary()
     by_name = {p.name: p for p in plans}
     edited = base_row.copy()
     outside: list[str] = []
-    st.caption("Change any value; the risk and the explanation update at once. The most influential columns come first.")
+    st.caption("Change any value; the answer below and its explanation update at once. The most influential columns come "
+               "first.")
     cols = st.columns(3)
+    if len(order) > WHAT_IF_SHOWN + 3:  # many columns: the most influential first, the rest folded away, so the
+        with st.expander(f"The other {len(order) - WHAT_IF_SHOWN} columns"):  # answer stays near what is edited
+            more = st.columns(3)
     for n, name in enumerate(order):
         plan = by_name[name]
-        box = cols[n % 3]
+        box = cols[n % 3] if n < WHAT_IF_SHOWN or len(order) <= WHAT_IF_SHOWN + 3 else more[n % 3]
         current = base_row.get(name)
         if plan.kind == "numeric" and plan.codes:  # a code (sex 0/1, thal 3/6/7): only the values seen in training
             value = float(current) if pd.notna(current) else float(plan.median)
@@ -190,6 +206,10 @@ def what_if(
             options = levels if cur in levels else [cur, *levels]
             edited[name] = box.selectbox(names.label(name), options, index=options.index(cur), key=f"{key}_{name}",
                                          format_func=lambda v, c=name: names.value_label(c, v))
+    if answer is not None:
+        _outside_warning(outside)
+        answer(base_row, edited)
+        return edited
     before = risk_fn(base_row.to_frame().T)
     after = risk_fn(edited.to_frame().T)
     c1, c2 = st.columns(2)
@@ -197,12 +217,20 @@ def what_if(
     moved = 100 * (after - before)
     c2.metric(f"{risk_label} with your changes", f"{100 * after:.1f}%",
               delta=f"{moved:+.1f} points" if abs(moved) >= 0.05 else None, delta_color="inverse")
+    if verdict is not None:
+        verdict(edited, before, after)
+    _outside_warning(outside)
+    exp = explain_fn(edited.to_frame().T)
+    st.plotly_chart(charts.shap_waterfall(exp, 0, names=names), key=f"{key}_waterfall")
+    return edited
+
+
+def _outside_warning(outside: Sequence[str]) -> None:
+    """What-if values beyond the training range are answered, but marked as a guess beyond the data."""
     if outside:
         st.warning(f"{', '.join(outside)} {'is' if len(outside) == 1 else 'are'} outside the range seen in training: the "
                    "model has never seen such values, so this answer is a guess beyond the data.",
                    icon=":material/warning:")
-    exp = explain_fn(edited.to_frame().T)
-    st.plotly_chart(charts.shap_waterfall(exp, 0, names=names), key=f"{key}_waterfall")
 
 
 def scoring_template(required: Sequence[str], example: pd.DataFrame | None = None) -> pd.DataFrame:

@@ -12,7 +12,8 @@ used as it is. Skewed non-negative columns go on a log scale, then everything is
 
 The package, along its seams: `spec` (columns, options, role guessing), `prepare` (file → one row per
 customer), `clustering` (torch k-means, silhouette, elbow), `naming` (segment names and actions), `model`
-(the fitted model and its explained soft assignment), `fit`.
+(the fitted model and its explained soft assignment), `fit`, `whatif` (one customer's changed values → the
+segment they move to, and why).
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from engine.segmentation.clustering import KMeansResult, elbow_index, kmeans, si
 from engine.segmentation.model import SegmentationModel, SoftAssignment
 from engine.segmentation.naming import RFM_ACTIONS, name_segments, rfm_name
 from engine.segmentation.prepare import Prepared, customer_table, prepare, transactions_to_customers
+from engine.segmentation.whatif import SegmentMove, centre_values, input_plans, what_if
 from engine.segmentation.spec import (BASELINE, BASELINES, BASKET, CUSTOMERS, FEATURE_HELP, FREQUENCY, K_LIMIT, KIND,
                                       MAX_ROWS, MODEL, MONETARY, RECENCY, RETURNS, RFM_FEATURES, TENURE, TRANSACTIONS,
                                       SegmentationColumns, SegmentationConfig, default_columns, guess_columns,

@@ -281,3 +281,25 @@ def test_the_articles_recipe_trains_the_mlp_exactly_as_written(small):
     assert (loop.max_epochs, loop.batch_size, loop.lr, loop.weight_decay) == (10, 128, 1e-3, 0.0)
     # no early stopping (the last epoch's weights are kept) and no schedule
     assert not any(type(h).__name__ in ("EarlyStopping", "ReduceLROnPlateau") for h in hooks)
+
+
+def test_nudge_thickens_thins_and_erases_strokes():
+    """The digits what-if's nudge: dilation adds ink around every stroke and keeps what was there, erosion only takes
+    ink away, 0 changes nothing, and erasing blanks exactly the chosen part."""
+    x = np.zeros((28, 28), np.float32)
+    x[6:22, 13:15] = 255.0  # a "1": a vertical bar two pixels wide
+    flat = x.reshape(-1)
+    assert np.array_equal(dg.nudge(flat), flat)
+    thick = dg.nudge(flat, 1).reshape(28, 28)
+    assert (thick >= x).all() and thick.sum() > x.sum()
+    assert thick[6:22, 12].min() == 255 and thick[6:22, 15].min() == 255 and thick[6:22, 11].max() == 0  # one pixel each side
+    assert dg.nudge(flat, 2).sum() > thick.sum()
+    thin = dg.nudge(flat, -1).reshape(28, 28)
+    assert (thin <= x).all() and thin.sum() < x.sum()
+    assert dg.nudge(flat, -1, "nothing").sum() == thin.sum()
+    top = dg.nudge(flat, 0, "the top third").reshape(28, 28)
+    assert top[:9].sum() == 0 and np.array_equal(top[9:], x[9:])
+    right = dg.nudge(flat, 0, "the right half").reshape(28, 28)
+    assert right[:, 14:].sum() == 0 and np.array_equal(right[:, :14], x[:, :14])
+    with pytest.raises(ValueError, match="erase must be one of"):
+        dg.nudge(flat, 0, "the corner")

@@ -429,3 +429,41 @@ def test_the_marketing_customer_table_opens_with_its_id_column(tmp_path):
     assert "identifier" in seg.guess_roles(df)["customer_id"].why
     prep = seg.prepare(df, cols)  # used to fail: "Customer '13-11-2012' appears in 6 rows"
     assert len(prep.features) == len(df)
+
+
+def test_what_if_a_customer_given_another_segments_centre_moves_there(retail_model):
+    """Set a customer's values to another segment's centre → the customer moves to that segment, by name, nearer to
+    its centre than before, and the explanation is of the new segment's pull; unchanged → stays."""
+    model = retail_model
+    customers = model.customers
+    cid = customers.index[0]
+    base = customers.loc[cid, model.features]
+    own = int(customers.loc[cid, "_segment"])
+    same = seg.what_if(model, base, base.copy())
+    assert same.before == same.after == own and not same.moved and "stays in" in same.sentence()
+    assert same.proba_after == pytest.approx(same.proba_before)
+    for j in [s for s in range(model.k) if s != own]:
+        edited = base.copy()
+        centre = seg.centre_values(model, j)
+        edited[centre.index] = centre.to_numpy()
+        move = seg.what_if(model, base, edited)
+        assert move.before == own and move.after == j and move.moved
+        assert move.distance_after[j] < move.distance_before[j] and move.distance_after[j] == pytest.approx(0, abs=1e-3)
+        assert move.proba_after[j] > move.proba_before[j]
+        assert f"moves from '{model.names[own]}' to '{model.names[j]}'" in move.sentence()
+        assert model.names[j] in move.explanation.output_name
+        # exact SHAP: the pull towards the new segment adds up
+        logit = model.soft_model()(torch.as_tensor(model.encode(edited.to_frame().T.astype(float)), dtype=torch.float32)).detach()
+        assert move.explanation.values[0].sum() + move.explanation.base_value == pytest.approx(float(logit[0, j]), abs=1e-3)
+
+
+def test_what_if_inputs_read_the_analysts_units(retail_model):
+    """Log-scaled columns offer their median and training range in raw units (the 'outside the data' badge)."""
+    model = retail_model
+    plans = {p.name: p for p in seg.input_plans(model)}
+    assert model.log_columns
+    for c in model.features:
+        x = model.customers[c].astype(float)
+        assert plans[c].low == pytest.approx(x.min(), rel=1e-6, abs=1e-6)
+        assert plans[c].high == pytest.approx(x.max(), rel=1e-6, abs=1e-6)
+        assert plans[c].median == pytest.approx(x.median(), rel=1e-6, abs=1e-6)

@@ -102,6 +102,41 @@ def test_quick_sample_results_and_no_retrain(trained):
     assert "digits_train" not in [b.key for b in at.button]
 
 
+def test_nudge_a_misread_digit_changes_its_reading(trained):
+    """The gallery's misread digits can be nudged: as written the page shows the CNN's stored reading (which the model
+    reproduces on the same image); thickening the strokes moves the probabilities, and the page shows the model's own
+    reading of the nudged image."""
+    from engine import digits as dg
+    from ui.style import pct
+
+    at = trained
+    model = next(iter(at.session_state["_explorer_jobs"].values())).result
+    i = at.selectbox(key="dg_nudge_image").value
+    wrong = model.misclassified(dg.MODEL)
+    assert i == wrong["index"].iloc[0]  # the most confident mistake first, as in the gallery
+    original = model.test["X"][i]
+    assert model.predict_image(original)[dg.MODEL] == pytest.approx(model.test[dg.MODEL][i], abs=1e-4)
+
+    def shown() -> tuple[str, str]:
+        m = {k.label: k.value for k in at.metric}
+        return m["The CNN reads, as written"], m["The CNN reads, nudged"]
+
+    def reading(p) -> str:
+        return f"{int(p.argmax())} ({pct(float(p.max()), 0)})"
+
+    assert shown() == (reading(model.test[dg.MODEL][i]),) * 2
+    assert int(model.test[dg.MODEL][i].argmax()) != int(model.test["y"][i])
+    at.slider(key=f"dg_nudge_thicker_{i}").set_value(2).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    thick = model.predict_image(dg.nudge(original, 2))[dg.MODEL]
+    assert shown() == (reading(model.test[dg.MODEL][i]), reading(thick))
+    assert np.abs(thick - model.test[dg.MODEL][i]).max() > 0.01  # bolder strokes move the CNN's probabilities
+    at.selectbox(key=f"dg_nudge_erase_{i}").set_value("the top third").run()
+    erased = model.predict_image(dg.nudge(original, 2, "the top third"))[dg.MODEL]
+    assert shown()[1] == reading(erased) and np.abs(erased - thick).max() > 0.01
+    assert len(at.session_state["_explorer_jobs"]) == 1
+
+
 def test_batch_prediction_gives_a_kaggle_submission(trained, small):
     at = trained
     _uploader(at, "dg_score_upload").set_value(("test.csv", _csv(small.drop(columns="label").head(25)), "text/csv")).run()

@@ -34,7 +34,8 @@ def test_sample_forecast_series_drivers_and_reorder():
     at.run()
     assert jobs[0].status == "done", jobs[0].error
     assert not at.exception and not at.error
-    assert [t.label for t in at.tabs] == ["Performance", "Forecasts", "Explanations", "Reorder", "Score new data", "Share"]
+    assert [t.label for t in at.tabs] == ["Performance", "Forecasts", "Explanations", "Reorder", "Scenario",
+                                          "Score new data", "Share"]
     metrics = {m.label: m.value for m in at.metric}
     assert {"Error per day (MAE)", "MASE", "sMAPE", "80% interval coverage"} <= set(metrics)
     model = jobs[0].result
@@ -72,6 +73,7 @@ def test_sample_forecast_series_drivers_and_reorder():
     higher = _frame(at, "suggested order")
     assert higher["suggested order"].sum() > orders["suggested order"].sum()
     at.slider(key="fc_service").set_value(95).run()
+    _scenario_closing_days_takes_their_demand_away(at, model)
     fix = [b for b in at.button if b.key == "fc_service_fix"]  # the 95% level fell short in the backtest: offered a level
     if fix:
         offered = int(fix[0].label.split()[1].rstrip("%"))
@@ -180,3 +182,34 @@ def test_a_model_file_forecasts_a_newer_history_on_the_page_without_training():
     pd.testing.assert_frame_equal(shown[numeric].reset_index(drop=True), expected[numeric].reset_index(drop=True),
                                   check_exact=False, rtol=1e-5)
     assert "_explorer_jobs" not in at.session_state or not at.session_state["_explorer_jobs"]  # nothing trained
+
+
+def _scenario_closing_days_takes_their_demand_away(at: AppTest, model) -> None:
+    """Scenario tab on the sample (its driver: the open/closed column): closing one series' shop on days 2 to 4 sets
+    those days' forecast to zero, takes units away over the horizon and never raises the order; the page's figures
+    are the engine's plan."""
+    import pandas as pd
+
+    from engine.forecast import scenario as scn
+    from tests.conftest import SAMPLES
+
+    df = pd.read_csv(SAMPLES / "online_retail_daily_product_units.csv")
+    series = at.selectbox(key="fc_plan_series").options[1]
+    at.selectbox(key="fc_plan_series").set_value(series).run()
+    at.checkbox(key="fc_plan_on_shop_open").check().run()
+    at.radio(key="fc_plan_flag_shop_open").set_value("0 (off, closed, no)").run()
+    days = next(s for s in at.select_slider if s.key and s.key.startswith("fc_plan_days_shop_open"))
+    days.set_range(days.options[1], days.options[3]).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    plan = scn.plan(model, df, [scn.DriverChange("shop_open", 2, 4, value=0.0)], [series])
+    assert (plan.planned["median"].to_numpy()[1:4] == 0).all() and (plan.base["median"].to_numpy()[1:4] > 0).any()
+    s = plan.summary()
+    assert s.loc[0, "difference (units)"] < 0  # closed days sell nothing
+    m = {k.label: k for k in at.metric}
+    unit = model.columns.target
+    assert m[f"{unit} with your plan"].value == f"{s.loc[0, 'units with the plan']:,.0f}"
+    assert m[f"{unit} with your plan"].delta == f"{s.loc[0, 'difference (units)']:+,.0f}"
+    assert m["Suggested order, with the plan"].delta.startswith(("-", "+0"))  # never more to order when closed
+    assert any(md.value.startswith("**Your plan** (shop_open set to 0 on days 2 to 4") and "takes away" in md.value for md in at.markdown)
+    specs = [c.proto.spec for c in at.get("plotly_chart")]
+    assert any("without and with your plan" in sp and "tonexty" in sp for sp in specs)

@@ -1,6 +1,8 @@
 """Fraud page in AppTest: sample → train → costs → threshold → flagged list; unlabelled mode; bad uploads."""
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -43,6 +45,48 @@ def _number(text: str) -> float:
     return float(text.replace(",", "").replace("%", ""))
 
 
+def _check_what_if(at: AppTest, model) -> None:
+    """The What-if tab: the most suspicious transaction, its strongest reason set back to the training median → the
+    score falls as the model's own explanation says it should, and the page shows the model's own new score, the
+    verdict at the threshold, and the reasons before and after."""
+    df = pd.read_csv(SAMPLES / "creditcard_transactions.csv")
+    rows = list(at.selectbox(key="fr_whatif_row").options)
+    assert len(rows) >= 20
+    rows = [int(r.split()[1].replace(",", "")) - 1 for r in rows]  # "row 1,234 · fraud score 0.987"
+    scores = model.scores(df.loc[rows, model.features])
+    assert list(scores) == sorted(scores, reverse=True)  # the most suspicious first
+    pick = rows[int(np.argmin(np.abs(scores - 0.5)))]  # off the flat ends of the score, where changes show
+    at.selectbox(key="fr_whatif_row").set_value(pick).run()
+    base = df.loc[pick, model.features]
+    key = f"fr_wi_{pick}"
+    label = model.score_name.capitalize()
+
+    def shown() -> tuple[float, float]:
+        m = {k.label: _number(k.value) for k in at.metric if k.label.startswith(label)}
+        return m[f"{label} as recorded"], m[f"{label} with your changes"]
+
+    def score(row) -> float:
+        return 100 * float(model.scores(row.to_frame().T)[0])
+
+    before, same = shown()
+    assert before == pytest.approx(score(base), abs=0.05) and same == before
+    contrib = model.explain(base.to_frame().T).row(0)
+    column = contrib.loc[contrib["contribution"] > 0, "column"].iloc[0]  # what pushes this one up the most
+    typical = base.copy()
+    typical[column] = next(p.median for p in model.preprocessor.plans_ if p.name == column)
+    at.number_input(key=f"{key}_{column}").set_value(float(typical[column])).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    recorded, changed = shown()
+    assert changed == pytest.approx(score(typical), abs=0.05)
+    assert changed < recorded, (column, recorded, changed)  # its push up is gone: the score falls
+    threshold = float(next(md.value for md in at.markdown if md.value.startswith("At your threshold"))
+                      .split("(")[1].split(")")[0])
+    line = next(md.value for md in at.markdown if md.value.startswith("At your threshold"))
+    flagged_after = "not flagged" not in line.split("with your changes")[1]
+    assert flagged_after == (changed / 100 >= threshold)
+    assert any(md.value.startswith("**Reasons with your changes:**") for md in at.markdown)
+
+
 def test_sample_train_costs_threshold_and_flagged_list():
     at = _open()
     assert any("16.8%" in i.value and "0.17%" in i.value for i in at.info)
@@ -66,12 +110,13 @@ def test_sample_train_costs_threshold_and_flagged_list():
     assert "Threshold" in report and "chosen from costs" in report and "a false alarm €5" in report  # appendix in words
     at.selectbox(key="explorer_currency").set_value("").run()
     assert [t.label for t in at.tabs] == ["Performance", "Cost & threshold", "Flagged transactions", "Explanations",
-                                          "Score new data", "Share"]
+                                          "What-if", "Score new data", "Share"]
     assert len(at.get("plotly_chart")) >= (8 if HAS_SHAP else 6)  # PR, ROC, histogram, loss, cost, confusion, SHAP
     assert any("What the labels buy" in i.value for i in at.info)
     assert any("flagged held-out transactions" in md.value for md in at.markdown)
     if HAS_SHAP:
         assert any(md.value.startswith("**Why it was flagged:**") and "(" in md.value for md in at.markdown)
+        _check_what_if(at, job.result)
 
     # dearer false alarms: a new cheapest threshold, fewer alerts, and no retraining
     best = _threshold_slider(at).value
@@ -136,9 +181,12 @@ def test_without_a_label_the_autoencoder_flags_unusual_rows():
     job = _train(at)
     assert job.status == "done", job.error
     assert not at.exception and not at.error
-    assert [t.label for t in at.tabs] == ["Scores", "Flagged transactions", "Explanations", "Score new data", "Share"]
+    assert [t.label for t in at.tabs] == ["Scores", "Flagged transactions", "Explanations", "What-if", "Score new data",
+                                          "Share"]
     assert any(s.key and s.key.endswith("_budget") for s in at.slider)
     assert any("flagged transactions in your file" in md.value for md in at.markdown)
+    assert any("Without a label the what-if moves the anomaly score" in c.value for c in at.caption)
+    _check_what_if(at, job.result)
 
 
 def _csv(rows: list[str]) -> bytes:

@@ -31,6 +31,7 @@ def test_sample_trains_and_shows_money_modes_and_the_service_list():
     frames = [d.value for d in at.dataframe]
     assert any("failure mode" in f.columns for f in frames)
     assert any("top reasons" in f.columns and "machine" in f.columns for f in frames)
+    _what_if_tool_wear_torque_speed(at, job.result)
     # dearer failures move the threshold down; nothing retrains
     before = _threshold(at).value
     at.number_input(key="mt_cost_failure").set_value(200_000.0).run()
@@ -85,3 +86,43 @@ def test_bad_uploads_get_a_sentence(name, data, words):
     next(u for u in at.get("file_uploader") if u.key == "mt_upload").set_value((name, data, "text/csv")).run()
     assert not at.exception
     assert any(words in e.value for e in at.error), [e.value for e in at.error]
+
+
+def _what_if_tool_wear_torque_speed(at, model) -> None:
+    """The What-if offers tool wear, torque and rotational speed; more tool wear on the run where the model says it
+    matters most raises the failure risk shown, by the model's own amount, with the service verdict at the threshold."""
+    import pandas as pd
+
+    from tests.conftest import SAMPLES
+
+    df = pd.read_csv(SAMPLES / "ai4i2020_machines_1_7000.csv")
+    wear = "Tool wear [min]"
+    rows = list(at.selectbox(key="mt_whatif_row").options)
+    rows = [int(r.split()[1].replace(",", "")) - 1 for r in rows]  # "row 1,234"
+    base = df.loc[rows, model.features]
+    worn = base.assign(**{wear: base[wear] + 100})
+    pick = rows[int((model.risk(worn) - model.risk(base)).argmax())]  # where the model says the wear matters most
+    at.selectbox(key="mt_whatif_row").set_value(pick).run()
+    key = f"mt_wi_{pick}"
+    inputs = {n.key for n in at.number_input} | {s.key for s in at.selectbox}
+    for column in (wear, "Torque [Nm]", "Rotational speed [rpm]"):
+        assert f"{key}_{column}" in inputs, column
+
+    def shown() -> tuple[float, float]:
+        m = {k.label: float(k.value.rstrip("%")) for k in at.metric if k.label.startswith("Failure risk")}
+        return m["Failure risk as recorded"], m["Failure risk with your changes"]
+
+    def risk(row) -> float:
+        return 100 * float(model.risk(row.to_frame().T)[0])
+
+    row = df.loc[pick, model.features]
+    at.number_input(key=f"{key}_{wear}").set_value(float(row[wear] + 100)).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    recorded, changed = shown()
+    older = row.copy()
+    older[wear] = row[wear] + 100
+    assert recorded == pytest.approx(risk(row), abs=0.05) and changed == pytest.approx(risk(older), abs=0.05)
+    assert changed > recorded  # more wear: more risk, as the model says for this run
+    line = next(m.value for m in at.markdown if m.value.startswith("At your threshold"))
+    threshold = float(line.split("(")[1].split("%")[0])
+    assert ("service first" in line.split("with your changes")[1]) == (changed >= threshold - 0.05)

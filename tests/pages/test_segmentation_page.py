@@ -70,6 +70,34 @@ def test_sample_transactions_to_segments_profiles_map_and_explanation():
     pick.set_value(pick.options[5]).run()
     assert not at.exception and len(at.session_state["_explorer_jobs"]) == 1
     assert "segmentation_train" not in [b.key for b in at.button]
+    _what_if_moves_the_customer_to_the_segment_whose_values_it_takes(at, job.result)
+
+
+def _what_if_moves_the_customer_to_the_segment_whose_values_it_takes(at: AppTest, model) -> None:
+    """The customer's what-if: as recorded it names their own segment; given another segment's centre values it
+    moves there, by name, as the engine says; the page's answer is the model's own."""
+    from engine import segmentation as seg
+
+    cid = at.selectbox(key="seg_drill_pick").value
+    own = int(model.customers.loc[cid, "_segment"])
+
+    def shown() -> tuple[str, str]:
+        m = {k.label: k.value for k in at.metric}
+        return m["Segment as recorded"], m["Segment with your changes"]
+
+    assert shown() == (f"{own + 1} · {model.names[own]}",) * 2
+    assert any("stays in" in i.value for i in at.info)
+    j = (own + 1) % model.k
+    edited = model.customers.loc[cid, model.features].copy()
+    for column, value in seg.centre_values(model, j).items():
+        at.number_input(key=f"seg_wi_{cid}_{column}").set_value(round(float(value), 6)).run()
+        edited[column] = round(float(value), 6)
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert shown() == (f"{own + 1} · {model.names[own]}", f"{j + 1} · {model.names[j]}")
+    assert seg.what_if(model, model.customers.loc[cid, model.features], edited).after == j
+    said = next(s.value for s in at.success if "With your changes" in s.value)
+    assert f"moves from '{model.names[own]}' to '{model.names[j]}'" in said
+    assert any(str(c.proto.spec).find(f"Why '{model.names[j]}' with your changes") >= 0 for c in at.get("plotly_chart"))
 
 
 def test_share_link_reopens_the_run_and_the_model_file_assigns_new_customers():
