@@ -10,6 +10,7 @@ from engine import fraud as fr
 from engine import roles
 from engine.options import help_of
 from engine.data import Table
+from engine.subgroups import Subgroups
 from engine.explain import Explanation
 from ui import charts
 from ui.errors import guard
@@ -17,6 +18,7 @@ from ui.report import appendix, build_report
 from ui.results import comparison_table, download_csv, metric_cards
 from ui.share import share_panel
 from ui.state import memo
+from ui.subgroups import report_section, subgroup_view
 from ui.tabular import (batch_scoring, capacity_threshold, held_out_line, hindsight, model_file_scoring, money_cards,
                         report_head, review_capacity, what_if)
 from ui.training import training_notes
@@ -313,8 +315,9 @@ def results(model: fr.FraudModel, table: Table, run_key: str, run_id: str | None
         exp_global = memo("fr_explain", run_key, lambda: model.explain(model.held_out(df, 200)))
 
     if model.has_label:
-        perf, cost, flagged, expl, whatif, score, share = st.tabs(
-            ["Performance", "Cost & threshold", "Flagged transactions", "Explanations", "What-if", "Score new data", "Share"])
+        perf, cost, flagged, groups, expl, whatif, score, share = st.tabs(
+            ["Performance", "Cost & threshold", "Flagged transactions", "Subgroups", "Explanations", "What-if",
+             "Score new data", "Share"])
         with perf:
             performance(model, ev, threshold)
             training_notes(model, "fr")
@@ -322,7 +325,12 @@ def results(model: fr.FraudModel, table: Table, run_key: str, run_id: str | None
             cost_view(model, costs, ev, threshold)
             hindsight(model, costs, capacity, ev[model.model_name]["cost_per_1000"], f"fr_{run_key[:8]}", "transactions",
                       "frauds", "a later period, a new fraud pattern")
+        with groups:
+            score = model.test[model.model_name]
+            by_group = subgroup_view("fr", df.iloc[model.test["row"]], model.test["y"], score >= threshold, score,
+                                     "transactions", "frauds", exclude=(model.columns.label or "",))
     else:
+        by_group = None  # no label: nothing to compare per group
         perf, flagged, expl, whatif, score, share = st.tabs(["Scores", "Flagged transactions", "Explanations", "What-if",
                                                              "Score new data", "Share"])
         with perf:
@@ -345,8 +353,8 @@ def results(model: fr.FraudModel, table: Table, run_key: str, run_id: str | None
                    "and for flagged rows the top three reasons.")
     with share:
         share_panel("fraud", run_id, memo("fr_model_file", f"{run_key}_{model.dictionary.digest()}", model.to_bytes), "fraud_model.safetensors",
-                    report=lambda: report(model, table, costs, threshold, ev, exp_global, capacity),
-                    report_key=f"{costs}_{threshold}_{capacity}")
+                    report=lambda: report(model, table, costs, threshold, ev, exp_global, capacity, by_group),
+                    report_key=f"{costs}_{threshold}_{capacity}_{by_group.column if by_group else ''}")
 
 
 def costs_in_words(costs: fr.Costs | None, threshold: float, capacity: float | None) -> str:
@@ -381,7 +389,7 @@ def report_lead(model: fr.FraudModel, costs: fr.Costs | None, threshold: float, 
 
 
 def report(model: fr.FraudModel, table: Table, costs: fr.Costs | None, threshold: float, ev: dict,
-           exp: Explanation | None, capacity: float | None = None) -> str:
+           exp: Explanation | None, capacity: float | None = None, by_group: Subgroups | None = None) -> str:
     """A self-contained HTML report of the run, at the costs and threshold on screen."""
     sections = []
     if ev:
@@ -398,6 +406,7 @@ def report(model: fr.FraudModel, table: Table, costs: fr.Costs | None, threshold
                        1000 * none / max(model.n_rows["test"], 1)),
         ]))
     sections.append((f"How the {model.score_name} is spread", [score_histogram(model.test_scores(), threshold, model.score_name)]))
+    sections += report_section(by_group)
     if exp is not None:
         sections.append(("Explanations", [charts.shap_bar(exp, names=model.dictionary),
                                           charts.shap_beeswarm(exp, names=model.dictionary)]))

@@ -153,8 +153,35 @@ def _fix_rows(frame: pd.DataFrame, columns: ForecastColumns, drivers: list[str],
             agg[c] = "max" if c == columns.open_flag else ("mean" if pd.api.types.is_numeric_dtype(frame[c]) else "first")
         frame = frame.groupby(["_key", "_date"], sort=False, as_index=False).agg(agg)
         notes.append(f"Added up rows with the same date and series: {n_before:,} rows became {len(frame):,}.")
-
+    _note_one_offs(frame, columns, notes)
     return frame
+
+
+ONE_OFF_RATIO = 20.0  # a day this many times a series' usual peak (its 99th percentile) is called a one-off
+
+
+def _note_one_offs(frame: pd.DataFrame, columns: ForecastColumns, notes: list[str]) -> None:
+    """Say which series have a single value far beyond the rest of their history (a bulk order, a typing error,
+    an order later cancelled): every forecast follows such a value, so the analyst should know and decide."""
+    found = []
+    for key, g in frame.groupby("_key", sort=False):
+        y = g["_y"].to_numpy(dtype=float)
+        if len(y) < 20 or not np.isfinite(y).any():
+            continue
+        top = int(np.nanargmax(y))
+        rest = np.delete(y, top)
+        q99 = float(np.nanpercentile(rest, 99))
+        if y[top] > ONE_OFF_RATIO * max(q99, 1.0):
+            found.append((y[top] / max(q99, 1.0), key, y[top], g["_date"].iloc[top], q99))
+    if found:
+        found.sort(reverse=True)
+        _, key, value, when, usual = found[0]
+        where = f"Series '{key}' has" if columns.series else "The history has"
+        others = len(found) - 1
+        more = f" ({others:,} other series {'has' if others == 1 else 'have'} such a value too)" if others else ""
+        notes.append(f"{where} {value:,.0f} in '{columns.target}' on {when:%Y-%m-%d}, while 99% of its other values are at "
+                     f"most {usual:,.0f}{more}. A one-off like this (a bulk order, a typing error, an order later "
+                     "cancelled) pulls every forecast of that series up: correct or remove that row if it will not repeat.")
 
 
 def _regular_dates(frame: pd.DataFrame, columns: ForecastColumns, frequency: Frequency | None,

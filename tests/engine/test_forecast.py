@@ -393,3 +393,19 @@ def test_less_than_a_season_of_history_still_gives_a_mase():
     model = fc.fit(weekly, COLS, fc.ForecastConfig(horizon=2, backtest_windows=1, hidden=(16,), max_epochs=3, ets=False, refit=False))
     assert model.freq.name == "weekly" and np.isfinite(model.metrics["mase"])
     assert any("less than a season" in n for n in model.notes)
+
+
+def test_a_one_off_value_is_named_so_the_analyst_can_decide(sample, columns):
+    """The sample's two famous bulk orders (80,995 and 74,215 units on one day, both cancelled in the source data) are
+    said in a note; an ordinary busy day (here 3x the usual peak) is not."""
+    notes = fc.prepare(sample, columns, fc.ForecastConfig()).notes
+    one_off = [n for n in notes if "A one-off like this" in n]
+    assert len(one_off) == 1 and "'23843' has 80,995 in 'units' on 2011-12-09" in one_off[0]
+    assert "1 other series has such a value too" in one_off[0]
+    daily = _daily()
+    assert not [n for n in fc.prepare(daily, COLS, fc.ForecastConfig(horizon=7)).notes if "one-off" in n]
+    busy = daily.copy()
+    busy.loc[50, "units"] = 3 * daily.loc[daily["store"] == busy.loc[50, "store"], "units"].max()
+    assert not [n for n in fc.prepare(busy, COLS, fc.ForecastConfig(horizon=7)).notes if "one-off" in n]
+    busy.loc[50, "units"] = 5_000
+    assert [n for n in fc.prepare(busy, COLS, fc.ForecastConfig(horizon=7)).notes if "'S0' has 5,000" in n]

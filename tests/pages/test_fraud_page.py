@@ -109,8 +109,17 @@ def test_sample_train_costs_threshold_and_flagged_list():
     assert "per 1,000 transactions" in lead and "€" in lead  # the report opens with the money, in euros
     assert "Threshold" in report and "chosen from costs" in report and "a false alarm €5" in report  # appendix in words
     at.selectbox(key="explorer_currency").set_value("").run()
-    assert [t.label for t in at.tabs] == ["Performance", "Cost & threshold", "Flagged transactions", "Explanations",
-                                          "What-if", "Score new data", "Share"]
+    assert [t.label for t in at.tabs] == ["Performance", "Cost & threshold", "Flagged transactions", "Subgroups",
+                                          "Explanations", "What-if", "Score new data", "Share"]
+    # results by amount band: every held-out transaction in one band, flagged at the page's threshold
+    at.selectbox(key="fr_subgroup").set_value("Amount").run()
+    assert not at.exception and not at.error
+    shown = next(d.value for d in at.dataframe if "recall (95% interval)" in d.value.columns)
+    model = job.result
+    assert len(shown) == 4 and shown["transactions"].sum() == len(model.test["y"])
+    assert shown["frauds"].sum() == model.test["y"].sum()
+    assert shown["flagged"].sum() == (model.test[model.model_name] >= _threshold_slider(at).value).sum()
+    assert "Class" not in next(s for s in at.selectbox if s.key == "fr_subgroup").options
     assert len(at.get("plotly_chart")) >= (8 if HAS_SHAP else 6)  # PR, ROC, histogram, loss, cost, confusion, SHAP
     assert any("What the labels buy" in i.value for i in at.info)
     assert any("flagged held-out transactions" in md.value for md in at.markdown)
