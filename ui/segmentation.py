@@ -496,7 +496,7 @@ def customer_what_if(model: seg.SegmentationModel, cid: str, names: Sequence[str
 
     with guard("updating the what-if", stop=False):
         what_if(base, seg.input_plans(model), list(exp.importance().index), lambda d: 0.0, model.explain,
-                key=f"{key}_wi_{cid}", answer=answer)
+                key=f"{key}_wi_{cid}", answer=answer, names=model.dictionary)
 
 
 def download_customers(model: seg.SegmentationModel, names: Sequence[str], key: str) -> None:

@@ -68,7 +68,7 @@ def test_upload_transactions_segment_profile_map_and_explain(page, app_url):
     code = page.get_by_test_id("stCode").filter(has_text="?run=").first
     code.wait_for()
     link = code.inner_text().strip()
-    other = page.context.browser.new_context(viewport={"width": 1280, "height": 1600})  # the charts in view
+    other = page.context.browser.new_context(viewport={"width": 1366, "height": 768})  # a laptop, as analysts open links
     try:
         colleague = other.new_page()
         colleague.set_default_timeout(180_000)
