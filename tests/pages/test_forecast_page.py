@@ -1,6 +1,8 @@
 """Demand forecast page in AppTest: sample → train → chart with band, accuracy, drivers, reorder; bad uploads → a sentence."""
 from __future__ import annotations
 
+import html
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -73,6 +75,12 @@ def test_sample_forecast_series_drivers_and_reorder():
     higher = _frame(at, "suggested order")
     assert higher["suggested order"].sum() > orders["suggested order"].sum()
     at.slider(key="fc_service").set_value(95).run()
+    # the report: the chosen forecast and its ratios first, the backtest and forecasts after, the one-off order named
+    report = list(at.session_state["_memo_forecast_report"].values())[-1]
+    lead = report.split("class='lead'>")[1].split("</p>")[0]
+    assert html.escape(model.choice_note.split(":")[0]) in lead
+    assert report.index("Backtest accuracy") < report.index("Forecasts (largest series)")
+    assert "80,995" in report  # the sample's one-off bulk order, said in the data notes
     _scenario_closing_days_takes_their_demand_away(at, model)
     fix = [b for b in at.button if b.key == "fc_service_fix"]  # the 95% level fell short in the backtest: offered a level
     if fix:

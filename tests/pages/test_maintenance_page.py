@@ -1,6 +1,8 @@
 """Predictive maintenance page in AppTest: sample → train → results in seven tabs; bad uploads → a sentence."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from engine import maintenance as mt
@@ -62,6 +64,14 @@ def test_sample_trains_and_shows_money_modes_and_the_service_list():
     assert shown["flagged"].sum() == (model.test[mt.MODEL] >= _threshold(at).value).sum()
     options = next(s for s in at.selectbox if s.key == "mt_subgroup").options
     assert "Machine failure" not in options and "TWF" not in options  # the outcome and failure modes are not groups
+    # the report: the money first, then performance, costs, failure modes, the subgroups picked, settings in words
+    report = list(at.session_state["_memo_maintenance_report"].values())[-1]
+    lead = report.split("class='lead'>")[1].split("</p>")[0]
+    assert "per 1,000 runs" in lead and "saving" in lead
+    order = [report.index(h) for h in ("Performance on held-out runs", "Costs and threshold",
+                                        "Failure modes behind the flagged runs", "Results by subgroup: Type")]
+    assert order == sorted(order) and len(re.findall(r"plotly\.js v\d+\.\d+\.\d+", report)) == 1
+    assert "Appendix" in report and f"{_threshold(at).value:.3f}" in report
 
 
 def _threshold(at):
