@@ -210,6 +210,10 @@ def trained_run(page: str, table: Any, fit: Callable[..., Any], columns: Any, co
     from ui.dictionary import attach
 
     model = attach(job.result, table)  # the analyst's column descriptions travel with the model file and link
+    from ui.compare import compare_panel, remember
+
+    remember(page, job.id, table, asdict(columns), asdict(config))
+    compare_panel(page, job.id, _jobs())
     return model, job.id, shareable_run(page, job.id, model.to_bytes, table, asdict(columns), asdict(config), model.metrics)
 
 
