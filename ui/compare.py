@@ -19,6 +19,9 @@ from ui.state import memo
 from ui.style import BASELINE_COLORS, MODEL_COLOR
 
 _RUNS = "_explorer_runs"
+_NAMES = {"roc_auc": "ROC-AUC", "auprc": "AUPRC", "brier": "Brier score", "mase": "MASE", "mae": "MAE", "smape": "sMAPE",
+          "f1": "F1", "roc_auc_macro": "ROC-AUC (all outcomes)"}
+_AXES = {"fpr": "false-positive rate", "tpr": "true-positive rate (recall)", "recall": "recall", "precision": "precision"}
 
 
 @dataclass
@@ -73,13 +76,13 @@ def metrics_side_by_side(a: Any, b: Any) -> tuple[pd.DataFrame, str]:
     ia, ib = ((m.intervals or {}).get(_model_name(m), {}) for m in (a, b))
     keys = [k for k in a.metrics if k in b.metrics and isinstance(a.metrics[k], (int, float)) and np.isfinite(a.metrics[k])
             and isinstance(b.metrics[k], (int, float)) and np.isfinite(b.metrics[k])]
-    labels = getattr(a, "METRIC_LABELS", {}) or {}
+    labels = {**_NAMES, **(getattr(a, "METRIC_LABELS", {}) or {})}
 
     def shown(v: float, iv: Any) -> str:
         return f"{v:.3f}" + (f" ({iv[0]:.3f}–{iv[1]:.3f})" if iv else "")
 
     table = pd.DataFrame({
-        "metric": [labels.get(k, k) for k in keys],
+        "metric": [labels.get(k, k.replace("_", " ").capitalize()) for k in keys],
         "run A": [shown(a.metrics[k], ia.get(k)) for k in keys],
         "run B": [shown(b.metrics[k], ib.get(k)) for k in keys],
         "B − A": [f"{b.metrics[k] - a.metrics[k]:+.3f}" for k in keys],
@@ -121,7 +124,7 @@ def curves_overlaid(a: Any, b: Any) -> go.Figure | None:
     if ca is None or cb is None or ca[0] != cb[0]:
         return None
     title, x, y, _ = ca
-    fig = figure(f"{title}: run A and run B", xaxis_title=x, yaxis_title=y, height=340)
+    fig = figure(f"{title}: run A and run B", xaxis_title=_AXES.get(x, x), yaxis_title=_AXES.get(y, y), height=340)
     for run, (_, _, _, frame), color in (("run A", ca, MODEL_COLOR), ("run B", cb, BASELINE_COLORS[0])):
         if title == "Recall by digit":
             fig.add_bar(x=frame[x], y=frame[y], name=run, marker_color=color)
