@@ -15,6 +15,13 @@ def scored() -> tuple[np.ndarray, np.ndarray]:
     return y, np.clip(0.3 * y + rng.normal(0.35, 0.2, 600), 0, 1)  # informative but far from perfect
 
 
+def independent_interval(y: np.ndarray, s: np.ndarray, metric, n: int = 400, seed: int = 0) -> tuple[float, float]:
+    """A plain 95% percentile bootstrap of `metric(y, s)` over the rows, written here without the engine's code."""
+    rng = np.random.default_rng(seed)
+    values = [metric(y[i], s[i]) for i in (rng.integers(0, len(y), len(y)) for _ in range(n)) if 0 < y[i].sum() < len(i)]
+    return float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))
+
+
 def _roc_area(table) -> float:
     return float(np.trapezoid(table["tpr"], table["fpr"]))
 
@@ -55,3 +62,15 @@ def test_calibration_table_tells_a_calibrated_risk_from_an_overconfident_one():
     assert good["predicted"].is_monotonic_increasing
     bad = evaluate.calibration_table(y, p ** 0.4)  # the same ranking, risks pushed up
     assert (bad["predicted"] - bad["observed"]).max() > 0.15
+
+
+def test_bootstrap_intervals_match_an_independent_bootstrap(scored):
+    y, s = scored
+    other = np.clip(s + np.random.default_rng(3).normal(0, 0.3, len(s)), 0, 1)  # a weaker model on the same rows
+    out = evaluate.bootstrap(y, {"good": s, "weak": other}, {"auc": roc_auc_score}, n=400, seed=5)
+    for name, score in (("good", s), ("weak", other)):
+        lo, hi = out[name]["auc"]
+        want = independent_interval(y, score, roc_auc_score)
+        assert lo == pytest.approx(want[0], abs=0.015) and hi == pytest.approx(want[1], abs=0.015)
+        assert lo < roc_auc_score(y, score) < hi and hi - lo > 0.03
+    assert out["good"]["auc"][0] > out["weak"]["auc"][0]
