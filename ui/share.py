@@ -13,7 +13,7 @@ import logging
 import time
 from dataclasses import dataclass, replace
 from typing import Any, Callable
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import streamlit as st
 
@@ -186,11 +186,19 @@ def update_offer(page: str, job_id: str, model_bytes: Callable[[], bytes]) -> No
         st.session_state[_OFFERS][page] = replace(offer, model_bytes=model_bytes)
 
 
+# Views of the results kept in the URL that a link carries along, so a colleague opens the run as it was shown
+# (the subgroup column picked on Diagnosis, Fraud or Maintenance).
+LINKED_VIEWS = ("_subgroup",)
+_VIEW_PREFIXES = {"diagnosis": ("dx",), "fraud": ("fr",), "maintenance": ("mt",)}  # each page's widget keys
+
+
 def share_link(url_path: str, run_id: str) -> str:
     url = st.context.url or ""
     parts = urlsplit(url)
     origin = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
-    return f"{origin}/{url_path}?run={run_id}"
+    views = {k: v for k, v in {**st.query_params.to_dict(), **st.session_state.get("_linked_views", {})}.items()
+             if k.endswith(LINKED_VIEWS) and k.split("_")[0] in _VIEW_PREFIXES.get(url_path, ())}
+    return f"{origin}/{url_path}?run={run_id}" + "".join(f"&{k}={quote(str(v))}" for k, v in views.items())
 
 
 def _create_link(offer: ShareOffer) -> None:

@@ -14,6 +14,7 @@ from ui.charts import figure
 from ui.style import MODEL_COLOR, NEUTRAL_COLOR
 
 _NONE = "(choose a column)"
+LINKED = "_linked_views"  # view settings a share link carries (read by ui.share.share_link)
 
 
 def chart(result: sg.Subgroups) -> go.Figure:
@@ -61,8 +62,11 @@ def subgroup_view(key: str, rows: pd.DataFrame, y: np.ndarray, flagged: np.ndarr
         return None
     pick = st.selectbox("Split the held-out results by", [_NONE, *options], key=f"{key}_subgroup",
                         bind="query-params", help="A number column is cut into four bands of about equal size.")
+    linked = st.session_state.setdefault(LINKED, {})  # a share link made from this view opens it split the same way
+    linked.pop(f"{key}_subgroup", None)
     if pick == _NONE:
         return None
+    linked[f"{key}_subgroup"] = pick
     result = sg.compare(pick, rows[pick], y, flagged, score, unit=unit, positive=positive)
     (st.warning if result.flagged else st.info)(result.sentence, icon=":material/balance:")
     st.plotly_chart(chart(result), key=f"{key}_subgroup_chart")

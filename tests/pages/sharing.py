@@ -21,6 +21,6 @@ def create_share_link(at: AppTest, page: str) -> str:
     assert not at.exception, at.exception
     links = [c.value for c in at.code if "?run=" in c.value]
     assert links, "no share link shown after Create share link"
-    run_id = links[0].split("?run=")[1]
+    run_id = links[0].split("?run=")[1].split("&")[0]
     assert any(run_id in f for f in store_files() - before), "the link's run was not stored"
     return run_id

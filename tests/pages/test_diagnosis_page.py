@@ -87,6 +87,17 @@ def test_sample_train_results_no_retrain():
     report = diagnosis_view.report(model, load_table(SAMPLES / "heart_disease_cleveland.csv"), None, 0.2,
                                    subgroups.compare("sex", model.held_out(heart)["sex"], y, flagged))
     assert "Results by subgroup: sex" in report
+    # the link carries the subgroup view: a colleague opens the run split by sex, as it was shown
+    run_id = create_share_link(at, "diagnosis")
+    assert any(f"?run={run_id}&dx_subgroup=sex" in c.value for c in at.code), ([c.value for c in at.code], dict(at.query_params))
+    visitor = AppTest.from_file(APP, default_timeout=60)
+    visitor.run()
+    visitor.switch_page("app_pages/diagnosis.py")
+    visitor.query_params["run"], visitor.query_params["dx_subgroup"] = run_id, "sex"
+    visitor.run()
+    assert not visitor.exception
+    again = next(d.value for d in visitor.dataframe if "recall (95% interval)" in d.value.columns).set_index("sex")
+    assert again["patients"].sum() == len(y) and set(again.index) == {"0", "1"}
 
 
 def test_what_if_moves_the_risk_as_the_model_says_and_refuses_impossible_codes():
