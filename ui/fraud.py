@@ -327,8 +327,8 @@ def results(model: fr.FraudModel, table: Table, run_key: str, run_id: str | None
             hindsight(model, costs, capacity, ev[model.model_name]["cost_per_1000"], f"fr_{run_key[:8]}", "transactions",
                       "frauds", "a later period, a new fraud pattern")
         with groups:
-            score = model.test[model.model_name]
-            by_group = subgroup_view("fr", df.iloc[model.test["row"]], model.test["y"], score >= threshold, score,
+            held_score = model.test[model.model_name]  # not `score`: that is the Score tab
+            by_group = subgroup_view("fr", df.iloc[model.test["row"]], model.test["y"], held_score >= threshold, held_score,
                                      "transactions", "frauds", exclude=(model.columns.label or "",))
     else:
         by_group = None  # no label: nothing to compare per group

@@ -17,7 +17,7 @@ def dependence_points(at: AppTest, title: str) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(found[0].data[0].x), np.asarray(found[0].data[0].y, dtype=float)
 
 
-def check_dependence(at: AppTest, key: str, exp: Explanation, label=str) -> None:
+def check_dependence(at: AppTest, key: str, exp: Explanation) -> None:
     """The page's column picker offers the explained columns, most important first; picking the second one draws
     one dot per explained row at that row's value of the column, at that row's SHAP value for it."""
     pick = at.selectbox(key=f"{key}_dep")
@@ -26,7 +26,7 @@ def check_dependence(at: AppTest, key: str, exp: Explanation, label=str) -> None
     col = order[1] if len(order) > 1 else order[0]
     pick.set_value(col).run()
     assert not at.exception and not at.error, [e.value for e in at.error]
-    x, y = dependence_points(at, f"How '{label(col)}' changes the prediction")
+    x, y = dependence_points(at, "' changes the prediction")  # the page's one dependence plot
     want = exp.data[col].to_numpy()
     assert len(x) == len(want) == len(exp.data)
     if pd.api.types.is_numeric_dtype(exp.data[col]):

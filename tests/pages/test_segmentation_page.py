@@ -4,7 +4,6 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from engine.dictionary import Dictionary
 from tests.conftest import ROOT, SAMPLES
 from tests.pages.sharing import create_share_link, store_files
 from tests.pages.shap_views import check_dependence
@@ -67,7 +66,7 @@ def test_sample_transactions_to_segments_profiles_map_and_explanation():
     assert any("Champions" in str(d.value) for d in at.dataframe)  # profile table with plain-language names
     assert any("In words:" in m.value for m in at.markdown)
     exp = list(at.session_state["_memo_seg_exp_global"].values())[-1]  # segment 1's pull on the sampled customers
-    check_dependence(at, "seg_exp_global", exp, label=(job.result.dictionary or Dictionary()).label)
+    check_dependence(at, "seg_exp_global", exp)
     # choosing another segment and another customer explains without retraining
     at.selectbox(key="seg_exp_segment").set_value(1).run()
     pick = at.selectbox(key="seg_drill_pick")
