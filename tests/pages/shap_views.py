@@ -1,20 +1,37 @@
-"""Checks shared by the tabular page tests: the SHAP dependence plot every tabular page draws."""
+"""Checks shared by the page tests: reading a chart as the browser gets it, the SHAP dependence plot of every tabular page."""
 from __future__ import annotations
+
+import base64
+import json
 
 import numpy as np
 import pandas as pd
-import plotly.io as pio
 from streamlit.testing.v1 import AppTest
 
 from engine.explain import Explanation
 
 
+def array(v) -> np.ndarray:
+    """A figure's data array as sent to the browser: a list, or plotly's typed array {dtype, bdata (base64), shape}."""
+    if isinstance(v, dict) and "bdata" in v:
+        a = np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]))
+        return a.reshape([int(n) for n in str(v["shape"]).split(",")]) if "shape" in v else a
+    return np.asarray(v)
+
+
+def chart(at: AppTest, title: str) -> dict:
+    """The one chart on the page whose title contains `title`, as the JSON the browser gets."""
+    figs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    titles = [str(f["layout"].get("title", {}).get("text", "")) for f in figs]
+    found = [f for f, t in zip(figs, titles) if title in t]
+    assert len(found) == 1, titles
+    return found[0]
+
+
 def dependence_points(at: AppTest, title: str) -> tuple[np.ndarray, np.ndarray]:
-    """The (x, y) of the one chart whose title contains `title` (plotly's own decoding of the page's figure)."""
-    figs = [pio.from_json(c.proto.spec) for c in at.get("plotly_chart")]
-    found = [f for f in figs if f.layout.title.text and title in f.layout.title.text]
-    assert len(found) == 1, [f.layout.title.text for f in figs]
-    return np.asarray(found[0].data[0].x), np.asarray(found[0].data[0].y, dtype=float)
+    """The (x, y) of the one chart whose title contains `title`."""
+    trace = chart(at, title)["data"][0]
+    return array(trace["x"]), array(trace["y"]).astype(float)
 
 
 def check_dependence(at: AppTest, key: str, exp: Explanation) -> None:
