@@ -179,7 +179,8 @@ def digit_attribution_grid(mean_abs: np.ndarray, counts: Sequence[int], title: s
     from plotly.subplots import make_subplots
 
     fig = make_subplots(rows=2, cols=5, horizontal_spacing=0.02, vertical_spacing=0.1,
-                        subplot_titles=[f"{d} · {counts[d]} image{'s' if counts[d] != 1 else ''}" for d in dg.DIGITS])
+                        subplot_titles=[f"{d} · " + ({0: "no image", 1: "1 image"}.get(counts[d]) or f"{counts[d]} images")
+                                        for d in dg.DIGITS])
     top = float(np.nanmax(mean_abs)) if np.isfinite(mean_abs).any() else 1.0
     for d in dg.DIGITS:
         fig.add_heatmap(z=mean_abs[d].reshape(dg.SIDE, dg.SIDE), row=d // 5 + 1, col=d % 5 + 1, coloraxis="coloraxis",
