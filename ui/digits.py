@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -172,6 +173,52 @@ def attribution_map(exp: Explanation, i: int = 0, title: str = "Pixel attributio
     return fig
 
 
+def digit_attribution_grid(mean_abs: np.ndarray, counts: Sequence[int], title: str) -> go.Figure:
+    """Small multiples (2×5), one 28×28 map per digit of the mean |pixel attribution|, on one shared colour scale so
+    the digits compare: dark pixels are where the network looks to decide on that digit."""
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=2, cols=5, horizontal_spacing=0.02, vertical_spacing=0.1,
+                        subplot_titles=[f"{d} · " + ({0: "no image", 1: "1 image"}.get(counts[d]) or f"{counts[d]} images")
+                                        for d in dg.DIGITS])
+    top = float(np.nanmax(mean_abs)) if np.isfinite(mean_abs).any() else 1.0
+    for d in dg.DIGITS:
+        fig.add_heatmap(z=mean_abs[d].reshape(dg.SIDE, dg.SIDE), row=d // 5 + 1, col=d % 5 + 1, coloraxis="coloraxis",
+                        name=str(d), hovertemplate=f"digit {d}<br>row %{{y}}, column %{{x}}: %{{z:.4f}}<extra></extra>")
+    fig.update_layout(charts.figure(title).layout)  # the house style, then this chart's own size
+    fig.update_layout(height=430, showlegend=False, margin=dict(l=10, r=10, t=70, b=10),
+                      coloraxis=dict(colorscale=[[0, "#ffffff"], [1, MODEL_COLOR]], cmin=0, cmax=top or 1.0,
+                                     colorbar=dict(title="mean |push|", len=0.9)))
+    fig.update_layout(annotations=[a.update(font=dict(size=12)) for a in fig.layout.annotations])
+    fig.update_yaxes(autorange="reversed", showticklabels=False, showgrid=False, zeroline=False)
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, constrain="domain")
+    for d in dg.DIGITS:  # square pixels in every panel
+        fig.update_yaxes(scaleanchor=f"x{'' if d == 0 else d + 1}", row=d // 5 + 1, col=d % 5 + 1)
+    return fig
+
+
+def digit_global_view(model: dg.DigitModel, job_id: str, net: str, key: str) -> None:
+    """Across digits: the mean |SHAP| of each pixel over explained test images of each digit, computed on request
+    (about a second an image on a CPU)."""
+    st.markdown(f"**Across digits: where the {net} looks for each one**")
+    c1, c2, c3 = st.columns([3, 2, 1], vertical_alignment="bottom")
+    by = c1.radio("Group test images by", ["predicted", "true"], horizontal=True, key=f"{key}_by",
+                  format_func=lambda b: "the digit the network reads" if b == "predicted" else "the true digit")
+    n = int(c2.number_input("Images per digit", 1, 50, 5, key=f"{key}_n",
+                            help="More images give a steadier map and take longer: about a second an image on a CPU."))
+    slot, mkey = f"{key}_maps", f"{job_id}:{net}:{by}:{n}"
+    if mkey not in st.session_state.get(f"_memo_{slot}", {}) and not c3.button("Show", key=f"{key}_go"):
+        st.caption("Averages each pixel's SHAP (its push, up or down, on the score of the image's own digit) over the "
+                   "first test images of every digit: press Show.")
+        return
+    with guard("explaining the digits", stop=False):
+        values, digits, _ = memo(slot, mkey, lambda: model.decide(network=net).explain_per_digit(n, by), keep=4)
+        st.plotly_chart(digit_attribution_grid(dg.mean_abs_attribution(values, digits), np.bincount(digits, minlength=10),
+                                               f"Mean |pixel SHAP| per digit · {net}"), key=f"{key}_grid")
+        st.caption("Darker: pixels whose ink (or emptiness) moved the score of that digit the most, for it or against it, "
+                   "averaged over the images in each panel's title. One colour scale for all ten digits.")
+
+
 # ----------------------------------------------------------------------------- panels
 
 
@@ -276,6 +323,7 @@ def explanation_view(model: dg.DigitModel, job_id: str, key: str) -> None:
     c.plotly_chart(charts.probability_bars({str(d): float(p[d]) for d in dg.DIGITS}, f"{net}: probability of each digit"),
                    key=f"{key}_probs")
     c.caption("How sure the network is of each digit for this image.")
+    digit_global_view(model, job_id, net, f"{key}_global")
 
 
 def drawing_view(model: dg.DigitModel, job_id: str, key: str) -> None:

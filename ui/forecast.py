@@ -19,7 +19,7 @@ from ui.report import appendix, build_report
 from ui.results import download_csv, metric_delta
 from ui.share import share_panel
 from ui.state import memo
-from ui.tabular import batch_scoring, model_file_scoring
+from ui.tabular import batch_scoring, dependence_view, model_file_scoring
 from ui.style import BASELINE_COLORS, MODEL_COLOR, NEUTRAL_COLOR, fmt, money
 from ui.training import run_key as content_key
 
@@ -364,6 +364,7 @@ def explanations(model: fc.ForecastModel, run_key: str, names: dict[str, str] | 
                "Effects are on a log scale: 0.1 is roughly a 10% change in the forecast.")
     c2.plotly_chart(charts.shap_beeswarm(exp), key="fc_shap_swarm")
     c2.caption("One dot per forecast: right of zero raises it, left lowers it; orange dots are high values of that input, blue low.")
+    dependence_view(exp, "fc_shap", labels=getattr(model, "dictionary", None), row_label="forecast", what="input")
     st.markdown("**One forecast**")
     p1, p2 = st.columns(2)
     series = p1.selectbox("Series", _series_order(model), key="fc_explain_series", format_func=series_label(names))

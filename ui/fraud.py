@@ -19,8 +19,8 @@ from ui.results import comparison_table, download_csv, metric_cards
 from ui.share import share_panel
 from ui.state import memo
 from ui.subgroups import report_section, subgroup_view
-from ui.tabular import (batch_scoring, capacity_threshold, held_out_line, hindsight, model_file_scoring, money_cards,
-                        report_head, review_capacity, what_if)
+from ui.tabular import (batch_scoring, capacity_threshold, dependence_view, held_out_line, hindsight, model_file_scoring,
+                        money_cards, report_head, review_capacity, what_if)
 from ui.training import training_notes
 from ui.style import MODEL_COLOR, NEUTRAL_COLOR, POSITIVE_COLOR, in_currency, money, pct
 
@@ -250,6 +250,7 @@ def explanations_view(model: fr.FraudModel, exp: Explanation) -> None:
     c1.caption("Longer bars: columns that move the score the most, on average.")
     c2.plotly_chart(charts.shap_beeswarm(exp, names=model.dictionary), key="fr_shap_swarm")
     c2.caption("Dots right of zero push towards fraud; orange dots are high values of that column, blue low.")
+    dependence_view(exp, "fr_shap", labels=model.dictionary, row_label="transaction")
 
 
 # ----------------------------------------------------------------------------- What-if

@@ -28,7 +28,7 @@ from ui.results import comparison_table, download_csv, metric_delta
 from ui.share import share_panel, update_offer
 from ui.state import memo
 from ui.options import option_input
-from ui.tabular import batch_scoring, model_file_scoring, what_if
+from ui.tabular import batch_scoring, dependence_view, model_file_scoring, what_if
 from ui.style import BASELINE_COLORS, MODEL_COLOR, NEUTRAL_COLOR, fmt, pct
 
 # Okabe–Ito first (colour-blind safe), then two more distinct hues for k up to 10.
@@ -409,6 +409,7 @@ def global_explanation(exp: Explanation, name: str, key: str, labels: Dictionary
     c1.caption(f"Longer bars: columns that decide most whether a customer is pulled into '{name}'.")
     c2.plotly_chart(charts.shap_beeswarm(exp, names=labels), key=f"{key}_swarm")
     c2.caption(f"Dots right of zero pull customers towards '{name}'; orange dots are high values of that column, blue low.")
+    dependence_view(exp, key, labels=labels, row_label="customer")
 
 
 def customer_picker(model: seg.SegmentationModel, names: Sequence[str], key: str) -> str | None:

@@ -36,11 +36,20 @@ def explanation_panel(exp: Explanation, key: str, row_label: str = "row", row_na
     unit = "in %; each bar's percentage points in the order drawn" if exp.link == "logit" else "in its own units"
     st.caption("Start at the average prediction; each bar is one column's push up (orange) or down (blue) for this "
                f"{row_label}; the last bar is the model's output ({exp.output_name}, {unit}).")
-    st.markdown("**One column**")
-    col = st.selectbox("Pick a column", list(exp.importance().index), key=f"{key}_dep",
+    dependence_view(exp, key, labels=labels, row_label=row_label)
+
+
+def dependence_view(exp: Explanation, key: str, labels: Dictionary | None = None, row_label: str = "row",
+                    what: str = "column") -> str:
+    """One column's dependence plot (picked, most important first): its value across, its SHAP effect up, one dot per
+    explained row. Shared by every tabular page's explanations, so they read the same; returns the picked column."""
+    st.markdown(f"**One {what}**")
+    col = st.selectbox(f"Pick a {what}", list(exp.importance().index), key=f"{key}_dep",
                        format_func=(labels or Dictionary()).label)
     st.plotly_chart(charts.shap_dependence(exp, col, names=labels), key=f"{key}_dependence")
-    st.caption("Each dot is a row: its value of the column (across) and how much that pushed its prediction (up).")
+    st.caption(f"Each dot is a {row_label}: its value of the {what} (across) and how much that value moved "
+               f"{exp.output_name} (up); zero is no effect.")
+    return col
 
 
 def explain_and_what_if(model: Any, df: pd.DataFrame, held: pd.DataFrame, run_key: str, key: str, tabs: Sequence,

@@ -208,6 +208,28 @@ def test_pixel_shap_is_additive(small_model):
     assert str(int(m.proba(X[:1]).argmax())) in auto.output_name
 
 
+@pytest.mark.shap
+def test_mean_abs_attribution_per_digit_is_the_mean_over_its_images(small_model):
+    """The global view: per digit, the mean |SHAP| over the explained images of that digit, each image explained for
+    its own digit (the same values as explaining it alone)."""
+    pytest.importorskip("shap")
+    m = small_model
+    values, digits, where = m.explain_per_digit(per_digit=2, by="true")
+    assert values.shape == (len(digits), 784) and len(where) == len(digits)
+    assert list(m.test["y"][where]) == list(digits) and set(digits) == set(range(10))  # 100 held-out: every digit
+    grid = dg.mean_abs_attribution(values, digits)
+    assert grid.shape == (10, 784)
+    for d in range(10):
+        np.testing.assert_allclose(grid[d], np.abs(values[digits == d]).mean(axis=0))
+    k = int(np.flatnonzero(digits == 7)[0])  # one row checked against the image explained on its own, for its digit
+    alone = m.explain(m.test["X"][where[k]:where[k] + 1], output=7).values[0]
+    np.testing.assert_allclose(values[k], alone, atol=1e-5)
+    read = m.explain_per_digit(per_digit=1)[1:]  # by the reading: each row's digit is what the CNN reads
+    assert list(m.test_predictions()[read[1]]) == list(read[0])
+    missing = dg.mean_abs_attribution(values[digits != 3], digits[digits != 3])
+    assert np.isnan(missing[3]).all() and np.isfinite(np.delete(missing, 3, axis=0)).all()
+
+
 # ----------------------------------------------------------------------------- bad input
 
 

@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT, SAMPLES
 from tests.pages.sharing import create_share_link
+from tests.pages.shap_views import array, chart
 
 APP = str(ROOT / "app.py")
 QUICK = "MNIST: 500 images (a quick try)"
@@ -100,6 +101,26 @@ def test_quick_sample_results_and_no_retrain(trained):
     at.selectbox(key="dg_expl_image").select_index(3).run()
     assert not at.exception and not at.error and len(at.session_state["_explorer_jobs"]) == 1
     assert "digits_train" not in [b.key for b in at.button]
+
+
+@pytest.mark.shap
+def test_mean_pixel_attribution_per_digit_on_request(trained):
+    """Explanations · across digits: nothing is computed until Show; then ten 28x28 maps, each the mean |SHAP| over
+    that digit's explained images."""
+    pytest.importorskip("shap")
+    at = trained
+    assert "_memo_dg_expl_global_maps" not in at.session_state
+    at.number_input(key="dg_expl_global_n").set_value(1).run()
+    at.button(key="dg_expl_global_go").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    values, digits, _ = list(at.session_state["_memo_dg_expl_global_maps"].values())[-1]
+    grid = chart(at, "Mean |pixel SHAP| per digit")
+    maps = [array(t["z"]) for t in grid["data"]]
+    assert len(maps) == 10 and all(z.shape == (28, 28) for z in maps)
+    for d in set(digits):
+        np.testing.assert_allclose(maps[d].ravel(), np.abs(values[digits == d]).mean(axis=0))
+    at.run()  # a rerun shows the maps again without the button
+    assert len([c for c in at.get("plotly_chart") if "Mean |pixel SHAP| per digit" in c.proto.spec]) == 1
 
 
 def test_nudge_a_misread_digit_changes_its_reading(trained):

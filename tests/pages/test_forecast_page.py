@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT
 from tests.pages.sharing import create_share_link
+from tests.pages.shap_views import check_dependence
 
 APP = str(ROOT / "app.py")
 
@@ -56,6 +57,7 @@ def test_sample_forecast_series_drivers_and_reorder():
 
     charts = at.get("plotly_chart")
     assert len(charts) >= 5  # MASE bars, forecast chart, SHAP bar and swarm, waterfall
+    check_dependence(at, "fc_shap", list(at.session_state["_memo_fc_explain"].values())[-1])  # every forecast explained
     pick = at.selectbox(key="fc_series_pick")
     other = pick.options[3]
     assert other.split(" · ")[1].isupper()  # "85099B · JUMBO BAG RED RETROSPOT": named by the file's Description

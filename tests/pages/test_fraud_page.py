@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.conftest import HAS_SHAP, ROOT, SAMPLES
 from tests.pages.sharing import create_share_link
+from tests.pages.shap_views import check_dependence
 
 APP = str(ROOT / "app.py")
 
@@ -126,6 +127,8 @@ def test_sample_train_costs_threshold_and_flagged_list():
     if HAS_SHAP:
         assert any(md.value.startswith("**Why it was flagged:**") and "(" in md.value for md in at.markdown)
         _check_what_if(at, job.result)
+        exp = list(at.session_state["_memo_fr_explain"].values())[-1]  # the held-out transactions the tab explains
+        check_dependence(at, "fr_shap", exp)
 
     # dearer false alarms: a new cheapest threshold, fewer alerts, and no retraining
     best = _threshold_slider(at).value

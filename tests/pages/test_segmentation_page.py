@@ -6,6 +6,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT, SAMPLES
 from tests.pages.sharing import create_share_link, store_files
+from tests.pages.shap_views import check_dependence
 
 APP = str(ROOT / "app.py")
 PAGE = "app_pages/segmentation.py"
@@ -64,6 +65,8 @@ def test_sample_transactions_to_segments_profiles_map_and_explanation():
         assert words in titles, words
     assert any("Champions" in str(d.value) for d in at.dataframe)  # profile table with plain-language names
     assert any("In words:" in m.value for m in at.markdown)
+    exp = list(at.session_state["_memo_seg_exp_global"].values())[-1]  # segment 1's pull on the sampled customers
+    check_dependence(at, "seg_exp_global", exp)
     # choosing another segment and another customer explains without retraining
     at.selectbox(key="seg_exp_segment").set_value(1).run()
     pick = at.selectbox(key="seg_drill_pick")
