@@ -49,10 +49,10 @@ def test_upload_train_inspect_explain_and_draw(page, app_url):
     page.get_by_role("tab", name="Draw a digit").click()
     page.get_by_text("Draw a digit in the box").first.wait_for()
     _draw(page, SEVEN)
-    page.get_by_text("The CNN reads").first.wait_for(timeout=60_000)
+    page.get_by_text("The CNN reads", exact=True).first.wait_for(timeout=60_000)  # not the nudge's "The CNN reads, …"
     wait_idle(page)
     page.get_by_text("Why the CNN reads").first.wait_for(timeout=60_000)
-    read = page.get_by_test_id("stMetric").filter(has_text="The CNN reads").first.inner_text()
+    read = page.get_by_test_id("stMetric").filter(has=page.get_by_text("The CNN reads", exact=True)).first.inner_text()
     assert read.split()[-1] == "7", read
     assert_no_traceback(page)
     screenshot(page, "digits_draw")
