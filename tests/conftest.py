@@ -68,11 +68,14 @@ def ray_runner():
         ray.shutdown()
 
 
-def open_app_page(page_file: str):
-    """The app in AppTest, switched to one page (`app_pages/x.py`); the timeout suits pages importing torch and shap."""
+def open_app_page(page_file: str, query: dict | None = None, timeout: float = 60):
+    """The app in AppTest, switched to one page (`app_pages/x.py`), with `query` in its URL (e.g. a share link's
+    run); the timeout suits pages importing torch and shap."""
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
     at.run()
     at.switch_page(page_file).run()
     assert not at.exception

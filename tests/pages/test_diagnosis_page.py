@@ -11,18 +11,14 @@ from engine import diagnosis as dx
 from engine import scenario, subgroups
 from engine.data import load_table
 from ui import diagnosis as diagnosis_view
-from tests.conftest import ROOT, SAMPLES
+from tests.conftest import ROOT, SAMPLES, open_app_page
 from tests.pages.sharing import create_share_link, store_files
 
 APP = str(ROOT / "app.py")
 
 
 def _open() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
-    at.switch_page("app_pages/diagnosis.py").run()
-    assert not at.exception
-    return at
+    return open_app_page("app_pages/diagnosis.py")
 
 
 def _uploader(at: AppTest, key: str):

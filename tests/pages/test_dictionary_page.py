@@ -5,21 +5,14 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT
+from tests.conftest import open_app_page
 from tests.pages.sharing import create_share_link
 
-APP = str(ROOT / "app.py")
 CP = "chest pain type (cp)"
 
 
 def _open(query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=90)
-    for k, v in (query or {}).items():
-        at.query_params[k] = v
-    at.run()
-    at.switch_page("app_pages/diagnosis.py").run()
-    assert not at.exception
-    return at
+    return open_app_page("app_pages/diagnosis.py", query, timeout=90)
 
 
 def _uploader(at: AppTest, key: str):
