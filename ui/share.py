@@ -112,6 +112,24 @@ def _created_here() -> list[str]:
     return st.session_state.setdefault(_CREATED, [])
 
 
+def saved_runs(page: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    """The analyst's share links, newest first (`RunStore.list` rows): signed in, the runs they own, from any
+    browser; signed out, those created in this browser session. StoreUnavailable while the store is down."""
+    me = auth.viewer()
+    if me is not None:
+        return run_store().list(page=page, owner=me.id, limit=limit)
+    created = _created_here()
+    return run_store().list(page=page, ids=list(created), limit=limit) if created else []
+
+
+def session_links(page: str) -> dict[str, str]:
+    """The links created in this session for runs of `page` and not deleted since: run id -> the job id of the run
+    it stores."""
+    created = _created_here()
+    return {run_id: job_id for (p, job_id), run_id in st.session_state.get(_LINKS, {}).items()
+            if p == page and run_id in created}
+
+
 def _may_delete(run: Run) -> bool:
     viewer = auth.viewer_id()
     return (run.owner is not None and run.owner == viewer) or (run.owner is None and run.id in _created_here())
@@ -293,7 +311,8 @@ def share_panel(url_path: str, run_id: str | None, model_file: bytes, file_name:
                            help="One self-contained HTML file with the settings, data summary, metrics and interactive charts.")
 
 
-def _headline(page: str, metrics: dict[str, Any]) -> str:
+def headline_words(page: str, metrics: dict[str, Any]) -> str:
+    """A stored run's headline number in words ("ROC-AUC 0.912"), or "" when it has none."""
     _, key, label = PAGES.get(page, (page, "", ""))
     value = metrics.get(key)
     return f"{label} {value:.3f}" if isinstance(value, (int, float)) and value == value else ""
@@ -309,13 +328,11 @@ def my_runs() -> None:
                    "as usual.", icon=":material/cloud_off:")
         return
     with guard("reading your runs"):
-        store = run_store()
+        rows = saved_runs()
         if me is not None:
-            rows = store.list(owner=me.id, limit=200)
             st.caption("The share links you created while signed in, from any browser. Each is removed on its "
                        "expiry date; delete one sooner here.")
         else:
-            rows = store.list(ids=list(_created_here()), limit=200)
             st.caption("Sign-in is off on this server, so this lists the links created in this browser session. "
                        "They keep working after you leave, until they expire, but are listed here only while this "
                        "session lasts: note down any link you may want to delete later.")
@@ -327,7 +344,7 @@ def my_runs() -> None:
         title = PAGES.get(row["page"], (row["page"],))[0]
         with st.container(border=True):
             c1, c2 = st.columns([4, 1])
-            headline = _headline(row["page"], row["metrics"])
+            headline = headline_words(row["page"], row["metrics"])
             c1.markdown(f"**{title}** · {html.escape(row['dataset_name'])} ({row['n_rows']:,} rows) · created "
                         f"{dt.datetime.fromtimestamp(row['created']).strftime('%d %b %Y, %H:%M')}"
                         + (f" · {headline}" if headline else ""))
