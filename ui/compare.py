@@ -1,8 +1,11 @@
-"""Runs side by side: the analyst explores by training again with other settings; any two runs of this page in this
-session are compared in one place — the settings that differ, the metrics with their intervals (and whether a
-difference is within noise), the main curve of each overlaid, and each run's top SHAP columns."""
+"""Runs side by side: the analyst explores by training again with other settings; any two runs of this page — this
+session's, or the runs they saved as share links (My runs) — are compared in one place: the settings that differ, the
+metrics with their intervals (and whether a difference is within noise), the main curve of each overlaid, and each
+run's top SHAP columns. A saved run is read from the run store only when picked, once per session."""
 from __future__ import annotations
 
+import datetime as dt
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,13 +15,21 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from engine.data import Table
+from engine.data import DataError, Table
+from engine.scenario import scenario
+from engine.store import StoreUnavailable, UnknownRun
+from ui import auth
 from ui.charts import figure
 from ui.errors import guard
+from ui.share import headline_words, run_store, saved_runs, session_links
 from ui.state import memo
 from ui.style import BASELINE_COLORS, MODEL_COLOR
 
+log = logging.getLogger("explorer.compare")
+
 _RUNS = "_explorer_runs"
+_SAVED = "saved:"  # the choice of a saved run is "saved:<run id>"; a session run's is its job id
+_MAX_SAVED = 20  # saved runs offered, newest first
 _NAMES = {"roc_auc": "ROC-AUC", "auprc": "AUPRC", "brier": "Brier score", "mase": "MASE", "mae": "MAE", "smape": "sMAPE",
           "f1": "F1", "roc_auc_macro": "ROC-AUC (all outcomes)"}
 _AXES = {"fpr": "false-positive rate", "tpr": "true-positive rate (recall)", "recall": "recall", "precision": "precision"}
@@ -26,7 +37,7 @@ _AXES = {"fpr": "false-positive rate", "tpr": "true-positive rate (recall)", "re
 
 @dataclass
 class Run:
-    """What a finished run of this session was trained on (the model itself stays with its job)."""
+    """What a run was trained on (a session run's model stays with its job; a saved run's is loaded beside it)."""
 
     page: str
     table: Table
@@ -38,10 +49,15 @@ def remember(page: str, job_id: str, table: Table, columns: dict, config: dict) 
     """Note a finished run of `page` (once); runs whose job the session no longer keeps drop out of the choice."""
     runs = st.session_state.setdefault(_RUNS, {})
     if job_id not in runs:
-        flat = {"data": f"{table.name} ({len(table.df):,} rows)"}
-        flat.update({f"column · {k}": _words(v) for k, v in columns.items()})
-        flat.update({f"option · {k}": _words(v) for k, v in config.items()})
-        runs[job_id] = Run(page, table, flat)
+        runs[job_id] = Run(page, table, flat_settings(table.name, len(table.df), columns, config))
+
+
+def flat_settings(dataset: str, n_rows: int, columns: dict, config: dict) -> dict[str, str]:
+    """A run's data, columns and options as one flat dict of words, the same for a session run and a saved one."""
+    flat = {"data": f"{dataset} ({n_rows:,} rows)"}
+    flat.update({f"column · {k}": _words(v) for k, v in columns.items()})
+    flat.update({f"option · {k}": _words(v) for k, v in config.items()})
+    return flat
 
 
 def _words(value: Any) -> str:
@@ -53,9 +69,72 @@ def _words(value: Any) -> str:
     return "(none)" if value is None else str(value)
 
 
-def _label(model: Any, run: Run, number: int) -> str:
+def _label(model: Any, run: Run, number: int, saved: bool = False) -> str:
     name, value = model.headline()
-    return f"Run {number} · {time.strftime('%H:%M:%S', time.localtime(run.when))} · {name} {value:.3f}"
+    return (f"Run {number} · {time.strftime('%H:%M:%S', time.localtime(run.when))} · {name} {value:.3f}"
+            + (" · saved" if saved else ""))
+
+
+def _saved_label(page: str, row: dict[str, Any]) -> str:
+    """A saved run as My runs lists it: "Saved 01 Dec 14:03 · heart.csv · ROC-AUC 0.912"."""
+    headline = headline_words(page, row["metrics"])
+    return (f"Saved {dt.datetime.fromtimestamp(row['created']).strftime('%d %b %H:%M')} · {row['dataset_name']}"
+            + (f" · {headline}" if headline else ""))
+
+
+def _saved_choices(page: str, exclude: set[str]) -> tuple[dict[str, str], str | None]:
+    """The analyst's saved runs of `page` to offer (choice -> label, newest first, at most _MAX_SAVED), leaving out
+    the run ids in `exclude`; and a sentence instead when the run store cannot list them now."""
+    try:
+        rows = saved_runs(page=page, limit=_MAX_SAVED + len(exclude))
+    except StoreUnavailable as exc:
+        return {}, (f"Your saved runs (My runs) cannot be offered until the run store is back: {exc.cause} "
+                    "The runs of this session compare as usual.")
+    except Exception:  # the store's disk or index: logged, a sentence in the panel
+        log.exception("listing the saved runs of %s", page)
+        return {}, ("Your saved runs (My runs) cannot be read right now, so only the runs of this session are "
+                    "offered. Try again in a minute.")
+    rows = [r for r in rows if r["id"] not in exclude][:_MAX_SAVED]
+    return {_SAVED + r["id"]: _saved_label(page, r) for r in rows}, None
+
+
+def _open_saved(page: str, choice: str) -> tuple[Any, Run] | str:
+    """A saved run's model and what it was trained on, read from the store once per session; or a sentence saying
+    why it cannot be compared (deleted, expired, the store down)."""
+    run_id, viewer = choice[len(_SAVED):], auth.viewer_id()
+
+    def load() -> tuple[Any, Run]:
+        saved = run_store().load(run_id, page=page, viewer=viewer)
+        run = Run(page, saved.dataset(), flat_settings(saved.dataset_name, saved.n_rows, saved.columns, saved.settings),
+                  when=saved.created)
+        return scenario(page).load(saved.model), run
+
+    try:
+        return memo("compare_saved", f"{run_id}:{viewer}", load, keep=4)
+    except UnknownRun:
+        return ("This saved run was deleted or has expired, so it cannot be compared any more. "
+                "Pick another run.")
+    except StoreUnavailable as exc:
+        return (f"This saved run cannot be read until the run store is back: {exc.cause} "
+                "The runs of this session compare as usual.")
+    except DataError as exc:  # not allowed, or its model file damaged: the store's own sentence
+        return exc.message
+    except Exception:
+        log.exception("opening saved run %s to compare", run_id)
+        return "This saved run cannot be read right now, so it cannot be compared. Try again in a minute."
+
+
+def _forget_gone(keys: tuple[str, str], choices: list[str]) -> None:
+    """A saved run picked on an earlier rerun that is no longer offered: say so when the store no longer has it."""
+    picked = {st.session_state.get(k) for k in keys}
+    for choice in sorted(c for c in picked if isinstance(c, str) and c.startswith(_SAVED) and c not in choices):
+        try:
+            run_store().info(choice[len(_SAVED):])
+        except UnknownRun:
+            st.warning("The saved run you had picked was deleted or has expired, so it is no longer offered; "
+                       "the other runs compare as usual.", icon=":material/link_off:")
+        except Exception:  # the store is down: the sentence about it is shown already
+            pass
 
 
 def settings_that_differ(a: Run, b: Run) -> pd.DataFrame:
@@ -147,40 +226,73 @@ def top_columns(model: Any, run: Run, job_id: str, k: int = 5) -> list[str] | No
 
 
 def compare_panel(page: str, current: str, jobs: dict) -> None:
-    """The "Compare runs" expander of step 3, shown once this page has two finished runs in this session (`jobs`:
-    the session's jobs by run key)."""
+    """The "Compare runs" expander of step 3, shown once this page has the current run and one more to compare it
+    with: another finished run of this session (`jobs`: the session's jobs by run key) or a run the analyst saved as
+    a share link (My runs). A session run that was saved is offered once, as the session run."""
     jobs = {job.id: job for job in jobs.values()}  # the session keeps its jobs by what they trained
     runs = {jid: run for jid, run in st.session_state.get(_RUNS, {}).items()
             if run.page == page and jid in jobs and jobs[jid].finished_ok}
-    if len(runs) < 2 or current not in runs:
+    if current not in runs:
         return
+    links = session_links(page)
+    saved, note = _saved_choices(page, {run_id for run_id, job_id in links.items() if job_id in runs})
     ids = list(runs)
+    choices = ids + list(saved)
+    keys = (f"{page}_compare_a", f"{page}_compare_b")
+    if len(choices) < 2:
+        if note is None:
+            _forget_gone(keys, choices)  # the saved run it was compared with went, and the comparison with it
+        return
     numbers = {jid: i + 1 for i, jid in enumerate(ids)}
     models = {jid: jobs[jid].result for jid in ids}
-    with st.expander(f"Compare runs side by side ({len(ids)} runs of this page in this session)", icon=":material/compare:"):
+    fmt = {jid: _label(models[jid], runs[jid], numbers[jid], jid in links.values()) for jid in ids} | saved
+    count = f"{len(ids)} run{'s' if len(ids) != 1 else ''} of this page in this session"
+    if saved:
+        count += f", {len(saved)} saved on My runs"
+    with st.expander(f"Compare runs side by side ({count})", icon=":material/compare:"):
+        if note:
+            st.caption(note)
+        else:
+            _forget_gone(keys, choices)
+        shown_for = st.session_state.setdefault("_compare_current", {})
+        if shown_for.get(page) != current:  # a new run on screen: it is run B, beside the one before it
+            for k in keys:
+                st.session_state.pop(k, None)
+            shown_for[page] = current
         c1, c2 = st.columns(2)
-        fmt = {jid: _label(models[jid], runs[jid], numbers[jid]) for jid in ids}
-        previous = [j for j in ids if j != current][-1]
-        a = c1.selectbox("Run A", ids, index=ids.index(previous), format_func=fmt.get, key=f"{page}_compare_a")
-        b = c2.selectbox("Run B", ids, index=ids.index(current), format_func=fmt.get, key=f"{page}_compare_b")
+        others = [j for j in ids if j != current]
+        previous = others[-1] if others else next(iter(saved))  # the run before this one, else the newest saved
+        a = c1.selectbox("Run A", choices, index=choices.index(previous), format_func=fmt.get, key=keys[0])
+        b = c2.selectbox("Run B", choices, index=choices.index(current), format_func=fmt.get, key=keys[1])
         if a == b:
             st.info("Pick two different runs.")
             return
+        picked = {}
+        for choice in (a, b):
+            if choice in runs:
+                picked[choice] = (models[choice], runs[choice])
+                continue
+            opened = _open_saved(page, choice)
+            if isinstance(opened, str):
+                st.warning(opened, icon=":material/link_off:")
+                return
+            picked[choice] = opened
+        (model_a, run_a), (model_b, run_b) = picked[a], picked[b]
         with guard("comparing the runs", stop=False):
-            differ = settings_that_differ(runs[a], runs[b])
+            differ = settings_that_differ(run_a, run_b)
             st.markdown("**Settings that differ**")
             if differ.empty:
                 st.caption("None: the two runs were trained on the same data with the same settings.")
             else:
                 st.dataframe(differ, hide_index=True, width="stretch")
-            table, sentence = metrics_side_by_side(models[a], models[b])
+            table, sentence = metrics_side_by_side(model_a, model_b)
             st.markdown("**Held-out metrics** (95% intervals in brackets)")
             st.info(sentence, icon=":material/compare_arrows:")
             st.dataframe(table, hide_index=True, width="stretch")
-            fig = curves_overlaid(models[a], models[b])
+            fig = curves_overlaid(model_a, model_b)
             if fig is not None:
                 st.plotly_chart(fig, key=f"{page}_compare_curve")
-            tops = [top_columns(models[j], runs[j], j) for j in (a, b)]
+            tops = [top_columns(model, run, choice) for choice, (model, run) in ((a, picked[a]), (b, picked[b]))]
             if all(t is not None for t in tops):
                 n = max(len(t) for t in tops)
                 st.markdown("**Most influential columns (SHAP)**")
