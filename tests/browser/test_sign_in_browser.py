@@ -156,6 +156,11 @@ def test_alice_shares_bob_signs_in_to_see_it_and_deleted_or_private_links_say_so
         assert_no_traceback(bob)
         bob.goto(f"{url}/my_runs")
         bob.get_by_text("not created any share links").wait_for()  # alice's runs are not listed for bob
+
+        # alice, in a new session, trains again: Compare runs offers her saved run from the other session
+        alice.goto(f"{url}/diagnosis?dx_epochs=40&dx_dropout=0.1")
+        alice.get_by_role("button", name="Train").click()
+        alice.get_by_text("1 run of this page in this session, 1 saved on My runs").wait_for(timeout=240_000)
     finally:
         alice_ctx.close()
         bob_ctx.close()
