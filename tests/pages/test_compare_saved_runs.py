@@ -4,17 +4,17 @@ the session no longer keeps is read back from the run store — its metrics as s
 columns from the stored model and dataset; a deleted one gives a sentence. Signed out, a session sees only the links
 it created itself.
 
-Sign-in with a real OpenID Connect provider is exercised only by the browser tests (tests/browser/
-test_sign_in_browser.py, Chromium and a provider): too costly to add a comparison there; the signed-in listing
-(`ui.share.saved_runs` by owner) is the same call My runs makes."""
+Signed in, the runs offered are those the analyst owns, from any browser session (checked here with AppTest's
+simulated user, and in tests/browser/test_sign_in_browser.py with a real OpenID Connect provider)."""
 from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
+import ui.auth
 import ui.training
 from engine import diagnosis as dx
 from engine.store import RunStore
-from tests.conftest import open_app_page
+from tests.conftest import ROOT, open_app_page
 from tests.pages.sharing import create_share_link
 
 DROPPED = ["thal", "ca"]
@@ -158,3 +158,38 @@ def test_a_saved_run_that_cannot_be_read_gives_a_sentence(monkeypatch):
     assert not at.exception and not at.error
     assert any("cannot be read until the run store is back" in w for w in _sentences(at)), _sentences(at)
     assert at.selectbox(key="diagnosis_compare_a").value == f"saved:{run_id}"
+
+
+AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "test-secret-not-used",
+        "client_id": "explorer", "client_secret": "any", "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}
+
+
+def _signed_in(sub: str) -> AppTest:
+    """A new browser session of `sub`, signed in (AppTest's simulated st.user), on Diagnosis with few epochs."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.secrets["auth"] = AUTH
+    at.user = {"is_logged_in": True, "sub": f"{sub}-sub", "email": f"{sub}@example.com", "name": sub.title()}
+    at.run()
+    at.switch_page("app_pages/diagnosis.py").run()
+    assert not at.exception and at.button(key="auth_sign_out")
+    at.number_input(key="dx_epochs").set_value(20).run()
+    return at
+
+
+def test_signed_in_an_analyst_compares_with_the_runs_they_own_from_another_session(monkeypatch):
+    monkeypatch.setattr(ui.auth, "return_after_sign_in", lambda pages: None)  # reads cookies, which AppTest lacks
+    first = _signed_in("alice")
+    _train(first)
+    mine = create_share_link(first, "diagnosis")  # "Anyone signed in to this app": bob may open it, not list it
+    assert RunStore().info(mine).owner == "alice-sub"
+
+    later = _signed_in("alice")  # another browser session, same account
+    later.slider(key="dx_dropout").set_value(0.1).run()
+    _train(later)
+    assert _panel(later) == ["Compare runs side by side (1 run of this page in this session, 1 saved on My runs)"]
+    assert later.selectbox(key="diagnosis_compare_a").value == f"saved:{mine}"
+    assert list(_frame(later, ["setting", "run A", "run B"])["setting"]) == ["option · dropout"]
+
+    colleague = _signed_in("bob")
+    _train(colleague)
+    assert not _panel(colleague)  # alice's run is not bob's to compare with
