@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 import ui.auth
 import ui.training
 from engine import diagnosis as dx
-from engine.store import RunStore
+from engine.store import RunStore, StoreUnavailable
 from tests.conftest import ROOT, open_app_page
 from tests.pages.sharing import create_share_link
 
@@ -112,6 +112,16 @@ def test_saved_runs_are_offered_once_read_back_from_the_store_and_a_deleted_one_
     at.run()
     assert not _sentences(at)  # said once; the choice is back to the session's runs
 
+    # 4. the run store is down: a sentence in the panel, and the session's runs still compare
+    def down(*args, **kwargs):
+        raise StoreUnavailable("The run store cannot be reached.")
+
+    monkeypatch.setattr(RunStore, "list", down)
+    at.run()
+    assert not at.exception and not at.error
+    assert any("cannot be offered until the run store is back" in c.value for c in at.caption)
+    assert list(_frame(at, ["setting", "run A", "run B"])["setting"]) == ["option · dropout"]
+
 
 def test_a_fresh_signed_out_session_sees_only_the_runs_it_saved_itself(monkeypatch):
     owner = open_app_page("app_pages/diagnosis.py", timeout=120)
@@ -140,8 +150,6 @@ def test_a_fresh_signed_out_session_sees_only_the_runs_it_saved_itself(monkeypat
 
 def test_a_saved_run_that_cannot_be_read_gives_a_sentence(monkeypatch):
     """The store goes down after listing (or the run's files went missing): the panel says so, no traceback."""
-    from engine.store import StoreUnavailable
-
     at = open_app_page("app_pages/diagnosis.py", timeout=120)
     at.number_input(key="dx_epochs").set_value(20).run()
     _train(at)
