@@ -112,7 +112,7 @@ def explain_point(model: "ForecastModel", series: str, step: int) -> Explanation
         data.loc[data.index[0], name] = values[step - 1]  # that day's weekday, month and driver values
     scale = float(rows.loc[row, "usual sales level"])
     base_log, out_log = exp.base_value, float(exp.outputs[0])
-    base, out = math.expm1(base_log) * scale, math.expm1(min(out_log, 30.0)) * scale
+    base, out = math.expm1(base_log) * scale, max(math.expm1(min(out_log, 30.0)), 0.0) * scale  # never below zero, as forecast
     gap = out_log - base_log
     factor = (out - base) / gap if abs(gap) > 1e-9 else math.exp(out_log) * scale
     return Explanation(exp.values * factor, base, data, exp.feature_names, exp.output_name)

@@ -16,11 +16,10 @@ from engine.forecast.config import ForecastConfig
 from engine.forecast.explain import explain_inputs
 from engine.forecast.frame import ForecastColumns
 from engine.forecast.model import ForecastModel
-from engine.forecast.network import (QUANTILES, TOTAL_LEVELS, Encoded, Inputs, cap, n_outputs, pinball_loss,
-                                     quantiles, total_col)
+from engine.forecast.network import (QUANTILES, TOTAL_LEVELS, Encoded, ForecastNet, Inputs, calibrate, cap, level_lags, n_outputs,
+                                     pinball_loss, quantiles, total_col)
 from engine.forecast.prepare import Panel, prepare
 from engine.forecast.scores import ETS, MODEL, SNAIVE, check_cancel, ets_backtest, mase_scale, scores, seasonal_naive
-from engine.models import TabularMLP
 from engine.training import History, fit_model, seed_everything
 
 
@@ -30,7 +29,7 @@ class _Network:
 
     inputs: Inputs
     encoded: list[Encoded]
-    net: TabularMLP
+    net: ForecastNet
     history: History | None = None
     n_windows: int = 0
     background: np.ndarray | None = None
@@ -66,7 +65,7 @@ def fit(df: pd.DataFrame, columns: ForecastColumns, config: ForecastConfig = For
     check_cancel(cancel)
     notes.append(bt.choice_note)
     if config.refit:
-        final = _refit(panel, first.history, columns, config, rng, progress, cancel, timings)
+        final = _refit(panel, first, columns, config, rng, progress, cancel, timings)
     else:
         final = first
         notes.append("The future forecast uses the backtest network (trained on the history before the backtest windows).")
@@ -89,6 +88,10 @@ def fit(df: pd.DataFrame, columns: ForecastColumns, config: ForecastConfig = For
         n_rows={"series": len(panel.series), "training windows": first.n_windows},
         choice=bt.picks, choice_overall=bt.overall, choice_note=bt.choice_note, candidate_metrics=bt.candidate_metrics,
     )
+
+
+def _network(inputs: Inputs, H: int, config: ForecastConfig) -> ForecastNet:
+    return ForecastNet(inputs.n_in, n_outputs(H), config.hidden, config.dropout, inputs.L, level_lags(inputs.freq, inputs.L))
 
 
 def _train_backtest_network(panel: Panel, cuts: list[int], columns: ForecastColumns, config: ForecastConfig,
@@ -122,11 +125,13 @@ def _train_backtest_network(panel: Panel, cuts: list[int], columns: ForecastColu
     if len(Xtr) < 20:
         raise DataError(f"Only {len(Xtr)} training windows fit in the history before the backtest; bring more history "
                         "or shorten the horizon.")
-    net = TabularMLP(inputs.n_in, n_outputs(H), config.hidden, config.dropout)
+    net = _network(inputs, H, config)
     t0 = time.perf_counter()
     history = fit_model(net, (Xtr, Ytr), val, pinball_loss(H), config.train_config(len(Xtr)), progress=progress,
                         cancel=cancel)
     timings["train backtest network"] = time.perf_counter() - t0
+    if val is not None:  # the 80% band made to hold on windows the network was not fitted on
+        calibrate(net, *val, H)
     return _Network(inputs, enc, net, history, len(Xtr))
 
 
@@ -224,16 +229,16 @@ def _backtest(panel: Panel, cuts: list[int], first: _Network, columns: ForecastC
                      picks, choice_note)
 
 
-def _refit(panel: Panel, history: History, columns: ForecastColumns, config: ForecastConfig, rng: np.random.Generator,
+def _refit(panel: Panel, first: _Network, columns: ForecastColumns, config: ForecastConfig, rng: np.random.Generator,
            progress, cancel, timings: dict[str, float]) -> _Network:
     """The network for the future: refitted on the whole history (as many epochs as the backtest network's best)."""
-    S, H, L = panel.series, panel.horizon, panel.lags
+    S, H, L, history = panel.series, panel.horizon, panel.lags, first.history
     inputs = Inputs(panel, [s.n for s in S], columns)
     enc = inputs.encode_all(S, inputs.scales)
     parts = [inputs.design(e, np.arange(L, s.n - H + 1)) for e, s in zip(enc, S) if s.n - H + 1 > L]
     Xall, Yall = cap(np.vstack([p[0] for p in parts]), np.vstack([p[1] for p in parts]), config.max_train_windows, rng)
     epochs = max(history.best_epoch, 3)
-    net = TabularMLP(inputs.n_in, n_outputs(H), config.hidden, config.dropout)
+    net = _network(inputs, H, config)
     offset = len(history.epochs)
 
     def refit_progress(ev: dict[str, Any]) -> None:
@@ -245,6 +250,7 @@ def _refit(panel: Panel, history: History, columns: ForecastColumns, config: For
     fit_model(net, (Xall, Yall), None, pinball_loss(H), config.train_config(len(Xall), max_epochs=epochs, patience=epochs + 1),
               progress=refit_progress, cancel=cancel)
     timings["refit on the whole history"] = time.perf_counter() - t0
+    net.set_offsets(first.net.offsets)  # the backtest network's calibration (the refit has no held-out windows)
     background = Xall[rng.choice(len(Xall), size=min(100, len(Xall)), replace=False)]
     return _Network(inputs, enc, net, n_windows=len(Xall), background=background)
 

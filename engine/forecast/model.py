@@ -19,10 +19,9 @@ from engine.forecast import tables
 from engine.forecast.config import ForecastConfig
 from engine.forecast.choose import chosen_future
 from engine.forecast.frame import ForecastColumns, Frequency
-from engine.forecast.network import Inputs, quantiles, scale_of
+from engine.forecast.network import ForecastNet, Inputs, quantiles, scale_of
 from engine.forecast.prepare import prepare
 from engine.forecast.scores import ETS, METRIC_LABELS, MODEL
-from engine.models import TabularMLP
 from engine.scenario import Fitted, unpack
 from engine.tabular import Preprocessor
 
@@ -43,7 +42,7 @@ class ForecastModel(Fitted):
     ids: list[str]
     id_values: dict[str, list[str]]
     skipped: dict[str, str]
-    net: TabularMLP
+    net: ForecastNet
     drivers: Preprocessor | None  # the driver encoding, fitted on the history the network trained on
     driver_columns: list[str]
     level_stats: tuple[float, float]  # mean and spread of log1p(series scale)

@@ -14,7 +14,7 @@ from torch import nn
 from engine.data import DataError
 from engine.forecast.frame import ForecastColumns, Frequency
 from engine.forecast.prepare import Panel, SeriesData
-from engine.models import rng_locked
+from engine.models import TabularMLP, rng_locked
 from engine.tabular import Preprocessor
 from engine.training import as_tensor, predict_batched
 
@@ -235,6 +235,44 @@ def pinball_loss(H: int):
     return loss_fn
 
 
+def calibrate(net: ForecastNet, X: np.ndarray, Y: np.ndarray, H: int, coverage: float = 0.8) -> None:
+    """Conformalised quantile regression (Romano, Patterson & Candès 2019) on windows the network was not fitted on
+    (its validation windows, before the backtest), step by step (a band widens with the horizon): each step's band
+    is widened (or narrowed) by the one amount, in log1p units, that puts `coverage` of those windows' actuals
+    inside it, and each running-total level is shifted so that that share of the running totals falls at or below
+    it. A step with fewer than `_MIN_CALIBRATION` known values uses the amount of all steps together."""
+    net.set_offsets(None)
+    device = next(net.parameters()).device
+    out = predict_batched(net, as_tensor(X, device, torch.float32)).cpu().numpy().astype(np.float64)
+    nq, nt = len(QUANTILES), len(TOTAL_LEVELS)
+    y, w = np.maximum(Y[:, :H].astype(np.float64), 0.0), Y[:, H:] > 0
+    step = out[:, : H * nq].reshape(len(X), H, nq)
+    totals = out[:, H * nq:].reshape(len(X), H, nt)
+    running = np.log1p(np.cumsum(y * w, axis=1) / np.arange(1, H + 1))
+    whole = np.cumprod(w, axis=1).astype(bool)  # a running total is known while every step in it is
+    score = np.maximum(step[..., 0] - np.log1p(y), np.log1p(y) - step[..., -1])
+    band, shift = np.zeros((H, nq)), np.zeros((H, nt))
+
+    def conformal(values: np.ndarray, level: float) -> float:
+        return float(np.quantile(values, min(1.0, level * (1 + 1 / len(values)))))
+
+    if w.sum() >= _MIN_CALIBRATION:
+        pooled = conformal(score[w], coverage)
+        for h in range(H):
+            c = conformal(score[w[:, h], h], coverage) if w[:, h].sum() >= _MIN_CALIBRATION else pooled
+            band[h, 0], band[h, -1] = -c, c
+    if whole.sum() >= _MIN_CALIBRATION:
+        for j, level in enumerate(TOTAL_LEVELS):
+            gap = running - totals[..., j]
+            pooled = float(np.quantile(gap[whole], level))
+            shift[:, j] = [float(np.quantile(gap[whole[:, h], h], level)) if whole[:, h].sum() >= _MIN_CALIBRATION
+                           else pooled for h in range(H)]
+    net.set_offsets(np.concatenate([band.ravel(), shift.ravel()]).tolist())
+
+
+_MIN_CALIBRATION = 30  # known values a step needs to be calibrated on its own
+
+
 def quantiles(net: nn.Module, X: np.ndarray, H: int) -> tuple[np.ndarray, np.ndarray]:
     """Scaled quantiles: (m, H, 3) of each step, (m, H, 5) of the total from step 1 to each step.
 
@@ -247,6 +285,51 @@ def quantiles(net: nn.Module, X: np.ndarray, H: int) -> tuple[np.ndarray, np.nda
     avg = torch.sort(out[:, nq:].reshape(len(X), H, len(TOTAL_LEVELS)), dim=-1).values.clamp_min(0.0).cpu().numpy()
     totals = np.maximum.accumulate(avg * np.arange(1, H + 1)[None, :, None], axis=1)
     return daily, totals
+
+
+class ForecastNet(TabularMLP):
+    """The global network, forecasting relative to each window's own recent level (N-BEATS-style input scaling).
+
+    Series are scaled by their mean before the backtest, which is a poor unit for a short, trending history: a
+    series that doubled reads as "twice its usual" on every window. Here the mean of the last `level_lags` lag
+    inputs (log1p of the scaled sales) is taken from the lags and added back to every output, so the layers learn
+    the change from the recent level and the season's shape, the same pattern for a small and a large store, and a
+    network that has learnt nothing forecasts the recent level. Both steps are linear, so SHAP stays additive.
+    `level_lags` 0 is the plain network (model files of earlier versions).
+    """
+
+    @rng_locked
+    def __init__(self, n_in: int, n_out: int, hidden: Sequence[int] = (256, 128), dropout: float = 0.1,
+                 lags: int = 0, level_lags: int = 0, offsets: Sequence[float] | None = None):
+        super().__init__(n_in, n_out, hidden, dropout)
+        self.lags, self.level_lags = int(lags), int(min(level_lags, lags))
+        self.set_offsets(offsets)
+
+    def set_offsets(self, offsets: Sequence[float] | None) -> None:
+        """Fixed shifts of the outputs (the interval calibration, `calibrate`); kept in the spec, not the weights."""
+        self.offsets = [float(v) for v in offsets] if offsets is not None else None
+        device = self.net[0].weight.device
+        value = torch.tensor(self.offsets if self.offsets else [0.0] * self.n_out, dtype=torch.float32, device=device)
+        self.register_buffer("shift", value, persistent=False)
+
+    def forward(self, x):
+        if not self.level_lags:
+            out = self.net(x)
+        else:
+            level = x[:, : self.level_lags].mean(dim=1, keepdim=True)
+            out = self.net(torch.cat([x[:, : self.lags] - level, x[:, self.lags:]], dim=1)) + level
+        return out + self.shift if self.offsets else out
+
+    def spec(self) -> dict:
+        return {**super().spec(), "lags": self.lags, "level_lags": self.level_lags, "offsets": self.offsets}
+
+
+def level_lags(freq: Frequency, L: int) -> int:
+    """How many recent steps make a window's level: the last week of a daily series (one day is noisy and follows
+    the day of the week); the last step of a weekly or monthly one (a step already sums a week or a month).
+    Measured in bench/forecast.py: against a quarter or a season of steps, the last step is the better level on
+    weekly and monthly sets, a week the better one on daily sets."""
+    return min(7 if freq.kind == "D" else 1, L)
 
 
 class Combine(nn.Module):
