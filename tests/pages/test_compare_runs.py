@@ -9,14 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from engine import diagnosis as dx
 from tests.conftest import ROOT
-
-
-def _train(at: AppTest) -> None:
-    before = set(at.session_state["_explorer_jobs"]) if "_explorer_jobs" in at.session_state else set()
-    at.button(key="diagnosis_train").click().run()
-    job = next(j for k, j in at.session_state["_explorer_jobs"].items() if k not in before)
-    assert job.wait(180) and job.status == "done", job.error
-    at.run()
+from tests.pages.test_compare_saved_runs import _train  # press Train, wait, rerun
 
 
 def test_two_runs_compared_side_by_side():
