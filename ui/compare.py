@@ -32,7 +32,8 @@ _SAVED = "saved:"  # the choice of a saved run is "saved:<run id>"; a session ru
 _MAX_SAVED = 20  # saved runs offered, newest first
 _NAMES = {"roc_auc": "ROC-AUC", "auprc": "AUPRC", "brier": "Brier score", "mase": "MASE", "mae": "MAE", "smape": "sMAPE",
           "f1": "F1", "roc_auc_macro": "ROC-AUC (all outcomes)"}
-_AXES = {"fpr": "false-positive rate", "tpr": "true-positive rate (recall)", "recall": "recall", "precision": "precision"}
+_AXES = {"fpr": "false-positive rate", "tpr": "true-positive rate (recall)", "recall": "recall", "precision": "precision",
+         "chosen": "units forecast (the page's choice)", "k": "number of segments", "silhouette": "silhouette"}
 
 
 @dataclass
@@ -182,7 +183,8 @@ def metrics_side_by_side(a: Any, b: Any) -> tuple[pd.DataFrame, str]:
 
 
 def _curve(model: Any) -> tuple[str, str, str, pd.DataFrame] | None:
-    """The run's main curve as (title, x, y, frame): PR or ROC for yes/no pages, recall by digit for digits."""
+    """The run's main curve as (title, x, y, frame): PR or ROC for yes/no pages, recall by digit for digits, the backtest
+    (all series added up) for forecasts, silhouette by number of segments for segmentation."""
     name = _model_name(model)
     for attr, x, y, title in (("pr_curves", "recall", "precision", "Precision-recall curve"),
                               ("roc_curves", "fpr", "tpr", "ROC curve"), ("roc", "fpr", "tpr", "ROC curve")):
@@ -195,6 +197,13 @@ def _curve(model: Any) -> tuple[str, str, str, pd.DataFrame] | None:
         frame = model.per_class().reset_index()
         if "recall" in frame.columns:
             return "Recall by digit", frame.columns[0], "recall", frame
+    backtest = getattr(model, "backtest", None)
+    if isinstance(backtest, pd.DataFrame) and {"date", "actual", "chosen", "evaluated"} <= set(backtest.columns):
+        scored = backtest[backtest["evaluated"]]
+        return "Backtest, all series added up", "date", "chosen", scored.groupby("date", as_index=False)[["actual", "chosen"]].sum()
+    scan = getattr(model, "scan", None)
+    if isinstance(scan, pd.DataFrame) and {"k", "silhouette"} <= set(scan.columns):
+        return "Silhouette by number of segments", "k", "silhouette", scan
     return None
 
 
@@ -204,6 +213,8 @@ def curves_overlaid(a: Any, b: Any) -> go.Figure | None:
         return None
     title, x, y, _ = ca
     fig = figure(f"{title}: run A and run B", xaxis_title=_AXES.get(x, x), yaxis_title=_AXES.get(y, y), height=340)
+    if title.startswith("Backtest"):  # what actually sold on those dates, beside both runs' forecasts
+        fig.add_scatter(x=ca[3][x], y=ca[3]["actual"], name="actual", mode="lines", line=dict(color="#9e9e9e", dash="dot"))
     for run, (_, _, _, frame), color in (("run A", ca, MODEL_COLOR), ("run B", cb, BASELINE_COLORS[0])):
         if title == "Recall by digit":
             fig.add_bar(x=frame[x], y=frame[y], name=run, marker_color=color)
