@@ -235,6 +235,9 @@ def pinball_loss(H: int):
     return loss_fn
 
 
+_MIN_CALIBRATION = 30  # known values a step needs to be calibrated on its own
+
+
 def calibrate(net: ForecastNet, X: np.ndarray, Y: np.ndarray, H: int, coverage: float = 0.8) -> None:
     """Conformalised quantile regression (Romano, Patterson & Candès 2019) on windows the network was not fitted on
     (its validation windows, before the backtest), step by step (a band widens with the horizon): each step's band
@@ -270,9 +273,6 @@ def calibrate(net: ForecastNet, X: np.ndarray, Y: np.ndarray, H: int, coverage: 
     net.set_offsets(np.concatenate([band.ravel(), shift.ravel()]).tolist())
 
 
-_MIN_CALIBRATION = 30  # known values a step needs to be calibrated on its own
-
-
 def quantiles(net: nn.Module, X: np.ndarray, H: int) -> tuple[np.ndarray, np.ndarray]:
     """Scaled quantiles: (m, H, 3) of each step, (m, H, 5) of the total from step 1 to each step.
 
@@ -288,7 +288,8 @@ def quantiles(net: nn.Module, X: np.ndarray, H: int) -> tuple[np.ndarray, np.nda
 
 
 class ForecastNet(TabularMLP):
-    """The global network, forecasting relative to each window's own recent level (N-BEATS-style input scaling).
+    """The global network, forecasting relative to each window's own recent level (DeepAR's per-window scaling, in
+    the log domain; ARIMA's differencing when the level is the last step).
 
     Series are scaled by their mean before the backtest, which is a poor unit for a short, trending history: a
     series that doubled reads as "twice its usual" on every window. Here the mean of the last `level_lags` lag
