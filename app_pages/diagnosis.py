@@ -17,7 +17,7 @@ SAMPLES = {
     "Breast cancer (Wisconsin, 569 biopsies)": "breast_cancer_wisconsin.csv",
 }
 
-st.title("Diagnosis")
+st.title(dx.ABOUT.title)
 st.caption("Predict an outcome (disease yes/no, a diagnosis code) from a patient table, see how sure the model is, "
            "and why — patient by patient. For exploring data, not for clinical decisions.")
 

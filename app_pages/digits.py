@@ -18,7 +18,7 @@ SAMPLES = {MAIN_SAMPLE: "mnist_train_10k.csv.gz", QUICK_SAMPLE: "mnist_train_500
 TEST_SAMPLE = "mnist_test_2k.csv.gz"
 ATTRIBUTION = "MNIST by Yann LeCun and Corinna Cortes, CC BY-SA 3.0"
 
-st.title("Digit recognizer")
+st.title(dg.ABOUT.title)
 st.caption("Teach a network to read handwritten digits from your labelled images (one 28×28 image per row, Kaggle "
            "'Digit Recognizer' layout: label, pixel0 … pixel783), compare a CNN with the classic MLP and a simple "
            "baseline, see its mistakes and why it reads what it reads, then draw a digit and let it guess.")

@@ -12,7 +12,7 @@ from ui.training import run_key, shared_run, trained_run
 
 SAMPLES = {"Online Retail: daily units of 30 best sellers (UK gift shop, 2010–11)": "online_retail_daily_product_units.csv"}
 
-st.title("Demand forecast")
+st.title(fc.ABOUT.title)
 st.caption("Forecast sales per store or item with intervals: a neural network, exponential smoothing, seasonal naive and "
            "their combination are tested on past periods and the best is used; see which drivers matter, and how much to "
            "reorder for the service level you want.")

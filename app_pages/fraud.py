@@ -11,7 +11,7 @@ from ui.training import shared_run, trained_run
 
 SAMPLES = {"Card transactions (ULB, 1,774 rows, 298 frauds)": "creditcard_transactions.csv"}
 
-st.title("Fraud detection")
+st.title(fr.ABOUT.title)
 st.caption("Rank card transactions, claims or payments by how likely they are fraud, choose the alert threshold from "
            "what a false alarm and a missed fraud cost you, and read why each transaction was flagged.")
 

@@ -11,7 +11,7 @@ from ui.training import shared_run, trained_run
 
 SAMPLES = {"Milling machine runs (AI4I 2020, 7,000 runs)": "ai4i2020_machines_1_7000.csv"}
 
-st.title("Predictive maintenance")
+st.title(mt.ABOUT.title)
 st.caption("Predict which production runs will end in a machine failure from what is known before the run, turn "
            "what a failure and a service stop cost into an alert threshold, and see which machines to service first, "
            "and why.")

@@ -21,7 +21,7 @@ ATTRIBUTION = {
     "customers**: use it to see how the page works with a ready customer table, not to learn about real shoppers.",
 }
 
-st.title("Retail segmentation")
+st.title(seg.ABOUT.title)
 st.caption("Group customers by how they buy — from raw transactions (recency, frequency, spend) or from a customer "
            "table — see what each group looks like, name it, and see why any one customer sits in its group.")
 

@@ -27,7 +27,7 @@ from engine.explain import Explanation
 from engine.models import TabularMLP
 from engine.options import option as _opt
 from engine.options import validate
-from engine.scenario import Fitted
+from engine.scenario import About, Decision, Fitted
 from engine.tabular import Preprocessor
 from engine.training import TrainConfig, as_tensor, fit_model, predict_batched, seed_everything
 
@@ -38,6 +38,12 @@ MAX_CLASSES = 20
 MAX_ROWS = 200_000  # patients per upload; a larger file is randomly sampled down (ui.data.dataset_picker)
 MIN_ROWS = 20
 MIN_PER_CLASS = 5
+ABOUT = About(
+    name=KIND, title="Diagnosis", icon=":material/stethoscope:", headline="roc_auc", prefix="dx",
+    purpose="Predict an outcome such as heart disease from a patient table; see sensitivity, specificity, "
+            "calibration and, patient by patient, which values drove the risk. Try what-ifs.",
+    decision=Decision(lambda m: {"threshold": 0.0}, lambda m, rows: m.predict(rows)["predicted"]),  # everyone flagged
+    data_parallel=True, subgroups=True)
 
 
 @dataclass(frozen=True)
@@ -226,7 +232,7 @@ def _proba_from_logits(logits: torch.Tensor, positive_index: int) -> np.ndarray:
 @dataclass
 class DiagnosisModel(binary.TabularNet, Fitted):
     KIND: ClassVar[str] = KIND
-    HEADLINE: ClassVar[str] = "roc_auc"
+    HEADLINE: ClassVar[str] = ABOUT.headline
     METRIC_LABELS: ClassVar[dict[str, str]] = {"roc_auc": "ROC-AUC", "accuracy": "Accuracy"}
 
     columns: DiagnosisColumns

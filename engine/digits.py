@@ -33,7 +33,7 @@ from engine import evaluate, options
 from engine.data import DataError
 from engine.options import option as _opt
 from engine.options import validate
-from engine.scenario import Fitted
+from engine.scenario import About, Decision, Fitted
 from engine.device import get_device
 from engine.explain import Explanation, deep_explain
 from engine.models import TabularMLP, rng_locked
@@ -56,6 +56,12 @@ MAX_ROWS = 100_000  # images per upload; a larger file is randomly sampled down
 MAX_IMAGE_PIXELS = 40_000_000  # a photo larger than this is refused (decompression bombs)
 _PIXEL_NAME = re.compile(r"^pixel(\d+)$", re.IGNORECASE)
 _LABEL_WORDS = ("label", "digit", "class", "target", "y")
+ABOUT = About(
+    name=KIND, title="Digit recognizer", icon=":material/draw:", headline="accuracy", prefix="dg",
+    purpose="Teach a network to read handwritten digits (MNIST or your own images): a CNN beside the classic MLP "
+            "and a simple baseline, the digits it confuses, which pixels drove a reading — then draw a digit.",
+    decision=Decision(lambda m: {"network": MLP}, lambda m, rows: m.predict(rows)),  # another reader
+    data_parallel=True)
 
 
 # ----------------------------------------------------------------------------- columns and options
@@ -519,7 +525,7 @@ def _softmax(z: np.ndarray) -> np.ndarray:
 @dataclass
 class DigitModel(Fitted):
     KIND: ClassVar[str] = KIND
-    HEADLINE: ClassVar[str] = "accuracy"
+    HEADLINE: ClassVar[str] = ABOUT.headline
     METRIC_LABELS: ClassVar[dict[str, str]] = {"accuracy": "accuracy"}
     LEGACY_FIELDS: ClassVar[dict[str, str]] = {"seconds": "timings"}  # files of the first version
     REASONS: ClassVar[bool] = False  # a pixel is no reason an analyst reads: the page shows pixel maps instead

@@ -42,7 +42,7 @@ from engine.data import MAX_ROWS, DataError, check_finite, column_kind
 from engine.evaluate import best_threshold, cost_curve, expected_cost  # noqa: F401 (the fraud page's names)
 from engine.options import option as _opt
 from engine.options import validate
-from engine.scenario import Fitted
+from engine.scenario import About, Decision, Fitted
 from engine.device import get_device
 from engine.explain import Explanation, deep_explain
 from engine.models import TabularMLP
@@ -65,6 +65,12 @@ REASON_ROWS_LIMIT = 5000  # batch scoring explains at most this many flagged row
 _FRAUD_WORDS = ("1", "fraud", "fraudulent", "yes", "y", "true", "t", "positive", "bad", "chargeback", "suspicious")
 _QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 MINUS = "\u2212"
+ABOUT = About(
+    name=KIND, title="Fraud detection", icon=":material/policy:", headline="auprc", prefix="fr",
+    purpose="Rank transactions by fraud risk — learning from known frauds, or spotting unusual ones without "
+            "labels — pick the alert threshold from what mistakes cost you, and see why each one is flagged.",
+    decision=Decision(lambda m: {"threshold": 0.0}, lambda m, rows: m.predict(rows)["flagged"]),
+    data_parallel=True, subgroups=True, capacity=True)
 
 
 # ----------------------------------------------------------------------------- roles and options
@@ -491,7 +497,7 @@ def describe_value(column: str, value, quantiles: Sequence[float] | None) -> str
 @dataclass
 class FraudModel(binary.TabularNet, Fitted):
     KIND: ClassVar[str] = KIND
-    HEADLINE: ClassVar[str] = "auprc"
+    HEADLINE: ClassVar[str] = ABOUT.headline
     METRIC_LABELS: ClassVar[dict[str, str]] = {"auprc": "AUPRC", "roc_auc": "ROC-AUC"}
     LEGACY_PREFIXES: ClassVar[dict[str, str]] = {"ref": "reference"}  # files of the first version
 

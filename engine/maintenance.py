@@ -21,7 +21,7 @@ from engine.device import get_device
 from engine.explain import Explanation
 from engine.models import TabularMLP
 from engine.options import option
-from engine.scenario import Fitted
+from engine.scenario import About, Decision, Fitted
 from engine.tabular import Preprocessor
 from engine.training import Progress, TrainConfig, fit_model
 
@@ -33,6 +33,12 @@ MIN_ROWS, MIN_FAILURES = 50, 10
 OUTCOME_WORDS = ("machine_failure", "failure", "failed", "breakdown", "broke", "fault", "target")
 MODE_WORDS = ("twf", "hdf", "pwf", "osf", "rnf", "mode", "failure", "fail", "fault", "breakdown")
 YES = {"1", "true", "yes", "y"}
+ABOUT = About(
+    name=KIND, title="Predictive maintenance", icon=":material/precision_manufacturing:", headline="auprc", prefix="mt",
+    purpose="Predict which production runs will end in a machine failure, beside gradient boosting; turn what a "
+            "failure and a service stop cost into the alert threshold, and list which machines to service first, and why.",
+    decision=Decision(lambda m: {"threshold": 0.0}, lambda m, rows: m.predict(rows)["service before next run"]),
+    subgroups=True, capacity=True)
 
 
 @dataclass(frozen=True)
@@ -165,7 +171,7 @@ METRIC_HELP = binary.metric_help("runs", "failing runs")
 @dataclass
 class MaintenanceModel(binary.TabularNet, Fitted):
     KIND: ClassVar[str] = KIND
-    HEADLINE: ClassVar[str] = "auprc"
+    HEADLINE: ClassVar[str] = ABOUT.headline
     METRIC_LABELS: ClassVar[dict[str, str]] = {"auprc": "AUPRC", "roc_auc": "ROC-AUC", "brier": "Brier score"}
 
     columns: Columns

@@ -26,7 +26,10 @@ and its `Fitted` subclass (a dataclass) offers one signature per verb:
 
 Timings (seconds per model) live in `timings`, never in `metrics`, so metrics of two runs with the
 same seed compare equal. `engine.scenario.SCENARIOS` lists the modules that follow the contract; one
-parametrised test (tests/engine/test_scenario_contract.py) checks every one of them.
+parametrised test (tests/engine/test_scenario_contract.py) checks every one of them. Each module also says what
+the app shows about it once, as `ABOUT = About(...)` (title, icon, purpose, headline, widget prefix, decision,
+capabilities): the app's navigation, the share and training views and the contract test read that, so a new
+scenario is its own files plus one line in SCENARIOS.
 """
 from __future__ import annotations
 
@@ -36,7 +39,7 @@ import typing
 from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -48,12 +51,74 @@ from engine.dictionary import Dictionary
 from engine.explain import Explanation
 from engine.training import History
 
-# Modules that follow the contract (the parametrised contract test runs each of them).
-SCENARIOS = ("diagnosis", "fraud", "digits", "maintenance", "segmentation", "forecast")
+# The one list of scenarios: a module name per line, in the order the app lists its pages. Everything the app, the
+# share and training views and the contract test need to know about a scenario is its module's `ABOUT`.
+SCENARIOS = (
+    "diagnosis",
+    "segmentation",
+    "digits",
+    "fraud",
+    "forecast",
+    "maintenance",
+)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A decision setting of a scenario, changed after training with `Fitted.decide`, and the answer it moves:
+    `change(model)` gives the settings for `decide(...)`, `answer(model, rows)` what they move (the contract test
+    checks that it moves and that the weights are shared)."""
+
+    change: Callable[[Any], dict[str, Any]]
+    answer: Callable[[Any, pd.DataFrame], Any]
+
+
+@dataclass(frozen=True)
+class About:
+    """What the app says about a scenario, declared once in its module as `ABOUT = About(...)`.
+
+    The page is `app_pages/<name>.py` at the url path `<name>`; `prefix` starts its widget keys ("dx"). The
+    capabilities say which shared parts it offers: `data_parallel` (its networks train in engine.training's loop, so a
+    Ray cluster can train them on several workers), `subgroups` (a Subgroups view whose column a share link carries),
+    `capacity` (a review-capacity input: the cheapest threshold within N alerts per 1,000, engine.binary)."""
+
+    name: str  # the module's name, its model files' KIND and its url path
+    title: str
+    icon: str  # a ":material/...:" icon (emoji do not render in every browser)
+    purpose: str  # one line for the home page: what an analyst gets from it
+    headline: str  # the metrics key shown first (the Model's HEADLINE), e.g. "roc_auc"
+    prefix: str
+    decision: Decision
+    data_parallel: bool = False
+    subgroups: bool = False
+    capacity: bool = False
+
+    @property
+    def page(self) -> str:
+        return f"app_pages/{self.name}.py"
+
+    @property
+    def url_path(self) -> str:
+        return self.name
+
+    @property
+    def headline_label(self) -> str:
+        """How the page names its headline metric ("ROC-AUC")."""
+        return scenario(self.name).Model.METRIC_LABELS.get(self.headline, self.headline)
 
 
 def scenario(name: str) -> ModuleType:
     return importlib.import_module(f"engine.{name}")
+
+
+def about(name: str) -> About | None:
+    """A listed scenario's `ABOUT`, or None for a name not in SCENARIOS (e.g. a page of a stored run since removed)."""
+    return scenario(name).ABOUT if name in SCENARIOS else None
+
+
+def abouts() -> list[About]:
+    """Every scenario's `ABOUT`, in the order of SCENARIOS."""
+    return [scenario(name).ABOUT for name in SCENARIOS]
 
 
 @dataclass

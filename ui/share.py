@@ -18,6 +18,7 @@ from urllib.parse import quote, urlsplit
 import streamlit as st
 
 from engine.data import Table
+from engine.scenario import about, abouts
 from engine.store import (LINK, OWNER_ONLY, SIGNED_IN, NotAllowed, Run, RunStore, SignInRequired, StoreUnavailable,
                           UnknownRun, check_access)
 from ui import auth
@@ -27,15 +28,6 @@ from ui.style import currency
 
 log = logging.getLogger("explorer.runs")
 
-# Per page: its title and the headline number My runs shows.
-PAGES: dict[str, tuple[str, str, str]] = {
-    "diagnosis": ("Diagnosis", "roc_auc", "ROC-AUC"),
-    "fraud": ("Fraud detection", "auprc", "AUPRC"),
-    "segmentation": ("Retail segmentation", "silhouette", "silhouette"),
-    "forecast": ("Demand forecast", "mase", "MASE"),
-    "digits": ("Digit recognizer", "accuracy", "accuracy"),
-    "maintenance": ("Predictive maintenance", "auprc", "AUPRC"),
-}
 VISIBILITY_LABELS = {
     SIGNED_IN: "Anyone signed in to this app",
     OWNER_ONLY: "Only me",
@@ -207,7 +199,7 @@ def update_offer(page: str, job_id: str, model_bytes: Callable[[], bytes]) -> No
 # Views of the results kept in the URL that a link carries along, so a colleague opens the run as it was shown
 # (the subgroup column picked on Diagnosis, Fraud or Maintenance).
 LINKED_VIEWS = ("_subgroup",)
-_VIEW_PREFIXES = {"diagnosis": ("dx",), "fraud": ("fr",), "maintenance": ("mt",)}  # each page's widget keys
+_VIEW_PREFIXES = {a.name: (a.prefix,) for a in abouts() if a.subgroups}  # each page's widget keys
 
 
 def share_link(url_path: str, run_id: str) -> str:
@@ -313,9 +305,9 @@ def share_panel(url_path: str, run_id: str | None, model_file: bytes, file_name:
 
 def headline_words(page: str, metrics: dict[str, Any]) -> str:
     """A stored run's headline number in words ("ROC-AUC 0.912"), or "" when it has none."""
-    _, key, label = PAGES.get(page, (page, "", ""))
-    value = metrics.get(key)
-    return f"{label} {value:.3f}" if isinstance(value, (int, float)) and value == value else ""
+    listed = about(page)
+    value = metrics.get(listed.headline) if listed else None
+    return f"{listed.headline_label} {value:.3f}" if isinstance(value, (int, float)) and value == value else ""
 
 
 def my_runs() -> None:
@@ -341,7 +333,7 @@ def my_runs() -> None:
                 "**Create share link** on its Share tab.", icon=":material/info:")
         return
     for row in rows:
-        title = PAGES.get(row["page"], (row["page"],))[0]
+        title = about(row["page"]).title if about(row["page"]) else row["page"]
         with st.container(border=True):
             c1, c2 = st.columns([4, 1])
             headline = headline_words(row["page"], row["metrics"])

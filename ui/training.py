@@ -15,12 +15,13 @@ from typing import Any, Callable
 import streamlit as st
 
 from engine.jobs import CANCELLED, FAILED, QUEUED, Job, default_runner, get_job
+from engine.scenario import abouts
 from ui import charts
 from ui.errors import guard
 
 _MAX_KEPT = 4  # finished runs kept per session (each holds a model)
 # Pages whose networks train in the shared loop (engine.training), which can run data-parallel.
-DATA_PARALLEL_PAGES = {"diagnosis", "fraud", "forecast", "digits"}
+DATA_PARALLEL_PAGES = {a.name for a in abouts() if a.data_parallel}
 
 
 def run_key(*parts: Any) -> str:

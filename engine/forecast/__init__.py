@@ -44,7 +44,7 @@ from engine.forecast.config import ForecastConfig
 from engine.forecast.fit import fit
 from engine.forecast.frame import (MISSING_ID, SEP, ForecastColumns, Frequency, default_columns, detect_frequency,
                                    frequency_of, guess_columns, parse_dates, series_key, stock_from_column)
-from engine.forecast.model import KIND, ForecastModel, load
+from engine.forecast.model import ABOUT, KIND, ForecastModel, load
 from engine.forecast.network import QUANTILES, TOTAL_LEVELS, n_outputs
 from engine.forecast.prepare import Panel, SeriesData, prepare
 from engine.forecast.scores import BASELINES, ETS, METRIC_HELP, METRIC_LABELS, MODEL, SNAIVE, scores, seasonal_naive
@@ -58,7 +58,7 @@ Columns = ForecastColumns
 Config = ForecastConfig
 Model = ForecastModel
 
-__all__ = ["BASELINES", "CHOICE", "COMBO", "Columns", "Config", "ETS", "ForecastColumns", "ForecastConfig", "ForecastModel", "Frequency",
+__all__ = ["ABOUT", "BASELINES", "CHOICE", "COMBO", "Columns", "Config", "ETS", "ForecastColumns", "ForecastConfig", "ForecastModel", "Frequency",
            "KIND", "MAX_ROWS", "METRIC_HELP", "METRIC_LABELS", "MISSING_ID", "MODEL", "Model", "Panel", "QUANTILES",
            "QUICK", "SAMPLE", "SEP", "SNAIVE", "SeriesData", "TOTAL_LEVELS", "default_columns", "detect_frequency", "fit",
            "frequency_of", "guess_columns", "load", "n_outputs", "parse_dates", "prepare", "scores", "seasonal_naive",

@@ -22,16 +22,22 @@ from engine.forecast.frame import ForecastColumns, Frequency
 from engine.forecast.network import ForecastNet, Inputs, quantiles, scale_of
 from engine.forecast.prepare import prepare
 from engine.forecast.scores import ETS, METRIC_LABELS, MODEL
-from engine.scenario import Fitted, unpack
+from engine.scenario import About, Decision, Fitted, unpack
 from engine.tabular import Preprocessor
 
 KIND = "forecast"
+ABOUT = About(
+    name=KIND, title="Demand forecast", icon=":material/trending_up:", headline="mase", prefix="fc",
+    purpose="Forecast sales per store or item with intervals from one network for all series, see on past periods "
+            "whether it beats seasonal naive and exponential smoothing, which drivers matter, and what to reorder.",
+    decision=Decision(lambda m: {"service_level": 0.5}, lambda m, rows: m.reorder(0.0)),  # order for a median week
+    data_parallel=True)
 
 
 @dataclass
 class ForecastModel(Fitted):
     KIND: ClassVar[str] = KIND
-    HEADLINE: ClassVar[str] = "mase"
+    HEADLINE: ClassVar[str] = ABOUT.headline
     METRIC_LABELS: ClassVar[dict[str, str]] = METRIC_LABELS
     TRANSIENT: ClassVar[tuple[str, ...]] = ("inputs",)
 

@@ -23,7 +23,7 @@ from engine.segmentation.model import SegmentationModel, SoftAssignment
 from engine.segmentation.naming import RFM_ACTIONS, name_segments, rfm_name
 from engine.segmentation.prepare import Prepared, customer_table, prepare, transactions_to_customers
 from engine.segmentation.whatif import SegmentMove, centre_values, input_plans, what_if
-from engine.segmentation.spec import (BASELINE, BASELINES, BASKET, CUSTOMERS, FEATURE_HELP, FREQUENCY, K_LIMIT, KIND,
+from engine.segmentation.spec import (ABOUT, BASELINE, BASELINES, BASKET, CUSTOMERS, FEATURE_HELP, FREQUENCY, K_LIMIT, KIND,
                                       MAX_ROWS, MODEL, MONETARY, RECENCY, RETURNS, RFM_FEATURES, TENURE, TRANSACTIONS,
                                       SegmentationColumns, SegmentationConfig, default_columns, guess_columns,
                                       guess_roles)

@@ -27,7 +27,7 @@ from engine.segmentation.clustering import nearest_centres
 from engine.segmentation.explaining import SegmentExplanations
 from engine.segmentation.legacy import upgrade_first_version
 from engine.segmentation.prepare import customer_table, transactions_to_customers
-from engine.segmentation.spec import CUSTOMERS, KIND, TRANSACTIONS, SegmentationColumns, SegmentationConfig
+from engine.segmentation.spec import ABOUT, CUSTOMERS, KIND, TRANSACTIONS, SegmentationColumns, SegmentationConfig
 from engine.segmentation.views import CustomerViews
 from engine.tabular import Preprocessor
 
@@ -93,7 +93,7 @@ class SegmentationModel(SegmentExplanations, CustomerViews, Fitted):
 
     KIND: ClassVar[str] = KIND
     TRANSIENT: ClassVar[tuple[str, ...]] = ("customers", "X", "baseline_labels")
-    HEADLINE: ClassVar[str] = "silhouette"
+    HEADLINE: ClassVar[str] = ABOUT.headline
     METRIC_LABELS: ClassVar[dict[str, str]] = {"silhouette": "silhouette"}
 
     columns: SegmentationColumns

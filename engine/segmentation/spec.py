@@ -11,8 +11,15 @@ from engine import options, roles
 from engine.data import MAX_ROWS  # rows read per upload (the reader's cap; no sampling)
 from engine.options import option as _opt
 from engine.options import validate
+from engine.scenario import About, Decision
 
 KIND = "segmentation"
+ABOUT = About(
+    name=KIND, title="Retail segmentation", icon=":material/groups:", headline="silhouette", prefix="seg",
+    purpose="Group customers by how they buy — from raw transactions (recency, frequency, spend) or a customer "
+            "table — see what each segment looks like, name it, and see why any one customer sits in it.",
+    decision=Decision(lambda m: {"names": [f"Renamed {i + 1}" for i in range(len(m.names))]},
+                      lambda m, rows: m.predict(rows)["segment_name"]))
 MODEL = "Torch k-means"
 BASELINE = "scikit-learn KMeans"
 BASELINES = (BASELINE,)

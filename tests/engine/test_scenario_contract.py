@@ -1,7 +1,8 @@
 """One contract, every scenario (engine/scenario.py): the same verbs with the same signatures, the same
 fitted shape, model files that round-trip, options validated from their metadata.
 
-Adding a scenario to engine.scenario.SCENARIOS puts it through every test here."""
+Adding a scenario to engine.scenario.SCENARIOS puts it through every test here; what each scenario decides after
+training, and what that moves, is its module's ABOUT.decision."""
 from __future__ import annotations
 
 import dataclasses
@@ -117,27 +118,38 @@ def test_a_file_of_another_page_gets_a_sentence(trained):
         mod.load(b"not a model file at all")
 
 
-# Each scenario's own decision settings: a change the analyst can make after training, and the answer it must move.
-DECISIONS = {
-    "diagnosis": (lambda m: {"threshold": 0.0}, lambda m, rows: m.predict(rows)["predicted"]),  # everyone flagged
-    "fraud": (lambda m: {"threshold": 0.0}, lambda m, rows: m.predict(rows)["flagged"]),
-    "maintenance": (lambda m: {"threshold": 0.0}, lambda m, rows: m.predict(rows)["service before next run"]),
-    "digits": (lambda m: {"network": sc.scenario("digits").MLP}, lambda m, rows: m.predict(rows)),  # another reader
-    "segmentation": (lambda m: {"names": [f"Renamed {i + 1}" for i in range(len(m.names))]},
-                     lambda m, rows: m.predict(rows)["segment_name"]),
-    "forecast": (lambda m: {"service_level": 0.5}, lambda m, rows: m.reorder(0.0)),  # order for a median week
-}
+@pytest.mark.parametrize("name", NAMES)
+def test_every_scenario_says_what_the_app_shows_about_it(name):
+    """One place per scenario: its module's ABOUT names it, its page, headline, decision and capabilities; the app's
+    navigation, the share and training views read nothing else."""
+    mod = sc.scenario(name)
+    about = mod.ABOUT
+    assert isinstance(about, sc.About) and about.name == name == mod.KIND
+    assert about.title and about.purpose and about.prefix and re.fullmatch(r":material/[a-z_]+:", about.icon)
+    assert mod.Model.HEADLINE == about.headline and about.headline_label
+    assert (SAMPLES.parent / about.page).exists(), about.page
+    assert isinstance(about.decision, sc.Decision)
+    if about.capacity:  # the cheapest threshold within a review capacity (engine.binary)
+        assert all(callable(getattr(mod.Model, verb, None)) for verb in ("threshold_band", "held_out_best"))
+    others = [sc.about(n) for n in NAMES if n != name]
+    assert about.prefix not in {a.prefix for a in others} and about.title not in {a.title for a in others}
 
 
-def test_every_scenario_names_its_decisions():
-    assert set(DECISIONS) == set(NAMES), "a new scenario says which decision settings it has, and what they move"
+def test_the_app_reads_the_one_list():
+    from ui import share, training
+
+    assert [a.name for a in sc.abouts()] == NAMES and sc.about("no such page") is None
+    assert training.DATA_PARALLEL_PAGES == {a.name for a in sc.abouts() if a.data_parallel}
+    assert set(share._VIEW_PREFIXES) == {a.name for a in sc.abouts() if a.subgroups}
+    label = sc.about("diagnosis").headline_label
+    assert share.headline_words("diagnosis", {"roc_auc": 0.9123}) == f"{label} 0.912"
 
 
 def test_decide_changes_decisions_not_weights(trained):
     """decide(...) with the scenario's own settings moves its answer, shares the trained weights, leaves the
     original as it was, and the settings travel in the model file."""
     mod, df, columns, fitted = trained
-    change, answer = DECISIONS[mod.KIND]
+    change, answer = mod.ABOUT.decision.change, mod.ABOUT.decision.answer
     settings = change(fitted)
     rows = _rows(mod, df, 200)
     before = answer(fitted, rows)
