@@ -8,20 +8,21 @@ about who listens; a cancel signal (anything with `is_set()`) stops it between b
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import copy
 import math
 import os
 import random
 import time
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Iterator, Protocol
 
 import numpy as np
 import torch
 from torch import nn
 
 from engine.device import autocast, get_device
-from engine.distributed import data_parallel_workers
 from engine.models import RNG_LOCK, Dropout
 
 # The global torch RNG is shared by all threads: seeding and weight initialisation happen under
@@ -139,7 +140,7 @@ def initialise(model: nn.Module, config: TrainConfig) -> torch.Generator:
     return gen
 
 
-def _seed_dropout(model: nn.Module, generator: torch.Generator) -> None:
+def seed_dropout(model: nn.Module, generator: torch.Generator) -> None:
     """Give every dropout layer the run's own generator (plain nn.Dropout is swapped in place)."""
     for parent in list(model.modules()):
         for name, child in list(parent.named_children()):
@@ -309,6 +310,34 @@ def end_training(loop: Loop, hooks: list[Callback], t0: float) -> History:
     return loop.history
 
 
+class Strategy(Protocol):
+    """Another way to run `fit_model` (same arguments, same History), installed with `use_strategy`: the loop
+    hands its work to it. engine/distributed.py's `DataParallel` (Ray Train) is one; the loop never imports it,
+    so the layers point one way (a runner installs the strategy for a job, the scenario modules stay unchanged)."""
+
+    def fit(self, model: nn.Module, train: tuple[Any, Any], val: tuple[Any, Any] | None, loss_fn: LossFn,
+            config: TrainConfig, *, progress: ProgressFn | None, cancel: CancelSignal | None,
+            device: torch.device | None) -> History: ...
+
+
+_STRATEGY: contextvars.ContextVar[Strategy | None] = contextvars.ContextVar("explorer_strategy", default=None)
+
+
+@contextlib.contextmanager
+def use_strategy(strategy: Strategy | None) -> Iterator[None]:
+    """Within this block (and this thread or task), `fit_model` runs through `strategy` (None: the plain loop)."""
+    token = _STRATEGY.set(strategy)
+    try:
+        yield
+    finally:
+        _STRATEGY.reset(token)
+
+
+def current_strategy() -> Strategy | None:
+    """The strategy `fit_model` hands its work to here (None: the plain loop below)."""
+    return _STRATEGY.get()
+
+
 def fit_model(
     model: nn.Module,
     train: tuple[Any, Any],
@@ -326,17 +355,16 @@ def fit_model(
     `loss_fn(output, y)` must return the mean loss of a batch. Early stopping, the learning-rate
     schedule, progress and the time limit are callbacks (`default_callbacks(progress)` unless
     `callbacks` is given); without `val` they watch the training loss. Raises `Cancelled` when
-    `cancel.is_set()` (checked between batches). Under `engine.distributed.use_workers(n > 1)` the
-    loop runs data-parallel on a Ray cluster (engine/distributed.py; custom callbacks do not apply there).
+    `cancel.is_set()` (checked between batches). Under `use_strategy(s)` the work goes to `s.fit` instead
+    (e.g. data-parallel on a Ray cluster, engine/distributed.py; custom callbacks do not apply there).
     """
-    if data_parallel_workers() > 1:
-        from engine.distributed import fit_data_parallel
-
-        return fit_data_parallel(model, train, val, loss_fn, config, progress=progress, cancel=cancel, device=device)
+    strategy = current_strategy()
+    if strategy is not None:
+        return strategy.fit(model, train, val, loss_fn, config, progress=progress, cancel=cancel, device=device)
     device = device or get_device()
     gen = initialise(model, config)
     model.to(device)
-    _seed_dropout(model, torch.Generator(device=device).manual_seed(config.seed + 1))
+    seed_dropout(model, torch.Generator(device=device).manual_seed(config.seed + 1))
     Xtr, ytr = as_tensor(train[0], device, torch.float32), as_tensor(train[1], device)
     if val is not None and len(val[0]) > 0:
         Xva, yva = as_tensor(val[0], device, torch.float32), as_tensor(val[1], device)

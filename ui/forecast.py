@@ -10,7 +10,7 @@ import streamlit as st
 from engine import forecast as fc
 from engine.forecast import scenario as scn
 from engine.data import Table
-from engine.dictionary import series_descriptions
+from engine.forecast.frame import series_descriptions
 from engine.options import help_of
 from ui import charts
 from ui.errors import guard
