@@ -106,6 +106,21 @@ def as_tensor(x: Any, device: torch.device, dtype: torch.dtype | None = None) ->
     return t.to(device=device, dtype=dtype or t.dtype)
 
 
+def place(x: Any, dtype: torch.dtype | None = None) -> Any:
+    """A module, tensor or array on the device training runs on (engine.device decides: EXPLORER_DEVICE, a job's
+    `use_device`). With the `Fitted` base (engine.scenario), the one owner of device placement: scenarios and views
+    never ask for a device, they hand their tensors here or to the loop."""
+    device = get_device()
+    if isinstance(x, nn.Module):
+        return x.to(device)
+    return as_tensor(x, device, dtype)
+
+
+def trains_on_gpu() -> bool:
+    """Whether networks train on a CUDA GPU here (for the words of a time estimate; placement stays with `place`)."""
+    return get_device().type == "cuda"
+
+
 @torch.no_grad()
 def predict_batched(model: nn.Module, X: torch.Tensor, batch_size: int = 8192) -> torch.Tensor:
     """Model outputs for X in eval mode, in float32, on X's device."""
@@ -352,9 +367,10 @@ def fit_model(
 ) -> History:
     """Train `model` in place on (X, y); returns the per-epoch history.
 
-    `loss_fn(output, y)` must return the mean loss of a batch. Early stopping, the learning-rate
-    schedule, progress and the time limit are callbacks (`default_callbacks(progress)` unless
-    `callbacks` is given); without `val` they watch the training loss. Raises `Cancelled` when
+    `loss_fn(output, y)` must return the mean loss of a batch; a loss that is an `nn.Module` (say
+    `BCEWithLogitsLoss(pos_weight=...)`) is moved to the training device with the model. Early stopping,
+    the learning-rate schedule, progress and the time limit are callbacks (`default_callbacks(progress)`
+    unless `callbacks` is given); without `val` they watch the training loss. Raises `Cancelled` when
     `cancel.is_set()` (checked between batches). Under `use_strategy(s)` the work goes to `s.fit` instead
     (e.g. data-parallel on a Ray cluster, engine/distributed.py; custom callbacks do not apply there).
     """
@@ -364,6 +380,8 @@ def fit_model(
     device = device or get_device()
     gen = initialise(model, config)
     model.to(device)
+    if isinstance(loss_fn, nn.Module):  # a loss with tensors of its own (class weights): they follow the model
+        loss_fn.to(device)
     seed_dropout(model, torch.Generator(device=device).manual_seed(config.seed + 1))
     Xtr, ytr = as_tensor(train[0], device, torch.float32), as_tensor(train[1], device)
     if val is not None and len(val[0]) > 0:
