@@ -116,7 +116,7 @@ class Dictionary:
         return {"descriptions": dict(self.descriptions), "values": {k: dict(v) for k, v in self.values.items()}}
 
     @classmethod
-    def from_dict(cls, state: dict[str, Any] | None) -> "Dictionary":
+    def from_dict(cls, state: dict[str, Any] | None) -> Dictionary:
         state = state or {}
         return cls({str(k): short_text(v).replace(";", ",") for k, v in (state.get("descriptions") or {}).items()},
                    {str(c): {value_key(k): short_text(v) for k, v in (labels or {}).items()}
@@ -131,7 +131,7 @@ class Dictionary:
                              "values": [format_values(self.values.get(c, {})) for c in names]})
 
     @classmethod
-    def from_frame(cls, frame: pd.DataFrame) -> "Dictionary":
+    def from_frame(cls, frame: pd.DataFrame) -> Dictionary:
         """From rows of (column, description[, values]); blank rows are skipped. DataError sentences for the rest."""
         if frame.shape[1] < 2:
             raise DataError("A column dictionary needs at least two columns: the column's name as in your data, then "
@@ -162,7 +162,7 @@ class Dictionary:
         return cls(descriptions, values)
 
     @classmethod
-    def from_csv(cls, source: bytes | str | Path, name: str = "the dictionary") -> "Dictionary":
+    def from_csv(cls, source: bytes | str | Path, name: str = "the dictionary") -> Dictionary:
         """A two- or three-column CSV (comma, semicolon or tab), with or without a header row."""
         raw = Path(source).read_bytes() if isinstance(source, (str, Path)) else bytes(source)
         if len(raw) > MAX_BYTES:

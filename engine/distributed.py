@@ -36,7 +36,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from engine.training import (Cancelled, CancelSignal, History, Loop, LossFn, ProgressFn, TrainConfig, begin,
+from engine.training import (Callback, Cancelled, CancelSignal, History, Loop, LossFn, ProgressFn, TrainConfig, begin,
                              current_strategy, default_callbacks, end_epoch, end_training, initialise, seed_dropout,
                              time_limit, use_strategy)
 
@@ -111,7 +111,7 @@ def fit_data_parallel(model: nn.Module, train: tuple[Any, Any], val: tuple[Any, 
     from safetensors.torch import load as load_weights
 
     workers = workers or data_parallel_workers()
-    relay = ray.remote(num_cpus=0)(_Relay).remote()
+    relay: Any = ray.remote(num_cpus=0)(_Relay).remote()  # an actor handle: its methods are called with .remote()
     data = ray.put({"train": tuple(_numpy(a) for a in train),
                     "val": tuple(_numpy(a) for a in val) if val is not None and len(val[0]) else None})
     trainer = TorchTrainer(
@@ -182,7 +182,7 @@ def _sum(values: list[float]) -> list[float]:
     return t.tolist()
 
 
-class _AgreedStop:
+class _AgreedStop(Callback):
     """The data-parallel loop's stop decisions, taken by all ranks together (MAX all-reduce): the analyst's
     cancel (only rank 0 asks the relay) and the time limit. Used as the loop's TimeLimit callback, so it runs
     on every rank every epoch (every rank joins each collective); `between_steps()` is the mid-epoch check."""
@@ -239,11 +239,11 @@ def _train_loop(cfg: dict[str, Any]) -> None:
     # Copies: arrays from the object store are read-only.
     Xtr = torch.tensor(np.asarray(data["train"][0]), dtype=torch.float32)
     ytr = torch.tensor(np.asarray(data["train"][1]))
+    Xva: torch.Tensor | None = None
+    yva: torch.Tensor | None = None
     if data["val"] is not None:  # each rank scores its share of the validation rows
         Xva = torch.tensor(np.asarray(data["val"][0][rank::world]), dtype=torch.float32)
         yva = torch.tensor(np.asarray(data["val"][1][rank::world]))
-    else:
-        Xva = yva = None
     n = len(Xtr)
     batch = min(config.batch_size, n)
     steps = math.ceil(n / batch)
@@ -275,7 +275,7 @@ def _train_loop(cfg: dict[str, Any]) -> None:
             counted += len(mine)
         if stopper.cancelled:
             break
-        val_sum, val_n = 0.0, 0
+        val_sum, val_n = 0.0, 0.0
         if Xva is not None:
             model.eval()
             with torch.no_grad():

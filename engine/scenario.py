@@ -109,7 +109,7 @@ class Fitted:
         rest = df.reset_index(drop=True).drop(columns=[c for c in pred.columns if c in df.columns])
         return pd.concat([pred, rest], axis=1)
 
-    def decide(self, **settings: Any) -> "Fitted":
+    def decide(self, **settings: Any) -> Fitted:
         """A copy with decision settings changed (e.g. threshold); the trained weights are shared."""
         return dataclasses.replace(self, **settings)
 
@@ -186,7 +186,7 @@ def to_json_state(value: Any) -> Any:
     """A JSON-ready form of a dataclass / History / Preprocessor / plain value (also inside dicts and lists)."""
     if hasattr(value, "to_dict"):
         return value.to_dict()
-    if is_dataclass(value):
+    if is_dataclass(value) and not isinstance(value, type):
         return dataclasses.asdict(value)
     if isinstance(value, dict):
         return {k: to_json_state(v) for k, v in value.items()}
@@ -258,7 +258,7 @@ def _module(tp: Any, spec: dict, state: dict[str, torch.Tensor]) -> torch.nn.Mod
     return place(net).eval()
 
 
-def unpack(cls: type, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> Fitted:
+def unpack(cls: type[Fitted], tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> Fitted:
     """The inverse of `pack`."""
     hints = _hints(cls)
     meta = {cls.LEGACY_FIELDS.get(k, k): v for k, v in meta.items()}

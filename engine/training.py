@@ -72,7 +72,7 @@ class TrainConfig:
             raise ValueError("max_epochs and batch_size must be >= 1 and lr > 0")
 
     @classmethod
-    def of(cls, options: Any, **changes: Any) -> "TrainConfig":
+    def of(cls, options: Any, **changes: Any) -> TrainConfig:
         """The loop's settings taken from a scenario's Config (the fields both share), with `changes` on top."""
         shared = {f.name for f in fields(cls)} & {f.name for f in fields(options)}
         return cls(**{**{k: getattr(options, k) for k in shared}, **changes})
@@ -89,7 +89,7 @@ class History:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "History":
+    def from_dict(cls, d: dict[str, Any]) -> History:
         return cls(**d)
 
 
@@ -150,8 +150,9 @@ def initialise(model: nn.Module, config: TrainConfig) -> torch.Generator:
         gen = seed_everything(config.seed)
         if config.reset_parameters:
             for module in model.modules():
-                if hasattr(module, "reset_parameters"):
-                    module.reset_parameters()
+                reset = getattr(module, "reset_parameters", None)
+                if callable(reset):
+                    reset()
     return gen
 
 
@@ -205,11 +206,11 @@ class Callback:
     reason in words to stop training, or None. Callbacks run in list order; all of them run every
     epoch, and the first reason given wins."""
 
-    def on_train_begin(self, loop: "Loop") -> None: ...
+    def on_train_begin(self, loop: Loop) -> None: ...
 
-    def on_epoch_end(self, loop: "Loop", record: dict[str, float]) -> str | None: ...
+    def on_epoch_end(self, loop: Loop, record: dict[str, float]) -> str | None: ...
 
-    def on_train_end(self, loop: "Loop") -> None: ...
+    def on_train_end(self, loop: Loop) -> None: ...
 
 
 @dataclass
@@ -248,7 +249,8 @@ class EarlyStopping(Callback):
     improvement, and put the best weights back at the end."""
 
     def on_train_begin(self, loop: Loop) -> None:
-        self.best, self.state, self.bad = math.inf, None, 0
+        self.best, self.bad = math.inf, 0
+        self.state: dict[str, Any] | None = None
 
     def on_epoch_end(self, loop: Loop, record: dict[str, float]) -> str | None:
         if record["val_loss"] < self.best - 1e-6:
@@ -384,10 +386,10 @@ def fit_model(
         loss_fn.to(device)
     seed_dropout(model, torch.Generator(device=device).manual_seed(config.seed + 1))
     Xtr, ytr = as_tensor(train[0], device, torch.float32), as_tensor(train[1], device)
+    Xva: torch.Tensor | None = None
+    yva: torch.Tensor | None = None
     if val is not None and len(val[0]) > 0:
         Xva, yva = as_tensor(val[0], device, torch.float32), as_tensor(val[1], device)
-    else:
-        Xva = yva = None
     n = len(Xtr)
     if n == 0:
         raise ValueError("no training rows")
@@ -414,7 +416,7 @@ def fit_model(
             opt.step()
             running += loss.detach() * len(idx)
         train_loss = float(running) / n
-        val_loss = _mean_loss(model, Xva, yva, loss_fn, 8192) if Xva is not None else train_loss
+        val_loss = _mean_loss(model, Xva, yva, loss_fn, 8192) if Xva is not None and yva is not None else train_loss
         record = {
             "epoch": epoch,
             "train_loss": train_loss,

@@ -452,7 +452,7 @@ def _plan_changes(model: fc.ForecastModel, df: pd.DataFrame, series: str, key: s
     return changes
 
 
-def scenario_chart(plan: "scn.ScenarioPlan", series: str, unit: str) -> go.Figure:
+def scenario_chart(plan: scn.ScenarioPlan, series: str, unit: str) -> go.Figure:
     """One series' forecast with its 80% band, without the plan (grey) and with it (blue)."""
     fig = go.Figure()
     for name, frame, line, band in (("without the plan", plan.base, NEUTRAL_COLOR, "rgba(120, 120, 120, 0.18)"),

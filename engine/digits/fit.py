@@ -136,7 +136,7 @@ def fit(
     return model
 
 
-def article_note(model: "DigitModel") -> str:
+def article_note(model: DigitModel) -> str:
     """One sentence: what the article's recipe reached here, beside the CNN and the article's own figure."""
     acc, cnn = model.baseline_metrics[MLP]["accuracy"], model.metrics["accuracy"]
     return (f"The article's recipe (MLP 784-128-10, plain Adam, {ARTICLE['epochs']} epochs, batch {ARTICLE['batch_size']}, "

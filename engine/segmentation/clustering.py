@@ -156,7 +156,7 @@ def kmeans(
     active = torch.ones(restarts, dtype=torch.bool, device=device)
     inertias = torch.zeros(restarts, dtype=torch.float64, device=device)
     n_iter = 0
-    for n_iter in range(1, max_iter + 1):
+    for n_iter in range(1, max_iter + 1):  # noqa: B007 - the count of passes made is read after the loop
         check_cancel(cancel)
         idx = torch.nonzero(active).flatten()  # only runs that have not converged yet
         old = centers[idx]

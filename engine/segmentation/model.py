@@ -123,7 +123,7 @@ class SegmentationModel(SegmentExplanations, CustomerViews, Fitted):
             raise ValueError("segment names must differ from one another")
 
     @classmethod
-    def from_bytes(cls, source: str | Path | bytes) -> "SegmentationModel":
+    def from_bytes(cls, source: str | Path | bytes) -> SegmentationModel:
         """Read a model file (tensors and JSON only); files of the first version load too."""
         tensors, meta = artifacts.load_artifact(source, cls.KIND)
         try:
