@@ -4,7 +4,6 @@ from __future__ import annotations
 import streamlit as st
 
 from engine import digits as dg
-from engine.device import get_device
 from ui import digits as view
 from ui.data import dataset_picker
 from ui.errors import guard
@@ -79,7 +78,7 @@ with st.expander("Advanced training options"):
 
 # ----------------------------------------------------------------------------- 3 · Train, 4 · Results
 n_train = len(df) if test_df is not None else round(len(df) * (1 - config.test_fraction))
-view.time_notice(n_train, config, gpu=get_device().type == "cuda")
+view.time_notice(n_train, config)
 model, key, run_id = trained_run("digits", table, dg.fit, columns, config, test_df=test_df,
                                  key_parts=(test_table.fingerprint if test_table is not None else "",))
 view.results(model, key, run_id, f"{table.name}: {len(df):,} images" + (f"; tested on {test_table.name}" if test_table else ""))

@@ -205,7 +205,6 @@ def main() -> None:
     os.environ["EXPLORER_DEVICE"] = args.device
     import torch
 
-    from engine import forecast as fc
     from engine.device import describe
 
     seeds = args.seeds or (1 if args.quick else 3)

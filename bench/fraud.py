@@ -55,7 +55,7 @@ def sample_runs(seeds: int) -> dict[str, dict[str, dict[str, list[float]]]]:
 
 
 def print_sample(results, seeds: int) -> None:
-    print(f"## Sample data: ULB card transactions (1,774 rows, 16.8% fraud), held-out AUPRC over seeds\n")
+    print("## Sample data: ULB card transactions (1,774 rows, 16.8% fraud), held-out AUPRC over seeds\n")
     print(f"{'split':<20} {'model':<20} {'AUPRC':>15} {'ROC-AUC':>8} {'fit s':>7} {'AUPRC vs LR':>12} {'time vs LR':>11}")
     for setup, res in results.items():
         lr = res.get("Logistic regression")
@@ -140,7 +140,7 @@ def print_scale(r: dict) -> None:
     for name, s in r["timings"].items():
         print(f"{name:<30} {s:>8.1f} {n_train / s:>13,.0f} {r['auprc'].get(name, float('nan')):>7.3f} "
               f"{s / lr if lr else float('nan'):>10.1f}x")
-    print(f"(the label-free reference autoencoder learns from a sample of at most 200,000 training rows)")
+    print("(the label-free reference autoencoder learns from a sample of at most 200,000 training rows)")
     print(f"\nneural network: {r['epochs']} epochs ({r['stopped']})")
     print(f"whole fit (prepare, split, preprocess, 4 models, metrics): {r['fit_s']:.1f} s; "
           f"scoring all {r['scored']:,} rows: {r['score_s']:.1f} s ({r['scored'] / r['score_s']:,.0f} rows/s)")

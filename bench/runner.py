@@ -140,7 +140,7 @@ def main() -> None:
         net = TabularMLP(30, 1, (64, 32), 0.1)
         events: list[tuple[float, dict]] = []
         t = time.perf_counter()
-        record = lambda e: events.append((time.perf_counter(), e))  # noqa: E731
+        record = lambda e, events=events: events.append((time.perf_counter(), e))  # noqa: E731
         if workers == 0:
             hist = fit_model(net, (X[:cut], y[:cut]), (X[cut:], y[cut:]), bce, tc, progress=record)
         else:

@@ -60,7 +60,7 @@ def compare(X: np.ndarray, k: int, restarts: int, repeats: int, devices: list) -
     rows = [dict(method="scikit-learn KMeans", device="cpu", seconds=t_sk, inertia=float(sk.inertia_), ari=1.0,
                  iters=int(sk.n_iter_))]
     for device in devices:
-        def run():
+        def run(device=device):
             res = kmeans(X, k, restarts=restarts, max_iter=300, tol=1e-4, seed=0, device=device)
             sync(device)
             return res

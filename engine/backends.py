@@ -112,7 +112,7 @@ def _is_database_url(setting: str) -> bool:
 
 def open_backends(
     run_store: str | Path | None = None, artifacts: str | None = None
-) -> tuple["Index", "Blobs"]:
+) -> tuple[Index, Blobs]:
     """Index and blobs from the arguments, else from EXPLORER_RUN_STORE / EXPLORER_ARTIFACTS."""
     setting = str(run_store) if run_store is not None else os.environ.get("EXPLORER_RUN_STORE") or str(default_folder())
     blob_setting = artifacts if artifacts is not None else os.environ.get("EXPLORER_ARTIFACTS")
@@ -375,7 +375,7 @@ def delete_row(conn: Connection, run_id: str, when: float, reason: str) -> Mappi
     conn.execute(runs.delete().where(runs.c.id == run_id))
     if conn.execute(sa.select(deleted_runs.c.id).where(deleted_runs.c.id == run_id)).first() is None:
         conn.execute(deleted_runs.insert().values(id=run_id, page=row["page"], removed=when, reason=reason))
-    return row
+    return dict(row)
 
 
 def _stored_version(conn: Connection) -> int:

@@ -221,7 +221,7 @@ def _sniff_delimiter(text: str) -> str:
         pass
     header = lines[0]
     counts = {d: header.count(d) for d in _DELIMITERS}
-    best = max(counts, key=counts.get)
+    best = max(counts, key=lambda d: counts[d])
     return best if counts[best] > 0 else ","
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import os
-from functools import lru_cache
+from functools import cache
 
 import torch
 
@@ -22,7 +22,7 @@ def _mps_available() -> bool:
     return bool(backend is not None and backend.is_available())
 
 
-@lru_cache(maxsize=None)
+@cache
 def _resolve(requested: str) -> torch.device:
     requested = (requested or "auto").strip().lower()
     if requested not in _CHOICES and not requested.startswith("cuda:"):

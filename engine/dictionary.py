@@ -42,7 +42,8 @@ def value_key(v: Any) -> str:
     return str(int(number)) if number.is_integer() and math.isfinite(number) else text
 
 
-def _short(text: Any) -> str:
+def short_text(text: Any) -> str:
+    """A label or description on one line, at most MAX_TEXT characters (empty for a missing value)."""
     text = "" if text is None or (isinstance(text, float) and math.isnan(text)) else " ".join(str(text).split())
     return text[:MAX_TEXT]
 
@@ -59,7 +60,7 @@ def parse_values(text: str, column: str = "") -> dict[str, str]:
             where = f" for column '{column}'" if column else ""
             raise DataError(f"The value labels{where} should look like '1=disease; 0=no disease' (a code, '=', its "
                             f"meaning, separated by ';'), but '{part[:40]}' is not of that form.")
-        labels[value_key(code.strip())] = _short(label)
+        labels[value_key(code.strip())] = short_text(label)
     return labels
 
 
@@ -115,10 +116,10 @@ class Dictionary:
         return {"descriptions": dict(self.descriptions), "values": {k: dict(v) for k, v in self.values.items()}}
 
     @classmethod
-    def from_dict(cls, state: dict[str, Any] | None) -> "Dictionary":
+    def from_dict(cls, state: dict[str, Any] | None) -> Dictionary:
         state = state or {}
-        return cls({str(k): _short(v).replace(";", ",") for k, v in (state.get("descriptions") or {}).items()},
-                   {str(c): {value_key(k): _short(v) for k, v in (labels or {}).items()}
+        return cls({str(k): short_text(v).replace(";", ",") for k, v in (state.get("descriptions") or {}).items()},
+                   {str(c): {value_key(k): short_text(v) for k, v in (labels or {}).items()}
                     for c, labels in (state.get("values") or {}).items()})
 
     # -- tables (a CSV, or the page's editable table) ------------------------------------------
@@ -130,7 +131,7 @@ class Dictionary:
                              "values": [format_values(self.values.get(c, {})) for c in names]})
 
     @classmethod
-    def from_frame(cls, frame: pd.DataFrame) -> "Dictionary":
+    def from_frame(cls, frame: pd.DataFrame) -> Dictionary:
         """From rows of (column, description[, values]); blank rows are skipped. DataError sentences for the rest."""
         if frame.shape[1] < 2:
             raise DataError("A column dictionary needs at least two columns: the column's name as in your data, then "
@@ -144,7 +145,7 @@ class Dictionary:
         descriptions: dict[str, str] = {}
         values: dict[str, dict[str, str]] = {}
         for n, row in enumerate(frame.itertuples(index=False), start=1):
-            cells = [_short(c) for c in row]
+            cells = [short_text(c) for c in row]
             name, text = cells[0], cells[1]
             labels = cells[2] if len(cells) > 2 else ""
             if not name and not text and not labels:
@@ -161,7 +162,7 @@ class Dictionary:
         return cls(descriptions, values)
 
     @classmethod
-    def from_csv(cls, source: bytes | str | Path, name: str = "the dictionary") -> "Dictionary":
+    def from_csv(cls, source: bytes | str | Path, name: str = "the dictionary") -> Dictionary:
         """A two- or three-column CSV (comma, semicolon or tab), with or without a header row."""
         raw = Path(source).read_bytes() if isinstance(source, (str, Path)) else bytes(source)
         if len(raw) > MAX_BYTES:
@@ -185,31 +186,3 @@ class Dictionary:
         if len(frame) and str(frame.iat[0, 0]).strip().lower() in _HEADER_WORDS:
             frame = frame.iloc[1:]
         return cls.from_frame(frame)
-
-
-def series_descriptions(df: pd.DataFrame, series: Iterable[str], exclude: Iterable[str] = ()) -> dict[str, str]:
-    """Series id → its name, when the file has a text column that is constant within every series (Online Retail's
-    Description beside StockCode). Empty when there is none; columns named like 'description' or 'name' win."""
-    from engine.forecast.frame import series_key
-
-    series = list(series)
-    if not series or df.empty:
-        return {}
-    key = series_key(df, series)
-    skip = set(series) | set(exclude)
-    candidates = [c for c in df.columns if c not in skip and not pd.api.types.is_numeric_dtype(df[c])
-                  and not pd.api.types.is_datetime64_any_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])]
-    candidates.sort(key=lambda c: not any(w in str(c).lower() for w in ("desc", "name", "title", "label")))
-    n_series = key.nunique()
-    for col in candidates:
-        text = df[col].astype("string").str.strip().replace("", pd.NA)
-        if text.notna().mean() < 0.5:
-            continue
-        grouped = text.groupby(key, sort=False)
-        if (grouped.nunique(dropna=True) <= 1).mean() < 0.95 or text.nunique(dropna=True) < max(2, 0.5 * n_series):
-            continue  # not one name per series, or the same few words for all (a category, not a name)
-        first = grouped.first().dropna()
-        names = {str(k): _short(v) for k, v in first.items() if str(v) != str(k)}
-        if names:
-            return names
-    return {}

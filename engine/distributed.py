@@ -1,8 +1,9 @@
 """Data-parallel training (DDP) of the shared loop on a Ray cluster, with Ray Train's TorchTrainer.
 
-For tables too big for one device's time budget. `engine.training.fit_model` hands its work here
-when the job asked for more than one worker (`use_workers(n)`, set per job by the Ray runner, so
-the scenario modules stay unchanged). The loop is the same as the one-worker loop, step for step:
+For tables too big for one device's time budget. `use_workers(n)` (set per job by the Ray runner)
+installs `DataParallel(n)` as the shared loop's strategy (`engine.training.use_strategy`), so
+`fit_model` hands its work here while the scenario modules and the loop stay unchanged; this module
+imports the loop, never the other way round. The loop is the same as the one-worker loop, step for step:
 
 - Every rank draws the same shuffled order each epoch; each step's batch of `batch_size` rows is
   split by rank (rows rank, rank+N, …), and DDP averages the gradients, so one step sees the same
@@ -22,36 +23,52 @@ for later (the loss functions of the scenarios hold tensors on the caller's devi
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import math
 import os
 import tempfile
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any, Iterator
 
 import numpy as np
 import torch
+from torch import nn
 
-_WORKERS: contextvars.ContextVar[int] = contextvars.ContextVar("explorer_workers", default=1)
+from engine.training import (Callback, Cancelled, CancelSignal, History, Loop, LossFn, ProgressFn, TrainConfig, begin,
+                             current_strategy, default_callbacks, end_epoch, end_training, initialise, seed_dropout,
+                             time_limit, use_strategy)
+
 CHECK_EVERY_STEPS = 25  # how often (in steps) the ranks agree on whether to stop, besides each epoch end
 STORAGE_VAR = "EXPLORER_RAY_TRAIN_STORAGE"  # Ray Train's run folder; shared storage on a multi-node cluster
+
+
+@dataclass(frozen=True)
+class DataParallel:
+    """The shared loop's strategy (engine.training.Strategy) for `workers` Ray Train workers."""
+
+    workers: int
+
+    def fit(self, model: nn.Module, train: tuple[Any, Any], val: tuple[Any, Any] | None, loss_fn: LossFn,
+            config: TrainConfig, *, progress: ProgressFn | None = None, cancel: CancelSignal | None = None,
+            device: torch.device | None = None) -> History:
+        return fit_data_parallel(model, train, val, loss_fn, config, progress=progress, cancel=cancel, device=device,
+                                 workers=self.workers)
 
 
 @contextlib.contextmanager
 def use_workers(n: int) -> Iterator[None]:
     """Within this block (and this thread or task), the shared loop trains on `n` data-parallel workers."""
-    token = _WORKERS.set(max(1, int(n)))
-    try:
+    n = max(1, int(n))
+    with use_strategy(DataParallel(n) if n > 1 else None):
         yield
-    finally:
-        _WORKERS.reset(token)
 
 
 def data_parallel_workers() -> int:
-    """How many data-parallel workers the shared loop should use here (1: the plain loop)."""
-    return _WORKERS.get()
+    """How many data-parallel workers the shared loop uses here (1: the plain loop)."""
+    strategy = current_strategy()
+    return strategy.workers if isinstance(strategy, DataParallel) else 1
 
 
 class _Relay:
@@ -81,8 +98,10 @@ class _Relay:
         return self.result
 
 
-def fit_data_parallel(model, train, val, loss_fn, config, *, progress=None, cancel=None, device=None):
-    """`fit_model` on `data_parallel_workers()` Ray Train workers; same arguments, same History.
+def fit_data_parallel(model: nn.Module, train: tuple[Any, Any], val: tuple[Any, Any] | None, loss_fn: LossFn,
+                      config: TrainConfig, *, progress: ProgressFn | None = None, cancel: CancelSignal | None = None,
+                      device: torch.device | None = None, workers: int | None = None) -> History:
+    """`fit_model` on `workers` (default: `data_parallel_workers()`) Ray Train workers; same arguments, same History.
 
     Raises `Cancelled` when `cancel.is_set()` (every rank stops at its next check).
     """
@@ -91,10 +110,8 @@ def fit_data_parallel(model, train, val, loss_fn, config, *, progress=None, canc
     from ray.train.torch import TorchTrainer
     from safetensors.torch import load as load_weights
 
-    from engine.training import Cancelled, History
-
-    workers = data_parallel_workers()
-    relay = ray.remote(num_cpus=0)(_Relay).remote()
+    workers = workers or data_parallel_workers()
+    relay: Any = ray.remote(num_cpus=0)(_Relay).remote()  # an actor handle: its methods are called with .remote()
     data = ray.put({"train": tuple(_numpy(a) for a in train),
                     "val": tuple(_numpy(a) for a in val) if val is not None and len(val[0]) else None})
     trainer = TorchTrainer(
@@ -165,7 +182,7 @@ def _sum(values: list[float]) -> list[float]:
     return t.tolist()
 
 
-class _AgreedStop:
+class _AgreedStop(Callback):
     """The data-parallel loop's stop decisions, taken by all ranks together (MAX all-reduce): the analyst's
     cancel (only rank 0 asks the relay) and the time limit. Used as the loop's TimeLimit callback, so it runs
     on every rank every epoch (every rank joins each collective); `between_steps()` is the mid-epoch check."""
@@ -185,12 +202,10 @@ class _AgreedStop:
         self.cancelled = _agree_to_stop(self._asked())
         return self.cancelled
 
-    def on_train_begin(self, loop: Any) -> None:
-        from engine.training import time_limit
-
+    def on_train_begin(self, loop: Loop) -> None:
         self.limit = time_limit(loop.config.max_seconds)
 
-    def on_epoch_end(self, loop: Any, record: dict[str, float]) -> str | None:
+    def on_epoch_end(self, loop: Loop, record: dict[str, float]) -> str | None:
         import ray
 
         over_time = record["seconds"] > self.limit
@@ -201,7 +216,7 @@ class _AgreedStop:
         self.cancelled = True
         return "cancelled"
 
-    def on_train_end(self, loop: Any) -> None: ...
+    def on_train_end(self, loop: Loop) -> None: ...
 
 
 def _train_loop(cfg: dict[str, Any]) -> None:
@@ -213,24 +228,22 @@ def _train_loop(cfg: dict[str, Any]) -> None:
     from safetensors.torch import save as save_weights
     from torch.nn.parallel import DistributedDataParallel
 
-    from engine.training import _seed_dropout, begin, default_callbacks, end_epoch, end_training, initialise
-
     ctx = ray.train.get_context()
     rank, world = ctx.get_world_rank(), ctx.get_world_size()
     torch.set_num_threads(1)
     model, config, loss_fn, relay = cfg["model"], cfg["config"], cfg["loss_fn"], cfg["relay"]
     data = ray.get(cfg["data"])
     gen = initialise(model, config)  # the same order on every rank
-    _seed_dropout(model, torch.Generator().manual_seed(config.seed + 1 + rank))
+    seed_dropout(model, torch.Generator().manual_seed(config.seed + 1 + rank))
     ddp = DistributedDataParallel(model)
     # Copies: arrays from the object store are read-only.
     Xtr = torch.tensor(np.asarray(data["train"][0]), dtype=torch.float32)
     ytr = torch.tensor(np.asarray(data["train"][1]))
+    Xva: torch.Tensor | None = None
+    yva: torch.Tensor | None = None
     if data["val"] is not None:  # each rank scores its share of the validation rows
         Xva = torch.tensor(np.asarray(data["val"][0][rank::world]), dtype=torch.float32)
         yva = torch.tensor(np.asarray(data["val"][1][rank::world]))
-    else:
-        Xva = yva = None
     n = len(Xtr)
     batch = min(config.batch_size, n)
     steps = math.ceil(n / batch)
@@ -262,7 +275,7 @@ def _train_loop(cfg: dict[str, Any]) -> None:
             counted += len(mine)
         if stopper.cancelled:
             break
-        val_sum, val_n = 0.0, 0
+        val_sum, val_n = 0.0, 0.0
         if Xva is not None:
             model.eval()
             with torch.no_grad():

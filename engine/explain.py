@@ -62,7 +62,7 @@ class Explanation:
                 out.append(f"{c} = {format_value(v)} {verb}")
         return out
 
-    def subset(self, idx: Sequence[int]) -> "Explanation":
+    def subset(self, idx: Sequence[int]) -> Explanation:
         idx = list(idx)
         return Explanation(self.values[idx], self.base_value, self.data.iloc[idx], self.feature_names, self.output_name,
                            self.link)
@@ -74,7 +74,7 @@ def format_value(v) -> str:
     if isinstance(v, (int, np.integer)):
         return f"{int(v):,}"
     if isinstance(v, (float, np.floating)):
-        return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3g}"
+        return f"{v:,.0f}" if abs(float(v)) >= 1000 else f"{v:.3g}"
     return str(v)
 
 

@@ -117,12 +117,12 @@ def identifier(df: pd.DataFrame, exclude: Iterable[str] = (), prefer_words: Sequ
     id-like column. Date columns are never identifiers."""
     excluded = set(exclude)
     scored = [(c, identifier_reason(df[c])) for c in df.columns if c not in excluded]
-    scored = [(c, why) for c, why in scored if why]
-    for c, why in scored:
+    likely = [(c, why) for c, why in scored if why]
+    for c, why in likely:
         if any(w in words(c) for w in prefer_words):
             return Guess(c, why)
-    if scored:
-        return Guess(scored[0][0], scored[0][1])
+    if likely:
+        return Guess(likely[0][0], likely[0][1])
     return Guess(None, "no column looks like an identifier")
 
 
@@ -190,7 +190,7 @@ def summary(df: pd.DataFrame, chosen: dict[str, str | None], features: Iterable[
         s = df[col]
         why = identifier_reason(s) or ("holds dates" if is_date(s) else f"{s.nunique(dropna=True):,} different values")
         parts.append(f"{role}: '{col}' ({why})")
-    skipped = left_out(df, features, chosen.values())
+    skipped = left_out(df, features, [c for c in chosen.values() if c is not None])
     text = "; ".join(parts)
     if skipped:
         shown = [f"'{c}' ({why})" for c, why in list(skipped.items())[:6]]

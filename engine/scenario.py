@@ -49,7 +49,7 @@ from engine import artifacts
 from engine.data import DataError
 from engine.dictionary import Dictionary
 from engine.explain import Explanation
-from engine.training import History
+from engine.training import History, place
 
 # The one list of scenarios: a module name per line, in the order the app lists its pages. Everything the app, the
 # share and training views and the contract test need to know about a scenario is its module's `ABOUT`.
@@ -174,9 +174,15 @@ class Fitted:
         rest = df.reset_index(drop=True).drop(columns=[c for c in pred.columns if c in df.columns])
         return pd.concat([pred, rest], axis=1)
 
-    def decide(self, **settings: Any) -> "Fitted":
+    def decide(self, **settings: Any) -> Fitted:
         """A copy with decision settings changed (e.g. threshold); the trained weights are shared."""
         return dataclasses.replace(self, **settings)
+
+    @staticmethod
+    def place(x: Any, dtype: torch.dtype | None = None) -> Any:
+        """A module, tensor or array on the device this model's networks live on (loaded networks are put there
+        too): a subclass hands its tensors here instead of asking engine.device."""
+        return place(x, dtype)
 
     def headline(self) -> tuple[str, float]:
         key = self.HEADLINE or next(iter(self.metrics), "")
@@ -245,7 +251,7 @@ def to_json_state(value: Any) -> Any:
     """A JSON-ready form of a dataclass / History / Preprocessor / plain value (also inside dicts and lists)."""
     if hasattr(value, "to_dict"):
         return value.to_dict()
-    if is_dataclass(value):
+    if is_dataclass(value) and not isinstance(value, type):
         return dataclasses.asdict(value)
     if isinstance(value, dict):
         return {k: to_json_state(v) for k, v in value.items()}
@@ -312,14 +318,12 @@ def _prefixed(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.
 
 
 def _module(tp: Any, spec: dict, state: dict[str, torch.Tensor]) -> torch.nn.Module:
-    from engine.device import get_device
-
     net = _origin(tp)(**spec)
     net.load_state_dict(state)
-    return net.to(get_device()).eval()
+    return place(net).eval()
 
 
-def unpack(cls: type, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> Fitted:
+def unpack(cls: type[Fitted], tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> Fitted:
     """The inverse of `pack`."""
     hints = _hints(cls)
     meta = {cls.LEGACY_FIELDS.get(k, k): v for k, v in meta.items()}
@@ -349,3 +353,34 @@ def unpack(cls: type, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) ->
         elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
             raise KeyError(f.name)
     return cls(**kwargs)
+
+
+# ----------------------------------------------------------------------------- the module contract, as a type
+
+
+@typing.runtime_checkable
+class ScenarioModule(typing.Protocol):
+    """What a scenario module offers (the list at the top of this file says what each name means).
+
+    The contract test checks every module of SCENARIOS against it (`isinstance(module, ScenarioModule)`: every
+    name present), then the verbs' signatures; a type checker can check a module assigned to a name of this type.
+    """
+
+    KIND: str
+    MODEL: str
+    BASELINES: tuple[str, ...]
+    MAX_ROWS: int
+    SAMPLE: str
+    QUICK: Any  # an instance of Config
+    Columns: type
+    Config: type
+    Model: type[Fitted]
+
+    def default_columns(self, df: pd.DataFrame) -> Any: ...
+
+    def prepare(self, df: pd.DataFrame, columns: Any, *args: Any, **kwargs: Any) -> Any: ...
+
+    def fit(self, df: pd.DataFrame, columns: Any, config: Any, progress: Any = None, cancel: Any = None,
+            **kwargs: Any) -> Fitted: ...
+
+    def load(self, source: str | Path | bytes) -> Fitted: ...

@@ -30,6 +30,7 @@ An unreachable database or bucket raises `StoreUnavailable` (a DataError with a 
 """
 from __future__ import annotations
 
+import builtins
 import contextlib
 import datetime as dt
 import io
@@ -351,7 +352,7 @@ class RunStore:
             raise self._gone(run_id) if reason == DELETED else UnknownRun("already removed")
         self.blobs.delete_prefix(f"runs/{run_id}/")  # no replica serves the run any more: its files can go
 
-    def purge_expired(self, now: float | None = None) -> list[str]:
+    def purge_expired(self, now: float | None = None) -> builtins.list[str]:  # builtins: `list` is a method here
         """Remove every run past its expiry date; returns their ids. Tombstones are kept a year."""
         now = time.time() if now is None else now
         with self.index.write() as conn:
@@ -364,7 +365,7 @@ class RunStore:
                 pass
         return ids
 
-    def enforce_retention(self) -> list[str]:
+    def enforce_retention(self) -> builtins.list[str]:
         """Remove the oldest runs beyond the run-count and size limits (their datasets go with the last user)."""
         removed: list[str] = []
         rows = self.index.oldest_first()

@@ -70,7 +70,7 @@ def groups_of(values: pd.Series, bands: int = BANDS) -> pd.Series:
         labels = {iv: "–".join(_number(v) for v in edges(i, iv)) for i, iv in enumerate(cut.cat.categories)}
         out = cut.map(labels).astype(object)
     else:
-        out = values.map(lambda v: _number(v) if isinstance(v, (int, float, np.integer, np.floating)) else str(v)).astype(object)
+        out = values.map(lambda v: _number(float(v)) if isinstance(v, (int, float, np.integer, np.floating)) else str(v)).astype(object)
     out[values.isna().to_numpy()] = MISSING
     return out.astype(str)
 

@@ -59,7 +59,7 @@ class Preprocessor:
         self.notes_: list[str] = []
 
     # ------------------------------------------------------------------ fit / transform
-    def fit(self, df: pd.DataFrame, features: Sequence[str]) -> "Preprocessor":
+    def fit(self, df: pd.DataFrame, features: Sequence[str]) -> Preprocessor:
         check_finite(df, features)
         self.plans_, self.notes_ = [], []
         for col in features:
@@ -183,7 +183,7 @@ class Preprocessor:
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Preprocessor":
+    def from_dict(cls, d: dict[str, Any]) -> Preprocessor:
         obj = cls(max_categories=int(d["max_categories"]))
         obj.plans_ = [ColumnPlan(**p) for p in d["plans"]]
         obj.notes_ = list(d.get("notes", []))

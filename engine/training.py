@@ -8,20 +8,21 @@ about who listens; a cancel signal (anything with `is_set()`) stops it between b
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import copy
 import math
 import os
 import random
 import time
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Iterator, Protocol
 
 import numpy as np
 import torch
 from torch import nn
 
 from engine.device import autocast, get_device
-from engine.distributed import data_parallel_workers
 from engine.models import RNG_LOCK, Dropout
 
 # The global torch RNG is shared by all threads: seeding and weight initialisation happen under
@@ -71,7 +72,7 @@ class TrainConfig:
             raise ValueError("max_epochs and batch_size must be >= 1 and lr > 0")
 
     @classmethod
-    def of(cls, options: Any, **changes: Any) -> "TrainConfig":
+    def of(cls, options: Any, **changes: Any) -> TrainConfig:
         """The loop's settings taken from a scenario's Config (the fields both share), with `changes` on top."""
         shared = {f.name for f in fields(cls)} & {f.name for f in fields(options)}
         return cls(**{**{k: getattr(options, k) for k in shared}, **changes})
@@ -88,7 +89,7 @@ class History:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "History":
+    def from_dict(cls, d: dict[str, Any]) -> History:
         return cls(**d)
 
 
@@ -103,6 +104,21 @@ def seed_everything(seed: int) -> torch.Generator:
 def as_tensor(x: Any, device: torch.device, dtype: torch.dtype | None = None) -> torch.Tensor:
     t = x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x))
     return t.to(device=device, dtype=dtype or t.dtype)
+
+
+def place(x: Any, dtype: torch.dtype | None = None) -> Any:
+    """A module, tensor or array on the device training runs on (engine.device decides: EXPLORER_DEVICE, a job's
+    `use_device`). With the `Fitted` base (engine.scenario), the one owner of device placement: scenarios and views
+    never ask for a device, they hand their tensors here or to the loop."""
+    device = get_device()
+    if isinstance(x, nn.Module):
+        return x.to(device)
+    return as_tensor(x, device, dtype)
+
+
+def trains_on_gpu() -> bool:
+    """Whether networks train on a CUDA GPU here (for the words of a time estimate; placement stays with `place`)."""
+    return get_device().type == "cuda"
 
 
 @torch.no_grad()
@@ -134,12 +150,13 @@ def initialise(model: nn.Module, config: TrainConfig) -> torch.Generator:
         gen = seed_everything(config.seed)
         if config.reset_parameters:
             for module in model.modules():
-                if hasattr(module, "reset_parameters"):
-                    module.reset_parameters()
+                reset = getattr(module, "reset_parameters", None)
+                if callable(reset):
+                    reset()
     return gen
 
 
-def _seed_dropout(model: nn.Module, generator: torch.Generator) -> None:
+def seed_dropout(model: nn.Module, generator: torch.Generator) -> None:
     """Give every dropout layer the run's own generator (plain nn.Dropout is swapped in place)."""
     for parent in list(model.modules()):
         for name, child in list(parent.named_children()):
@@ -189,11 +206,11 @@ class Callback:
     reason in words to stop training, or None. Callbacks run in list order; all of them run every
     epoch, and the first reason given wins."""
 
-    def on_train_begin(self, loop: "Loop") -> None: ...
+    def on_train_begin(self, loop: Loop) -> None: ...
 
-    def on_epoch_end(self, loop: "Loop", record: dict[str, float]) -> str | None: ...
+    def on_epoch_end(self, loop: Loop, record: dict[str, float]) -> str | None: ...
 
-    def on_train_end(self, loop: "Loop") -> None: ...
+    def on_train_end(self, loop: Loop) -> None: ...
 
 
 @dataclass
@@ -232,7 +249,8 @@ class EarlyStopping(Callback):
     improvement, and put the best weights back at the end."""
 
     def on_train_begin(self, loop: Loop) -> None:
-        self.best, self.state, self.bad = math.inf, None, 0
+        self.best, self.bad = math.inf, 0
+        self.state: dict[str, Any] | None = None
 
     def on_epoch_end(self, loop: Loop, record: dict[str, float]) -> str | None:
         if record["val_loss"] < self.best - 1e-6:
@@ -309,6 +327,34 @@ def end_training(loop: Loop, hooks: list[Callback], t0: float) -> History:
     return loop.history
 
 
+class Strategy(Protocol):
+    """Another way to run `fit_model` (same arguments, same History), installed with `use_strategy`: the loop
+    hands its work to it. engine/distributed.py's `DataParallel` (Ray Train) is one; the loop never imports it,
+    so the layers point one way (a runner installs the strategy for a job, the scenario modules stay unchanged)."""
+
+    def fit(self, model: nn.Module, train: tuple[Any, Any], val: tuple[Any, Any] | None, loss_fn: LossFn,
+            config: TrainConfig, *, progress: ProgressFn | None, cancel: CancelSignal | None,
+            device: torch.device | None) -> History: ...
+
+
+_STRATEGY: contextvars.ContextVar[Strategy | None] = contextvars.ContextVar("explorer_strategy", default=None)
+
+
+@contextlib.contextmanager
+def use_strategy(strategy: Strategy | None) -> Iterator[None]:
+    """Within this block (and this thread or task), `fit_model` runs through `strategy` (None: the plain loop)."""
+    token = _STRATEGY.set(strategy)
+    try:
+        yield
+    finally:
+        _STRATEGY.reset(token)
+
+
+def current_strategy() -> Strategy | None:
+    """The strategy `fit_model` hands its work to here (None: the plain loop below)."""
+    return _STRATEGY.get()
+
+
 def fit_model(
     model: nn.Module,
     train: tuple[Any, Any],
@@ -323,25 +369,27 @@ def fit_model(
 ) -> History:
     """Train `model` in place on (X, y); returns the per-epoch history.
 
-    `loss_fn(output, y)` must return the mean loss of a batch. Early stopping, the learning-rate
-    schedule, progress and the time limit are callbacks (`default_callbacks(progress)` unless
-    `callbacks` is given); without `val` they watch the training loss. Raises `Cancelled` when
-    `cancel.is_set()` (checked between batches). Under `engine.distributed.use_workers(n > 1)` the
-    loop runs data-parallel on a Ray cluster (engine/distributed.py; custom callbacks do not apply there).
+    `loss_fn(output, y)` must return the mean loss of a batch; a loss that is an `nn.Module` (say
+    `BCEWithLogitsLoss(pos_weight=...)`) is moved to the training device with the model. Early stopping,
+    the learning-rate schedule, progress and the time limit are callbacks (`default_callbacks(progress)`
+    unless `callbacks` is given); without `val` they watch the training loss. Raises `Cancelled` when
+    `cancel.is_set()` (checked between batches). Under `use_strategy(s)` the work goes to `s.fit` instead
+    (e.g. data-parallel on a Ray cluster, engine/distributed.py; custom callbacks do not apply there).
     """
-    if data_parallel_workers() > 1:
-        from engine.distributed import fit_data_parallel
-
-        return fit_data_parallel(model, train, val, loss_fn, config, progress=progress, cancel=cancel, device=device)
+    strategy = current_strategy()
+    if strategy is not None:
+        return strategy.fit(model, train, val, loss_fn, config, progress=progress, cancel=cancel, device=device)
     device = device or get_device()
     gen = initialise(model, config)
     model.to(device)
-    _seed_dropout(model, torch.Generator(device=device).manual_seed(config.seed + 1))
+    if isinstance(loss_fn, nn.Module):  # a loss with tensors of its own (class weights): they follow the model
+        loss_fn.to(device)
+    seed_dropout(model, torch.Generator(device=device).manual_seed(config.seed + 1))
     Xtr, ytr = as_tensor(train[0], device, torch.float32), as_tensor(train[1], device)
+    Xva: torch.Tensor | None = None
+    yva: torch.Tensor | None = None
     if val is not None and len(val[0]) > 0:
         Xva, yva = as_tensor(val[0], device, torch.float32), as_tensor(val[1], device)
-    else:
-        Xva = yva = None
     n = len(Xtr)
     if n == 0:
         raise ValueError("no training rows")
@@ -368,7 +416,7 @@ def fit_model(
             opt.step()
             running += loss.detach() * len(idx)
         train_loss = float(running) / n
-        val_loss = _mean_loss(model, Xva, yva, loss_fn, 8192) if Xva is not None else train_loss
+        val_loss = _mean_loss(model, Xva, yva, loss_fn, 8192) if Xva is not None and yva is not None else train_loss
         record = {
             "epoch": epoch,
             "train_loss": train_loss,

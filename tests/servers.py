@@ -44,7 +44,7 @@ class StreamlitServer:
         self.timeout = timeout
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> "StreamlitServer":
+    def start(self) -> StreamlitServer:
         """Start it and wait for `/_stcore/health`; ServerDidNotStart (the server stopped) otherwise."""
         self.log.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log, "a")
@@ -79,7 +79,7 @@ class StreamlitServer:
             self.proc.kill()
             self.proc.wait(10)
 
-    def __enter__(self) -> "StreamlitServer":
+    def __enter__(self) -> StreamlitServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

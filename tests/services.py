@@ -77,7 +77,7 @@ class PostgresServer:
             log = self.log.read_text() if self.log.exists() else ""
             raise RuntimeError(f"{args[0]} failed ({done.returncode}): {done.stderr}\n{done.stdout}\n{log}")
 
-    def init(self) -> "PostgresServer":
+    def init(self) -> PostgresServer:
         self._run("initdb", "-D", str(self.data), "-U", "explorer", "--auth=trust", "-E", "UTF8", "--no-sync")
         return self
 

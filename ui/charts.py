@@ -108,7 +108,7 @@ def confusion_chart(counts: np.ndarray, labels: Sequence[str], title: str = "Con
     share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     text = [[f"{counts[i, j]:,}<br>({100 * share[i, j]:.0f}% of row)" for j in range(counts.shape[1])] for i in range(counts.shape[0])]
     fig = figure(title, xaxis_title="predicted", yaxis_title="actual", height=340)
-    fig.add_heatmap(z=share, x=[str(l) for l in labels], y=[str(l) for l in labels], text=text, texttemplate="%{text}",
+    fig.add_heatmap(z=share, x=[str(v) for v in labels], y=[str(v) for v in labels], text=text, texttemplate="%{text}",
                     colorscale="Blues", zmin=0, zmax=1, showscale=False, hoverinfo="skip")
     fig.update_yaxes(autorange="reversed", type="category")
     fig.update_xaxes(type="category", side="bottom")

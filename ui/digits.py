@@ -12,6 +12,7 @@ import streamlit as st
 from engine import digits as dg
 from engine.data import Table, load_table
 from engine.explain import Explanation
+from engine.training import trains_on_gpu
 from ui import charts
 from ui.errors import guard
 from ui.report import appendix, build_report
@@ -56,10 +57,10 @@ def _duration(seconds: float) -> str:
     return f"about {max(2, round(seconds / 60)):.0f} minutes"
 
 
-def time_notice(n_train: int, config: dg.DigitConfig, gpu: bool) -> None:
+def time_notice(n_train: int, config: dg.DigitConfig) -> None:
     """Up front, before Train: how long training will take, stated as approximate."""
     took = _duration(training_estimate(n_train, config))
-    where = ("on this machine's GPU it is usually much quicker" if gpu else
+    where = ("on this machine's GPU it is usually much quicker" if trains_on_gpu() else
              "a network that stops improving finishes sooner")
     st.info(f"Training the three models on {n_train:,} images takes {took} on a 2-core CPU (an estimate from images × "
             f"passes, measured once on this project's machine; {where}). Fewer passes in *Advanced training options* "

@@ -10,7 +10,7 @@ import streamlit as st
 from engine import forecast as fc
 from engine.forecast import scenario as scn
 from engine.data import Table
-from engine.dictionary import series_descriptions
+from engine.forecast.frame import series_descriptions
 from engine.options import help_of
 from ui import charts
 from ui.errors import guard
@@ -452,7 +452,7 @@ def _plan_changes(model: fc.ForecastModel, df: pd.DataFrame, series: str, key: s
     return changes
 
 
-def scenario_chart(plan: "scn.ScenarioPlan", series: str, unit: str) -> go.Figure:
+def scenario_chart(plan: scn.ScenarioPlan, series: str, unit: str) -> go.Figure:
     """One series' forecast with its 80% band, without the plan (grey) and with it (blue)."""
     fig = go.Figure()
     for name, frame, line, band in (("without the plan", plan.base, NEUTRAL_COLOR, "rgba(120, 120, 120, 0.18)"),

@@ -22,7 +22,7 @@ from ui.subgroups import report_section, subgroup_view
 from ui.tabular import (batch_scoring, capacity_threshold, dependence_view, held_out_line, hindsight, model_file_scoring,
                         money_cards, report_head, review_capacity, what_if)
 from ui.training import training_notes
-from ui.style import MODEL_COLOR, NEUTRAL_COLOR, POSITIVE_COLOR, in_currency, money, pct
+from ui.style import MODEL_COLOR, POSITIVE_COLOR, in_currency, money, pct
 
 NO_LABEL = "(no label: find unusual transactions)"
 NONE = "(none)"

@@ -4,14 +4,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import html
-from typing import Any, Iterable, Union
+from typing import Any, Iterable
 
 import pandas as pd
 import plotly.graph_objects as go
 
 from engine.dictionary import Dictionary
 
-Block = Union[str, pd.DataFrame, go.Figure]
+Block = str | pd.DataFrame | go.Figure
 
 _CSS = """body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1100px;margin:2rem auto;padding:0 1rem;color:#222}
 h1{margin-bottom:.2rem}h2{border-bottom:1px solid #ddd;padding-bottom:.3rem;margin-top:2rem}

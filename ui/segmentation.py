@@ -19,8 +19,8 @@ from engine import segmentation as seg
 from engine.data import Table
 from engine.dictionary import Dictionary
 from engine.options import default_of, help_of
-from engine.device import get_device
 from engine.explain import Explanation, format_value
+from engine.training import trains_on_gpu
 from ui import charts
 from ui.errors import guard
 from ui.report import appendix, build_report
@@ -371,7 +371,7 @@ def performance(model: seg.SegmentationModel, names: Sequence[str]) -> None:
         c3.metric("Time to fit (torch vs scikit-learn)",
                   f"{model.timings[seg.MODEL]:.2f} s vs {model.timings[seg.BASELINE]:.2f} s",
                   help="Wall time of the final k-means on all customers, both on this machine's "
-                       f"{'GPU' if get_device().type == 'cuda' else 'CPU'}; bench/segmentation.py measures it at scale.")
+                       f"{'GPU' if trains_on_gpu() else 'CPU'}; bench/segmentation.py measures it at scale.")
         st.dataframe(performance_table(model), width="stretch")
         st.caption("Same customers, same scaled features, same k and restarts for both methods.")
 

@@ -72,7 +72,7 @@ def output_weights(H: int, step: int | None) -> np.ndarray:
     return weights
 
 
-def explain_forecasts(model: "ForecastModel", X: np.ndarray, rows: pd.DataFrame, steps: list[dict[str, list]],
+def explain_forecasts(model: ForecastModel, X: np.ndarray, rows: pd.DataFrame, steps: list[dict[str, list]],
                       step: int | None) -> Explanation:
     """SHAP (log scale) of the horizon total (step None) or of one step's median, per group of inputs."""
     H = model.horizon
@@ -94,7 +94,7 @@ def explain_forecasts(model: "ForecastModel", X: np.ndarray, rows: pd.DataFrame,
                         output_index=0, output_name=output_name)
 
 
-def explain_point(model: "ForecastModel", series: str, step: int) -> Explanation:
+def explain_point(model: ForecastModel, series: str, step: int) -> Explanation:
     """SHAP of one future forecast (the median of `step`, 1-based) of one series, in units.
 
     The network works on a log scale; each contribution is converted to units in proportion to

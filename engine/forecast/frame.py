@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
 from engine import roles
 from engine.data import DataError, id_strings, parse_date_text
+from engine.dictionary import short_text
 
 SEP = " / "
 MISSING_ID = "(missing)"
@@ -133,6 +134,32 @@ def series_key(df: pd.DataFrame, series: Sequence[str]) -> pd.Series:
     for p in parts[1:]:
         key = key + SEP + p
     return key
+
+
+def series_descriptions(df: pd.DataFrame, series: Iterable[str], exclude: Iterable[str] = ()) -> dict[str, str]:
+    """Series id → its name, when the file has a text column that is constant within every series (Online Retail's
+    Description beside StockCode). Empty when there is none; columns named like 'description' or 'name' win."""
+    series = list(series)
+    if not series or df.empty:
+        return {}
+    key = series_key(df, series)
+    skip = set(series) | set(exclude)
+    candidates = [c for c in df.columns if c not in skip and not pd.api.types.is_numeric_dtype(df[c])
+                  and not pd.api.types.is_datetime64_any_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])]
+    candidates.sort(key=lambda c: not any(w in str(c).lower() for w in ("desc", "name", "title", "label")))
+    n_series = key.nunique()
+    for col in candidates:
+        text = df[col].astype("string").str.strip().replace("", pd.NA)
+        if text.notna().mean() < 0.5:
+            continue
+        grouped = text.groupby(key, sort=False)
+        if (grouped.nunique(dropna=True) <= 1).mean() < 0.95 or text.nunique(dropna=True) < max(2, 0.5 * n_series):
+            continue  # not one name per series, or the same few words for all (a category, not a name)
+        first = grouped.first().dropna()
+        names = {str(k): short_text(v) for k, v in first.items() if str(v) != str(k)}
+        if names:
+            return names
+    return {}
 
 
 def series_strings(s: pd.Series) -> pd.Series:

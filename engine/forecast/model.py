@@ -201,7 +201,7 @@ class ForecastModel(Fitted):
 
     # -- the model file ------------------------------------------------------------------
     @classmethod
-    def from_bytes(cls, source: str | Path | bytes) -> "ForecastModel":
+    def from_bytes(cls, source: str | Path | bytes) -> ForecastModel:
         tensors, meta = artifacts.load_artifact(source, cls.KIND)
         if "frames" in meta:  # a first-version file: tables as one tensor per column, explain rows as JSON
             try:

@@ -88,7 +88,7 @@ class Inputs:
 
     @classmethod
     def restore(cls, freq: Frequency, L: int, H: int, drivers: list[str], pre: Preprocessor | None,
-                level_stats: tuple[float, float]) -> "Inputs":
+                level_stats: tuple[float, float]) -> Inputs:
         obj = cls.__new__(cls)
         obj.freq, obj.L, obj.H, obj.drivers, obj.pre, obj.level_stats = freq, L, H, drivers, pre, tuple(level_stats)
         obj.notes, obj.scales = [], np.array([])

@@ -192,7 +192,6 @@ def _regular_dates(frame: pd.DataFrame, columns: ForecastColumns, frequency: Fre
     if not observed.any():
         raise DataError(f"The quantity column '{columns.target}' is empty in every row. Pick the column with the quantities sold.")
     last_obs = frame["_date"].where(observed).groupby(frame["_key"]).transform("max")
-    future_rows = frame["_date"] > last_obs
     no_history = last_obs.isna()
     if no_history.any():
         gone = frame.loc[no_history, "_key"].unique()

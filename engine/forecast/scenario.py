@@ -20,7 +20,7 @@ from engine.data import DataError
 from engine.forecast.choose import chosen_future, rescale_totals
 from engine.forecast.network import TOTAL_LEVELS, quantiles, scale_of, total_col
 from engine.forecast.prepare import SeriesData, prepare
-from engine.forecast.scores import ETS, MODEL
+from engine.forecast.scores import ETS
 
 if TYPE_CHECKING:
     from engine.forecast.model import ForecastModel
@@ -46,7 +46,7 @@ class DriverChange:
         return f"{self.driver} {what} on {when}"
 
 
-def driver_kinds(model: "ForecastModel", history: pd.DataFrame) -> dict[str, str]:
+def driver_kinds(model: ForecastModel, history: pd.DataFrame) -> dict[str, str]:
     """Each driver the model reads: 'flag' (0/1: promotion, holiday, open), 'number' (a price) or 'category'."""
     out = {}
     for c in model.driver_columns:
@@ -93,7 +93,7 @@ def _apply(s: SeriesData, changes: Sequence[DriverChange], H: int, open_flag: st
     return SeriesData(s.id, s.start, s.y, s.known, drivers, open_)
 
 
-def _network(model: "ForecastModel", s: SeriesData, scale: float) -> tuple[np.ndarray, np.ndarray]:
+def _network(model: ForecastModel, s: SeriesData, scale: float) -> tuple[np.ndarray, np.ndarray]:
     X, _ = model.inputs.design(model.inputs.encode(s, scale), np.array([s.n]))
     daily, totals = quantiles(model.net, X, model.horizon)
     return daily[0] * scale, totals[0] * scale
@@ -107,7 +107,7 @@ def _totals_on(totals: np.ndarray, net_point: np.ndarray, point: np.ndarray) -> 
     return out
 
 
-def _frame(model: "ForecastModel", s: SeriesData, method: str, low, point, high, totals) -> pd.DataFrame:
+def _frame(model: ForecastModel, s: SeriesData, method: str, low, point, high, totals) -> pd.DataFrame:
     H = model.horizon
     part = pd.DataFrame({"series": s.id, "date": model.freq.dates(s.start, s.n + H)[s.n:], "step": np.arange(1, H + 1),
                          "low": low, "median": point, "high": high, "method": method})
@@ -120,7 +120,7 @@ def _frame(model: "ForecastModel", s: SeriesData, method: str, low, point, high,
 class ScenarioPlan:
     """The forecasts of the planned series without and with the changes (the model's forecast layout)."""
 
-    model: "ForecastModel"
+    model: ForecastModel
     changes: list[DriverChange]
     base: pd.DataFrame
     planned: pd.DataFrame
@@ -167,7 +167,7 @@ class ScenarioPlan:
         return both.reset_index()
 
 
-def plan(model: "ForecastModel", history: pd.DataFrame, changes: Sequence[DriverChange],
+def plan(model: ForecastModel, history: pd.DataFrame, changes: Sequence[DriverChange],
          series: Sequence[str] | None = None) -> ScenarioPlan:
     """The forecast of each series in `series` (all when None) of `history` (the data the model was trained on, or a
     newer history with the same columns) without and with `changes` to its drivers over the horizon."""
@@ -203,7 +203,7 @@ def plan(model: "ForecastModel", history: pd.DataFrame, changes: Sequence[Driver
                 arr[~op] = 0.0
             t = _totals_on(t, q[:, 1], point)
 
-        def moved(v: np.ndarray, k: int) -> np.ndarray:  # the network's change, as a ratio per step
+        def moved(v: np.ndarray, k: int, q: np.ndarray = q, q2: np.ndarray = q2) -> np.ndarray:  # the network's change, as a ratio per step
             return np.where(q[:, k] > 1e-9, v * (q2[:, k] / np.where(q[:, k] > 1e-9, q[:, k], 1.0)), q2[:, k])
         low2, point2, high2 = moved(low, 0), moved(point, 1), moved(high, 2)
         for arr in (low2, point2, high2):

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from engine.forecast.model import ForecastModel
 
 
-def accuracy_table(model: "ForecastModel") -> pd.DataFrame:
+def accuracy_table(model: ForecastModel) -> pd.DataFrame:
     """Per series: MASE, sMAPE and MAE of the model and of each baseline, and the model's interval coverage."""
     out = pd.DataFrame({"series": model.ids})
 
@@ -33,24 +33,24 @@ def accuracy_table(model: "ForecastModel") -> pd.DataFrame:
         out.insert(1, "forecast used", [SHORT.get(m, m) for m in model.choice])
     return out
 
-def series_view(model: "ForecastModel", series: str) -> dict[str, pd.DataFrame]:
+def series_view(model: ForecastModel, series: str) -> dict[str, pd.DataFrame]:
     return {
         "actuals": model.actuals[model.actuals["series"] == series],
         "backtest": model.backtest[model.backtest["series"] == series],
         "forecast": model.forecast[model.forecast["series"] == series],
     }
 
-def forecast_table(model: "ForecastModel") -> pd.DataFrame:
+def forecast_table(model: ForecastModel) -> pd.DataFrame:
     """The future forecast of every series, with the analyst's series columns, for download."""
     out = model.forecast.copy()
     out.insert(0, "date", out.pop("date").dt.strftime("%Y-%m-%d"))
     for j, c in reversed(list(enumerate(model.columns.series))):
-        out.insert(0, c, out["series"].map(lambda s: model.id_values.get(s, [s] * (j + 1))[j]))
+        out.insert(0, c, out["series"].map(lambda s, j=j: model.id_values.get(s, [s] * (j + 1))[j]))
     if model.columns.series:
         out = out.drop(columns="series")
     return out.rename(columns={"low": "low (10%)", "median": "forecast (median)", "high": "high (90%)"})
 
-def reorder(model: "ForecastModel", stock: float | dict[str, float] | pd.Series | None = None) -> pd.DataFrame:
+def reorder(model: ForecastModel, stock: float | dict[str, float] | pd.Series | None = None) -> pd.DataFrame:
     """Order-up-to quantities per series: demand over lead time + review period at the service level, minus stock.
 
     The lead time, review period and service level are decision fields: `model.decide(lead_time=3).reorder(stock)`.

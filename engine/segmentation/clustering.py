@@ -10,8 +10,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from engine.device import get_device
-from engine.training import Cancelled
+from engine.training import Cancelled, as_tensor, place
 
 
 @dataclass
@@ -21,6 +20,12 @@ class KMeansResult:
     inertia: float  # sum of squared distances to the assigned centre
     n_iter: int
     restart_inertias: list[float]
+
+
+def _placed(X: np.ndarray | torch.Tensor, device: torch.device | None) -> torch.Tensor:
+    """X as float32 on `device`, or where the training loop places tensors (engine.training.place) when None."""
+    x = torch.as_tensor(np.asarray(X, dtype=np.float32)) if not isinstance(X, torch.Tensor) else X
+    return place(x, torch.float32) if device is None else as_tensor(x, device, torch.float32)
 
 
 def _chunk(n_cols: int, device: torch.device) -> int:
@@ -136,9 +141,8 @@ def kmeans(
     `tol` follows scikit-learn: a run has converged when the squared movement of its centres is at
     most `tol` times the mean variance of the features.
     """
-    device = device or get_device()
-    X = torch.as_tensor(np.asarray(X, dtype=np.float32) if not isinstance(X, torch.Tensor) else X)
-    X = X.to(device=device, dtype=torch.float32).contiguous()
+    X = _placed(X, device).contiguous()
+    device = X.device
     n, d = X.shape
     if not 1 <= k <= n:
         raise ValueError(f"k={k} must lie between 1 and the number of rows ({n})")
@@ -152,7 +156,7 @@ def kmeans(
     active = torch.ones(restarts, dtype=torch.bool, device=device)
     inertias = torch.zeros(restarts, dtype=torch.float64, device=device)
     n_iter = 0
-    for n_iter in range(1, max_iter + 1):
+    for n_iter in range(1, max_iter + 1):  # noqa: B007 - the count of passes made is read after the loop
         check_cancel(cancel)
         idx = torch.nonzero(active).flatten()  # only runs that have not converged yet
         old = centers[idx]
@@ -188,8 +192,8 @@ def silhouette_scores(X: np.ndarray | torch.Tensor, labelings: Sequence[np.ndarr
 
     Matches sklearn.metrics.silhouette_score (Euclidean; a singleton cluster's rows score 0).
     """
-    device = device or get_device()
-    X = torch.as_tensor(np.asarray(X, dtype=np.float32) if not isinstance(X, torch.Tensor) else X).to(device, torch.float32)
+    X = _placed(X, device)
+    device = X.device
     m = len(X)
     blocks, sizes = [], []
     for lab in labelings:

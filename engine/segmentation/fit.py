@@ -10,14 +10,13 @@ import pandas as pd
 import torch
 
 from engine.data import DataError
-from engine.device import get_device
 from engine.segmentation.clustering import check_cancel, elbow_index, kmeans, silhouette_scores
 from engine.segmentation.model import SegmentationModel, SoftAssignment, apply_log, log_columns
 from engine.segmentation.naming import name_segments
 from engine.segmentation.prepare import prepare
 from engine.segmentation.spec import BASELINE, MODEL, SegmentationColumns, SegmentationConfig
 from engine.tabular import Preprocessor
-from engine.training import History
+from engine.training import History, place
 
 
 def _profile(feats: pd.DataFrame, labels: np.ndarray, k: int, revenue: pd.Series | None,
@@ -112,8 +111,8 @@ def fit(
     notes = list(prep.notes)
     log_cols, pre, X, n_distinct = _encode(feats, config, notes)
     n = len(X)
-    device = get_device()
-    Xt = torch.as_tensor(X, device=device)
+    Xt = place(X)
+    device = Xt.device
     rng = np.random.default_rng(config.seed)
     sample = np.sort(rng.choice(n, size=min(n, config.sample_size), replace=False))
     Xs = Xt[torch.as_tensor(sample, device=device)]

@@ -20,7 +20,6 @@ from torch import nn
 
 from engine import artifacts
 from engine.data import DataError, id_strings
-from engine.device import get_device
 from engine.models import rng_locked
 from engine.scenario import Fitted, unpack
 from engine.segmentation.clustering import nearest_centres
@@ -124,7 +123,7 @@ class SegmentationModel(SegmentExplanations, CustomerViews, Fitted):
             raise ValueError("segment names must differ from one another")
 
     @classmethod
-    def from_bytes(cls, source: str | Path | bytes) -> "SegmentationModel":
+    def from_bytes(cls, source: str | Path | bytes) -> SegmentationModel:
         """Read a model file (tensors and JSON only); files of the first version load too."""
         tensors, meta = artifacts.load_artifact(source, cls.KIND)
         try:
@@ -180,12 +179,11 @@ class SegmentationModel(SegmentExplanations, CustomerViews, Fitted):
         """Segment index and soft-assignment probabilities for encoded rows."""
         if len(X) == 0:
             return np.zeros(0, dtype=np.int64), np.zeros((0, self.k))
-        device = get_device()
-        Xt = torch.as_tensor(X, dtype=torch.float32, device=device)
-        c = torch.as_tensor(self.centers, dtype=torch.float32, device=device)
+        Xt = self.place(X, torch.float32)
+        c = self.place(self.centers, torch.float32)
         labels, _ = nearest_centres(Xt, (Xt * Xt).sum(1), c)
         with torch.no_grad():
-            proba = torch.softmax(self.soft_model().to(device)(Xt), dim=1)
+            proba = torch.softmax(self.place(self.soft_model())(Xt), dim=1)
         return labels.cpu().numpy(), proba.cpu().numpy().astype(np.float64)
 
     def predict(self, df: pd.DataFrame) -> pd.DataFrame:

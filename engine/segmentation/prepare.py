@@ -161,7 +161,7 @@ def transactions_to_customers(df: pd.DataFrame, columns: SegmentationColumns, re
     n_ret = int(is_return.sum())
     if n_ret:
         notes.append(f"Counted {n_ret:,} cancellation or return rows (negative quantity"
-                     + (f" or an invoice starting with 'C'" if columns.invoice else "")
+                     + (" or an invoice starting with 'C'" if columns.invoice else "")
                      + ") as returns: they lower net spend and raise the return rate, but are not orders.")
     buys, rets = frame[~is_return], frame[is_return]
     if buys.empty:

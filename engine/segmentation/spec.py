@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from engine import options, roles
-from engine.data import MAX_ROWS  # rows read per upload (the reader's cap; no sampling)
+from engine.data import MAX_ROWS as MAX_ROWS  # rows read per upload (the reader's cap; no sampling)
 from engine.options import option as _opt
 from engine.options import validate
 from engine.scenario import About, Decision

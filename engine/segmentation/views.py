@@ -2,6 +2,8 @@
 file): customer → segment, the 2-D map, each centre in standard deviations. A mixin of SegmentationModel."""
 from __future__ import annotations
 
+from typing import Self
+
 import numpy as np
 import pandas as pd
 
@@ -10,7 +12,7 @@ class CustomerViews:
     """Needs from the model: customer_features, encode, assign, assignment_table, features, centers, pca, preprocessor, k,
     and the in-memory `customers` / `X`."""
 
-    def attach(self, df: pd.DataFrame) -> "SegmentationModel":
+    def attach(self, df: pd.DataFrame) -> Self:
         """Rebuild the per-customer data (never stored in model files) from the data the model was fitted on.
 
         Each customer gets its nearest centre, which is its k-means segment; returns self.

@@ -147,8 +147,8 @@ def test_a_version_1_postgresql_store_is_migrated(pg):
     engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
     with engine.begin() as conn:
         backends.MIGRATIONS[0](conn)  # version 1 on PostgreSQL: the runs table, no version table
-        conn.execute(sa.text("INSERT INTO runs VALUES ('%s', 'fraud', 1700000000.25, 'h', 'x.csv', 5, '{}', '{}', '{}', 9)"
-                             % _rid(1)))
+        conn.execute(sa.text(f"INSERT INTO runs VALUES ('{_rid(1)}', 'fraud', 1700000000.25, 'h', 'x.csv', 5, '{{}}', "
+                             "'{}', '{}', 9)"))
     engine.dispose()
     index = Index(url)
     assert index.schema_version() == 2

@@ -146,7 +146,7 @@ def test_thousands_separators_decimal_commas_and_currency_become_numbers():
     t = load_table(b'id,amount\n1,"1,234.50"\n2,"12,000"\n3,15.5\n4,"2,000,000"\n', "us.csv")
     assert t.df["amount"].tolist() == [1234.5, 12000.0, 15.5, 2_000_000.0]
     assert any("thousands separators" in n for n in t.notes)
-    t = load_table("id;amount\n1;1.234,50\n2;12,5\n3;3\n4;0,75\n".encode(), "eu.csv")
+    t = load_table(b"id;amount\n1;1.234,50\n2;12,5\n3;3\n4;0,75\n", "eu.csv")
     assert t.df["amount"].tolist() == [1234.5, 12.5, 3.0, 0.75]
     assert any("decimal commas" in n for n in t.notes)
     t = load_table(b"id,share,price\n1,12%,$5\n2,13%,$7.5\n3,50%,$1\n", "signs.csv")

@@ -86,7 +86,7 @@ def pd_sample():
 def test_forecast_series_are_named_by_a_description_column():
     import pandas as pd
 
-    from engine.dictionary import series_descriptions
+    from engine.forecast.frame import series_descriptions
 
     df = pd.read_csv(SAMPLES / "online_retail_daily_product_units.csv", dtype={"stock_code": str})
     names = series_descriptions(df, ["stock_code"], exclude=["date", "units"])

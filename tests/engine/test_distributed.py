@@ -7,7 +7,6 @@ and the best validation loss within 10 % of one worker's (measured: 0.925 vs 0.9
 """
 from __future__ import annotations
 
-import time
 
 import pytest
 

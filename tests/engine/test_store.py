@@ -4,14 +4,12 @@ Every behaviour runs on both back ends: a folder (SQLite index + files beside it
 shared one (a throwaway PostgreSQL + a moto S3 bucket, both started by the tests)."""
 from __future__ import annotations
 
-import os
 import re
 import sqlite3
 import threading
 import time
 from contextlib import closing
 
-import numpy as np
 import pandas as pd
 import pytest
 

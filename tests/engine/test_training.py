@@ -96,3 +96,42 @@ def test_parallel_runs_are_as_deterministic_as_one_alone():
     builder.join()
     for s in (1, 2):
         assert torch.equal(together[s], alone[s])
+
+
+def test_a_strategy_takes_the_loops_work_only_inside_its_block():
+    """Data-parallel training enters the loop as a strategy (engine.training.use_strategy), never imported by it."""
+    from engine.distributed import DataParallel, data_parallel_workers, use_workers
+    from engine.training import History, current_strategy, use_strategy
+
+    class OneEpochOfNothing:
+        """A strategy that trains nothing and says so, recording what the loop handed it."""
+
+        def __init__(self):
+            self.calls = []
+
+        def fit(self, model, train, val, loss_fn, config, *, progress, cancel, device):
+            self.calls.append((model, len(train[0]), config.max_epochs))
+            return History(stopped="handed to the strategy")
+
+    X, y = _data()
+    model, strategy = TabularMLP(5, 1, (16,), 0.0), OneEpochOfNothing()
+    with use_strategy(strategy):
+        assert current_strategy() is strategy
+        hist = fit_model(model, (X, y), None, nn.BCEWithLogitsLoss(), TrainConfig(max_epochs=7))
+    assert hist.stopped == "handed to the strategy" and strategy.calls == [(model, len(X), 7)]
+    assert current_strategy() is None
+    assert "epochs" in fit_model(model, (X, y), None, nn.BCEWithLogitsLoss(), TrainConfig(max_epochs=1)).stopped
+    with use_workers(1):  # one worker is the plain loop
+        assert current_strategy() is None and data_parallel_workers() == 1
+    with use_workers(3):
+        assert current_strategy() == DataParallel(3) and data_parallel_workers() == 3
+
+
+def test_a_loss_with_tensors_of_its_own_follows_the_model_to_its_device():
+    """Scenarios never ask for a device: class weights built on the CPU are moved with the model by the loop."""
+    X, y = _data()
+    loss = nn.BCEWithLogitsLoss(pos_weight=torch.tensor(3.0))
+    model = TabularMLP(5, 1, (16,), 0.0)
+    fit_model(model, (X, y), None, loss, TrainConfig(max_epochs=1))
+    assert loss.pos_weight.device == next(model.parameters()).device
+    assert loss.pos_weight.device.type == get_device().type

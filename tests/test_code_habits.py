@@ -1,0 +1,49 @@
+"""The habits a reader would otherwise have to enforce (issue 25), run with the rest of the suite:
+
+- the layers (import-linter contracts in pyproject.toml): engine never imports ui or streamlit; app_pages -> ui ->
+  engine scenarios -> engine core; core modules never import scenarios or runners; no import cycles;
+- lint (ruff check, settings in pyproject.toml);
+- types of engine/ (mypy, settings in pyproject.toml).
+
+Each runs as the command a developer would type, from the repository root, and fails with that command's output.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _tool(name: str) -> str:
+    """The tool installed beside this Python (the project's virtual environment), else on PATH."""
+    here = Path(sys.executable).parent / name
+    found = str(here) if here.exists() else shutil.which(name)
+    if found is None:
+        pytest.fail(f"{name} is not installed: `pip install -e '.[test]'` installs it")
+    return found
+
+
+def _run(*command: str) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        shown = " ".join([Path(command[0]).name, *command[1:]])
+        pytest.fail(f"`{shown}` failed:\n{done.stdout[-8000:]}\n{done.stderr[-4000:]}", pytrace=False)
+
+
+def test_layers_hold():
+    _run(_tool("lint-imports"), "--no-cache")
+
+
+def test_lint_is_clean():
+    _run(_tool("ruff"), "check", "--no-cache", ".")
+
+
+def test_engine_types_check():
+    _run(_tool("mypy"))
