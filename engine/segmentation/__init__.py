@@ -54,7 +54,7 @@ QUICK = SegmentationConfig(k_max=5, restarts=3, scan_restarts=2)
 load = SegmentationModel.from_bytes
 
 __all__ = [
-    "BASELINE", "BASELINES", "BASKET", "CUSTOMERS", "Columns", "Config", "FEATURE_HELP", "FREQUENCY", "KIND",
+    "ABOUT", "BASELINE", "BASELINES", "BASKET", "CUSTOMERS", "Columns", "Config", "FEATURE_HELP", "FREQUENCY", "KIND",
     "KMeansResult", "K_LIMIT", "MAX_ROWS", "MODEL", "MONETARY", "Model", "Prepared", "QUICK", "RECENCY", "RETURNS",
     "RFM_ACTIONS", "RFM_FEATURES", "SAMPLE", "SegmentMove", "SegmentationColumns", "SegmentationConfig",
     "SegmentationModel", "SoftAssignment", "TENURE", "TRANSACTIONS", "centre_values", "customer_table",
