@@ -109,6 +109,14 @@ def per_session_limit() -> int:
         return 2
 
 
+class RunnerLost(Exception):
+    """The runner's cluster stopped answering; `message` is the sentence for the page (the server retries)."""
+
+    def __init__(self, message: str, detail: str = ""):
+        super().__init__(message)
+        self.message, self.detail = message, detail
+
+
 class JobFailed(Exception):
     """The job could not finish for a reason outside the analyst's data (e.g. a cluster worker died)."""
 
@@ -209,6 +217,9 @@ class JobRunner:
                 else:  # the server's deadline, not the analyst, stopped it
                     job.error, job.status = _over_time(job.max_seconds), FAILED
             except DataError as exc:
+                job.error, job.status = exc.message, FAILED
+            except RunnerLost as exc:
+                log.error("job %s (%s) could not run: %s", job.id, name, exc.detail)
                 job.error, job.status = exc.message, FAILED
             except JobFailed as exc:
                 job.error_id = secrets.token_hex(4)
@@ -362,8 +373,9 @@ class RunnerUnavailable:
     kind = "unavailable"
     max_workers = 0
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, retry: bool = False):
         self.reason = reason
+        self.retry = retry  # engine.runners tries to start or join the runner again (e.g. a lost Ray instance)
 
     def describe(self) -> str:
         return self.reason

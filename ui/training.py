@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 import streamlit as st
 
-from engine.jobs import CANCELLED, FAILED, QUEUED, Job, SessionBusy, get_job
+from engine.jobs import CANCELLED, FAILED, QUEUED, Job, RunnerLost, SessionBusy, get_job
 from engine.runners import default_runner
 from ui import charts
 from ui.errors import guard
@@ -122,6 +122,8 @@ def training_panel(page: str, key: str, fn: Callable[..., Any], *args: Any, labe
                                               **kwargs)
             except SessionBusy as busy:
                 st.warning(busy.message, icon=":material/hourglass_top:")
+            except RunnerLost as lost:
+                st.warning(lost.message, icon=":material/cloud_off:")
             else:
                 jobs[key] = job
                 st.query_params["job"] = job.id  # a reload while it trains finds it again
@@ -239,7 +241,11 @@ def _workers_option(page: str) -> int:
     if page not in DATA_PARALLEL_PAGES or getattr(runner, "kind", "") != "ray":
         return 1
     with guard("reading the cluster's size", stop=False):
-        most = runner.max_data_parallel_workers()
+        try:
+            most = runner.max_data_parallel_workers()
+        except RunnerLost as lost:  # the cluster stopped answering: a sentence, and the page goes on drawing
+            st.warning(lost.message, icon=":material/cloud_off:")
+            return 1
         if most < 2:
             return 1
         with st.expander("Cluster options"):

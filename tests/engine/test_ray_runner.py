@@ -188,7 +188,33 @@ def test_a_cluster_that_never_answers_times_out_with_a_sentence():
 
 def test_tables_go_to_the_object_store_once_per_content(ray_runner):
     df = load_table(SAMPLES / "heart_disease_cleveland.csv").df
-    assert ray_runner._put(df) is ray_runner._put(df.copy())
+    used: list[str] = []
+    assert ray_runner._put(df, used) is ray_runner._put(df.copy(), used)
     changed = df.copy()
     changed.iloc[0, 0] = np.nan
-    assert ray_runner._put(changed) is not ray_runner._put(df)
+    assert ray_runner._put(changed, used) is not ray_runner._put(df, used)
+    ray_runner._release(used)
+    assert ray_runner._tables == {}
+
+
+def _held_objects() -> set[str]:
+    """Object ids this process still holds a reference to (Ray frees an object once nobody does)."""
+    from ray._private.worker import global_worker
+
+    return {k.decode() if isinstance(k, bytes) else str(k) for k in global_worker.core_worker.get_all_reference_counts()}
+
+
+def test_a_jobs_table_leaves_the_object_store_when_the_job_ends(ray_runner):
+    df, columns, config = _endless()
+    job = ray_runner.submit(dx.fit, df, columns, config, name="diagnosis")
+    try:
+        assert _wait_for(lambda: len(job.events) > 1, 240)
+        (ref, users), = ray_runner._tables.values()  # the analyst's table, in the object store while it trains
+        table_id = ref.hex()
+        assert users == 1 and table_id in _held_objects()
+        del ref
+    finally:
+        job.cancel()
+        assert job.wait(60)
+    assert ray_runner._tables == {}
+    assert _wait_for(lambda: table_id not in _held_objects(), 10), "the table stayed in Ray's object store"
