@@ -67,7 +67,6 @@ def connect(address: str | None = None, timeout: float | None = None) -> "RayRun
         return RayRunner(address, timeout)
     except ClusterUnreachable as exc:
         log.error("%s (%s)", exc.message, exc.detail)
-        shutdown()  # a half-started embedded instance goes; the next try starts afresh
         return RunnerUnavailable(exc.message, retry=True)
 
 
@@ -133,6 +132,10 @@ def _init(address: str | None, timeout: float) -> None:
     except ValueError as exc:
         raise ClusterUnreachable(f"{RUNTIME_ENV_VAR} is not valid JSON ({exc}); fix it and restart the server.") from None
     started = threading.Event()
+    # Ray's core ends the whole process once its cluster's GCS has been gone for 60 s: that would take the web
+    # server and every analyst's session with it. Here a lost cluster is a sentence on the pages and a retry
+    # (engine.runners), so this process waits for it instead (set before ray.init, which reads it).
+    os.environ.setdefault("RAY_gcs_rpc_server_reconnect_timeout_s", str(7 * 24 * 3600))
 
     def run() -> None:
         try:
@@ -373,7 +376,8 @@ class RayRunner(JobRunner):
         except rx.TaskCancelledError:
             return "cancelled", ""
         except (rx.WorkerCrashedError, rx.NodeDiedError, rx.ObjectLostError, rx.OwnerDiedError,
-                rx.RayActorError, rx.RaySystemError, rx.LocalRayletDiedError) as exc:
+                rx.RayActorError, rx.RaySystemError, rx.LocalRayletDiedError, rx.GetTimeoutError) as exc:
+            self.lost = self.lost or isinstance(exc, (rx.GetTimeoutError, rx.RaySystemError, rx.LocalRayletDiedError))
             raise JobFailed(WORKER_LOST, f"{type(exc).__name__}: {exc}") from None
         finally:
             self._board.forget.remote(job.id)
@@ -381,7 +385,7 @@ class RayRunner(JobRunner):
     def _relay(self, job: Job, seen: int, progress) -> int:
         import ray
 
-        events = ray.get(self._board.read.remote(job.id, seen))
+        events = ray.get(self._board.read.remote(job.id, seen), timeout=60)
         for event in events:
             if event.get("_started"):
                 if job.status == QUEUED:
