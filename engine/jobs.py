@@ -16,6 +16,7 @@ Every job is also kept in a server-wide registry by its unguessable id, so a pag
 """
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import secrets
@@ -340,6 +341,17 @@ def _run_with_cpu_fallback(job: Job, fn: Callable[..., Any], args: tuple, kwargs
     progress({"message": CPU_FALLBACK_MESSAGE})
     with use_device("cpu"):
         return fn(*args, progress=progress, cancel=cancel, **kwargs)
+
+
+def scenario_module(fn: Callable[..., Any]) -> Any:
+    """The scenario module that offers `fn` and `load(bytes)` — the package itself when `fn` lives in one of its
+    submodules (engine.forecast.fit.fit is engine.forecast.fit)."""
+    parts = fn.__module__.split(".")
+    for i in range(len(parts), 0, -1):
+        module = importlib.import_module(".".join(parts[:i]))
+        if getattr(module, fn.__qualname__, None) is fn and callable(getattr(module, "load", None)):
+            return module
+    raise TypeError(f"{fn!r}: the Ray runner runs module-level functions of modules that offer load(bytes)")
 
 
 # ----------------------------------------------------------------------------- registry of jobs by id

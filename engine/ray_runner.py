@@ -28,7 +28,7 @@ from typing import Any, Callable
 
 from engine.data import DataError
 from engine.jobs import (CPU_FALLBACK_MESSAGE, CPU_FALLBACK_NOTICE, QUEUED, RUNNING, Job, JobFailed, JobRunner,
-                         RunnerLost, RunnerUnavailable)
+                         RunnerLost, RunnerUnavailable, scenario_module)
 from engine.training import Cancelled
 
 log = logging.getLogger("explorer.ray")
@@ -485,12 +485,4 @@ def _train_task(spec: dict[str, Any], *args: Any, **kwargs: Any) -> tuple[str, A
         progress.flush()
 
 
-def _home(fn: Callable[..., Any]) -> Any:
-    """The scenario module that offers `fn` and `load(bytes)` — the package itself when `fn` lives in one of its
-    submodules (engine.forecast.fit.fit is engine.forecast.fit)."""
-    parts = fn.__module__.split(".")
-    for i in range(len(parts), 0, -1):
-        module = importlib.import_module(".".join(parts[:i]))
-        if getattr(module, fn.__qualname__, None) is fn and callable(getattr(module, "load", None)):
-            return module
-    raise TypeError(f"{fn!r}: the Ray runner runs module-level functions of modules that offer load(bytes)")
+_home = scenario_module  # the scenario module that offers `fn` and `load(bytes)`

@@ -57,8 +57,13 @@ def _choose() -> JobRunner | RunnerUnavailable:
         runner = JobRunner()
         _share_cpu_threads(runner.max_workers)
         return runner
+    if choice == "processes":
+        from engine.process_runner import ProcessRunner
+
+        return ProcessRunner()
     unknown = RunnerUnavailable(f"{RUNNER_VAR}={choice!r} is not a runner this server knows: set it to "
-                                "'local' (threads in this server) or 'ray' (a Ray cluster) and restart.")
+                                "'local' (threads in this server), 'processes' (worker processes on this server) or 'ray' (a Ray cluster) and "
+                                "restart.")
     log.error(unknown.reason)
     return unknown
 
