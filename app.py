@@ -17,7 +17,7 @@ SCENARIOS = abouts()
 
 def home() -> None:
     from engine.device import describe
-    from engine.jobs import describe_runner
+    from engine.runners import describe_runner
 
     st.title("AI Scenario Explorer")
     st.markdown(

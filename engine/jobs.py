@@ -9,11 +9,14 @@ runners stand behind it alike:
 - `engine.ray_runner.RayRunner` (`EXPLORER_RUNNER=ray`): each job is a task on a Ray cluster;
   the model comes back as its model-file bytes and is loaded with the scenario's `load`.
 
+Which one serves this process is chosen in `engine.runners` (this module knows neither choice).
+
 Every job is also kept in a server-wide registry by its unguessable id, so a page reload
 (`?job=<id>` in the URL) finds a running job again.
 """
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import secrets
@@ -31,8 +34,8 @@ from engine.training import Cancelled
 log = logging.getLogger("explorer.jobs")
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
-RUNNER_VAR = "EXPLORER_RUNNER"
 MAX_JOB_SECONDS_VAR = "EXPLORER_MAX_JOB_SECONDS"
+PER_SESSION_VAR = "EXPLORER_JOBS_PER_SESSION"  # jobs one session may have at once: one running, the rest waiting (2)
 
 
 @dataclass(eq=False)  # jobs compare by identity
@@ -49,11 +52,13 @@ class Job:
     run_key: str = ""  # what the page trained (data, columns, options): a reload re-attaches only to the same run
     workers: int = 1  # data-parallel workers (Ray runner only)
     where: str = ""  # the machine and process that ran it (Ray runner: "host:pid"), for the log
+    owner: str = ""  # the browser session that started it (its jobs run one at a time and end with it)
     submitted: float = field(default_factory=time.time)
     started: float | None = None
     finished: float | None = None
     _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
     _done: threading.Event = field(default_factory=threading.Event, repr=False)
+    _drop: Callable[[], None] | None = field(default=None, repr=False)  # ends a job no worker has picked up yet
 
     @property
     def finished_ok(self) -> bool:
@@ -68,7 +73,10 @@ class Job:
         return self.events[-1] if self.events else {}
 
     def cancel(self) -> None:
+        """Stop the job: one still waiting ends at once; a running one at its next check (within an epoch)."""
         self._cancel.set()
+        if self._drop is not None:
+            self._drop()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the job ends (for tests, CLIs and benchmarks)."""
@@ -78,6 +86,36 @@ class Job:
         if self.started is None:
             return 0.0
         return (self.finished or time.time()) - self.started
+
+
+class SessionBusy(Exception):
+    """This session already has as many jobs as the server allows one session; `message` says what to do."""
+
+    def __init__(self, limit: int):
+        self.message = (
+            f"This page already has {limit} training job{'s' if limit != 1 else ''} going (one trains, "
+            f"{'the other waits' if limit == 2 else 'the others wait'} for it), the most one browser tab may have on "
+            "this shared server. Cancel one below, or wait for it to finish, then press Train again."
+            if limit > 1 else
+            "This page already has a training job going, the most one browser tab may have on this shared server. "
+            "Cancel it below, or wait for it to finish, then press Train again.")
+        super().__init__(self.message)
+
+
+def per_session_limit() -> int:
+    """How many jobs one session may have at once (EXPLORER_JOBS_PER_SESSION, default 2: one running, one waiting)."""
+    try:
+        return max(1, int(os.environ.get(PER_SESSION_VAR, "2")))
+    except ValueError:
+        return 2
+
+
+class RunnerLost(Exception):
+    """The runner's cluster stopped answering; `message` is the sentence for the page (the server retries)."""
+
+    def __init__(self, message: str, detail: str = ""):
+        super().__init__(message)
+        self.message, self.detail = message, detail
 
 
 class JobFailed(Exception):
@@ -99,6 +137,8 @@ class JobRunner:
         self.max_workers = workers
         self._waiting: list[Job] = []  # submitted and not yet running, in submission order
         self._queue_lock = threading.Lock()
+        self._owned: dict[str, list[Job]] = {}  # session -> its jobs not yet finished, in submission order
+        self._held: dict[str, list[tuple[Job, Callable[[], None]]]] = {}  # behind the same session's running job
 
     def describe(self) -> str:
         return (f"Training jobs run in this server, {self.max_workers} at a time; more wait their turn "
@@ -110,20 +150,64 @@ class JobRunner:
             self._waiting = [j for j in self._waiting if j.status == QUEUED]
             return self._waiting.index(job) if job in self._waiting else 0
 
+    def jobs_of(self, owner: str) -> list[Job]:
+        """The session's jobs that have not finished, oldest first."""
+        with self._queue_lock:
+            return [j for j in self._owned.get(owner, []) if j.active]
+
+    def owners(self) -> list[str]:
+        """Sessions with jobs that have not finished."""
+        with self._queue_lock:
+            return [o for o, jobs in self._owned.items() if any(j.active for j in jobs)]
+
+    def cancel_owner(self, owner: str) -> int:
+        """Cancel every job of a session (e.g. its browser tab was closed); returns how many were going."""
+        jobs = self.jobs_of(owner)
+        for job in jobs:
+            job.cancel()
+        return len(jobs)
+
+    def adopt(self, job: Job, owner: str) -> None:
+        """A reloaded page (a new session) follows its job: the job now ends with the new session."""
+        with self._queue_lock:
+            old = job.owner
+            if not owner or old == owner:
+                return
+            if job in self._owned.get(old, []):
+                self._owned[old].remove(job)
+            held = [(j, r) for j, r in self._held.get(old, []) if j is job]
+            if held:
+                self._held[old].remove(held[0])
+                self._held.setdefault(owner, []).append(held[0])
+            job.owner = owner
+            if job.active:
+                self._owned.setdefault(owner, []).append(job)
+        self._next_of(old)
+        self._next_of(owner)
+
     def submit(self, fn: Callable[..., Any], *args: Any, name: str = "training", run_key: str = "",
-               workers: int = 1, **kwargs: Any) -> Job:
-        """Start `fn(*args, progress=, cancel=, **kwargs)` as a job; `workers` > 1 trains data-parallel."""
+               workers: int = 1, owner: str = "", **kwargs: Any) -> Job:
+        """Start `fn(*args, progress=, cancel=, **kwargs)` as a job; `workers` > 1 trains data-parallel.
+
+        `owner` (a browser session's id) gets at most `per_session_limit()` jobs at once, run one after the other:
+        one trains while the others wait, so one tab cannot take every worker. Over the limit: SessionBusy."""
         self._check(fn, workers)
-        job = Job(id=secrets.token_urlsafe(16), name=name, run_key=run_key, workers=int(workers),
+        job = Job(id=secrets.token_urlsafe(16), name=name, run_key=run_key, workers=int(workers), owner=owner,
                   max_seconds=float(os.environ.get(MAX_JOB_SECONDS_VAR, "3600")))
 
         def progress(event: dict[str, Any]) -> None:
             job.events.append(dict(event))
 
         def run() -> None:
-            if job._cancel.is_set():
-                job.status, job.finished = CANCELLED, time.time()
-                job._done.set()
+            with self._queue_lock:
+                if job._done.is_set():  # cancelled while it waited
+                    return
+                job._drop = None  # a worker has it now: cancel reaches it through its cancel signal
+                if job._cancel.is_set():
+                    job.status, job.finished = CANCELLED, time.time()
+                    job._done.set()
+            if job._done.is_set():
+                self._next_of(job.owner)
                 return
             try:
                 job.result = self._execute(job, fn, args, kwargs, progress)
@@ -134,6 +218,9 @@ class JobRunner:
                 else:  # the server's deadline, not the analyst, stopped it
                     job.error, job.status = _over_time(job.max_seconds), FAILED
             except DataError as exc:
+                job.error, job.status = exc.message, FAILED
+            except RunnerLost as exc:
+                log.error("job %s (%s) could not run: %s", job.id, name, exc.detail)
                 job.error, job.status = exc.message, FAILED
             except JobFailed as exc:
                 job.error_id = secrets.token_hex(4)
@@ -150,12 +237,60 @@ class JobRunner:
             finally:
                 job.finished = time.time()
                 job._done.set()
+                self._next_of(job.owner)
 
+        def drop() -> None:
+            with self._queue_lock:
+                if job._drop is None or job._done.is_set():
+                    return
+                job._drop = None
+                job.status, job.finished = CANCELLED, time.time()
+                job._done.set()
+                held = self._held.get(job.owner, [])
+                self._held[job.owner] = [(j, r) for j, r in held if j is not job]
+            self._next_of(job.owner)
+
+        job._drop = drop
         with self._queue_lock:
-            self._waiting.append(job)
+            if owner:
+                mine = [j for j in self._owned.get(owner, []) if j.active]
+                if len(mine) >= per_session_limit():
+                    raise SessionBusy(per_session_limit())
+                self._owned[owner] = mine + [job]
+            hold = bool(owner) and len(self._owned[owner]) > 1
+            if hold:  # behind this session's own job: handed to a worker when that one ends
+                self._held.setdefault(owner, []).append((job, run))
+            else:
+                self._waiting.append(job)
         _register(job)
-        self._pool.submit(run)
+        if not hold:
+            self._pool.submit(run)
         return job
+
+    def _next_of(self, owner: str) -> None:
+        """A job of `owner` ended: hand its next waiting job to a worker."""
+        if not owner:
+            return
+        with self._queue_lock:
+            mine = [j for j in self._owned.get(owner, []) if j.active]
+            if mine:
+                self._owned[owner] = mine
+            else:
+                self._owned.pop(owner, None)
+            held = self._held.get(owner, [])
+            dispatched = [j for j in mine if j not in {h for h, _ in held}]
+            if dispatched or not held:
+                if not held:
+                    self._held.pop(owner, None)
+                return
+            job, run = held.pop(0)
+            self._waiting.append(job)
+        self._pool.submit(run)
+
+    def held(self, job: Job) -> bool:
+        """True while `job` waits for another job of its own session to end (not yet in the server's queue)."""
+        with self._queue_lock:
+            return any(j is job for j, _ in self._held.get(job.owner, []))
 
     def _check(self, fn: Callable[..., Any], workers: int) -> None:
         if workers != 1:
@@ -208,6 +343,17 @@ def _run_with_cpu_fallback(job: Job, fn: Callable[..., Any], args: tuple, kwargs
         return fn(*args, progress=progress, cancel=cancel, **kwargs)
 
 
+def scenario_module(fn: Callable[..., Any]) -> Any:
+    """The scenario module that offers `fn` and `load(bytes)` — the package itself when `fn` lives in one of its
+    submodules (engine.forecast.fit.fit is engine.forecast.fit)."""
+    parts = fn.__module__.split(".")
+    for i in range(len(parts), 0, -1):
+        module = importlib.import_module(".".join(parts[:i]))
+        if getattr(module, fn.__qualname__, None) is fn and callable(getattr(module, "load", None)):
+            return module
+    raise TypeError(f"{fn!r}: the Ray runner runs module-level functions of modules that offer load(bytes)")
+
+
 # ----------------------------------------------------------------------------- registry of jobs by id
 
 _KEEP_FINISHED = 16  # finished jobs kept for a reload to find (each holds a model)
@@ -239,8 +385,9 @@ class RunnerUnavailable:
     kind = "unavailable"
     max_workers = 0
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, retry: bool = False):
         self.reason = reason
+        self.retry = retry  # engine.runners tries to start or join the runner again (e.g. a lost Ray instance)
 
     def describe(self) -> str:
         return self.reason
@@ -248,52 +395,25 @@ class RunnerUnavailable:
     def queued_before(self, job: Job) -> int:
         return 0
 
+    def held(self, job: Job) -> bool:
+        return False
+
+    def jobs_of(self, owner: str) -> list[Job]:
+        return []
+
+    def owners(self) -> list[str]:
+        return []
+
+    def cancel_owner(self, owner: str) -> int:
+        return 0
+
+    def adopt(self, job: Job, owner: str) -> None:
+        job.owner = owner
+
     def submit(self, fn: Callable[..., Any], *args: Any, name: str = "training", run_key: str = "",
-               workers: int = 1, **kwargs: Any) -> Job:
+               workers: int = 1, owner: str = "", **kwargs: Any) -> Job:
         job = Job(id=secrets.token_urlsafe(16), name=name, run_key=run_key, status=FAILED, error=self.reason)
         job.finished = time.time()
         job._done.set()
         _register(job)
         return job
-
-
-_default: JobRunner | RunnerUnavailable | None = None
-_lock = threading.Lock()
-
-
-def default_runner() -> JobRunner | RunnerUnavailable:
-    """The process-wide runner shared by every session, chosen once by EXPLORER_RUNNER (local | ray)."""
-    global _default
-    with _lock:
-        if _default is None:
-            choice = os.environ.get(RUNNER_VAR, "local").strip().lower() or "local"
-            if choice == "ray":
-                from engine.ray_runner import connect
-
-                _default = connect()
-            elif choice == "local":
-                _default = JobRunner()
-                _share_cpu_threads(_default.max_workers)
-            else:
-                _default = RunnerUnavailable(f"{RUNNER_VAR}={choice!r} is not a runner this server knows: set it to "
-                                             "'local' (threads in this server) or 'ray' (a Ray cluster) and restart.")
-                log.error(_default.reason)
-        return _default
-
-
-def describe_runner() -> str:
-    """One sentence for the home page: where training jobs run (or why they cannot)."""
-    return default_runner().describe()
-
-
-def _share_cpu_threads(workers: int) -> None:
-    """On the CPU, give each concurrent job its share of the cores (oversubscribed BLAS threads on
-    a small shared machine were measured up to 5x slower per epoch). EXPLORER_TORCH_THREADS overrides."""
-    import torch
-
-    from engine.device import get_device
-
-    if get_device().type != "cpu":
-        return
-    threads = int(os.environ.get("EXPLORER_TORCH_THREADS", "0")) or max(1, (os.cpu_count() or 1) // workers)
-    torch.set_num_threads(threads)

@@ -24,12 +24,11 @@ import socket
 import threading
 import time
 import traceback
-from collections import OrderedDict
 from typing import Any, Callable
 
 from engine.data import DataError
 from engine.jobs import (CPU_FALLBACK_MESSAGE, CPU_FALLBACK_NOTICE, QUEUED, RUNNING, Job, JobFailed, JobRunner,
-                         RunnerUnavailable)
+                         RunnerLost, RunnerUnavailable, scenario_module)
 from engine.training import Cancelled
 
 log = logging.getLogger("explorer.ray")
@@ -38,6 +37,8 @@ CONNECT_SECONDS_VAR = "EXPLORER_RAY_CONNECT_SECONDS"  # how long connecting at s
 CPUS_PER_JOB_VAR = "EXPLORER_RAY_CPUS_PER_JOB"  # CPUs one job asks the cluster for (default 1)
 GPUS_PER_JOB_VAR = "EXPLORER_RAY_GPUS_PER_JOB"  # share of a GPU one job asks for when the cluster has GPUs (default 1)
 LOCAL_CPUS_VAR = "EXPLORER_RAY_LOCAL_CPUS"  # CPUs of the embedded instance started without RAY_ADDRESS
+LOCAL_STORE_VAR = "EXPLORER_RAY_OBJECT_STORE_MB"  # its object store (default 256 MB: tables of a few analysts)
+ASK_SECONDS = 10.0  # the longest a page waits for the cluster to say what it has
 RUNTIME_ENV_VAR = "EXPLORER_RAY_RUNTIME_ENV"  # JSON runtime_env for a quick try on a cluster without the image
 MAX_IN_FLIGHT_VAR = "EXPLORER_RAY_MAX_JOBS"  # jobs this server hands to Ray at once; Ray queues them (default 32)
 POLL_SECONDS = 0.5
@@ -66,13 +67,21 @@ def connect(address: str | None = None, timeout: float | None = None) -> "RayRun
         return RayRunner(address, timeout)
     except ClusterUnreachable as exc:
         log.error("%s (%s)", exc.message, exc.detail)
-        return RunnerUnavailable(exc.message)
+        return RunnerUnavailable(exc.message, retry=True)
 
 
-class ClusterUnreachable(Exception):
-    def __init__(self, message: str, detail: str = ""):
-        super().__init__(message)
-        self.message, self.detail = message, detail
+def shutdown(timeout: float = 20.0) -> None:
+    """Leave the cluster (the embedded instance stops), bounded in time: a lost cluster must not hang the server."""
+    import ray
+
+    thread = threading.Thread(target=ray.shutdown, name="explorer-ray-shutdown", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    _embedded_stop.set()
+
+
+class ClusterUnreachable(RunnerLost):
+    """Ray could not be reached (at start, or it stopped answering); `message` is the page's sentence."""
 
 
 def _unreachable(where: str, why: str) -> str:
@@ -93,8 +102,27 @@ def _probe(address: str, timeout: float) -> None:
         raise ClusterUnreachable(_unreachable(address, "nothing answers there"), repr(exc)) from None
 
 
+_embedded_stop = threading.Event()  # set when the embedded instance is shut down: its keeper thread may end
+
+
+def _embedded_settings() -> dict[str, Any]:
+    """How the embedded (trial) instance starts, sized for a small machine: its own CPUs (EXPLORER_RAY_LOCAL_CPUS,
+    default all), a small object store (EXPLORER_RAY_OBJECT_STORE_MB, 256: Ray's default, 30 % of the memory, was
+    6.5 GB of /dev/shm here), on the loopback address only (a trial needs no network, and the machine's own
+    address may change or be firewalled), no dashboard."""
+    cpus = os.environ.get(LOCAL_CPUS_VAR)
+    store_mb = int(os.environ.get(LOCAL_STORE_VAR, "256"))
+    return dict(address="local", num_cpus=int(cpus) if cpus else None, object_store_memory=store_mb * 1024**2,
+                _node_ip_address="127.0.0.1", include_dashboard=False)
+
+
 def _init(address: str | None, timeout: float) -> None:
-    """ray.init in a helper thread, so a cluster that never answers cannot hang the server."""
+    """ray.init in a helper thread, so a cluster that never answers cannot hang the server.
+
+    The embedded instance's helper thread then stays alive for as long as the instance: Ray starts its processes
+    (GCS, raylet) with PR_SET_PDEATHSIG, which Linux fires when the *thread* that started them ends — a helper that
+    returned after ray.init killed the instance a second later, and the server lost it ("Failed to connect to GCS
+    within 60 seconds", after which Ray ends the whole server process)."""
     import ray
 
     outcome: dict[str, BaseException | None] = {}
@@ -103,24 +131,32 @@ def _init(address: str | None, timeout: float) -> None:
         runtime_env = json.loads(os.environ[RUNTIME_ENV_VAR]) if os.environ.get(RUNTIME_ENV_VAR) else None
     except ValueError as exc:
         raise ClusterUnreachable(f"{RUNTIME_ENV_VAR} is not valid JSON ({exc}); fix it and restart the server.") from None
+    started = threading.Event()
+    # Ray's core ends the whole process once its cluster's GCS has been gone for 60 s: that would take the web
+    # server and every analyst's session with it. Here a lost cluster is a sentence on the pages and a retry
+    # (engine.runners), so this process waits for it instead (set before ray.init, which reads it).
+    os.environ.setdefault("RAY_gcs_rpc_server_reconnect_timeout_s", str(7 * 24 * 3600))
 
     def run() -> None:
         try:
             if embedded:
-                cpus = os.environ.get(LOCAL_CPUS_VAR)
-                ray.init(address="local", num_cpus=int(cpus) if cpus else None, include_dashboard=False,
-                         log_to_driver=False, configure_logging=False, runtime_env=runtime_env)
+                ray.init(**_embedded_settings(), log_to_driver=False, configure_logging=False, runtime_env=runtime_env)
             else:
                 ray.init(address=address, log_to_driver=False, configure_logging=False, runtime_env=runtime_env)
             outcome["error"] = None
         except BaseException as exc:  # noqa: BLE001 - reported below as a sentence
             outcome["error"] = exc
+        started.set()
+        if embedded and outcome["error"] is None:
+            _embedded_stop.clear()
+            _embedded_stop.wait()  # keep the processes this thread started alive (see above)
 
     where = "a new local instance" if embedded else address
-    thread = threading.Thread(target=run, name="explorer-ray-connect", daemon=True)
+    thread = threading.Thread(target=run, name="explorer-ray-keeper" if embedded else "explorer-ray-connect",
+                              daemon=True)
     thread.start()
-    thread.join(timeout)
-    if thread.is_alive():
+    started.wait(timeout)
+    if not started.is_set():
         raise ClusterUnreachable(_unreachable(where, f"it did not answer within {timeout:.0f} s"))
     error = outcome.get("error")
     if error is not None:
@@ -154,11 +190,12 @@ class RayRunner(JobRunner):
                 _probe(address, timeout)
             _init(address, timeout)
         self.address = address or "a local instance on this server"
+        self.lost = False  # the cluster stopped answering: engine.runners starts or joins it again
         super().__init__(max_workers=int(os.environ.get(MAX_IN_FLIGHT_VAR, "32")))
         self.cpus_per_job = float(os.environ.get(CPUS_PER_JOB_VAR, "1"))
         self.gpus_per_job = float(os.environ.get(GPUS_PER_JOB_VAR, "1"))
         self._board = ray.remote(num_cpus=0, max_concurrency=1)(_Board).remote()
-        self._tables: OrderedDict[str, Any] = OrderedDict()  # content fingerprint -> object ref
+        self._tables: dict[str, list] = {}  # content fingerprint -> [object ref, jobs using it]
         self._tables_lock = threading.Lock()
         self._tasks: dict[str, Any] = {}
         res = self.resources()
@@ -166,18 +203,48 @@ class RayRunner(JobRunner):
 
     # -- what the cluster has -----------------------------------------------------------------
     def resources(self) -> dict[str, float]:
+        """What the cluster has; asked in a helper thread with a time limit, so a lost cluster cannot stop a page
+        from drawing (it raises ClusterUnreachable, and the runner is marked lost for `engine.runners` to retry)."""
         import ray
 
-        res = ray.cluster_resources()
-        nodes = sum(1 for n in ray.nodes() if n.get("Alive"))
-        return {"CPU": float(res.get("CPU", 0)), "GPU": float(res.get("GPU", 0)), "nodes": nodes}
+        def ask() -> dict[str, float]:
+            res = ray.cluster_resources()
+            nodes = sum(1 for n in ray.nodes() if n.get("Alive"))
+            return {"CPU": float(res.get("CPU", 0)), "GPU": float(res.get("GPU", 0)), "nodes": nodes}
+
+        box: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                box["value"] = ask()
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                box["error"] = exc
+
+        thread = threading.Thread(target=run, name="explorer-ray-ask", daemon=True)
+        thread.start()
+        thread.join(ASK_SECONDS)
+        if "value" in box and box["value"]["nodes"] > 0:
+            return box["value"]
+        why = repr(box.get("error")) if "error" in box else (
+            "no live node" if "value" in box else f"no answer within {ASK_SECONDS:.0f} s")
+        self.lost = True
+        raise ClusterUnreachable(self.lost_sentence(), why)
+
+    def lost_sentence(self) -> str:
+        if self.address.startswith("a local"):
+            return ("The local Ray instance that trains models on this server stopped answering. The server starts a "
+                    "new one on the next page you open; if this keeps happening, restart the app or set RAY_ADDRESS "
+                    "to a Ray cluster started on its own (README, “Scale out”).")
+        return _unreachable(self.address, "it stopped answering") + " The server tries again on the next page you open."
 
     def describe(self) -> str:
+        if self.lost:
+            return self.lost_sentence()
         try:
             res = self.resources()
-        except Exception as exc:  # noqa: BLE001 - the home page must render
-            log.error("could not read the Ray cluster's resources: %r", exc)
-            return _unreachable(self.address, "it stopped answering")
+        except ClusterUnreachable as exc:  # the home page must render
+            log.error("could not read the Ray cluster's resources: %s", exc.detail)
+            return exc.message
         gpus = f" and {res['GPU']:.0f} GPU{'s' if res['GPU'] != 1 else ''}" if res["GPU"] else " (no GPU)"
         return (f"Training jobs run on the Ray cluster ({self.address}): {res['nodes']} machine"
                 f"{'s' if res['nodes'] != 1 else ''} with {res['CPU']:.0f} CPUs{gpus}; each job asks for "
@@ -195,8 +262,10 @@ class RayRunner(JobRunner):
             raise ValueError(f"{workers} workers asked for; this cluster has room for 1 to "
                              f"{self.max_data_parallel_workers()}")
 
-    def _put(self, value: Any) -> Any:
-        """Tables go to the object store once per content fingerprint; everything else as is."""
+    def _put(self, value: Any, used: list[str] | None = None) -> Any:
+        """Tables go to the object store once per content fingerprint while jobs use them; everything else as is.
+        The fingerprint is added to `used`: `_release(used)` when the job ends drops this server's reference, so
+        Ray frees the table once no job needs it (nothing an analyst uploaded stays in the object store)."""
         import pandas as pd
         import ray
 
@@ -204,14 +273,23 @@ class RayRunner(JobRunner):
             return value
         fp = _fingerprint(value)
         with self._tables_lock:
-            if fp in self._tables:
-                self._tables.move_to_end(fp)
-                return self._tables[fp]
-            ref = ray.put(value)
-            self._tables[fp] = ref
-            while len(self._tables) > 8:
-                self._tables.popitem(last=False)
-            return ref
+            entry = self._tables.get(fp)
+            if entry is None:
+                entry = self._tables[fp] = [ray.put(value), 0]
+            entry[1] += 1
+            if used is not None:
+                used.append(fp)
+            return entry[0]
+
+    def _release(self, used: list[str]) -> None:
+        with self._tables_lock:
+            for fp in used:
+                entry = self._tables.get(fp)
+                if entry is not None:
+                    entry[1] -= 1
+                    if entry[1] <= 0:
+                        del self._tables[fp]  # the last reference on this server: Ray frees the object
+            used.clear()
 
     def _task(self, device: str, workers: int):
         """The remote function for this kind of job. GPU tasks declare num_gpus on the function itself
@@ -236,8 +314,15 @@ class RayRunner(JobRunner):
 
         module = _home(fn)
         table = next((a for a in args if isinstance(a, pd.DataFrame)), None)
-        args = tuple(self._put(a) for a in args)
-        kwargs = {k: self._put(v) for k, v in kwargs.items()}
+        used: list[str] = []
+        try:
+            return self._execute_with(job, fn, module, table, tuple(self._put(a, used) for a in args),
+                                      {k: self._put(v, used) for k, v in kwargs.items()}, progress)
+        finally:
+            self._release(used)
+
+    def _execute_with(self, job: Job, fn: Callable[..., Any], module: Any, table: Any, args: tuple, kwargs: dict,
+                      progress) -> Any:
         # Ask for a GPU only when the cluster has one: a GPU request on a CPU-only cluster waits forever.
         device = "cuda" if job.workers == 1 and self.resources()["GPU"] > 0 else "cpu"
         kind, payload = self._run(job, fn, device, args, kwargs, progress)
@@ -291,7 +376,8 @@ class RayRunner(JobRunner):
         except rx.TaskCancelledError:
             return "cancelled", ""
         except (rx.WorkerCrashedError, rx.NodeDiedError, rx.ObjectLostError, rx.OwnerDiedError,
-                rx.RayActorError, rx.RaySystemError, rx.LocalRayletDiedError) as exc:
+                rx.RayActorError, rx.RaySystemError, rx.LocalRayletDiedError, rx.GetTimeoutError) as exc:
+            self.lost = self.lost or isinstance(exc, (rx.GetTimeoutError, rx.RaySystemError, rx.LocalRayletDiedError))
             raise JobFailed(WORKER_LOST, f"{type(exc).__name__}: {exc}") from None
         finally:
             self._board.forget.remote(job.id)
@@ -299,7 +385,7 @@ class RayRunner(JobRunner):
     def _relay(self, job: Job, seen: int, progress) -> int:
         import ray
 
-        events = ray.get(self._board.read.remote(job.id, seen))
+        events = ray.get(self._board.read.remote(job.id, seen), timeout=60)
         for event in events:
             if event.get("_started"):
                 if job.status == QUEUED:
@@ -399,12 +485,4 @@ def _train_task(spec: dict[str, Any], *args: Any, **kwargs: Any) -> tuple[str, A
         progress.flush()
 
 
-def _home(fn: Callable[..., Any]) -> Any:
-    """The scenario module that offers `fn` and `load(bytes)` — the package itself when `fn` lives in one of its
-    submodules (engine.forecast.fit.fit is engine.forecast.fit)."""
-    parts = fn.__module__.split(".")
-    for i in range(len(parts), 0, -1):
-        module = importlib.import_module(".".join(parts[:i]))
-        if getattr(module, fn.__qualname__, None) is fn and callable(getattr(module, "load", None)):
-            return module
-    raise TypeError(f"{fn!r}: the Ray runner runs module-level functions of modules that offer load(bytes)")
+_home = scenario_module  # the scenario module that offers `fn` and `load(bytes)`

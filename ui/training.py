@@ -9,17 +9,25 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import os
+import threading
+import time
 from collections import OrderedDict
 from typing import Any, Callable
 
 import streamlit as st
 
-from engine.jobs import CANCELLED, FAILED, QUEUED, Job, default_runner, get_job
+from engine.jobs import CANCELLED, FAILED, QUEUED, Job, RunnerLost, SessionBusy, get_job
+from engine.runners import default_runner
 from engine.scenario import abouts
 from ui import charts
 from ui.errors import guard
 
+log = logging.getLogger("explorer.jobs")
+
 _MAX_KEPT = 4  # finished runs kept per session (each holds a model)
+GRACE_VAR = "EXPLORER_SESSION_GRACE_SECONDS"  # a closed tab's jobs are cancelled this long after it left (60)
 # Pages whose networks train in the shared loop (engine.training), which can run data-parallel.
 DATA_PARALLEL_PAGES = {a.name for a in abouts() if a.data_parallel}
 
@@ -38,6 +46,67 @@ def find_job(key: str) -> Job | None:
     return _jobs().get(key)
 
 
+def session_id() -> str:
+    """This browser tab's Streamlit session: the owner of the jobs it starts."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else ""
+
+
+def _keep(jobs: OrderedDict[str, Job]) -> None:
+    """At most _MAX_KEPT runs per session; a job still going is never dropped (it stays cancellable)."""
+    while len(jobs) > _MAX_KEPT:
+        old = next((k for k, j in jobs.items() if not j.active), None)
+        if old is None:
+            return
+        jobs.pop(old)
+
+
+class _Reaper:
+    """One thread per server: cancels the jobs of sessions that ended (the tab was closed or reloaded without
+    following its job), once they have been gone for EXPLORER_SESSION_GRACE_SECONDS (a brief network drop
+    reconnects to the same session and loses nothing)."""
+
+    def __init__(self) -> None:
+        self.gone_since: dict[str, float] = {}
+        threading.Thread(target=self._loop, name="explorer-job-reaper", daemon=True).start()
+
+    def _loop(self) -> None:
+        while True:
+            time.sleep(2.0)
+            try:
+                self.sweep()
+            except Exception:  # noqa: BLE001 - the reaper must outlive any one bad sweep
+                log.exception("checking for jobs of closed sessions failed")
+
+    def sweep(self) -> None:
+        from streamlit.runtime import Runtime
+
+        if not Runtime.exists():
+            return
+        runtime, runner = Runtime.instance(), default_runner()
+        grace = float(os.environ.get(GRACE_VAR, "60"))
+        owners = set(runner.owners())
+        for owner in owners:
+            if runtime.is_active_session(owner):
+                self.gone_since.pop(owner, None)
+                continue
+            since = self.gone_since.setdefault(owner, time.monotonic())
+            if time.monotonic() - since >= grace:
+                n = runner.cancel_owner(owner)
+                self.gone_since.pop(owner, None)
+                log.info("cancelled %d training job%s of a browser session that ended", n, "" if n == 1 else "s")
+        for owner in list(self.gone_since):
+            if owner not in owners:
+                self.gone_since.pop(owner)
+
+
+@st.cache_resource(show_spinner=False)
+def _reaper() -> _Reaper:
+    return _Reaper()
+
+
 def training_panel(page: str, key: str, fn: Callable[..., Any], *args: Any, label: str = "Train", **kwargs: Any) -> Job | None:
     """The Train button and the job's progress; returns the job for `key` (None if not started)."""
     st.subheader("3 · Train")
@@ -45,14 +114,22 @@ def training_panel(page: str, key: str, fn: Callable[..., Any], *args: Any, labe
     if workers > 1:
         key = run_key(key, "workers", workers)
     jobs = _jobs()
+    _reaper()
     job = jobs.get(key) or _reattach(page, key)
     if job is None or job.status in (FAILED, CANCELLED):
         if st.button(label, type="primary", key=f"{page}_train"):
-            job = default_runner().submit(fn, *args, name=page, run_key=key, workers=workers, **kwargs)
-            jobs[key] = job
-            st.query_params["job"] = job.id  # a reload while it trains finds it again
-            while len(jobs) > _MAX_KEPT:
-                jobs.popitem(last=False)
+            try:
+                job = default_runner().submit(fn, *args, name=page, run_key=key, workers=workers, owner=session_id(),
+                                              **kwargs)
+            except SessionBusy as busy:
+                st.warning(busy.message, icon=":material/hourglass_top:")
+            except RunnerLost as lost:
+                st.warning(lost.message, icon=":material/cloud_off:")
+            else:
+                jobs[key] = job
+                st.query_params["job"] = job.id  # a reload while it trains finds it again
+                _keep(jobs)
+    _other_jobs(page, job)
     if job is None:
         st.caption("Training runs in the background: you can keep reading the page while it works.")
         return None
@@ -137,7 +214,26 @@ def _reattach(page: str, key: str) -> Job | None:
                     "to follow it.", icon=":material/link:")
         return None
     _jobs()[key] = job
+    default_runner().adopt(job, session_id())  # it now ends with this tab, not the one that was reloaded
     return job
+
+
+def _other_jobs(page: str, shown: Job | None) -> None:
+    """This tab's other training jobs (other data or options, or another page), each with its Cancel button."""
+    others = [j for j in _jobs().values() if j.active and j is not shown]
+    if not others:
+        return
+    with st.container(border=True):
+        st.caption(f"Also training in this tab ({len(others)}): press Train with those settings again to follow "
+                   "one, or cancel it here.")
+        for other in others:
+            c1, c2 = st.columns([4, 1])
+            where = "this page" if other.name == page else f"the {other.name} page"
+            state = "training" if other.status != QUEUED else "waiting"
+            c1.markdown(f"A job on {where}, {state} · started {time.strftime('%H:%M:%S', time.localtime(other.submitted))}")
+            if c2.button("Cancel", key=f"cancel_other_{other.id}"):
+                other.cancel()
+                st.rerun()
 
 
 def _workers_option(page: str) -> int:
@@ -146,7 +242,11 @@ def _workers_option(page: str) -> int:
     if page not in DATA_PARALLEL_PAGES or getattr(runner, "kind", "") != "ray":
         return 1
     with guard("reading the cluster's size", stop=False):
-        most = runner.max_data_parallel_workers()
+        try:
+            most = runner.max_data_parallel_workers()
+        except RunnerLost as lost:  # the cluster stopped answering: a sentence, and the page goes on drawing
+            st.warning(lost.message, icon=":material/cloud_off:")
+            return 1
         if most < 2:
             return 1
         with st.expander("Cluster options"):
@@ -176,7 +276,9 @@ def _watch(job: Job) -> None:
                                            f"(stops early once it stops improving) · {last.get('seconds', 0):.1f} s")
         elif job.status == QUEUED:
             ahead = default_runner().queued_before(job)
-            if ahead == 0:  # next in line (on a cluster, a fresh worker may still be starting)
+            if default_runner().held(job):
+                text = "Waiting for your other training job in this tab to end (one at a time per tab). It starts on its own."
+            elif ahead == 0:  # next in line (on a cluster, a fresh worker may still be starting)
                 text = "Waiting for a free training slot; yours is next. It starts on its own."
             else:
                 text = (f"Waiting for a free training slot: other sessions are training ({ahead} job"

@@ -19,6 +19,7 @@ USERS = {
     "alice": {"email": "alice@example.com", "email_verified": True, "name": "Alice Analyst"},
     "bob": {"email": "bob@example.com", "email_verified": True, "name": "Bob Colleague"},
     "mallory": {"email": "mallory@elsewhere.test", "email_verified": True, "name": "Mallory"},
+    "eve": {"email": "eve@example.com", "name": "Eve"},  # an allowed domain, but no email_verified claim
 }
 
 
@@ -187,5 +188,10 @@ def test_an_account_outside_the_allowed_domains_is_refused_and_can_sign_out(brow
         page.goto(f"{url}/diagnosis")
         page.get_by_role("button", name="Sign in").wait_for()
         assert page.get_by_text("1 · Data").count() == 0
+        # an address of the allowed domain that the provider does not say is verified proves nothing
+        _sign_in(page, "eve")
+        page.get_by_text("has not confirmed that your e-mail address is verified").wait_for()
+        assert page.get_by_test_id("stSidebarNav").count() == 0 and page.get_by_text("1 · Data").count() == 0
+        assert_no_traceback(page)
     finally:
         ctx.close()

@@ -128,3 +128,66 @@ def test_a_job_past_the_servers_deadline_stops_with_a_sentence(monkeypatch):
     job = JobRunner(max_workers=1).submit(endless)
     assert job.wait(10)
     assert job.status == FAILED and "this server's limit for one job" in job.error and not job.error_id
+
+
+def _slow(progress, cancel):
+    for _ in range(2000):
+        if cancel.is_set():
+            raise Cancelled()
+        time.sleep(0.01)
+    return "finished"
+
+
+def test_one_session_gets_one_running_and_one_waiting_job_each_cancellable():
+    """A session pressing Train six times: two jobs (one runs, one waits for it even with a free worker), the
+    rest refused with a sentence; cancelling either ends it, and the waiting one starts when the first ends."""
+    from engine.jobs import QUEUED, RUNNING, SessionBusy
+
+    runner = JobRunner(max_workers=2)
+    jobs, refused = [], []
+    for _ in range(6):
+        try:
+            jobs.append(runner.submit(_slow, owner="tab-1"))
+        except SessionBusy as exc:
+            refused.append(exc.message)
+    assert len(jobs) == 2 and len(refused) == 4 and "Cancel one below" in refused[0]
+    time.sleep(0.2)
+    first, second = jobs
+    assert first.status == RUNNING and second.status == QUEUED and runner.held(second)  # a worker is free, yet it waits
+    other = runner.submit(_slow, owner="tab-2")  # another tab is not held back by tab-1
+    time.sleep(0.2)
+    assert other.status == RUNNING
+    second.cancel()  # the waiting one ends at once, without a worker
+    assert second.wait(1) and second.status == CANCELLED
+    third = runner.submit(_slow, owner="tab-1")  # room again
+    first.cancel()
+    assert first.wait(5) and first.status == CANCELLED
+    time.sleep(0.3)
+    assert third.status == RUNNING  # handed to a worker once the tab's first job ended
+    assert runner.cancel_owner("tab-1") == 1 and third.wait(5) and third.status == CANCELLED
+    assert runner.jobs_of("tab-1") == [] and runner.owners() == ["tab-2"]
+    other.cancel()
+    assert other.wait(5)
+
+
+def test_a_reloaded_page_adopts_its_job_and_the_old_session_no_longer_owns_it():
+    runner = JobRunner(max_workers=1)
+    job = runner.submit(_slow, owner="old-tab")
+    runner.adopt(job, "new-tab")
+    assert runner.jobs_of("old-tab") == [] and runner.jobs_of("new-tab") == [job]
+    assert runner.cancel_owner("old-tab") == 0 and job.active  # closing the old tab leaves it running
+    assert runner.cancel_owner("new-tab") == 1 and job.wait(5) and job.status == CANCELLED
+
+
+def test_jobs_module_does_not_import_a_runner_choice():
+    """engine.jobs is the contract; engine.runners picks a runner; ray_runner builds on jobs (no cycle)."""
+    import ast
+    from pathlib import Path
+
+    import engine.jobs
+
+    tree = ast.parse(Path(engine.jobs.__file__).read_text())
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert not {"engine.ray_runner", "engine.runners"} & imported
+    from engine.runners import default_runner, describe_runner  # noqa: F401 - where pages find them now

@@ -176,7 +176,8 @@ def _signed_in(sub: str) -> AppTest:
     """A new browser session of `sub`, signed in (AppTest's simulated st.user), on Diagnosis with few epochs."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.secrets["auth"] = AUTH
-    at.user = {"is_logged_in": True, "sub": f"{sub}-sub", "email": f"{sub}@example.com", "name": sub.title()}
+    at.user = {"is_logged_in": True, "sub": f"{sub}-sub", "email": f"{sub}@example.com", "name": sub.title(),
+               "email_verified": True}
     at.run()
     at.switch_page("app_pages/diagnosis.py").run()
     assert not at.exception and at.button(key="auth_sign_out")
@@ -186,6 +187,7 @@ def _signed_in(sub: str) -> AppTest:
 
 def test_signed_in_an_analyst_compares_with_the_runs_they_own_from_another_session(monkeypatch):
     monkeypatch.setattr(ui.auth, "return_after_sign_in", lambda pages: None)  # reads cookies, which AppTest lacks
+    monkeypatch.setenv("EXPLORER_ALLOWED_DOMAINS", "example.com")
     first = _signed_in("alice")
     _train(first)
     mine = create_share_link(first, "diagnosis")  # "Anyone signed in to this app": bob may open it, not list it

@@ -79,7 +79,8 @@ AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret":
 
 
 @pytest.mark.parametrize("page", ["", "app_pages/diagnosis.py", "app_pages/my_runs.py"])
-def test_with_auth_configured_every_page_waits_behind_sign_in(page):
+def test_with_auth_configured_every_page_waits_behind_sign_in(page, monkeypatch):
+    monkeypatch.setenv("EXPLORER_ALLOWED_DOMAINS", "example.com")  # sign-in without an allow-list closes the app
     at = AppTest.from_file(APP, default_timeout=60)
     at.secrets["auth"] = AUTH
     at.run()
@@ -91,7 +92,8 @@ def test_with_auth_configured_every_page_waits_behind_sign_in(page):
     assert not at.get("file_uploader") and "Models train on" not in " ".join(i.value for i in at.info)
 
 
-def test_a_signed_out_link_visitor_is_told_they_come_back_to_the_run():
+def test_a_signed_out_link_visitor_is_told_they_come_back_to_the_run(monkeypatch):
+    monkeypatch.setenv("EXPLORER_ALLOWED_DOMAINS", "example.com")
     at = AppTest.from_file(APP, default_timeout=60)
     at.secrets["auth"] = AUTH
     at.run()
@@ -103,8 +105,8 @@ def test_a_signed_out_link_visitor_is_told_they_come_back_to_the_run():
 
 
 @pytest.mark.parametrize("email, verified, domains, refused", [
-    ("alice@example.com", True, [], False),             # no allow-list: anyone the provider signs in
-    ("alice@example.com", None, ["example.com"], False),
+    ("alice@example.com", True, [], True),              # no allow-list: nobody, unless EXPLORER_ALLOW_ANY_ACCOUNT=1
+    ("alice@example.com", None, ["example.com"], True),  # a missing email_verified claim proves nothing
     ("ALICE@Example.COM", True, ["example.com"], False),  # domains compare case-insensitively
     ("mallory@evil.test", True, ["example.com"], True),
     ("mallory@example.com.evil.test", True, ["example.com"], True),
@@ -112,10 +114,11 @@ def test_a_signed_out_link_visitor_is_told_they_come_back_to_the_run():
     ("alice@example.com", False, ["example.com"], True),  # an unverified address proves nothing
 ])
 def test_the_domain_allow_list(email, verified, domains, refused):
-    sentence = domain_refusal(email, verified, domains)
+    sentence = domain_refusal(email, verified, domains, allow_any=False)
     assert (sentence is not None) == refused
     if refused:
         assert "Traceback" not in sentence and sentence.endswith(".")
+    assert domain_refusal(email, verified, [], allow_any=True) == (None if verified is True else domain_refusal(email, verified, []))
 
 
 @pytest.mark.parametrize("visibility, words", [("signed_in", "sign-in is not set up on this server"),
