@@ -9,6 +9,7 @@ from engine.data import MAX_COLUMNS, MAX_ROWS, Table, load_table, profile, sampl
 from ui.dictionary import column_descriptions
 from ui.errors import guard
 from ui.state import memo
+from ui.text import plain
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data"
 UPLOAD = "Upload my own CSV"
@@ -69,7 +70,7 @@ def dataset_picker(samples: dict[str, str], key: str, help_text: str = "", max_r
 def show_preview(table: Table) -> None:
     df = table.df
     if table.notice:
-        st.info(table.notice, icon=":material/content_cut:")
+        st.info(plain(table.notice), icon=":material/content_cut:")
     c1, c2, c3 = st.columns(3)
     c1.metric("Rows", f"{len(df):,}")
     c2.metric("Columns", f"{df.shape[1]:,}")
@@ -80,4 +81,4 @@ def show_preview(table: Table) -> None:
     if table.notes:
         with st.expander("What we did while reading your file"):
             for note in table.notes:
-                st.markdown(f"- {note}")
+                st.markdown(f"- {plain(note)}")

@@ -19,6 +19,7 @@ from ui.results import comparison_table, download_csv, metric_cards
 from ui.share import share_panel
 from ui.state import memo
 from ui.style import MODEL_COLOR, NEGATIVE_COLOR, NEUTRAL_COLOR, POSITIVE_COLOR, pct
+from ui.text import plain
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data"
 KEYS = ["accuracy", "macro_f1", "worst_recall", "log_loss"]
@@ -494,7 +495,7 @@ def results(model: dg.DigitModel, run_key: str, run_id: str | None, data_label: 
                        "loss (dotted) means memorising.")
             st.markdown(f"CNN: {model.histories[dg.MODEL].stopped}; MLP: {model.histories[dg.MLP].stopped}.")
             for note in model.notes:
-                st.markdown(f"- {note}")
+                st.markdown(f"- {plain(note)}")
     with tabs[1]:
         explanation_view(model, run_key, "dg_expl")
     with tabs[2]:

@@ -17,6 +17,7 @@ from ui.errors import guard
 from ui.results import download_csv
 from ui.state import memo
 from ui.style import money
+from ui.text import plain
 
 
 def explanation_panel(exp: Explanation, key: str, row_label: str = "row", row_names: Sequence[str] | None = None,
@@ -237,7 +238,7 @@ def what_if(
 def _outside_warning(outside: Sequence[str]) -> None:
     """What-if values beyond the training range are answered, but marked as a guess beyond the data."""
     if outside:
-        st.warning(f"{', '.join(outside)} {'is' if len(outside) == 1 else 'are'} outside the range seen in training: the "
+        st.warning(f"{plain(', '.join(outside))} {'is' if len(outside) == 1 else 'are'} outside the range seen in training: the "
                    "model has never seen such values, so this answer is a guess beyond the data.",
                    icon=":material/warning:")
 
