@@ -308,8 +308,8 @@ def _check_separators(head: str, delimiter: str, header: list[str], name: str) -
 
 def _too_many_cells(name: str, n_columns: int, rows: int, max_cells: int) -> DataError:
     return DataError(
-        f"'{name}' has {n_columns:,} columns and more than {rows:,} rows: over {max_cells / 1e6:,.0f} million "
-        "cells, the most this app reads from one file. Keep the columns you need, or upload a sample of the rows."
+        f"'{name}' has {n_columns:,} columns and more than {rows:,} rows: over {max_cells:,} cells, the most this "
+        "app reads from one file. Keep the columns you need, or upload a sample of the rows."
     )
 
 

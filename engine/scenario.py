@@ -288,7 +288,7 @@ def check_module(cls: type, spec: Any, state: dict[str, torch.Tensor]) -> None:
         raise _damaged("its network settings cannot be read") from None
     n = sum(int(np.prod(s, dtype=np.int64)) if s else 1 for s in shapes.values())
     if n > MAX_PARAMETERS:
-        raise _damaged(f"its settings describe a network of {n:,} numbers, over the {MAX_PARAMETERS:,} this app opens")
+        raise _damaged(f"its settings describe a network of {n:,} weights, over the {MAX_PARAMETERS:,} this app opens")
     found = {k: tuple(v.shape) for k, v in state.items()}
     if shapes != found:
         wrong = sorted(set(shapes) ^ set(found)) or [k for k in shapes if shapes[k] != found[k]]

@@ -13,6 +13,7 @@ from engine import digits as dg
 from engine.data import Table, load_table
 from engine.explain import Explanation
 from ui import charts
+from ui.data import read_model_file, read_upload
 from ui.errors import guard
 from ui.report import appendix, build_report
 from ui.results import comparison_table, download_csv, metric_cards
@@ -395,7 +396,7 @@ def batch_prediction(model: dg.DigitModel, key: str) -> None:
     if upload.file_id not in cache:
         cache.clear()
         with guard("predicting your file", stop=False):
-            table = load_table(upload.getvalue(), upload.name)
+            table = read_upload(upload)
             dg.read_images(table.df, model.columns, upload.name, labelled=False)  # problems named with the file's name
             pred = model.predict(table.df)
             truth = None
@@ -515,7 +516,7 @@ def model_from_file() -> tuple[dg.DigitModel, str] | None:
         return None
     model = None
     with guard("reading the model file", stop=False):
-        model = memo("dg_uploaded_model", upload.file_id, lambda: dg.load(upload.getvalue()), keep=1)
+        model = memo("dg_uploaded_model", upload.file_id, lambda: read_model_file(upload, dg.load), keep=1)
         st.success(f"Models read: the CNN's test accuracy was {pct(model.metrics['accuracy'], 2)} on "
                    f"{model.n_rows['test']:,} images. Its results are below; draw a digit or predict new images there.")
     return (model, upload.file_id) if model is not None else None

@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from engine.data import Table, load_table, profile
+from engine.data import Table, profile
 from engine.dictionary import Dictionary
 from engine.explain import Explanation
 from ui import charts
-from ui.data import upload_limit_bytes
+from ui.data import read_model_file, read_upload
 from ui.errors import guard
 from ui.results import download_csv
 from ui.state import memo
@@ -300,7 +300,7 @@ def batch_scoring(key: str, score_fn: Callable[[pd.DataFrame], pd.DataFrame], re
     if upload.file_id not in cache:
         cache.clear()
         with guard("scoring your file", stop=False):
-            table = load_table(upload.getvalue(), upload.name, max_bytes=upload_limit_bytes())
+            table = read_upload(upload)
             cache[upload.file_id] = (score_fn(table.df), list(table.df.columns))
     scored, uploaded = cache.get(upload.file_id, (None, []))
     if scored is None:
@@ -324,7 +324,7 @@ def model_file_scoring(key: str, load: Callable[[bytes], object], file_name: str
     if upload is None:
         return
     with guard("reading the model file", stop=False):
-        model = memo(f"{key}_uploaded_model", upload.file_id, lambda: load(upload.getvalue()), keep=1)
+        model = memo(f"{key}_uploaded_model", upload.file_id, lambda: read_model_file(upload, load), keep=1)
         label, value = model.headline()
         what = describe(model) if describe else f"Model from {len(model.features)} columns"
         st.success(what + (f"; its held-out {label} was {value:.3f}." if math.isfinite(value) else "."))
