@@ -81,3 +81,41 @@ def test_quoted_line_breaks_do_not_count_as_rows_against_the_cap():
 
 def test_the_cell_cap_lets_the_kaggle_digit_file_through():
     assert 42_000 * 785 <= data.MAX_CELLS
+
+
+def test_a_model_file_header_over_the_cap_is_refused_unread():
+    import struct
+
+    from engine import artifacts
+
+    raw = struct.pack("<Q", artifacts.MAX_HEADER_BYTES + 1) + b"{" + b" " * (artifacts.MAX_HEADER_BYTES + 1)
+    with pytest.raises(DataError, match="not a model saved by"):
+        artifacts.load_artifact(raw, "diagnosis")
+
+
+def test_network_settings_are_checked_on_the_meta_device_before_anything_is_built():
+    """engine.scenario.check_module: a million layers, a huge layer, a layer of another size, a negative size."""
+    import time
+
+    import torch
+
+    from engine.models import TabularMLP
+    from engine.scenario import MAX_PARAMETERS, check_module
+
+    state = TabularMLP(4, 1, (8,)).state_dict()
+    check_module(TabularMLP, {"n_in": 4, "n_out": 1, "hidden": [8], "dropout": 0.1}, state)  # the file as saved
+    start = time.perf_counter()
+    for spec, words in [
+        ({"n_in": 4, "n_out": 1, "hidden": [1] * 1_000_000}, "1,000,000 layers"),
+        ({"n_in": 4, "n_out": 1, "hidden": [MAX_PARAMETERS]}, "over the 20,000,000"),
+        ({"n_in": 4, "n_out": 1, "hidden": [9]}, "do not match the weights"),
+        ({"n_in": 4, "n_out": 1, "hidden": [-8]}, "cannot be read"),
+        ({"n_in": 4, "n_out": 1, "hidden": [8], "dropout": 0.1, "extra": 1}, "cannot be read"),
+        ([4, 1], "settings are missing"),
+    ]:
+        with pytest.raises(DataError, match=words):
+            check_module(TabularMLP, spec, state)
+    assert time.perf_counter() - start < 5
+    ints = {k: v.to(torch.int32) for k, v in state.items()}
+    with pytest.raises(DataError, match="not numbers"):
+        check_module(TabularMLP, {"n_in": 4, "n_out": 1, "hidden": [8]}, ints)

@@ -103,3 +103,44 @@ def test_uploads_wait_for_a_reading_slot_with_a_note(monkeypatch):
         for _ in range(taken):
             ui_data._READING.release()
     assert not at.error and any(m.label == "Rows" and m.value == "303" for m in at.metric)
+
+
+def _delete_script():
+    import streamlit as st
+
+    from ui.share import delete_run
+
+    delete_run(st.query_params["run"])
+    st.write("deleted")
+
+
+def test_logs_name_a_run_by_a_short_hash_never_its_id(tmp_path, monkeypatch, caplog):
+    """A run id is the secret of an "anyone with the link" run: the server log carries its short hash."""
+    import logging
+
+    from engine.store import RunStore, run_ref
+    from ui import share
+
+    monkeypatch.setenv("EXPLORER_RUN_STORE", str(tmp_path / "runs"))
+    monkeypatch.delenv("EXPLORER_ARTIFACTS", raising=False)
+    share._open_store.clear()
+    store = RunStore()
+    run_id = store.save("diagnosis", b"model", load_table(b"a,b\n1,2\n3,4\n", "t.csv"), {}, {}, {})
+    at = AppTest.from_function(_delete_script, default_timeout=30)
+    at.query_params["run"] = run_id
+    with caplog.at_level(logging.INFO):
+        at.run()
+    share._open_store.clear()
+    assert not at.exception and store.list() == []
+    assert run_ref(run_id) in caplog.text and run_id not in caplog.text, caplog.text
+
+
+def test_no_log_line_in_the_app_names_a_run_id():
+    """Every logging call that mentions a run goes through run_ref / log_failure (a guard for new code)."""
+    from tests.conftest import ROOT
+
+    for path in [*sorted((ROOT / "ui").glob("*.py")), *sorted((ROOT / "engine").rglob("*.py")), ROOT / "app.py"]:
+        for n, line in enumerate(path.read_text().splitlines(), 1):
+            if re.search(r"\blog(ger)?\.(debug|info|warning|error|exception|critical)\(.*\brun_id\b", line):
+                hashed = "run_ref(run_id)" in line or ".replace(str(run_id), ref)" in line  # ui.share.log_failure
+                assert hashed, f"{path.name}:{n} logs a run id: {line.strip()}"
