@@ -10,6 +10,7 @@ from ui.data import dataset_picker
 from ui.dictionary import for_table
 from ui.errors import guard
 from ui.options import option_input
+from ui.text import plain
 from ui.training import shared_run, trained_run
 
 SAMPLES = {
@@ -48,7 +49,7 @@ positive = c2.selectbox("Positive outcome (the one to detect)", outcomes[:dx.MAX
                         help="Risk, sensitivity and the ROC curve are about this outcome.")
 binarise = False
 if len(outcomes) > 2:
-    binarise = st.checkbox(f"Predict '{positive}' versus all other outcomes (instead of all {len(outcomes)} outcomes)",
+    binarise = st.checkbox(f"Predict '{plain(positive)}' versus all other outcomes (instead of all {len(outcomes)} outcomes)",
                            key="dx_binarise", bind="query-params")
 candidates = [c for c in names if c != target]
 features = st.multiselect("Feature columns (what the model may use)", candidates,
@@ -68,7 +69,7 @@ columns = dx.DiagnosisColumns(target, tuple(features), positive, binarise)
 with guard("checking your columns"):
     prepared = dx.prepare(df, columns)  # cheap: problems show before anything trains
 for note in prepared.notes:
-    st.info(note)
+    st.info(plain(note))
 
 # ----------------------------------------------------------------------------- 3 · Train, 4 · Results
 model, key, run_id = trained_run("diagnosis", table, dx.fit, columns, config)

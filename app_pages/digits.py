@@ -9,6 +9,7 @@ from ui.data import dataset_picker
 from ui.errors import guard
 from ui.options import option_input
 from ui.state import memo
+from ui.text import plain
 from ui.training import run_key, shared_run, trained_run
 
 MAIN_SAMPLE = "MNIST: 10,000 training images, tested on 2,000 others"
@@ -60,7 +61,7 @@ with guard("checking your images"):  # cheap: problems show as sentences before 
     prepared = memo("dg_prepared", run_key(table.fingerprint, columns),
                     lambda: dg.prepare(df, columns, test_df, table.name, test_table.name if test_table else ""), keep=2)
 for note in prepared.notes:
-    st.info(note)
+    st.info(plain(note))
 view.preview_images(table, label)
 with st.expander("Advanced training options"):
     a1, a2, a3 = st.columns(3)

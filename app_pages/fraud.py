@@ -7,6 +7,7 @@ from engine import fraud as fr
 from ui import fraud as view
 from ui.data import dataset_picker
 from ui.errors import guard
+from ui.text import plain
 from ui.training import shared_run, trained_run
 
 SAMPLES = {"Card transactions (ULB, 1,774 rows, 298 frauds)": "creditcard_transactions.csv"}
@@ -39,7 +40,7 @@ config = view.options(columns.label is not None)
 with guard("checking your columns"):
     prepared = fr.prepare(df, columns, config)  # cheap: problems show before anything trains
 for note in prepared.notes:
-    st.info(note)
+    st.info(plain(note))
 if columns.label is None or config.mode == "anomaly":
     st.caption("Unlabelled mode: an autoencoder learns what ordinary transactions look like and scores each one by how "
                "badly it can rebuild it; an isolation forest is the baseline.")

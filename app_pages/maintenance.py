@@ -7,6 +7,7 @@ from engine import maintenance as mt
 from ui import maintenance as views
 from ui.data import dataset_picker
 from ui.errors import guard
+from ui.text import plain
 from ui.training import shared_run, trained_run
 
 SAMPLES = {"Milling machine runs (AI4I 2020, 7,000 runs)": "ai4i2020_machines_1_7000.csv"}
@@ -32,7 +33,7 @@ config = views.options()
 with guard("checking your columns"):
     prepared = mt.prepare(table.df, columns, config)  # cheap: problems show before anything trains
 for note in prepared.notes:
-    st.info(note)
+    st.info(plain(note))
 st.caption(f"{len(prepared.y):,} runs, {int(prepared.y.sum()):,} of them failures ({prepared.y.mean():.1%}).")
 
 # ----------------------------------------------------------------------------- 3 · Train, 4 · Results

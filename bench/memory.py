@@ -11,14 +11,20 @@ server process's VmHWM (peak resident set, /proc/<pid>/status), read after each 
   alone     per page: a fresh server, one session trains
   together  per page: a fresh server, two sessions train at once
   all       one server, one session trains on every page in turn (models stay in its session)
+  hostile   (--hostile, instead of the above; issue 23) one server, the Diagnosis page: files made to hurt it
+            uploaded in turn — a crafted model file, a gzip and a ZIP that unpack to 300 MB, tables at and just
+            over the cell cap — each figure the server's peak above what it held just before that upload
+            (VmHWM reset through /proc/<pid>/clear_refs), and its ratio to the upload limit
 
     python bench/memory.py [--pages diagnosis,fraud,...] [--skip together,all] [--out artifacts/memory.json]
+    python bench/memory.py --hostile [--out artifacts/memory-hostile.json]
 
 Prints a table in MB with each figure's ratio to the idle server measured in the same run.
 """
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import shutil
@@ -162,6 +168,93 @@ def _title(path: str) -> str:
             "forecast": "Demand forecast", "digits": "Digit recognizer"}[path]
 
 
+# ----------------------------------------------------------------------------------------- hostile files
+LIMIT_MB = 200  # .streamlit/config.toml maxUploadSize
+
+
+def _ones_gz(rows: int, cols: int) -> bytes:
+    """rows × cols one-character cells, gzipped: the most cells a CSV can carry per byte."""
+    import gzip
+
+    row = (",".join(["1"] * cols) + "\n").encode()
+    body = io.BytesIO()
+    with gzip.GzipFile(fileobj=body, mode="wb", mtime=0) as fh:
+        fh.write((",".join(f"c{j}" for j in range(cols)) + "\n").encode())
+        for _ in range(rows):
+            fh.write(row)
+    return body.getvalue()
+
+
+def _crafted_model() -> bytes:
+    """A real Diagnosis model file whose settings ask for two layers of 12,000 units (the weights as trained)."""
+    from engine import artifacts
+    from engine import diagnosis as dx
+    from engine.data import load_table
+
+    df = load_table(ROOT / "sample_data" / dx.SAMPLE).df
+    tensors, meta = artifacts.load_artifact(dx.fit(df, dx.default_columns(df), dx.QUICK).to_bytes(), dx.KIND)
+    meta["net"] = {**meta["net"], "hidden": [12_000, 12_000]}
+    return artifacts.to_bytes(dx.KIND, tensors, meta)
+
+
+def hostile(browser, logs: Path, folder: Path) -> list[dict]:
+    """Upload each hostile file into the Diagnosis page of one server; the server's peak above its memory just
+    before each upload."""
+    from engine.data import MAX_CELLS
+    from tests.peak import Peak
+
+    cols = 2_000
+    at_cap = MAX_CELLS // cols
+    files = [  # (what, file name, bytes, uploader label, the words the page must show)
+        ("crafted model file", "model.safetensors", _crafted_model(), "Model file", "incomplete or damaged"),
+        ("gzip bomb 300 MB", "bomb.csv.gz", (ROOT / "tests/data/bad/diagnosis_gzip_bomb_300mb.csv.gz").read_bytes(),
+         "CSV file", "unpacks to more than"),
+        ("ZIP bomb 300 MB", "bomb.zip", (ROOT / "tests/data/bad/fraud_zip_bomb_300mb.zip").read_bytes(),
+         "CSV file", "unpacks to more than"),
+        ("cells over the cap", "over.csv.gz", _ones_gz(at_cap + 1, cols), "CSV file", "cells, the most this app reads"),
+        ("cells at the cap", "at.csv.gz", _ones_gz(at_cap, cols), "CSV file", f"{at_cap:,}"),
+    ]
+    server = Server(logs / "bench-memory-hostile.log")
+    rows = []
+    try:
+        ctx = browser.new_context(viewport={"width": 1366, "height": 768})
+        page = ctx.new_page()
+        page.set_default_timeout(600_000)
+        _open_diagnosis(page, server.url)
+        for what, name, data, label, words in files:
+            path = folder / name
+            path.write_bytes(data)
+            if label == "Model file":
+                page.get_by_text("Already have a model file from this page?").click()
+            else:
+                page.get_by_text("Upload my own CSV").click()
+            _idle(page)
+            start = time.time()
+            with Peak(server.proc.pid) as peak:
+                page.get_by_test_id("stFileUploader").filter(visible=True).filter(has_text=label).first \
+                    .locator('input[type="file"]').set_input_files(str(path))
+                page.get_by_text(words).first.wait_for()
+                _idle(page, timeout=600)
+            rows.append(dict(file=what, bytes=len(data), peak_growth_mb=round(peak.growth_mb),
+                             held_mb=round(peak.held_mb), x_limit=round(peak.growth_mb / LIMIT_MB, 2),
+                             seconds=round(time.time() - start, 1)))
+            r = rows[-1]
+            print(f"  {what:20s} {len(data) / 1e3:9,.0f} KB  peak +{r['peak_growth_mb']:5,d} MB "
+                  f"({r['x_limit']:.2f} x the {LIMIT_MB} MB limit)  held +{r['held_mb']:5,d} MB  {r['seconds']:5.1f} s",
+                  flush=True)
+            _open_diagnosis(page, server.url)  # a fresh page run: the next file starts from the sample again
+        ctx.close()
+    finally:
+        server.stop()
+    return rows
+
+
+def _open_diagnosis(page, url: str) -> None:
+    page.goto(f"{url}/diagnosis")
+    page.get_by_text("1 · Data").first.wait_for()
+    _idle(page)
+
+
 # ----------------------------------------------------------------------------------------- the run
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -169,7 +262,21 @@ def main() -> None:
     parser.add_argument("--skip", default="", help="scenarios to leave out: alone,together,all")
     parser.add_argument("--out", default=str(ROOT / "artifacts" / "memory.json"))
     parser.add_argument("--timeout", type=float, default=TIMEOUT_S, help="seconds one training may take")
+    parser.add_argument("--hostile", action="store_true", help="upload hostile files instead of training (issue 23)")
     args = parser.parse_args()
+    if args.hostile:
+        from playwright.sync_api import sync_playwright
+
+        (ROOT / "artifacts").mkdir(exist_ok=True)
+        with sync_playwright() as p, tempfile.TemporaryDirectory() as folder:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            print(f"Server memory for hostile uploads on the Diagnosis page (upload limit {LIMIT_MB} MB):")
+            rows = hostile(browser, ROOT / "artifacts", Path(folder))
+            browser.close()
+        out = Path(args.out if args.out != parser.get_default("out") else ROOT / "artifacts" / "memory-hostile.json")
+        out.write_text(json.dumps(dict(limit_mb=LIMIT_MB, rows=rows), indent=2))
+        print(f"\nwritten to {out}")
+        return
     globals()["TIMEOUT_S"] = args.timeout
     specs = [PAGES[p] for p in args.pages.split(",") if p]
     skip = set(filter(None, args.skip.split(",")))

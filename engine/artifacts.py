@@ -20,6 +20,9 @@ from engine.data import DataError
 
 FORMAT = "ai-scenario-explorer"
 VERSION = 1
+# The header (tensor table plus the JSON settings) of every model the app saves is well under 1 MB; a larger one
+# is refused before it is parsed, so a crafted header cannot make the server build a large JSON tree.
+MAX_HEADER_BYTES = 8 * 2**20
 
 
 def jsonable(o: Any) -> Any:
@@ -49,7 +52,7 @@ def save_artifact(path: str | Path, kind: str, tensors: dict[str, Any], meta: di
 
 def _header(raw: bytes) -> dict[str, Any]:
     (n,) = struct.unpack("<Q", raw[:8])
-    if n <= 0 or n > len(raw) - 8 or n > 100_000_000:
+    if n <= 0 or n > len(raw) - 8 or n > MAX_HEADER_BYTES:
         raise ValueError("bad header length")
     return json.loads(raw[8 : 8 + n].decode("utf-8"))
 

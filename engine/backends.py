@@ -324,6 +324,21 @@ class Index:
             return [(r[0], r[1]) for r in conn.execute(
                 sa.select(runs.c.id, runs.c.size_bytes).order_by(runs.c.created, runs.c.id))]
 
+    def holdings(self) -> list[tuple[str, int, str | None]]:
+        """(id, size_bytes, owner) of every run, oldest first: what per-owner retention walks."""
+        with self.read() as conn:
+            return [(r[0], r[1], r[2]) for r in conn.execute(
+                sa.select(runs.c.id, runs.c.size_bytes, runs.c.owner).order_by(runs.c.created, runs.c.id))]
+
+    def forget_deleted(self) -> None:
+        """After a delete, leave no readable copy of the removed rows in the SQLite files: `secure_delete` (set on
+        every connection) overwrote them inside the database; a checkpoint copies the WAL into it and truncates the
+        WAL to nothing. PostgreSQL frees dead rows itself (autovacuum): nothing to do here."""
+        if self.kind != "sqlite":
+            return
+        with self._errors(), self.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
     def expired(self, now: float) -> list[str]:
         """Ids of runs whose expiry time has passed (NULL expires: never)."""
         with self.read() as conn:
@@ -395,6 +410,7 @@ def _sqlite_transactions(engine: Engine) -> None:
     def _connect(dbapi_connection, _record) -> None:
         dbapi_connection.isolation_level = None  # autocommit at the driver; we emit BEGIN below
         dbapi_connection.execute("PRAGMA journal_mode=WAL")
+        dbapi_connection.execute("PRAGMA secure_delete=ON")  # a deleted run's text is overwritten, not left in free space
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:

@@ -13,6 +13,7 @@ import io
 import re
 import warnings
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Iterable
@@ -23,6 +24,11 @@ import pandas as pd
 MAX_BYTES = 200 * 1024 * 1024  # matches .streamlit/config.toml maxUploadSize
 MAX_ROWS = 1_000_000
 MAX_COLUMNS = 2_000  # wider files are refused with a sentence (the digit page needs 785)
+# Rows × columns read from one file. Parsing costs about 27 bytes a cell at worst (one-character cells; measured
+# in bench/memory.py --hostile), so this cap, not the file's size, bounds the memory a small file can take.
+# Kaggle's digit-recognizer train.csv (42,000 images × 785 columns, 33 million cells) fits.
+MAX_CELLS = 40_000_000
+_CHUNK = 2**20  # bytes unpacked at a time
 _SNIFF_BYTES = 256 * 1024  # the head used to guess the separator and check the lines
 _DELIMITERS = [",", ";", "\t", "|"]
 _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
@@ -88,19 +94,37 @@ def _too_big(name: str, size: int, limit: int) -> str:
     )
 
 
+def _read_capped(fh: BinaryIO, limit: int) -> bytes | None:
+    """Everything `fh` unpacks to, read a chunk at a time; None as soon as it passes `limit` bytes
+    (so a small archive that unpacks to gigabytes costs the server no more than the limit)."""
+    out = bytearray()
+    while chunk := fh.read(_CHUNK):
+        out += chunk
+        if len(out) > limit:
+            return None
+    return bytes(out)
+
+
+def _unpacks_too_big(name: str, limit: int) -> str:
+    return (
+        f"'{name}' unpacks to more than {limit / 2**20:,.0f} MB, the upload limit. "
+        "Upload a sample of the rows, or remove columns you do not need, and try again."
+    )
+
+
 def _decompress(raw: bytes, name: str, max_bytes: int, notes: list[str]) -> bytes:
     if raw[:2] != b"\x1f\x8b":
         return raw
     try:
         with gzip.GzipFile(fileobj=io.BytesIO(raw)) as fh:
-            out = fh.read(max_bytes * 5 + 1)
-    except (OSError, EOFError) as exc:
+            out = _read_capped(fh, max_bytes)
+    except (OSError, EOFError, zlib.error) as exc:
         raise DataError(
             f"'{name}' looks like a gzip file but could not be unpacked ({exc}). "
             "Upload the plain CSV instead."
         ) from None
-    if len(out) > max_bytes * 5:
-        raise DataError(f"'{name}' unpacks to more than {max_bytes * 5 / 1e6:,.0f} MB. Upload a sample of the rows.")
+    if out is None:
+        raise DataError(_unpacks_too_big(name, max_bytes))
     notes.append(f"Unpacked gzip-compressed file ({len(raw):,} bytes → {len(out):,} bytes).")
     return out
 
@@ -133,18 +157,19 @@ def _unzip(raw: bytes, name: str, max_bytes: int, notes: list[str]) -> bytes:
                     f"'{name}' is a ZIP archive holding '{member.filename}', which is not a CSV file. "
                     "Put a CSV file in the archive, or upload the CSV itself."
                 )
-            if member.file_size > max_bytes:
-                raise DataError(_too_big(member.filename, member.file_size, max_bytes))
+            if member.file_size > max_bytes:  # the size the archive declares (it may lie: the read is capped too)
+                raise DataError(_unpacks_too_big(name, max_bytes))
             with zf.open(member) as fh:
-                out = fh.read(max_bytes + 1)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError, OSError) as exc:
+                out = _read_capped(fh, max_bytes)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError, OSError,
+            zlib.error) as exc:
         raise DataError(
             f"'{name}' looks like a ZIP archive but could not be unpacked ({exc}). Unzip it yourself and upload the CSV."
         ) from None
-    if len(out) > max_bytes:
-        raise DataError(_too_big(member.filename, len(out), max_bytes))
+    if out is None:
+        raise DataError(_unpacks_too_big(name, max_bytes))
     notes.append(f"Read '{member.filename}' from the ZIP archive.")
-    return out
+    return _decompress(out, member.filename, max_bytes, notes)  # a .csv.gz inside the archive
 
 
 def _reject_binary(raw: bytes, name: str) -> None:
@@ -281,6 +306,32 @@ def _check_separators(head: str, delimiter: str, header: list[str], name: str) -
         return  # a line the csv module cannot split: the parser below says what is wrong with it
 
 
+def _too_many_cells(name: str, n_columns: int, rows: int, max_cells: int) -> DataError:
+    return DataError(
+        f"'{name}' has {n_columns:,} columns and more than {rows:,} rows: over {max_cells:,} cells, the most this "
+        "app reads from one file. Keep the columns you need, or upload a sample of the rows."
+    )
+
+
+def _count_rows(data: bytes, delimiter: str, stop: int) -> int:
+    """Data rows of a CSV (quoted line breaks counted right), read a chunk at a time on the first column only, so
+    a file over the cell cap is refused for the cost of its bytes, not of its cells; stops once past `stop`.
+    0 when the parser cannot read it (the full read then says what is wrong)."""
+    n = 0
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", pd.errors.ParserWarning)
+            for chunk in pd.read_csv(io.BytesIO(data), sep=delimiter, header=0, usecols=[0], dtype=str,
+                                     chunksize=50_000, skipinitialspace=True, encoding="utf-8",
+                                     encoding_errors="replace"):
+                n += len(chunk)
+                if n > stop:
+                    break
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeError, ValueError):
+        return 0
+    return n
+
+
 def load_table(
     source: bytes | str | Path | BinaryIO,
     name: str | None = None,
@@ -288,6 +339,7 @@ def load_table(
     max_bytes: int = MAX_BYTES,
     max_rows: int = MAX_ROWS,
     max_columns: int = MAX_COLUMNS,
+    max_cells: int = MAX_CELLS,
 ) -> Table:
     """Read a CSV (UTF-8, UTF-8 BOM, UTF-16, Latin-1; , ; tab |; gzip or a one-file ZIP) into a Table.
 
@@ -322,6 +374,11 @@ def load_table(
         )
     names = _check_header(header, name, notes)
     _check_separators(head, delimiter, names, name)
+    cell_rows = max(1, max_cells // max(1, len(names)))  # the rows that fit under the cell cap
+    if data.count(b"\n") <= cell_rows:  # lines bound rows from above: no need to count cells while parsing
+        cell_rows = max_rows + 1
+    elif cell_rows <= max_rows and _count_rows(data, delimiter, cell_rows) > cell_rows:
+        raise _too_many_cells(name, len(names), cell_rows, max_cells)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", pd.errors.ParserWarning)
@@ -330,7 +387,7 @@ def load_table(
                 sep=delimiter,
                 header=0,
                 names=names,
-                nrows=max_rows + 1,
+                nrows=min(max_rows, cell_rows) + 1,
                 skipinitialspace=True,
                 skip_blank_lines=True,
                 encoding="utf-8",
@@ -352,6 +409,8 @@ def load_table(
     except (pd.errors.EmptyDataError, UnicodeError):
         raise DataError(f"'{name}' has no readable columns. Export the table again as CSV with a header row.") from None
     del data
+    if len(df) > cell_rows and cell_rows <= max_rows:
+        raise _too_many_cells(name, len(names), cell_rows, max_cells)
     if len(df) == 0:
         raise DataError(
             f"'{name}' has a header row ({', '.join(map(str, names[:5]))}{'…' if len(names) > 5 else ''}) "

@@ -242,9 +242,21 @@ def _frame_bytes(frame: pd.DataFrame) -> np.ndarray:
 
 
 def _frame_from(t: torch.Tensor) -> pd.DataFrame:
+    """A table saved in a model file; its size is read from the parquet footer and checked before it is unpacked
+    (a few kilobytes of parquet can hold millions of repeated cells)."""
     import io
 
-    return pd.read_parquet(io.BytesIO(t.numpy().tobytes()))
+    import pyarrow.parquet as pq
+
+    from engine.data import MAX_BYTES, MAX_CELLS
+
+    buf = io.BytesIO(t.numpy().tobytes())
+    info = pq.ParquetFile(buf).metadata
+    unpacked = sum(info.row_group(i).total_byte_size for i in range(info.num_row_groups))
+    if info.num_rows * max(info.num_columns, 1) > MAX_CELLS or unpacked > MAX_BYTES:
+        raise _damaged(f"a table in it unpacks to {info.num_rows:,} rows of {info.num_columns:,} columns")
+    buf.seek(0)
+    return pd.read_parquet(buf)
 
 
 def to_json_state(value: Any) -> Any:
@@ -317,8 +329,49 @@ def _prefixed(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.
     return {k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
 
 
+# The largest network a model file may describe. Our largest (the forecast network) holds about 0.2 million
+# parameters; a file over this cap is refused before anything is built.
+MAX_PARAMETERS = 20_000_000
+
+
+def _damaged(why: str) -> DataError:
+    return DataError(f"This model file is incomplete or damaged: {why}. Download it again from the page that trained it.")
+
+
+def check_module(cls: type, spec: Any, state: dict[str, torch.Tensor]) -> None:
+    """Refuse a network whose settings (`spec`) disagree with the weights in the file, before it is built.
+
+    The file's settings decide the layer sizes, so a crafted file could ask the server for a network of any size
+    while holding a few kilobytes of weights. The network is first built on PyTorch's meta device (shapes only,
+    no memory, no initialisation); its parameter names, shapes and count must match the file's tensors and stay
+    under MAX_PARAMETERS. A list of sizes in the settings cannot be longer than the file has tensors (each layer
+    holds at least one), so even the meta build stays small.
+    """
+    if not isinstance(spec, dict) or not all(isinstance(k, str) for k in spec):
+        raise _damaged("its network settings are missing")
+    for value in spec.values():
+        if isinstance(value, (list, tuple)) and len(value) > len(state) and all(isinstance(v, int) for v in value):
+            raise _damaged(f"its settings list {len(value):,} layers but it holds {len(state):,} weight tables")
+    try:
+        with torch.device("meta"):
+            shapes = {k: tuple(v.shape) for k, v in cls(**spec).state_dict().items()}
+    except Exception:  # any setting the network cannot be built from (a negative size, a wrong name, a huge number)
+        raise _damaged("its network settings cannot be read") from None
+    n = sum(int(np.prod(s, dtype=np.int64)) if s else 1 for s in shapes.values())
+    if n > MAX_PARAMETERS:
+        raise _damaged(f"its settings describe a network of {n:,} weights, over the {MAX_PARAMETERS:,} this app opens")
+    found = {k: tuple(v.shape) for k, v in state.items()}
+    if shapes != found:
+        wrong = sorted(set(shapes) ^ set(found)) or [k for k in shapes if shapes[k] != found[k]]
+        raise _damaged(f"its settings do not match the weights it holds ({wrong[0]})")
+    if any(not v.is_floating_point() for v in state.values()):
+        raise _damaged("its weights are not numbers with a decimal point")
+
+
 def _module(tp: Any, spec: dict, state: dict[str, torch.Tensor]) -> torch.nn.Module:
-    net = _origin(tp)(**spec)
+    cls = _origin(tp)
+    check_module(cls, spec, state)
+    net = cls(**spec)
     net.load_state_dict(state)
     return place(net).eval()
 

@@ -19,9 +19,13 @@ Run ids are 128-bit random, URL-safe, and checked against their format before an
 built from them. Save: the run's blobs first, its index row last, so no replica ever finds a
 half-written run. A dataset blob is put in place or removed only under the store-wide lock
 (`Index.locked()`: SQLite's write lock, a PostgreSQL advisory lock), so a delete on one replica
-never removes the dataset of a run being saved on another. Retention keeps at most
-EXPLORER_MAX_RUNS runs and EXPLORER_STORE_MAX_MB megabytes, removing the oldest first; expiry,
-retention and delete are the same statements on every back end.
+never removes the dataset of a run being saved on another. Retention is per owner: each signed-in
+analyst keeps at most EXPLORER_MAX_RUNS_PER_OWNER runs (50) and EXPLORER_OWNER_MAX_MB megabytes (256),
+their own oldest removed first; beyond the store's EXPLORER_MAX_RUNS runs (500) and
+EXPLORER_STORE_MAX_MB megabytes (2048), the oldest run of whoever holds the most goes first, so one
+analyst creating many links never removes another's. Runs made while signed out share one owner
+(nobody). Expiry, retention and delete are the same statements on every back end; on SQLite a delete
+leaves no copy of the row in the database file or its WAL (`secure_delete`, then a checkpoint).
 
 A store written by an earlier version is migrated in place when opened (engine/backends.py): its
 runs become "anyone with the link" runs expiring TTL days after creation.
@@ -33,12 +37,14 @@ from __future__ import annotations
 import builtins
 import contextlib
 import datetime as dt
+import hashlib
 import io
 import json
 import os
 import re
 import secrets
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Literal
@@ -51,7 +57,7 @@ from engine.backends import (Blobs, Index, StoreUnavailable, _is_database_url, d
 from engine.data import DataError, Table, load_table
 
 __all__ = ["RunStore", "Run", "UnknownRun", "NotAllowed", "SignInRequired", "StoreUnavailable", "check_access",
-           "check_delete", "is_run_id", "LINK", "SIGNED_IN", "OWNER_ONLY", "VISIBILITIES"]
+           "check_delete", "is_run_id", "run_ref", "store_kind", "LINK", "SIGNED_IN", "OWNER_ONLY", "VISIBILITIES"]
 
 _ID = re.compile(r"^[A-Za-z0-9_-]{22}$")  # secrets.token_urlsafe(16): 128 bits
 DAY = 86_400.0
@@ -82,6 +88,24 @@ class SignInRequired(NotAllowed):
 def is_run_id(value: object) -> bool:
     """Whether `value` has the shape of a run id (checked before any path or query is built from it)."""
     return isinstance(value, str) and _ID.fullmatch(value) is not None
+
+
+def store_kind(root: str | Path | None = None, artifacts: str | None = None) -> str:
+    """The kind of store runs are kept in, for pages every visitor sees ("the shared store (PostgreSQL + S3)"):
+    never its host, bucket or folder (those are for the operator: `RunStore.describe`, the server log)."""
+    setting = str(root) if root is not None else os.environ.get("EXPLORER_RUN_STORE") or str(default_folder())
+    files = artifacts if artifacts is not None else os.environ.get("EXPLORER_ARTIFACTS") or ""
+    protocol = files.split("://", 1)[0].lower() if "://" in files else "file"
+    files_kind = {"s3": "S3", "s3a": "S3", "file": "files on this server"}.get(protocol, protocol)
+    if _is_database_url(setting):
+        return f"the shared store (PostgreSQL + {files_kind})"
+    return f"this server's own store (SQLite + {files_kind})"
+
+
+def run_ref(run_id: object) -> str:
+    """What logs call a run: a short hash of its id, never the id (an id is the secret of an "anyone with the
+    link" run; the hash still lets an operator match log lines to one run)."""
+    return "r:" + hashlib.sha256(str(run_id).encode()).hexdigest()[:10]
 
 
 def default_root() -> Path:
@@ -178,13 +202,18 @@ class RunStore:
     """Shared runs: save, open (with the access rules), list, delete, expire, retain."""
 
     def __init__(self, root: str | Path | None = None, max_runs: int | None = None, max_mb: float | None = None,
-                 ttl_days: float | None = None, artifacts: str | None = None):
+                 ttl_days: float | None = None, artifacts: str | None = None, owner_max_runs: int | None = None,
+                 owner_max_mb: float | None = None):
         """`root`: a folder or a postgresql:// URL (default EXPLORER_RUN_STORE); `artifacts`: a folder or
         s3:// URL (default EXPLORER_ARTIFACTS, else the folder itself). StoreUnavailable when unreachable."""
         setting = str(root) if root is not None else os.environ.get("EXPLORER_RUN_STORE") or str(default_folder())
         self.ttl_days = ttl_days if ttl_days is not None else default_ttl_days()
         self.max_runs = max_runs if max_runs is not None else int(os.environ.get("EXPLORER_MAX_RUNS", "500"))
         self.max_bytes = int((max_mb if max_mb is not None else float(os.environ.get("EXPLORER_STORE_MAX_MB", "2048"))) * 2**20)
+        self.owner_max_runs = (owner_max_runs if owner_max_runs is not None
+                               else int(os.environ.get("EXPLORER_MAX_RUNS_PER_OWNER", "50")))
+        self.owner_max_bytes = int((owner_max_mb if owner_max_mb is not None
+                                    else float(os.environ.get("EXPLORER_OWNER_MAX_MB", "256"))) * 2**20)
         # the embedded store's folder (today's layout lives under it); None with a database URL
         self.root: Path | None = None if _is_database_url(setting) else Path(setting).expanduser()
         self.index: Index
@@ -259,7 +288,7 @@ class RunStore:
                 self.blobs.delete_prefix(prefix)
             raise
         self.purge_expired()
-        self.enforce_retention()
+        self.enforce_retention(owner)
         return run_id
 
     # ------------------------------------------------------------------------- load
@@ -351,6 +380,7 @@ class RunStore:
         if row is None:
             raise self._gone(run_id) if reason == DELETED else UnknownRun("already removed")
         self.blobs.delete_prefix(f"runs/{run_id}/")  # no replica serves the run any more: its files can go
+        self.index.forget_deleted()
 
     def purge_expired(self, now: float | None = None) -> builtins.list[str]:  # builtins: `list` is a method here
         """Remove every run past its expiry date; returns their ids. Tombstones are kept a year."""
@@ -365,20 +395,33 @@ class RunStore:
                 pass
         return ids
 
-    def enforce_retention(self) -> builtins.list[str]:
-        """Remove the oldest runs beyond the run-count and size limits (their datasets go with the last user)."""
+    def enforce_retention(self, owner: str | None = None) -> builtins.list[str]:
+        """Remove runs beyond the limits; returns their ids (their datasets go with the last user).
+
+        First `owner`'s own oldest runs beyond the per-owner quota (a signed-in analyst who just saved one), then,
+        while the store is over its run-count or size limit, the oldest run of whoever holds the most runs: an
+        analyst's links are removed to make room only when nobody holds more than they do."""
         removed: list[str] = []
-        rows = self.index.oldest_first()
-        remaining = dict(rows)
-        data_bytes = self.blobs.total_size("datasets/")
-        for run_id, _ in rows:
-            if len(remaining) <= self.max_runs and sum(remaining.values()) + data_bytes <= self.max_bytes:
-                break
+
+        def remove(run_id: str) -> None:
             try:
                 self.delete(run_id, reason=RETENTION)
             except UnknownRun:
                 pass
             removed.append(run_id)
-            del remaining[run_id]
+
+        rows = self.index.holdings()
+        if owner is not None:
+            mine = [(run_id, size) for run_id, size, o in rows if o == owner]
+            while mine and (len(mine) > self.owner_max_runs or sum(size for _, size in mine) > self.owner_max_bytes):
+                remove(mine.pop(0)[0])
+        remaining = [r for r in rows if r[0] not in removed]
+        data_bytes = self.blobs.total_size("datasets/")
+        while remaining and (len(remaining) > self.max_runs or sum(r[1] for r in remaining) + data_bytes > self.max_bytes):
+            held = Counter(o for _, _, o in remaining)
+            most = max(held.values())
+            victim = next(r for r in remaining if held[r[2]] == most)  # the oldest run of the largest holder
+            remove(victim[0])
+            remaining.remove(victim)
             data_bytes = self.blobs.total_size("datasets/")
         return removed

@@ -21,7 +21,14 @@ from engine.store import StoreUnavailable, UnknownRun
 from ui import auth
 from ui.charts import figure
 from ui.errors import guard
-from ui.share import headline_words, run_store, saved_runs, session_links
+from ui.share import (
+    headline_words,
+    log_failure,
+    run_store,
+    saved_runs,
+    session_links,
+    unreachable,
+)
 from ui.state import memo
 from ui.style import BASELINE_COLORS, MODEL_COLOR
 
@@ -89,7 +96,7 @@ def _saved_choices(page: str, exclude: set[str]) -> tuple[dict[str, str], str | 
     try:
         rows = saved_runs(page=page, limit=_MAX_SAVED + len(exclude))
     except StoreUnavailable as exc:
-        return {}, (f"Your saved runs (My runs) cannot be offered until the run store is back: {exc.cause} "
+        return {}, (f"Your saved runs (My runs) cannot be offered until the run store is back: {unreachable(exc)} "
                     "The runs of this session compare as usual.")
     except Exception:  # the store's disk or index: logged, a sentence in the panel
         log.exception("listing the saved runs of %s", page)
@@ -116,12 +123,12 @@ def _open_saved(page: str, choice: str) -> tuple[Any, Run] | str:
         return ("This saved run was deleted or has expired, so it cannot be compared any more. "
                 "Pick another run.")
     except StoreUnavailable as exc:
-        return (f"This saved run cannot be read until the run store is back: {exc.cause} "
+        return (f"This saved run cannot be read until the run store is back: {unreachable(exc)} "
                 "The runs of this session compare as usual.")
     except DataError as exc:  # not allowed, or its model file damaged: the store's own sentence
         return exc.message
-    except Exception:
-        log.exception("opening saved run %s to compare", run_id)
+    except Exception:  # noqa: BLE001 (logged by log_failure, with the run id hashed)
+        log_failure("opening saved run to compare", run_id)
         return "This saved run cannot be read right now, so it cannot be compared. Try again in a minute."
 
 

@@ -1,15 +1,23 @@
 """Step 1 of every page: pick the bundled sample or upload a CSV; preview it; say what is wrong."""
 from __future__ import annotations
 
+import contextlib
+import os
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import streamlit as st
+from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from engine.data import MAX_COLUMNS, MAX_ROWS, Table, load_table, profile, sample_rows
+from engine.data import MAX_COLUMNS, MAX_ROWS, DataError, Table, load_table, profile, sample_rows
 from ui.dictionary import column_descriptions
 from ui.errors import guard
 from ui.state import memo
+from ui.text import plain
 
+T = TypeVar("T")
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data"
 UPLOAD = "Upload my own CSV"
 
@@ -28,6 +36,42 @@ def _profile(table: Table):
 def upload_limit_bytes() -> int:
     """The server's upload limit (.streamlit/config.toml [server] maxUploadSize, in MB)."""
     return int(st.get_option("server.maxUploadSize")) * 2**20
+
+
+# Reading an upload costs memory in proportion to the upload limit (engine.data: unpacking stops at the limit,
+# cells are capped), so the server reads at most this many at once, whoever sent them; the rest wait their turn.
+PARALLEL_READS = max(1, int(os.environ.get("EXPLORER_PARALLEL_READS", "2")))
+_READING = threading.BoundedSemaphore(PARALLEL_READS)
+_WAIT_SECONDS = 300.0
+
+
+@contextlib.contextmanager
+def reading_slot() -> Iterator[None]:
+    """Hold one of the server's PARALLEL_READS reading slots; while none is free, say so on the page and wait."""
+    if not _READING.acquire(blocking=False):
+        note = st.empty()
+        note.info("Other files are being read on this server right now; yours is next in line.",
+                  icon=":material/hourglass_top:")
+        got = _READING.acquire(timeout=_WAIT_SECONDS)
+        note.empty()
+        if not got:
+            raise DataError("The server is busy reading other analysts' files. Try your file again in a minute.")
+    try:
+        yield
+    finally:
+        _READING.release()
+
+
+def read_upload(upload: UploadedFile, max_rows: int | None = None) -> Table:
+    """An uploaded CSV as a Table (the one way pages read an upload): within the upload limit, in a reading slot."""
+    with reading_slot():
+        return sample_rows(load_table(upload.getvalue(), upload.name, max_bytes=upload_limit_bytes()), max_rows)
+
+
+def read_model_file(upload: UploadedFile, load: Callable[[bytes], T]) -> T:
+    """An uploaded model file through the scenario's `load`, in a reading slot."""
+    with reading_slot():
+        return load(upload.getvalue())
 
 
 def dataset_picker(samples: dict[str, str], key: str, help_text: str = "", max_rows: int | None = None) -> Table | None:
@@ -54,8 +98,7 @@ def dataset_picker(samples: dict[str, str], key: str, help_text: str = "", max_r
         if upload.file_id not in cache:
             cache.clear()  # keep one upload in memory per page and session
             with guard("reading your file"):
-                read = load_table(upload.getvalue(), upload.name, max_bytes=upload_limit_bytes())
-                cache[upload.file_id] = sample_rows(read, max_rows)
+                cache[upload.file_id] = read_upload(upload, max_rows)
         table = cache[upload.file_id]
     else:
         with guard("reading the sample data"):
@@ -69,7 +112,7 @@ def dataset_picker(samples: dict[str, str], key: str, help_text: str = "", max_r
 def show_preview(table: Table) -> None:
     df = table.df
     if table.notice:
-        st.info(table.notice, icon=":material/content_cut:")
+        st.info(plain(table.notice), icon=":material/content_cut:")
     c1, c2, c3 = st.columns(3)
     c1.metric("Rows", f"{len(df):,}")
     c2.metric("Columns", f"{df.shape[1]:,}")
@@ -80,4 +123,4 @@ def show_preview(table: Table) -> None:
     if table.notes:
         with st.expander("What we did while reading your file"):
             for note in table.notes:
-                st.markdown(f"- {note}")
+                st.markdown(f"- {plain(note)}")

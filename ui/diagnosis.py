@@ -19,6 +19,7 @@ from ui.subgroups import report_section, subgroup_view
 from ui.style import pct
 from ui.tabular import batch_scoring, explain_and_what_if, model_file_scoring, report_head
 from ui.training import training_notes
+from ui.text import plain
 
 KEYS = ["roc_auc", "accuracy", "sensitivity", "specificity", "brier"]
 LABELS = {"roc_auc": "ROC-AUC", "accuracy": "Accuracy", "sensitivity": "Sensitivity", "specificity": "Specificity",
@@ -46,7 +47,7 @@ def performance(model: dx.DiagnosisModel) -> float:
     st.dataframe(comparison_table(dx.MODEL, model.metrics, model.baseline_metrics, shown, LABELS, model.intervals), width="stretch")
     st.caption("Same held-out patients for every model; brackets: 95% bootstrap intervals.")
 
-    threshold = st.slider(f"Risk threshold: flag a patient as '{model.positive_class}' when the risk is at least",
+    threshold = st.slider(f"Risk threshold: flag a patient as '{plain(model.positive_class)}' when the risk is at least",
                           0.01, 0.99, 0.5, 0.01, key="dx_threshold", bind="query-params")
     at = model.at_threshold(threshold)
     m = at[dx.MODEL]

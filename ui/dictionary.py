@@ -15,6 +15,7 @@ import streamlit as st
 
 from engine.data import DataError, Table
 from engine.dictionary import Dictionary
+from ui.text import plain
 
 _KEPT = "_explorer_dictionaries"  # fingerprint → Dictionary, this session
 MAX_EDITABLE_COLUMNS = 200  # wider tables (images as pixels) take an uploaded dictionary only
@@ -70,7 +71,7 @@ def column_descriptions(table: Table, key: str, sample_path: str | Path | None =
                 base = Dictionary.from_csv(upload.getvalue(), name=upload.name)
                 source = upload.file_id
             except DataError as exc:
-                st.warning(f"{exc.message} The descriptions below are unchanged.", icon=":material/menu_book:")
+                st.warning(f"{plain(exc.message)} The descriptions below are unchanged.", icon=":material/menu_book:")
         dictionary = base
         if len(columns) <= MAX_EDITABLE_COLUMNS:
             edited = st.data_editor(
@@ -83,9 +84,9 @@ def column_descriptions(table: Table, key: str, sample_path: str | Path | None =
             try:
                 dictionary = Dictionary.from_frame(pd.DataFrame(edited).fillna(""))
             except DataError as exc:
-                st.warning(f"{exc.message} Until then the other descriptions are used.", icon=":material/menu_book:")
+                st.warning(f"{plain(exc.message)} Until then the other descriptions are used.", icon=":material/menu_book:")
         missing = dictionary.unknown(columns)
         if missing:
-            st.caption(f"Not in this file, so not used: {', '.join(missing[:8])}{'…' if len(missing) > 8 else ''}.")
+            st.caption(f"Not in this file, so not used: {plain(', '.join(missing[:8]))}{'…' if len(missing) > 8 else ''}.")
     st.session_state.setdefault(_KEPT, {})[table.fingerprint] = dictionary
     return dictionary

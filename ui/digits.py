@@ -14,12 +14,14 @@ from engine.data import Table, load_table
 from engine.explain import Explanation
 from engine.training import trains_on_gpu
 from ui import charts
+from ui.data import read_model_file, read_upload
 from ui.errors import guard
 from ui.report import appendix, build_report
 from ui.results import comparison_table, download_csv, metric_cards
 from ui.share import share_panel
 from ui.state import memo
 from ui.style import MODEL_COLOR, NEGATIVE_COLOR, NEUTRAL_COLOR, POSITIVE_COLOR, pct
+from ui.text import plain
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data"
 KEYS = ["accuracy", "macro_f1", "worst_recall", "log_loss"]
@@ -395,7 +397,7 @@ def batch_prediction(model: dg.DigitModel, key: str) -> None:
     if upload.file_id not in cache:
         cache.clear()
         with guard("predicting your file", stop=False):
-            table = load_table(upload.getvalue(), upload.name)
+            table = read_upload(upload)
             dg.read_images(table.df, model.columns, upload.name, labelled=False)  # problems named with the file's name
             pred = model.predict(table.df)
             truth = None
@@ -495,7 +497,7 @@ def results(model: dg.DigitModel, run_key: str, run_id: str | None, data_label: 
                        "loss (dotted) means memorising.")
             st.markdown(f"CNN: {model.histories[dg.MODEL].stopped}; MLP: {model.histories[dg.MLP].stopped}.")
             for note in model.notes:
-                st.markdown(f"- {note}")
+                st.markdown(f"- {plain(note)}")
     with tabs[1]:
         explanation_view(model, run_key, "dg_expl")
     with tabs[2]:
@@ -515,7 +517,7 @@ def model_from_file() -> tuple[dg.DigitModel, str] | None:
         return None
     model = None
     with guard("reading the model file", stop=False):
-        model = memo("dg_uploaded_model", upload.file_id, lambda: dg.load(upload.getvalue()), keep=1)
+        model = memo("dg_uploaded_model", upload.file_id, lambda: read_model_file(upload, dg.load), keep=1)
         st.success(f"Models read: the CNN's test accuracy was {pct(model.metrics['accuracy'], 2)} on "
                    f"{model.n_rows['test']:,} images. Its results are below; draw a digit or predict new images there.")
     return (model, upload.file_id) if model is not None else None

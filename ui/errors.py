@@ -10,6 +10,7 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import RerunException, StopException
 
 from engine.data import DataError
+from ui.text import plain
 
 log = logging.getLogger("explorer.ui")
 
@@ -33,7 +34,7 @@ def guard(what: str = "this step", stop: bool = True):
     except (StopException, RerunException):
         raise
     except DataError as exc:
-        st.error(exc.message, icon=":material/error:")
+        st.error(plain(exc.message), icon=":material/error:")
         if stop:
             st.stop()
     except Exception:

@@ -22,6 +22,7 @@ from ui.state import memo
 from ui.tabular import batch_scoring, dependence_view, model_file_scoring
 from ui.style import BASELINE_COLORS, MODEL_COLOR, NEUTRAL_COLOR, fmt, money
 from ui.training import run_key as content_key
+from ui.text import plain
 
 KEYS = ["mae", "mase", "smape", "coverage", "rmse"]  # the error in the analyst's units first
 LOWER = ["mase", "smape", "mae", "rmse"]
@@ -109,7 +110,7 @@ def column_inputs(df: pd.DataFrame, fp: str) -> tuple[fc.ForecastColumns, fc.For
 def panel_summary(panel: fc.Panel) -> None:
     st.markdown(panel.describe())  # plain text from the engine
     for note in panel.notes:
-        st.info(note, icon=":material/info:")
+        st.info(plain(note), icon=":material/info:")
     if panel.skipped:
         with st.expander(f"Skipped series ({len(panel.skipped):,})"):
             st.dataframe(pd.DataFrame({"series": list(panel.skipped), "why": list(panel.skipped.values())}),
@@ -279,7 +280,7 @@ def metric_cards(model: fc.ForecastModel) -> None:
     m, unit, target = model.metrics, model.freq.unit, model.columns.target
     base = model.baseline_metrics.get(fc.SNAIVE, {})
     who = "the page's forecast" if fc.COMBO in model.candidate_metrics else "the network's forecast"
-    st.markdown(f"On average {who} for one {unit} of one series was off by **{show_metric('mae', m['mae'])} {target}** "
+    st.markdown(f"On average {who} for one {unit} of one series was off by **{show_metric('mae', m['mae'])} {plain(target)}** "
                 f"(seasonal naive: {show_metric('mae', base.get('mae'))}); its 80% interval held "
                 f"**{show_metric('coverage', m.get('coverage'))}** of the actual values.")
     st.caption("The small coloured numbers compare it with **seasonal naive** on the same windows.")
@@ -317,7 +318,7 @@ def performance(model: fc.ForecastModel) -> None:
         st.markdown(f"Backtest network: training {model.history.stopped}. Time: " +
                     ", ".join(f"{k} {v:.1f} s" for k, v in model.timings.items()) + ".")
         for note in model.notes:
-            st.markdown(f"- {note}")
+            st.markdown(f"- {plain(note)}")
         if model.skipped:
             st.markdown("Skipped series: " + "; ".join(f"**{s}** ({why})" for s, why in list(model.skipped.items())[:50]))
 
@@ -340,7 +341,7 @@ def forecasts(model: fc.ForecastModel, names: dict[str, str] | None = None) -> N
     if names and pick in names:
         fig.update_layout(title=f"{series_label(names)(pick)}: history, backtest and forecast")
     st.plotly_chart(fig, key="fc_chart")
-    st.caption(f"This series uses the {SHORT.get(model.method_of(pick), pick)} forecast (chosen on the backtest). Black: what "
+    st.caption(f"This series uses the {plain(SHORT.get(model.method_of(pick), pick))} forecast (chosen on the backtest). Black: what "
                "was sold. Dashed and dotted lines: what each model forecast in the backtest windows; blue band: the 80% "
                "interval of the forecast used — about 8 in 10 actual values should fall inside it.")
     f = model.forecast[model.forecast["series"] == pick]
@@ -434,19 +435,19 @@ def _plan_changes(model: fc.ForecastModel, df: pd.DataFrame, series: str, key: s
     changes = []
     for driver, kind in kinds.items():
         c1, c2, c3 = st.columns([1, 1, 2])
-        if not c1.checkbox(f"Change {driver}", key=f"{key}_on_{driver}"):
+        if not c1.checkbox(f"Change {plain(driver)}", key=f"{key}_on_{driver}"):
             continue
         if kind == "flag":
-            on = c2.radio(driver, ["1 (on, open, yes)", "0 (off, closed, no)"], key=f"{key}_flag_{driver}",
+            on = c2.radio(plain(driver), ["1 (on, open, yes)", "0 (off, closed, no)"], key=f"{key}_flag_{driver}",
                           help="A promotion or holiday on: 1. For an open/closed column, 0 closes the shop on those days.")
             change = dict(value=1.0 if on.startswith("1") else 0.0)
         elif kind == "number":
-            change = dict(percent=c2.number_input(f"{driver}: change by (%)", -90.0, 500.0, -10.0, 5.0,
+            change = dict(percent=c2.number_input(f"{plain(driver)}: change by (%)", -90.0, 500.0, -10.0, 5.0,
                                                   key=f"{key}_pct_{driver}", help="A price cut of 10%: −10."))
         else:
             levels = sorted(map(str, df[driver].dropna().unique()))[:200]
-            change = dict(value=c2.selectbox(f"{driver}: set to", levels, key=f"{key}_cat_{driver}"))
-        first, last = c3.select_slider(f"{driver}: on these {model.freq.unit}s", labels, value=(labels[0], labels[-1]),
+            change = dict(value=c2.selectbox(f"{plain(driver)}: set to", levels, key=f"{key}_cat_{driver}"))
+        first, last = c3.select_slider(f"{plain(driver)}: on these {model.freq.unit}s", labels, value=(labels[0], labels[-1]),
                                        key=f"{key}_days_{driver}_{labels[0]}")
         changes.append(scn.DriverChange(driver, labels.index(first) + 1, labels.index(last) + 1, **change))
     return changes

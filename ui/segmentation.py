@@ -30,6 +30,7 @@ from ui.state import memo
 from ui.options import option_input
 from ui.tabular import batch_scoring, dependence_view, model_file_scoring, what_if
 from ui.style import BASELINE_COLORS, MODEL_COLOR, NEUTRAL_COLOR, fmt, pct
+from ui.text import plain
 
 # Okabe–Ito first (colour-blind safe), then two more distinct hues for k up to 10.
 SEGMENT_COLORS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000",
@@ -149,7 +150,7 @@ def prepared_summary(prep: seg.Prepared) -> None:
     c3.metric("Features per customer", f"{prep.features.shape[1]:,}", help="Columns k-means measures distances on.")
     with st.expander("What was done to your data", expanded=False):
         for note in prep.notes:
-            st.markdown(f"- {note}")
+            st.markdown(f"- {plain(note)}")
         if set(seg.RFM_FEATURES) <= set(prep.features.columns):
             for name, text in seg.FEATURE_HELP.items():
                 st.markdown(f"- **{name}**: {text}")
@@ -406,9 +407,9 @@ def scan_chart(model: seg.SegmentationModel) -> go.Figure:
 def global_explanation(exp: Explanation, name: str, key: str, labels: Dictionary | None = None) -> None:
     c1, c2 = st.columns(2)
     c1.plotly_chart(charts.shap_bar(exp, names=labels), key=f"{key}_bar")
-    c1.caption(f"Longer bars: columns that decide most whether a customer is pulled into '{name}'.")
+    c1.caption(f"Longer bars: columns that decide most whether a customer is pulled into '{plain(name)}'.")
     c2.plotly_chart(charts.shap_beeswarm(exp, names=labels), key=f"{key}_swarm")
-    c2.caption(f"Dots right of zero pull customers towards '{name}'; orange dots are high values of that column, blue low.")
+    c2.caption(f"Dots right of zero pull customers towards '{plain(name)}'; orange dots are high values of that column, blue low.")
     dependence_view(exp, key, labels=labels, row_label="customer")
 
 
@@ -422,7 +423,7 @@ def customer_picker(model: seg.SegmentationModel, names: Sequence[str], key: str
     if typed:
         if typed in set(ids):
             return typed
-        c2.warning(f"No customer '{typed}' in the segmented data.")
+        c2.warning(f"No customer '{plain(typed)}' in the segmented data.")
     pos = {c: i for i, c in enumerate(ids)}
     return c1.selectbox("Pick a customer", options, key=f"{key}_pick",
                         format_func=lambda c: f"{c} · {names[labels[pos[c]]]}",
@@ -437,7 +438,7 @@ def membership_waterfall(model: seg.SegmentationModel, cid: str, names: Sequence
     fall = charts.shap_waterfall(exp, 0, probability=path, names=model.dictionary, axis_title=f"membership of '{names[j]}' (%)")
     fall.update_layout(title=f"Why '{names[j]}': from the average customer to this one")
     st.plotly_chart(fall, key=f"{key}_waterfall")
-    st.caption(f"Start from the average customer's membership of '{names[j]}'; each bar is one column moving this "
+    st.caption(f"Start from the average customer's membership of '{plain(names[j])}'; each bar is one column moving this "
                "customer towards it (orange) or away (blue), in percentage points in the order drawn; the last bar is "
                "this customer's membership. Hover a bar for its pull in the soft assignment's own units (log-odds "
                "compared with the average segment).")
@@ -447,9 +448,9 @@ def customer_view(model: seg.SegmentationModel, cid: str, names: Sequence[str], 
                   key: str) -> None:
     row = model.customers.loc[cid]
     j = int(row["_segment"])
-    st.markdown(f"Customer **{cid}** is in segment **{j + 1} · {names[j]}** "
+    st.markdown(f"Customer **{plain(cid)}** is in segment **{j + 1} · {plain(names[j])}** "
                 f"({pct(float(proba[j]))} membership under the soft assignment).")
-    st.caption(f"Suggested action for this segment: {model.actions[j]}")
+    st.caption(f"Suggested action for this segment: {plain(model.actions[j])}")
     prof = model.profile
     table = pd.DataFrame({
         "this customer": [show(c, row[c]) for c in model.features],
@@ -541,7 +542,7 @@ def results(model: seg.SegmentationModel, key: str, run_id: str | None, dataset_
         performance(model, names)
         with st.expander("What was done to the data"):
             for note in model.notes:
-                st.markdown(f"- {note}")
+                st.markdown(f"- {plain(note)}")
 
     with expl:
         st.info(f"**What is explained:** the *soft assignment* — each segment's pull on a customer is the softmax of "

@@ -8,23 +8,24 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import html
 import logging
 import time
+import traceback
 from dataclasses import dataclass, replace
 from typing import Any, Callable
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import streamlit as st
 
 from engine.data import Table
 from engine.scenario import about, abouts
 from engine.store import (LINK, OWNER_ONLY, SIGNED_IN, NotAllowed, Run, RunStore, SignInRequired, StoreUnavailable,
-                          UnknownRun, check_access)
+                          UnknownRun, check_access, run_ref, store_kind)
 from ui import auth
 from ui.errors import guard
 from ui.state import memo
 from ui.style import currency
+from ui.text import plain
 
 log = logging.getLogger("explorer.runs")
 
@@ -57,6 +58,13 @@ _RETRY_AFTER = 20.0  # seconds: how long an outage answer is reused before the s
 _outage: dict[str, Any] = {"until": 0.0, "error": None}
 
 
+def log_failure(what: str, run_id: str) -> None:
+    """Log the exception being handled with the run named by its short hash, in the message and the traceback
+    (a store's error can quote the run's file path, which holds its id)."""
+    ref = run_ref(run_id)
+    log.error("%s %s\n%s", what, ref, traceback.format_exc().replace(str(run_id), ref))
+
+
 def run_store() -> RunStore:
     """One store per server process (EXPLORER_RUN_STORE / EXPLORER_ARTIFACTS, kept EXPLORER_RUN_TTL_DAYS days).
 
@@ -75,24 +83,32 @@ def run_store() -> RunStore:
     return store
 
 
+def unreachable(exc: StoreUnavailable) -> str:
+    """What the page says of a store that is down: its kind only. Where it is and what failed go to the log."""
+    log.warning("run store unavailable: %s", exc.cause)
+    return f"{store_kind()} cannot be reached right now."
+
+
 def sharing_unavailable(exc: StoreUnavailable) -> None:
-    """The sentence wherever sharing is offered while the store is down (the results above still show)."""
-    st.warning(f"Sharing is unavailable until the run store is back: {exc.cause} Your results on this page are "
-               "not affected; try again in a minute.", icon=":material/cloud_off:")
+    """The sentence wherever sharing is offered while the store is down (the results above still show). It names
+    the kind of store only; where it is and what failed go to the server log, for the operator."""
+    st.warning(f"Sharing is unavailable until the run store is back: {unreachable(exc)} "
+               "Your results on this page are not affected; try again in a minute.", icon=":material/cloud_off:")
 
 
 def store_health() -> tuple[bool, str]:
-    """(ok, sentence) for the home page: where runs are kept, or why sharing is unavailable right now."""
+    """(ok, sentence) for the home page: the kind of store share links are kept in, or that sharing is unavailable
+    right now. Every visitor reads it, so it never names a host, bucket or folder (the log does)."""
     try:
         store = run_store()
         store.check()
     except StoreUnavailable as exc:
-        return False, (f"Sharing is unavailable until the run store is back: {exc.cause} Training works as usual; "
-                       "share links and My runs return with the store.")
+        return False, (f"Sharing is unavailable until the run store is back: {unreachable(exc)} "
+                       "Training works as usual; share links and My runs return with the store.")
     except Exception:  # never a traceback on the home page
         log.exception("checking the run store")
         return False, "Sharing is unavailable: the run store could not be checked (see the server log)."
-    return True, store.describe()
+    return True, f"Share links are kept in {store_kind()}."
 
 
 def _day(ts: float) -> str:
@@ -147,14 +163,14 @@ def open_shared_run(page: str) -> Run | None:
         st.warning(message, icon=":material/lock:")
         return None
     except (UnknownRun, NotAllowed) as exc:
-        st.warning(exc.message, icon=":material/link_off:")
+        st.warning(plain(exc.message), icon=":material/link_off:")
         return None
     except StoreUnavailable as exc:
-        st.warning(f"This link cannot be opened until the run store is back: {exc.cause} Try again in a minute; "
-                   "the page below works as usual.", icon=":material/cloud_off:")
+        st.warning(f"This link cannot be opened until the run store is back: {unreachable(exc)} Try again in a "
+                   "minute; the page below works as usual.", icon=":material/cloud_off:")
         return None
-    except Exception:  # the store's disk or index: logged with the run id, a sentence on the page
-        log.exception("opening run %s", run_id)
+    except Exception:  # noqa: BLE001 (the store's disk or index: logged by log_failure, a sentence on the page)
+        log_failure("opening run", run_id)
         st.warning("The run store cannot be read right now, so this link cannot be opened. Try again in a minute; "
                    "the page below works as usual.", icon=":material/link_off:")
         return None
@@ -170,12 +186,12 @@ def shared_banner(run: Run, page: str, lead: list[str]) -> None:
     mine = " you" if run.owner is not None and run.owner == auth.viewer_id() else ""
     with st.container(border=True):
         for line in [line for line in lead if line][:3]:
-            st.markdown(f"**{html.escape(line)}**" if line is lead[0] else html.escape(line))
+            st.markdown(f"**{plain(line)}**" if line is lead[0] else plain(line))
         st.markdown(f"A shared run{' created by' + mine if mine else ''}, reopened without training: dataset "
-                   f"{html.escape(run.dataset_name)} ({run.n_rows:,} rows), trained {when}; kept until {_day(run.expires)}.")
+                   f"{plain(run.dataset_name)} ({run.n_rows:,} rows), trained {when}; kept until {_day(run.expires)}.")
         with st.expander("How this run was made (columns and settings)"):
             for line in settings_in_words(run.columns, run.settings):
-                st.markdown(f"- {html.escape(line)}")
+                st.markdown(f"- {plain(line)}")
         if st.button("Start my own analysis instead", key=f"{page}_leave_shared"):
             st.query_params.clear()
             st.rerun()
@@ -203,12 +219,16 @@ _VIEW_PREFIXES = {a.name: (a.prefix,) for a in abouts() if a.subgroups}  # each 
 
 
 def share_link(url_path: str, run_id: str) -> str:
+    """The link that reopens `run_id` on its page: `run` and this page's own view keys (e.g. `dx_subgroup`), each
+    named exactly and its value quoted, so nothing else in the address the analyst arrived by (a crafted key, a
+    second `run=`) reaches the link."""
     url = st.context.url or ""
     parts = urlsplit(url)
     origin = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
-    views = {k: v for k, v in {**st.query_params.to_dict(), **st.session_state.get("_linked_views", {})}.items()
-             if k.endswith(LINKED_VIEWS) and k.split("_")[0] in _VIEW_PREFIXES.get(url_path, ())}
-    return f"{origin}/{url_path}?run={run_id}" + "".join(f"&{k}={quote(str(v))}" for k, v in views.items())
+    own = {f"{prefix}{suffix}" for prefix in _VIEW_PREFIXES.get(url_path, ()) for suffix in LINKED_VIEWS}
+    views = {k: str(v) for k, v in {**st.query_params.to_dict(), **st.session_state.get("_linked_views", {})}.items()
+             if k in own}
+    return f"{origin}/{quote(url_path)}?" + urlencode({"run": run_id, **dict(sorted(views.items()))}, quote_via=quote)
 
 
 def _create_link(offer: ShareOffer) -> None:
@@ -220,7 +240,7 @@ def _create_link(offer: ShareOffer) -> None:
         return
     until = _day(time.time() + store.ttl_days * 86_400)
     st.markdown("**Share these results** — create a link that reopens them for someone else, without training.")
-    st.markdown(f"Creating a link stores on this server: your dataset **{html.escape(offer.table.name)}** "
+    st.markdown(f"Creating a link stores on this server: your dataset **{plain(offer.table.name)}** "
                 f"({len(offer.table.df):,} rows), the trained model and its results (metrics and settings). They are "
                 f"kept until **{until}** ({store.ttl_days:g} days), then removed automatically; you can delete them "
                 "sooner here or on **My runs**. Nothing is stored until you press the button.")
@@ -239,7 +259,7 @@ def _create_link(offer: ShareOffer) -> None:
             except StoreUnavailable as exc:  # the sharing sentence, not guard's generic error box
                 sharing_unavailable(exc)
                 return
-            log.info("run %s created on %s by owner %s (%s)", run_id, offer.page, me.id if me else "-", visibility)
+            log.info("run %s created on %s (%s)", run_ref(run_id), offer.page, visibility)
             _created_here().append(run_id)
             st.session_state.setdefault(_LINKS, {})[(offer.page, offer.job_id)] = run_id
             st.rerun()
@@ -249,7 +269,7 @@ def delete_run(run_id: str) -> None:
     """Delete a link this session may delete (its owner signed in, or its creator's browser session)."""
     viewer = auth.viewer_id()
     run_store().delete(run_id, requester=viewer)
-    log.info("run %s deleted by owner %s", run_id, viewer or "-")
+    log.info("run %s deleted", run_ref(run_id))
     created = _created_here()
     if run_id in created:
         created.remove(run_id)
@@ -260,7 +280,7 @@ def _link_box(url_path: str, run_id: str) -> None:
     try:
         run = run_store().info(run_id)
     except UnknownRun as exc:
-        st.info(exc.message, icon=":material/link_off:")
+        st.info(plain(exc.message), icon=":material/link_off:")
         return
     except StoreUnavailable as exc:
         sharing_unavailable(exc)
@@ -316,8 +336,8 @@ def my_runs() -> None:
     try:
         run_store()
     except StoreUnavailable as exc:
-        st.warning(f"My runs is unavailable until the run store is back: {exc.cause} Training on every page works "
-                   "as usual.", icon=":material/cloud_off:")
+        st.warning(f"My runs is unavailable until the run store is back: {unreachable(exc)} "
+                   "Training on every page works as usual.", icon=":material/cloud_off:")
         return
     with guard("reading your runs"):
         rows = saved_runs()
@@ -337,7 +357,7 @@ def my_runs() -> None:
         with st.container(border=True):
             c1, c2 = st.columns([4, 1])
             headline = headline_words(row["page"], row["metrics"])
-            c1.markdown(f"**{title}** · {html.escape(row['dataset_name'])} ({row['n_rows']:,} rows) · created "
+            c1.markdown(f"**{title}** · {plain(row['dataset_name'])} ({row['n_rows']:,} rows) · created "
                         f"{dt.datetime.fromtimestamp(row['created']).strftime('%d %b %Y, %H:%M')}"
                         + (f" · {headline}" if headline else ""))
             c1.caption(f"{VISIBILITY_LABELS.get(row['visibility'], 'Only its creator')} · kept until {_day(row['expires'])}")

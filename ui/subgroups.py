@@ -12,6 +12,7 @@ import streamlit as st
 from engine import subgroups as sg
 from ui.charts import figure
 from ui.style import MODEL_COLOR, NEUTRAL_COLOR
+from ui.text import plain
 
 _NONE = "(choose a column)"
 LINKED = "_linked_views"  # view settings a share link carries (read by ui.share.share_link)
@@ -54,7 +55,7 @@ def table(result: sg.Subgroups) -> pd.DataFrame:
 def subgroup_view(key: str, rows: pd.DataFrame, y: np.ndarray, flagged: np.ndarray, score: np.ndarray | None,
                   unit: str, positive: str, exclude: Sequence[str] = ()) -> sg.Subgroups | None:
     """The Subgroups tab: `rows` are the held-out rows (analyst's columns) aligned with y, flagged and score."""
-    st.caption(f"The held-out {unit}, split by one column: does the model catch {positive} and raise false alarms "
+    st.caption(f"The held-out {unit}, split by one column: does the model catch {plain(positive)} and raise false alarms "
                "alike in every group? Pick a column such as sex, an age (cut into bands) or a product type.")
     options = sg.groupable(rows, tuple(exclude))
     if not options:

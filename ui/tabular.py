@@ -8,15 +8,16 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from engine.data import Table, load_table, profile
+from engine.data import Table, profile
 from engine.dictionary import Dictionary
 from engine.explain import Explanation
 from ui import charts
-from ui.data import upload_limit_bytes
+from ui.data import read_model_file, read_upload
 from ui.errors import guard
 from ui.results import download_csv
 from ui.state import memo
 from ui.style import money
+from ui.text import plain
 
 
 def explanation_panel(exp: Explanation, key: str, row_label: str = "row", row_names: Sequence[str] | None = None,
@@ -237,7 +238,7 @@ def what_if(
 def _outside_warning(outside: Sequence[str]) -> None:
     """What-if values beyond the training range are answered, but marked as a guess beyond the data."""
     if outside:
-        st.warning(f"{', '.join(outside)} {'is' if len(outside) == 1 else 'are'} outside the range seen in training: the "
+        st.warning(f"{plain(', '.join(outside))} {'is' if len(outside) == 1 else 'are'} outside the range seen in training: the "
                    "model has never seen such values, so this answer is a guess beyond the data.",
                    icon=":material/warning:")
 
@@ -299,7 +300,7 @@ def batch_scoring(key: str, score_fn: Callable[[pd.DataFrame], pd.DataFrame], re
     if upload.file_id not in cache:
         cache.clear()
         with guard("scoring your file", stop=False):
-            table = load_table(upload.getvalue(), upload.name, max_bytes=upload_limit_bytes())
+            table = read_upload(upload)
             cache[upload.file_id] = (score_fn(table.df), list(table.df.columns))
     scored, uploaded = cache.get(upload.file_id, (None, []))
     if scored is None:
@@ -323,7 +324,7 @@ def model_file_scoring(key: str, load: Callable[[bytes], object], file_name: str
     if upload is None:
         return
     with guard("reading the model file", stop=False):
-        model = memo(f"{key}_uploaded_model", upload.file_id, lambda: load(upload.getvalue()), keep=1)
+        model = memo(f"{key}_uploaded_model", upload.file_id, lambda: read_model_file(upload, load), keep=1)
         label, value = model.headline()
         what = describe(model) if describe else f"Model from {len(model.features)} columns"
         st.success(what + (f"; its held-out {label} was {value:.3f}." if math.isfinite(value) else "."))

@@ -59,7 +59,7 @@ def test_a_link_shared_on_one_replica_opens_on_the_other_and_after_a_restart(bro
     page.set_default_timeout(120_000)
     try:
         page.goto(a.url)
-        page.get_by_text("Runs are kept in the PostgreSQL database").first.wait_for()
+        page.get_by_text("Share links are kept in the shared store (PostgreSQL + S3)").first.wait_for()
         home = page.locator("body").inner_text()
         assert "s3://team-runs/explorer" in home and "Sharing is unavailable" not in home
         screenshot(page, "replicas_home_store_line")

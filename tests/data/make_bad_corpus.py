@@ -61,9 +61,9 @@ def _zip(members: dict[str, bytes]) -> bytes:
     return buf.getvalue()
 
 
-def _gzip(data: bytes) -> bytes:
+def _gzip(data: bytes, level: int = 9) -> bytes:
     buf = io.BytesIO()
-    with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0, filename="") as fh:
+    with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0, filename="", compresslevel=level) as fh:
         fh.write(data)
     return buf.getvalue()
 
@@ -141,6 +141,13 @@ def diagnosis() -> None:
     wide_h = ["patient_id", "target", *[f"g{j:04d}" for j in range(4998)]]
     wide = [[str(i + 1), str(i % 2), *[str(rng.randrange(10)) for _ in range(4998)]] for i in range(6)]
     add("diagnosis_5000_columns.csv", _csv(wide_h, wide))
+    add("diagnosis_gzip_bomb_300mb.csv.gz", _gzip(_bomb(300), level=9))
+
+
+def _bomb(mb: int) -> bytes:
+    """Issue 23: 2,000 numeric columns of one-character cells, `mb` megabytes of them (packs about 700:1)."""
+    row = ",".join(["1"] * 2000) + "\n"
+    return (",".join(f"c{j}" for j in range(2000)) + "\n" + row * (mb * 2**20 // len(row))).encode()
 
 
 def fraud() -> None:
@@ -152,6 +159,7 @@ def fraud() -> None:
     add("fraud_ragged_rows.csv", "\n".join(ragged) + "\n")
     add("fraud_utf16_bom.csv", _csv(h, rows), "utf-16")  # Python's utf-16 writes a BOM (little-endian here)
     add("fraud_zip_one_csv.zip", _zip({"transactions_2013.csv": _csv(h, rows).encode()}))
+    add("fraud_zip_bomb_300mb.zip", _zip({"transactions.csv": _bomb(300)}))
     lab = h.index("Class")
     add("fraud_one_class_label.csv", _csv(h, [r for r in _card(160)[1] if r[lab] == "0"]))  # genuine transactions only
     a = h.index("Amount")
@@ -336,6 +344,10 @@ DESCRIBE: dict[str, tuple[str, str]] = {
                                   "Read (12 rows); the pixel columns stay numeric with a note about the non-numbers; error: those pixels are empty."),
     "digits_label_all_missing.csv": ("The label column is empty in every row.", "Read (12 rows); error: the label column is empty."),
     "digits_infinities_in_pixels.csv": ("Pixels holding inf, -inf and Infinity.", "Read (12 rows); error naming pixel349 and its infinite values."),
+    "diagnosis_gzip_bomb_300mb.csv.gz": ("420 KB of gzip that unpacks to 300 MB: 2,000 numeric columns of one-character cells (issue 23).",
+                                         "Error: it unpacks to more than the 200 MB upload limit (unpacking stops there)."),
+    "fraud_zip_bomb_300mb.zip": ("A ZIP holding one CSV that unpacks to 300 MB of one-character cells (issue 23).",
+                                 "Error: it unpacks to more than the 200 MB upload limit (unpacking stops there)."),
     "digits_single_image.csv": ("One image only.", "Read (1 row); error: at least two different digits are needed."),
 }
 

@@ -133,6 +133,46 @@ def test_every_scenario_says_what_the_app_shows_about_it(name):
     assert about.prefix not in {a.prefix for a in others} and about.title not in {a.title for a in others}
 
 
+def _crafted(fitted) -> bytes:
+    """Issue 23: the scenario's own model file with its network settings asking for two layers of 12,000 units
+    (the weights left as trained); a scenario without a network gets a table that unpacks to 120 million cells."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from engine import artifacts
+
+    tensors, meta = sc.pack(fitted)
+    hints = sc._hints(type(fitted))
+    nets = [f.name for f in dataclasses.fields(fitted) if sc._is_module(sc._origin(hints[f.name]))]
+    for name in nets:
+        hidden = meta[name]["hidden"]
+        meta[name] = {**meta[name], "hidden": [12_000, 12_000] if isinstance(hidden, list) else 12_000}
+    if not nets:
+        buf = io.BytesIO()
+        pq.write_table(pa.table({"k": np.zeros(120_000_000, dtype=np.int8)}), buf, compression="zstd")
+        table = next(k for k in tensors if k.endswith(".parquet"))
+        tensors[table] = np.frombuffer(buf.getvalue(), dtype=np.uint8)
+    return artifacts.to_bytes(fitted.KIND, tensors, meta)
+
+
+def test_a_crafted_model_file_is_refused_before_anything_is_built(trained):
+    """Issue 23: layer sizes are checked against the file's weights before a network is built, so a few kilobytes
+    asking for a huge network (or a table unpacking to millions of cells) cost the server nothing."""
+    from tests.peak import Peak
+
+    mod, df, columns, fitted = trained
+    crafted = _crafted(fitted)
+    assert len(crafted) < len(fitted.to_bytes()) + 600_000  # a few kilobytes more than the real file, at most 0.6 MB
+    with Peak() as peak, pytest.raises(DataError, match="incomplete or damaged") as err:
+        mod.load(crafted)
+    assert "Traceback" not in str(err.value)
+    assert peak.growth_mb < 100, f"{peak.growth_mb:.0f} MB to refuse a crafted {mod.KIND} file"
+
+
+
+
 def test_the_app_reads_the_one_list():
     from ui import share, training
 

@@ -155,6 +155,46 @@ def test_size_limit_removes_the_oldest_until_the_store_fits(make_store, heart_ru
     assert kept <= store.max_bytes
 
 
+def _save_as(store, table, model, owner):
+    time.sleep(0.002)  # distinct creation times: "oldest" is well defined
+    return store.save("diagnosis", model.to_bytes(), table, {"target": "target"}, {"seed": 0}, model.metrics, owner=owner)
+
+
+def test_one_analyst_creating_many_links_keeps_only_their_quota(make_store, heart_run):
+    """Issue 23: retention is per owner; an analyst over their quota loses their own oldest links, nobody else's."""
+    table, model = heart_run
+    store = make_store(max_runs=100, owner_max_runs=3)
+    alice = _save_as(store, table, model, "alice@example.org")
+    bobs = [_save_as(store, table, model, "bob@example.org") for _ in range(6)]
+    assert {r["id"] for r in store.list(owner="bob@example.org")} == set(bobs[-3:])
+    assert store.load(alice).owner == "alice@example.org"
+
+
+def test_a_full_store_removes_the_largest_holders_links_first(make_store, heart_run):
+    """Issue 23: over the store's limit, the oldest run of whoever holds the most goes, not the oldest run overall."""
+    table, model = heart_run
+    store = make_store(max_runs=4, owner_max_runs=50)
+    alice = _save_as(store, table, model, "alice@example.org")  # the oldest run in the store
+    bobs = [_save_as(store, table, model, "bob@example.org") for _ in range(5)]
+    assert [r["id"] for r in store.list()] == [*reversed(bobs[-3:]), alice]
+    assert store.load(alice).owner == "alice@example.org"
+
+
+def test_a_deleted_run_leaves_no_trace_in_the_sqlite_files(tmp_path, heart_run):
+    """Issue 23: after a delete, the run's dataset name is in neither index.sqlite nor its WAL."""
+    table, model = heart_run
+    store = RunStore(root=tmp_path / "store")
+    secret = "patients-of-dr-jekyll-2026.csv"
+    run_id = store.save("diagnosis", model.to_bytes(), load_table(table.df.to_csv(index=False).encode(), secret),
+                        {"target": "target"}, {"seed": 0}, model.metrics)
+    files = [tmp_path / "store" / "index.sqlite", tmp_path / "store" / "index.sqlite-wal"]
+    assert any(secret.encode() in f.read_bytes() for f in files if f.exists())  # the name is there while the run is
+    store.delete(run_id)
+    for f in files:
+        assert not f.exists() or secret.encode() not in f.read_bytes(), f.name
+    store.index.close()
+
+
 def test_location_from_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("EXPLORER_RUN_STORE", str(tmp_path / "from_env"))
     s = RunStore()

@@ -77,11 +77,13 @@ MANIFEST: dict[str, tuple[str, Expect]] = {
     "diagnosis_formula_cells.csv": (
         "diagnosis", Expect(rows=60, cell=("clinician_note", '=HYPERLINK("http://evil.example","click")'))),
     "diagnosis_5000_columns.csv": ("diagnosis", E("5,000 columns", "2,000")),
+    "diagnosis_gzip_bomb_300mb.csv.gz": ("diagnosis", E("unpacks to more than 200 MB", "upload limit")),
     # ---------------------------------------------------------------- fraud
     "fraud_random_bytes_with_nuls.csv": ("fraud", E("not a CSV|binary")),
     "fraud_ragged_rows.csv": ("fraud", E("Line 8", "33 values", "31 columns")),
     "fraud_utf16_bom.csv": ("fraud", Expect(rows=80, note=("UTF-16",), first="Time")),
     "fraud_zip_one_csv.zip": ("fraud", Expect(rows=80, note=("ZIP", "transactions_2013.csv"))),
+    "fraud_zip_bomb_300mb.zip": ("fraud", E("unpacks to more than 200 MB", "upload limit")),
     "fraud_one_class_label.csv": ("fraud", E("Class", "fraud", rows=120, train=True)),
     "fraud_thousands_separators.csv": ("fraud", Expect(rows=80, note=("Amount", "thousands separators"), numeric=("Amount",))),
     "fraud_text_in_amount.csv": ("fraud", Expect(rows=80, note=("Amount", "4 cell", "not numbers"), numeric=("Amount",))),

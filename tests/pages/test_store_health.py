@@ -38,12 +38,13 @@ def _texts(at: AppTest) -> str:
     return " ".join([w.value for w in at.warning] + [c.value for c in at.caption] + [i.value for i in at.info])
 
 
-def test_the_home_page_says_where_runs_are_kept(fresh_store_state, monkeypatch, tmp_path):
+def test_the_home_page_names_the_kind_of_store_only(fresh_store_state, monkeypatch, tmp_path):
+    """Issue 23: every visitor reads the home page: the kind of store, never its folder, host or bucket."""
     monkeypatch.setenv("EXPLORER_RUN_STORE", str(tmp_path / "runs"))
     monkeypatch.delenv("EXPLORER_ARTIFACTS", raising=False)
     text = _texts(_home())
-    assert f"Runs are kept in the SQLite file {tmp_path / 'runs' / 'index.sqlite'}" in text
-    assert f"their files in the folder {tmp_path / 'runs'}" in text and "unavailable" not in text
+    assert "Share links are kept in this server's own store (SQLite + files on this server)." in text
+    assert str(tmp_path) not in text and "index.sqlite" not in text and "unavailable" not in text
 
 
 def test_a_stopped_database_leaves_training_working_and_sharing_comes_back(fresh_store_state, monkeypatch, tmp_path):
@@ -58,8 +59,8 @@ def test_a_stopped_database_leaves_training_working_and_sharing_comes_back(fresh
 
         home = _home()
         warning = " ".join(w.value for w in home.warning)
-        assert "Sharing is unavailable until the run store is back" in warning
-        assert f"127.0.0.1:{server.port}" in warning and "s3cret" not in _texts(home)
+        assert "until the run store is back: the shared store (PostgreSQL + files on this server) cannot" in warning
+        assert f"127.0.0.1:{server.port}" not in _texts(home) and "s3cret" not in _texts(home)  # the log says where
 
         at = AppTest.from_file(APP, default_timeout=90)
         at.run()
@@ -81,7 +82,7 @@ def test_a_stopped_database_leaves_training_working_and_sharing_comes_back(fresh
         at.button(key="segmentation_create_link").click().run()
         assert not at.exception, at.exception
         assert [c.value for c in at.code if "?run=" in c.value]
-        assert "PostgreSQL database" in _texts(_home())
+        assert "Share links are kept in the shared store (PostgreSQL + files on this server)." in _texts(_home())
     finally:
         server.cleanup()
 
@@ -96,4 +97,5 @@ def test_a_stopped_s3_server_is_a_sentence_on_the_home_page(fresh_store_state, m
                         "EXPLORER_ARTIFACTS": "s3://team-runs/explorer", "EXPLORER_STORE_CONNECT_TIMEOUT": "2"}.items():
         monkeypatch.setenv(name, value)
     warning = " ".join(w.value for w in _home().warning)
-    assert "Sharing is unavailable until the run store is back" in warning and "s3://team-runs/explorer" in warning
+    assert "until the run store is back: this server's own store (SQLite + S3) cannot be reached" in warning
+    assert "team-runs" not in warning and str(tmp_path) not in warning  # the bucket and folder are for the log
