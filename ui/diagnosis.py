@@ -80,8 +80,7 @@ def report_lead(model: dx.DiagnosisModel, threshold: float = 0.5) -> list[str]:
     return [f"At a risk threshold of {threshold:.0%}, the model flags {m['tp'] + m['fp']:,} of {n:,} held-out patients "
             f"for {outcome_words(model)}. It finds {m['tp']:,} of the {sick:,} who have it ({pct(m['sensitivity'])}) and "
             f"rightly clears {pct(m['specificity'])} of the others.",
-            verdict(dx.MODEL, model.metrics, model.baseline_metrics, "roc_auc", "ROC-AUC",
-                    interval=model.intervals.get(dx.MODEL, {}).get("roc_auc"))]
+            verdict(dx.MODEL, model.metrics, model.baseline_metrics, "roc_auc", "ROC-AUC", intervals=model.intervals)]
 
 
 def report(model: dx.DiagnosisModel, table: Table, exp: Explanation | None, threshold: float = 0.5,

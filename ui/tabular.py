@@ -153,6 +153,9 @@ def money_cards(unit: str, cost_per_1000: float, vs_none: float, vs_baseline: fl
     c[1].metric("Saving vs no model per 1,000", money(vs_none), delta=none_delta, help=helps[1])
     c[2].metric(f"Saving per 1,000 vs {baseline.lower()}", money(vs_baseline), help=helps[2])  # basis first: long names clip
     c[3].metric(f"{alerts} per 1,000 {unit}", f"{alerts_per_1000:.1f}", help=helps[3])
+    from ui.training import weigh_money
+
+    weigh_money(cost_per_1000, baseline, cost_per_1000 + vs_baseline, cost_per_1000 + vs_none, unit)  # the verdict first
 
 
 def report_head(table: Table, model: Any, unit: str) -> list:

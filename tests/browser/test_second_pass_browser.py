@@ -1,0 +1,73 @@
+"""Issue 24, the second analyst pass, in Chromium at 1366×768 on files the other tests never trained on.
+
+Each page trains at most once here; shared steps are helpers."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from tests.browser.conftest import assert_no_traceback, open_page, screenshot, upload, wait_idle
+from tests.conftest import SAMPLES
+
+LAPTOP = {"width": 1366, "height": 768}
+
+
+@pytest.fixture
+def laptop(browser, app_url):
+    ctx = browser.new_context(viewport=LAPTOP)
+    pg = ctx.new_page()
+    pg.set_default_timeout(60_000)
+    yield pg
+    ctx.close()
+
+
+def upload_file(page, app_url: str, url_path: str, path) -> None:
+    """Open a page and upload the analyst's own file."""
+    open_page(page, app_url, url_path)
+    page.get_by_text("Upload my own CSV").click()
+    wait_idle(page)
+    upload(page, path, label="CSV file")
+
+
+def set_number(page, name: str, value: str) -> None:
+    box = page.get_by_role("spinbutton", name=name)
+    if not box.is_visible():
+        page.get_by_text("Advanced training options").last.click()
+    box.fill(value)
+    box.press("Enter")
+    wait_idle(page)
+
+
+def later_ai4i_rows(tmp_path):
+    """AI4I runs 4001-7000: UDI, their running number, starts at 4001 (the tests train on runs 1-7000 at once)."""
+    df = pd.read_csv(SAMPLES / "ai4i2020_machines_1_7000.csv").iloc[4000:]
+    path = tmp_path / "ai4i_runs_4001_7000.csv"
+    df.to_csv(path, index=False)
+    return path
+
+
+def test_maintenance_leaves_a_late_running_number_out_and_leads_with_the_verdict(laptop, app_url, tmp_path):
+    page = laptop
+    upload_file(page, app_url, "maintenance", later_ai4i_rows(tmp_path))
+    page.get_by_text("3,000", exact=True).first.wait_for()  # the preview's row count
+    # item 4: UDI (4001, 4002, …) is an identifier, left out of the features
+    page.get_by_text("counts 4001, 4002, 4003").first.wait_for()
+    features = page.get_by_test_id("stMultiSelect").filter(has_text="Feature columns").first.inner_text()
+    assert "UDI" not in features and "Torque [Nm]" in features, features
+    screenshot(page, "second_pass_maintenance_columns_1366")
+
+    set_number(page, "Most epochs", "15")
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.get_by_text("Precision-recall curve").first.wait_for(timeout=300_000)
+    wait_idle(page)
+    # items 5 and 6: one verdict, on the page that trained, above the results, weighing intervals and money
+    alert = page.get_by_test_id("stAlert").filter(has_text="the best baseline").first
+    alert.wait_for()
+    text = alert.inner_text()
+    assert "95% intervals" in text and "at your costs" in text, text
+    assert "earns its place" not in page.locator("body").inner_text()
+    box, tabs = alert.bounding_box(), page.get_by_role("tab", name="Performance").first.bounding_box()
+    assert box["y"] < tabs["y"], "the verdict comes before the results"
+    assert_no_traceback(page)
+    alert.scroll_into_view_if_needed()
+    screenshot(page, "second_pass_maintenance_verdict_1366")
