@@ -71,3 +71,47 @@ def test_maintenance_leaves_a_late_running_number_out_and_leads_with_the_verdict
     assert_no_traceback(page)
     alert.scroll_into_view_if_needed()
     screenshot(page, "second_pass_maintenance_verdict_1366")
+
+
+def heart_halves(tmp_path):
+    """Two files the tests never trained on: the first and the last 200 patients of the Cleveland table."""
+    df = pd.read_csv(SAMPLES / "heart_disease_cleveland.csv")
+    paths = tmp_path / "heart_first_200.csv", tmp_path / "heart_last_200.csv"
+    df.iloc[:200].to_csv(paths[0], index=False)
+    df.iloc[-200:].to_csv(paths[1], index=False)
+    return paths
+
+
+def train_diagnosis(page) -> None:
+    set_number(page, "Most epochs", "20")
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.get_by_text("4 · Results").first.wait_for(timeout=300_000)
+    wait_idle(page)
+
+
+def test_diagnosis_leads_with_the_verdict_and_runs_on_two_files_get_no_difference(laptop, app_url, tmp_path):
+    page = laptop
+    first, last = heart_halves(tmp_path)
+    upload_file(page, app_url, "diagnosis", first)
+    train_diagnosis(page)
+    # item 6: the page that trained leads its results with the verdict, not bare tiles
+    verdict = page.get_by_test_id("stAlert").filter(has_text="the best baseline").first
+    verdict.wait_for()
+    assert "ROC-AUC" in verdict.inner_text() and "95% intervals" in verdict.inner_text()
+    assert verdict.bounding_box()["y"] < page.get_by_role("tab", name="Performance").first.bounding_box()["y"]
+    verdict.scroll_into_view_if_needed()
+    screenshot(page, "second_pass_diagnosis_verdict_1366")
+
+    # item 7: a second file, trained in the same session: compared side by side, without a difference
+    upload(page, last, label="CSV file")
+    train_diagnosis(page)
+    page.get_by_text("Compare runs side by side (2 runs").first.click()
+    wait_idle(page)
+    page.get_by_text("were tested on different data").first.wait_for()
+    panel = page.get_by_test_id("stExpander").filter(has_text="Compare runs side by side").first
+    text = panel.inner_text()
+    assert "B − A" not in text and "within noise" not in text and "cannot tell the runs apart" not in text, text
+    assert "heart_first_200.csv" in text and "heart_last_200.csv" in text
+    assert_no_traceback(page)
+    panel.scroll_into_view_if_needed()
+    screenshot(page, "second_pass_compare_two_files_1366")
