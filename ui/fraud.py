@@ -235,7 +235,7 @@ def flagged_view(model: fr.FraudModel, top: pd.DataFrame, exp: Explanation | Non
     fig = charts.shap_waterfall(exp, int(pick), axis_title=None if model.mode == "labelled" else "reconstruction error",
                                 names=model.dictionary)
     st.plotly_chart(fig, key="fr_waterfall")
-    unit = ("percentage points of the fraud score, in the order drawn" if model.mode == "labelled"
+    unit = ("points of the fraud score (percentage points), as on every chart of the tab" if model.mode == "labelled"
             else "reconstruction error; each column's exact share")
     towards = "fraud" if model.mode == "labelled" else "unusual"
     st.caption(f"From the average transaction to this one: orange bars push towards {towards}, blue away ({unit}).")

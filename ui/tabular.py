@@ -27,13 +27,14 @@ def explanation_panel(exp: Explanation, key: str, row_label: str = "row", row_na
     st.markdown(f"**Across {len(exp.data):,} held-out {row_label}s**")
     c1, c2 = st.columns(2)
     c1.plotly_chart(charts.shap_bar(exp, names=labels), key=f"{key}_bar")
-    c1.caption("Longer bars: columns that move predictions the most, on average.")
+    c1.caption("Longer bars: columns that move predictions the most, on average"
+               + (" (in points of risk, as on every chart here)." if exp.link == "logit" else "."))
     c2.plotly_chart(charts.shap_beeswarm(exp, names=labels), key=f"{key}_swarm")
     c2.caption("Dots right of zero push towards the outcome; orange dots are high values of that column, blue low.")
     st.markdown(f"**One {row_label}**")
     i = st.selectbox(f"Pick a {row_label}", range(len(names)), format_func=lambda j: names[j], key=f"{key}_row")
     st.plotly_chart(charts.shap_waterfall(exp, i, names=labels), key=f"{key}_waterfall")
-    unit = "in %; each bar's percentage points in the order drawn" if exp.link == "logit" else "in its own units"
+    unit = "in %; each bar in points of risk, its share of the change" if exp.link == "logit" else "in its own units"
     st.caption("Start at the average prediction; each bar is one column's push up (orange) or down (blue) for this "
                f"{row_label}; the last bar is the model's output ({exp.output_name}, {unit}).")
     dependence_view(exp, key, labels=labels, row_label=row_label)
