@@ -114,7 +114,7 @@ def results(model: dx.DiagnosisModel, table: Table, run_key: str, run_id: str | 
     with groups:
         risk = model.test_probabilities()[dx.MODEL]
         by_group = subgroup_view("dx", model.held_out(df), model.test_positive(), risk >= threshold, risk, "patients",
-                                 "cases", exclude=(model.columns.target,))
+                                 "cases", exclude=(model.columns.target,), names=model.dictionary)
     exp = explain_and_what_if(model, df, model.held_out(df, limit=200), run_key, "dx", (expl, whatif), "patient",
                               lambda d: float(model.predict(d)["risk"].iloc[0]),
                               f"Risk of {outcome_words(model)}")

@@ -329,7 +329,7 @@ def results(model: fr.FraudModel, table: Table, run_key: str, run_id: str | None
         with groups:
             risk = model.test[model.model_name]
             by_group = subgroup_view("fr", df.iloc[model.test["row"]], model.test["y"], risk >= threshold, risk,
-                                     "transactions", "frauds", exclude=(model.columns.label or "",))
+                                     "transactions", "frauds", exclude=(model.columns.label or "",), names=model.dictionary)
     else:
         by_group = None  # no label: nothing to compare per group
         perf, flagged, expl, whatif, score, share = st.tabs(["Scores", "Flagged transactions", "Explanations", "What-if",

@@ -180,7 +180,8 @@ def results(model: mt.MaintenanceModel, table: Table, run_key: str, run_id: str 
     with tabs[3]:
         risk = model.test[mt.MODEL]
         by_group = subgroup_view("mt", df.iloc[model.test["row"]], model.test["y"], risk >= model.threshold, risk, "runs",
-                                 "failures", exclude=(model.columns.target, *model.columns.modes, model.columns.machine or ""))
+                                 "failures", exclude=(model.columns.target, *model.columns.modes, model.columns.machine or ""),
+                                 names=model.dictionary)
     explain_and_what_if(model, df, df.iloc[model.test["row"][:200]], run_key, "mt", tabs[4:6], "run",
                         lambda d: float(model.risk(d)[0]), "Failure risk",
                         "Start from a held-out run and change what you know before it — tool wear +50 minutes, a "

@@ -14,7 +14,7 @@ from engine.explain import Explanation
 from ui import charts
 from ui.data import upload_limit_bytes
 from ui.errors import guard
-from ui.results import download_csv
+from ui.results import download_csv, metric_delta
 from ui.state import memo
 from ui.style import money
 
@@ -151,7 +151,8 @@ def money_cards(unit: str, cost_per_1000: float, vs_none: float, vs_baseline: fl
     cards): the cost, the savings against no model and against the first baseline, and how many rows get flagged."""
     c = st.columns(4)
     c[0].metric(f"Cost per 1,000 {unit}", money(cost_per_1000), help=helps[0])
-    c[1].metric("Saving vs no model per 1,000", money(vs_none), delta=none_delta, help=helps[1])
+    c[1].metric("Saving vs no model per 1,000", money(vs_none), help=helps[1],
+                **metric_delta(none_delta))  # a saving of 0.0%: "same", grey, no green arrow
     c[2].metric(f"Saving per 1,000 vs {baseline.lower()}", money(vs_baseline), help=helps[2])  # basis first: long names clip
     c[3].metric(f"{alerts} per 1,000 {unit}", f"{alerts_per_1000:.1f}", help=helps[3])
     from ui.training import weigh_money
@@ -282,7 +283,11 @@ def scoring_summary(scored: pd.DataFrame, uploaded: Sequence[str] = ()) -> str:
     if short:
         col = short[0]
         counts = scored[col].value_counts()
-        shown = ", ".join(f"{v:,} {'is' if v == 1 else 'are'} {k}" for k, v in counts.head(5).items())
+        def said(k: Any) -> str:  # a labelled code "0 = no disease" reads "no disease (0)" in a sentence
+            code, sep, meaning = str(k).partition(" = ")
+            return f"{meaning} ({code})" if sep and meaning else str(k)
+
+        shown = ", ".join(f"{v:,} {'is' if v == 1 else 'are'} {said(k)}" for k, v in counts.head(5).items())
         return f"{head}; {col}: {shown}{', …' if len(counts) > 5 else ''}."
     return head + "."
 

@@ -93,6 +93,14 @@ def test_diagnosis_leads_with_the_verdict_and_runs_on_two_files_get_no_differenc
     page = laptop
     first, last = heart_halves(tmp_path)
     upload_file(page, app_url, "diagnosis", first)
+    # item 9: a file without a dictionary gets one written from its column list in one click
+    page.get_by_text("Column descriptions").first.click()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Write a dictionary from the column list").click()
+    written = pd.read_csv(download.value.path(), keep_default_na=False).set_index("column")
+    assert list(written.index) == list(pd.read_csv(first, nrows=1).columns)
+    assert written.loc["sex", "value labels"] == "0=; 1=" and written.loc["age", "value labels"] == ""
+    upload(page, SAMPLES / "heart_disease_cleveland.dictionary.csv", label="Dictionary CSV")  # the analyst's labels
     train_diagnosis(page)
     # item 6: the page that trained leads its results with the verdict, not bare tiles
     verdict = page.get_by_test_id("stAlert").filter(has_text="the best baseline").first
@@ -110,6 +118,22 @@ def test_diagnosis_leads_with_the_verdict_and_runs_on_two_files_get_no_differenc
     effects = [t for t in titles if "effect" in t or "each bar" in t]
     assert len(effects) >= 4 and all("points of" in t for t in effects), titles
     screenshot(page, "second_pass_diagnosis_explanations_1366")
+    # item 9: the dictionary's labels in the Subgroups tab and in the scoring sentence
+    page.get_by_role("tab", name="Subgroups").click()
+    page.get_by_test_id("stSelectbox").filter(has_text="Split the held-out results by").first.click()
+    page.get_by_role("option", name="sex", exact=True).click()
+    wait_idle(page)
+    groups = page.get_by_test_id("stDataFrame").filter(visible=True).first
+    groups.wait_for()
+    page.get_by_text("1 = male").first.wait_for()
+    screenshot(page, "second_pass_diagnosis_subgroups_1366")
+    page.get_by_role("tab", name="Score new data").click()
+    one = tmp_path / "one_patient.csv"
+    pd.read_csv(last).drop(columns="target").head(1).to_csv(one, index=False)
+    upload(page, one, label="New rows to score")
+    success = page.get_by_test_id("stAlert").filter(has_text="Scored 1 row").first
+    success.wait_for()
+    assert "disease (" in success.inner_text(), success.inner_text()  # "no disease (0)", not "1 is 0"
 
     # item 7: a second file, trained in the same session: compared side by side, without a difference
     upload(page, last, label="CSV file")
@@ -124,3 +148,36 @@ def test_diagnosis_leads_with_the_verdict_and_runs_on_two_files_get_no_differenc
     assert_no_traceback(page)
     panel.scroll_into_view_if_needed()
     screenshot(page, "second_pass_compare_two_files_1366")
+
+
+def customer_table(tmp_path):
+    """A customer table spelt like the marketing file (run-together names, a year of birth): the mall customers with
+    Age turned into Year_Birth (as of 2014) and the other columns renamed; the tests never segmented it."""
+    df = pd.read_csv(SAMPLES / "mall_customers.csv")
+    out = pd.DataFrame({"ID": df["CustomerID"], "Year_Birth": 2014 - df["Age"],
+                        "AnnualIncomeK": df["Annual Income (k$)"] * 1000, "SpendingScore": df["Spending Score (1-100)"]})
+    path = tmp_path / "customers_marketing_style.csv"
+    out.to_csv(path, index=False)
+    return path
+
+
+def test_segments_are_named_in_words_years_read_as_years_and_the_suggestion_is_workable(laptop, app_url, tmp_path):
+    page = laptop
+    upload_file(page, app_url, "segmentation", customer_table(tmp_path))
+    page.get_by_role("button", name="Find segments").click()
+    page.get_by_text("Segment profiles").first.wait_for(timeout=120_000)
+    wait_idle(page)
+    heat = page.locator(".js-plotly-plot").filter(has_text="How each segment differs from the average customer").first
+    heat.scroll_into_view_if_needed()
+    cells = heat.inner_text()
+    assert "1,9" not in cells and "19" in cells, cells  # Year_Birth medians as years: 1977, never 1,977
+    names = page.locator(".js-plotly-plot").filter(has_text="Segment sizes").first.inner_text().lower()
+    assert "spendingscore" not in names and "annualincomek" not in names, names
+    assert "spending score" in names or "annual income" in names or "year of birth" in names \
+        or "born" in names or "typical" in names, names
+    screenshot(page, "second_pass_segments_named_1366")
+    page.get_by_role("tab", name="Quality").click()
+    page.get_by_text("Sizes: workable").first.wait_for()  # the suggested number draws no size warning of its own
+    assert page.get_by_text("try more segments").count() == 0 and page.get_by_text("try fewer segments").count() == 0
+    assert_no_traceback(page)
+    screenshot(page, "second_pass_segments_quality_1366")
