@@ -41,8 +41,8 @@ def series_colors(names: Sequence[str]) -> dict[str, str]:
 
 def loss_curve(events: Sequence[dict[str, Any]]) -> go.Figure:
     df = pd.DataFrame(list(events))  # a snapshot: a running job appends to its list
-    fig = figure("Training progress (loss: lower is better)", xaxis_title="epoch", yaxis_title="loss", height=300,
-               legend=dict(yanchor="top", y=0.98, xanchor="right", x=0.98, bgcolor="rgba(255,255,255,0.8)"))
+    fig = legend_on_top(figure("Training progress (loss: lower is better)", xaxis_title="epoch", yaxis_title="loss",
+                               height=300))  # above the plot: never over the "best so far" line's label
     if len(df):
         fig.add_scatter(x=df["epoch"], y=df["train_loss"], name="training rows", line=dict(color=MODEL_COLOR, dash="dot"))
         fig.add_scatter(x=df["epoch"], y=df["val_loss"], name="validation rows", line=dict(color=MODEL_COLOR))
@@ -308,8 +308,8 @@ def cost_chart(curves: dict[str, pd.DataFrame], threshold: float, no_model: floa
     colors = series_colors(list(curves))
     fig = figure(f"Expected cost per 1,000 {unit}, by threshold", height=380,
                       xaxis=dict(title="threshold", range=[0, 1]),
-                      yaxis=dict(title=f"cost per 1,000 {unit}{in_currency()}", range=[0, 1.25 * no_model if no_model > 0 else None]),
-                      legend=dict(yanchor="top", y=0.98, xanchor="left", x=0.02, bgcolor="rgba(255,255,255,0.8)"))
+                      yaxis=dict(title=f"cost per 1,000 {unit}{in_currency()}", range=[0, 1.25 * no_model if no_model > 0 else None]))
+    legend_on_top(fig)  # above the plot: never over "your threshold" or the no-model line
     fig.add_hline(y=no_model, line_dash="dot", line_color=NEUTRAL_COLOR, annotation_text="no model (flag nothing)",
                   annotation_position="bottom right")
     for name, c in curves.items():
