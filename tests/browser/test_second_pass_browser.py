@@ -114,7 +114,7 @@ def test_diagnosis_leads_with_the_verdict_and_runs_on_two_files_get_no_differenc
     page.get_by_text("Which columns matter most").first.wait_for(timeout=120_000)
     page.get_by_text("Why this prediction").first.wait_for()
     wait_idle(page)
-    titles = [t.inner_text() for t in page.locator("text.xtitle, text.ytitle").all() if t.is_visible()]
+    titles = [t.text_content() for t in page.locator("text.xtitle, text.ytitle").all() if t.is_visible()]
     effects = [t for t in titles if "effect" in t or "each bar" in t]
     assert len(effects) >= 4 and all("points of" in t for t in effects), titles
     screenshot(page, "second_pass_diagnosis_explanations_1366")
