@@ -56,6 +56,8 @@ def parse_values(text: str, column: str = "") -> dict[str, str]:
         if not part:
             continue
         code, sep, label = part.partition("=")
+        if sep and code.strip() and not label.strip():
+            continue  # "0=": a code the written-out template lists, not filled in yet
         if not sep or not code.strip() or not label.strip():
             where = f" for column '{column}'" if column else ""
             raise DataError(f"The value labels{where} should look like '1=disease; 0=no disease' (a code, '=', its "

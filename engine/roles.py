@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
+import numpy as np
 import pandas as pd
 
 from engine.data import column_kind
@@ -54,9 +55,12 @@ def identifier_reason(s: pd.Series) -> str | None:
     if last in ID_WORDS and (pd.api.types.is_numeric_dtype(s) or unique or kind in ("id", "text")):
         return f"named like an identifier ('{last}'): its values label records rather than measure anything"
     if unique and _int_like(non_null) and len(non_null) >= 20:
-        v = pd.to_numeric(non_null).sort_values().to_numpy()
-        if v[0] in (0, 1) and (v[1:] - v[:-1] == 1).all():
-            return "counts 1, 2, 3… like a row number"
+        # wherever it starts: rows 7001-10000 of a file keep its running number, which is no measurement either
+        v = pd.to_numeric(non_null).to_numpy()
+        ordered = np.sort(v)
+        if (np.diff(v) > 0).all() or (np.diff(ordered) == 1).all():
+            first = ", ".join(str(int(x)) for x in ordered[:3])
+            return f"counts {first}… with one value per row, like a row number"
     if unique and kind in ("id", "text") and len(non_null) >= 20:
         return "a different value in every row, like a reference"
     return None

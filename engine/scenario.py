@@ -168,11 +168,29 @@ class Fitted:
 
     def score(self, df: pd.DataFrame, reasons: int = 3) -> pd.DataFrame:
         """Predictions first, then the top reasons in words, then the analyst's own columns."""
-        pred = self.predict(df).reset_index(drop=True)
+        pred = self.labelled(self.predict(df).reset_index(drop=True))
         if reasons and self.REASONS:
             pred["top reasons"] = self.reasons(df, pred, reasons)
         rest = df.reset_index(drop=True).drop(columns=[c for c in pred.columns if c in df.columns])
         return pd.concat([pred, rest], axis=1)
+
+    def labelled(self, pred: pd.DataFrame) -> pd.DataFrame:
+        """Answers in the data dictionary's words: a predicted outcome code reads "0 = no disease" and a column
+        named after a code "P(1 = disease)", where the analyst's dictionary labels the outcome's codes."""
+        from engine.dictionary import value_key
+
+        target = getattr(getattr(self, "columns", None), "target", None)
+        codes = self.dictionary.values.get(target, {}) if target else {}
+        if not codes:
+            return pred
+        out = pred.copy()
+        for c in out.columns:
+            values = out[c]
+            if not pd.api.types.is_float_dtype(values) and len(values) and \
+                    all(value_key(v) in codes for v in values.dropna().unique()):
+                out[c] = values.map(lambda v: self.dictionary.value_label(target, v))
+        return out.rename(columns={c: f"P({self.dictionary.value_label(target, c[2:-1])})" for c in out.columns
+                                   if isinstance(c, str) and c.startswith("P(") and value_key(c[2:-1]) in codes})
 
     def decide(self, **settings: Any) -> Fitted:
         """A copy with decision settings changed (e.g. threshold); the trained weights are shared."""

@@ -41,8 +41,8 @@ def series_colors(names: Sequence[str]) -> dict[str, str]:
 
 def loss_curve(events: Sequence[dict[str, Any]]) -> go.Figure:
     df = pd.DataFrame(list(events))  # a snapshot: a running job appends to its list
-    fig = figure("Training progress (loss: lower is better)", xaxis_title="epoch", yaxis_title="loss", height=300,
-               legend=dict(yanchor="top", y=0.98, xanchor="right", x=0.98, bgcolor="rgba(255,255,255,0.8)"))
+    fig = legend_on_top(figure("Training progress (loss: lower is better)", xaxis_title="epoch", yaxis_title="loss",
+                               height=300))  # above the plot: never over the "best so far" line's label
     if len(df):
         fig.add_scatter(x=df["epoch"], y=df["train_loss"], name="training rows", line=dict(color=MODEL_COLOR, dash="dot"))
         fig.add_scatter(x=df["epoch"], y=df["val_loss"], name="validation rows", line=dict(color=MODEL_COLOR))
@@ -133,13 +133,37 @@ def _namer(names: Dictionary | None):
     return (lambda c: d.label(c, width=30)), (lambda c, v: d.value_label(c, v))
 
 
+def in_points(exp: Explanation) -> Explanation:
+    """A probability explained in log-odds (`link == "logit"`), re-read in points of risk (percentage points): each
+    row's change in risk, from the average to its own, shared among its columns in proportion to their log-odds
+    effects, so a row's points add up to its risk minus the average risk (in %). Every chart of the Explanations tab
+    (importance, beeswarm, waterfall, dependence) draws these, so one number means the same on all of them. Other
+    outputs come back unchanged."""
+    if exp.link != "logit":
+        return exp
+    f, b = exp.outputs, float(exp.base_value)
+    p, p0 = 1 / (1 + np.exp(-f)), 1 / (1 + np.exp(-b))
+    moved = f - b
+    tiny = np.abs(moved) < 1e-9
+    slope = np.where(tiny, p * (1 - p), (p - p0) / np.where(tiny, 1.0, moved))  # tiny moves: the sigmoid's slope
+    return Explanation(100 * exp.values * slope[:, None], 100 * p0, exp.data, exp.feature_names, exp.output_name, "points")
+
+
+def effect_unit(exp: Explanation) -> str:
+    """The unit every SHAP axis states: points of risk for a probability, else the output's own units."""
+    if exp.link in ("logit", "points"):
+        return f"points of {exp.output_name} (percentage points)"
+    return f"{exp.output_name}, in its own units"
+
+
 def shap_bar(exp: Explanation, top: int = 15, names: Dictionary | None = None) -> go.Figure:
     label, _ = _namer(names)
+    unit, exp = effect_unit(exp), in_points(exp)
     imp = exp.importance().head(top)[::-1]
-    fig = figure("Which columns matter most (mean |SHAP|)", xaxis_title=f"average effect on {exp.output_name}",
+    fig = figure("Which columns matter most (mean |SHAP|)", xaxis_title=f"average effect, in {unit}",
                height=max(260, 28 * len(imp) + 90))
     fig.add_bar(x=imp.values, y=[label(c) for c in imp.index], orientation="h", marker_color=MODEL_COLOR,
-                hovertemplate="%{y}: %{x:.3f}<extra></extra>")
+                hovertemplate="%{y}: %{x:.3g}<extra></extra>")
     return fig
 
 
@@ -154,8 +178,9 @@ def _color_scale(values: pd.Series) -> np.ndarray:
 def shap_beeswarm(exp: Explanation, top: int = 12, seed: int = 0, names: Dictionary | None = None) -> go.Figure:
     """One dot per row and column: where it sits shows the effect, its colour how high the value was."""
     label, value = _namer(names)
+    unit, exp = effect_unit(exp), in_points(exp)
     order = list(exp.importance().head(top).index)
-    fig = figure("Effect of each column, one dot per row", xaxis_title=f"effect on {exp.output_name} (SHAP)",
+    fig = figure("Effect of each column, one dot per row", xaxis_title=f"effect on the row, in {unit}",
                height=max(300, 34 * len(order) + 110), showlegend=False)
     rng = np.random.default_rng(seed)
     scale_shown = False
@@ -173,7 +198,7 @@ def shap_beeswarm(exp: Explanation, top: int = 12, seed: int = 0, names: Diction
             scale_shown = True
         fig.add_scatter(x=exp.values[:, j], y=jitter, mode="markers", marker=marker, name=label(col),
                         text=[value(col, v) for v in exp.data[col]],
-                        hovertemplate=f"{label(col)}: %{{text}}<br>effect %{{x:+.3f}}<extra></extra>")
+                        hovertemplate=f"{label(col)}: %{{text}}<br>effect %{{x:+.3g}}<extra></extra>")
     fig.update_yaxes(tickvals=list(range(len(order))), ticktext=[label(c) for c in order[::-1]],
                      range=[-0.6, len(order) - 0.4])
     fig.add_vline(x=0, line_color=NEUTRAL_COLOR)
@@ -192,6 +217,8 @@ def shap_waterfall(exp: Explanation, i: int, top: int = 10, axis_title: str | No
     not a sigmoid of it alone (a softmax over segments): the bars are then drawn in percentage points, the explained
     output's own units in the tooltip."""
     label, value = _namer(names)
+    logit = exp.link == "logit"
+    log_odds, exp = exp, in_points(exp)  # a probability: the bars in points of risk, as on every chart of the tab
     row = exp.row(i)
     shown, rest = row.head(top), row.iloc[top:]
     labels = [f"{label(c)}: {value(c, v)}" if names and (label(c) != c or value(c, v) != format_value(v))
@@ -206,15 +233,16 @@ def shap_waterfall(exp: Explanation, i: int, top: int = 10, axis_title: str | No
     end = float(exp.outputs[i])
     if probability is not None:
         return _probability_waterfall(exp, labels, deltas, groups, end, probability, axis_title)
-    logit = exp.link == "logit"
-    if logit:
-        steps = exp.base_value + np.cumsum([0.0, *deltas])
-        p = 100 / (1 + np.exp(-steps))
-        text = [f"{p[0]:.1f}%", *[f"{b - a:+.1f} pts" for a, b in zip(p[:-1], p[1:])], f"{p[-1]:.1f}%"]
-        title = axis_title or f"{exp.output_name} in % (the bars add up in log-odds, shown on hover)"
+    if logit:  # the same points as the beeswarm's dot for this row; the log-odds they came from on hover
+        by_column = dict(zip(log_odds.feature_names, log_odds.values[i]))
+        odds = [sum(by_column[c] for c in g) for g in groups]
+        text = [f"{exp.base_value:.1f}%", *[f"{d:+.1f} pts" for d in deltas], f"{end:.1f}%"]
+        title = axis_title or f"{exp.output_name} in %; each bar in {effect_unit(log_odds)}"
+        custom = [log_odds.base_value, *odds, float(log_odds.outputs[i])]
     else:
         text = [f"{exp.base_value:.2f}", *[f"{d:+.2f}" for d in deltas], f"{end:.2f}"]
         title = axis_title or f"{exp.output_name}"
+        custom = [exp.base_value, *deltas, end]
     fig = figure("Why this prediction: from the average to this row", height=max(300, 30 * len(labels) + 130),
                  xaxis_title=title, showlegend=False, margin=dict(l=10, r=70, t=50, b=10))  # r: the last bar's label
     fig.add_waterfall(
@@ -222,16 +250,12 @@ def shap_waterfall(exp: Explanation, i: int, top: int = 10, axis_title: str | No
         x=[exp.base_value, *deltas, 0], measure=["absolute", *["relative"] * len(deltas), "total"],
         increasing=dict(marker=dict(color=POSITIVE_COLOR)), decreasing=dict(marker=dict(color=NEGATIVE_COLOR)),
         totals=dict(marker=dict(color=MODEL_COLOR)), text=text, textposition="outside", cliponaxis=False,
-        connector=dict(line=dict(color="#cccccc")),
-        customdata=[exp.base_value, *deltas, end],
+        connector=dict(line=dict(color="#cccccc")), customdata=custom,
         hovertemplate="%{y}<br>%{text}" + (" · log-odds %{customdata:+.2f}" if logit else "") + "<extra></extra>",
     )
     fig.update_yaxes(autorange="reversed", type="category")
     if logit:
-        lo, hi = float(steps.min()), float(steps.max())
-        ticks = [t for t in (0.1, 0.5, 1, 2, 5, 10, 25, 50, 75, 90, 95, 98, 99, 99.5, 99.9)
-                 if lo - 1.0 <= np.log(t / (100 - t)) <= hi + 1.0]
-        fig.update_xaxes(tickvals=[float(np.log(t / (100 - t))) for t in ticks], ticktext=[f"{t:g}%" for t in ticks])
+        fig.update_xaxes(ticksuffix="%", rangemode="tozero")
     return fig
 
 
@@ -264,12 +288,13 @@ def _probability_waterfall(exp: Explanation, labels: list[str], deltas: list[flo
 def shap_dependence(exp: Explanation, column: str, names: Dictionary | None = None) -> go.Figure:
     """The column's value against its effect: the shape of what the model learned about it."""
     label, value = _namer(names)
+    unit, exp = effect_unit(exp), in_points(exp)
     j = exp.feature_names.index(column)
     fig = figure(f"How '{label(column)}' changes the prediction", xaxis_title=label(column),
-                 yaxis_title=f"effect on {exp.output_name}", height=360, showlegend=False)
+                 yaxis_title=f"effect, in {unit}", height=360, showlegend=False)
     fig.add_scatter(x=exp.data[column], y=exp.values[:, j], mode="markers", marker=dict(color=MODEL_COLOR, opacity=0.7),
                     text=[value(column, v) for v in exp.data[column]],
-                    hovertemplate=f"{label(column)}: %{{text}}<br>effect %{{y:+.3f}}<extra></extra>")
+                    hovertemplate=f"{label(column)}: %{{text}}<br>effect %{{y:+.3g}}<extra></extra>")
     codes = (names or Dictionary()).values.get(column)
     if codes and pd.api.types.is_numeric_dtype(exp.data[column]):  # coded axis: ticks say what the codes mean
         seen = sorted({float(v) for v in exp.data[column].dropna()})
@@ -283,8 +308,8 @@ def cost_chart(curves: dict[str, pd.DataFrame], threshold: float, no_model: floa
     colors = series_colors(list(curves))
     fig = figure(f"Expected cost per 1,000 {unit}, by threshold", height=380,
                       xaxis=dict(title="threshold", range=[0, 1]),
-                      yaxis=dict(title=f"cost per 1,000 {unit}{in_currency()}", range=[0, 1.25 * no_model if no_model > 0 else None]),
-                      legend=dict(yanchor="top", y=0.98, xanchor="left", x=0.02, bgcolor="rgba(255,255,255,0.8)"))
+                      yaxis=dict(title=f"cost per 1,000 {unit}{in_currency()}", range=[0, 1.25 * no_model if no_model > 0 else None]))
+    legend_on_top(fig)  # above the plot: never over "your threshold" or the no-model line
     fig.add_hline(y=no_model, line_dash="dot", line_color=NEUTRAL_COLOR, annotation_text="no model (flag nothing)",
                   annotation_position="bottom right")
     for name, c in curves.items():

@@ -38,7 +38,12 @@ _RUNS = "_explorer_runs"
 _SAVED = "saved:"  # the choice of a saved run is "saved:<run id>"; a session run's is its job id
 _MAX_SAVED = 20  # saved runs offered, newest first
 _NAMES = {"roc_auc": "ROC-AUC", "auprc": "AUPRC", "brier": "Brier score", "mase": "MASE", "mae": "MAE", "smape": "sMAPE",
-          "f1": "F1", "roc_auc_macro": "ROC-AUC (all outcomes)"}
+          "f1": "F1", "roc_auc_macro": "ROC-AUC (all outcomes)", "tp": "Caught (true positives)",
+          "fp": "False alarms (false positives)", "fn": "Missed (false negatives)", "tn": "Rightly cleared (true negatives)",
+          "alerts_per_1000": "Alerts per 1,000 rows"}
+_COUNTS = {"tp", "fp", "fn", "tn", "support", "n", "k"}  # whole numbers: "57", never "57.000"
+# the options that decide which rows (or windows) are held out; seed only where rows are drawn at random
+_SPLIT = ("option · test_fraction", "option · horizon", "option · backtest_windows")
 _AXES = {"fpr": "false-positive rate", "tpr": "true-positive rate (recall)", "recall": "recall", "precision": "precision",
          "chosen": "units forecast (the page's choice)", "k": "number of segments", "silhouette": "silhouette"}
 
@@ -157,23 +162,61 @@ def _model_name(model: Any) -> str:
     return getattr(model, "model_name", None) or next(iter(model.intervals or {}), "")
 
 
-def metrics_side_by_side(a: Any, b: Any) -> tuple[pd.DataFrame, str]:
+def _held_out_rows(model: Any) -> np.ndarray | None:
+    """The positions of the rows a run was tested on, where its model keeps them."""
+    test = getattr(model, "test", None)
+    if isinstance(test, dict):
+        for k in ("row", "rows"):
+            if test.get(k) is not None:
+                return np.asarray(test[k])
+    return None
+
+
+def not_comparable(model_a: Any, run_a: Run, model_b: Any, run_b: Run) -> str | None:
+    """Why two runs' metrics cannot be subtracted (they were measured on different data or different held-out rows),
+    in a sentence; None when they were measured on the same rows."""
+    fa, fb = run_a.table.fingerprint, run_b.table.fingerprint
+    if fa and fb and fa != fb:
+        return (f"The two runs were tested on different data (run A: {run_a.table.name}, run B: {run_b.table.name}), "
+                "so their metrics are shown side by side without a difference: a gap between them would say as much "
+                "about the files as about the models. To compare two models, train both on the same file.")
+    ra, rb = _held_out_rows(model_a), _held_out_rows(model_b)
+    split = [*_SPLIT, *(["option · seed"] if "option · test_fraction" in run_a.settings else [])]
+    moved = [k.split(" · ")[1].replace("_", " ") for k in split if run_a.settings.get(k) != run_b.settings.get(k)]
+    na, nb = ((getattr(m, "n_rows", None) or {}).get("test") for m in (model_a, model_b))
+    if (ra is not None and rb is not None and not np.array_equal(ra, rb)) or moved or (na and nb and na != nb):
+        why = f" (the {' and '.join(moved)} changed)" if moved else ""
+        return (f"The two runs were tested on different held-out rows of the same file{why}, so their metrics are "
+                "shown side by side without a difference or a noise verdict: each is measured on its own rows. "
+                "Keep the seed and the held-out share the same to compare two models.")
+    return None
+
+
+def _shown(k: str, v: float, iv: Any = None) -> str:
+    if k in _COUNTS or isinstance(v, (int, np.integer)):
+        return f"{v:,.0f}" + (f" ({iv[0]:,.0f}–{iv[1]:,.0f})" if iv else "")
+    return f"{v:.3f}" + (f" ({iv[0]:.3f}–{iv[1]:.3f})" if iv else "")
+
+
+def metrics_side_by_side(a: Any, b: Any, apart: str | None = None) -> tuple[pd.DataFrame, str]:
     """Every metric both runs report, A beside B with their 95% intervals, and a sentence on the headline metric:
-    whether the difference is larger than the intervals explain (they do not overlap) or within noise."""
+    whether the difference is larger than the intervals explain (they do not overlap) or within noise. `apart`: why
+    the runs cannot be compared (not_comparable) — then no difference and no verdict, that sentence instead."""
     ia, ib = ((m.intervals or {}).get(_model_name(m), {}) for m in (a, b))
     keys = [k for k in a.metrics if k in b.metrics and isinstance(a.metrics[k], (int, float)) and np.isfinite(a.metrics[k])
             and isinstance(b.metrics[k], (int, float)) and np.isfinite(b.metrics[k])]
     labels = {**_NAMES, **(getattr(a, "METRIC_LABELS", {}) or {})}
 
-    def shown(v: float, iv: Any) -> str:
-        return f"{v:.3f}" + (f" ({iv[0]:.3f}–{iv[1]:.3f})" if iv else "")
-
     table = pd.DataFrame({
         "metric": [labels.get(k, k.replace("_", " ").capitalize()) for k in keys],
-        "run A": [shown(a.metrics[k], ia.get(k)) for k in keys],
-        "run B": [shown(b.metrics[k], ib.get(k)) for k in keys],
-        "B − A": [f"{b.metrics[k] - a.metrics[k]:+.3f}" for k in keys],
+        "run A": [_shown(k, a.metrics[k], ia.get(k)) for k in keys],
+        "run B": [_shown(k, b.metrics[k], ib.get(k)) for k in keys],
     })
+    if apart:
+        return table, apart
+    table["B − A"] = [_shown(k, b.metrics[k] - a.metrics[k]) if k in _COUNTS else f"{b.metrics[k] - a.metrics[k]:+.3f}"
+                      for k in keys]
+    table["B − A"] = [t if t.startswith(("-", "+")) else "+" + t for t in table["B − A"]]
     key = a.HEADLINE or (keys[0] if keys else "")
     if key not in keys:
         return table, "The two runs report no metric in common."
@@ -303,7 +346,7 @@ def compare_panel(page: str, current: str, jobs: dict) -> None:
                 st.caption("None: the two runs were trained on the same data with the same settings.")
             else:
                 st.dataframe(differ, hide_index=True, width="stretch")
-            table, sentence = metrics_side_by_side(model_a, model_b)
+            table, sentence = metrics_side_by_side(model_a, model_b, not_comparable(model_a, run_a, model_b, run_b))
             st.markdown("**Held-out metrics** (95% intervals in brackets)")
             st.info(sentence, icon=":material/compare_arrows:")
             st.dataframe(table, hide_index=True, width="stretch")

@@ -81,8 +81,7 @@ def report_lead(model: dx.DiagnosisModel, threshold: float = 0.5) -> list[str]:
     return [f"At a risk threshold of {threshold:.0%}, the model flags {m['tp'] + m['fp']:,} of {n:,} held-out patients "
             f"for {outcome_words(model)}. It finds {m['tp']:,} of the {sick:,} who have it ({pct(m['sensitivity'])}) and "
             f"rightly clears {pct(m['specificity'])} of the others.",
-            verdict(dx.MODEL, model.metrics, model.baseline_metrics, "roc_auc", "ROC-AUC",
-                    interval=model.intervals.get(dx.MODEL, {}).get("roc_auc"))]
+            verdict(dx.MODEL, model.metrics, model.baseline_metrics, "roc_auc", "ROC-AUC", intervals=model.intervals)]
 
 
 def report(model: dx.DiagnosisModel, table: Table, exp: Explanation | None, threshold: float = 0.5,
@@ -116,7 +115,7 @@ def results(model: dx.DiagnosisModel, table: Table, run_key: str, run_id: str | 
     with groups:
         risk = model.test_probabilities()[dx.MODEL]
         by_group = subgroup_view("dx", model.held_out(df), model.test_positive(), risk >= threshold, risk, "patients",
-                                 "cases", exclude=(model.columns.target,))
+                                 "cases", exclude=(model.columns.target,), names=model.dictionary)
     exp = explain_and_what_if(model, df, model.held_out(df, limit=200), run_key, "dx", (expl, whatif), "patient",
                               lambda d: float(model.predict(d)["risk"].iloc[0]),
                               f"Risk of {outcome_words(model)}")

@@ -52,6 +52,21 @@ def attach(model: Any, table: Table | None) -> Any:
     return labelled
 
 
+def dictionary_csv(dictionary: Dictionary, df: pd.DataFrame, max_codes: int = 8) -> bytes:
+    """The dictionary as the CSV the page reads back (column, description, value labels): every column of `df`, and
+    for a coded column not yet labelled (a few whole numbers or words) its codes to fill in ("0=; 1=")."""
+    from engine.dictionary import value_key
+
+    frame = dictionary.to_frame(df.columns)
+    for i, c in enumerate(frame["column"]):
+        if c in df.columns and not frame.at[i, "values"]:
+            codes = df[c].dropna().unique()
+            if 2 <= len(codes) <= max_codes and (df[c].dtype == object or pd.api.types.is_integer_dtype(df[c])
+                                                 or all(float(v).is_integer() for v in codes)):
+                frame.at[i, "values"] = "; ".join(f"{value_key(v)}=" for v in sorted(codes, key=value_key))
+    return frame.rename(columns={"values": "value labels"}).to_csv(index=False).encode("utf-8")
+
+
 def column_descriptions(table: Table, key: str, sample_path: str | Path | None = None) -> Dictionary:
     """The 'Column descriptions' expander: upload a dictionary CSV or type descriptions; returns the dictionary in
     force (kept for `attach`). Bad files and bad typed value labels get a sentence; the page keeps serving."""
@@ -85,6 +100,13 @@ def column_descriptions(table: Table, key: str, sample_path: str | Path | None =
                 dictionary = Dictionary.from_frame(pd.DataFrame(edited).fillna(""))
             except DataError as exc:
                 st.warning(f"{plain(exc.message)} Until then the other descriptions are used.", icon=":material/menu_book:")
+        if len(columns) <= MAX_EDITABLE_COLUMNS:  # one click: the column list (and what is typed above) as a file
+            st.download_button("Download as a dictionary CSV" if dictionary else
+                               "Write a dictionary from the column list (CSV to fill in)",
+                               dictionary_csv(dictionary, table.df), file_name=f"{Path(table.name).name.split('.')[0]}"
+                               ".dictionary.csv", mime="text/csv", key=f"{key}_dictionary_download",
+                               help="One row per column of your file, with the codes each coded column holds; fill in "
+                                    "what they mean (in a spreadsheet or above) and upload it next time.")
         missing = dictionary.unknown(columns)
         if missing:
             st.caption(f"Not in this file, so not used: {plain(', '.join(missing[:8]))}{'…' if len(missing) > 8 else ''}.")

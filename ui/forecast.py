@@ -385,6 +385,22 @@ def explanations(model: fc.ForecastModel, run_key: str, names: dict[str, str] | 
                    f"down (blue), in {model.columns.target}; the last bar is the forecast itself.")
 
 
+def reorder_keys(model: fc.ForecastModel) -> tuple[str, str]:
+    """The lead time and review period widgets' keys, one pair per unit and horizon: a number typed in days is never
+    read as weeks. The first time a pair is used, the last settings (another file's, in its own units) are re-read
+    in this model's units when they fit its horizon; otherwise the model's defaults, which always fit, are shown."""
+    freq, H = model.freq, model.horizon
+    keys = f"fc_lead_{freq.kind}{H}", f"fc_review_{freq.kind}{H}"
+    if not any(k in st.session_state or k in st.query_params for k in keys):
+        lead, review = model.lead_time, model.review_period
+        if (last := st.session_state.get("_fc_reorder_last")) is not None:
+            source, was_lead, was_review = last
+            again = freq.reread(was_lead, source), max(1, freq.reread(was_review, source))
+            lead, review = again if sum(again) <= H else (lead, review)
+        st.session_state[keys[0]], st.session_state[keys[1]] = int(lead), int(review)
+    return keys
+
+
 def reorder(model: fc.ForecastModel, df: pd.DataFrame | None, run_key: str) -> None:
     H, unit = model.horizon, model.freq.unit
     st.markdown("How much to order now so stock lasts until the delivery after next, at the chance of not running out "
@@ -393,10 +409,12 @@ def reorder(model: fc.ForecastModel, df: pd.DataFrame | None, run_key: str) -> N
     # no upper limit on the inputs: a browser would refuse a longer lead time with a bare "between 0 and 13";
     # the reorder table says why instead (lead time plus review period must fit in the forecast horizon)
     fits = f"Lead time plus review period must fit in the {model.freq.units(H)} the model forecasts (train with a longer horizon for more)."
-    lead = c1.number_input(f"Lead time ({unit}s from order to delivery)", 0, None, min(7, H // 2), key="fc_lead",
-                           bind="query-params", help=fits)
-    review = c2.number_input(f"Review period ({unit}s until you order again)", 1, None, max(1, min(7, H - min(7, H // 2))),
-                             key="fc_review", bind="query-params", help=fits)
+    lead_key, review_key = reorder_keys(model)
+    lead = c1.number_input(f"Lead time ({unit}s from order to delivery)", 0, None, key=lead_key, bind="query-params",
+                           help=fits)  # its value: reorder_keys
+    review = c2.number_input(f"Review period ({unit}s until you order again)", 1, None, key=review_key,
+                             bind="query-params", help=fits)
+    st.session_state["_fc_reorder_last"] = (model.freq, int(lead), int(review))  # re-read in the next file's units
     level = c3.slider("Service level (%)", 50, 99, 95, 1, key="fc_service", bind="query-params", format="%d%%",
                       help="The chance that stock covers demand until the next delivery arrives; higher means more safety stock.") / 100
     with c3:
@@ -506,8 +524,9 @@ def scenario(model: fc.ForecastModel, df: pd.DataFrame | None, run_key: str) -> 
     summary = plan.summary(price_driver=None if how == typed else how, unit_price=unit_price)
     unit = model.columns.target
     before, after = summary["units without the plan"].sum(), summary["units with the plan"].sum()
-    decision = dict(lead_time=int(st.session_state.get("fc_lead", model.lead_time)),
-                    review_period=int(st.session_state.get("fc_review", model.review_period)),
+    lead_key, review_key = reorder_keys(model)
+    decision = dict(lead_time=int(st.session_state.get(lead_key, model.lead_time)),
+                    review_period=int(st.session_state.get(review_key, model.review_period)),
                     service_level=float(st.session_state.get("fc_service", round(100 * model.service_level))) / 100)
     orders = None
     with guard("computing the orders of the plan", stop=False):

@@ -21,7 +21,7 @@ from ui.state import memo
 from ui.subgroups import report_section, subgroup_view
 from ui.tabular import (batch_scoring, capacity_threshold, dependence_view, held_out_line, hindsight, model_file_scoring,
                         money_cards, report_head, review_capacity, what_if)
-from ui.training import training_notes
+from ui.training import headline_verdict, training_notes
 from ui.style import MODEL_COLOR, POSITIVE_COLOR, in_currency, money, pct
 
 NO_LABEL = "(no label: find unusual transactions)"
@@ -235,7 +235,7 @@ def flagged_view(model: fr.FraudModel, top: pd.DataFrame, exp: Explanation | Non
     fig = charts.shap_waterfall(exp, int(pick), axis_title=None if model.mode == "labelled" else "reconstruction error",
                                 names=model.dictionary)
     st.plotly_chart(fig, key="fr_waterfall")
-    unit = ("percentage points of the fraud score, in the order drawn" if model.mode == "labelled"
+    unit = ("points of the fraud score (percentage points), as on every chart of the tab" if model.mode == "labelled"
             else "reconstruction error; each column's exact share")
     towards = "fraud" if model.mode == "labelled" else "unusual"
     st.caption(f"From the average transaction to this one: orange bars push towards {towards}, blue away ({unit}).")
@@ -329,7 +329,7 @@ def results(model: fr.FraudModel, table: Table, run_key: str, run_id: str | None
         with groups:
             risk = model.test[model.model_name]
             by_group = subgroup_view("fr", df.iloc[model.test["row"]], model.test["y"], risk >= threshold, risk,
-                                     "transactions", "frauds", exclude=(model.columns.label or "",))
+                                     "transactions", "frauds", exclude=(model.columns.label or "",), names=model.dictionary)
     else:
         by_group = None  # no label: nothing to compare per group
         perf, flagged, expl, whatif, score, share = st.tabs(["Scores", "Flagged transactions", "Explanations", "What-if",
@@ -382,10 +382,10 @@ def report_lead(model: fr.FraudModel, costs: fr.Costs | None, threshold: float, 
              f"threshold {threshold:.3f}, against {money(none_per_1000, 'per 1,000')} for flagging nothing: a saving of "
              f"{money(none_per_1000 - main['cost_per_1000'], 'per 1,000 transactions')}. It raises "
              f"{main['alerts_per_1000']:.1f} alerts per 1,000 transactions and catches {pct(main['recall'])} of frauds."]
-    if "cost_per_1000" in base:
-        cheaper = base["cost_per_1000"] < main["cost_per_1000"]
-        lines.append(f"Verdict: {base_name.lower()} costs {money(base['cost_per_1000'], 'per 1,000 transactions')} on the "
-                     f"same rows, so {'the simpler model is cheaper here' if cheaper else 'the network earns its keep'}.")
+    if "cost_per_1000" in base:  # the one verdict (ui.results.verdict), weighed by the money on the same rows
+        lines += headline_verdict("fraud", model, {model.model_name: main["cost_per_1000"],
+                                                   base_name: base["cost_per_1000"], "No model": none_per_1000},
+                                  "transactions")
     return lines
 
 

@@ -19,7 +19,7 @@ from ui.style import in_currency, money, pct
 from ui.subgroups import report_section, subgroup_view
 from ui.tabular import (batch_scoring, capacity_threshold, explain_and_what_if, held_out_line, hindsight,
                         model_file_scoring, money_cards, report_head, review_capacity)
-from ui.training import training_notes
+from ui.training import headline_verdict, training_notes
 
 KEYS = ["auprc", "roc_auc", "brier"]
 NONE = "(none)"
@@ -53,20 +53,16 @@ def options() -> mt.Config:
                                               "seed": "number", "weight_decay": "select"})
 
 
-def verdict(model: mt.MaintenanceModel) -> tuple[bool, str]:
-    """Whether the network ranks failures at least as well as gradient boosting, in a plain sentence."""
-    net, gb = model.metrics["auprc"], model.baseline_metrics[mt.BASELINES[0]]["auprc"]
-    if net >= gb:
-        return True, f"The neural network earns its place: its AUPRC ({net:.3f}) is at least gradient boosting's ({gb:.3f})."
-    return False, (f"The neural network does not earn its place on this data: gradient boosting ranks failing runs "
-                   f"better (AUPRC {gb:.3f} against the network's {net:.3f}). Prefer gradient boosting here; the "
-                   "network's threshold, service list and explanations below are shown for comparison.")
+def verdict(model: mt.MaintenanceModel, costs: mt.Costs | None = None) -> str:
+    """The one verdict (ui.results.verdict): the network beside the best baseline, weighed by both intervals and,
+    given the costs, by the money per 1,000 runs."""
+    cost = model.money(costs) if costs is not None else None
+    money = None if cost is None else {k: cost[k] for k in (mt.MODEL, mt.BASELINES[0], "No model")}
+    return headline_verdict("maintenance", model, money, "runs")[0]
 
 
 def performance(model: mt.MaintenanceModel) -> None:
     st.markdown(held_out_line(model.n_rows, "runs"))
-    ok, sentence = verdict(model)
-    (st.success if ok else st.warning)(sentence, icon=":material/balance:")
     labels = model.METRIC_LABELS
     metric_cards(mt.MODEL, model.metrics, model.baseline_metrics, KEYS, labels, mt.METRIC_HELP, lower_is_better=["brier"])
     st.dataframe(comparison_table(mt.MODEL, model.metrics, model.baseline_metrics, KEYS, labels, model.intervals), width="stretch")
@@ -136,7 +132,7 @@ def report_lead(model: mt.MaintenanceModel, costs: mt.Costs) -> list[str]:
     return [f"Servicing the runs the model flags costs {money(cost[mt.MODEL], 'per 1,000 runs')}, against "
             f"{money(cost['No model'], 'per 1,000 runs')} with no model (every failure unplanned): a saving of "
             f"{money(saving, 'per 1,000 runs')}. It sends {at['alerts_per_1000']:.1f} runs per 1,000 to service and "
-            f"catches {pct(at['recall'])} of the failures.", verdict(model)[1]]
+            f"catches {pct(at['recall'])} of the failures.", verdict(model, costs)]
 
 
 def report(model: mt.MaintenanceModel, table: Table, costs: mt.Costs, by_group: Subgroups | None = None) -> str:
@@ -184,7 +180,8 @@ def results(model: mt.MaintenanceModel, table: Table, run_key: str, run_id: str 
     with tabs[3]:
         risk = model.test[mt.MODEL]
         by_group = subgroup_view("mt", df.iloc[model.test["row"]], model.test["y"], risk >= model.threshold, risk, "runs",
-                                 "failures", exclude=(model.columns.target, *model.columns.modes, model.columns.machine or ""))
+                                 "failures", exclude=(model.columns.target, *model.columns.modes, model.columns.machine or ""),
+                                 names=model.dictionary)
     explain_and_what_if(model, df, df.iloc[model.test["row"][:200]], run_key, "mt", tabs[4:6], "run",
                         lambda d: float(model.risk(d)[0]), "Failure risk",
                         "Start from a held-out run and change what you know before it — tool wear +50 minutes, a "

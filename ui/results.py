@@ -84,27 +84,75 @@ def comparison_table(
     return pd.DataFrame(table, index=[labels.get(k, k) for k in keys])
 
 
+MONEY_TIE = 0.02  # money within 2% of the no-model cost per 1,000 rows does not separate two models: a handful
+# of held-out rows moves it that much (the intervals behind the ranking metric are wider still)
+
+
+def _interval(iv) -> tuple[float, float] | None:
+    return (float(iv[0]), float(iv[1])) if iv is not None and len(iv) == 2 else None
+
+
 def verdict(model_name: str, metrics: dict[str, float], baselines: dict[str, dict[str, float]], key: str, label: str,
-            lower_is_better: bool = False, interval: Sequence[float] | None = None) -> str:
-    """The run's verdict in one sentence: the model's headline beside the best baseline's, and whether the gap is
-    larger than the model's own uncertainty (its 95% interval), so a report or banner can lead with it."""
+            lower_is_better: bool = False, interval: Sequence[float] | None = None,
+            intervals: dict[str, dict[str, Sequence[float]]] | None = None,
+            money: dict[str, float] | None = None, unit: str = "rows") -> str:
+    """The run's one verdict, in one sentence, used everywhere a run is judged (the results of the page that trained,
+    the share banner, the report): the model's headline beside the best baseline's, weighed by their 95% intervals
+    (`intervals`: {model: {metric: (low, high)}}; `interval`: the model's alone) and, when the page has a decision
+    in money, by `money` ({model or baseline or "No model": cost per 1,000 `unit`}). Overlapping intervals and money
+    that does not separate the two read "no difference we can see"."""
+    from ui.style import money as show_money
+
     value = metrics.get(key)
     if value is None:
         return ""
-    head = f"{model_name} reaches {label} {fmt(value)}" + (" (lower is better)" if lower_is_better else "")
     rivals = {n: m[key] for n, m in baselines.items() if m.get(key) is not None}
     if not rivals:
-        return head + "."
+        return f"{model_name} reaches {label} {fmt(value)}."
     best_name = (min if lower_is_better else max)(rivals, key=rivals.get)
     best = rivals[best_name]
-    better = value < best if lower_is_better else value > best
-    within = interval is not None and len(interval) == 2 and interval[0] <= best <= interval[1]
-    if within:
-        word = "about as good as"
+    mine = _interval((intervals or {}).get(model_name, {}).get(key)) or _interval(interval)
+    theirs = _interval((intervals or {}).get(best_name, {}).get(key))
+    if mine and theirs:
+        overlap = mine[0] <= theirs[1] and theirs[0] <= mine[1]
     else:
-        word = "better than" if better else "worse than"
-    tail = " — within the model's uncertainty, so treat them as equal" if within and value != best else ""
-    return f"{head}: {word} the best baseline, {best_name.lower()} ({fmt(best)}){tail}."
+        overlap = mine is not None and mine[0] <= best <= mine[1]
+
+    def shown(name: str, v: float, iv: tuple[float, float] | None) -> str:
+        return f"{name} {fmt(v)}" + (f" ({fmt(iv[0])}–{fmt(iv[1])})" if iv else "")
+
+    both = f"{label} {shown(model_name.lower(), value, mine)} against {shown(best_name.lower(), best, theirs)}"
+    lower = " (lower is better)" if lower_is_better else ""
+    # the money: the model against the baseline the page prices (its first), at the analyst's costs
+    priced = [n for n in (money or {}) if n not in (model_name, "No model")]
+    gap, cheaper, dearer, tie = 0.0, None, None, True
+    if money and model_name in money and priced:
+        rival = priced[0]
+        gap = money[rival] - money[model_name]  # > 0: the model is cheaper
+        cheaper, dearer = (model_name, rival.lower()) if gap > 0 else (rival, model_name.lower())
+        scale = abs(money.get("No model", 0.0)) or max(abs(money[rival]), abs(money[model_name]), 1e-12)
+        tie = abs(gap) < MONEY_TIE * scale
+    saving = show_money(abs(gap), f"per 1,000 {unit}")
+    if overlap:
+        if cheaper is None or tie:
+            money_part = "" if cheaper is None else (f", and at your costs they are within {saving} of each other "
+                                                     f"(under {MONEY_TIE:.0%} of what no model costs)")
+            return (f"No difference we can see between {model_name} and the best baseline: {both}{lower} — the 95% "
+                    f"intervals overlap{money_part}, so treat them as equal.")
+        return (f"{cheaper} is the better choice at your costs: it saves {saving} against {dearer}, while their ranking "
+                f"cannot be told apart ({both}{lower}: the 95% intervals overlap).")
+    better = value < best if lower_is_better else value > best
+    word = "better than" if better else "worse than"
+    seen = "; the 95% intervals do not overlap" if mine else ""
+    head = f"{model_name} is {word} the best baseline, {best_name.lower()} ({both}{lower}{seen})"
+    if cheaper is None:
+        return head + "."
+    if tie:
+        return head + f", and at your costs they are within {saving} of each other."
+    agrees = (cheaper == model_name) == better
+    if agrees:
+        return head + f", and at your costs {cheaper} saves {saving} against {dearer}."
+    return head + f", but at your costs {cheaper} is cheaper by {saving}: weigh the two."
 
 
 def currency_picker() -> None:

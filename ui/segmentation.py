@@ -19,6 +19,7 @@ from engine import segmentation as seg
 from engine.data import Table
 from engine.dictionary import Dictionary
 from engine.options import default_of, help_of
+from engine.segmentation.fit import LARGE_SHARE, SMALL_SHARE  # the k scan's suggestion weighs the same sizes
 from engine.explain import Explanation, format_value
 from engine.training import trains_on_gpu
 from ui import charts
@@ -234,10 +235,16 @@ def profile_table(model: seg.SegmentationModel, names: Sequence[str]) -> pd.Data
     return out
 
 
+_PLAIN_WORDS = {"year", "yr", "born", "birth", "code", "zip", "postcode", "postal", "id"}  # read as labels, not amounts
+
+
 def show(col: str, v) -> str:
-    """A profile value as an analyst reads it: rates as percentages, counts without decimals."""
+    """A profile value as an analyst reads it: rates as percentages, counts without decimals, years and codes as
+    written (1967, not 1,967)."""
     if col == seg.RETURNS and isinstance(v, (int, float, np.floating)):
         return pct(float(v))
+    if isinstance(v, (int, float, np.integer, np.floating)) and np.isfinite(v) and _PLAIN_WORDS & set(roles.words(col)):
+        return f"{v:.0f}" if abs(v) >= 1000 or float(v).is_integer() else f"{v:g}"
     return format_value(v)
 
 
@@ -245,12 +252,19 @@ def comparison_heatmap(model: seg.SegmentationModel, names: Sequence[str]) -> go
     """Each segment's centre per column in standard deviations from the average customer; text = median value."""
     z = model.centre_z()
     prof = model.profile  # row 0: all customers
-    text = [[show(c, prof[c].iloc[j + 1]) if c in prof else "" for c in z.columns] for j in range(model.k)]
+    def compact(c: str, v) -> str:  # a narrow cell: 67,506 reads "67.5k", so neighbouring numbers never run together
+        if isinstance(v, (int, float, np.integer, np.floating)) and np.isfinite(v) and abs(v) >= 10_000 \
+                and not _PLAIN_WORDS & set(roles.words(c)):
+            return f"{v / 1e6:.1f}M" if abs(v) >= 1e6 else f"{v / 1e3:.1f}k"
+        return show(c, v)
+
+    text = [[compact(c, prof[c].iloc[j + 1]) if c in prof else "" for c in z.columns] for j in range(model.k)]
+    wide = len(z.columns) > 8
     fig = go.Figure()
     fig.update_layout(title="How each segment differs from the average customer", height=max(320, 50 * model.k + 170),
                       **{**LAYOUT, "legend": {}, "margin": dict(l=10, r=10, t=50, b=10)})
     fig.add_heatmap(z=z.to_numpy(), x=[str(c) for c in z.columns], y=list(names), text=text, texttemplate="%{text}",
-                    textfont=dict(size=13),
+                    textfont=dict(size=10 if wide else 13),
                     colorscale=[[0, "#0072B2"], [0.5, "#f7f7f7"], [1, "#D55E00"]], zmid=0, zmin=-2.5, zmax=2.5,
                     colorbar=dict(title="std. dev.<br>from average", len=0.8),
                     hovertemplate="%{y} · %{x}<br>median %{text}<br>%{z:+.2f} std. dev. from the average<extra></extra>")
@@ -294,7 +308,6 @@ def performance_table(model: seg.SegmentationModel) -> pd.DataFrame:
 
 
 STABLE_ARI, UNSTABLE_ARI = 0.9, 0.7  # adjusted Rand index between two independent fits
-SMALL_SHARE, LARGE_SHARE = 0.05, 0.5  # a segment too small to act on alone; one that hides several groups
 
 
 def stability_sentence(model: seg.SegmentationModel) -> tuple[str, bool]:
@@ -336,7 +349,14 @@ def k_sentence(model: seg.SegmentationModel) -> str:
     """The elbow chart's k and the suggested k, reconciled in one sentence."""
     m = model.metrics
     k, suggested, elbow = int(m["k"]), int(m["suggested_k"]), int(m["elbow_k"])
-    if elbow == suggested:
+    scan = model.scan
+    top = int(scan.loc[scan["silhouette"].idxmax(), "k"]) if len(scan) else suggested
+    if top != suggested:  # the best-separated number leaves a segment too small or too large: the page says so itself
+        text = (f"The segments are best separated at {top}, but then a segment is too small to act on or holds more "
+                f"than half the customers; the page suggests {suggested}, the best-separated number whose segments are "
+                f"all workable sizes (each at least {SMALL_SHARE:.0%}, none over {LARGE_SHARE:.0%})"
+                + (f"; the elbow chart bends at {elbow}." if elbow != suggested else ", where the elbow chart bends too."))
+    elif elbow == suggested:
         text = (f"The elbow (where more segments stop tightening them much) and the best separation (silhouette) both "
                 f"point to {suggested} segments.")
     else:
@@ -356,7 +376,7 @@ def performance(model: seg.SegmentationModel, names: Sequence[str]) -> None:
     st.markdown(k_sentence(model))
     st.plotly_chart(scan_chart(model), key="seg_scan")
     st.caption("Left: the elbow curve — where adding a segment stops tightening them much. Right: silhouette — higher "
-               "means better separated; the suggested number is its highest point.")
+               "means better separated; the suggested number is its highest point among workable segment sizes.")
     with st.expander("Engine check: torch k-means beside scikit-learn"):
         st.markdown(f"Both methods segment the same **{int(m['customers']):,} customers** into **{int(m['k'])}** segments "
                     f"with {model.config.restarts} restarts each; silhouette is measured on {int(m['sample']):,} of them. "

@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from engine import subgroups as sg
+from engine.dictionary import Dictionary
 from ui.charts import figure
 from ui.style import MODEL_COLOR, NEUTRAL_COLOR
 from ui.text import plain
@@ -53,8 +54,10 @@ def table(result: sg.Subgroups) -> pd.DataFrame:
 
 
 def subgroup_view(key: str, rows: pd.DataFrame, y: np.ndarray, flagged: np.ndarray, score: np.ndarray | None,
-                  unit: str, positive: str, exclude: Sequence[str] = ()) -> sg.Subgroups | None:
-    """The Subgroups tab: `rows` are the held-out rows (analyst's columns) aligned with y, flagged and score."""
+                  unit: str, positive: str, exclude: Sequence[str] = (), names: Dictionary | None = None) -> sg.Subgroups | None:
+    """The Subgroups tab: `rows` are the held-out rows (analyst's columns) aligned with y, flagged and score; `names`
+    (the data dictionary) labels the column and its codes in the choice, the sentence, the chart and the table."""
+    names = names or Dictionary()
     st.caption(f"The held-out {unit}, split by one column: does the model catch {plain(positive)} and raise false alarms "
                "alike in every group? Pick a column such as sex, an age (cut into bands) or a product type.")
     options = sg.groupable(rows, tuple(exclude))
@@ -62,13 +65,17 @@ def subgroup_view(key: str, rows: pd.DataFrame, y: np.ndarray, flagged: np.ndarr
         st.info("No column of this file has a few groups or numbers to split by.")
         return None
     pick = st.selectbox("Split the held-out results by", [_NONE, *options], key=f"{key}_subgroup",
-                        bind="query-params", help="A number column is cut into four bands of about equal size.")
+                        bind="query-params", help="A number column is cut into four bands of about equal size.",
+                        format_func=lambda c: c if c == _NONE else names.label(c))
     linked = st.session_state.setdefault(LINKED, {})  # a share link made from this view opens it split the same way
     linked.pop(f"{key}_subgroup", None)
     if pick == _NONE:
         return None
     linked[f"{key}_subgroup"] = pick
-    result = sg.compare(pick, rows[pick], y, flagged, score, unit=unit, positive=positive)
+    values = rows[pick]
+    if names.values.get(pick):  # coded: "1 = male", never a bare "1"
+        values = values.map(lambda v: v if pd.isna(v) else names.value_label(pick, v))
+    result = sg.compare(names.label(pick), values, y, flagged, score, unit=unit, positive=positive)
     (st.warning if result.flagged else st.info)(result.sentence, icon=":material/balance:")
     st.plotly_chart(chart(result), key=f"{key}_subgroup_chart")
     st.dataframe(table(result), hide_index=True, width="stretch")

@@ -14,7 +14,7 @@ from engine.explain import Explanation
 from ui import charts
 from ui.data import read_model_file, read_upload
 from ui.errors import guard
-from ui.results import download_csv
+from ui.results import download_csv, metric_delta
 from ui.state import memo
 from ui.style import money
 from ui.text import plain
@@ -28,13 +28,14 @@ def explanation_panel(exp: Explanation, key: str, row_label: str = "row", row_na
     st.markdown(f"**Across {len(exp.data):,} held-out {row_label}s**")
     c1, c2 = st.columns(2)
     c1.plotly_chart(charts.shap_bar(exp, names=labels), key=f"{key}_bar")
-    c1.caption("Longer bars: columns that move predictions the most, on average.")
+    c1.caption("Longer bars: columns that move predictions the most, on average"
+               + (" (in points of risk, as on every chart here)." if exp.link == "logit" else "."))
     c2.plotly_chart(charts.shap_beeswarm(exp, names=labels), key=f"{key}_swarm")
     c2.caption("Dots right of zero push towards the outcome; orange dots are high values of that column, blue low.")
     st.markdown(f"**One {row_label}**")
     i = st.selectbox(f"Pick a {row_label}", range(len(names)), format_func=lambda j: names[j], key=f"{key}_row")
     st.plotly_chart(charts.shap_waterfall(exp, i, names=labels), key=f"{key}_waterfall")
-    unit = "in %; each bar's percentage points in the order drawn" if exp.link == "logit" else "in its own units"
+    unit = "in %; each bar in points of risk, its share of the change" if exp.link == "logit" else "in its own units"
     st.caption("Start at the average prediction; each bar is one column's push up (orange) or down (blue) for this "
                f"{row_label}; the last bar is the model's output ({exp.output_name}, {unit}).")
     dependence_view(exp, key, labels=labels, row_label=row_label)
@@ -151,9 +152,13 @@ def money_cards(unit: str, cost_per_1000: float, vs_none: float, vs_baseline: fl
     cards): the cost, the savings against no model and against the first baseline, and how many rows get flagged."""
     c = st.columns(4)
     c[0].metric(f"Cost per 1,000 {unit}", money(cost_per_1000), help=helps[0])
-    c[1].metric("Saving vs no model per 1,000", money(vs_none), delta=none_delta, help=helps[1])
+    c[1].metric("Saving vs no model per 1,000", money(vs_none), help=helps[1],
+                **metric_delta(none_delta))  # a saving of 0.0%: "same", grey, no green arrow
     c[2].metric(f"Saving per 1,000 vs {baseline.lower()}", money(vs_baseline), help=helps[2])  # basis first: long names clip
     c[3].metric(f"{alerts} per 1,000 {unit}", f"{alerts_per_1000:.1f}", help=helps[3])
+    from ui.training import weigh_money
+
+    weigh_money(cost_per_1000, baseline, cost_per_1000 + vs_baseline, cost_per_1000 + vs_none, unit)  # the verdict first
 
 
 def report_head(table: Table, model: Any, unit: str) -> list:
@@ -279,7 +284,11 @@ def scoring_summary(scored: pd.DataFrame, uploaded: Sequence[str] = ()) -> str:
     if short:
         col = short[0]
         counts = scored[col].value_counts()
-        shown = ", ".join(f"{v:,} {'is' if v == 1 else 'are'} {k}" for k, v in counts.head(5).items())
+        def said(k: Any) -> str:  # a labelled code "0 = no disease" reads "no disease (0)" in a sentence
+            code, sep, meaning = str(k).partition(" = ")
+            return f"{meaning} ({code})" if sep and meaning else str(k)
+
+        shown = ", ".join(f"{v:,} {'is' if v == 1 else 'are'} {said(k)}" for k, v in counts.head(5).items())
         return f"{head}; {col}: {shown}{', …' if len(counts) > 5 else ''}."
     return head + "."
 

@@ -317,7 +317,9 @@ def trained_run(page: str, table: Any, fit: Callable[..., Any], columns: Any, co
 
     remember(page, job.id, table, asdict(columns), asdict(config))
     compare_panel(page, job.id, _jobs())
-    return model, job.id, shareable_run(page, job.id, model.to_bytes, table, asdict(columns), asdict(config), model.metrics)
+    run_id = shareable_run(page, job.id, model.to_bytes, table, asdict(columns), asdict(config), model.metrics)
+    lead_verdict(page, model)  # the run's verdict first, above its results; the page's money refines it (weigh_money)
+    return model, job.id, run_id
 
 
 def shared_run(page: str, load: Callable[[bytes], Any], results: Callable[..., None],
@@ -331,6 +333,7 @@ def shared_run(page: str, load: Callable[[bytes], Any], results: Callable[..., N
     from ui.share import open_shared_run, shared_banner
     from ui.state import memo
 
+    st.session_state.pop(_VERDICT, None)  # a slot of an earlier run is never written again
     shared = open_shared_run(page)
     if shared is not None:
         with guard("opening the shared run"):
@@ -340,17 +343,44 @@ def shared_run(page: str, load: Callable[[bytes], Any], results: Callable[..., N
         st.stop()
 
 
-def headline_verdict(page: str, model: Any) -> list[str]:
-    """The headline metric beside the best baseline, for a page that gives no business result of its own."""
+def headline_verdict(page: str, model: Any, money: dict[str, float] | None = None, unit: str = "rows") -> list[str]:
+    """The run's verdict (ui.results.verdict): the headline metric beside the best baseline, weighed by both 95%
+    intervals and, where the page prices its decision, by `money` (cost per 1,000 `unit` by model)."""
     from engine.scenario import scenario
     from ui.results import verdict
 
     label, _ = model.headline()
     key = model.HEADLINE or next(iter(model.metrics), "")
     name = getattr(model, "model_name", None) or getattr(scenario(page), "MODEL", "The model")
-    iv = (model.intervals or {}).get(name, {}).get(key)
     return [verdict(name, model.metrics, model.baseline_metrics, key, label,
-                    lower_is_better=key in ("mase", "smape", "mae", "rmse", "brier"), interval=iv)]
+                    lower_is_better=key in ("mase", "smape", "mae", "rmse", "brier"), intervals=model.intervals,
+                    money=money, unit=unit)]
+
+
+_VERDICT = "_lead_verdict"  # this run's verdict slot on the page that trained: (page, model, slot)
+
+
+def lead_verdict(page: str, model: Any) -> None:
+    """The verdict first in the results of the page that trained (the share banner shows it on a shared run)."""
+    slot = st.empty()
+    st.session_state[_VERDICT] = (page, model, slot)
+    slot.info(headline_verdict(page, model)[0], icon=":material/balance:")
+
+
+def weigh_money(cost: float, baseline: str, baseline_cost: float, no_model_cost: float, unit: str) -> str | None:
+    """The page's money at the analyst's costs (per 1,000 `unit`: the model's, its priced baseline's, no model's)
+    weighed into the verdict shown first; returns the sentence (None on a page that did not train this run)."""
+    from engine.scenario import scenario
+
+    held = st.session_state.get(_VERDICT)
+    if held is None:
+        return None
+    page, model, slot = held
+    name = getattr(model, "model_name", None) or getattr(scenario(page), "MODEL", "The model")
+    money = {name: cost, baseline: baseline_cost, "No model": no_model_cost}
+    sentence = headline_verdict(page, model, money, unit)[0]
+    slot.info(sentence, icon=":material/balance:")
+    return sentence
 
 
 def training_notes(model: Any, key: str) -> None:

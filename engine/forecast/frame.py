@@ -69,6 +69,15 @@ class Frequency:
     def units(self, n: int) -> str:
         return f"{n:,} {self.unit}{'' if n == 1 else 's'}"
 
+    @property
+    def days(self) -> float:
+        """The length of one step in days (a month: its average, 365.25 / 12)."""
+        return {"D": 1.0, "W": 7.0}.get(self.kind, 365.25 / 12)
+
+    def reread(self, n: int, source: Frequency) -> int:
+        """`n` steps of `source` in this frequency's steps (14 days are 2 weeks), rounded, never below 0."""
+        return max(0, int(round(n * source.days / self.days)))
+
 
 def _frequency(kind: str, code: str) -> Frequency:
     if kind == "D":

@@ -89,9 +89,23 @@ def _scan(Xs: torch.Tensor, ks: list[int], config: SegmentationConfig, device, p
         scan_labels.append(res.labels)
     check_cancel(cancel)
     sils = silhouette_scores(Xs, scan_labels, device) if len(Xs) > 2 else [0.0] * len(ks)
-    for rec, s in zip(records, sils):
+    for rec, s, labels, k in zip(records, sils, scan_labels, ks):
         rec["silhouette"] = s
-    return pd.DataFrame(records), ks[int(np.argmax(sils))], ks[elbow_index([r["inertia"] for r in records])]
+        rec["workable"] = workable_sizes(np.bincount(labels.cpu().numpy(), minlength=k) / max(len(Xs), 1))
+    # the suggestion: the best-separated k whose segments are all workable sizes (the page warns about the others),
+    # the best-separated k of all when none is
+    pool = [i for i, r in enumerate(records) if r["workable"]] or list(range(len(records)))
+    best = max(pool, key=lambda i: sils[i])
+    return pd.DataFrame(records), ks[best], ks[elbow_index([r["inertia"] for r in records])]
+
+
+SMALL_SHARE, LARGE_SHARE = 0.05, 0.5  # a segment too small to act on alone; one that hides several groups
+
+
+def workable_sizes(shares: Sequence[float]) -> bool:
+    """Every segment large enough to act on alone and none holding more than half the customers."""
+    shares = np.asarray(shares, dtype=float)
+    return bool(len(shares)) and float(shares.min()) >= SMALL_SHARE and float(shares.max()) <= LARGE_SHARE
 
 
 def fit(
@@ -168,6 +182,6 @@ def fit(
                                      "iterations": float(sk.n_iter_)}},
         timings={MODEL: model_seconds, BASELINE: base_seconds},
         history=History(stopped=f"k-means has no training epochs; the k scan suggested {suggested} segments "
-                                f"(highest silhouette), elbow at {elbow}", seconds=time.perf_counter() - t0),
+                                f"(highest silhouette among workable sizes), elbow at {elbow}", seconds=time.perf_counter() - t0),
         notes=notes, n_rows=prep.n_rows, customers=customers, X=X, baseline_labels=sk.labels_,
     )

@@ -92,27 +92,48 @@ def name_segments(features: pd.DataFrame, labels: np.ndarray, k: int, shape: str
             if plan.kind == "numeric":
                 z = float(centers[j, idx[0]])
                 if abs(z) >= 0.35:
-                    scores.append((abs(z), f"{'High' if z > 0 else 'Low'} {_short(plan.name)}"))
+                    what = _short(plan.name)
+                    word = (("younger (born later)" if z > 0 else "older (born earlier)") if what == "year of birth"
+                            else f"{'high' if z > 0 else 'low'} {what}")
+                    scores.append((abs(z), word))
             else:
                 seg = labels == j
                 for col_i in idx:
                     share_seg = float(_level_share(features, plan.name, encoded[col_i], seg))
                     share_all = float(_level_share(features, plan.name, encoded[col_i], np.ones_like(seg)))
                     if share_seg - share_all >= 0.25 and share_seg >= 0.6:
-                        scores.append((2 * (share_seg - share_all), f"Mostly {encoded[col_i].split('=', 1)[1]}"))
+                        scores.append((2 * (share_seg - share_all), f"mostly {encoded[col_i].split('=', 1)[1]}"))
         scores.sort(reverse=True)
         words = [w for _, w in scores[:2]]
-        name = " · ".join(words) if words else "Typical customers"
+        name = (" · ".join(words)[:1].upper() + " · ".join(words)[1:]) if words else "Typical customers"
         names.append(name)
         sizes.append(float((labels == j).sum()))
-        actions.append(("Target what sets them apart: " + " and ".join(w.lower() for w in words) + ".")
+        actions.append(("What sets them apart from the average customer: " + " and ".join(words)
+                        + ". Shape the offer around that.")
                        if words else "Close to the average customer on every column: a good group for general offers.")
     return _dedupe(names, sizes), actions
 
 
+_ABBREVIATIONS = {"mnt": "spend on", "amt": "amount of", "num": "number of", "nb": "number of", "no": "number of",
+                  "cnt": "count of", "qty": "quantity of", "avg": "average", "pct": "share of", "yr": "year",
+                  "dt": "date", "recency": "days since last purchase", "kidhome": "children at home",
+                  "teenhome": "teenagers at home"}
+
+
 def _short(name: str) -> str:
-    """A column name without its unit in brackets: 'Spending Score (1-100)' → 'Spending Score'."""
-    return re.sub(r"\s*[(\[].*?[)\]]\s*", " ", str(name)).strip() or str(name)
+    """A column name in words, without its unit in brackets: 'Spending Score (1-100)' → 'spending score',
+    'MntMeatProducts' → 'spend on meat products', 'NumWebVisitsMonth' → 'number of web visits month',
+    'Year_Birth' → 'year of birth'."""
+    bare = re.sub(r"\s*[(\[].*?[)\]]\s*", " ", str(name)).strip() or str(name)
+    parts = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", bare))
+    words = [w.lower() for w in re.split(r"[\s_\-.]+", parts) if w]
+    if not words:
+        return bare
+    if words[0] == "year" and len(words) == 2:
+        return f"year of {words[1]}"
+    words = [_ABBREVIATIONS.get(words[0], words[0]), *words[1:]] if len(words) > 1 else \
+        [_ABBREVIATIONS.get(words[0], words[0])]
+    return " ".join(words)
 
 
 def _level_share(features: pd.DataFrame, col: str, encoded_name: str, mask: np.ndarray) -> float:

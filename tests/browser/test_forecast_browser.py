@@ -7,7 +7,40 @@ from tests.browser.conftest import assert_no_traceback, open_page, screenshot, u
 from tests.conftest import SAMPLES
 
 
-def test_upload_forecast_pick_a_series_and_reorder(page, app_url):
+def _weekly_file(tmp_path):
+    """A weekly file the project never shipped: Rossmann's first 8 stores added up to whole weeks."""
+    import pandas as pd
+    import pytest
+
+    from tests.conftest import ROOT
+
+    source = next((p for p in (ROOT / "shared", ROOT.parent / "shared") if (p / "datasets").exists()), None)
+    if source is None:
+        pytest.skip("the shared Rossmann data is not on this machine")
+    ross = pd.read_csv(source / "datasets" / "demand_forecasting" / "rossmann_daily_store_sales.csv")
+    ross = ross[ross["store"].isin(sorted(ross["store"].unique())[:8])]
+    week = pd.to_datetime(ross["date"]).dt.to_period("W-SUN").dt.start_time
+    weekly = ross.assign(week=week, days=1).groupby(["store", "week"], as_index=False).agg(
+        sales=("sales", "sum"), promo_days=("promo", "sum"), days=("days", "sum"))
+    weekly = weekly[weekly["days"] == 7].drop(columns="days")
+    path = tmp_path / "rossmann_weekly_sales.csv"
+    weekly.assign(week=weekly["week"].dt.strftime("%Y-%m-%d")).to_csv(path, index=False)
+    return path
+
+
+def _set_number(page, name: str, value: str) -> None:
+    box = page.get_by_role("spinbutton", name=name)
+    if not box.is_visible():
+        page.get_by_text("Advanced training options").last.click()
+    box.fill(value)
+    box.press("Enter")
+    wait_idle(page)
+
+
+def test_upload_forecast_pick_a_series_and_reorder_then_a_weekly_file(page, app_url, tmp_path):
+    """The daily sample, then (in the same session, at 1366×768) a weekly file: the reorder settings carried over are
+    re-read in weeks, so the reorder tab opens on a table, not on "lead time plus review period is longer"."""
+    weekly = _weekly_file(tmp_path)
     open_page(page, app_url)
     page.get_by_test_id("stSidebarNav").get_by_text("Demand forecast").click()
     page.get_by_text("Upload my own CSV").click()
@@ -60,6 +93,29 @@ def test_upload_forecast_pick_a_series_and_reorder(page, app_url):
     assert_no_traceback(page)
     screenshot(page, "forecast_reorder")
 
+    # a weekly file after the daily one, as an analyst on a 1366×768 laptop
+    page.set_viewport_size({"width": 1366, "height": 768})
+    upload(page, weekly, label="CSV file")
+    page.get_by_text("Detected weekly data: 8 series").first.wait_for()
+    _set_number(page, "Most epochs", "20")
+    page.get_by_role("button", name="Train and backtest", exact=True).click()
+    page.get_by_text("MASE on the backtest windows").first.wait_for(timeout=300_000)
+    page.get_by_text("The forecasts use").first.wait_for()
+    page.get_by_text("because it had the lowest error").first.scroll_into_view_if_needed()
+    assert_no_traceback(page)
+    screenshot(page, "forecast_weekly_performance_1366")
+    page.get_by_role("tab", name="Reorder").click()
+    wait_idle(page)
+    page.get_by_text("Service level (%)").first.scroll_into_view_if_needed()
+    page.get_by_text("In the backtest, the 95% level covered demand").first.wait_for()
+    assert page.get_by_text("longer than the forecast horizon").count() == 0
+    lead = int(page.get_by_role("spinbutton", name="Lead time (weeks from order to delivery)").input_value())
+    review = int(page.get_by_role("spinbutton", name="Review period (weeks until you order again)").input_value())
+    assert (lead, review) == (1, 1), (lead, review)  # the daily page's 7 + 7 days, read as weeks
+    page.get_by_text("Suggested order = demand covered over the next 2 weeks").first.wait_for()
+    assert_no_traceback(page)
+    screenshot(page, "forecast_weekly_reorder_1366")
+
 
 def test_bad_upload_shows_a_sentence_and_the_next_upload_works(page, app_url, tmp_path):
     open_page(page, app_url, "forecast")
@@ -75,45 +131,3 @@ def test_bad_upload_shows_a_sentence_and_the_next_upload_works(page, app_url, tm
     page.get_by_text("Detected daily data: 30 series").first.wait_for()
     assert_no_traceback(page)
 
-
-def test_weekly_file_shows_the_choice_and_reorder_check_at_laptop_size(page, app_url, tmp_path):
-    """A weekly file the project never shipped (Rossmann added up to weeks), as an analyst on a 1366×768 laptop."""
-    import pandas as pd
-    import pytest
-
-    from tests.conftest import ROOT
-
-    source = next((p for p in (ROOT / "shared", ROOT.parent / "shared") if (p / "datasets").exists()), None)
-    if source is None:
-        pytest.skip("the shared Rossmann data is not on this machine")
-    ross = pd.read_csv(source / "datasets" / "demand_forecasting" / "rossmann_daily_store_sales.csv")
-    ross = ross[ross["store"].isin(sorted(ross["store"].unique())[:8])]
-    week = pd.to_datetime(ross["date"]).dt.to_period("W-SUN").dt.start_time
-    weekly = ross.assign(week=week, days=1).groupby(["store", "week"], as_index=False).agg(
-        sales=("sales", "sum"), promo_days=("promo", "sum"), days=("days", "sum"))
-    weekly = weekly[weekly["days"] == 7].drop(columns="days")
-    path = tmp_path / "rossmann_weekly_sales.csv"
-    weekly.assign(week=weekly["week"].dt.strftime("%Y-%m-%d")).to_csv(path, index=False)
-
-    page.set_viewport_size({"width": 1366, "height": 768})
-    open_page(page, app_url, "forecast")
-    page.get_by_text("Upload my own CSV").click()
-    wait_idle(page)
-    upload(page, path)
-    page.get_by_text("Detected weekly data: 8 series").first.wait_for()
-    page.get_by_text("Advanced training options").click()
-    box = page.get_by_role("spinbutton", name="Most epochs")
-    box.fill("20")
-    box.press("Enter")
-    wait_idle(page)
-    page.get_by_role("button", name="Train and backtest", exact=True).click()
-    page.get_by_text("MASE on the backtest windows").first.wait_for(timeout=300_000)
-    page.get_by_text("The forecasts use").first.wait_for()
-    page.get_by_text("because it had the lowest error").first.scroll_into_view_if_needed()
-    assert_no_traceback(page)
-    screenshot(page, "forecast_weekly_performance_1366")
-    page.get_by_role("tab", name="Reorder").click()
-    page.get_by_text("Service level (%)").first.scroll_into_view_if_needed()
-    page.get_by_text("In the backtest, the 95% level covered demand").first.wait_for()
-    assert_no_traceback(page)
-    screenshot(page, "forecast_weekly_reorder_1366")

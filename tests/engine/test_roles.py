@@ -59,9 +59,23 @@ def test_marketing_table_id_is_the_id_not_the_date():
 
 
 def test_measurements_are_not_identifiers():
-    df = pd.DataFrame({"age": np.arange(50, 90), "chol": np.arange(200, 240), "row": np.arange(1, 41)})
+    gen = np.random.default_rng(3)
+    df = pd.DataFrame({"age": gen.integers(30, 80, 40), "chol": gen.permutation(np.arange(200, 280, 2)),
+                       "row": np.arange(1, 41)})
     assert roles.identifier_reason(df["age"]) is None and roles.identifier_reason(df["chol"]) is None
     assert "row number" in roles.identifier_reason(df["row"])
+
+
+def test_a_running_number_is_an_identifier_wherever_it_starts():
+    """AI4I rows 7001-10000 keep their UDI: strictly increasing, one value per row, so never a feature."""
+    ai4i = load_table(SAMPLES / "ai4i2020_machines_1_7000.csv", "m").df.iloc[4000:].reset_index(drop=True)
+    assert ai4i["UDI"].iloc[0] == 4001
+    assert "row number" in roles.identifier_reason(ai4i["UDI"]) and "4001, 4002" in roles.identifier_reason(ai4i["UDI"])
+    assert "UDI" not in roles.features(ai4i)
+    gaps = pd.Series(np.cumsum(np.random.default_rng(0).integers(1, 9, 50)) + 7000, name="invoice")
+    assert "row number" in roles.identifier_reason(gaps), "increasing row by row, even with gaps"
+    shuffled = pd.Series(np.random.default_rng(1).permutation(np.arange(7001, 7051)), name="n")
+    assert "row number" in roles.identifier_reason(shuffled), "7001..7050 in any order"
 
 
 def test_outcome_by_exact_name_then_word_then_fallback():

@@ -357,8 +357,10 @@ def test_renamed_segments_are_a_decision_saved_with_the_model(retail, retail_mod
 
 def test_the_k_scan_is_not_kept_as_epochs(retail_model):
     assert retail_model.history.epochs == []
-    assert list(retail_model.scan.columns) == ["k", "inertia", "silhouette"]
-    assert retail_model.suggested_k == retail_model.scan.loc[retail_model.scan["silhouette"].idxmax(), "k"]
+    scan = retail_model.scan
+    assert list(scan.columns) == ["k", "inertia", "silhouette", "workable"]
+    pool = scan[scan["workable"]] if scan["workable"].any() else scan
+    assert retail_model.suggested_k == pool.loc[pool["silhouette"].idxmax(), "k"]
     assert not any("second" in k for k in retail_model.metrics)
     assert retail_model.timings[seg.MODEL] > 0 and retail_model.timings[seg.BASELINE] > 0
 
@@ -467,3 +469,22 @@ def test_what_if_inputs_read_the_analysts_units(retail_model):
         assert plans[c].low == pytest.approx(x.min(), rel=1e-6, abs=1e-6)
         assert plans[c].high == pytest.approx(x.max(), rel=1e-6, abs=1e-6)
         assert plans[c].median == pytest.approx(x.median(), rel=1e-6, abs=1e-6)
+
+
+def test_the_suggested_k_agrees_with_the_size_warnings_and_names_read_as_words():
+    """Two close groups of 45% each and a far one of 10%: 2 segments separate best (silhouette) but one holds 90%,
+    which the page warns about; the suggestion is the best-separated k whose segments are all workable sizes."""
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(c, 1.0, (s, 2)) for c, s in (((0, 0), 270), ((3, 0), 270), ((40, 0), 60))])
+    df = pd.DataFrame({"customer": [f"c{i}" for i in range(len(X))], "MntMeatProducts": X[:, 0],
+                       "Year_Birth": 1960 + X[:, 1]})
+    cols = seg.SegmentationColumns(seg.CUSTOMERS, "customer", features=("MntMeatProducts", "Year_Birth"))
+    model = seg.fit(df, cols, seg.SegmentationConfig(log_scale=False))
+    scan = model.scan.set_index("k")
+    assert scan["silhouette"].idxmax() == 2 and not scan.loc[2, "workable"]
+    assert model.suggested_k == 3 and scan.loc[3, "workable"]
+    shares = np.bincount(model.customers["_segment"]) / len(df)
+    assert shares.max() <= 0.5 and shares.min() >= 0.05
+    words = " ".join(model.names + model.actions)
+    assert "mntmeatproducts" not in words.lower() and "spend on meat products" in words
+    assert "year_birth" not in words.lower()

@@ -150,7 +150,8 @@ def test_what_if_moves_the_risk_as_the_model_says_and_refuses_impossible_codes()
         ("header.csv", b"age,sex,target\n", "no data rows"),
         ("photo.csv", b"\x89PNG\r\n\x1a\n" + bytes(64), "PNG image"),
         ("dupes.csv", b"age,age,target\n1,2,0\n", "appears twice"),
-        ("one_class.csv", ("age,chol,target\n" + "".join(f"{50 + i},{200 + i},1\n" for i in range(40))).encode(), "only one value"),
+        ("one_class.csv", ("age,chol,target\n" + "".join(f"{50 + i * 7 % 23},{200 + i * 13 % 37},1\n" for i in range(40))).encode(),
+         "only one value"),  # measurements repeat: a column counting up by one per row would be a row number
         ("two_rows.csv", b"age,chol,target\n50,200,1\n60,230,0\n", "Only 2 rows"),
         ("inf.csv", ("age,chol,target\n" + "".join(f"{50 + i},{'inf' if i == 3 else 200 + i},{i % 2}\n" for i in range(40))).encode(), "infinite"),
     ],

@@ -90,7 +90,7 @@ def test_sample_forecast_series_drivers_and_reorder():
         assert any("covered demand in only" in w.value for w in at.warning)
         fix[0].click().run()
         assert at.slider(key="fc_service").value == offered
-    at.number_input(key="fc_lead").set_value(13).run()  # lead + review longer than the horizon: a sentence
+    at.number_input(key="fc_lead_D14").set_value(13).run()  # lead + review longer than the horizon: a sentence
     assert any("longer than the forecast horizon" in e.value for e in at.error)
     assert len(at.session_state["_explorer_jobs"]) == 1 and "forecast_train" not in [b.key for b in at.button]
 
