@@ -35,7 +35,7 @@ def run(file: str, seeds: int, capacity: float | None) -> dict[int, list[dict]]:
             t0 = time.perf_counter()
             m = fr.fit(df, cols, dataclasses.replace(fr.FraudConfig(), seed=seed, threshold_folds=folds, compare_unlabelled=False))
             costs = m.default_costs
-            t = m.cost_threshold(costs, capacity=capacity)
+            t = m.cheapest_threshold(costs, capacity)
             low, high = m.threshold_band(costs, capacity)
             ev = m.evaluate(costs, capacity=capacity)[fr.CLASSIFIER]
             best_t, best_cost = m.held_out_best(costs, capacity)

@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import train_test_split
 from torch import nn
 
 from engine import binary, evaluate, options, roles
@@ -230,10 +229,11 @@ def _proba_from_logits(logits: torch.Tensor, positive_index: int) -> np.ndarray:
 
 
 @dataclass
-class DiagnosisModel(binary.TabularNet, Fitted):
+class DiagnosisModel(binary.YesNo, Fitted):
     KIND: ClassVar[str] = KIND
     HEADLINE: ClassVar[str] = ABOUT.headline
     METRIC_LABELS: ClassVar[dict[str, str]] = {"roc_auc": "ROC-AUC", "accuracy": "Accuracy"}
+    MODEL_NAMES: ClassVar[tuple[str, ...]] = (MODEL, *BASELINES)
 
     columns: DiagnosisColumns
     config: DiagnosisConfig
@@ -284,25 +284,22 @@ class DiagnosisModel(binary.TabularNet, Fitted):
         return "raises risk", "lowers risk"
 
     # -- what the page reads -----------------------------------------------------------
+    def held_out_y(self) -> np.ndarray:
+        return self.test["y"] == self.positive_index
+
+    def held_out_scores(self, name: str | None = None) -> np.ndarray:
+        return self.test[name or MODEL][:, self.positive_index]
+
     def test_probabilities(self) -> dict[str, np.ndarray]:
         """Held-out risk of the positive outcome per model (model first, then baselines)."""
-        return {name: self.test[name][:, self.positive_index] for name in (MODEL, *BASELINES) if name in self.test}
-
-    def held_out(self, df: pd.DataFrame, limit: int | None = None) -> pd.DataFrame:
-        """The held-out (test) rows of the analyst's table, as the model saw them."""
-        rows = self.test["row"][:limit] if limit else self.test["row"]
-        return df.iloc[rows]
+        return {name: self.held_out_scores(name) for name in self.model_names()}
 
     def test_positive(self) -> np.ndarray:
-        return self.test["y"] == self.positive_index
+        return self.held_out_y()
 
     def roc(self) -> dict[str, pd.DataFrame]:
         y = self.test_positive()
         return {name: evaluate.roc_table(y, p) for name, p in self.test_probabilities().items()}
-
-    def at_threshold(self, threshold: float) -> dict[str, dict[str, float]]:
-        y = self.test_positive()
-        return {name: evaluate.at_threshold(y, p, threshold) for name, p in self.test_probabilities().items()}
 
     def calibration(self, bins: int = 8) -> dict[str, pd.DataFrame]:
         """Reliability curve per model: mean predicted risk vs observed rate, by risk bin (quantiles)."""
@@ -332,15 +329,9 @@ def fit(
     """
     prep = prepare(df, columns)
     seed_everything(config.seed)
-    idx = np.arange(len(prep.y))
-    if test_rows is None:
-        trainval, test = train_test_split(idx, test_size=config.test_fraction, stratify=prep.y, random_state=config.seed)
-    else:
-        held = np.isin(prep.rows, np.asarray(test_rows))
-        trainval, test = idx[~held], idx[held]
-    train, val = train_test_split(
-        trainval, test_size=config.val_fraction, stratify=prep.y[trainval], random_state=config.seed
-    )
+    held = None if test_rows is None else np.isin(prep.rows, np.asarray(test_rows))
+    train, val, test = binary.split(prep.y, config.test_fraction, config.val_fraction, config.seed, held=held)
+    trainval = np.sort(np.r_[train, val])
     features = [f for f in columns.features if f != columns.target]
     pre = Preprocessor().fit(prep.df.iloc[train], features)
     X = pre.transform(prep.df)
@@ -351,12 +342,8 @@ def fit(
     if K == 2:
         net = TabularMLP(X.shape[1], 1, config.hidden, config.dropout)
         pos = prep.positive_index
-        pos_weight = torch.tensor(counts[1 - pos] / max(counts[pos], 1.0), device=get_device())
-        bce = nn.BCEWithLogitsLoss(pos_weight=pos_weight)
+        loss_fn = binary.weighted_bce(counts[1 - pos] / max(counts[pos], 1.0), get_device())
         target = (y == pos).astype(np.float32)[:, None]
-
-        def loss_fn(out, yb):
-            return bce(out, yb)
     else:
         net = TabularMLP(X.shape[1], K, config.hidden, config.dropout)
         weights = torch.tensor(len(train) / (K * np.maximum(counts, 1.0)), dtype=torch.float32, device=get_device())

@@ -124,17 +124,6 @@ def timed(fits: Mapping[str, Callable[[], Any]]) -> tuple[dict[str, Any], dict[s
     return results, seconds
 
 
-def split(y: np.ndarray, test_fraction: float, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Stratified (train, validation, test) row positions: the test share of all rows, the validation share
-    of the rest. Every model of a run is measured on the same test rows."""
-    from sklearn.model_selection import train_test_split
-
-    idx = np.arange(len(y))
-    trainval, test = train_test_split(idx, test_size=test_fraction, stratify=y, random_state=seed)
-    train, val = train_test_split(trainval, test_size=val_fraction, stratify=y[trainval], random_state=seed)
-    return train, val, test
-
-
 def background_sample(X: np.ndarray, rows: np.ndarray, seed: int, size: int = 100) -> np.ndarray:
     """The SHAP background: up to `size` training rows drawn once with the run's seed."""
     rng = np.random.default_rng(seed)
@@ -196,17 +185,27 @@ def best_threshold(scores: np.ndarray, y: np.ndarray, false_alarm: float, missed
                    max_alerts_per_1000: float | None = None) -> tuple[float, float]:
     """The threshold with the lowest expected cost on (scores, y) and that cost.
 
-    Ties in cost go to the higher threshold (fewer alerts for the same money). `max_alerts_per_1000`:
-    the review capacity; only thresholds flagging at most that many of every 1,000 rows are considered
-    (flagging nothing always fits).
+    Ties in cost go to the higher threshold (fewer alerts for the same money). `max_alerts_per_1000`: the
+    review capacity. A team that can act on that many of every 1,000 rows gets its best k, for the k between 1
+    and that many (at least 1 on fewer than 1,000 rows) that costs least: never none, even where costs alone
+    would flag nothing, since the analyst said the team will act. Tied scores cannot be split by a threshold:
+    when the top tie alone is larger than the capacity, it is the one flagged (the fewest a threshold can flag).
+    A capacity of 0 flags nothing.
     """
     curve = cost_curve(scores, y, false_alarm, missed, caught)
     if not len(curve):
         return 0.5, 0.0
     cost = curve["cost"].to_numpy()
     if max_alerts_per_1000 is not None:
-        n = max(len(np.asarray(scores)), 1)
-        cost = np.where(1000 * curve["flagged"].to_numpy() / n <= max_alerts_per_1000 + 1e-9, cost, np.inf)
+        flagged = curve["flagged"].to_numpy()
+        if max_alerts_per_1000 <= 0 or flagged.max() == 0:
+            fits = flagged == 0
+        else:
+            k = max(1, int(np.floor(max_alerts_per_1000 * len(np.asarray(scores)) / 1000 + 1e-9)))
+            fits = (flagged >= 1) & (flagged <= k)
+            if not fits.any():
+                fits = flagged == flagged[flagged >= 1].min()
+        cost = np.where(fits, cost, np.inf)
     i = int(np.argmin(cost))  # first minimum = highest threshold
     return float(curve["threshold"].iloc[i]), float(curve["cost"].iloc[i])
 

@@ -33,7 +33,6 @@ import pandas as pd
 import torch
 from sklearn.ensemble import HistGradientBoostingClassifier, IsolationForest
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import train_test_split
 from torch import nn
 
 from engine import binary, evaluate, options, roles
@@ -130,33 +129,9 @@ def auto_batch_size(n_train: int) -> int:
     return int(min(4096, 2 ** round(math.log2(n_train / 200))))
 
 
-@dataclass(frozen=True)
-class Costs:
-    """What a mistake costs: reviewing a false alarm, and a missed fraud (fixed, or the transaction's amount)."""
-
-    false_alarm: float = 5.0
-    missed_fraud: float = 100.0
-    missed_is_amount: bool = False
-
-    def __post_init__(self):
-        if not (math.isfinite(self.false_alarm) and math.isfinite(self.missed_fraud)):
-            raise DataError("Costs must be numbers.")
-        if self.false_alarm < 0 or self.missed_fraud < 0:
-            raise DataError("Costs cannot be negative: enter what a false alarm and a missed fraud cost you (0 or more).")
-
-    def miss_costs(self, amounts: np.ndarray | None, n: int) -> np.ndarray:
-        if self.missed_is_amount and amounts is not None:
-            return np.asarray(amounts, dtype=np.float64)
-        return np.full(n, float(self.missed_fraud))
-
-
-# ----------------------------------------------------------------------------- money: the threshold
-
-
-def at_threshold(scores: np.ndarray, y: np.ndarray, threshold: float) -> dict[str, float]:
-    """Confusion counts, precision, recall, F1 and alerts per 1,000 rows at a threshold."""
-    m = evaluate.at_threshold(y, scores, threshold)
-    return {k: m[k] for k in ("precision", "recall", "f1", "tp", "fp", "fn", "tn", "alerts_per_1000")}
+# What a false alarm's review and a missed fraud (fixed, or the transaction's amount) cost: the yes/no base's Costs.
+Costs = binary.Costs
+AT_THRESHOLD_KEYS = ("precision", "recall", "f1", "tp", "fp", "fn", "tn", "alerts_per_1000")  # what the page shows
 
 
 METRIC_HELP = {
@@ -375,31 +350,6 @@ def prepare(df: pd.DataFrame, columns: FraudColumns, config: FraudConfig | None 
     )
 
 
-def split(prep: Prepared, config: FraudConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Train / validation / test positions: by time when a time column is mapped, else stratified by the label."""
-    n = len(prep.df)
-    idx = np.arange(n)
-    if prep.time is not None:
-        order = np.argsort(prep.time, kind="stable")
-        n_test = max(1, int(round(config.test_fraction * n)))
-        n_val = max(1, int(round(config.val_fraction * (n - n_test))))
-        train, val, test = order[: n - n_test - n_val], order[n - n_test - n_val : n - n_test], order[n - n_test :]
-        if prep.y is not None:
-            for part, rows in (("test (latest)", test), ("validation", val), ("training (earliest)", train)):
-                if prep.y[rows].sum() == 0:
-                    raise DataError(
-                        f"Split by time, the {part} part of the transactions holds no fraud, so the model could not be "
-                        "trained or measured honestly. Pick no time column (a random split), or add transactions "
-                        "so frauds occur throughout the period."
-                    )
-        return np.sort(train), np.sort(val), np.sort(test)
-    strat = prep.y
-    trainval, test = train_test_split(idx, test_size=config.test_fraction, stratify=strat, random_state=config.seed)
-    train, val = train_test_split(trainval, test_size=config.val_fraction,
-                                  stratify=None if strat is None else strat[trainval], random_state=config.seed)
-    return np.sort(train), np.sort(val), np.sort(test)
-
-
 # ----------------------------------------------------------------------------- models
 
 
@@ -495,7 +445,7 @@ def describe_value(column: str, value, quantiles: Sequence[float] | None) -> str
 
 
 @dataclass
-class FraudModel(binary.TabularNet, Fitted):
+class FraudModel(binary.YesNo, Fitted):
     KIND: ClassVar[str] = KIND
     HEADLINE: ClassVar[str] = ABOUT.headline
     METRIC_LABELS: ClassVar[dict[str, str]] = {"auprc": "AUPRC", "roc_auc": "ROC-AUC"}
@@ -563,9 +513,14 @@ class FraudModel(binary.TabularNet, Fitted):
             return binary.risk(self.net, X)
         return _error_score(_recon_errors(self.net, X), self.error_ref)
 
+    @property
+    def decision_threshold(self) -> float:
+        """`threshold`, or (None) the cheapest at the default costs."""
+        return self.cheapest_threshold(self.default_costs) if self.threshold is None else self.threshold
+
     def predict(self, df: pd.DataFrame) -> pd.DataFrame:
         """Score and flag (score >= `threshold`, default: cost-optimal at the default costs) for each row."""
-        t = self.cost_threshold(self.default_costs) if self.threshold is None else self.threshold
+        t = self.decision_threshold
         s = self.scores(df)
         return pd.DataFrame({self.score_name: s, "flagged": np.where(s >= t, "yes", "no")}, index=df.index)
 
@@ -607,37 +562,15 @@ class FraudModel(binary.TabularNet, Fitted):
                 words[r] = "; ".join(self.row_reasons(exp, j, k))
         return words
 
-    # -- money ---------------------------------------------------------------------------
-    def _miss(self, part: dict[str, np.ndarray], costs: Costs) -> np.ndarray:
-        return costs.miss_costs(part.get("amount"), len(part["y"]))
-
-    def _choice_rows(self, name: str) -> dict[str, np.ndarray]:
-        """The rows a threshold is chosen on: out-of-fold training rows when kept (files before them: validation)."""
-        return self.folds if name in self.folds else self.val
-
-    def cost_threshold(self, costs: Costs, name: str | None = None, capacity: float | None = None) -> float:
-        """Cost-optimal threshold of a model (0.5 without a label); `capacity`: at most this many alerts per 1,000."""
+    # -- money (cheapest_threshold, threshold_band, held_out_best: engine.binary.YesNo) -------------------
+    def choice_rows(self, name: str | None = None) -> dict[str, np.ndarray] | None:
+        """The rows a threshold is chosen on: out-of-fold training rows when kept (files before them: validation);
+        None without a label (no threshold from costs)."""
+        if not self.has_label:
+            return None
         name = name or self.model_name
-        if not self.has_label:
-            return 0.5
-        part = self._choice_rows(name)
-        return best_threshold(part[name], part["y"], costs.false_alarm, self._miss(part, costs),
-                              max_alerts_per_1000=capacity)[0]
-
-    def threshold_band(self, costs: Costs, capacity: float | None = None) -> tuple[float, float]:
-        """The range (80%) the main model's cheapest threshold takes over bootstrap resamples of the rows it is chosen on."""
-        if not self.has_label:
-            return 0.5, 0.5
-        part = self._choice_rows(self.model_name)
-        return evaluate.threshold_band(part[self.model_name], part["y"], costs.false_alarm, self._miss(part, costs),
-                                       max_alerts_per_1000=capacity, seed=self.config.seed)
-
-    def held_out_best(self, costs: Costs, capacity: float | None = None) -> tuple[float, float]:
-        """The threshold that would have been cheapest on the test rows, and its cost per 1,000 there (hindsight)."""
-        y = self.test["y"]
-        t, cost = best_threshold(self.test[self.model_name], y, costs.false_alarm, self._miss(self.test, costs),
-                                 max_alerts_per_1000=capacity)
-        return t, 1000 * cost / len(y)
+        part = self.folds if name in self.folds else self.val
+        return {"y": part["y"], "score": part[name], **({"amount": part["amount"]} if "amount" in part else {})}
 
     def alert_threshold(self, per_1000: float) -> float:
         """The score that flags about `per_1000` of every 1,000 rows (for data without a label)."""
@@ -648,8 +581,8 @@ class FraudModel(binary.TabularNet, Fitted):
         """Expected cost per 1,000 transactions against the threshold (thinned for plotting)."""
         part = self.test if on == "test" else self.val
         name = name or self.model_name
-        return binary.cost_curves({name: part[name]}, part["y"], costs.false_alarm, self._miss(part, costs),
-                                  max_points=600)[name]
+        return binary.cost_curves({name: part[name]}, part["y"], costs.false_alarm,
+                                  costs.miss_costs(part.get("amount"), len(part["y"])), costs.caught, max_points=600)[name]
 
     def evaluate(self, costs: Costs, threshold: float | None = None, capacity: float | None = None) -> dict[str, dict[str, float]]:
         """Test-row metrics per model: the main model at `threshold` (default its optimum), others at their optimum
@@ -657,14 +590,14 @@ class FraudModel(binary.TabularNet, Fitted):
         if not self.has_label:
             return {}
         y = self.test["y"]
-        miss = self._miss(self.test, costs)
-        none_cost = float(miss[y.astype(bool)].sum())
+        none_cost = self.no_model_cost(costs)
         out = {}
         for name in self.model_names():
-            t = threshold if (threshold is not None and name == self.model_name) else self.cost_threshold(costs, name, capacity)
+            t = threshold if (threshold is not None and name == self.model_name) else self.cheapest_threshold(costs, capacity, name)
             s = self.test[name]
-            m = {**evaluate.ranking(y, s), **at_threshold(s, y, t), "threshold": t}
-            cost = expected_cost(s, y, t, costs.false_alarm, miss)
+            at = evaluate.at_threshold(y, s, t)
+            m = {**evaluate.ranking(y, s), **{k: at[k] for k in AT_THRESHOLD_KEYS}, "threshold": t}
+            cost = self.held_out_cost(costs, t, name)
             m.update(cost=cost, cost_per_1000=1000 * cost / len(y), saving_vs_none=none_cost - cost,
                      fraud_rate=float(y.mean()))
             out[name] = m
@@ -673,7 +606,7 @@ class FraudModel(binary.TabularNet, Fitted):
     def no_model_cost(self, costs: Costs) -> float:
         """Cost on the test rows of flagging nothing (every fraud missed)."""
         y = self.test["y"].astype(bool)
-        return float(self._miss(self.test, costs)[y].sum())
+        return float(costs.miss_costs(self.test.get("amount"), len(y))[y].sum())
 
     # -- curves ---------------------------------------------------------------------------
     def pr_curves(self) -> dict[str, pd.DataFrame]:
@@ -714,14 +647,6 @@ class FraudModel(binary.TabularNet, Fitted):
             frame["top reasons"] = ["; ".join(self.row_reasons(exp, i)) for i in range(len(picked))]
         return frame, exp
 
-    def held_out(self, df: pd.DataFrame, limit: int | None = None, seed: int = 0) -> pd.DataFrame:
-        """A random sample of held-out rows (for global explanations)."""
-        rows = self.test["row"]
-        if limit and len(rows) > limit:
-            rows = np.sort(np.random.default_rng(seed).choice(rows, limit, replace=False))
-        return df.iloc[rows]
-
-
 
 load = FraudModel.from_bytes
 
@@ -761,7 +686,8 @@ def fit(
     """Train the detector and its baselines on one split; thresholds on validation rows, metrics on test rows."""
     prep = prepare(df, columns, config)
     seed_everything(config.seed)
-    train, val, test = split(prep, config)
+    train, val, test = binary.split(prep.y, config.test_fraction, config.val_fraction, config.seed, order=prep.time,
+                                    rows=len(prep.df), unit="transactions", positives="fraud")
     pre = Preprocessor().fit(prep.df.iloc[train], prep.features)
     X = pre.transform(prep.df)
     labelled = prep.y is not None and config.mode == "auto"

@@ -74,16 +74,16 @@ class Config:
         options.validate(self)
 
 
-@dataclass(frozen=True)
-class Costs:
-    """What a failure the model missed costs (scrap, downtime, repair) and what one service stop costs."""
+Costs = binary.Costs
 
-    failure: float = 10_000.0
-    service: float = 500.0
 
-    def __post_init__(self):
-        if not (math.isfinite(self.failure) and math.isfinite(self.service)) or min(self.failure, self.service) < 0:
-            raise DataError("Costs must be numbers of 0 or more: what an unplanned failure and a service stop cost you.")
+def service_costs(failure: float = 10_000.0, service: float = 500.0) -> Costs:
+    """The page's two costs as the yes/no base reads them: a failure nobody serviced for is missed, and a service
+    stop is paid on every flagged run, whether it would have failed (caught) or not (a false alarm)."""
+    return Costs(false_alarm=service, missed=failure, caught=service)
+
+
+DEFAULT_COSTS = service_costs()
 
 
 def _mode_reason(df: pd.DataFrame, col: str, failed: pd.Series) -> str | None:
@@ -169,10 +169,11 @@ METRIC_HELP = binary.metric_help("runs", "failing runs")
 
 
 @dataclass
-class MaintenanceModel(binary.TabularNet, Fitted):
+class MaintenanceModel(binary.YesNo, Fitted):
     KIND: ClassVar[str] = KIND
     HEADLINE: ClassVar[str] = ABOUT.headline
     METRIC_LABELS: ClassVar[dict[str, str]] = {"auprc": "AUPRC", "roc_auc": "ROC-AUC", "brier": "Brier score"}
+    MODEL_NAMES: ClassVar[tuple[str, ...]] = (MODEL, *BASELINES)
 
     columns: Columns
     config: Config
@@ -198,46 +199,30 @@ class MaintenanceModel(binary.TabularNet, Fitted):
     def reasons_words(self) -> tuple[str, str]:
         return "raises risk", "lowers risk"
 
-    # -- money and the threshold -------------------------------------------------------
-    def cheapest_threshold(self, costs: Costs, capacity: float | None = None) -> float:
-        """The threshold with the lowest cost on the training runs scored out of fold (never the test runs);
-        `capacity`: at most this many services per 1,000 runs."""
-        return evaluate.best_threshold(self.test["val_risk"], self.test["val_y"], costs.service,
-                                       costs.failure, caught=costs.service, max_alerts_per_1000=capacity)[0]
-
-    def threshold_band(self, costs: Costs, capacity: float | None = None) -> tuple[float, float]:
-        """The range (80%) the cheapest threshold takes over bootstrap resamples of the runs it is chosen on."""
-        return evaluate.threshold_band(self.test["val_risk"], self.test["val_y"], costs.service, costs.failure,
-                                       caught=costs.service, max_alerts_per_1000=capacity, seed=self.config.seed)
-
-    def held_out_best(self, costs: Costs, capacity: float | None = None) -> tuple[float, float]:
-        """The threshold that would have been cheapest on the held-out runs, and its cost per 1,000 there (hindsight)."""
-        y = self.test["y"]
-        t, cost = evaluate.best_threshold(self.test[MODEL], y, costs.service, costs.failure, caught=costs.service,
-                                          max_alerts_per_1000=capacity)
-        return t, 1000 * cost / len(y)
+    # -- money and the threshold (cheapest_threshold, threshold_band, held_out_best: engine.binary.YesNo) --------
+    def choice_rows(self, name: str | None = None) -> dict[str, np.ndarray] | None:
+        """Every training run scored out of fold (or the validation runs), by the network: never the test runs."""
+        if name not in (None, MODEL):
+            return None
+        return {"y": self.test["val_y"], "score": self.test["val_risk"]}
 
     def money(self, costs: Costs) -> dict[str, dict[str, float]]:
         """Per 1,000 held-out runs: the network at `threshold`, each baseline at its own cheapest threshold on
         these runs (a best case for it), and no model (every failure unplanned)."""
         y, n = self.test["y"], len(self.test["y"]) / 1000
-        out = {MODEL: evaluate.expected_cost(self.test[MODEL], y, self.threshold, costs.service, costs.failure,
-                                             costs.service) / n}
+        out = {MODEL: self.held_out_cost(costs, self.threshold) / n}
         for name in BASELINES:
-            out[name] = evaluate.best_threshold(self.test[name], y, costs.service, costs.failure, costs.service)[1] / n
-        out["No model"] = costs.failure * y.sum() / n
+            out[name] = self.held_out_best(costs, name=name)[1]
+        out["No model"] = costs.missed * y.sum() / n
         return out
 
     def cost_curves(self, costs: Costs) -> dict[str, pd.DataFrame]:
-        return binary.cost_curves({k: self.test[k] for k in (MODEL, *BASELINES)}, self.test["y"], costs.service,
-                                  costs.failure, costs.service)
+        return binary.cost_curves({k: self.test[k] for k in (MODEL, *BASELINES)}, self.test["y"], costs.false_alarm,
+                                  costs.missed, costs.caught)
 
     # -- what the page reads -----------------------------------------------------------
     def pr_curves(self) -> dict[str, pd.DataFrame]:
         return {name: evaluate.pr_table(self.test["y"], self.test[name], 400) for name in (MODEL, *BASELINES)}
-
-    def at_threshold(self) -> dict[str, float]:
-        return evaluate.at_threshold(self.test["y"], self.test[MODEL], self.threshold)
 
     def failure_modes(self) -> pd.DataFrame:
         """Per failure mode: held-out runs that failed that way, and how many of them the model flagged."""
@@ -252,10 +237,10 @@ class MaintenanceModel(binary.TabularNet, Fitted):
         risk, rows = self.test[MODEL], self.test["row"]
         top = np.argsort(-risk, kind="stable")[: int((risk >= self.threshold).sum())][:limit]
         scored = self.score(df.iloc[rows[top]])
-        mode_names = np.asarray(self.columns.modes)
+        mode_names = np.asarray(self.columns.modes, dtype=object)
         happened = ["failed: " + (", ".join(mode_names[m.astype(bool)]) or "no mode recorded") if yy else "ran fine"
                     for yy, m in zip(self.test["y"][top], self.test["modes"][top])]
-        scored.insert(2, "what happened", happened)
+        scored.insert(min(2, scored.shape[1]), "what happened", happened)
         if self.columns.machine in df.columns:
             scored.insert(0, "machine", df.iloc[rows[top]][self.columns.machine].to_numpy())
         return scored
@@ -271,7 +256,7 @@ def _scores(y: np.ndarray, risk: np.ndarray) -> dict[str, float]:
 def fit(df: pd.DataFrame, columns: Columns, config: Config = Config(), progress=None, cancel=None) -> MaintenanceModel:
     """Train the network and both baselines on one stratified split; measure all of them on the held-out runs."""
     prep = prepare(df, columns, config)
-    train, val, test = evaluate.split(prep.y, config.test_fraction, config.val_fraction, config.seed)
+    train, val, test = binary.split(prep.y, config.test_fraction, config.val_fraction, config.seed)
     pre = Preprocessor().fit(prep.df.iloc[train], columns.features)
     X, y = pre.transform(prep.df), prep.y
     net = TabularMLP(X.shape[1], 1, config.hidden, config.dropout)
@@ -299,7 +284,7 @@ def fit(df: pd.DataFrame, columns: Columns, config: Config = Config(), progress=
         + ([] if folds else binary.threshold_rows_note(config.threshold_folds, len(val), len(fit_rows), "runs")),
         n_rows={"train": len(train), "validation": len(val), "test": len(test)},
     )
-    return model.decide(threshold=model.cheapest_threshold(Costs()))
+    return model.decide(threshold=model.cheapest_threshold(DEFAULT_COSTS))
 
 
 # The contract's names (engine/scenario.py).

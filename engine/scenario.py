@@ -169,8 +169,8 @@ class Fitted:
     def score(self, df: pd.DataFrame, reasons: int = 3) -> pd.DataFrame:
         """Predictions first, then the top reasons in words, then the analyst's own columns."""
         pred = self.labelled(self.predict(df).reset_index(drop=True))
-        if reasons and self.REASONS:
-            pred["top reasons"] = self.reasons(df, pred, reasons)
+        if reasons and self.REASONS:  # no rows (nothing flagged, an empty file): no explanation to ask for
+            pred["top reasons"] = self.reasons(df, pred, reasons) if len(df) else []
         rest = df.reset_index(drop=True).drop(columns=[c for c in pred.columns if c in df.columns])
         return pd.concat([pred, rest], axis=1)
 

@@ -106,7 +106,7 @@ def money_inputs(model: fr.FraudModel, key: str) -> fr.Costs:
                              help="The money lost when a fraud goes unflagged.") == "the transaction's amount"
     missed = c3.number_input(f"Cost of a missed fraud{in_currency()}", 0.0, 1e12, 100.0, 10.0, key=f"{key}_miss", disabled=by_amount,
                              help="Used when a missed fraud costs a fixed amount (or no amount column is mapped).")
-    return fr.Costs(false_alarm=fa, missed_fraud=missed, missed_is_amount=by_amount)
+    return fr.Costs(false_alarm=fa, missed=missed, missed_is_amount=by_amount)
 
 
 def threshold_slider(model: fr.FraudModel, costs: fr.Costs | None, key: str) -> tuple[float, float | None]:
@@ -120,7 +120,7 @@ def threshold_slider(model: fr.FraudModel, costs: fr.Costs | None, key: str) -> 
     n = model.n_rows
     rows = (f"all {n['train'] + n['validation']:,} training transactions, each scored by a network trained without it"
             if model.folds else f"the {n['validation']:,} validation transactions")
-    threshold = capacity_threshold(model, costs, capacity, model.cost_threshold(costs, capacity=capacity), key,
+    threshold = capacity_threshold(model, costs, capacity, model.cheapest_threshold(costs, capacity), key,
                                    "transactions", f"flag a transaction when its {model.score_name} is at least this",
                                    rows, f"Threshold: flag when the {model.score_name} is at least",
                                    "Move it to trade missed frauds against false alarms; everything below updates.")
@@ -328,7 +328,7 @@ def results(model: fr.FraudModel, table: Table, run_key: str, run_id: str | None
                       "frauds", "a later period, a new fraud pattern")
         with groups:
             risk = model.test[model.model_name]
-            by_group = subgroup_view("fr", df.iloc[model.test["row"]], model.test["y"], risk >= threshold, risk,
+            by_group = subgroup_view("fr", model.held_out(df), model.test["y"], risk >= threshold, risk,
                                      "transactions", "frauds", exclude=(model.columns.label or "",), names=model.dictionary)
     else:
         by_group = None  # no label: nothing to compare per group
@@ -362,7 +362,7 @@ def costs_in_words(costs: fr.Costs | None, threshold: float, capacity: float | N
     """How the threshold was chosen, as the analyst set it: 'Threshold chosen from costs: a miss costs …'."""
     if costs is None:
         return f"Threshold {threshold:.3f}, set from the number of alerts you can review (no label, so no costs)."
-    miss = "the transaction's amount" if costs.missed_is_amount else money(costs.missed_fraud)
+    miss = "the transaction's amount" if costs.missed_is_amount else money(costs.missed)
     cap = f", with at most {capacity:,.0f} alerts per 1,000 transactions" if capacity else ""
     return (f"Threshold {threshold:.3f}, chosen from costs{cap}: a missed fraud costs {miss}, a false alarm "
             f"{money(costs.false_alarm)}.")

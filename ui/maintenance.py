@@ -69,7 +69,7 @@ def performance(model: mt.MaintenanceModel) -> None:
     rate = float(model.test["y"].mean())
     st.caption(f"Same held-out runs for every model; brackets: 95% bootstrap intervals. {pct(rate)} of these runs failed: "
                "that is the AUPRC of guessing.")
-    at = model.at_threshold()
+    at = model.at_threshold()[mt.MODEL]
     st.plotly_chart(charts.pr_chart(model.pr_curves(), {mt.MODEL: (at["recall"], at["precision"])}, rate), key="mt_pr")
     st.caption("Higher and further right is better: more failures caught with fewer needless service stops. "
                "The dot is the network at the threshold chosen from your costs.")
@@ -84,7 +84,7 @@ def costs_and_threshold(model: mt.MaintenanceModel, run_key: str) -> tuple[mt.Ma
                               help="Scrap, downtime and repair when a machine fails during a run nobody serviced it for.")
     service = c2.number_input(f"Cost of a service stop{in_currency()}", 0.0, 1e12, 500.0, 50.0, key="mt_cost_service",
                               help="Parts, labour and lost production time of servicing a machine before a run.")
-    costs = mt.Costs(failure, service)
+    costs = mt.service_costs(failure, service)
     capacity = review_capacity("runs", "mt", "service stops", "your crew can carry out", "Service capacity")
     n = model.n_rows
     rows = (f"all {n['train'] + n['validation']:,} training runs, each scored by a network trained without it"
@@ -96,7 +96,7 @@ def costs_and_threshold(model: mt.MaintenanceModel, run_key: str) -> tuple[mt.Ma
                                    "Preset to the cheapest threshold for your costs; move it to trade missed failures "
                                    "against service stops, everything below updates.", alerts="service stops")
     decided = model.decide(threshold=threshold)
-    cost, at = decided.money(costs), decided.at_threshold()
+    cost, at = decided.money(costs), decided.at_threshold()[mt.MODEL]
     gb = mt.BASELINES[0]
     money_cards("runs", cost[mt.MODEL], cost["No model"] - cost[mt.MODEL], cost[gb] - cost[mt.MODEL], gb,
                 at["alerts_per_1000"], ["Service stops plus the failures still missed.",
@@ -121,13 +121,17 @@ def service_view(model: mt.MaintenanceModel, df: pd.DataFrame, run_key: str) -> 
                 "top reasons and what really happened:")
     with guard("building the service list", stop=False):
         table = memo("mt_service", f"{run_key}_{model.threshold}", lambda: model.service_list(df), keep=2)
+        if table.empty:
+            st.info(f"No held-out run reaches your threshold ({model.threshold:.3f}), so none would be sent to service "
+                    "first. Lower the threshold, or raise the service capacity, to see which runs come next.",
+                    icon=":material/info:")
         st.dataframe(table, hide_index=True, width="stretch", height=320)
         download_csv(table, "Download the service list (CSV)", "maintenance_service_list.csv", key="mt_service_dl")
 
 
 def report_lead(model: mt.MaintenanceModel, costs: mt.Costs) -> list[str]:
     """The business result and verdict, first in the report: money per 1,000 runs against servicing on failure only."""
-    cost, at = model.money(costs), model.at_threshold()
+    cost, at = model.money(costs), model.at_threshold()[mt.MODEL]
     saving = cost["No model"] - cost[mt.MODEL]
     return [f"Servicing the runs the model flags costs {money(cost[mt.MODEL], 'per 1,000 runs')}, against "
             f"{money(cost['No model'], 'per 1,000 runs')} with no model (every failure unplanned): a saving of "
@@ -139,7 +143,7 @@ def report(model: mt.MaintenanceModel, table: Table, costs: mt.Costs, by_group: 
     perf = comparison_table(mt.MODEL, model.metrics, model.baseline_metrics, KEYS, model.METRIC_LABELS, model.intervals)
     cost = model.money(costs)
     decision = (f"Service threshold {model.threshold:.3f}, chosen from costs: an unplanned failure costs "
-                f"{money(costs.failure)}, a service stop {money(costs.service)}.")
+                f"{money(costs.missed)}, a service stop {money(costs.false_alarm)}.")
     sections = [
         ("Performance on held-out runs", [perf, charts.pr_chart(model.pr_curves())]),
         ("Costs and threshold", [pd.DataFrame({f"cost per 1,000 runs{in_currency()}": cost}),
@@ -179,10 +183,10 @@ def results(model: mt.MaintenanceModel, table: Table, run_key: str, run_id: str 
         service_view(model, df, run_key)
     with tabs[3]:
         risk = model.test[mt.MODEL]
-        by_group = subgroup_view("mt", df.iloc[model.test["row"]], model.test["y"], risk >= model.threshold, risk, "runs",
+        by_group = subgroup_view("mt", model.held_out(df), model.test["y"], risk >= model.threshold, risk, "runs",
                                  "failures", exclude=(model.columns.target, *model.columns.modes, model.columns.machine or ""),
                                  names=model.dictionary)
-    explain_and_what_if(model, df, df.iloc[model.test["row"][:200]], run_key, "mt", tabs[4:6], "run",
+    explain_and_what_if(model, df, model.held_out(df, 200), run_key, "mt", tabs[4:6], "run",
                         lambda d: float(model.risk(d)[0]), "Failure risk",
                         "Start from a held-out run and change what you know before it — tool wear +50 minutes, a "
                         "higher torque, a lower rotational speed — and see its failure risk, whether to service the "

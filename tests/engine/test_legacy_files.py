@@ -46,7 +46,9 @@ def fraud_v1(m: fr.FraudModel) -> bytes:
             "reference": m.reference.spec() if m.reference is not None else None, "reference_ref": m.reference_ref,
             "history": m.history.to_dict(), "quantiles": m.quantiles, "intervals": m.intervals, "notes": m.notes,
             "n_rows": m.n_rows, "fraud_value": m.fraud_value, "genuine_value": m.genuine_value,
-            "default_costs": asdict(m.default_costs), "val_names": list(m.val), "test_names": list(m.test),
+            "default_costs": {"false_alarm": m.default_costs.false_alarm, "missed_fraud": m.default_costs.missed,
+                              "missed_is_amount": m.default_costs.missed_is_amount},  # Costs' names before engine.binary
+            "val_names": list(m.val), "test_names": list(m.test),
             "timings": m.timings}  # version 1 kept no metrics: they were recomputed on every read
     return artifacts.to_bytes(fr.KIND, tensors, meta)
 
@@ -78,6 +80,8 @@ def test_version_1_files_still_load(name):
     old = mod.load(write_v1(model))
     new_rows = df.head(25).drop(columns=[c for c in ("target", "Class", "label") if c in df.columns])
     pd.testing.assert_frame_equal(old.predict(new_rows), model.predict(new_rows))
+    if name == "fraud":
+        assert old.default_costs == model.default_costs
     assert old.metrics == pytest.approx(model.metrics, nan_ok=True)
     assert old.baseline_metrics.keys() == model.baseline_metrics.keys()
     assert old.timings == model.timings and old.history.epochs == model.history.epochs

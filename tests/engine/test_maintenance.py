@@ -81,27 +81,29 @@ def test_the_threshold_is_chosen_on_every_training_run_scored_out_of_fold(model,
     assert rows_y.sum() + model.test["y"].sum() == (runs["Machine failure"] == 1).sum()
     from sklearn.metrics import average_precision_score  # honest scores: near the held-out AUPRC, not training-set high
     assert abs(average_precision_score(rows_y, model.test["val_risk"]) - model.metrics["auprc"]) < 0.15
-    costs = mt.Costs()
+    costs = mt.DEFAULT_COSTS
     t = model.cheapest_threshold(costs)
-    assert evaluate.expected_cost(model.test["val_risk"], rows_y, t, costs.service, costs.failure, costs.service) == \
-        pytest.approx(evaluate.best_threshold(model.test["val_risk"], rows_y, costs.service, costs.failure, costs.service)[1])
+    service, failure = 500.0, 10_000.0
+    assert evaluate.expected_cost(model.test["val_risk"], rows_y, t, service, failure, service) == \
+        pytest.approx(evaluate.best_threshold(model.test["val_risk"], rows_y, service, failure, service)[1])
 
 
 def test_costs_set_the_threshold_and_the_money(model):
-    cheap_failures = model.cheapest_threshold(mt.Costs(failure=1_000, service=500))
-    dear_failures = model.cheapest_threshold(mt.Costs(failure=100_000, service=500))
+    cheap_failures = model.cheapest_threshold(mt.service_costs(failure=1_000, service=500))
+    dear_failures = model.cheapest_threshold(mt.service_costs(failure=100_000, service=500))
     assert dear_failures <= cheap_failures  # dearer failures: service more often
-    costs = mt.Costs()
+    costs = mt.service_costs()
+    assert costs == mt.DEFAULT_COSTS == mt.Costs(false_alarm=500, missed=10_000, caught=500)
     money = model.money(costs)
     assert money[mt.MODEL] < money["No model"]
     y, risk = model.test["y"], model.test[mt.MODEL]
     flagged = risk >= model.threshold
-    by_hand = costs.service * flagged.sum() + costs.failure * (y.astype(bool) & ~flagged).sum()
+    by_hand = 500 * flagged.sum() + 10_000 * (y.astype(bool) & ~flagged).sum()
     assert money[mt.MODEL] == pytest.approx(1000 * by_hand / len(y))
     curve = model.cost_curves(costs)[mt.MODEL]
     assert curve["cost_per_1000"].min() <= money[mt.MODEL] + 1e-9
     with pytest.raises(DataError, match="0 or more"):
-        mt.Costs(failure=-1)
+        mt.service_costs(failure=-1)
 
 
 def test_cost_curve_with_a_cost_for_each_caught_positive():

@@ -19,7 +19,7 @@ PEAK_LIMIT_MB = 1500  # the file is ~40 MB; pandas + torch + the model stay well
 SCRIPT = r"""
 import json, resource, sys, time
 import numpy as np, torch
-from engine import fraud as fr
+from engine import binary, fraud as fr
 from engine.data import load_table, sample_rows
 from engine.device import use_device
 from engine.models import TabularMLP
@@ -37,7 +37,7 @@ table = sample_rows(load_table(sys.argv[1]), fr.MAX_ROWS)  # what the fraud page
 read = mb()
 prep = fr.prepare(table.df, fr.default_columns(table.df))
 config = fr.FraudConfig(seed=0)
-train, val, test = fr.split(prep, config)
+train, val, test = binary.split(prep.y, config.test_fraction, config.val_fraction, config.seed, order=prep.time)
 pre = Preprocessor().fit(prep.df.iloc[train], prep.features)
 X = pre.transform(prep.df)
 y = prep.y.astype(np.float32)[:, None]
