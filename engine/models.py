@@ -68,3 +68,22 @@ class TabularMLP(nn.Module):
     def spec(self) -> dict:
         """Plain parameters that rebuild this module (saved beside the weights)."""
         return {"n_in": self.n_in, "n_out": self.n_out, "hidden": self.hidden, "dropout": self.dropout}
+
+    @classmethod
+    def from_spec(cls, spec: dict) -> nn.Module:
+        """The module a saved `spec()` describes: the TabM network of the yes/no pages (engine/tabnet.py) when the
+        spec names its `arch`, else this MLP (files saved before it, the autoencoder, the digits MLP)."""
+        if "arch" in spec:
+            from engine.tabnet import TabularNetwork
+
+            return TabularNetwork(**spec)
+        return cls(**spec)
+
+
+def tabular_network(X_train, n_out: int, hidden: Sequence[int] = (64, 64), dropout: float = 0.1, **settings) -> nn.Module:
+    """The yes/no pages' network for these encoded training rows (engine/tabnet.py: TabM over embedded numbers).
+    `hidden` gives its depth (one block per entry); its width and ensemble size follow the row count
+    (engine.tabnet.default_size); `settings` override any of them."""
+    from engine.tabnet import TabularNetwork
+
+    return TabularNetwork.for_rows(X_train, n_out, dropout=dropout, **{"depth": len(hidden) or 1, **settings})

@@ -249,7 +249,8 @@ def _prefixed(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.
 def _module(tp: Any, spec: dict, state: dict[str, torch.Tensor]) -> torch.nn.Module:
     from engine.device import get_device
 
-    net = _origin(tp)(**spec)
+    cls = _origin(tp)
+    net = cls.from_spec(spec) if hasattr(cls, "from_spec") else cls(**spec)  # from_spec: a field holding one of several
     net.load_state_dict(state)
     return net.to(get_device()).eval()
 
