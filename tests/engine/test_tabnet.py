@@ -40,19 +40,19 @@ def irregular():
     bce = torch.nn.BCEWithLogitsLoss()
     target = y.astype(np.float32)[:, None]
     fit_model(net, (X[:1000], target[:1000]), (X[1000:1300], target[1000:1300]), lambda o, t: bce(o, t),
-              TrainConfig(max_epochs=25, batch_size=64, lr=3e-3, patience=25))
+              TrainConfig(max_epochs=20, batch_size=128, lr=3e-3, patience=20))
     return df, y, pre, X, net
 
 
 def test_learns_what_a_linear_model_cannot(irregular):
-    """Floors measured (seed 0): logistic regression 0.52 ROC-AUC on the held-out rows (guessing: 0.5), the network
-    0.97 after 25 epochs."""
+    """Measured (seed 0, 20 epochs): logistic regression 0.51 ROC-AUC on the held-out rows (guessing: 0.5), the plain
+    MLP of the pages before issue 27 0.96, this network 0.996."""
     df, y, pre, X, net = irregular
     with torch.no_grad():
         risk = net.eval()(torch.as_tensor(X[1300:]))[:, 0].numpy()
     linear = LogisticRegression(max_iter=1000).fit(X[:1300], y[:1300]).predict_proba(X[1300:])[:, 1]
     assert roc_auc_score(y[1300:], linear) < 0.65
-    assert roc_auc_score(y[1300:], risk) > 0.85
+    assert roc_auc_score(y[1300:], risk) > 0.9
 
 
 def test_embeds_numbers_and_passes_one_hot_levels_through(irregular):
@@ -97,7 +97,7 @@ def test_each_member_trains_on_its_own_loss():
     bce = torch.nn.BCEWithLogitsLoss()
     members = net.train()(torch.as_tensor(X))
     assert members.shape == (64, 4, 1)
-    expected = np.mean([float(bce(members[:, i], y)) for i in range(4)])
+    expected = np.mean([float(bce(members[:, i].detach(), y)) for i in range(4)])
     assert float(net.training_loss(lambda o, t: bce(o, t))(members, y)) == pytest.approx(expected, rel=1e-6)
     mean = net.eval()(torch.as_tensor(X))
     torch.testing.assert_close(mean, members.mean(1).detach())  # evaluation: the members' mean logit
