@@ -58,6 +58,15 @@ def embedding_size(n_numbers: int) -> int:
     return 0 if n_numbers > 24 else int(min(8, 128 // max(n_numbers, 1)))
 
 
+def robust_stats(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Median and a robust spread (inter-quartile range / 1.349, falling back to the standard deviation) per column."""
+    q25, median, q75 = np.nanpercentile(X, [25, 50, 75], axis=0)
+    spread = (q75 - q25) / 1.349
+    std = np.nanstd(X, axis=0)
+    spread = np.where(spread > 1e-6, spread, np.where(std > 1e-6, std, 1.0))
+    return median.astype(np.float32), spread.astype(np.float32)
+
+
 class MeanOfMembers(nn.Module):
     """(batch, k, outputs) → the members' mean logit (batch, outputs) when evaluating; each member's own logits
     while training (their losses are averaged in `TabularNetwork.training_loss`)."""
