@@ -23,7 +23,7 @@ from engine import binary, evaluate, options, roles
 from engine.data import DataError, check_finite
 from engine.device import get_device
 from engine.explain import Explanation
-from engine.models import TabularMLP
+from engine.models import TabularMLP, tabular_network
 from engine.options import option as _opt
 from engine.options import validate
 from engine.scenario import About, Decision, Fitted
@@ -240,7 +240,7 @@ class DiagnosisModel(binary.YesNo, Fitted):
     classes: list[str]
     positive_index: int
     preprocessor: Preprocessor
-    net: TabularMLP
+    net: TabularMLP  # TabularMLP.from_spec: the TabM network (engine/tabnet.py), or the MLP of older files
     background: np.ndarray
     test: dict[str, np.ndarray]  # y, row and per-model probabilities on the held-out rows
     threshold: float = 0.5  # decision: flag a row when the risk of the positive outcome reaches it
@@ -340,12 +340,12 @@ def fit(
     counts = np.bincount(y[train], minlength=K).astype(float)
 
     if K == 2:
-        net = TabularMLP(X.shape[1], 1, config.hidden, config.dropout)
+        net = tabular_network(X[train], 1, config.hidden, config.dropout)
         pos = prep.positive_index
         loss_fn = binary.weighted_bce(counts[1 - pos] / max(counts[pos], 1.0), get_device())
         target = (y == pos).astype(np.float32)[:, None]
     else:
-        net = TabularMLP(X.shape[1], K, config.hidden, config.dropout)
+        net = tabular_network(X[train], K, config.hidden, config.dropout)
         weights = torch.tensor(len(train) / (K * np.maximum(counts, 1.0)), dtype=torch.float32, device=get_device())
         ce = nn.CrossEntropyLoss(weight=weights)
         target = y

@@ -252,6 +252,7 @@ def _train_loop(cfg: dict[str, Any]) -> None:
     hooks = default_callbacks(report, time_limit=stopper)
     loop, t0 = begin(model, ddp.parameters(), config, hooks)
     opt = loop.optimizer
+    step_loss = model.training_loss(loss_fn) if hasattr(model, "training_loss") else loss_fn  # as in fit_model
     for epoch in range(1, config.max_epochs + 1):
         loop.epoch = epoch
         ddp.train()
@@ -266,7 +267,7 @@ def _train_loop(cfg: dict[str, Any]) -> None:
                 continue
             mine = chunk[rank::world]
             out = ddp(Xtr[mine])
-            loss = loss_fn(out.float(), ytr[mine])
+            loss = step_loss(out.float(), ytr[mine])
             # DDP averages gradients over ranks: weight each rank's mean by its share of the batch.
             (loss * (len(mine) * world / len(chunk))).backward()
             opt.step()

@@ -7,6 +7,7 @@ back to the column the analyst knows. shap is imported lazily: the engine trains
 from __future__ import annotations
 
 import copy
+import warnings
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -108,11 +109,15 @@ def deep_explain(
     """
     import shap  # lazy: heavy, and not needed to train
 
+    if hasattr(model, "explained"):  # a network that embeds its inputs (engine/tabnet.py): its body, on embedded rows
+        model, background, X, group_matrix = model.explained(background, X, group_matrix)
     cpu_model = _Output(copy.deepcopy(model).float().cpu().eval(), output_index).eval()
     bg = torch.as_tensor(np.asarray(background, dtype=np.float32))
     x = torch.as_tensor(np.asarray(X, dtype=np.float32))
-    explainer = shap.DeepExplainer(cpu_model, bg)
-    raw = np.asarray(explainer.shap_values(x, check_additivity=False), dtype=np.float64)
+    with warnings.catch_warnings():  # modules shap does not list (the ensemble's linear ones) take plain gradients: exact
+        warnings.filterwarnings("ignore", message="unrecognized nn.Module")
+        explainer = shap.DeepExplainer(cpu_model, bg)
+        raw = np.asarray(explainer.shap_values(x, check_additivity=False), dtype=np.float64)
     raw = raw.reshape(len(x), -1)  # (n, encoded) — one output selected
     base = float(np.asarray(explainer.expected_value, dtype=np.float64).reshape(-1)[0])
     values = raw @ group_matrix

@@ -44,7 +44,7 @@ from engine.options import validate
 from engine.scenario import About, Decision, Fitted
 from engine.device import get_device
 from engine.explain import Explanation, deep_explain
-from engine.models import TabularMLP
+from engine.models import TabularMLP, tabular_network
 from engine.tabular import Preprocessor
 from engine.training import History, LossFn, Progress, TrainConfig, as_tensor, fit_model, predict_batched, seed_everything
 
@@ -455,7 +455,7 @@ class FraudModel(binary.YesNo, Fitted):
     config: FraudConfig
     mode: str  # "labelled" | "unlabelled"
     preprocessor: Preprocessor
-    net: TabularMLP  # classifier (one logit) or autoencoder
+    net: TabularMLP  # classifier (the TabM network, engine/tabnet.py; an MLP in older files) or autoencoder
     error_ref: float  # autoencoder: training error at the 95th percentile (score 0.5)
     background: np.ndarray
     quantiles: dict[str, list[float]]  # quantiles of genuine (or all) training rows per numeric feature, for reasons
@@ -654,14 +654,14 @@ load = FraudModel.from_bytes
 # ----------------------------------------------------------------------------- fit
 
 
-def _classifier(n_inputs: int, y_train: np.ndarray, config: FraudConfig, device: torch.device) -> tuple[TabularMLP, LossFn]:
+def _classifier(X_train: np.ndarray, y_train: np.ndarray, config: FraudConfig, device: torch.device) -> tuple[TabularMLP, LossFn]:
     """The fraud network and its loss for these training labels (weighted or focal, for rare frauds)."""
     n_pos = float(y_train.sum())
     if config.loss == "focal":
         loss_fn = focal_loss(alpha=min(0.75, max(0.25, 1 - n_pos / len(y_train))))
     else:
         loss_fn = weighted_bce((len(y_train) - n_pos) / max(n_pos, 1.0), device)
-    return TabularMLP(n_inputs, 1, config.hidden, config.dropout), loss_fn
+    return tabular_network(X_train, 1, config.hidden, config.dropout), loss_fn
 
 
 def _baselines(config: FraudConfig) -> dict[str, Callable[[], object]]:
@@ -705,7 +705,7 @@ def fit(
     folds: dict[str, np.ndarray] = {}
     if labelled:
         t0 = clock()
-        net, loss_fn = _classifier(X.shape[1], y[train], config, device)
+        net, loss_fn = _classifier(X[train], y[train], config, device)
         history = fit_model(net, (X[train], y[train].astype(np.float32)[:, None]), (X[val], y[val].astype(np.float32)[:, None]), loss_fn,
                             config.train_config(len(train)), progress=relay, cancel=cancel)
         s = binary.risk(net, X)
@@ -721,7 +721,7 @@ def fit(
         t0 = clock()
         trainval = np.sort(np.r_[train, val])
         folds = binary.out_of_fold(X, y, trainval, config.threshold_folds, config.seed,
-                                   lambda y_fit: _classifier(X.shape[1], y_fit, config, device),
+                                   lambda y_fit: _classifier(X[train], y_fit, config, device),
                                    config.train_config(len(trainval)), history, _baselines(config), CLASSIFIER,
                                    cancel, say)
         if not folds:

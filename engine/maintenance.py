@@ -19,7 +19,7 @@ from engine import binary, evaluate, options, roles
 from engine.data import DataError, check_finite
 from engine.device import get_device
 from engine.explain import Explanation
-from engine.models import TabularMLP
+from engine.models import TabularMLP, tabular_network
 from engine.options import option
 from engine.scenario import About, Decision, Fitted
 from engine.tabular import Preprocessor
@@ -178,7 +178,7 @@ class MaintenanceModel(binary.YesNo, Fitted):
     columns: Columns
     config: Config
     preprocessor: Preprocessor
-    net: TabularMLP
+    net: TabularMLP  # TabularMLP.from_spec: the TabM network (engine/tabnet.py)
     background: np.ndarray
     test: dict[str, np.ndarray]  # y, row, modes and each model's risk on the held-out runs; val_y, val_risk (the
     # threshold's rows: every training run scored out of fold, or the validation runs)
@@ -259,7 +259,7 @@ def fit(df: pd.DataFrame, columns: Columns, config: Config = Config(), progress=
     train, val, test = binary.split(prep.y, config.test_fraction, config.val_fraction, config.seed)
     pre = Preprocessor().fit(prep.df.iloc[train], columns.features)
     X, y = pre.transform(prep.df), prep.y
-    net = TabularMLP(X.shape[1], 1, config.hidden, config.dropout)
+    net = tabular_network(X[train], 1, config.hidden, config.dropout)
     share = y[train].mean()
     loss = binary.weighted_bce(math.sqrt((1 - share) / share), get_device())
     target = y.astype(np.float32)[:, None]
@@ -267,7 +267,7 @@ def fit(df: pd.DataFrame, columns: Columns, config: Config = Config(), progress=
                                                                loss, TrainConfig.of(config), progress=progress, cancel=cancel)})
     fit_rows = np.sort(np.r_[train, val])
     folds = binary.out_of_fold(X, y, fit_rows, config.threshold_folds, config.seed, lambda _: (
-        TabularMLP(X.shape[1], 1, config.hidden, config.dropout), loss), TrainConfig.of(config), fitted[MODEL],
+        tabular_network(X[train], 1, config.hidden, config.dropout), loss), TrainConfig.of(config), fitted[MODEL],
         cancel=cancel, say=Progress(progress).say)
     baselines, seconds = binary.fit_baselines(X[fit_rows], y[fit_rows], config.seed, BASELINES)
     net_risk = binary.risk(net, X)

@@ -5,46 +5,11 @@ DeepExplainer can hook them and stays additive.
 """
 from __future__ import annotations
 
-import functools
-import threading
 from typing import Sequence
 
-import torch
 from torch import nn
 
-# The global torch RNG is shared by every thread. Building a layer draws from it, so a model built in
-# one thread (a page loading a model, another job starting) would shift the weights another job is
-# initialising from its seed. Seeding + initialisation (engine.training) and every constructor of our
-# modules hold this lock, so parallel jobs stay deterministic.
-RNG_LOCK = threading.RLock()
-
-
-def rng_locked(init):
-    """Decorate a module's __init__ so its layers draw their initial weights under RNG_LOCK."""
-    @functools.wraps(init)
-    def locked(self, *args, **kwargs):
-        with RNG_LOCK:
-            init(self, *args, **kwargs)
-    return locked
-
-
-class Dropout(nn.Dropout):
-    """nn.Dropout that draws its mask from `generator` when one is set.
-
-    `engine.training.fit_model` swaps plain nn.Dropout layers for this one and gives them a
-    generator seeded for the run, so two models training in parallel threads stay
-    deterministic (the global torch RNG is shared by every thread). The class keeps the
-    name "Dropout", so SHAP's explainers treat it like nn.Dropout (identity in eval mode).
-    """
-
-    generator: torch.Generator | None = None
-
-    def forward(self, x):
-        if not self.training or self.p == 0.0 or self.generator is None:
-            return super().forward(x)
-        keep = 1.0 - self.p
-        mask = torch.empty_like(x).bernoulli_(keep, generator=self.generator)
-        return x * mask / keep
+from engine.seeding import RNG_LOCK, Dropout, rng_locked  # noqa: F401  (importable from here, as before)
 
 
 class TabularMLP(nn.Module):
@@ -68,3 +33,22 @@ class TabularMLP(nn.Module):
     def spec(self) -> dict:
         """Plain parameters that rebuild this module (saved beside the weights)."""
         return {"n_in": self.n_in, "n_out": self.n_out, "hidden": self.hidden, "dropout": self.dropout}
+
+    @classmethod
+    def from_spec(cls, spec: dict) -> nn.Module:
+        """The module a saved `spec()` describes: the TabM network of the yes/no pages (engine/tabnet.py) when the
+        spec names its `arch`, else this MLP (files saved before it, the autoencoder, the digits MLP)."""
+        if "arch" in spec:
+            from engine.tabnet import TabularNetwork
+
+            return TabularNetwork(**spec)
+        return cls(**spec)
+
+
+def tabular_network(X_train, n_out: int, hidden: Sequence[int] = (64, 64), dropout: float = 0.1, **settings) -> nn.Module:
+    """The yes/no pages' network for these encoded training rows (engine/tabnet.py: TabM over embedded numbers).
+    `hidden` gives its depth (one block per entry); its width and ensemble size follow the row count
+    (engine.tabnet.default_size); `settings` override any of them."""
+    from engine.tabnet import TabularNetwork
+
+    return TabularNetwork.for_rows(X_train, n_out, dropout=dropout, **{"depth": len(hidden) or 1, **settings})

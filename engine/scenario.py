@@ -372,7 +372,7 @@ def check_module(cls: type, spec: Any, state: dict[str, torch.Tensor]) -> None:
             raise _damaged(f"its settings list {len(value):,} layers but it holds {len(state):,} weight tables")
     try:
         with torch.device("meta"):
-            shapes = {k: tuple(v.shape) for k, v in cls(**spec).state_dict().items()}
+            shapes = {k: tuple(v.shape) for k, v in _build(cls, spec).state_dict().items()}
     except Exception:  # any setting the network cannot be built from (a negative size, a wrong name, a huge number)
         raise _damaged("its network settings cannot be read") from None
     n = sum(int(np.prod(s, dtype=np.int64)) if s else 1 for s in shapes.values())
@@ -386,10 +386,15 @@ def check_module(cls: type, spec: Any, state: dict[str, torch.Tensor]) -> None:
         raise _damaged("its weights are not numbers with a decimal point")
 
 
+def _build(cls: Any, spec: dict) -> torch.nn.Module:
+    """The network a field's settings describe; `from_spec` where a field may hold one of several networks."""
+    return cls.from_spec(spec) if hasattr(cls, "from_spec") else cls(**spec)
+
+
 def _module(tp: Any, spec: dict, state: dict[str, torch.Tensor]) -> torch.nn.Module:
     cls = _origin(tp)
     check_module(cls, spec, state)
-    net = cls(**spec)
+    net = _build(cls, spec)
     net.load_state_dict(state)
     return place(net).eval()
 

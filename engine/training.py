@@ -398,6 +398,7 @@ def fit_model(
     hooks = callbacks if callbacks is not None else default_callbacks(progress)
     loop, t0 = begin(model, model.parameters(), config, hooks)
     opt = loop.optimizer
+    step_loss = model.training_loss(loss_fn) if hasattr(model, "training_loss") else loss_fn  # e.g. per ensemble member
     for epoch in range(1, config.max_epochs + 1):
         loop.epoch = epoch
         model.train()
@@ -410,7 +411,7 @@ def fit_model(
             xb, yb = Xtr[idx], ytr[idx]
             with autocast(device):
                 out = model(xb)
-            loss = loss_fn(out.float(), yb)
+            loss = step_loss(out.float(), yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
