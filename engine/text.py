@@ -1,0 +1,168 @@
+"""Text as a first-class input: a Unicode tokenizer, a vocabulary of word and character n-grams, and a
+fastText-style network over it (a bag of n-gram embeddings, averaged, then one linear layer).
+
+Why written here rather than taken from a library: no pretrained weights can be fetched at run time, so a
+tokenizer from a model hub (Hugging Face `tokenizers`) would have to be trained here anyway, and the model file
+must stay safetensors + JSON. scikit-learn's vectorisers are the baselines' (engine/customer_service.py); the
+network needs ids it can embed, with each feature traced back to the word it came from so an explanation can
+highlight words in the message.
+
+Tokens are `\\w+` runs (any script, re.UNICODE) or single other non-space characters (an emoji, "?", "€"),
+after NFKC normalisation and case folding. Features of a message: each token, each pair of neighbouring tokens,
+and the character 3- to 5-grams of each word wrapped in "<" and ">" (so "cards" shares "<car" with "card";
+the 4-grams of "<card>" are "<car", "card", "ard>"). The vocabulary keeps the features seen at least
+`min_count` times in training; unseen ones are dropped (a message of unseen words gets the intents' prior).
+
+Why a linear head on averaged embeddings: the logit of intent c is b_c + sum_f (W_c · E_f) / n, so each
+feature's part of the logit is exact and the words' parts add up to the model's output (additive explanations
+without sampling, under a millisecond per message). It was chosen by measurement (bench/customer_service.py).
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from engine.models import Dropout, rng_locked
+
+TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
+PAD = 0  # feature id 0 pads a message's row; it has a zero embedding and no gradient
+MAX_IDS = 2**24  # ids travel through the training loop as float32, which holds integers exactly up to 2**24
+
+
+def normalise(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def tokens(text: str) -> list[tuple[str, int, int]]:
+    """(token, start, end) of every token of `text`, positions in the text as given (not normalised).
+
+    NFKC can change a string's length, so each match is normalised on its own and keeps the original span."""
+    return [(normalise(m.group()), m.start(), m.end()) for m in TOKEN.finditer(text)]
+
+
+def char_ngrams(word: str, low: int, high: int) -> list[str]:
+    wrapped = f"<{word}>"
+    return [wrapped[i:i + n] for n in range(low, high + 1) for i in range(len(wrapped) - n + 1)] if len(word) > 1 else []
+
+
+def features(toks: Sequence[str], low: int = 3, high: int = 5, pairs: bool = True) -> list[tuple[str, int, int]]:
+    """Every feature of a tokenised message with the token(s) it comes from: (feature, first token, last token)."""
+    out: list[tuple[str, int, int]] = []
+    for i, t in enumerate(toks):
+        out.append(("w " + t, i, i))
+        out.extend(("c " + g, i, i) for g in char_ngrams(t, low, high) if g != f"<{t}>")
+        if pairs and i + 1 < len(toks):
+            out.append(("p " + t + " " + toks[i + 1], i, i + 1))
+    return out
+
+
+@dataclass
+class Vocabulary:
+    """Feature strings → ids (1-based; 0 pads). Saved in the model file as JSON (to_dict / from_dict)."""
+
+    terms: list[str] = field(default_factory=list)
+    low: int = 3
+    high: int = 5
+    pairs: bool = True
+    max_features: int = 1024  # features kept per message (the first ones: a 100,000-character message is cut)
+
+    def __post_init__(self):
+        self.index = {t: i + 1 for i, t in enumerate(self.terms)}
+
+    @classmethod
+    def build(cls, texts: Iterable[str], min_count: int = 2, max_terms: int = 500_000, low: int = 3, high: int = 5,
+              pairs: bool = True, max_features: int = 1024) -> "Vocabulary":
+        """The features seen at least `min_count` times (at most `max_terms`, most frequent first; ties by text)."""
+        counts: Counter[str] = Counter()
+        for text in texts:
+            counts.update(f for f, _, _ in features([t for t, _, _ in tokens(text)], low, high, pairs))
+        kept = sorted((t for t, n in counts.items() if n >= min_count), key=lambda t: (-counts[t], t))[:max_terms]
+        return cls(kept[: MAX_IDS - 1], low, high, pairs, max_features)
+
+    def __len__(self) -> int:
+        return len(self.terms) + 1
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """(messages, width) feature ids, 0-padded; width = the longest message's count, at most max_features."""
+        rows = []
+        for text in texts:
+            fs = features([t for t, _, _ in tokens(text)], self.low, self.high, self.pairs)
+            rows.append([i for f, _, _ in fs if (i := self.index.get(f))][: self.max_features])
+        width = max([len(r) for r in rows] + [1])
+        out = np.zeros((len(rows), width), np.int64)
+        for k, r in enumerate(rows):
+            out[k, : len(r)] = r
+        return out
+
+    def trace(self, text: str) -> tuple[list[tuple[str, int, int]], np.ndarray, np.ndarray, np.ndarray]:
+        """For one message: its tokens (token, start, end), and for each kept feature its id, first and last token
+        (the features `encode` keeps, in the same order)."""
+        toks = tokens(text)
+        fs = features([t for t, _, _ in toks], self.low, self.high, self.pairs)
+        kept = [(i, a, b) for f, a, b in fs if (i := self.index.get(f))][: self.max_features]
+        ids, first, last = (np.array(v, np.int64) for v in zip(*kept)) if kept else (np.zeros(0, np.int64),) * 3
+        return toks, ids, first, last
+
+    def to_dict(self) -> dict:
+        return {"terms": self.terms, "low": self.low, "high": self.high, "pairs": self.pairs,
+                "max_features": self.max_features}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Vocabulary":
+        return cls(list(d["terms"]), int(d["low"]), int(d["high"]), bool(d["pairs"]), int(d["max_features"]))
+
+
+class _Embeddings(nn.EmbeddingBag):
+    """fastText's start: small uniform embeddings (the training loop calls reset_parameters on every module)."""
+
+    def reset_parameters(self) -> None:
+        with torch.no_grad():
+            self.weight.uniform_(-1.0 / self.embedding_dim, 1.0 / self.embedding_dim)
+            self.weight[PAD].zero_()
+
+
+class _ZeroLinear(nn.Linear):
+    """fastText's start: an output layer of zeros (every intent equally likely before training)."""
+
+    def reset_parameters(self) -> None:
+        nn.init.zeros_(self.weight)
+        nn.init.zeros_(self.bias)
+
+
+class TextBag(nn.Module):
+    """Averaged n-gram embeddings → dropout → one linear layer of logits (fastText).
+
+    Input: (batch, width) feature ids as floats or integers (0 = padding; the shared training loop moves inputs
+    as float32). Several `members` (trained from different seeds) are averaged by the scenario, not here."""
+
+    @rng_locked
+    def __init__(self, n_terms: int, n_out: int, dim: int = 64, dropout: float = 0.0):
+        super().__init__()
+        self.embed = _Embeddings(n_terms, dim, mode="sum", padding_idx=PAD)
+        self.drop = Dropout(dropout)
+        self.head = _ZeroLinear(dim, n_out)
+        self.n_terms, self.n_out, self.dim, self.dropout = n_terms, n_out, dim, dropout
+
+    def pooled(self, x: torch.Tensor) -> torch.Tensor:
+        ids = x.long()
+        count = (ids != PAD).sum(1, keepdim=True).clamp(min=1).to(self.embed.weight.dtype)
+        return self.embed(ids) / count
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.drop(self.pooled(x)))
+
+    def spec(self) -> dict:
+        return {"n_terms": self.n_terms, "n_out": self.n_out, "dim": self.dim, "dropout": self.dropout}
+
+    @torch.no_grad()
+    def feature_logits(self) -> np.ndarray:
+        """(terms, outputs): what one feature adds to each logit when it is a message's only feature (W · E_f).
+        A feature's part of a message's logit is this divided by the message's feature count."""
+        return (self.embed.weight.float() @ self.head.weight.float().T).cpu().numpy()
