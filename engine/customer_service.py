@@ -144,8 +144,8 @@ def column_reasons(df: pd.DataFrame) -> tuple[Columns, dict[str, str]]:
         category = named[0]
         why[category] = f"category: named like one, {df[category].nunique():,} values repeated across messages"
     elif labels:
-        category = min(labels, key=lambda c: _mean_length(df[c]))
-        why[category] = f"category: the shortest repeated label ({df[category].nunique():,} values)"
+        category = max(labels, key=lambda c: (df[c].nunique(), -_mean_length(df[c])))
+        why[category] = f"category: the repeated label with the most values ({df[category].nunique():,})"
     else:
         category = next((c for c in df.columns if c != text), text)
         why[category] = "category: no column repeats a few short labels; pick the one that names each message's team"
