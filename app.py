@@ -31,6 +31,11 @@ SCENARIOS = [
          url_path="maintenance",
          blurb="Predict which production runs will end in a machine failure, beside gradient boosting; turn what a "
                "failure and a service stop cost into the alert threshold, and list which machines to service first, and why."),
+    dict(path="app_pages/customer_service.py", title="Customer service", icon=":material/support_agent:",
+         url_path="customer_service",
+         blurb="Route customer messages to the right team from what they wrote, beside two classic text models; "
+               "automate what the model is sure of at the threshold your costs pick, see the words behind each routing, "
+               "and flag messages about topics nobody trained for."),
 ]
 
 

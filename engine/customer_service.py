@@ -93,7 +93,7 @@ class Config:
     weight_decay: float = options.weight_decay(0.0)
     label_smoothing: float = option(0.0, "Softens the training targets (can calibrate confidence a little).", min=0.0,
                                     max=0.3, step=0.05, label="Label smoothing")
-    lr: float = option(0.05, "Learning rate: the step size of training.", min=1e-4, max=1.0)
+    lr: float = option(0.01, "Learning rate: the step size of training.", min=1e-4, max=1.0)
     batch_size: int = option(128, "Messages per training step.", min=8, max=4096)
     patience: int = option(4, "Passes without improvement before training stops early.", min=1, max=50)
     lr_patience: int = option(2, "Passes without improvement before the learning rate halves.", min=1, max=50)

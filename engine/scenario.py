@@ -49,7 +49,7 @@ from engine.explain import Explanation
 from engine.training import History
 
 # Modules that follow the contract (the parametrised contract test runs each of them).
-SCENARIOS = ("diagnosis", "fraud", "digits", "maintenance", "segmentation", "forecast")
+SCENARIOS = ("diagnosis", "fraud", "digits", "maintenance", "segmentation", "forecast", "customer_service")
 
 
 def scenario(name: str) -> ModuleType:

@@ -35,6 +35,7 @@ PAGES: dict[str, tuple[str, str, str]] = {
     "forecast": ("Demand forecast", "mase", "MASE"),
     "digits": ("Digit recognizer", "accuracy", "accuracy"),
     "maintenance": ("Predictive maintenance", "auprc", "AUPRC"),
+    "customer_service": ("Customer service", "accuracy", "accuracy"),
 }
 VISIBILITY_LABELS = {
     SIGNED_IN: "Anyone signed in to this app",

@@ -126,6 +126,7 @@ DECISIONS = {
     "segmentation": (lambda m: {"names": [f"Renamed {i + 1}" for i in range(len(m.names))]},
                      lambda m, rows: m.predict(rows)["segment_name"]),
     "forecast": (lambda m: {"service_level": 0.5}, lambda m, rows: m.reorder(0.0)),  # order for a median week
+    "customer_service": (lambda m: {"threshold": 0.0 if m.threshold >= 0.5 else 1.01}, lambda m, rows: m.predict(rows)["route"]),
 }
 
 
