@@ -2,6 +2,9 @@
 the answer, costs that move the threshold without retraining, a share link reopened; bad uploads → a sentence."""
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -44,10 +47,12 @@ def test_sample_trains_routes_explains_and_shares():
     # the what-if: a new message moves the intent and the route
     before = m["Intent"]
     box = next(t for t in at.text_area if t.key and t.key.startswith("cs_wi_text"))
-    box.set_value("<b>What is the exchange rate</b> for euros to dollars? 💶").run()
+    typed = "<b>What is the exchange rate</b> for euros to dollars? 💶"
+    box.set_value(typed).run()
     assert not at.exception and not at.error
-    bodies = [h.proto.body for h in at.get("html")]
-    assert any("&lt;b&gt;What" in b for b in bodies), "HTML inside a message shows as text"
+    shown = [b for b in (h.proto.body for h in at.get("html")) if "exchange" in b]
+    assert shown and all("<b>" not in b for b in shown), "HTML inside a message is never rendered"
+    assert html.unescape(re.sub(r"<[^>]+>", "", shown[-1])) == typed, "the message shows exactly as typed"
     intents = [mm.value for mm in at.metric if mm.label == "Intent"]
     assert "exchange_rate" in intents and intents != [before, before]
 
