@@ -88,6 +88,9 @@ class Config:
                       label="Embedding size")
     members: int = option(1, "Networks trained from different seeds and averaged (more: a little steadier, slower).",
                           min=1, max=8, label="Networks averaged")
+    two_blocks: bool = option(True, "Average whole words and word pieces apart, then add the two (as the linear SVM "
+                              "weighs its two blocks), so a message's few words are not drowned by its many pieces.",
+                              label="Words and pieces apart")
     min_count: int = option(2, "A word or word piece must occur this often in training to be learned.", min=1, max=20,
                             label="Least count of a word")
     dropout: float = options.dropout(0.0)
@@ -366,7 +369,10 @@ class CustomerServiceModel(Fitted):
             else:
                 c, r = int(toward[i]), int(against[i])
             toks, ids, first, last = self.vocabulary.trace(text)
-            part = (P[ids, c] - P[ids, r]) / max(len(ids), 1)
+            net = next(iter(self.nets.values()))  # members share the vocabulary, so the features' weights
+            with torch.no_grad():
+                weight = net.feature_weights(torch.as_tensor(ids, device=net.blocks.device)[None])[0]
+            part = (P[ids, c] - P[ids, r]) * weight.double().cpu().numpy()
             contrib = np.zeros(len(toks))
             np.add.at(contrib, first, np.where(first == last, part, part / 2))
             np.add.at(contrib, last, np.where(first == last, 0.0, part / 2))
@@ -551,9 +557,9 @@ load = CustomerServiceModel.from_bytes
 # ----------------------------------------------------------------------------- fit
 
 
-def _train_net(X: np.ndarray, y: np.ndarray, val: tuple[np.ndarray, np.ndarray] | None, n_terms: int, n_out: int,
+def _train_net(X: np.ndarray, y: np.ndarray, val: tuple[np.ndarray, np.ndarray] | None, vocab: Vocabulary, n_out: int,
                config: Config, seed: int, progress=None, cancel=None, epochs: int | None = None) -> tuple[TextBag, object]:
-    net = TextBag(n_terms, n_out, config.dim, config.dropout)
+    net = TextBag(len(vocab), n_out, config.dim, config.dropout, config.two_blocks).set_blocks(vocab.pieces())
     ce = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     changes = {"seed": seed}
     if epochs is not None:  # a fold network: as many epochs as the first one needed, nothing to stop it early
@@ -568,7 +574,7 @@ def _logits(nets: list[TextBag], X: np.ndarray) -> np.ndarray:
     return np.mean(outs, axis=0).astype(np.float64)
 
 
-def out_of_fold(X: np.ndarray, y: np.ndarray, rows: np.ndarray, n_terms: int, n_out: int, config: Config, epochs: int,
+def out_of_fold(X: np.ndarray, y: np.ndarray, rows: np.ndarray, vocab: Vocabulary, n_out: int, config: Config, epochs: int,
                 cancel=None, say=None) -> dict[str, np.ndarray]:
     """Every row of `rows` scored by a network trained without it (k stratified folds); fold i also leaves out of its
     training all messages of one intent (picked at random among those with enough messages), whose held-out messages
@@ -588,7 +594,7 @@ def out_of_fold(X: np.ndarray, y: np.ndarray, rows: np.ndarray, n_terms: int, n_
         fit_rows = rows[a]
         if i < len(left_out):
             fit_rows = fit_rows[y[fit_rows] != left_out[i]]
-        net, _ = _train_net(X[fit_rows], y[fit_rows], None, n_terms, n_out, config, config.seed + 100 + i,
+        net, _ = _train_net(X[fit_rows], y[fit_rows], None, vocab, n_out, config, config.seed + 100 + i,
                             cancel=cancel, epochs=epochs)
         p = softmax(_logits([net], X[rows[b]]))
         conf[b], wrong[b] = p.max(1), p.argmax(1) != y[rows[b]]
@@ -631,14 +637,14 @@ def fit(df: pd.DataFrame, columns: Columns, config: Config = Config(), progress=
         stage = report.stage(f"Network {m + 1} of {config.members}" if config.members > 1 else MODEL,
                              m * config.max_epochs, config.members * config.max_epochs)
         clock = time.perf_counter()
-        net, h = _train_net(X[train], y[train], (X[val], y[val]), len(vocab), K, config, config.seed + m, stage, cancel)
+        net, h = _train_net(X[train], y[train], (X[val], y[val]), vocab, K, config, config.seed + m, stage, cancel)
         seconds += time.perf_counter() - clock
         nets.append(net)
         histories.append(h)
     history = histories[0]
     fit_rows = np.sort(np.r_[train, val])
     epochs = max(history.best_epoch or len(history.epochs), 1)
-    folds = out_of_fold(X, y, fit_rows, len(vocab), K, config, epochs, cancel, report.say)
+    folds = out_of_fold(X, y, fit_rows, vocab, K, config, epochs, cancel, report.say)
     report.say("Training the baselines (TF-IDF + logistic regression, linear SVM)…")
     texts = np.asarray(prep.texts, dtype=object)
     fitted_baselines, base_seconds = evaluate.timed(

@@ -110,6 +110,10 @@ class Vocabulary:
         ids, first, last = (np.array(v, np.int64) for v in zip(*kept)) if kept else (np.zeros(0, np.int64),) * 3
         return toks, ids, first, last
 
+    def pieces(self) -> np.ndarray:
+        """1 for each id that is a word piece (a character n-gram), 0 for words, word pairs and padding."""
+        return np.r_[0, [t.startswith("c ") for t in self.terms]].astype(np.uint8)
+
     def to_dict(self) -> dict:
         return {"terms": self.terms, "low": self.low, "high": self.high, "pairs": self.pairs,
                 "max_features": self.max_features}
@@ -139,30 +143,54 @@ class _ZeroLinear(nn.Linear):
 class TextBag(nn.Module):
     """Averaged n-gram embeddings → dropout → one linear layer of logits (fastText).
 
+    With `blocks` (a 0/1 flag per feature id: 1 for word pieces), whole words and word pairs are averaged apart from
+    word pieces and the two means are added with equal weight, as the linear SVM baseline joins two normalised TF-IDF
+    blocks (a message has ~10 times more pieces than words, which would otherwise drown the words); a message with
+    only one kind of feature uses that mean alone. Either way the output is linear in each feature's embedding, so
+    each feature's part of a logit is exact (`feature_weights`).
+
     Input: (batch, width) feature ids as floats or integers (0 = padding; the shared training loop moves inputs
     as float32). Several `members` (trained from different seeds) are averaged by the scenario, not here."""
 
     @rng_locked
-    def __init__(self, n_terms: int, n_out: int, dim: int = 64, dropout: float = 0.0):
+    def __init__(self, n_terms: int, n_out: int, dim: int = 64, dropout: float = 0.0, two_blocks: bool = False):
         super().__init__()
         self.embed = _Embeddings(n_terms, dim, mode="sum", padding_idx=PAD)
         self.drop = Dropout(dropout)
         self.head = _ZeroLinear(dim, n_out)
-        self.n_terms, self.n_out, self.dim, self.dropout = n_terms, n_out, dim, dropout
+        self.register_buffer("blocks", torch.zeros(n_terms, dtype=torch.uint8))
+        self.n_terms, self.n_out, self.dim, self.dropout, self.two_blocks = n_terms, n_out, dim, dropout, two_blocks
+
+    def set_blocks(self, pieces: np.ndarray) -> "TextBag":
+        """Mark which feature ids are word pieces (the vocabulary knows; saved with the weights)."""
+        self.blocks.copy_(torch.as_tensor(np.asarray(pieces, np.uint8)))
+        return self
+
+    def feature_weights(self, ids: torch.Tensor) -> torch.Tensor:
+        """Each feature's weight in the pooled vector (0 for padding): 1/count of its kind, halved when a message has
+        both kinds (plain averaging without two blocks)."""
+        real = (ids != PAD).to(self.embed.weight.dtype)
+        if not self.two_blocks:
+            return real / real.sum(1, keepdim=True).clamp(min=1)
+        piece = self.blocks[ids].to(real.dtype) * real
+        word = real - piece
+        n_piece, n_word = piece.sum(1, keepdim=True), word.sum(1, keepdim=True)
+        kinds = (n_piece > 0).to(real.dtype) + (n_word > 0).to(real.dtype)
+        return (piece / n_piece.clamp(min=1) + word / n_word.clamp(min=1)) / kinds.clamp(min=1)
 
     def pooled(self, x: torch.Tensor) -> torch.Tensor:
         ids = x.long()
-        count = (ids != PAD).sum(1, keepdim=True).clamp(min=1).to(self.embed.weight.dtype)
-        return self.embed(ids) / count
+        return self.embed(ids, per_sample_weights=self.feature_weights(ids))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.drop(self.pooled(x)))
 
     def spec(self) -> dict:
-        return {"n_terms": self.n_terms, "n_out": self.n_out, "dim": self.dim, "dropout": self.dropout}
+        return {"n_terms": self.n_terms, "n_out": self.n_out, "dim": self.dim, "dropout": self.dropout,
+                "two_blocks": self.two_blocks}
 
     @torch.no_grad()
     def feature_logits(self) -> np.ndarray:
         """(terms, outputs): what one feature adds to each logit when it is a message's only feature (W · E_f).
-        A feature's part of a message's logit is this divided by the message's feature count."""
+        A feature's part of a message's logit is this times its weight (`feature_weights`)."""
         return (self.embed.weight.float() @ self.head.weight.float().T).cpu().numpy()
