@@ -39,7 +39,7 @@ from engine.explain import TokenExplanation
 from engine.options import option
 from engine.scenario import Fitted
 from engine.subgroups import wilson
-from engine.text import TextBag, Vocabulary
+from engine.text import TextBag, TextEnsemble, Vocabulary
 from engine.training import Progress, TrainConfig, as_tensor, fit_model, predict_batched
 
 KIND = "customer_service"
@@ -304,7 +304,7 @@ class CustomerServiceModel(Fitted):
     config: Config
     classes: list[str]
     vocabulary: Vocabulary
-    nets: dict[str, TextBag]  # members, their logits averaged
+    net: TextEnsemble  # one or more TextBags, their logits averaged
     # y, row and each model's class scores on the held-out messages; oof_conf / oof_wrong / oof_novelty (training
     # messages scored out of fold) and new_novelty / new_conf (messages of an intent their fold network never saw)
     test: dict[str, np.ndarray]
@@ -322,11 +322,8 @@ class CustomerServiceModel(Fitted):
 
     def logits(self, texts: list[str]) -> np.ndarray:
         X = self.vocabulary.encode(texts)
-        outs = []
-        for net in self.nets.values():
-            device = next(net.parameters()).device
-            outs.append(predict_batched(net, as_tensor(X, device, torch.float32)).cpu().numpy())
-        return np.mean(outs, axis=0).astype(np.float64)
+        device = next(self.net.parameters()).device
+        return predict_batched(self.net, as_tensor(X, device, torch.float32)).cpu().numpy().astype(np.float64)
 
     def predict_proba(self, df: pd.DataFrame) -> np.ndarray:
         return softmax(self.logits(self.texts_of(df)))
@@ -348,9 +345,7 @@ class CustomerServiceModel(Fitted):
         """(terms x intents, intents): each feature's logit part (before dividing by the feature count) and the
         biases, averaged over the members (the averaged logits are explained exactly)."""
         if getattr(self, "_parts_cache", None) is None:
-            P = np.mean([net.feature_logits() for net in self.nets.values()], axis=0).astype(np.float64)
-            b = np.mean([net.head.bias.detach().float().cpu().numpy() for net in self.nets.values()], axis=0)
-            self._parts_cache = (P, b.astype(np.float64))
+            self._parts_cache = (self.net.feature_logits().astype(np.float64), self.net.bias().astype(np.float64))
         return self._parts_cache
 
     def explain_texts(self, texts: list[str], toward: list[int] | None = None,
@@ -369,9 +364,8 @@ class CustomerServiceModel(Fitted):
             else:
                 c, r = int(toward[i]), int(against[i])
             toks, ids, first, last = self.vocabulary.trace(text)
-            net = next(iter(self.nets.values()))  # members share the vocabulary, so the features' weights
             with torch.no_grad():
-                weight = net.feature_weights(torch.as_tensor(ids, device=net.blocks.device)[None])[0]
+                weight = self.net.feature_weights(torch.as_tensor(ids, device=self.net.blocks.device)[None])[0]
             part = (P[ids, c] - P[ids, r]) * weight.double().cpu().numpy()
             contrib = np.zeros(len(toks))
             np.add.at(contrib, first, np.where(first == last, part, part / 2))
@@ -650,10 +644,11 @@ def fit(df: pd.DataFrame, columns: Columns, config: Config = Config(), progress=
     fitted_baselines, base_seconds = evaluate.timed(
         {name: (lambda est=est: est.fit(list(texts[fit_rows]), y[fit_rows])) for name, est in make_baselines(config.seed).items()})
     yt = y[test]
-    scores = {MODEL: softmax(_logits(nets, X[test])).astype(np.float32),
+    ensemble = TextEnsemble.of(nets)
+    scores = {MODEL: softmax(_logits([ensemble], X[test])).astype(np.float32),
               **{k: baseline_scores(m, list(texts[test])).astype(np.float32) for k, m in fitted_baselines.items()}}
     if not folds:  # the validation messages choose the threshold
-        pv = softmax(_logits(nets, X[val]))
+        pv = softmax(_logits([ensemble], X[val]))
         folds = {"oof_conf": pv.max(1), "oof_wrong": (pv.argmax(1) != y[val]).astype(np.uint8), "oof_y": y[val],
                  "new_conf": np.zeros(0)}
     report.say("Measuring on the held-out messages…")
@@ -666,7 +661,7 @@ def fit(df: pd.DataFrame, columns: Columns, config: Config = Config(), progress=
     counts = np.bincount(y[fit_rows], minlength=K)
     model = CustomerServiceModel(
         columns=Columns(columns.text, columns.category, tuple(columns.groups)), config=config, classes=prep.classes,
-        vocabulary=vocab, nets={str(i): n for i, n in enumerate(nets)},
+        vocabulary=vocab, net=ensemble,
         test={"y": yt, "row": prep.rows[test], **scores, **{k: np.asarray(v) for k, v in folds.items()}},
         train_counts={c: int(n) for c, n in zip(prep.classes, counts)}, new_topic=new_topic,
         metrics=scores_of(yt, scores[MODEL]), baseline_metrics={k: scores_of(yt, scores[k]) for k in BASELINES},

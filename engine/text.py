@@ -194,3 +194,43 @@ class TextBag(nn.Module):
         """(terms, outputs): what one feature adds to each logit when it is a message's only feature (W · E_f).
         A feature's part of a message's logit is this times its weight (`feature_weights`)."""
         return (self.embed.weight.float() @ self.head.weight.float().T).cpu().numpy()
+
+
+class TextEnsemble(nn.Module):
+    """Several TextBags trained from different seeds (`members`); the output is the mean of their logits, still exact
+    per feature (the mean of the members' parts)."""
+
+    @rng_locked
+    def __init__(self, members: int, n_terms: int, n_out: int, dim: int = 64, dropout: float = 0.0,
+                 two_blocks: bool = False):
+        super().__init__()
+        self.members = nn.ModuleList([TextBag(n_terms, n_out, dim, dropout, two_blocks) for _ in range(members)])
+
+    @classmethod
+    def of(cls, nets: Sequence[TextBag]) -> "TextEnsemble":
+        """The ensemble of networks trained one by one (in the shared loop)."""
+        spec = nets[0].spec()
+        out = cls(1, **spec)
+        out.members = nn.ModuleList(nets)
+        return out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.stack([m(x) for m in self.members]).mean(0)
+
+    def spec(self) -> dict:
+        return {"members": len(self.members), **self.members[0].spec()}
+
+    def feature_weights(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.members[0].feature_weights(ids)  # members share the vocabulary and the pooling
+
+    @property
+    def blocks(self) -> torch.Tensor:
+        return self.members[0].blocks
+
+    @torch.no_grad()
+    def feature_logits(self) -> np.ndarray:
+        return np.mean([m.feature_logits() for m in self.members], axis=0)
+
+    @torch.no_grad()
+    def bias(self) -> np.ndarray:
+        return np.mean([m.head.bias.float().cpu().numpy() for m in self.members], axis=0)
