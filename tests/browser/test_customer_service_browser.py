@@ -42,6 +42,7 @@ def test_upload_train_decide_explain_edit_and_share(browser, app_url, tmp_path):
         page.get_by_text("Advanced training options").click()
         _spin(page, "Most epochs", "10")
         _spin(page, "Threshold folds", "2")
+        _spin(page, "Networks averaged", "1")
         page.get_by_role("button", name="Train").click()
         page.get_by_text("Per category").first.wait_for(timeout=400_000)
         wait_idle(page)

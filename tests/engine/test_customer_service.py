@@ -17,7 +17,7 @@ from engine.text import Vocabulary, tokens
 from tests.conftest import SAMPLES
 
 INTENTS = 12  # the sample's 12 largest intents: about 500 messages, a fit of a few seconds
-FAST = cs.Config(max_epochs=15, lr=0.02, threshold_folds=3, bootstrap=20)
+FAST = cs.Config(max_epochs=15, lr=0.02, threshold_folds=3, members=1, bootstrap=20)
 
 
 @pytest.fixture(scope="module")

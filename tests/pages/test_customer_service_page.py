@@ -28,6 +28,7 @@ def test_sample_trains_routes_explains_and_shares():
     assert any("message: the longest free text" in c.value for c in at.caption)
     at.number_input(key="cs_max_epochs").set_value(6).run()  # a short run: the page, not the model, is under test
     at.number_input(key="cs_threshold_folds").set_value(2).run()
+    at.number_input(key="cs_members").set_value(1).run()
     at.button(key="customer_service_train").click().run()
     job = next(iter(at.session_state["_explorer_jobs"].values()))
     assert job.wait(600), "training did not finish"
