@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
@@ -67,6 +67,34 @@ class Explanation:
         idx = list(idx)
         return Explanation(self.values[idx], self.base_value, self.data.iloc[idx], self.feature_names, self.output_name,
                            self.link)
+
+
+@dataclass
+class TokenExplanation(Explanation):
+    """An Explanation of free text: besides rows x columns (`values`), each row's tokens with their part of the
+    output (`tokens[i]`: a frame of token, start, end, contribution; start/end are character positions in the
+    row's text). A row's token contributions add up to its text column's value; base + all values = the output.
+    `toward[i]` / `against[i]`: what the output compares for row i (e.g. the chosen intent and the runner-up)."""
+
+    tokens: list[pd.DataFrame] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+    toward: list[str] = field(default_factory=list)
+    against: list[str] = field(default_factory=list)
+
+    def words(self, i: int, k: int | None = None, sign: int = 0) -> pd.DataFrame:
+        """Row i's tokens, largest effect first (sign > 0: only those pushing toward, < 0: only those against)."""
+        t = self.tokens[i]
+        if sign:
+            t = t[np.sign(t["contribution"]) == np.sign(sign)]
+        t = t.reindex(t["contribution"].abs().sort_values(ascending=False, kind="stable").index)
+        return (t.head(k) if k else t).reset_index(drop=True)
+
+    def subset(self, idx: Sequence[int]) -> TokenExplanation:
+        idx = list(idx)
+        return TokenExplanation(self.values[idx], self.base_value, self.data.iloc[idx], self.feature_names,
+                                self.output_name, self.link, [self.tokens[i] for i in idx],
+                                [self.texts[i] for i in idx], [self.toward[i] for i in idx],
+                                [self.against[i] for i in idx])
 
 
 def format_value(v) -> str:

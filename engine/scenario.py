@@ -60,6 +60,7 @@ SCENARIOS = (
     "fraud",
     "forecast",
     "maintenance",
+    "customer_service",
 )
 
 
