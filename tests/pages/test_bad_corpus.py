@@ -244,7 +244,7 @@ def test_manifest_covers_the_corpus_and_its_readme():
     readme = (BAD / "README.md").read_text()
     missing = [name for name in MANIFEST if f"`{name}`" not in readme]
     assert not missing, f"README.md does not list {missing}"
-    assert sum(p.stat().st_size for p in BAD.iterdir()) < 1.5e6
+    assert sum(p.stat().st_size for p in BAD.iterdir()) < 2.0e6  # 0.9 MB of it: the two archive bombs of issue 23
 
 
 @pytest.mark.parametrize("name", sorted(MANIFEST))
