@@ -27,7 +27,8 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable
 
 from engine.data import DataError
-from engine.jobs import RUNNING, Job, JobFailed, JobRunner, scenario_module
+from engine.jobs import (CPU_FALLBACK_MESSAGE, CPU_FALLBACK_NOTICE, RUNNING, Job, JobFailed, JobRunner,
+                         scenario_module)
 from engine.training import Cancelled
 
 log = logging.getLogger("explorer.jobs")
@@ -49,6 +50,8 @@ class ProcessRunner(JobRunner):
         self._manager = self._mp.Manager()
         self._pool_lock = threading.Lock()
         self._procs = self._new_pool()
+        for _ in range(self.max_workers):  # start the workers now (each imports torch and the engine once)
+            self._procs.submit(_start_worker, 0)
 
     def _new_pool(self) -> ProcessPoolExecutor:
         threads = int(os.environ.get("EXPLORER_TORCH_THREADS", "0")) or max(1, (os.cpu_count() or 1) // self.max_workers)
@@ -80,12 +83,15 @@ class ProcessRunner(JobRunner):
                 pass
             except BrokenProcessPool:
                 self._restart(pool)
-                _drain(events, progress)
+                _drain(events, progress, job)
                 raise JobFailed(WORKER_DIED, "a worker process died") from None
-            _drain(events, progress)
+            _drain(events, progress, job)
             if job._cancel.is_set() or job.elapsed() > job.max_seconds:
                 cancel.set()
         kind, payload = outcome
+        if kind == "done_on_cpu":
+            job.notices.append(CPU_FALLBACK_NOTICE)
+            kind = "done"
         if kind == "cancelled":
             raise Cancelled()
         if kind == "data_error":
@@ -108,18 +114,24 @@ class ProcessRunner(JobRunner):
             return self._procs
 
 
-def _drain(events: Any, progress: Callable[[dict[str, Any]], None]) -> None:
+def _drain(events: Any, progress: Callable[[dict[str, Any]], None], job: Job | None = None) -> None:
     while True:
         try:
-            progress(events.get_nowait())
+            event = events.get_nowait()
         except queue.Empty:
             return
+        if event.pop("_restart", False) and job is not None:
+            job.events.clear()  # the curve starts again with the CPU run
+        progress(event)
 
 
 def _start_worker(threads: int) -> None:
     import torch
 
-    torch.set_num_threads(threads)
+    import engine.scenario  # noqa: F401 - the engine's imports, once per worker, before its first job
+
+    if threads:
+        torch.set_num_threads(threads)
 
 
 class _Cancel:
@@ -142,9 +154,20 @@ def _train_in_process(module: str, name: str, args: tuple, kwargs: dict, events:
     try:
         if signal.is_set():
             return "cancelled", ""
+        from engine.device import get_device, is_out_of_memory, release_memory, use_device
+
         fn = getattr(importlib.import_module(module), name)
-        model = fn(*args, progress=lambda e: events.put(dict(e)), cancel=signal, **kwargs)
-        return "done", model.to_bytes()
+        try:
+            model = fn(*args, progress=lambda e: events.put(dict(e)), cancel=signal, **kwargs)
+            return "done", model.to_bytes()
+        except Exception as exc:  # the GPU ran out of memory: the same job again on the CPU, as in the server
+            if get_device().type == "cpu" or not is_out_of_memory(exc):
+                raise
+        release_memory()
+        events.put({"message": CPU_FALLBACK_MESSAGE, "_restart": True})
+        with use_device("cpu"):
+            model = fn(*args, progress=lambda e: events.put(dict(e)), cancel=signal, **kwargs)
+        return "done_on_cpu", model.to_bytes()
     except Cancelled:
         return "cancelled", ""
     except DataError as exc:

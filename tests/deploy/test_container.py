@@ -134,6 +134,7 @@ def test_compose_runs_several_replicas_on_one_shared_store():
     assert {"postgres", "s3", "proxy"} <= set(services)
     assert services["ray-head"]["profiles"] == ["ray"]  # optional
     for app in apps.values():
+        assert app["environment"]["EXPLORER_RUNNER"] == "${EXPLORER_RUNNER:-processes}"  # training off the web process
         assert app["depends_on"]["postgres"]["condition"] == "service_healthy"
         assert app["environment"]["AWS_ENDPOINT_URL"] == "http://s3:8333"
 
