@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from engine.data import DataError
-from engine.digits.spec import _PIXEL_NAME, DIGITS, MIN_PER_CLASS, MIN_ROWS, N_PIXELS, DigitColumns
+from engine.digits.spec import DIGITS, MIN_PER_CLASS, MIN_ROWS, N_PIXELS, PIXEL_NAME, DigitColumns
 
 
 
@@ -22,7 +22,7 @@ def pixel_columns(df: pd.DataFrame, name: str = "your file", exclude: Sequence[s
     """The 784 pixel columns in pixel order, and notes. DataError when the layout does not fit."""
     named = {}
     for c in df.columns:
-        m = _PIXEL_NAME.match(str(c).strip())
+        m = PIXEL_NAME.match(str(c).strip())
         if m:
             named[int(m.group(1))] = c
     if named:

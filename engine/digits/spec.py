@@ -26,7 +26,7 @@ MIN_ROWS = 50
 MIN_PER_CLASS = 5
 MAX_ROWS = 100_000  # images per upload; a larger file is randomly sampled down
 MAX_IMAGE_PIXELS = 40_000_000  # a photo larger than this is refused (decompression bombs)
-_PIXEL_NAME = re.compile(r"^pixel(\d+)$", re.IGNORECASE)
+PIXEL_NAME = re.compile(r"^pixel(\d+)$", re.IGNORECASE)
 _LABEL_WORDS = ("label", "digit", "class", "target", "y")
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ def default_columns(df: pd.DataFrame) -> DigitColumns:
     for word in _LABEL_WORDS:
         if word in lowered:
             return DigitColumns(label=str(lowered[word]))
-    non_pixel = [c for c in df.columns if not _PIXEL_NAME.match(str(c))]
+    non_pixel = [c for c in df.columns if not PIXEL_NAME.match(str(c))]
     return DigitColumns(label=str(non_pixel[0]) if non_pixel else "label")
 
 
