@@ -181,3 +181,20 @@ def test_segments_are_named_in_words_years_read_as_years_and_the_suggestion_is_w
     assert page.get_by_text("try more segments").count() == 0 and page.get_by_text("try fewer segments").count() == 0
     assert_no_traceback(page)
     screenshot(page, "second_pass_segments_quality_1366")
+
+
+def test_zeros_that_cannot_be_measured_are_flagged_in_the_preview(laptop, app_url, tmp_path):
+    """Also seen: a blood pressure of 0 is an empty cell (Pima's way); the preview says so and offers to treat it so."""
+    page = laptop
+    df = pd.read_csv(SAMPLES / "heart_disease_cleveland.csv")
+    df.loc[df.index[::30], "trestbps"] = 0  # 11 patients whose blood pressure was never written down
+    path = tmp_path / "heart_with_zero_pressure.csv"
+    df.to_csv(path, index=False)
+    upload_file(page, app_url, "diagnosis", path)
+    warning = page.get_by_test_id("stAlert").filter(has_text="Zeros that look like empty cells").first
+    warning.wait_for()
+    assert "trestbps" in warning.inner_text() and "11 rows" in warning.inner_text()
+    page.get_by_text("Treat these zeros as missing values").click()
+    wait_idle(page)
+    assert_no_traceback(page)
+    screenshot(page, "second_pass_impossible_zeros_1366")
