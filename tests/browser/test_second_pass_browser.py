@@ -72,6 +72,23 @@ def test_maintenance_leaves_a_late_running_number_out_and_leads_with_the_verdict
     alert.scroll_into_view_if_needed()
     screenshot(page, "second_pass_maintenance_verdict_1366")
 
+    # also seen: signed out, My runs keeps this browser's share links after a reload
+    page.get_by_role("tab", name="Share").click()
+    page.get_by_role("button", name="Create share link").click()
+    code = page.get_by_test_id("stCode").filter(has_text="?run=").first
+    code.wait_for()
+    run_id = code.inner_text().strip().split("?run=")[1].split("&")[0]
+    wait_idle(page)
+    open_page(page, app_url, "my_runs")  # a new session of the same browser
+    page.reload()
+    page.get_by_test_id("stApp").wait_for()
+    wait_idle(page)
+    page.get_by_text(run_id).first.wait_for()
+    page.get_by_text("also after a reload").first.wait_for()
+    assert page.get_by_role("button", name="Delete").count() >= 1  # still this browser's own link
+    assert_no_traceback(page)
+    screenshot(page, "second_pass_my_runs_after_reload_1366")
+
 
 def heart_halves(tmp_path):
     """Two files the tests never trained on: the first and the last 200 patients of the Cleveland table."""
