@@ -215,3 +215,22 @@ def test_zeros_that_cannot_be_measured_are_flagged_in_the_preview(laptop, app_ur
     wait_idle(page)
     assert_no_traceback(page)
     screenshot(page, "second_pass_impossible_zeros_1366")
+
+
+def test_the_report_is_about_2_mb_and_draws_every_chart_offline(laptop, tmp_path):
+    """Also seen: the report was 4.94 MB; plotly.js now travels compressed and the browser unpacks it."""
+    import plotly.graph_objects as go
+
+    from ui.report import build_report
+
+    figures = [go.Figure(go.Bar(x=[1, 2, 3], y=[n, n + 1, n + 2])) for n in range(3)]
+    text = build_report("Charts", [("Charts", figures[:2]), ("More", [figures[2]])], lead=["The result first."])
+    assert len(text.encode()) < 2.2 * 2**20
+    path = tmp_path / "report.html"
+    path.write_text(text, encoding="utf-8")
+    page = laptop
+    page.route("**/*", lambda route: route.abort() if not route.request.url.startswith("file:") else route.continue_())
+    page.goto(path.as_uri())  # offline: every request beyond the file itself is refused
+    page.wait_for_function("document.querySelectorAll('.plotly-graph-div .main-svg').length >= 3", timeout=30_000)
+    assert page.locator(".plotly-graph-div").count() == 3
+    screenshot(page, "second_pass_report_offline")
