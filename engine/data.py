@@ -641,6 +641,54 @@ def profile(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+IMPOSSIBLE_ZERO_FLOOR = 5.0  # every other value at least this far from zero...
+IMPOSSIBLE_ZERO_SHARE = 0.05  # ...and at least this share of the column's typical value (its median)
+
+
+_AMOUNT_WORDS = {"sales", "sale", "sold", "units", "unit", "qty", "quantity", "amount", "revenue", "count", "demand",
+                 "orders", "order", "visits", "spend", "spent", "customers", "transactions", "returns", "balance",
+                 "price", "cost", "profit", "income", "mnt", "num"}
+
+
+def impossible_zeros(df: pd.DataFrame, min_rows: int = 20) -> dict[str, tuple[int, float]]:
+    """Number columns whose zeros look like empty cells (a blood pressure, an insulin level or a BMI of 0): some
+    zeros (at most half the rows) while every other value is positive and far from zero — at least
+    IMPOSSIBLE_ZERO_FLOOR and IMPOSSIBLE_ZERO_SHARE of the median. Counts that start at 0 (pregnancies, tool wear,
+    vessels) never qualify: their next value is small. {column: (zeros, smallest other value)}."""
+    out: dict[str, tuple[int, float]] = {}
+    for col in df.columns:
+        s = df[col]
+        if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+            continue
+        if set(re.findall(r"[a-z]+", re.sub(r"([a-z])([A-Z])", r"\1 \2", str(col)).lower())) & _AMOUNT_WORDS:
+            continue  # nothing sold on a closed day is a real 0
+        v = s.dropna().to_numpy(dtype=float)
+        zeros = int((v == 0).sum())
+        rest = v[v != 0]
+        if len(v) < min_rows or zeros == 0 or zeros > len(v) / 2 or len(rest) < min_rows or (rest < 0).any():
+            continue
+        low = float(rest.min())
+        if low >= IMPOSSIBLE_ZERO_FLOOR and low >= IMPOSSIBLE_ZERO_SHARE * float(np.median(rest)):
+            out[str(col)] = (zeros, low)
+    return out
+
+
+def zeros_as_missing(table: Table, columns: Iterable[str]) -> Table:
+    """The table with the zeros of `columns` made empty cells, a note saying so, and its own fingerprint (a model
+    trained on it is another run)."""
+    columns = list(columns)
+    df = table.df.copy()
+    counts = {}
+    for c in columns:
+        zero = df[c] == 0
+        counts[c] = int(zero.sum())
+        df[c] = df[c].mask(zero)
+    note = ("Zeros taken as missing values (they cannot be real measurements): "
+            + ", ".join(f"{c} ({n:,} rows)" for c, n in counts.items()) + ".")
+    digest = hashlib.sha256((table.fingerprint + "|zeros:" + ",".join(columns)).encode()).hexdigest()
+    return Table(df, table.name, [*table.notes, note], digest, table.notice)
+
+
 def check_finite(df: pd.DataFrame, columns: Iterable[str], name: str = "your file") -> None:
     """Raise DataError naming the first column that holds infinite values."""
     for col in columns:

@@ -41,6 +41,10 @@ def _int_like(s: pd.Series) -> bool:
     return len(v) > 0 and v.notna().all() and bool((v % 1 == 0).all())
 
 
+_TIME_WORDS = {"time", "timestamp", "second", "seconds", "sec", "secs", "elapsed", "minute", "minutes", "hour", "hours",
+               "day", "days", "week", "weeks", "month", "months", "year", "years", "date", "step", "period"}
+
+
 def identifier_reason(s: pd.Series) -> str | None:
     """Why `s` looks like an identifier (labels things rather than measures them), else None."""
     name_words = words(s.name)
@@ -58,7 +62,8 @@ def identifier_reason(s: pd.Series) -> str | None:
         # wherever it starts: rows 7001-10000 of a file keep its running number, which is no measurement either
         v = pd.to_numeric(non_null).to_numpy()
         ordered = np.sort(v)
-        if (np.diff(v) > 0).all() or (np.diff(ordered) == 1).all():
+        counts_up = (np.diff(v) > 0).all() and not set(name_words) & _TIME_WORDS  # seconds since the first row: a time
+        if counts_up or (np.diff(ordered) == 1).all():
             first = ", ".join(str(int(x)) for x in ordered[:3])
             return f"counts {first}… with one value per row, like a row number"
     if unique and kind in ("id", "text") and len(non_null) >= 20:

@@ -11,7 +11,8 @@ from typing import TypeVar
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from engine.data import MAX_COLUMNS, MAX_ROWS, DataError, Table, load_table, profile, sample_rows
+from engine.data import (MAX_COLUMNS, MAX_ROWS, DataError, Table, impossible_zeros, load_table, profile, sample_rows,
+                         zeros_as_missing)
 from ui.dictionary import column_descriptions
 from ui.errors import guard
 from ui.state import memo
@@ -104,8 +105,24 @@ def dataset_picker(samples: dict[str, str], key: str, help_text: str = "", max_r
         with guard("reading the sample data"):
             table = _load_sample(str(SAMPLE_DIR / samples[choice]))
     show_preview(table)
+    table = offer_zeros_as_missing(table, key)
     with guard("reading the column descriptions", stop=False):
         column_descriptions(table, key, SAMPLE_DIR / samples[choice] if choice != UPLOAD else None)
+    return table
+
+
+def offer_zeros_as_missing(table: Table, key: str) -> Table:
+    """Zeros that cannot be measurements (a blood pressure of 0) flagged under the preview, with a one-click offer to
+    treat them as missing; returns the table to use (the same one unless the analyst accepts)."""
+    found = memo("data_zeros", table.fingerprint, lambda: impossible_zeros(table.df), keep=4)
+    if not found:
+        return table
+    listed = ", ".join(f"**{c}** ({n:,} rows; every other value is {low:,.4g} or more)" for c, (n, low) in found.items())
+    st.warning(f"Zeros that look like empty cells: {listed}. A value of 0 cannot be measured there, so these are "
+               "probably missing values, and 'Missing cells' above does not count them.", icon=":material/exposure_zero:")
+    if st.checkbox("Treat these zeros as missing values", key=f"{key}_zeros_{table.fingerprint[:12]}",
+                   help="Each page then fills them as it fills any empty cell (the median of the column) and says so."):
+        return memo("data_zeros_table", table.fingerprint, lambda: zeros_as_missing(table, found), keep=2)
     return table
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import html
 from typing import Any, Iterable
 
@@ -22,26 +23,59 @@ th{background:#f5f5f5}.muted{color:#666;font-size:.9rem}
 
 def build_report(title: str, sections: Iterable[tuple[str, Iterable[Block]]], subtitle: str = "",
                  lead: Iterable[str] = ()) -> str:
-    """Text is escaped (never raw HTML from a user); plotly.js is embedded once, so the file works offline.
+    """Text is escaped (never raw HTML from a user); plotly.js is embedded once (compressed), so the file works offline.
 
     `lead`: the business result and verdict in a sentence or two, shown first, above every chart."""
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
              f"<h1>{html.escape(title)}</h1>",
              f"<p class='muted'>{html.escape(subtitle)} · report made {dt.datetime.now():%d %b %Y %H:%M} by AI Scenario Explorer</p>"]
     parts += [f"<p class='lead'>{html.escape(str(line))}</p>" for line in lead if line]
-    plotly_included = False
+    charts = 0
     for heading, blocks in sections:
         parts.append(f"<h2>{html.escape(heading)}</h2>")
         for block in blocks:
-            if isinstance(block, go.Figure):
-                parts.append(block.to_html(full_html=False, include_plotlyjs=not plotly_included))
-                plotly_included = True
+            if isinstance(block, go.Figure):  # drawn once the compressed plotly.js below has loaded
+                parts.append(block.to_html(full_html=False, include_plotlyjs=False).replace(
+                    "<script>", f"<script type='{DEFERRED}'>", 1))
+                charts += 1
             elif isinstance(block, pd.DataFrame):
                 parts.append(block.to_html(escape=True, float_format=lambda v: f"{v:,.3f}", border=0))
             else:
                 parts.append(f"<p>{html.escape(str(block))}</p>")
+    if charts:
+        parts.append(_LOADER.replace("BUNDLE", plotly_bundle()))
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+DEFERRED = "text/x-plotly-deferred"
+# plotly.js (4.8 MB) travels gzip-compressed (1.5 MB, 2 MB in base64) and is unpacked by the browser's own
+# DecompressionStream (every current browser has it), then each chart is drawn: the report stays one offline file
+_LOADER = """<p id='charts-note' class='muted'></p><script>
+(function () {
+  var note = document.getElementById('charts-note');
+  if (!('DecompressionStream' in window)) { note.textContent = 'The charts need a current browser (Chrome, Edge, Firefox or Safari from 2023 on).'; return; }
+  var bin = atob('BUNDLE'), bytes = new Uint8Array(bin.length);
+  for (var i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'))).text().then(function (js) {
+    var lib = document.createElement('script'); lib.textContent = js; document.head.appendChild(lib);
+    document.querySelectorAll("script[type='""" + DEFERRED + """']").forEach(function (s) {
+      var run = document.createElement('script'); run.textContent = s.textContent; s.parentNode.replaceChild(run, s);
+    });
+  });
+})();
+</script>"""
+
+
+@functools.lru_cache(maxsize=1)
+def plotly_bundle() -> str:
+    """plotly.js, gzip-compressed and base64-encoded (computed once per server)."""
+    import base64
+    import gzip
+
+    from plotly.offline import get_plotlyjs
+
+    return base64.b64encode(gzip.compress(get_plotlyjs().encode("utf-8"), 9, mtime=0)).decode("ascii")
 
 
 # ----------------------------------------------------------------------------- settings in words (the appendix)

@@ -143,7 +143,9 @@ def verdict(model_name: str, metrics: dict[str, float], baselines: dict[str, dic
                 f"cannot be told apart ({both}{lower}: the 95% intervals overlap).")
     better = value < best if lower_is_better else value > best
     word = "better than" if better else "worse than"
-    seen = "; the 95% intervals do not overlap" if mine else ""
+    seen = "; the 95% intervals do not overlap" if mine else "; without intervals, whether the gap is noise cannot be said"
+    if mine is None and fmt(value) == fmt(best):
+        word, seen = "as good as", ""
     head = f"{model_name} is {word} the best baseline, {best_name.lower()} ({both}{lower}{seen})"
     if cheaper is None:
         return head + "."

@@ -115,9 +115,64 @@ def _day(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts).strftime("%d %b %Y")
 
 
+_COOKIE = "explorer_runs"  # signed out: the links this browser created, kept across reloads (ids ~ signature)
+_COOKIE_DAYS = 400
+_COOKIE_MAX = 60  # newest ids kept (a cookie holds about 4 KB)
+
+
+@st.cache_resource(show_spinner=False)
+def _browser_key() -> bytes:
+    """The key that signs the browser's list of its links: a deployment's EXPLORER_COOKIE_SECRET, else one per server
+    process (after a restart an older list is still shown, but its links can no longer be deleted from it)."""
+    import os
+    import secrets
+
+    return (os.environ.get("EXPLORER_COOKIE_SECRET") or "").encode() or secrets.token_bytes(32)
+
+
+def _signature(ids: list[str]) -> str:
+    import hmac
+
+    return hmac.new(_browser_key(), ".".join(ids).encode(), "sha256").hexdigest()[:32]
+
+
+def browser_runs() -> tuple[list[str], bool]:
+    """The run ids this browser's cookie lists, and whether this server signed that list (then they are the browser's
+    own, to delete too; otherwise they are only listed, as anyone holding the links could open them)."""
+    import hmac
+
+    from engine.store import is_run_id
+
+    try:
+        raw = str((st.context.cookies or {}).get(_COOKIE, ""))
+    except Exception:  # no browser (a bare script, a test harness)
+        return [], False
+    payload, _, mac = raw.partition("~")
+    ids = [i for i in payload.split(".") if is_run_id(i)][:_COOKIE_MAX]
+    return ids, bool(ids) and hmac.compare_digest(mac, _signature(ids))
+
+
 def _created_here() -> list[str]:
-    """Run ids created in this browser session (what My runs lists when signed out)."""
-    return st.session_state.setdefault(_CREATED, [])
+    """Run ids created in this browser (what My runs lists and may delete when signed out): this session's, and those
+    a signed cookie of this browser lists from earlier visits."""
+    if _CREATED not in st.session_state:
+        ids, signed = browser_runs()
+        st.session_state[_CREATED] = list(ids) if signed else []
+    return st.session_state[_CREATED]
+
+
+def remember_in_browser() -> None:
+    """Signed out: write this browser's links into its cookie (signed, newest last), once per change, so My runs
+    lists them after a reload. Signed in, the run store keeps them by owner, on every browser."""
+    if auth.viewer() is not None:
+        return
+    ids = _created_here()[-_COOKIE_MAX:]
+    value = ".".join(ids) + "~" + _signature(ids)
+    if not ids or st.session_state.get("_explorer_cookie") == value:
+        return
+    st.session_state["_explorer_cookie"] = value
+    st.html(f"<script>document.cookie = '{_COOKIE}={value}; path=/; max-age={_COOKIE_DAYS * 86400}; "
+            "SameSite=Lax';</script>", unsafe_allow_javascript=True)
 
 
 def saved_runs(page: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
@@ -127,7 +182,10 @@ def saved_runs(page: str | None = None, limit: int = 200) -> list[dict[str, Any]
     if me is not None:
         return run_store().list(page=page, owner=me.id, limit=limit)
     created = _created_here()
-    return run_store().list(page=page, ids=list(created), limit=limit) if created else []
+    listed, _ = browser_runs()  # an unsigned list (a restarted server): shown, never deletable here
+    ids = list(dict.fromkeys([*created, *listed]))
+    rows = run_store().list(page=page, ids=ids, limit=limit) if ids else []
+    return [r for r in rows if r["id"] in created or r.get("owner") is None]
 
 
 def session_links(page: str) -> dict[str, str]:
@@ -305,6 +363,7 @@ def share_panel(url_path: str, run_id: str | None, model_file: bytes, file_name:
                 report_key: str = "") -> None:
     """The Share tab: create / show / delete the link, the model file, the HTML report (`report_key`: what else the
     report depends on, such as the threshold on screen, so a changed decision makes a new report)."""
+    remember_in_browser()
     if run_id:
         _link_box(url_path, run_id)
     else:
@@ -345,9 +404,12 @@ def my_runs() -> None:
             st.caption("The share links you created while signed in, from any browser. Each is removed on its "
                        "expiry date; delete one sooner here.")
         else:
-            st.caption("Sign-in is off on this server, so this lists the links created in this browser session. "
-                       "They keep working after you leave, until they expire, but are listed here only while this "
-                       "session lasts: note down any link you may want to delete later.")
+            remember_in_browser()
+            st.caption("You are not signed in, so this lists the links created in this browser (kept in a cookie, "
+                       "also after a reload). They keep working until they expire. "
+                       + ("Sign in to keep your links with you on every browser and device." if auth.sign_in_enabled()
+                          else "Sign-in is off on this server; with it on, your links would follow you to every "
+                               "browser and device."))
     if not rows:
         st.info("You have not created any share links yet. Train a model on any page, then press "
                 "**Create share link** on its Share tab.", icon=":material/info:")

@@ -46,7 +46,7 @@ def dependence_view(exp: Explanation, key: str, labels: Dictionary | None = None
     """One column's dependence plot (picked, most important first): its value across, its SHAP effect up, one dot per
     explained row. Shared by every tabular page's explanations, so they read the same; returns the picked column."""
     st.markdown(f"**One {what}**")
-    col = st.selectbox(f"Pick a {what}", list(exp.importance().index), key=f"{key}_dep",
+    col = st.selectbox(f"Pick a {what}", list(charts.in_points(exp).importance().index), key=f"{key}_dep",
                        format_func=(labels or Dictionary()).label)
     st.plotly_chart(charts.shap_dependence(exp, col, names=labels), key=f"{key}_dependence")
     st.caption(f"Each dot is a {row_label}: its value of the {what} (across) and how much that value moved "

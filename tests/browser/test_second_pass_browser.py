@@ -72,6 +72,23 @@ def test_maintenance_leaves_a_late_running_number_out_and_leads_with_the_verdict
     alert.scroll_into_view_if_needed()
     screenshot(page, "second_pass_maintenance_verdict_1366")
 
+    # also seen: signed out, My runs keeps this browser's share links after a reload
+    page.get_by_role("tab", name="Share").click()
+    page.get_by_role("button", name="Create share link").click()
+    code = page.get_by_test_id("stCode").filter(has_text="?run=").first
+    code.wait_for()
+    run_id = code.inner_text().strip().split("?run=")[1].split("&")[0]
+    wait_idle(page)
+    open_page(page, app_url, "my_runs")  # a new session of the same browser
+    page.reload()
+    page.get_by_test_id("stApp").wait_for()
+    wait_idle(page)
+    page.get_by_text(run_id).first.wait_for()
+    page.get_by_text("also after a reload").first.wait_for()
+    assert page.get_by_role("button", name="Delete").count() >= 1  # still this browser's own link
+    assert_no_traceback(page)
+    screenshot(page, "second_pass_my_runs_after_reload_1366")
+
 
 def heart_halves(tmp_path):
     """Two files the tests never trained on: the first and the last 200 patients of the Cleveland table."""
@@ -181,3 +198,39 @@ def test_segments_are_named_in_words_years_read_as_years_and_the_suggestion_is_w
     assert page.get_by_text("try more segments").count() == 0 and page.get_by_text("try fewer segments").count() == 0
     assert_no_traceback(page)
     screenshot(page, "second_pass_segments_quality_1366")
+
+
+def test_zeros_that_cannot_be_measured_are_flagged_in_the_preview(laptop, app_url, tmp_path):
+    """Also seen: a blood pressure of 0 is an empty cell (Pima's way); the preview says so and offers to treat it so."""
+    page = laptop
+    df = pd.read_csv(SAMPLES / "heart_disease_cleveland.csv")
+    df.loc[df.index[::30], "trestbps"] = 0  # 11 patients whose blood pressure was never written down
+    path = tmp_path / "heart_with_zero_pressure.csv"
+    df.to_csv(path, index=False)
+    upload_file(page, app_url, "diagnosis", path)
+    warning = page.get_by_test_id("stAlert").filter(has_text="Zeros that look like empty cells").first
+    warning.wait_for()
+    assert "trestbps" in warning.inner_text() and "11 rows" in warning.inner_text()
+    page.get_by_text("Treat these zeros as missing values").click()
+    wait_idle(page)
+    assert_no_traceback(page)
+    screenshot(page, "second_pass_impossible_zeros_1366")
+
+
+def test_the_report_is_about_2_mb_and_draws_every_chart_offline(laptop, tmp_path):
+    """Also seen: the report was 4.94 MB; plotly.js now travels compressed and the browser unpacks it."""
+    import plotly.graph_objects as go
+
+    from ui.report import build_report
+
+    figures = [go.Figure(go.Bar(x=[1, 2, 3], y=[n, n + 1, n + 2])) for n in range(3)]
+    text = build_report("Charts", [("Charts", figures[:2]), ("More", [figures[2]])], lead=["The result first."])
+    assert len(text.encode()) < 2.2 * 2**20
+    path = tmp_path / "report.html"
+    path.write_text(text, encoding="utf-8")
+    page = laptop
+    page.route("**/*", lambda route: route.abort() if not route.request.url.startswith("file:") else route.continue_())
+    page.goto(path.as_uri())  # offline: every request beyond the file itself is refused
+    page.wait_for_function("document.querySelectorAll('.plotly-graph-div .main-svg').length >= 3", timeout=30_000)
+    assert page.locator(".plotly-graph-div").count() == 3
+    screenshot(page, "second_pass_report_offline")

@@ -19,7 +19,7 @@ def test_upload_transactions_segment_profile_map_and_explain(page, app_url):
     page.get_by_text("Segment profiles").first.wait_for(timeout=120_000)
     wait_idle(page)
     segments = page.get_by_test_id("stMetric").filter(has_text="Segments").first.inner_text()
-    assert segments.strip().endswith("4")
+    assert segments.strip().endswith("3")  # the best-separated number whose segments are all workable sizes
     assert page.get_by_text("Champions").count() >= 1
     assert_no_traceback(page)
     screenshot(page, "segmentation_segments")

@@ -186,3 +186,29 @@ def test_whitespace_quoted_newlines_and_long_strings():
     long = "x" * 100_000
     t = load_table(f"note,y\n{long},1\nshort,0\n".encode(), "long.csv")
     assert len(t.df["note"][0]) == 100_000
+
+
+def test_impossible_zeros_are_flagged_and_can_become_missing():
+    """Pima-like: a blood pressure or insulin of 0 is an empty cell; pregnancies and units sold start at a real 0."""
+    import numpy as np
+    import pandas as pd
+
+    from engine.data import Table, impossible_zeros, zeros_as_missing
+
+    rng = np.random.default_rng(0)
+    n = 200
+    bp = rng.normal(72, 12, n).round().clip(24, 122)
+    bp[:9] = 0
+    insulin = rng.gamma(4, 30, n).round().clip(14, 846)
+    insulin[50:140] = 0
+    df = pd.DataFrame({"Pregnancies": rng.poisson(3, n), "BloodPressure": bp, "Insulin": insulin,
+                       "DailySales": np.where(rng.random(n) < 0.2, 0, rng.normal(5000, 900, n).round()),
+                       "oldpeak": np.where(rng.random(n) < 0.3, 0.0, rng.gamma(2, 0.6, n).round(1) + 0.1)})
+    found = impossible_zeros(df)
+    assert set(found) == {"BloodPressure", "Insulin"}, found
+    assert found["BloodPressure"] == (9, float(bp[bp > 0].min())) and found["Insulin"][0] == 90
+    table = Table(df, "pima.csv", [], "f" * 64)
+    fixed = zeros_as_missing(table, found)
+    assert int(fixed.df["BloodPressure"].isna().sum()) == 9 and int(fixed.df["Insulin"].isna().sum()) == 90
+    assert fixed.df["Pregnancies"].equals(df["Pregnancies"]) and int((df["BloodPressure"] == 0).sum()) == 9
+    assert fixed.fingerprint != table.fingerprint and "Insulin (90 rows)" in fixed.notes[-1]

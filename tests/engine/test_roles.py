@@ -94,3 +94,12 @@ def test_positive_value_and_label_text():
     assert roles.positive_value(["a", "b"], pd.Series({"a": 90, "b": 10})) == "b"
     assert roles.label_values(pd.Series([1.0, 0.0, np.nan, 1.0])) == ["0", "1"]
     assert roles.label_values(pd.Series([True, False])) == ["true", "false"] or roles.label_values(pd.Series([True, False])) == ["false", "true"]
+
+
+def test_seconds_since_the_first_transaction_are_a_time_not_a_row_number():
+    """A slice of credit-card transactions: Time (seconds) rises row by row with gaps; it stays a measurement."""
+    fraud = load_table(SAMPLES / "creditcard_transactions.csv", "c").df
+    times = fraud["Time"].drop_duplicates().head(60).reset_index(drop=True)
+    assert times.is_monotonic_increasing and times.diff().max() > 1
+    assert roles.identifier_reason(times) is None
+    assert "row number" in roles.identifier_reason(times.rename("Serial"))  # the same numbers as a running reference

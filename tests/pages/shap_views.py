@@ -37,8 +37,9 @@ def dependence_points(at: AppTest, title: str) -> tuple[np.ndarray, np.ndarray]:
 def check_dependence(at: AppTest, key: str, exp: Explanation) -> None:
     """The page's column picker offers the explained columns, most important first; picking the second one draws
     one dot per explained row at that row's value of the column, at that row's SHAP value for it."""
+    values = _points(exp)  # the tab's one unit: points of risk for a probability
     pick = at.selectbox(key=f"{key}_dep")
-    order = list(exp.importance().index)
+    order = list(pd.Series(np.abs(values).mean(axis=0), index=exp.feature_names).sort_values(ascending=False).index)
     assert pick.value == order[0]
     col = order[1] if len(order) > 1 else order[0]
     pick.set_value(col).run()
@@ -50,4 +51,14 @@ def check_dependence(at: AppTest, key: str, exp: Explanation) -> None:
         np.testing.assert_allclose(x.astype(float), want.astype(float))
     else:
         assert [str(v) for v in x] == [str(v) for v in want]
-    np.testing.assert_allclose(y, exp.values[:, exp.feature_names.index(col)], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(y, values[:, exp.feature_names.index(col)], rtol=1e-9, atol=1e-12)
+
+
+def _points(exp: Explanation) -> np.ndarray:
+    """SHAP of a probability in percentage points, computed here on its own: each row's change in risk from the
+    average, shared among the columns in proportion to their log-odds; other outputs as they are."""
+    if exp.link != "logit":
+        return exp.values
+    f = exp.base_value + exp.values.sum(axis=1)
+    change = 100 / (1 + np.exp(-f)) - 100 / (1 + np.exp(-exp.base_value))
+    return exp.values * (change / (f - exp.base_value))[:, None]

@@ -74,11 +74,12 @@ def test_sample_train_results_no_retrain():
     model, heart = job.result, pd.read_csv(SAMPLES / "heart_disease_cleveland.csv")
     sex = model.held_out(heart)["sex"].to_numpy()
     y, flagged = model.test_positive(), model.test_probabilities()[dx.MODEL] >= 0.2
-    assert shown["patients"].sum() == len(y) and set(shown.index) == {"0", "1"}
+    words = {0: "0 = female", 1: "1 = male"}  # the sample dictionary's labels, never a bare "0"/"1"
+    assert shown["patients"].sum() == len(y) and set(shown.index) == set(words.values())
     for value in (0, 1):
         m = sex == value
         want = f"{100 * recall_score(y[m], flagged[m]):.0f}% ("
-        assert shown.loc[str(value), "recall (95% interval)"].startswith(want), (value, shown.loc[str(value)], want)
+        assert shown.loc[words[value], "recall (95% interval)"].startswith(want), (value, shown.loc[words[value]], want)
     assert any("sex" in a.value and "chance" in a.value for a in [*at.info, *at.warning])
     report = diagnosis_view.report(model, load_table(SAMPLES / "heart_disease_cleveland.csv"), None, 0.2,
                                    subgroups.compare("sex", model.held_out(heart)["sex"], y, flagged))
@@ -93,7 +94,7 @@ def test_sample_train_results_no_retrain():
     visitor.run()
     assert not visitor.exception
     again = next(d.value for d in visitor.dataframe if "recall (95% interval)" in d.value.columns).set_index("sex")
-    assert again["patients"].sum() == len(y) and set(again.index) == {"0", "1"}
+    assert again["patients"].sum() == len(y) and set(again.index) == set(words.values())
 
 
 def test_what_if_moves_the_risk_as_the_model_says_and_refuses_impossible_codes():

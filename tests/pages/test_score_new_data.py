@@ -63,8 +63,10 @@ def test_diagnosis_scores_with_a_summary_and_offers_a_template(served):
     counts = scored["predicted"].value_counts()
     summary = next(s.value for s in at.success if s.value.startswith("Scored"))
     assert summary.startswith(f"Scored {len(scored):,} rows")
+    assert set(counts.index) == {"0 = no disease", "1 = disease"}  # the sample dictionary's words, in the download too
     for value, count in counts.items():
-        assert f"{count:,} {'is' if count == 1 else 'are'} {value}" in summary, summary
+        code, _, meaning = value.partition(" = ")
+        assert f"{count:,} {'is' if count == 1 else 'are'} {meaning} ({code})" in summary, summary
 
 
 def test_summary_counts_yes_no_answers_and_ignores_uploaded_columns():

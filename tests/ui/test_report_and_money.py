@@ -20,8 +20,17 @@ def _figure(n: int) -> go.Figure:
 def test_a_report_with_three_charts_embeds_plotly_js_once():
     text = build_report("Three charts", [("Charts", [_figure(1), _figure(2)]), ("More", [_figure(3)])],
                         lead=["The result first."])
-    assert len(BUNDLE.findall(text)) == 1
+    bundles = re.findall(r"atob\('([A-Za-z0-9+/=]+)'\)", text)
+    assert len(bundles) == 1  # plotly.js once, gzip-compressed
+    import base64
+    import gzip
+
+    from plotly.offline import get_plotlyjs
+
+    js = gzip.decompress(base64.b64decode(bundles[0])).decode()
+    assert js == get_plotlyjs() and len(BUNDLE.findall(js)) == 1
     assert text.count("Plotly.newPlot") == 3  # every chart drawn, from the one bundle
+    assert len(text.encode()) < 2.2 * 2**20, "compressed: about 2 MB, not 4.8"
     one = build_report("One chart", [("Charts", [_figure(1)])])
     print(f"report with 3 charts: {len(text.encode()) / 2**20:.2f} MB; with 1 chart: {len(one.encode()) / 2**20:.2f} MB")
     assert len(text) - len(one) < 100_000  # two more charts add kilobytes, not another 4.8 MB bundle

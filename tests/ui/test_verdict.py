@@ -40,3 +40,10 @@ def test_lower_is_better_and_no_intervals():
     text = verdict("The page's forecast", {"mase": 0.8}, {"Seasonal naive": {"mase": 1.0}}, "mase", "MASE",
                    lower_is_better=True)
     assert "better than the best baseline, seasonal naive" in text and "(lower is better)" in text
+
+
+def test_without_intervals_a_gap_is_not_called_a_win():
+    text = verdict("K-means", {"silhouette": 0.2771}, {"scikit-learn": {"silhouette": 0.2774}}, "silhouette", "Silhouette")
+    assert "is as good as the best baseline" in text, text
+    gap = verdict("K-means", {"silhouette": 0.25}, {"scikit-learn": {"silhouette": 0.28}}, "silhouette", "Silhouette")
+    assert "worse than" in gap and "cannot be said" in gap
