@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, ClassVar, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -150,7 +150,7 @@ class YesNo(TabularNet):
     `choice_rows` when it chooses thresholds from costs, and `held_out_y` / `held_out_scores` when `test` keeps
     something else (diagnosis keeps class indices and probabilities of every class)."""
 
-    MODEL_NAMES: tuple[str, ...] = ()  # the main model first, then the baselines
+    MODEL_NAMES: ClassVar[tuple[str, ...]] = ()  # the main model first, then the baselines
 
     @property
     def model_name(self) -> str:

@@ -16,7 +16,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Iterable
+from typing import BinaryIO, Iterable, Protocol
 
 import numpy as np
 import pandas as pd
@@ -94,7 +94,11 @@ def _too_big(name: str, size: int, limit: int) -> str:
     )
 
 
-def _read_capped(fh: BinaryIO, limit: int) -> bytes | None:
+class _Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+def _read_capped(fh: _Readable, limit: int) -> bytes | None:
     """Everything `fh` unpacks to, read a chunk at a time; None as soon as it passes `limit` bytes
     (so a small archive that unpacks to gigabytes costs the server no more than the limit)."""
     out = bytearray()

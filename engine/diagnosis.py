@@ -376,7 +376,7 @@ def fit(
         classes=prep.classes,
         positive_index=prep.positive_index,
         preprocessor=pre,
-        net=net,
+        net=net,  # type: ignore[arg-type]  # the field's class reads either network back (TabularMLP.from_spec)
         background=background,
         history=history,
         metrics=metrics,

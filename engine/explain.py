@@ -137,8 +137,9 @@ def deep_explain(
     """
     import shap  # lazy: heavy, and not needed to train
 
-    if hasattr(model, "explained"):  # a network that embeds its inputs (engine/tabnet.py): its body, on embedded rows
-        model, background, X, group_matrix = model.explained(background, X, group_matrix)
+    explained = getattr(model, "explained", None)
+    if explained is not None:  # a network that embeds its inputs (engine/tabnet.py): its body, on embedded rows
+        model, background, X, group_matrix = explained(background, X, group_matrix)
     cpu_model = _Output(copy.deepcopy(model).float().cpu().eval(), output_index).eval()
     bg = torch.as_tensor(np.asarray(background, dtype=np.float32))
     x = torch.as_tensor(np.asarray(X, dtype=np.float32))

@@ -37,7 +37,7 @@ from torch import nn
 
 from engine import binary, evaluate, options, roles
 from engine.binary import weighted_bce
-from engine.data import MAX_ROWS, DataError, check_finite, column_kind
+from engine.data import MAX_ROWS, DataError, check_finite
 from engine.evaluate import best_threshold, cost_curve, expected_cost  # noqa: F401 (the fraud page's names)
 from engine.options import option as _opt
 from engine.options import validate

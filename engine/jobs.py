@@ -131,6 +131,10 @@ class JobRunner:
 
     kind = "local"
 
+    def lost_sentence(self) -> str:
+        """What pages say while this runner cannot be reached (a Ray cluster overrides it; threads are never lost)."""
+        return "The training service stopped answering; it is being started again. Try Train in a minute."
+
     def __init__(self, max_workers: int | None = None):
         workers = max_workers or int(os.environ.get("EXPLORER_MAX_JOBS", "2"))
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="explorer-job")

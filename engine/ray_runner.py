@@ -54,7 +54,7 @@ class RemoteBug(Exception):
     """An unexpected error inside the task; its message is the worker's traceback (for the log)."""
 
 
-def connect(address: str | None = None, timeout: float | None = None) -> "RayRunner | RunnerUnavailable":
+def connect(address: str | None = None, timeout: float | None = None) -> RayRunner | RunnerUnavailable:
     """Connect once, with a timeout; an unreachable cluster or refused token gives a runner that says why."""
     try:
         import ray  # noqa: F401

@@ -182,7 +182,7 @@ class Fitted:
 
         target = getattr(getattr(self, "columns", None), "target", None)
         codes = self.dictionary.values.get(target, {}) if target else {}
-        if not codes:
+        if not codes or target is None:
             return pred
         out = pred.copy()
         for c in out.columns:

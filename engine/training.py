@@ -398,7 +398,8 @@ def fit_model(
     hooks = callbacks if callbacks is not None else default_callbacks(progress)
     loop, t0 = begin(model, model.parameters(), config, hooks)
     opt = loop.optimizer
-    step_loss = model.training_loss(loss_fn) if hasattr(model, "training_loss") else loss_fn  # e.g. per ensemble member
+    member_loss = getattr(model, "training_loss", None)
+    step_loss = member_loss(loss_fn) if member_loss is not None else loss_fn  # e.g. per ensemble member
     for epoch in range(1, config.max_epochs + 1):
         loop.epoch = epoch
         model.train()
