@@ -23,6 +23,7 @@ from engine.runners import default_runner
 from engine.scenario import abouts
 from ui import charts
 from ui.errors import guard
+from ui.text import plain
 
 log = logging.getLogger("explorer.jobs")
 
@@ -389,4 +390,4 @@ def training_notes(model: Any, key: str) -> None:
         st.plotly_chart(charts.loss_curve(model.history.epochs), key=f"{key}_history")
         st.markdown(f"Training {model.history.stopped}.")
         for note in model.notes:
-            st.markdown(f"- {note}")
+            st.markdown(f"- {plain(note)}")
