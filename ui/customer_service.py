@@ -210,7 +210,7 @@ def one_message(model: cs.CustomerServiceModel, exp: TokenExplanation, i: int, k
     """A message's answer, its highlighted words, and the chart of the words' pushes."""
     toward, against = exp.toward[i], exp.against[i]
     pred = model.predict(pd.DataFrame({model.columns.text: [exp.texts[i]]})).iloc[0]
-    c = st.columns([3, 1, 1, 1])  # intent names are long (balance_not_updated_after_cheque_or_cash_deposit)
+    c = st.columns([5, 2, 3, 2])  # intent names are long (balance_not_updated_after_cheque_or_cash_deposit)
     c[0].metric("Intent", toward, help="The category the model routes this message to.")
     c[1].metric("Confidence", pct(pred["confidence"]), help="The model's probability for that category.")
     c[2].metric("Route", pred["route"], help=f"Automatic when the confidence is at least {model.threshold:.3f}.")

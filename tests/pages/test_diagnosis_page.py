@@ -40,7 +40,7 @@ def test_home_lists_the_built_pages_and_the_device():
     assert any("Models train on" in i.value for i in at.info)
     # one link per scenario of the engine's contract, labelled with its title, leading to a page file that exists
     links = {link.proto.page: link.proto.label for link in at.get("page_link")}
-    assert set(links) == {"diagnosis", "fraud", "digits", "maintenance", "segmentation", "forecast"}
+    assert set(links) == {"diagnosis", "fraud", "digits", "maintenance", "segmentation", "forecast", "customer_service"}
     for url, label in links.items():
         assert label.strip("*") and (ROOT / "app_pages" / f"{url}.py").exists(), (url, label)
     assert "**Diagnosis**" in links.values() and "**Demand forecast**" in links.values()
