@@ -16,10 +16,11 @@ known-intent messages fall under it).
 """
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -33,14 +34,14 @@ from sklearn.pipeline import make_pipeline, make_union
 from sklearn.svm import LinearSVC
 from torch import nn
 
-from engine import evaluate, options, roles
+from engine import binary, evaluate, options, roles
 from engine.data import DataError, column_kind
 from engine.explain import TokenExplanation
 from engine.options import option
 from engine.scenario import About, Decision, Fitted
 from engine.subgroups import wilson
 from engine.text import TextBag, TextEnsemble, Vocabulary
-from engine.training import Progress, TrainConfig, as_tensor, fit_model, predict_batched
+from engine.training import History, Progress, TrainConfig, as_tensor, fit_model, predict_batched
 
 KIND = "customer_service"
 MODEL = "Neural network"
@@ -284,7 +285,7 @@ def _word_tfidf() -> TfidfVectorizer:
     return TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, lowercase=True)
 
 
-def make_baselines(seed: int) -> dict[str, object]:
+def make_baselines(seed: int) -> dict[str, Any]:
     """The two scikit-learn baselines, unfitted (figures on Banking77 in shared/datasets/customer_service)."""
     chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, lowercase=True, min_df=2)
     return {SVM: make_pipeline(make_union(_word_tfidf(), chars), LinearSVC(C=0.5, random_state=seed)),
@@ -292,7 +293,7 @@ def make_baselines(seed: int) -> dict[str, object]:
             LOGISTIC: make_pipeline(_word_tfidf(), OneVsRestClassifier(LogisticRegression(C=10, solver="liblinear")))}
 
 
-def baseline_scores(model: object, texts: list[str]) -> np.ndarray:
+def baseline_scores(model: Any, texts: list[str]) -> np.ndarray:
     """Class scores of a fitted baseline: probabilities where it has them, else decision values."""
     return model.predict_proba(texts) if hasattr(model, "predict_proba") else model.decision_function(texts)
 
@@ -368,6 +369,7 @@ class CustomerServiceModel(Fitted):
                 c = int(order[0]) if toward is None else int(toward[i])
                 r = (int(order[0]) if int(order[0]) != c else int(order[1])) if against is None else int(against[i])
             else:
+                assert toward is not None and against is not None
                 c, r = int(toward[i]), int(against[i])
             toks, ids, first, last = self.vocabulary.trace(text)
             with torch.no_grad():
@@ -558,7 +560,7 @@ load = CustomerServiceModel.from_bytes
 
 
 def _train_net(X: np.ndarray, y: np.ndarray, val: tuple[np.ndarray, np.ndarray] | None, vocab: Vocabulary, n_out: int,
-               config: Config, seed: int, progress=None, cancel=None, epochs: int | None = None) -> tuple[TextBag, object]:
+               config: Config, seed: int, progress=None, cancel=None, epochs: int | None = None) -> tuple[TextBag, History]:
     net = TextBag(len(vocab), n_out, config.dim, config.dropout, config.two_blocks).set_blocks(vocab.pieces())
     ce = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     changes = {"seed": seed}
@@ -619,7 +621,7 @@ def fit(df: pd.DataFrame, columns: Columns, config: Config = Config(), progress=
     y, K = prep.y, len(prep.classes)
     try:
         if test_rows is None:
-            train, val, test = evaluate.split(y, config.test_fraction, config.val_fraction, config.seed)
+            train, val, test = binary.split(y, config.test_fraction, config.val_fraction, config.seed)
         else:
             held = np.isin(prep.rows, np.asarray(test_rows))
             tv, test = np.flatnonzero(~held), np.flatnonzero(held)
@@ -632,7 +634,9 @@ def fit(df: pd.DataFrame, columns: Columns, config: Config = Config(), progress=
     report.say("Building the vocabulary of words and word pieces…")
     vocab = Vocabulary.build([prep.texts[i] for i in train], min_count=config.min_count)
     X = vocab.encode(prep.texts).astype(np.float32)
-    nets, histories, seconds = [], [], 0.0
+    nets: list[TextBag] = []
+    histories: list[History] = []
+    seconds = 0.0
     for m in range(config.members):
         stage = report.stage(f"Network {m + 1} of {config.members}" if config.members > 1 else MODEL,
                              m * config.max_epochs, config.members * config.max_epochs)
@@ -648,7 +652,7 @@ def fit(df: pd.DataFrame, columns: Columns, config: Config = Config(), progress=
     report.say("Training the baselines (TF-IDF + logistic regression, linear SVM)…")
     texts = np.asarray(prep.texts, dtype=object)
     fitted_baselines, base_seconds = evaluate.timed(
-        {name: (lambda est=est: est.fit(list(texts[fit_rows]), y[fit_rows])) for name, est in make_baselines(config.seed).items()})
+        {name: functools.partial(est.fit, list(texts[fit_rows]), y[fit_rows]) for name, est in make_baselines(config.seed).items()})
     yt = y[test]
     ensemble = TextEnsemble.of(nets)
     scores = {MODEL: softmax(_logits([ensemble], X[test])).astype(np.float32),

@@ -39,7 +39,7 @@ import typing
 from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable, ClassVar, Self
 
 import numpy as np
 import pandas as pd
@@ -193,7 +193,7 @@ class Fitted:
         return out.rename(columns={c: f"P({self.dictionary.value_label(target, c[2:-1])})" for c in out.columns
                                    if isinstance(c, str) and c.startswith("P(") and value_key(c[2:-1]) in codes})
 
-    def decide(self, **settings: Any) -> Fitted:
+    def decide(self, **settings: Any) -> Self:
         """A copy with decision settings changed (e.g. threshold); the trained weights are shared."""
         return dataclasses.replace(self, **settings)
 

@@ -152,6 +152,8 @@ class TextBag(nn.Module):
     Input: (batch, width) feature ids as floats or integers (0 = padding; the shared training loop moves inputs
     as float32). Several `members` (trained from different seeds) are averaged by the scenario, not here."""
 
+    blocks: torch.Tensor  # a buffer: 1 where a feature id is a word piece
+
     @rng_locked
     def __init__(self, n_terms: int, n_out: int, dim: int = 64, dropout: float = 0.0, two_blocks: bool = False):
         super().__init__()
@@ -214,23 +216,26 @@ class TextEnsemble(nn.Module):
         out.members = nn.ModuleList(nets)
         return out
 
+    def bags(self) -> list[TextBag]:
+        return [m for m in self.members if isinstance(m, TextBag)]
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.stack([m(x) for m in self.members]).mean(0)
 
     def spec(self) -> dict:
-        return {"members": len(self.members), **self.members[0].spec()}
+        return {"members": len(self.members), **self.bags()[0].spec()}
 
     def feature_weights(self, ids: torch.Tensor) -> torch.Tensor:
-        return self.members[0].feature_weights(ids)  # members share the vocabulary and the pooling
+        return self.bags()[0].feature_weights(ids)  # members share the vocabulary and the pooling
 
     @property
     def blocks(self) -> torch.Tensor:
-        return self.members[0].blocks
+        return self.bags()[0].blocks
 
     @torch.no_grad()
     def feature_logits(self) -> np.ndarray:
-        return np.mean([m.feature_logits() for m in self.members], axis=0)
+        return np.mean([m.feature_logits() for m in self.bags()], axis=0)
 
     @torch.no_grad()
     def bias(self) -> np.ndarray:
-        return np.mean([m.head.bias.float().cpu().numpy() for m in self.members], axis=0)
+        return np.mean([m.head.bias.float().cpu().numpy() for m in self.bags()], axis=0)
