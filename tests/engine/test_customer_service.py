@@ -90,9 +90,13 @@ def test_word_explanations_add_up_to_the_networks_output(model, messages):
 
 
 def test_a_telling_word_moves_the_answer_when_removed(model, messages):
-    """Before/after: the word pushing hardest toward the intent, taken out, lowers that intent's lead."""
-    rows = held_out(model, messages).head(10)
+    """Before/after: the word pushing hardest toward the intent, taken out, lowers that intent's lead on most messages.
+
+    Not on every one: the network averages a message's features, so taking a word out also gives the words left
+    more weight (and removes the word pairs and character pieces it shares with its neighbours)."""
+    rows = held_out(model, messages).head(20)
     exp = model.explain(rows)
+    drops = []
     for i, text in enumerate(rows["text"]):
         top = exp.words(i, 1, sign=1)
         if not len(top):
@@ -100,7 +104,8 @@ def test_a_telling_word_moves_the_answer_when_removed(model, messages):
         s, e = int(top["start"][0]), int(top["end"][0])
         after = model.explain_texts([text[:s] + text[e:]], [model.classes.index(exp.toward[i])],
                                     [model.classes.index(exp.against[i])])
-        assert after.outputs[0] < exp.outputs[i]
+        drops.append(after.outputs[0] < exp.outputs[i])
+    assert len(drops) >= 15 and np.mean(drops) >= 0.75, f"the lead fell on {sum(drops)} of {len(drops)} messages"
 
 
 def test_explaining_a_message_is_fast(model):
