@@ -61,7 +61,7 @@ def test_maintenance_leaves_a_late_running_number_out_and_leads_with_the_verdict
     page.get_by_text("Precision-recall curve").first.wait_for(timeout=300_000)
     wait_idle(page)
     # items 5 and 6: one verdict, on the page that trained, above the results, weighing intervals and money
-    alert = page.get_by_test_id("stAlert").filter(has_text="the best baseline").first
+    alert = page.get_by_test_id("stAlert").filter(has_text="95% intervals").first
     alert.wait_for()
     text = alert.inner_text()
     assert "95% intervals" in text and "at your costs" in text, text
@@ -120,7 +120,7 @@ def test_diagnosis_leads_with_the_verdict_and_runs_on_two_files_get_no_differenc
     upload(page, SAMPLES / "heart_disease_cleveland.dictionary.csv", label="Dictionary CSV")  # the analyst's labels
     train_diagnosis(page)
     # item 6: the page that trained leads its results with the verdict, not bare tiles
-    verdict = page.get_by_test_id("stAlert").filter(has_text="the best baseline").first
+    verdict = page.get_by_test_id("stAlert").filter(has_text="95% intervals").first
     verdict.wait_for()
     assert "ROC-AUC" in verdict.inner_text() and "95% intervals" in verdict.inner_text()
     assert verdict.bounding_box()["y"] < page.get_by_role("tab", name="Performance").first.bounding_box()["y"]
