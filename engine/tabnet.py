@@ -39,7 +39,7 @@ ARCH = "tabm-mini"
 
 def default_size(n_rows: int) -> dict[str, int]:
     """The network's size from the number of training rows (the page has no tuning): k = 4 members of one shared
-    MLP of width 32 (64 above 100,000 rows), each number embedded from 8 frequencies (`embedding_size` values).
+    MLP of width 32 (64 above 100,000 rows: an unmeasured guess, the largest table benchmarked had 20,000), each number embedded from 8 frequencies (`embedding_size` values).
 
     Measured in bench/tabular.py (one seed, 4 tables, against today's network in the same run): k=4 × 32 wide with
     8-value embeddings ranked as well as k=8 × 128 wide with 16 (0.925 vs 0.935 mean headline) at about 2× the plain

@@ -227,7 +227,10 @@ def test_out_of_fold_threshold_moves_across_seeds_less_than_the_band_the_page_st
     print(f"thresholds {[round(t, 3) for t in picks]}, bands {[(round(a, 3), round(b, 3)) for a, b in bands]}, "
           f"spread {spread:.3f}, widest band {widest:.3f}")
     assert spread <= widest, (picks, bands)
-    assert spread <= 0.1  # and in absolute terms a small move: the validation slice it replaced sat 0.4 off
+    # and in absolute terms well under the 0.4 the validation slice it replaced sat off. With the TabM network (issue
+    # 27) the cost curve is flatter and the bands wider: 0.038 [0.038, 0.175], 0.218 [0.017, 0.459], 0.036 [0.036,
+    # 0.231], a spread of 0.18 (the plain MLP's was 0.053)
+    assert spread <= 0.25
 
 
 def test_curves_and_score_table(labelled):
