@@ -44,8 +44,8 @@ def test_a_review_capacity_of_20_flags_between_1_and_20_per_1000_on_transactions
         upload(page, path)
         page.get_by_text(f"{len(later):,}", exact=True).first.wait_for()  # the row count of the preview
         page.get_by_text("Advanced training options").click()
-        _set(page, "Most epochs", 30)
-        page.get_by_role("button", name="Train").click()
+        _set(page, "Most epochs", 10)
+        page.get_by_role("button", name="Train", exact=True).click()
         page.get_by_text("Precision-recall curve").first.wait_for(timeout=600_000)
         _set(page, "Review capacity: at most this many alerts per 1,000 transactions (0 = no limit)", 20)
         line = page.locator("p", has_text="Cheapest threshold").first
@@ -74,8 +74,8 @@ def test_the_service_list_builds_under_every_service_capacity_on_runs_never_seen
         upload(page, path)
         page.get_by_text(f"{len(unseen):,}", exact=True).first.wait_for()
         page.get_by_text("Advanced training options").click()
-        _set(page, "Most epochs", 15)
-        page.get_by_role("button", name="Train").click()
+        _set(page, "Most epochs", 10)
+        page.get_by_role("button", name="Train", exact=True).click()
         page.get_by_text("Precision-recall curve").first.wait_for(timeout=600_000)
         for capacity in (1, 10, 20, 1000):  # 10 per 1,000 raised an IndexError here every time
             page.get_by_role("tab", name="Costs & threshold").click()
