@@ -116,7 +116,8 @@ def capacity_threshold(model: ThresholdModel, costs: Any, capacity: float | None
     """The cheapest threshold in one sentence (within the capacity, on which rows, the band it could move in), then
     the slider preset to it. `flag_when`: 'flag a transaction when its fraud score is at least this'."""
     low, high = threshold_band(model, costs, capacity, key)
-    within = f" within {capacity:,} {alerts} per 1,000 {unit}" if capacity else ""
+    within = (f" within {capacity:,} {alerts} per 1,000 {unit} (the best share within it on the rows below, given to "
+              f"the riskiest held-out {unit})" if capacity else "")
     band = (f"With other {unit} like these it could be anywhere from {low:.3f} to {high:.3f}." if high > low else
             f"With other {unit} like these it would stay at {low:.3f}.")
     st.markdown(f"**Cheapest threshold** for these costs{within}: **{best:.3f}** ({flag_when}), chosen on {rows}. {band}")

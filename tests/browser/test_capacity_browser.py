@@ -44,13 +44,13 @@ def test_a_review_capacity_of_20_flags_between_1_and_20_per_1000_on_transactions
         upload(page, path)
         page.get_by_text(f"{len(later):,}", exact=True).first.wait_for()  # the row count of the preview
         page.get_by_text("Advanced training options").click()
-        _set(page, "Most epochs", 30)
-        page.get_by_role("button", name="Train").click()
+        _set(page, "Most epochs", 10)
+        page.get_by_role("button", name="Train", exact=True).click()
         page.get_by_text("Precision-recall curve").first.wait_for(timeout=600_000)
         _set(page, "Review capacity: at most this many alerts per 1,000 transactions (0 = no limit)", 20)
-        line = page.locator("p", has_text="Cheapest threshold").first
-        line.wait_for()
-        assert "within 20 alerts per 1,000 transactions" in line.inner_text(), line.inner_text()
+        line = page.locator("p", has_text="Cheapest threshold").filter(has_text="within 20 alerts per 1,000 transactions")
+        line.first.wait_for()  # the page has rerun with the capacity
+        line = line.first
         page.get_by_role("tab", name="Cost & threshold").click()
         card = page.get_by_test_id("stMetric").filter(has_text="Alerts per 1,000 transactions").filter(visible=True).first
         card.scroll_into_view_if_needed()
@@ -74,14 +74,15 @@ def test_the_service_list_builds_under_every_service_capacity_on_runs_never_seen
         upload(page, path)
         page.get_by_text(f"{len(unseen):,}", exact=True).first.wait_for()
         page.get_by_text("Advanced training options").click()
-        _set(page, "Most epochs", 15)
-        page.get_by_role("button", name="Train").click()
+        _set(page, "Most epochs", 10)
+        page.get_by_role("button", name="Train", exact=True).click()
         page.get_by_text("Precision-recall curve").first.wait_for(timeout=600_000)
         for capacity in (1, 10, 20, 1000):  # 10 per 1,000 raised an IndexError here every time
             page.get_by_role("tab", name="Costs & threshold").click()
             _set(page, "Service capacity: at most this many service stops per 1,000 runs (0 = no limit)", capacity)
-            line = page.locator("p", has_text="Cheapest threshold").filter(visible=True).first
-            assert f"within {capacity:,} service stops per 1,000 runs" in line.inner_text(), line.inner_text()
+            page.locator("p", has_text="Cheapest threshold").filter(
+                has_text=f"within {capacity:,} service stops per 1,000 runs").first.wait_for()  # rerun with the capacity
+            wait_idle(page)
             services = page.get_by_test_id("stMetric").filter(has_text="Services per 1,000 runs").filter(visible=True)
             print(f"capacity {capacity}: {services.first.inner_text()!r}")
             page.get_by_role("tab", name="Service list").click()

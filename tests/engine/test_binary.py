@@ -161,13 +161,14 @@ def unseen_runs() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def fraud_unseen():
     df = unseen_cards()
-    return df, fr.fit(df, fr.default_columns(df), fr.FraudConfig(max_epochs=30, bootstrap=0))
+    return df, fr.fit(df, fr.default_columns(df), fr.FraudConfig(max_epochs=20, bootstrap=0, threshold_folds=3,
+                                                                 compare_unlabelled=False))
 
 
 @pytest.fixture(scope="module")
 def maintenance_unseen():
     df = unseen_runs()
-    return df, mt.fit(df, mt.default_columns(df), mt.Config(max_epochs=15, batch_size=128, bootstrap=0))
+    return df, mt.fit(df, mt.default_columns(df), mt.Config(max_epochs=8, batch_size=128, bootstrap=0, threshold_folds=3))
 
 
 def _capacity_holds(model, costs, capacity) -> float:
