@@ -182,7 +182,7 @@ def run_one(df: pd.DataFrame, y: np.ndarray, page: str, seed: int, quick: bool, 
     from engine.tabular import Preprocessor
     from engine.training import TrainConfig, fit_model
 
-    train, val, test = evaluate.split(y, 0.25, 0.2, seed)
+    train, val, test = binary.split(y, 0.25, 0.2, seed)
     if quick and len(train) > 3000:
         train = np.random.default_rng(seed).choice(train, 3000, replace=False)
     pre = Preprocessor().fit(df.iloc[train], list(df.columns))

@@ -81,6 +81,13 @@ class TabularNetwork(nn.Module):
     `numeric`: positions of the encoded columns to embed (the others pass through). `center` / `scale` of those
     columns are buffers, set from the training rows by `for_rows` and saved with the weights."""
 
+    numeric: torch.Tensor  # buffers (typed here: nn.Module's attribute lookup cannot tell a buffer from a layer)
+    others: torch.Tensor
+    center: torch.Tensor
+    scale: torch.Tensor
+    embedding: nn.Module | None
+    body: nn.Sequential
+
     @rng_locked
     def __init__(self, n_in: int, n_out: int, numeric: Sequence[int] = (), k: int = 4, width: int = 32,
                  depth: int = 2, dropout: float = 0.1, d_embedding: int = 8, n_frequencies: int = 8,
