@@ -84,7 +84,10 @@ def test_the_service_list_builds_under_every_service_capacity_on_runs_never_seen
                 has_text=f"within {capacity:,} service stops per 1,000 runs").first.wait_for()  # rerun with the capacity
             wait_idle(page)
             services = page.get_by_test_id("stMetric").filter(has_text="Services per 1,000 runs").filter(visible=True)
-            print(f"capacity {capacity}: {services.first.inner_text()!r}")
+            per_1000 = _number(services.first.get_by_test_id("stMetricValue").inner_text())
+            print(f"capacity {capacity}: {per_1000} services per 1,000 held-out runs")
+            one_run = 1000 / round(0.25 * len(unseen))  # the held-out share of the runs (the page's default)
+            assert one_run - 0.1 <= per_1000 <= max(capacity, one_run) + 0.1, (capacity, per_1000)  # main: 34.3 at 20
             page.get_by_role("tab", name="Service list").click()
             page.get_by_text("riskiest first").first.wait_for()
             page.get_by_test_id("stDataFrame").filter(visible=True).first.wait_for()
