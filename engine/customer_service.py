@@ -342,7 +342,7 @@ class CustomerServiceModel(Fitted):
         conf = proba[np.arange(len(proba)), order[:, 0]]
         names = np.asarray(self.classes)
         return pd.DataFrame({"intent": names[order[:, 0]], "confidence": conf,
-                             "route": np.where(conf >= self.threshold, "automatic", "to a person"),
+                             "route": np.where(automatic(conf, self.threshold), "automatic", "to a person"),
                              "new topic": conf < self.new_topic_level,
                              "runner-up": names[order[:, 1]] if proba.shape[1] > 1 else names[order[:, 0]]},
                             index=df.index)
@@ -423,6 +423,19 @@ class CustomerServiceModel(Fitted):
     def _oof(self) -> tuple[np.ndarray, np.ndarray]:
         return self.test["oof_conf"], self.test["oof_wrong"].astype(bool)
 
+    @staticmethod
+    def _confidence_at(doubt: float, doubts: np.ndarray) -> float:
+        """The confidence threshold for a doubt threshold chosen on `doubts`. At the two ends it is the end itself:
+        when every message should go to a person the threshold is 1 (route none automatically), when none should it
+        is 0, never the highest or lowest confidence those messages happened to have. Another network (the page's
+        own, trained on more messages) is more or less confident than the ones that scored them, so only the ends
+        mean the same for it."""
+        if not len(doubts) or doubt <= float(np.min(doubts)):
+            return 1.0
+        if doubt > float(np.max(doubts)):
+            return 0.0
+        return float(np.clip(1 - doubt, 0.0, 1.0))
+
     def cheapest_threshold(self, costs: Costs, capacity: float | None = None) -> float:
         """The cheapest confidence threshold on the training messages scored out of fold (never the held-out ones);
         `capacity`: at most this many manual triages per 1,000 messages. Sending a message to a person is the
@@ -430,21 +443,21 @@ class CustomerServiceModel(Fitted):
         conf, wrong = self._oof()
         doubt, _ = evaluate.best_threshold(1 - conf, wrong, costs.triage, costs.misroute, caught=costs.triage,
                                            max_alerts_per_1000=capacity)
-        return float(np.clip(1 - doubt, 0.0, 1.0))
+        return self._confidence_at(doubt, 1 - conf)
 
     def threshold_band(self, costs: Costs, capacity: float | None = None) -> tuple[float, float]:
         """The range (80%) the cheapest threshold takes over bootstrap resamples of the messages it is chosen on."""
         conf, wrong = self._oof()
         low, high = evaluate.threshold_band(1 - conf, wrong, costs.triage, costs.misroute, caught=costs.triage,
                                             max_alerts_per_1000=capacity, seed=self.config.seed)
-        return float(np.clip(1 - high, 0, 1)), float(np.clip(1 - low, 0, 1))
+        return self._confidence_at(high, 1 - conf), self._confidence_at(low, 1 - conf)
 
     def held_out_best(self, costs: Costs, capacity: float | None = None) -> tuple[float, float]:
         """The threshold that would have been cheapest on the held-out messages, and its cost per 1,000 (hindsight)."""
         conf, wrong = self.test_confidence()
         doubt, cost = evaluate.best_threshold(1 - conf, wrong, costs.triage, costs.misroute, caught=costs.triage,
                                               max_alerts_per_1000=capacity)
-        return float(np.clip(1 - doubt, 0, 1)), 1000 * cost / max(len(conf), 1)
+        return self._confidence_at(doubt, 1 - conf), 1000 * cost / max(len(conf), 1)
 
     def test_confidence(self) -> tuple[np.ndarray, np.ndarray]:
         """The network's confidence on each held-out message and whether its intent was wrong."""
@@ -456,7 +469,7 @@ class CustomerServiceModel(Fitted):
         misroutes and manual triages per 1,000 messages."""
         t = self.threshold if threshold is None else threshold
         conf, wrong = self.test_confidence()
-        auto = conf >= t
+        auto = automatic(conf, t)
         n = max(len(conf), 1)
         return {"automated": float(auto.mean()), "automated_accuracy": float((~wrong[auto]).mean()) if auto.any()
                 else float("nan"), "misroutes_per_1000": 1000 * float((auto & wrong).sum()) / n,
@@ -492,7 +505,7 @@ class CustomerServiceModel(Fitted):
         new, known = self.test["new_conf"], self.test["oof_conf"]
         return {**self.new_topic, "caught": float((new < self.new_topic_level).mean()),
                 "known_flagged": float((known < self.new_topic_level).mean()),
-                "new_automated": float((new >= self.threshold).mean()), "new_messages": float(len(new))}
+                "new_automated": float(automatic(new, self.threshold).mean()), "new_messages": float(len(new))}
 
     # -- what the page reads ------------------------------------------------------------
     def per_intent(self) -> pd.DataFrame:
@@ -540,7 +553,7 @@ class CustomerServiceModel(Fitted):
         """Held-out messages per group of `column` (channel, language): accuracy with its 95% interval, the share
         routed automatically and the accuracy of those."""
         y, s = self.test["y"], self.test[MODEL]
-        right, auto = s.argmax(1) == y, s.max(1) >= self.threshold
+        right, auto = s.argmax(1) == y, automatic(s.max(1), self.threshold)
         groups = df[column].iloc[self.test["row"]].astype("string").fillna("(missing)").to_numpy()
         out = []
         for g in pd.unique(groups):
@@ -557,6 +570,12 @@ load = CustomerServiceModel.from_bytes
 
 
 # ----------------------------------------------------------------------------- fit
+
+
+def automatic(confidence: np.ndarray, threshold: float) -> np.ndarray:
+    """Which messages are routed automatically: confidence at least the threshold; a threshold of 1 routes none
+    (a softmax can round to exactly 1)."""
+    return (np.asarray(confidence) >= threshold) & (threshold < 1.0)
 
 
 def _train_net(X: np.ndarray, y: np.ndarray, val: tuple[np.ndarray, np.ndarray] | None, vocab: Vocabulary, n_out: int,

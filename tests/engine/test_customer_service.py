@@ -159,6 +159,23 @@ def test_threshold_is_the_cheapest_on_out_of_fold_scores(model):
     assert 1000 * (conf < capped).mean() <= 100 + 1e-9
 
 
+def test_when_a_person_is_cheapest_for_every_message_nothing_is_routed_automatically(model, messages):
+    """The ends of the threshold mean the same for the page's network as for the networks that chose it: a misroute
+    so dear that every training message should go to a person routes no held-out message automatically (the page once
+    kept the highest out-of-fold confidence as the threshold, which the page's own, more confident network passed on
+    93% of the messages, at 18 times the cost of triaging everything); a free misroute automates everything."""
+    import dataclasses
+
+    weak = dataclasses.replace(model, test={**model.test, "oof_wrong": np.ones_like(model.test["oof_wrong"])})
+    t = weak.cheapest_threshold(cs.Costs(misroute=10, triage=2))  # every training message was misrouted out of fold
+    assert t == 1.0 and weak.threshold_band(cs.Costs(misroute=10, triage=2))[1] == 1.0
+    at = model.decide(threshold=t).at_threshold()
+    assert at["automated"] == 0.0 and at["triages_per_1000"] == pytest.approx(1000)
+    assert (model.decide(threshold=t).predict(held_out(model, messages))["route"] == "to a person").all()
+    assert model.cheapest_threshold(cs.Costs(misroute=0.0, triage=1)) == 0.0
+    assert model.decide(threshold=0.0).at_threshold()["automated"] == 1.0
+
+
 def test_decision_moves_the_route_and_the_automation_curve_matches(model, messages):
     rows = held_out(model, messages)
     everything = model.decide(threshold=0.0).predict(rows)
