@@ -176,7 +176,7 @@ def score(metric: str, y, p) -> float:
 def run_one(df: pd.DataFrame, y: np.ndarray, page: str, seed: int, quick: bool, overrides: dict) -> dict:
     import dataclasses
 
-    from engine import binary, evaluate
+    from engine import binary
     from engine.device import get_device
     from engine.models import TabularMLP, tabular_network
     from engine.tabular import Preprocessor
