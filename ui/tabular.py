@@ -111,6 +111,11 @@ def threshold_band(model: ThresholdModel, costs: Any, capacity: float | None, ke
                 keep=4)
 
 
+def _digits(t: float) -> str:
+    """A threshold with the digits that tell it apart: 0.9996 is not 1.000 (a tight capacity flags the riskiest few)."""
+    return f"{t:.6f}".rstrip("0") if 0.999 < t < 1 or 0 < t < 0.001 else f"{t:.3f}"
+
+
 def capacity_threshold(model: ThresholdModel, costs: Any, capacity: float | None, best: float, key: str, unit: str,
                        flag_when: str, rows: str, label: str, help: str, alerts: str = "alerts") -> float:
     """The cheapest threshold in one sentence (within the capacity, on which rows, the band it could move in), then
@@ -118,9 +123,10 @@ def capacity_threshold(model: ThresholdModel, costs: Any, capacity: float | None
     low, high = threshold_band(model, costs, capacity, key)
     within = (f" within {capacity:,} {alerts} per 1,000 {unit} (the best share within it on the rows below, given to "
               f"the riskiest held-out {unit})" if capacity else "")
-    band = (f"With other {unit} like these it could be anywhere from {low:.3f} to {high:.3f}." if high > low else
-            f"With other {unit} like these it would stay at {low:.3f}.")
-    st.markdown(f"**Cheapest threshold** for these costs{within}: **{best:.3f}** ({flag_when}), chosen on {rows}. {band}")
+    band = (f"With other {unit} like these it could be anywhere from {_digits(low)} to {_digits(high)}." if high > low
+            else f"With other {unit} like these it would stay at {_digits(low)}.")
+    st.markdown(f"**Cheapest threshold** for these costs{within}: **{_digits(best)}** ({flag_when}), chosen on {rows}. "
+                f"{band}")
     return cost_threshold_slider(label, best, f"{key}_thr_{costs}_{capacity}", help)
 
 
