@@ -373,7 +373,9 @@ def check_module(cls: type, spec: Any, state: dict[str, torch.Tensor]) -> None:
             raise _damaged(f"its settings list {len(value):,} layers but it holds {len(state):,} weight tables")
     try:
         with torch.device("meta"):
-            shapes = {k: tuple(v.shape) for k, v in _build(cls, spec).state_dict().items()}
+            built = _build(cls, spec)
+            shapes = {k: tuple(v.shape) for k, v in built.state_dict().items()}
+            weights = {k for k, _ in built.named_parameters()}
     except Exception:  # any setting the network cannot be built from (a negative size, a wrong name, a huge number)
         raise _damaged("its network settings cannot be read") from None
     n = sum(int(np.prod(s, dtype=np.int64)) if s else 1 for s in shapes.values())
@@ -383,7 +385,7 @@ def check_module(cls: type, spec: Any, state: dict[str, torch.Tensor]) -> None:
     if shapes != found:
         wrong = sorted(set(shapes) ^ set(found)) or [k for k in shapes if shapes[k] != found[k]]
         raise _damaged(f"its settings do not match the weights it holds ({wrong[0]})")
-    if any(not v.is_floating_point() for v in state.values()):
+    if any(not state[k].is_floating_point() for k in weights):  # buffers may hold whole numbers (column positions)
         raise _damaged("its weights are not numbers with a decimal point")
 
 
