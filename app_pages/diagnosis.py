@@ -64,6 +64,7 @@ with st.expander("Advanced training options"):
         test_fraction=option_input(a3, dx.DiagnosisConfig, "test_fraction", "dx_test", "slider"),
         seed=option_input(a1, dx.DiagnosisConfig, "seed", "dx_seed"),
         weight_decay=option_input(a2, dx.DiagnosisConfig, "weight_decay", "dx_wd", "select"),
+        patience=option_input(a3, dx.DiagnosisConfig, "patience", "dx_patience"),
     )
 columns = dx.DiagnosisColumns(target, tuple(features), positive, binarise)
 with guard("checking your columns"):
