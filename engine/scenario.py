@@ -363,14 +363,15 @@ def check_module(cls: type, spec: Any, state: dict[str, torch.Tensor]) -> None:
     The file's settings decide the layer sizes, so a crafted file could ask the server for a network of any size
     while holding a few kilobytes of weights. The network is first built on PyTorch's meta device (shapes only,
     no memory, no initialisation); its parameter names, shapes and count must match the file's tensors and stay
-    under MAX_PARAMETERS. A list of sizes in the settings cannot be longer than the file has tensors (each layer
-    holds at least one), so even the meta build stays small.
+    under MAX_PARAMETERS. A list of sizes or positions in the settings cannot be longer than the numbers the file
+    stores (each layer or position holds at least one), so even the meta build stays in proportion to the file.
     """
     if not isinstance(spec, dict) or not all(isinstance(k, str) for k in spec):
         raise _damaged("its network settings are missing")
-    for value in spec.values():
-        if isinstance(value, (list, tuple)) and len(value) > len(state) and all(isinstance(v, int) for v in value):
-            raise _damaged(f"its settings list {len(value):,} layers but it holds {len(state):,} weight tables")
+    stored = sum(int(v.numel()) for v in state.values())
+    for value in spec.values():  # a list of sizes or positions costs the file at least one stored number each
+        if isinstance(value, (list, tuple)) and len(value) > max(stored, 1) and all(isinstance(v, int) for v in value):
+            raise _damaged(f"its settings list {len(value):,} sizes but it holds {stored:,} numbers")
     try:
         with torch.device("meta"):
             built = _build(cls, spec)

@@ -106,7 +106,7 @@ def test_network_settings_are_checked_on_the_meta_device_before_anything_is_buil
     check_module(TabularMLP, {"n_in": 4, "n_out": 1, "hidden": [8], "dropout": 0.1}, state)  # the file as saved
     start = time.perf_counter()
     for spec, words in [
-        ({"n_in": 4, "n_out": 1, "hidden": [1] * 1_000_000}, "1,000,000 layers"),
+        ({"n_in": 4, "n_out": 1, "hidden": [1] * 1_000_000}, "1,000,000 sizes"),
         ({"n_in": 4, "n_out": 1, "hidden": [MAX_PARAMETERS]}, "over the 20,000,000"),
         ({"n_in": 4, "n_out": 1, "hidden": [9]}, "do not match the weights"),
         ({"n_in": 4, "n_out": 1, "hidden": [-8]}, "cannot be read"),
