@@ -147,8 +147,11 @@ def _crafted(fitted) -> bytes:
     hints = sc._hints(type(fitted))
     nets = [f.name for f in dataclasses.fields(fitted) if sc._is_module(sc._origin(hints[f.name]))]
     for name in nets:
-        hidden = meta[name]["hidden"]
-        meta[name] = {**meta[name], "hidden": [12_000, 12_000] if isinstance(hidden, list) else 12_000}
+        if "hidden" in meta[name]:  # the MLPs: a list of layer sizes (or one size)
+            hidden = meta[name]["hidden"]
+            meta[name] = {**meta[name], "hidden": [12_000, 12_000] if isinstance(hidden, list) else 12_000}
+        else:  # the tabular network (engine/tabnet.py): blocks of one width
+            meta[name] = {**meta[name], "width": 12_000, "depth": 2}
     if not nets:
         buf = io.BytesIO()
         pq.write_table(pa.table({"k": np.zeros(120_000_000, dtype=np.int8)}), buf, compression="zstd")
