@@ -170,7 +170,7 @@ def _writer(location: str, tag: str, count: int, barrier, results) -> None:
     """One replica: opens the store (migrating it) when every replica is ready, saves `count` runs from 2 threads."""
     try:
         barrier.wait(60)
-        index = Index(location)
+        index = Index(location, connect_timeout=30)  # the other replica may hold the migration lock a while on 2 busy cores
     except BaseException as exc:  # noqa: BLE001 - a replica that cannot open the store fails the test, quickly
         results.put(repr(exc))
         return
