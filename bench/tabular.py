@@ -177,7 +177,6 @@ def run_one(df: pd.DataFrame, y: np.ndarray, page: str, seed: int, quick: bool, 
     import dataclasses
 
     from engine import binary
-    from engine.device import get_device
     from engine.models import TabularMLP, tabular_network
     from engine.tabular import Preprocessor
     from engine.training import TrainConfig, fit_model
@@ -189,7 +188,7 @@ def run_one(df: pd.DataFrame, y: np.ndarray, page: str, seed: int, quick: bool, 
     X = pre.transform(df)
     config, weight = page_settings(page, len(train))
     share = y[train].mean()
-    loss = binary.weighted_bce(float(weight(share)), get_device())
+    loss = binary.weighted_bce(float(weight(share)))
     target = y.astype(np.float32)[:, None]
     tc = TrainConfig.of(config, seed=seed, max_seconds=3600.0, **({"max_epochs": 60} if quick else {}))
     settings = {k: v for k, v in overrides.items() if k != "batch"}

@@ -25,7 +25,7 @@ from torch import nn
 from engine import evaluate
 from engine.data import DataError
 from engine.explain import Explanation, deep_explain
-from engine.training import History, TrainConfig, as_tensor, fit_model, predict_batched
+from engine.training import History, TrainConfig, fit_model, predict_batched
 
 GRADIENT_BOOSTING = "Gradient boosting"
 LOGISTIC = "Logistic regression"
@@ -54,19 +54,24 @@ def risk(net: nn.Module, X: np.ndarray) -> np.ndarray:
     best k of them (a tight review capacity flagged nothing, issue 24). In float64 they stay apart up to ~36."""
     if len(X) == 0:  # no rows (e.g. none flagged): the batched forward pass returns no second dimension to index
         return np.empty(0)
-    device = next(net.parameters()).device
-    logits = predict_batched(net, as_tensor(X, device, torch.float32))[:, 0]
+    logits = predict_batched(net, X)[:, 0]
     return torch.sigmoid(logits.float().cpu().double()).numpy()  # on the CPU: MPS has no float64
 
 
-def weighted_bce(pos_weight: float, device: torch.device):
-    """Binary cross-entropy on logits with each positive counted `pos_weight` times (for rare positives)."""
-    bce = nn.BCEWithLogitsLoss(pos_weight=torch.tensor(pos_weight, device=device))
+class WeightedBCE(nn.BCEWithLogitsLoss):
+    """Binary cross-entropy on logits with each positive counted `pos_weight` times (for rare positives). A module,
+    so its weight follows the network to the training device (engine.training places both)."""
 
-    def loss_fn(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return bce(logits, y.float())
+    def __init__(self, pos_weight: float):
+        super().__init__(pos_weight=torch.tensor(float(pos_weight)))
 
-    return loss_fn
+    def forward(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return super().forward(logits, y.float())
+
+
+def weighted_bce(pos_weight: float) -> WeightedBCE:
+    """The class-weighted loss of the yes/no scenarios (`WeightedBCE`)."""
+    return WeightedBCE(pos_weight)
 
 
 def split(y: np.ndarray | None, test_fraction: float, val_fraction: float, seed: int, *, order: np.ndarray | None = None,

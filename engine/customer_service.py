@@ -41,7 +41,7 @@ from engine.options import option
 from engine.scenario import About, Decision, Fitted
 from engine.subgroups import wilson
 from engine.text import TextBag, TextEnsemble, Vocabulary
-from engine.training import History, Progress, TrainConfig, as_tensor, fit_model, predict_batched
+from engine.training import History, Progress, TrainConfig, fit_model, predict_batched
 
 KIND = "customer_service"
 MODEL = "Neural network"
@@ -329,8 +329,7 @@ class CustomerServiceModel(Fitted):
 
     def logits(self, texts: list[str]) -> np.ndarray:
         X = self.vocabulary.encode(texts)
-        device = next(self.net.parameters()).device
-        return predict_batched(self.net, as_tensor(X, device, torch.float32)).cpu().numpy().astype(np.float64)
+        return predict_batched(self.net, X).cpu().numpy().astype(np.float64)
 
     def predict_proba(self, df: pd.DataFrame) -> np.ndarray:
         return softmax(self.logits(self.texts_of(df)))
@@ -591,7 +590,7 @@ def _train_net(X: np.ndarray, y: np.ndarray, val: tuple[np.ndarray, np.ndarray] 
 
 
 def _logits(nets: list[TextBag], X: np.ndarray) -> np.ndarray:
-    outs = [predict_batched(n, as_tensor(X, next(n.parameters()).device, torch.float32)).cpu().numpy() for n in nets]
+    outs = [predict_batched(n, X).cpu().numpy() for n in nets]
     return np.mean(outs, axis=0).astype(np.float64)
 
 

@@ -8,8 +8,11 @@ import contextlib
 import contextvars
 import os
 from functools import cache
+from typing import Callable, TypeVar
 
 import torch
+
+T = TypeVar("T")
 
 ENV_VAR = "EXPLORER_DEVICE"
 _CHOICES = ("auto", "cuda", "mps", "cpu")
@@ -67,6 +70,22 @@ def is_out_of_memory(exc: BaseException) -> bool:
     if isinstance(exc, getattr(torch, "OutOfMemoryError", ())):
         return True
     return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
+
+
+def with_cpu_fallback(run: Callable[[], T], on_fallback: Callable[[BaseException], None]) -> tuple[T, bool]:
+    """`run()` on the engine's device; if that is a GPU and it runs out of memory, `on_fallback(error)` and `run()`
+    again on the CPU. Returns (result, whether it ran on the CPU again). The one place both job runners (threads in
+    the server, worker processes) turn a full GPU into a slower job rather than a failed one."""
+    try:
+        return run(), False
+    except Exception as exc:
+        if get_device().type == "cpu" or not is_out_of_memory(exc):
+            raise
+        failure = exc
+    release_memory()
+    on_fallback(failure)
+    with use_device("cpu"):
+        return run(), True
 
 
 def release_memory() -> None:

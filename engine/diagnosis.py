@@ -21,14 +21,13 @@ from torch import nn
 
 from engine import binary, evaluate, options, roles
 from engine.data import DataError, check_finite
-from engine.device import get_device
 from engine.explain import Explanation
 from engine.models import TabularMLP, tabular_network
 from engine.options import option as _opt
 from engine.options import validate
 from engine.scenario import About, Decision, Fitted
 from engine.tabular import Preprocessor
-from engine.training import TrainConfig, as_tensor, fit_model, predict_batched, seed_everything
+from engine.training import TrainConfig, fit_model, predict_batched, seed_everything
 
 KIND = "diagnosis"
 MODEL = "Neural network"
@@ -251,8 +250,7 @@ class DiagnosisModel(binary.YesNo, Fitted):
 
     # -- scoring --------------------------------------------------------------------
     def _logits(self, X: np.ndarray) -> torch.Tensor:
-        device = next(self.net.parameters()).device
-        return predict_batched(self.net, as_tensor(X, device, torch.float32))
+        return predict_batched(self.net, X)
 
     def predict_proba(self, df: pd.DataFrame) -> np.ndarray:
         return _proba_from_logits(self._logits(self.preprocessor.transform(df)), self.positive_index)
@@ -339,19 +337,16 @@ def fit(
     K = len(prep.classes)
     counts = np.bincount(y[train], minlength=K).astype(float)
 
+    loss_fn: nn.Module  # a loss module: its weights follow the network to the training device (engine.training)
     if K == 2:
         net = tabular_network(X[train], 1, config.hidden, config.dropout)
         pos = prep.positive_index
-        loss_fn = binary.weighted_bce(counts[1 - pos] / max(counts[pos], 1.0), get_device())
+        loss_fn = binary.weighted_bce(counts[1 - pos] / max(counts[pos], 1.0))
         target = (y == pos).astype(np.float32)[:, None]
     else:
         net = tabular_network(X[train], K, config.hidden, config.dropout)
-        weights = torch.tensor(len(train) / (K * np.maximum(counts, 1.0)), dtype=torch.float32, device=get_device())
-        ce = nn.CrossEntropyLoss(weight=weights)
+        loss_fn = nn.CrossEntropyLoss(weight=torch.tensor(len(train) / (K * np.maximum(counts, 1.0)), dtype=torch.float32))
         target = y
-
-        def loss_fn(out, yb):
-            return ce(out, yb)
 
     clock = time.perf_counter()
     history = fit_model(
@@ -359,7 +354,7 @@ def fit(
         progress=progress, cancel=cancel,
     )
     timings = {MODEL: time.perf_counter() - clock}
-    logits = predict_batched(net, as_tensor(X[test], next(net.parameters()).device, torch.float32))
+    logits = predict_batched(net, X[test])
     proba_test = _proba_from_logits(logits, prep.positive_index)
 
     baselines, seconds = binary.fit_baselines(X[trainval], y[trainval], config.seed, BASELINES)

@@ -42,11 +42,11 @@ from engine.evaluate import best_threshold, cost_curve, expected_cost  # noqa: F
 from engine.options import option as _opt
 from engine.options import validate
 from engine.scenario import About, Decision, Fitted
-from engine.device import get_device
 from engine.explain import Explanation, deep_explain
 from engine.models import TabularMLP, tabular_network
 from engine.tabular import Preprocessor
-from engine.training import History, LossFn, Progress, TrainConfig, as_tensor, fit_model, predict_batched, seed_everything
+from engine.training import (History, LossFn, Progress, TrainConfig, as_tensor, fit_model, model_device, predict_batched,
+                             seed_everything)
 
 KIND = "fraud"
 CLASSIFIER = "Neural network"
@@ -392,7 +392,7 @@ def autoencoder(n_in: int, bottleneck: int) -> TabularMLP:
 @torch.no_grad()
 def _recon_errors(net: nn.Module, X: np.ndarray, batch: int = 65536) -> np.ndarray:
     """Mean squared reconstruction error per row, computed on the model's device in chunks."""
-    device = next(net.parameters()).device
+    device = model_device(net)
     out = []
     for start in range(0, len(X), batch):
         xb = as_tensor(X[start : start + batch], device, torch.float32)
@@ -533,7 +533,7 @@ class FraudModel(binary.YesNo, Fitted):
             return deep_explain(self.net, self.background, X, rows, G, self.features, 0,
                                 output_name="the fraud score", link="logit")
         # The reconstruction error is a sum over columns, so each column's share is an exact contribution.
-        device = next(self.net.parameters()).device
+        device = model_device(self.net)
 
         def per_column(A: np.ndarray) -> np.ndarray:
             xt = as_tensor(np.asarray(A, np.float32), device, torch.float32)
@@ -654,13 +654,13 @@ load = FraudModel.from_bytes
 # ----------------------------------------------------------------------------- fit
 
 
-def _classifier(X_train: np.ndarray, y_train: np.ndarray, config: FraudConfig, device: torch.device) -> tuple[TabularMLP, LossFn]:
+def _classifier(X_train: np.ndarray, y_train: np.ndarray, config: FraudConfig) -> tuple[TabularMLP, LossFn]:
     """The fraud network and its loss for these training labels (weighted or focal, for rare frauds)."""
     n_pos = float(y_train.sum())
     if config.loss == "focal":
         loss_fn = focal_loss(alpha=min(0.75, max(0.25, 1 - n_pos / len(y_train))))
     else:
-        loss_fn = weighted_bce((len(y_train) - n_pos) / max(n_pos, 1.0), device)
+        loss_fn = weighted_bce((len(y_train) - n_pos) / max(n_pos, 1.0))
     return tabular_network(X_train, 1, config.hidden, config.dropout), loss_fn
 
 
@@ -691,7 +691,6 @@ def fit(
     pre = Preprocessor().fit(prep.df.iloc[train], prep.features)
     X = pre.transform(prep.df)
     labelled = prep.y is not None and config.mode == "auto"
-    device = get_device()
     y = prep.y
     val_scores: dict[str, np.ndarray] = {}
     test_scores: dict[str, np.ndarray] = {}
@@ -705,7 +704,7 @@ def fit(
     folds: dict[str, np.ndarray] = {}
     if labelled:
         t0 = clock()
-        net, loss_fn = _classifier(X[train], y[train], config, device)
+        net, loss_fn = _classifier(X[train], y[train], config)
         history = fit_model(net, (X[train], y[train].astype(np.float32)[:, None]), (X[val], y[val].astype(np.float32)[:, None]), loss_fn,
                             config.train_config(len(train)), progress=relay, cancel=cancel)
         s = binary.risk(net, X)
@@ -721,7 +720,7 @@ def fit(
         t0 = clock()
         trainval = np.sort(np.r_[train, val])
         folds = binary.out_of_fold(X, y, trainval, config.threshold_folds, config.seed,
-                                   lambda y_fit: _classifier(X[train], y_fit, config, device),
+                                   lambda y_fit: _classifier(X[train], y_fit, config),
                                    config.train_config(len(trainval)), history, _baselines(config), CLASSIFIER,
                                    cancel, say)
         if not folds:

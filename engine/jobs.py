@@ -330,21 +330,18 @@ CPU_FALLBACK_MESSAGE = "The GPU ran out of memory; training again on the CPU…"
 
 def _run_with_cpu_fallback(job: Job, fn: Callable[..., Any], args: tuple, kwargs: dict, progress) -> Any:
     """Run the job on the engine's device; if that device runs out of memory, run it again on the CPU."""
-    from engine.device import get_device, is_out_of_memory, release_memory, use_device
+    from engine.device import with_cpu_fallback
 
     cancel = _CancelOrDeadline(job)
-    try:
-        return fn(*args, progress=progress, cancel=cancel, **kwargs)
-    except Exception as exc:
-        if get_device().type == "cpu" or not is_out_of_memory(exc):
-            raise
-        log.warning("job %s (%s) ran out of %s memory; retrying on the CPU", job.id, job.name, get_device())
-    release_memory()
-    job.notices.append(CPU_FALLBACK_NOTICE)
-    job.events.clear()
-    progress({"message": CPU_FALLBACK_MESSAGE})
-    with use_device("cpu"):
-        return fn(*args, progress=progress, cancel=cancel, **kwargs)
+
+    def fell_back(error: BaseException) -> None:
+        log.warning("job %s (%s) ran out of GPU memory (%s); retrying on the CPU", job.id, job.name, type(error).__name__)
+        job.notices.append(CPU_FALLBACK_NOTICE)
+        job.events.clear()
+        progress({"message": CPU_FALLBACK_MESSAGE})
+
+    result, _ = with_cpu_fallback(lambda: fn(*args, progress=progress, cancel=cancel, **kwargs), fell_back)
+    return result
 
 
 def scenario_module(fn: Callable[..., Any]) -> Any:

@@ -17,7 +17,6 @@ import pandas as pd
 
 from engine import binary, evaluate, options, roles
 from engine.data import DataError, check_finite
-from engine.device import get_device
 from engine.explain import Explanation
 from engine.models import TabularMLP, tabular_network
 from engine.options import option
@@ -261,7 +260,7 @@ def fit(df: pd.DataFrame, columns: Columns, config: Config = Config(), progress=
     X, y = pre.transform(prep.df), prep.y
     net = tabular_network(X[train], 1, config.hidden, config.dropout)
     share = y[train].mean()
-    loss = binary.weighted_bce(math.sqrt((1 - share) / share), get_device())
+    loss = binary.weighted_bce(math.sqrt((1 - share) / share))
     target = y.astype(np.float32)[:, None]
     fitted, timings = evaluate.timed({MODEL: lambda: fit_model(net, (X[train], target[train]), (X[val], target[val]),
                                                                loss, TrainConfig.of(config), progress=progress, cancel=cancel)})

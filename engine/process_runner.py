@@ -154,20 +154,13 @@ def _train_in_process(module: str, name: str, args: tuple, kwargs: dict, events:
     try:
         if signal.is_set():
             return "cancelled", ""
-        from engine.device import get_device, is_out_of_memory, release_memory, use_device
+        from engine.device import with_cpu_fallback
 
         fn = getattr(importlib.import_module(module), name)
-        try:
-            model = fn(*args, progress=lambda e: events.put(dict(e)), cancel=signal, **kwargs)
-            return "done", model.to_bytes()
-        except Exception as exc:  # the GPU ran out of memory: the same job again on the CPU, as in the server
-            if get_device().type == "cpu" or not is_out_of_memory(exc):
-                raise
-        release_memory()
-        events.put({"message": CPU_FALLBACK_MESSAGE, "_restart": True})
-        with use_device("cpu"):
-            model = fn(*args, progress=lambda e: events.put(dict(e)), cancel=signal, **kwargs)
-        return "done_on_cpu", model.to_bytes()
+        # the GPU ran out of memory: the same job again on the CPU, as in the server
+        model, on_cpu = with_cpu_fallback(lambda: fn(*args, progress=lambda e: events.put(dict(e)), cancel=signal, **kwargs),
+                                          lambda _: events.put({"message": CPU_FALLBACK_MESSAGE, "_restart": True}))
+        return ("done_on_cpu" if on_cpu else "done"), model.to_bytes()
     except Cancelled:
         return "cancelled", ""
     except DataError as exc:

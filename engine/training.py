@@ -121,9 +121,18 @@ def trains_on_gpu() -> bool:
     return get_device().type == "cuda"
 
 
+def model_device(model: nn.Module) -> torch.device:
+    """Where a model's weights (else its buffers) live; the CPU for a model with neither."""
+    for tensor in (*model.parameters(), *model.buffers()):
+        return tensor.device
+    return torch.device("cpu")
+
+
 @torch.no_grad()
-def predict_batched(model: nn.Module, X: torch.Tensor, batch_size: int = 8192) -> torch.Tensor:
-    """Model outputs for X in eval mode, in float32, on X's device."""
+def predict_batched(model: nn.Module, X: Any, batch_size: int = 8192) -> torch.Tensor:
+    """Model outputs for X (an array or tensor of numbers, taken as float32 and placed beside the model's weights, so
+    callers never ask for a device) in eval mode, in float32, on the model's device."""
+    X = as_tensor(X, model_device(model), torch.float32)
     model.eval()
     outs = []
     for start in range(0, len(X), batch_size):

@@ -16,7 +16,7 @@ from engine.digits.spec import DIGITS, KIND, LOGREG, MLP, MODEL, MODELS, N_PIXEL
 from engine.explain import Explanation, deep_explain
 from engine.models import TabularMLP
 from engine.scenario import Fitted
-from engine.training import History, as_tensor, predict_batched
+from engine.training import History, predict_batched
 
 
 
@@ -90,7 +90,7 @@ class DigitModel(Fitted):
         if model == LOGREG:
             return _softmax(x @ self.logreg["coef"].T + self.logreg["intercept"])
         net = self._net(model)
-        logits = predict_batched(net, as_tensor(x, next(net.parameters()).device, torch.float32))
+        logits = predict_batched(net, x)
         return torch.softmax(logits.float().cpu(), dim=1).numpy()
 
     def predict(self, df: pd.DataFrame) -> pd.DataFrame:

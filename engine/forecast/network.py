@@ -16,7 +16,7 @@ from engine.forecast.frame import ForecastColumns, Frequency
 from engine.forecast.prepare import Panel, SeriesData
 from engine.models import TabularMLP, rng_locked
 from engine.tabular import Preprocessor
-from engine.training import as_tensor, predict_batched
+from engine.training import predict_batched
 
 QUANTILES = (0.1, 0.5, 0.9)  # of each step's demand
 TOTAL_LEVELS = (0.5, 0.75, 0.9, 0.95, 0.99)  # of the total demand from step 1 to each step (reorder quantities)
@@ -245,8 +245,7 @@ def calibrate(net: ForecastNet, X: np.ndarray, Y: np.ndarray, H: int, coverage: 
     inside it, and each running-total level is shifted so that that share of the running totals falls at or below
     it. A step with fewer than `_MIN_CALIBRATION` known values uses the amount of all steps together."""
     net.set_offsets(None)
-    device = next(net.parameters()).device
-    out = predict_batched(net, as_tensor(X, device, torch.float32)).cpu().numpy().astype(np.float64)
+    out = predict_batched(net, X).cpu().numpy().astype(np.float64)
     nq, nt = len(QUANTILES), len(TOTAL_LEVELS)
     y, w = np.maximum(Y[:, :H].astype(np.float64), 0.0), Y[:, H:] > 0
     step = out[:, : H * nq].reshape(len(X), H, nq)
@@ -278,8 +277,7 @@ def quantiles(net: nn.Module, X: np.ndarray, H: int) -> tuple[np.ndarray, np.nda
 
     Sorted so they never cross, never below zero, totals never shrinking with the span.
     """
-    device = next(net.parameters()).device
-    out = torch.expm1(predict_batched(net, as_tensor(X, device, torch.float32)).clamp(max=30.0))
+    out = torch.expm1(predict_batched(net, X).clamp(max=30.0))
     nq = H * len(QUANTILES)
     daily = torch.sort(out[:, :nq].reshape(len(X), H, len(QUANTILES)), dim=-1).values.clamp_min(0.0).cpu().numpy()
     avg = torch.sort(out[:, nq:].reshape(len(X), H, len(TOTAL_LEVELS)), dim=-1).values.clamp_min(0.0).cpu().numpy()
