@@ -47,3 +47,15 @@ def test_lint_is_clean():
 
 def test_engine_types_check():
     _run(_tool("mypy"))
+
+
+def test_the_layer_contracts_read_the_one_list_of_scenarios():
+    """pyproject.toml's engine contracts say `{scenarios}`; the contract types fill in engine.scenario.SCENARIOS, read
+    from its source without importing it. The two readings must agree, or a scenario would escape its layer."""
+    from engine.scenario import SCENARIOS
+    from tools.scenario_contracts import ScenarioForbidden, scenarios
+
+    assert scenarios() == SCENARIOS
+    forbidden = ScenarioForbidden("t", {"root_packages": ["engine"]},
+                                  {"source_modules": ["engine.{scenarios}"], "forbidden_modules": ["engine.jobs"]})
+    assert sorted(str(m) for m in forbidden.source_modules) == sorted(f"engine.{name}" for name in SCENARIOS)  # type: ignore[attr-defined]

@@ -1,0 +1,1 @@
+"""Developer tools run by the test suite (not part of the app)."""
