@@ -1,6 +1,7 @@
 """Step 4 of the fraud page: the results tabs (also for shared runs), the report, scoring with a model file."""
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from engine import fraud as fr
@@ -23,10 +24,10 @@ from ui.tabular import batch_scoring, hindsight, model_file_scoring, report_head
 from ui.training import headline_verdict, training_notes
 
 
-def results(model: fr.FraudModel, table: Table, run_key: str, run_id: str | None) -> None:
-    """Step 4: costs and threshold, then Performance · Cost & threshold · Flagged · Explanations · Score · Share."""
-    df = table.df
-    st.subheader("4 · Results")
+def _costs_and_threshold(model: fr.FraudModel, run_key: str
+                         ) -> tuple[fr.Costs | None, float, float | None, dict]:
+    """What mistakes cost (with a label), the threshold and review capacity, and every model evaluated at them (empty
+    without a label)."""
     costs = None
     if model.has_label:
         st.markdown("**What mistakes cost you** — the page picks the threshold with the lowest expected cost.")
@@ -34,11 +35,53 @@ def results(model: fr.FraudModel, table: Table, run_key: str, run_id: str | None
             costs = money_inputs(model, "fr")
     threshold, capacity = threshold_slider(model, costs, f"fr_{run_key[:8]}")
     ev = model.evaluate(costs, threshold, capacity) if costs is not None else {}
+    return costs, threshold, capacity, ev
+
+
+def _explained(model: fr.FraudModel, df: pd.DataFrame, run_key: str
+               ) -> tuple[pd.DataFrame | None, Explanation | None, Explanation | None]:
+    """The highest-scoring transactions with their explanation, and the explanation across held-out transactions
+    (None where explaining failed: the analyst was told, the rest of the page still shows)."""
     top = exp_top = exp_global = None
     with guard("explaining the flagged transactions", stop=False):
         top, exp_top = memo("fr_top", run_key, lambda: model.top_rows(df, FLAG_LIMIT))
     with guard("explaining the model", stop=False):
         exp_global = memo("fr_explain", run_key, lambda: model.explain(model.held_out(df, 200)))
+    return top, exp_top, exp_global
+
+
+def _subgroups(model: fr.FraudModel, df: pd.DataFrame, threshold: float) -> Subgroups | None:
+    """The Subgroups tab: the held-out transactions compared per group at the threshold; returns the comparison shown."""
+    risk = model.test[model.model_name]
+    by_group = subgroup_view("fr", model.held_out(df), model.test["y"], risk >= threshold, risk,
+                             "transactions", "frauds", exclude=(model.columns.label or "",), names=model.dictionary)
+    return by_group
+
+
+def _scores(model: fr.FraudModel, threshold: float) -> None:
+    """The Scores tab of a run without a label: how the anomaly score is spread, no accuracy."""
+    st.markdown(f"No label, so no accuracy can be measured: the {model.score_name} says how unlike the rest of "
+                "your file a transaction is. Check the flagged ones by hand, and add a label once you know outcomes.")
+    st.plotly_chart(score_histogram(model.test_scores(), threshold, model.score_name), key="fr_hist")
+    st.caption("Most transactions should sit on the left; the long tail on the right is what gets flagged.")
+    training_notes(model, "fr")
+
+
+def _share(model: fr.FraudModel, table: Table, run_key: str, run_id: str | None, costs: fr.Costs | None,
+           threshold: float, capacity: float | None, ev: dict, exp_global: Explanation | None,
+           by_group: Subgroups | None) -> None:
+    """The Share tab: the model file, the link and the report at the costs and threshold on screen."""
+    share_panel("fraud", run_id, memo("fr_model_file", f"{run_key}_{model.dictionary.digest()}", model.to_bytes), "fraud_model.safetensors",
+                report=lambda: report(model, table, costs, threshold, ev, exp_global, capacity, by_group),
+                report_key=f"{costs}_{threshold}_{capacity}_{by_group.column if by_group else ''}")
+
+
+def results(model: fr.FraudModel, table: Table, run_key: str, run_id: str | None) -> None:
+    """Step 4: costs and threshold, then Performance · Cost & threshold · Flagged · Explanations · Score · Share."""
+    df = table.df
+    st.subheader("4 · Results")
+    costs, threshold, capacity, ev = _costs_and_threshold(model, run_key)
+    top, exp_top, exp_global = _explained(model, df, run_key)
 
     if model.has_label:
         perf, cost, flagged, groups, expl, whatif, score, share = st.tabs(
@@ -52,19 +95,13 @@ def results(model: fr.FraudModel, table: Table, run_key: str, run_id: str | None
             hindsight(model, costs, capacity, ev[model.model_name]["cost_per_1000"], f"fr_{run_key[:8]}", "transactions",
                       "frauds", "a later period, a new fraud pattern")
         with groups:
-            risk = model.test[model.model_name]
-            by_group = subgroup_view("fr", model.held_out(df), model.test["y"], risk >= threshold, risk,
-                                     "transactions", "frauds", exclude=(model.columns.label or "",), names=model.dictionary)
+            by_group = _subgroups(model, df, threshold)
     else:
         by_group = None  # no label: nothing to compare per group
         perf, flagged, expl, whatif, score, share = st.tabs(["Scores", "Flagged transactions", "Explanations", "What-if",
                                                              "Score new data", "Share"])
         with perf:
-            st.markdown(f"No label, so no accuracy can be measured: the {model.score_name} says how unlike the rest of "
-                        "your file a transaction is. Check the flagged ones by hand, and add a label once you know outcomes.")
-            st.plotly_chart(score_histogram(model.test_scores(), threshold, model.score_name), key="fr_hist")
-            st.caption("Most transactions should sit on the left; the long tail on the right is what gets flagged.")
-            training_notes(model, "fr")
+            _scores(model, threshold)
     with flagged:
         if top is not None:
             flagged_view(model, top, exp_top, threshold, FLAG_LIMIT)
@@ -78,9 +115,7 @@ def results(model: fr.FraudModel, table: Table, run_key: str, run_id: str | None
         st.caption(f"Each row gets its {model.score_name}, whether it is flagged at your threshold ({threshold:.3f}), "
                    "and for flagged rows the top three reasons.")
     with share:
-        share_panel("fraud", run_id, memo("fr_model_file", f"{run_key}_{model.dictionary.digest()}", model.to_bytes), "fraud_model.safetensors",
-                    report=lambda: report(model, table, costs, threshold, ev, exp_global, capacity, by_group),
-                    report_key=f"{costs}_{threshold}_{capacity}_{by_group.column if by_group else ''}")
+        _share(model, table, run_key, run_id, costs, threshold, capacity, ev, exp_global, by_group)
 
 
 def report_lead(model: fr.FraudModel, costs: fr.Costs | None, threshold: float, ev: dict) -> list[str]:
