@@ -113,16 +113,9 @@ def automation_chart(model: cs.CustomerServiceModel, threshold: float) -> go.Fig
     return fig
 
 
-def decision(model: cs.CustomerServiceModel, run_key: str) -> tuple[cs.CustomerServiceModel, cs.Costs]:
-    """Two costs and a triage capacity → the cheapest confidence threshold (training messages scored out of fold) →
-    automation, accuracy and money per 1,000 messages; returns the decided model."""
-    c1, c2 = st.columns(2)
-    misroute = c1.number_input(f"Cost of a misrouted message{in_currency()}", 0.0, 1e9, 10.0, 1.0, key="cs_cost_misroute",
-                               help="A wrong team reads it, passes it on, and the customer waits longer.")
-    triage = c2.number_input(f"Cost of a manual triage{in_currency()}", 0.0, 1e9, 2.0, 0.5, key="cs_cost_triage",
-                             help="A person reads the message and picks the team.")
-    costs = cs.Costs(misroute, triage)
-    capacity = review_capacity("messages", "cs", "manual triages", "your team can handle", "Triage capacity")
+def _threshold(model: cs.CustomerServiceModel, costs: cs.Costs, capacity: float | None, run_key: str) -> float:
+    """The routing threshold: the slider preset to the cheapest threshold for the costs within the triage capacity,
+    chosen on the training messages scored out of fold (or on the validation messages)."""
     n = model.n_rows
     folds = len(model.test["oof_conf"]) > n["validation"]
     rows = (f"the {len(model.test['oof_conf']):,} training messages, each scored by a network trained without it"
@@ -133,7 +126,12 @@ def decision(model: cs.CustomerServiceModel, run_key: str) -> tuple[cs.CustomerS
                                    "Route automatically when the confidence is at least",
                                    "Preset to the cheapest threshold for your costs; move it to trade misroutes against "
                                    "manual triage, everything below updates.", alerts="manual triages")
-    decided = model.decide(threshold=threshold)
+    return threshold
+
+
+def _automation_cards(decided: cs.CustomerServiceModel, costs: cs.Costs, threshold: float) -> dict[str, float]:
+    """What the threshold does on the held-out messages: automated share, its accuracy, cost and saving per 1,000
+    messages; returns the cost per 1,000 messages of each way of routing."""
     at, cost = decided.at_threshold(), decided.money(costs)
     c = st.columns(4)
     c[0].metric("Routed automatically", pct(at["automated"]),
@@ -148,6 +146,22 @@ def decision(model: cs.CustomerServiceModel, run_key: str) -> tuple[cs.CustomerS
     st.caption(f"On the held-out messages at {threshold:.3f}: {at['automated_n']:,} of {at['n']:,} routed "
                f"automatically, {at['misroutes_per_1000']:.1f} misroutes and {at['triages_per_1000']:.0f} manual "
                "triages per 1,000 messages.")
+    return cost
+
+
+def decision(model: cs.CustomerServiceModel, run_key: str) -> tuple[cs.CustomerServiceModel, cs.Costs]:
+    """Two costs and a triage capacity → the cheapest confidence threshold (training messages scored out of fold) →
+    automation, accuracy and money per 1,000 messages; returns the decided model."""
+    c1, c2 = st.columns(2)
+    misroute = c1.number_input(f"Cost of a misrouted message{in_currency()}", 0.0, 1e9, 10.0, 1.0, key="cs_cost_misroute",
+                               help="A wrong team reads it, passes it on, and the customer waits longer.")
+    triage = c2.number_input(f"Cost of a manual triage{in_currency()}", 0.0, 1e9, 2.0, 0.5, key="cs_cost_triage",
+                             help="A person reads the message and picks the team.")
+    costs = cs.Costs(misroute, triage)
+    capacity = review_capacity("messages", "cs", "manual triages", "your team can handle", "Triage capacity")
+    threshold = _threshold(model, costs, capacity, run_key)
+    decided = model.decide(threshold=threshold)
+    cost = _automation_cards(decided, costs, threshold)
     st.plotly_chart(automation_chart(decided, threshold), key="cs_automation")
     st.caption("Left: automate only the surest messages, nearly always right. Right: automate more, with more "
                "mistakes. The diamond is your threshold.")

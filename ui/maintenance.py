@@ -76,6 +76,36 @@ def performance(model: mt.MaintenanceModel) -> None:
     training_notes(model, "mt")
 
 
+def _threshold(model: mt.MaintenanceModel, costs: mt.Costs, capacity: float | None, run_key: str) -> float:
+    """The service threshold: the slider preset to the cheapest threshold for the costs within the service capacity,
+    chosen on the training runs scored out of fold (or on the validation runs)."""
+    n = model.n_rows
+    rows = (f"all {n['train'] + n['validation']:,} training runs, each scored by a network trained without it"
+            if len(model.test["val_y"]) > n["validation"] else f"the {n['validation']:,} validation runs")
+    best = model.cheapest_threshold(costs, capacity)
+    threshold = capacity_threshold(model, costs, capacity, best, f"mt_{run_key[:8]}", "runs",
+                                   "service the machine before a run when its failure risk is at least this", rows,
+                                   "Service before the next run when the failure risk is at least",
+                                   "Preset to the cheapest threshold for your costs; move it to trade missed failures "
+                                   "against service stops, everything below updates.", alerts="service stops")
+    return threshold
+
+
+def _money_at_threshold(decided: mt.MaintenanceModel, costs: mt.Costs, threshold: float) -> dict[str, float]:
+    """The money cards per 1,000 held-out runs at the threshold, against no model and the baseline; returns the cost
+    per 1,000 runs of each model."""
+    cost, at = decided.money(costs), decided.at_threshold()[mt.MODEL]
+    gb = mt.BASELINES[0]
+    money_cards("runs", cost[mt.MODEL], cost["No model"] - cost[mt.MODEL], cost[gb] - cost[mt.MODEL], gb,
+                at["alerts_per_1000"], ["Service stops plus the failures still missed.",
+                f"With no model every failure is unplanned: {money(cost['No model'])} per 1,000 runs.",
+                f"{gb} at its own cheapest threshold on these runs (a best case for it): {money(cost[gb])} per 1,000 runs.",
+                f"Failures caught: {pct(at['recall'])}."], alerts="Services")
+    st.caption(f"Money on the held-out runs at your threshold ({threshold:.3f}): "
+               f"{at['tp']:,} failure(s) prevented, {at['fn']:,} missed, {at['fp']:,} service stop(s) that were not needed.")
+    return cost
+
+
 def costs_and_threshold(model: mt.MaintenanceModel, run_key: str) -> tuple[mt.MaintenanceModel, mt.Costs]:
     """Two costs and a service capacity → the cheapest threshold within it (on training runs scored out of fold) →
     money per 1,000 runs; returns the decided model."""
@@ -86,25 +116,9 @@ def costs_and_threshold(model: mt.MaintenanceModel, run_key: str) -> tuple[mt.Ma
                               help="Parts, labour and lost production time of servicing a machine before a run.")
     costs = mt.service_costs(failure, service)
     capacity = review_capacity("runs", "mt", "service stops", "your crew can carry out", "Service capacity")
-    n = model.n_rows
-    rows = (f"all {n['train'] + n['validation']:,} training runs, each scored by a network trained without it"
-            if len(model.test["val_y"]) > n["validation"] else f"the {n['validation']:,} validation runs")
-    best = model.cheapest_threshold(costs, capacity)
-    threshold = capacity_threshold(model, costs, capacity, best, f"mt_{run_key[:8]}", "runs",
-                                   "service the machine before a run when its failure risk is at least this", rows,
-                                   "Service before the next run when the failure risk is at least",
-                                   "Preset to the cheapest threshold for your costs; move it to trade missed failures "
-                                   "against service stops, everything below updates.", alerts="service stops")
+    threshold = _threshold(model, costs, capacity, run_key)
     decided = model.decide(threshold=threshold)
-    cost, at = decided.money(costs), decided.at_threshold()[mt.MODEL]
-    gb = mt.BASELINES[0]
-    money_cards("runs", cost[mt.MODEL], cost["No model"] - cost[mt.MODEL], cost[gb] - cost[mt.MODEL], gb,
-                at["alerts_per_1000"], ["Service stops plus the failures still missed.",
-                f"With no model every failure is unplanned: {money(cost['No model'])} per 1,000 runs.",
-                f"{gb} at its own cheapest threshold on these runs (a best case for it): {money(cost[gb])} per 1,000 runs.",
-                f"Failures caught: {pct(at['recall'])}."], alerts="Services")
-    st.caption(f"Money on the held-out runs at your threshold ({threshold:.3f}): "
-               f"{at['tp']:,} failure(s) prevented, {at['fn']:,} missed, {at['fp']:,} service stop(s) that were not needed.")
+    cost = _money_at_threshold(decided, costs, threshold)
     st.plotly_chart(charts.cost_chart(decided.cost_curves(costs), threshold, cost["No model"], unit="runs"), key="mt_cost")
     st.caption("Lower is cheaper; diamonds mark each model's cheapest threshold on these held-out runs (the page "
                "chooses on the training runs, so yours may sit a little off).")
