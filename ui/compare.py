@@ -338,26 +338,32 @@ def compare_panel(page: str, current: str, jobs: dict) -> None:
                 st.warning(opened, icon=":material/link_off:")
                 return
             picked[choice] = opened
-        (model_a, run_a), (model_b, run_b) = picked[a], picked[b]
-        with guard("comparing the runs", stop=False):
-            differ = settings_that_differ(run_a, run_b)
-            st.markdown("**Settings that differ**")
-            if differ.empty:
-                st.caption("None: the two runs were trained on the same data with the same settings.")
-            else:
-                st.dataframe(differ, hide_index=True, width="stretch")
-            table, sentence = metrics_side_by_side(model_a, model_b, not_comparable(model_a, run_a, model_b, run_b))
-            st.markdown("**Held-out metrics** (95% intervals in brackets)")
-            st.info(sentence, icon=":material/compare_arrows:")
-            st.dataframe(table, hide_index=True, width="stretch")
-            fig = curves_overlaid(model_a, model_b)
-            if fig is not None:
-                st.plotly_chart(fig, key=f"{page}_compare_curve")
-            tops = [top_columns(model, run, choice) for choice, (model, run) in ((a, picked[a]), (b, picked[b]))]
-            if all(t is not None for t in tops):
-                n = max(len(t) for t in tops)
-                st.markdown("**Most influential columns (SHAP)**")
-                st.dataframe(pd.DataFrame({"rank": range(1, n + 1),
-                                           "run A": tops[0] + [""] * (n - len(tops[0])),
-                                           "run B": tops[1] + [""] * (n - len(tops[1]))}),
-                             hide_index=True, width="stretch")
+        _side_by_side(page, a, b, picked)
+
+
+def _side_by_side(page: str, a: str, b: str, picked: dict) -> None:
+    """The two runs compared: the settings that differ, the held-out metrics, the curves overlaid and the most
+    influential columns of each."""
+    (model_a, run_a), (model_b, run_b) = picked[a], picked[b]
+    with guard("comparing the runs", stop=False):
+        differ = settings_that_differ(run_a, run_b)
+        st.markdown("**Settings that differ**")
+        if differ.empty:
+            st.caption("None: the two runs were trained on the same data with the same settings.")
+        else:
+            st.dataframe(differ, hide_index=True, width="stretch")
+        table, sentence = metrics_side_by_side(model_a, model_b, not_comparable(model_a, run_a, model_b, run_b))
+        st.markdown("**Held-out metrics** (95% intervals in brackets)")
+        st.info(sentence, icon=":material/compare_arrows:")
+        st.dataframe(table, hide_index=True, width="stretch")
+        fig = curves_overlaid(model_a, model_b)
+        if fig is not None:
+            st.plotly_chart(fig, key=f"{page}_compare_curve")
+        tops = [top_columns(model, run, choice) for choice, (model, run) in ((a, picked[a]), (b, picked[b]))]
+        if all(t is not None for t in tops):
+            n = max(len(t) for t in tops)
+            st.markdown("**Most influential columns (SHAP)**")
+            st.dataframe(pd.DataFrame({"rank": range(1, n + 1),
+                                       "run A": tops[0] + [""] * (n - len(tops[0])),
+                                       "run B": tops[1] + [""] * (n - len(tops[1]))}),
+                         hide_index=True, width="stretch")

@@ -92,6 +92,30 @@ def _interval(iv) -> tuple[float, float] | None:
     return (float(iv[0]), float(iv[1])) if iv is not None and len(iv) == 2 else None
 
 
+def _overlap(mine: tuple[float, float] | None, theirs: tuple[float, float] | None, best: float) -> bool:
+    """Whether the model's 95% interval overlaps the best baseline's (or, without the baseline's, holds its value)."""
+    if mine and theirs:
+        overlap = mine[0] <= theirs[1] and theirs[0] <= mine[1]
+    else:
+        overlap = mine is not None and mine[0] <= best <= mine[1]
+    return overlap
+
+
+def _money_gap(model_name: str, money: dict[str, float] | None) -> tuple[float, str | None, str | None, bool]:
+    """The money: the model against the baseline the page prices (its first), at the analyst's costs — the gap per
+    1,000 rows (> 0: the model is cheaper), the cheaper and the dearer of the two (None without money) and whether
+    the gap is a tie (under MONEY_TIE of what no model costs)."""
+    priced = [n for n in (money or {}) if n not in (model_name, "No model")]
+    gap, cheaper, dearer, tie = 0.0, None, None, True
+    if money and model_name in money and priced:
+        rival = priced[0]
+        gap = money[rival] - money[model_name]  # > 0: the model is cheaper
+        cheaper, dearer = (model_name, rival.lower()) if gap > 0 else (rival, model_name.lower())
+        scale = abs(money.get("No model", 0.0)) or max(abs(money[rival]), abs(money[model_name]), 1e-12)
+        tie = abs(gap) < MONEY_TIE * scale
+    return gap, cheaper, dearer, tie
+
+
 def verdict(model_name: str, metrics: dict[str, float], baselines: dict[str, dict[str, float]], key: str, label: str,
             lower_is_better: bool = False, interval: Sequence[float] | None = None,
             intervals: dict[str, dict[str, Sequence[float]]] | None = None,
@@ -113,25 +137,14 @@ def verdict(model_name: str, metrics: dict[str, float], baselines: dict[str, dic
     best = rivals[best_name]
     mine = _interval((intervals or {}).get(model_name, {}).get(key)) or _interval(interval)
     theirs = _interval((intervals or {}).get(best_name, {}).get(key))
-    if mine and theirs:
-        overlap = mine[0] <= theirs[1] and theirs[0] <= mine[1]
-    else:
-        overlap = mine is not None and mine[0] <= best <= mine[1]
+    overlap = _overlap(mine, theirs, best)
 
     def shown(name: str, v: float, iv: tuple[float, float] | None) -> str:
         return f"{name} {fmt(v)}" + (f" ({fmt(iv[0])}–{fmt(iv[1])})" if iv else "")
 
     both = f"{label} {shown(model_name.lower(), value, mine)} against {shown(best_name.lower(), best, theirs)}"
     lower = " (lower is better)" if lower_is_better else ""
-    # the money: the model against the baseline the page prices (its first), at the analyst's costs
-    priced = [n for n in (money or {}) if n not in (model_name, "No model")]
-    gap, cheaper, dearer, tie = 0.0, None, None, True
-    if money and model_name in money and priced:
-        rival = priced[0]
-        gap = money[rival] - money[model_name]  # > 0: the model is cheaper
-        cheaper, dearer = (model_name, rival.lower()) if gap > 0 else (rival, model_name.lower())
-        scale = abs(money.get("No model", 0.0)) or max(abs(money[rival]), abs(money[model_name]), 1e-12)
-        tie = abs(gap) < MONEY_TIE * scale
+    gap, cheaper, dearer, tie = _money_gap(model_name, money)
     saving = show_money(abs(gap), f"per 1,000 {unit}")
     if overlap:
         if cheaper is None or tie:

@@ -177,6 +177,32 @@ def report_head(table: Table, model: Any, unit: str) -> list:
 WHAT_IF_SHOWN = 9  # what-if inputs shown open; the rest of a wide table sits in an expander
 
 
+def _value_input(box: Any, plan: Any, name: str, current: Any, edited: pd.Series, outside: list[str], key: str,
+                 names: Dictionary) -> None:
+    """One column's input in the what-if, written into `edited`: a coded column picks among the values seen in
+    training, a number is typed (and named in `outside` when beyond the training range), a category picks among
+    its levels. `current`: the recorded value."""
+    if plan.kind == "numeric" and plan.codes:  # a code (sex 0/1, thal 3/6/7): only the values seen in training
+        value = float(current) if pd.notna(current) else float(plan.median)
+        options = plan.codes if value in plan.codes else sorted([*plan.codes, value])
+        edited[name] = box.selectbox(names.label(name), options, index=options.index(value), key=f"{key}_{name}",
+                                     format_func=lambda v, c=name: names.value_label(c, v),
+                                     help="A coded column: the values seen in training.")
+    elif plan.kind == "numeric":
+        value = float(current) if pd.notna(current) else float(plan.median)
+        edited[name] = box.number_input(names.label(name), value=value, key=f"{key}_{name}", format="%g")
+        if plan.low is not None and not plan.low <= edited[name] <= plan.high:
+            outside.append(name)
+            box.badge(f"outside the data ({plan.low:g} to {plan.high:g} in training)", icon=":material/warning:",
+                      color="orange")
+    else:
+        levels = [lv for lv in plan.levels if lv not in ("(other)",)]
+        cur = str(current) if pd.notna(current) else "(missing)"
+        options = levels if cur in levels else [cur, *levels]
+        edited[name] = box.selectbox(names.label(name), options, index=options.index(cur), key=f"{key}_{name}",
+                                     format_func=lambda v, c=name: names.value_label(c, v))
+
+
 def what_if(
     base_row: pd.Series,
     plans: Sequence,
@@ -208,26 +234,7 @@ def what_if(
     for n, name in enumerate(order):
         plan = by_name[name]
         box = cols[n % 3] if n < WHAT_IF_SHOWN or len(order) <= WHAT_IF_SHOWN + 3 else more[n % 3]
-        current = base_row.get(name)
-        if plan.kind == "numeric" and plan.codes:  # a code (sex 0/1, thal 3/6/7): only the values seen in training
-            value = float(current) if pd.notna(current) else float(plan.median)
-            options = plan.codes if value in plan.codes else sorted([*plan.codes, value])
-            edited[name] = box.selectbox(names.label(name), options, index=options.index(value), key=f"{key}_{name}",
-                                         format_func=lambda v, c=name: names.value_label(c, v),
-                                         help="A coded column: the values seen in training.")
-        elif plan.kind == "numeric":
-            value = float(current) if pd.notna(current) else float(plan.median)
-            edited[name] = box.number_input(names.label(name), value=value, key=f"{key}_{name}", format="%g")
-            if plan.low is not None and not plan.low <= edited[name] <= plan.high:
-                outside.append(name)
-                box.badge(f"outside the data ({plan.low:g} to {plan.high:g} in training)", icon=":material/warning:",
-                          color="orange")
-        else:
-            levels = [lv for lv in plan.levels if lv not in ("(other)",)]
-            cur = str(current) if pd.notna(current) else "(missing)"
-            options = levels if cur in levels else [cur, *levels]
-            edited[name] = box.selectbox(names.label(name), options, index=options.index(cur), key=f"{key}_{name}",
-                                         format_func=lambda v, c=name: names.value_label(c, v))
+        _value_input(box, plan, name, base_row.get(name), edited, outside, key, names)
     if answer is not None:
         _outside_warning(outside)
         answer(base_row, edited)
