@@ -19,9 +19,9 @@ def _is_flag(s: pd.Series) -> bool:
     return bool(values) and values <= {0, 1}
 
 
-def column_inputs(df: pd.DataFrame, fp: str) -> tuple[fc.ForecastColumns, fc.ForecastConfig]:
-    """Roles (date, quantity, series ids, drivers, open/closed), data options, horizon and backtest, advanced knobs."""
-    defaults, why = memo("fc_defaults", fp, lambda: fc.guess_columns(df))  # reads every date: once per file
+def _roles(df: pd.DataFrame, fp: str, defaults: fc.ForecastColumns) -> tuple[str, str, list[str], list[str], str]:
+    """The columns' roles, preselected from `defaults`: date, quantity, series ids, drivers known in advance and the
+    open/closed flag ("(none)" when there is none)."""
     names = list(df.columns)
     c1, c2, c3 = st.columns(3)
     date = c1.selectbox("Date column", names, index=names.index(defaults.date), key=f"fc_date_{fp}",
@@ -45,21 +45,11 @@ def column_inputs(df: pd.DataFrame, fp: str) -> tuple[fc.ForecastColumns, fc.For
     open_default = defaults.open_flag if defaults.open_flag in flags else "(none)"
     open_flag = d2.selectbox("Open/closed column (1 = open)", flags, index=flags.index(open_default), key=f"fc_open_{fp}",
                              help="Closed days are forecast as zero by every model and left out of the accuracy figures.")
-    o1, o2, o3 = st.columns(3)
-    columns = fc.ForecastColumns(
-        date=date, target=target, series=tuple(series), drivers=tuple(drivers),
-        open_flag=None if open_flag == "(none)" else open_flag,
-        sum_duplicates=o1.checkbox("Add up rows with the same date and series", key=f"fc_sum_{fp}",
-                                   help="When one series has several rows for a date (several orders a day, say)."),
-        negative_as_zero=o2.checkbox("Treat negative quantities as zero", key=f"fc_neg_{fp}",
-                                     help="Returns are often booked as negative sales; demand cannot be negative."),
-        missing_dates_as_zero=o3.checkbox("A date missing from a series means nothing was sold", value=True, key=f"fc_zero_{fp}",
-                                          help="Untick when missing dates mean 'not recorded': they are then left out of "
-                                               "training and scoring."),
-    )
-    with guard("reading your dates"):
-        freq = memo("fc_freq", content_key(fp, date, target, series), lambda: fc.frequency_of(df, columns), keep=4)
-    st.caption("Preselected: " + "; ".join(f"{role} — {reason}" for role, reason in why.items()) + ".")
+    return date, target, series, drivers, open_flag
+
+
+def _horizon_and_options(fp: str, freq: fc.Frequency) -> fc.ForecastConfig:
+    """The horizon (its default and unit from the frequency found), the backtest windows and the advanced knobs."""
     horizon_option = help_of(fc.ForecastConfig)["horizon"]  # its default depends on the frequency found
     h1, h2, _ = st.columns(3)
     horizon = h1.number_input(f"Forecast horizon ({freq.unit}s ahead)", horizon_option["min"], horizon_option["max"],
@@ -76,6 +66,29 @@ def column_inputs(df: pd.DataFrame, fp: str) -> tuple[fc.ForecastColumns, fc.For
             refit=option_input(a2, fc.ForecastConfig, "refit", key="fc_refit"),
             ets=option_input(a3, fc.ForecastConfig, "ets", key="fc_ets"),
         )
+    return config
+
+
+def column_inputs(df: pd.DataFrame, fp: str) -> tuple[fc.ForecastColumns, fc.ForecastConfig]:
+    """Roles (date, quantity, series ids, drivers, open/closed), data options, horizon and backtest, advanced knobs."""
+    defaults, why = memo("fc_defaults", fp, lambda: fc.guess_columns(df))  # reads every date: once per file
+    date, target, series, drivers, open_flag = _roles(df, fp, defaults)
+    o1, o2, o3 = st.columns(3)
+    columns = fc.ForecastColumns(
+        date=date, target=target, series=tuple(series), drivers=tuple(drivers),
+        open_flag=None if open_flag == "(none)" else open_flag,
+        sum_duplicates=o1.checkbox("Add up rows with the same date and series", key=f"fc_sum_{fp}",
+                                   help="When one series has several rows for a date (several orders a day, say)."),
+        negative_as_zero=o2.checkbox("Treat negative quantities as zero", key=f"fc_neg_{fp}",
+                                     help="Returns are often booked as negative sales; demand cannot be negative."),
+        missing_dates_as_zero=o3.checkbox("A date missing from a series means nothing was sold", value=True, key=f"fc_zero_{fp}",
+                                          help="Untick when missing dates mean 'not recorded': they are then left out of "
+                                               "training and scoring."),
+    )
+    with guard("reading your dates"):
+        freq = memo("fc_freq", content_key(fp, date, target, series), lambda: fc.frequency_of(df, columns), keep=4)
+    st.caption("Preselected: " + "; ".join(f"{role} — {reason}" for role, reason in why.items()) + ".")
+    config = _horizon_and_options(fp, freq)
     return columns, config
 
 

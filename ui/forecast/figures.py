@@ -34,6 +34,15 @@ def forecast_chart(model: fc.ForecastModel, series: str, show: int = 120) -> go.
     fig.update_yaxes(automargin=True)
     fig.update_xaxes(automargin=True)
     fig.add_scatter(x=a["date"], y=a["actual"], name="actual", mode="lines", line=dict(color="#333333", width=1.5))
+    _backtest_traces(fig, bt, method)
+    _future_traces(fig, f, method, chosen)
+    _clip_spikes(fig, a, bt, f)
+    return fig
+
+
+def _backtest_traces(fig: go.Figure, bt, method: str) -> None:
+    """The backtest windows on `fig`: the 80% band, the network, the seasonal naive, AutoETS and (when the page chose
+    it) the combination, one legend entry each."""
     lo, hi = ("chosen_low", "chosen_high") if "chosen_low" in bt else ("model_low", "model_high")
     for w, part in bt.groupby("window"):
         first = w == 1
@@ -50,6 +59,11 @@ def forecast_chart(model: fc.ForecastModel, series: str, show: int = 120) -> go.
         if method == fc.COMBO and "combo" in part:
             fig.add_scatter(x=part["date"], y=part["combo"], name="Combination", legendgroup="combo", showlegend=first,
                             mode="lines", line=dict(color=COLORS[fc.COMBO], dash="dashdot"))
+
+
+def _future_traces(fig: go.Figure, f, method: str, chosen: str) -> None:
+    """The future on `fig`: the 80% band, the network's forecast when another method was chosen, the chosen forecast
+    (`chosen`: its legend name) and where the forecast starts."""
     fig.add_scatter(x=f["date"], y=f["high"], mode="lines", line=dict(width=0), showlegend=False, hoverinfo="skip")
     fig.add_scatter(x=f["date"], y=f["low"], mode="lines", line=dict(width=0), fill="tonexty", fillcolor=BAND,
                     name="80% interval", legendgroup="band")
@@ -62,8 +76,6 @@ def forecast_chart(model: fc.ForecastModel, series: str, show: int = 120) -> go.
     start = f["date"].iloc[0]
     fig.add_vline(x=start, line_dash="dash", line_color=NEUTRAL_COLOR)
     fig.add_annotation(x=start, y=1, yref="paper", text="forecast starts", showarrow=False, xanchor="left", yanchor="bottom")
-    _clip_spikes(fig, a, bt, f)
-    return fig
 
 
 def _clip_spikes(fig: go.Figure, actuals, backtest, future) -> None:

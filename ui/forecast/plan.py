@@ -46,6 +46,54 @@ def _plan_changes(model: fc.ForecastModel, df: pd.DataFrame, series: str, key: s
     return changes
 
 
+def _plan_orders(model: fc.ForecastModel, plan: scn.ScenarioPlan) -> pd.DataFrame | None:
+    """The orders with and without the plan, at the Reorder tab's settings (its defaults until it is opened); None
+    where they could not be computed (the analyst was told)."""
+    lead_key, review_key = reorder_keys(model)
+    decision = dict(lead_time=int(st.session_state.get(lead_key, model.lead_time)),
+                    review_period=int(st.session_state.get(review_key, model.review_period)),
+                    service_level=float(st.session_state.get("fc_service", round(100 * model.service_level))) / 100)
+    orders = None
+    with guard("computing the orders of the plan", stop=False):
+        orders = plan.reorder(**decision)
+    return orders
+
+
+def _plan_cards(model: fc.ForecastModel, summary: pd.DataFrame, orders: pd.DataFrame | None, before: float,
+                after: float, unit: str) -> None:
+    """Units without and with the plan over the horizon, the money difference and the suggested order with the plan."""
+    m = st.columns(4)
+    m[0].metric(f"{unit} over {model.freq.units(model.horizon)}, without the plan", f"{before:,.0f}")
+    m[1].metric(f"{unit} with your plan", f"{after:,.0f}", delta=f"{after - before:+,.0f}")
+    if "difference (money)" in summary:
+        m[2].metric("Money difference", money(float(summary["difference (money)"].sum())),
+                    help="Units times price over the horizon, with the plan minus without it.")
+    if orders is not None:
+        m[3].metric("Suggested order, with the plan", f"{orders['suggested order · with the plan'].sum():,.0f}",
+                    delta=f"{orders['difference in the order'].sum():+,.0f}",
+                    help="Order-up-to quantity (Reorder tab settings, no stock on hand), with the plan; the delta is "
+                         "the change from the order without it.")
+
+
+def _plan_details(model: fc.ForecastModel, plan: scn.ScenarioPlan, summary: pd.DataFrame, orders: pd.DataFrame | None,
+                  target: str, series: list[str] | None, unit: str) -> None:
+    """The plan's chart for one series, the table per series and the orders without and with the plan."""
+    show = target if series else st.selectbox("Show series", plan.ids, key="fc_plan_show")
+    st.plotly_chart(scenario_chart(plan, show, unit), key="fc_plan_chart")
+    others = sorted({SHORT.get(model.method_of(s), s) for s in plan.ids} - {"network"})
+    st.caption("Bands: the 80% interval. Only the network reads drivers"
+               + (f"; for series forecast by {' or '.join(others)} the plan moves that forecast by the network's change, "
+                  "as a ratio per day." if others else "."))
+    st.dataframe(summary, hide_index=True, width="stretch", height=min(320, 36 * (len(summary) + 1)),
+                 column_config={c: st.column_config.NumberColumn(format="%.0f") for c in summary.columns if c != "series"})
+    if orders is not None:
+        st.markdown("**Orders without and with the plan** (the download adds the demand covered and safety stock)")
+        short = orders[["series", "forecast used", *[c for c in orders.columns if c.startswith(("expected demand",
+                        "suggested order"))], "difference in the order"]]
+        st.dataframe(short, hide_index=True, width="stretch", height=min(320, 36 * (len(short) + 1)))
+        download_csv(orders, "Download the plan's orders (CSV)", "scenario_orders.csv", key="fc_plan_dl")
+
+
 def scenario(model: fc.ForecastModel, df: pd.DataFrame | None, run_key: str) -> None:
     """Scenario planning: change the drivers over the horizon (one series or all) → the forecast with its interval and
     the reorder quantity beside the plan without the change, and the difference in units and money."""
@@ -83,24 +131,8 @@ def scenario(model: fc.ForecastModel, df: pd.DataFrame | None, run_key: str) -> 
     summary = plan.summary(price_driver=None if how == typed else how, unit_price=unit_price)
     unit = model.columns.target
     before, after = summary["units without the plan"].sum(), summary["units with the plan"].sum()
-    lead_key, review_key = reorder_keys(model)
-    decision = dict(lead_time=int(st.session_state.get(lead_key, model.lead_time)),
-                    review_period=int(st.session_state.get(review_key, model.review_period)),
-                    service_level=float(st.session_state.get("fc_service", round(100 * model.service_level))) / 100)
-    orders = None
-    with guard("computing the orders of the plan", stop=False):
-        orders = plan.reorder(**decision)
-    m = st.columns(4)
-    m[0].metric(f"{unit} over {model.freq.units(model.horizon)}, without the plan", f"{before:,.0f}")
-    m[1].metric(f"{unit} with your plan", f"{after:,.0f}", delta=f"{after - before:+,.0f}")
-    if "difference (money)" in summary:
-        m[2].metric("Money difference", money(float(summary["difference (money)"].sum())),
-                    help="Units times price over the horizon, with the plan minus without it.")
-    if orders is not None:
-        m[3].metric("Suggested order, with the plan", f"{orders['suggested order · with the plan'].sum():,.0f}",
-                    delta=f"{orders['difference in the order'].sum():+,.0f}",
-                    help="Order-up-to quantity (Reorder tab settings, no stock on hand), with the plan; the delta is "
-                         "the change from the order without it.")
+    orders = _plan_orders(model, plan)
+    _plan_cards(model, summary, orders, before, after, unit)
     if plan.outside:
         st.warning("; ".join(f"{d} goes outside the values seen in the history ({lo:g} to {hi:g})"
                              for d, (lo, hi) in plan.outside.items())
@@ -110,17 +142,4 @@ def scenario(model: fc.ForecastModel, df: pd.DataFrame | None, run_key: str) -> 
     share = f" ({(after - before) / before:+.1%})" if before > 0 else ""
     st.markdown(f"**Your plan** ({what}) {'adds' if after >= before else 'takes away'} **{abs(after - before):,.0f} "
                 f"{unit}**{share} over the horizon for {target.lower() if target == everyone else target}.")
-    show = target if series else st.selectbox("Show series", plan.ids, key="fc_plan_show")
-    st.plotly_chart(scenario_chart(plan, show, unit), key="fc_plan_chart")
-    others = sorted({SHORT.get(model.method_of(s), s) for s in plan.ids} - {"network"})
-    st.caption("Bands: the 80% interval. Only the network reads drivers"
-               + (f"; for series forecast by {' or '.join(others)} the plan moves that forecast by the network's change, "
-                  "as a ratio per day." if others else "."))
-    st.dataframe(summary, hide_index=True, width="stretch", height=min(320, 36 * (len(summary) + 1)),
-                 column_config={c: st.column_config.NumberColumn(format="%.0f") for c in summary.columns if c != "series"})
-    if orders is not None:
-        st.markdown("**Orders without and with the plan** (the download adds the demand covered and safety stock)")
-        short = orders[["series", "forecast used", *[c for c in orders.columns if c.startswith(("expected demand",
-                        "suggested order"))], "difference in the order"]]
-        st.dataframe(short, hide_index=True, width="stretch", height=min(320, 36 * (len(short) + 1)))
-        download_csv(orders, "Download the plan's orders (CSV)", "scenario_orders.csv", key="fc_plan_dl")
+    _plan_details(model, plan, summary, orders, target, series, unit)
