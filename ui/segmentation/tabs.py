@@ -27,6 +27,54 @@ def download_customers(model: seg.SegmentationModel, names: Sequence[str], key: 
     download_csv(table, f"Download customer → segment ({len(table):,} rows, CSV)", "customer_segments.csv", key)
 
 
+def _segments(model: seg.SegmentationModel, key: str) -> tuple[seg.SegmentationModel, list[str]]:
+    """The Segments tab: the headline, the names editor, sizes, the heatmap and the profiles; returns the model with
+    the names as shown, and those names."""
+    headline(model)
+    model = model.decide(names=names_editor(model, key=f"seg_names_{key}"))  # renamed: saved with the model file
+    names = model.names
+    update_offer("segmentation", key, model.to_bytes)  # a link created now stores the names as shown
+    # one chart per row: beside the sizes, a heatmap of every column per segment had ~180 px and spilled its text
+    st.plotly_chart(sizes_chart(model, names), key="seg_sizes")
+    st.caption("Grey: share of customers; green: share of net revenue. A small bar next to a tall green one is a "
+               "small group that brings in much of the money." if model.columns.shape == seg.TRANSACTIONS
+               else "Share of customers in each segment.")
+    st.plotly_chart(comparison_heatmap(model, names), key="seg_heat")
+    st.caption("Orange: well above the average customer, blue: well below (on the scaled, log where stated, features); "
+               "the numbers are each segment's median.")
+    st.markdown("**Segment profiles** (medians; categories show the most common value)")
+    st.dataframe(profile_table(model, names), width="stretch")
+    download_customers(model, names, key="seg_download_segments")
+    return model, names
+
+
+def _explanations(model: seg.SegmentationModel, names: Sequence[str], key: str) -> None:
+    """The Explanations tab: what pulls customers into a segment (SHAP of the soft assignment), then one customer:
+    why this segment, and the what-if."""
+    st.info(f"**What is explained:** the *soft assignment* — each segment's pull on a customer is the softmax of "
+            "minus the squared distance to its centre. Its most likely segment is the k-means segment for "
+            f"{pct(model.metrics['soft_agreement'])} of customers (exact by construction), and because its "
+            "scores are linear in the scaled features, the SHAP values are exact and add up to the score.",
+            icon=":material/info:")
+    st.markdown("**Across customers: what pulls them into a segment**")
+    j = st.selectbox("Segment", range(model.k), format_func=lambda i: f"{i + 1} · {names[i]}", key="seg_exp_segment")
+    with guard("explaining the segments", stop=False):
+        sample = memo("seg_exp_rows", key, lambda: model.customers[model.features].sample(
+            min(500, len(model.customers)), random_state=0))
+        exp = memo("seg_exp_global", f"{key}_{j}_{names[j]}", lambda: model.explain_features(sample, j), keep=12)
+        global_explanation(exp, names[j], key="seg_exp_global", labels=model.dictionary)
+    st.markdown("**One customer: why this segment**")
+    cid = customer_picker(model, names, key="seg_drill")
+    if cid is not None:
+        with guard("explaining this customer", stop=False):
+            one = model.customers.loc[[cid], model.features]
+            seg_j = int(model.customers.loc[cid, "_segment"])
+            exp_one = model.explain_features(one, seg_j)
+            _, proba = model.assign(model.encode(one))
+            customer_view(model, cid, names, exp_one, proba[0], key="seg_drill")
+        customer_what_if(model, cid, names, key="seg")
+
+
 def results(model: seg.SegmentationModel, key: str, run_id: str | None, dataset_name: str) -> None:
     """Step 4: the tabs, for a model trained now or reopened from a share link (`key` identifies the run)."""
     st.subheader("4 · Results")
@@ -34,21 +82,7 @@ def results(model: seg.SegmentationModel, key: str, run_id: str | None, dataset_
         ["Segments", "Map", "Quality", "Explanations", "Score new data", "Share"])
 
     with segments:
-        headline(model)
-        model = model.decide(names=names_editor(model, key=f"seg_names_{key}"))  # renamed: saved with the model file
-        names = model.names
-        update_offer("segmentation", key, model.to_bytes)  # a link created now stores the names as shown
-        # one chart per row: beside the sizes, a heatmap of every column per segment had ~180 px and spilled its text
-        st.plotly_chart(sizes_chart(model, names), key="seg_sizes")
-        st.caption("Grey: share of customers; green: share of net revenue. A small bar next to a tall green one is a "
-                   "small group that brings in much of the money." if model.columns.shape == seg.TRANSACTIONS
-                   else "Share of customers in each segment.")
-        st.plotly_chart(comparison_heatmap(model, names), key="seg_heat")
-        st.caption("Orange: well above the average customer, blue: well below (on the scaled, log where stated, features); "
-                   "the numbers are each segment's median.")
-        st.markdown("**Segment profiles** (medians; categories show the most common value)")
-        st.dataframe(profile_table(model, names), width="stretch")
-        download_customers(model, names, key="seg_download_segments")
+        model, names = _segments(model, key)
 
     with spread:
         fig, shown = map_chart(model, names)
@@ -63,28 +97,7 @@ def results(model: seg.SegmentationModel, key: str, run_id: str | None, dataset_
                 st.markdown(f"- {plain(note)}")
 
     with expl:
-        st.info(f"**What is explained:** the *soft assignment* — each segment's pull on a customer is the softmax of "
-                "minus the squared distance to its centre. Its most likely segment is the k-means segment for "
-                f"{pct(model.metrics['soft_agreement'])} of customers (exact by construction), and because its "
-                "scores are linear in the scaled features, the SHAP values are exact and add up to the score.",
-                icon=":material/info:")
-        st.markdown("**Across customers: what pulls them into a segment**")
-        j = st.selectbox("Segment", range(model.k), format_func=lambda i: f"{i + 1} · {names[i]}", key="seg_exp_segment")
-        with guard("explaining the segments", stop=False):
-            sample = memo("seg_exp_rows", key, lambda: model.customers[model.features].sample(
-                min(500, len(model.customers)), random_state=0))
-            exp = memo("seg_exp_global", f"{key}_{j}_{names[j]}", lambda: model.explain_features(sample, j), keep=12)
-            global_explanation(exp, names[j], key="seg_exp_global", labels=model.dictionary)
-        st.markdown("**One customer: why this segment**")
-        cid = customer_picker(model, names, key="seg_drill")
-        if cid is not None:
-            with guard("explaining this customer", stop=False):
-                one = model.customers.loc[[cid], model.features]
-                seg_j = int(model.customers.loc[cid, "_segment"])
-                exp_one = model.explain_features(one, seg_j)
-                _, proba = model.assign(model.encode(one))
-                customer_view(model, cid, names, exp_one, proba[0], key="seg_drill")
-            customer_what_if(model, cid, names, key="seg")
+        _explanations(model, names, key)
 
     with score:
         score_new_data(model, "seg")
