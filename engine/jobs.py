@@ -203,58 +203,78 @@ class JobRunner:
             job.events.append(dict(event))
 
         def run() -> None:
-            with self._queue_lock:
-                if job._done.is_set():  # cancelled while it waited
-                    return
-                job._drop = None  # a worker has it now: cancel reaches it through its cancel signal
-                if job._cancel.is_set():
-                    job.status, job.finished = CANCELLED, time.time()
-                    job._done.set()
-            if job._done.is_set():
-                self._next_of(job.owner)
-                return
-            try:
-                job.result = self._execute(job, fn, args, kwargs, progress)
-                job.status = DONE
-            except Cancelled:
-                if job._cancel.is_set():
-                    job.status = CANCELLED
-                else:  # the server's deadline, not the analyst, stopped it
-                    job.error, job.status = _over_time(job.max_seconds), FAILED
-            except DataError as exc:
-                job.error, job.status = exc.message, FAILED
-            except RunnerLost as exc:
-                log.error("job %s (%s) could not run: %s", job.id, name, exc.detail)
-                job.error, job.status = exc.message, FAILED
-            except JobFailed as exc:
-                job.error_id = secrets.token_hex(4)
-                log.error("job %s (%s) failed, error id %s: %s", job.id, name, job.error_id, exc)
-                job.error, job.status = exc.message.format(error_id=job.error_id), FAILED
-            except Exception:  # a bug: the traceback goes to the log, the analyst gets an id
-                job.error_id = secrets.token_hex(4)
-                log.error("job %s (%s) failed, error id %s\n%s", job.id, name, job.error_id, traceback.format_exc())
-                job.error = (
-                    "Sorry — something went wrong on our side while training. "
-                    f"Please try again; if it keeps happening, report error id {job.error_id}."
-                )
-                job.status = FAILED
-            finally:
-                job.finished = time.time()
-                job._done.set()
-                self._next_of(job.owner)
+            self._run_job(job, fn, args, kwargs, progress)
 
         def drop() -> None:
-            with self._queue_lock:
-                if job._drop is None or job._done.is_set():
-                    return
-                job._drop = None
-                job.status, job.finished = CANCELLED, time.time()
-                job._done.set()
-                held = self._held.get(job.owner, [])
-                self._held[job.owner] = [(j, r) for j, r in held if j is not job]
-            self._next_of(job.owner)
+            self._drop_waiting(job)
 
         job._drop = drop
+        hold = self._enqueue(job, run)
+        _register(job)
+        if not hold:
+            self._pool.submit(run)
+        return job
+
+    def _run_job(self, job: Job, fn: Callable[..., Any], args: tuple, kwargs: dict, progress) -> None:
+        """On a worker: run the job unless it was cancelled while it waited, record how it ended, then hand its
+        session's next waiting job to a worker."""
+        with self._queue_lock:
+            if job._done.is_set():  # cancelled while it waited
+                return
+            job._drop = None  # a worker has it now: cancel reaches it through its cancel signal
+            if job._cancel.is_set():
+                job.status, job.finished = CANCELLED, time.time()
+                job._done.set()
+        if job._done.is_set():
+            self._next_of(job.owner)
+            return
+        name = job.name
+        try:
+            job.result = self._execute(job, fn, args, kwargs, progress)
+            job.status = DONE
+        except Cancelled:
+            if job._cancel.is_set():
+                job.status = CANCELLED
+            else:  # the server's deadline, not the analyst, stopped it
+                job.error, job.status = _over_time(job.max_seconds), FAILED
+        except DataError as exc:
+            job.error, job.status = exc.message, FAILED
+        except RunnerLost as exc:
+            log.error("job %s (%s) could not run: %s", job.id, name, exc.detail)
+            job.error, job.status = exc.message, FAILED
+        except JobFailed as exc:
+            job.error_id = secrets.token_hex(4)
+            log.error("job %s (%s) failed, error id %s: %s", job.id, name, job.error_id, exc)
+            job.error, job.status = exc.message.format(error_id=job.error_id), FAILED
+        except Exception:  # a bug: the traceback goes to the log, the analyst gets an id
+            job.error_id = secrets.token_hex(4)
+            log.error("job %s (%s) failed, error id %s\n%s", job.id, name, job.error_id, traceback.format_exc())
+            job.error = (
+                "Sorry — something went wrong on our side while training. "
+                f"Please try again; if it keeps happening, report error id {job.error_id}."
+            )
+            job.status = FAILED
+        finally:
+            job.finished = time.time()
+            job._done.set()
+            self._next_of(job.owner)
+
+    def _drop_waiting(self, job: Job) -> None:
+        """Cancel a job no worker has picked up yet: it ends now, and leaves its session's waiting line."""
+        with self._queue_lock:
+            if job._drop is None or job._done.is_set():
+                return
+            job._drop = None
+            job.status, job.finished = CANCELLED, time.time()
+            job._done.set()
+            held = self._held.get(job.owner, [])
+            self._held[job.owner] = [(j, r) for j, r in held if j is not job]
+        self._next_of(job.owner)
+
+    def _enqueue(self, job: Job, run: Callable[[], None]) -> bool:
+        """Count the job against its session's limit (SessionBusy over it) and queue it: held behind the session's own
+        job (True: `run` is handed to a worker when that one ends), else in the server's queue (False)."""
+        owner = job.owner
         with self._queue_lock:
             if owner:
                 mine = [j for j in self._owned.get(owner, []) if j.active]
@@ -266,10 +286,7 @@ class JobRunner:
                 self._held.setdefault(owner, []).append((job, run))
             else:
                 self._waiting.append(job)
-        _register(job)
-        if not hold:
-            self._pool.submit(run)
-        return job
+        return hold
 
     def _next_of(self, owner: str) -> None:
         """A job of `owner` ended: hand its next waiting job to a worker."""

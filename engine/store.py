@@ -1,10 +1,10 @@
-"""The run store: runs an analyst chose to share, on the back ends of engine/backends.py.
+"""The run store: runs an analyst chose to share, on the back ends of engine/backends/.
 
 Nothing is written here by training: a run arrives only when the analyst presses **Create share
 link** (ui/share.py calls `RunStore.save`). Every run expires after EXPLORER_RUN_TTL_DAYS (default
 30), and its creator can delete it at any time.
 
-Where runs are kept (one code path for all of them, see engine/backends.py):
+Where runs are kept (one code path for all of them, see engine/backends/):
     EXPLORER_RUN_STORE   a folder (default ~/.local/share/ai-scenario-explorer, SQLite `index.sqlite`
                          inside) or postgresql://user:password@host:5432/database
     EXPLORER_ARTIFACTS   a folder (default: the run-store folder) or s3://bucket/prefix
@@ -27,7 +27,7 @@ analyst creating many links never removes another's. Runs made while signed out 
 (nobody). Expiry, retention and delete are the same statements on every back end; on SQLite a delete
 leaves no copy of the row in the database file or its WAL (`secure_delete`, then a checkpoint).
 
-A store written by an earlier version is migrated in place when opened (engine/backends.py): its
+A store written by an earlier version is migrated in place when opened (engine/backends/schema.py): its
 runs become "anyone with the link" runs expiring TTL days after creation.
 
 An unreachable database or bucket raises `StoreUnavailable` (a DataError with a sentence).

@@ -3,7 +3,7 @@ fastText-style network over it (a bag of n-gram embeddings, averaged, then one l
 
 Why written here rather than taken from a library: no pretrained weights can be fetched at run time, so a
 tokenizer from a model hub (Hugging Face `tokenizers`) would have to be trained here anyway, and the model file
-must stay safetensors + JSON. scikit-learn's vectorisers are the baselines' (engine/customer_service.py); the
+must stay safetensors + JSON. scikit-learn's vectorisers are the baselines' (engine/customer_service/scores.py); the
 network needs ids it can embed, with each feature traced back to the word it came from so an explanation can
 highlight words in the message.
 

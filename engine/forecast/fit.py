@@ -135,10 +135,63 @@ def _train_backtest_network(panel: Panel, cuts: list[int], columns: ForecastColu
     return _Network(inputs, enc, net, history, len(Xtr))
 
 
+@dataclass
+class _Windows:
+    """The backtest windows of every series (series, window, step): the actuals, which are known and open, the
+    network's quantiles and totals and seasonal naive's forecast (closed days zero), and each series' MASE scale."""
+
+    origins: list[np.ndarray]
+    actual: np.ndarray
+    known: np.ndarray
+    open_: np.ndarray
+    mask: np.ndarray  # known and open: what the accuracy figures count
+    qa: np.ndarray  # the network's quantiles
+    ta: np.ndarray  # the network's running-total levels
+    sn: np.ndarray  # seasonal naive
+    mase_den: np.ndarray
+
+
+@dataclass
+class _Choice:
+    """The page's choice among the candidates scored on the same windows."""
+
+    metrics: dict[str, float]  # the chosen forecasts'
+    candidate_metrics: dict[str, dict[str, float]]
+    overall: str
+    picks: list[str]
+    note: str
+    chosen: ch.Candidate
+    combo: np.ndarray  # the combination's point forecast
+    ta: np.ndarray  # the totals, rescaled to the chosen forecasts where the network is not the pick
+
+
 def _backtest(panel: Panel, cuts: list[int], first: _Network, columns: ForecastColumns, config: ForecastConfig, cancel,
               notes: list[str], timings: dict[str, float]) -> _Backtest:
     """k origins per series, each seeing actuals up to itself; the network and the baselines on the same windows."""
-    S, H, k, m, freq = panel.series, panel.horizon, panel.windows, panel.freq.season, panel.freq
+    w = _windows(panel, cuts, first)
+    m, freq = panel.freq.season, panel.freq
+    if any(c <= m + 1 for c in cuts):
+        notes.append(f"Some series have less than a season ({freq.units(m)}) of history before the backtest: seasonal naive "
+                     "repeats their last value there, and their MASE compares with the step-to-step change.")
+    if np.isnan(w.mase_den).any():
+        notes.append(f"MASE leaves out {int(np.isnan(w.mase_den).sum()):,} series whose history never changes over a season.")
+    _, per_model = scores(w.actual, w.qa[..., 1], w.mask, w.mase_den, w.qa[..., 0], w.qa[..., 2])
+    sn_metrics, per_sn = scores(w.actual, w.sn, w.mask, w.mase_den)
+    baseline_metrics = {SNAIVE: sn_metrics}
+    per_series = {MODEL: per_model, SNAIVE: per_sn}
+    ets, ets_lo, ets_hi = _ets_baseline(panel, w, config, cancel, notes, timings, baseline_metrics, per_series)
+    if columns.open_flag:
+        notes.append("Days marked closed are forecast as zero by every model and left out of the accuracy figures.")
+    c = _choose(panel, w, ets, ets_lo, ets_hi, per_series)
+    total_coverage = _total_coverage(w, c.ta)
+    table = _backtest_table(panel, w, c, ets, ets_lo, ets_hi)
+    return _Backtest(w.origins, c.metrics, baseline_metrics, per_series, table, total_coverage, c.candidate_metrics,
+                     c.overall, c.picks, c.note)
+
+
+def _windows(panel: Panel, cuts: list[int], first: _Network) -> _Windows:
+    """The backtest network's and seasonal naive's forecasts of every window, beside the actuals."""
+    S, H, k, m = panel.series, panel.horizon, panel.windows, panel.freq.season
     origins = [np.array([cut + j * H for j in range(k)]) for cut in cuts]
     actual = np.zeros((len(S), k, H))
     known = np.zeros((len(S), k, H), bool)
@@ -160,26 +213,25 @@ def _backtest(panel: Panel, cuts: list[int], first: _Network, columns: ForecastC
     qa[~open_] = 0.0
     sn[~open_] = 0.0
     mase_den = np.array([mase_scale(np.nan_to_num(s.y, nan=0.0), s.known, c, m) for s, c in zip(S, cuts)])
-    if any(c <= m + 1 for c in cuts):
-        notes.append(f"Some series have less than a season ({freq.units(m)}) of history before the backtest: seasonal naive "
-                     "repeats their last value there, and their MASE compares with the step-to-step change.")
-    if np.isnan(mase_den).any():
-        notes.append(f"MASE leaves out {int(np.isnan(mase_den).sum()):,} series whose history never changes over a season.")
-    _, per_model = scores(actual, qa[..., 1], mask, mase_den, qa[..., 0], qa[..., 2])
-    sn_metrics, per_sn = scores(actual, sn, mask, mase_den)
-    baseline_metrics = {SNAIVE: sn_metrics}
-    per_series = {MODEL: per_model, SNAIVE: per_sn}
+    return _Windows(origins, actual, known, open_, mask, qa, ta, sn, mase_den)
+
+
+def _ets_baseline(panel: Panel, w: _Windows, config: ForecastConfig, cancel, notes: list[str],
+                  timings: dict[str, float], baseline_metrics: dict, per_series: dict) -> tuple[Any, Any, Any]:
+    """AutoETS on the same windows (point, low, high; Nones when skipped), its scores added to `baseline_metrics`
+    and `per_series`."""
+    S, H, k, m = panel.series, panel.horizon, panel.windows, panel.freq.season
     ets = ets_lo = ets_hi = None
     if config.ets and len(S) <= config.ets_max_series:
         t0 = time.perf_counter()
         try:
-            ets, ets_lo, ets_hi, failed = ets_backtest(S, origins, H, m, cancel)
+            ets, ets_lo, ets_hi, failed = ets_backtest(S, w.origins, H, m, cancel)
         except ImportError:
             notes.append("The AutoETS baseline was skipped: the statsforecast package is not installed here.")
         else:
             for arr in (ets, ets_lo, ets_hi):
-                arr[~open_] = 0.0
-            baseline_metrics[ETS], per_series[ETS] = scores(actual, ets, mask, mase_den, ets_lo, ets_hi)
+                arr[~w.open_] = 0.0
+            baseline_metrics[ETS], per_series[ETS] = scores(w.actual, ets, w.mask, w.mase_den, ets_lo, ets_hi)
             if failed:
                 notes.append(f"AutoETS could not fit {failed:,} of {len(S) * k:,} series-windows; those use seasonal "
                              "naive's forecast instead.")
@@ -187,46 +239,57 @@ def _backtest(panel: Panel, cuts: list[int], first: _Network, columns: ForecastC
     elif config.ets:
         notes.append(f"The AutoETS baseline was skipped: {len(S):,} series is more than {config.ets_max_series:,} "
                      "(it fits one model per series and window).")
-    if columns.open_flag:
-        notes.append("Days marked closed are forecast as zero by every model and left out of the accuracy figures.")
+    return ets, ets_lo, ets_hi
 
-    # the page's choice: every candidate on the same windows, the best used (per series where there are 2+ windows)
+
+def _choose(panel: Panel, w: _Windows, ets, ets_lo, ets_hi, per_series: dict) -> _Choice:
+    """The page's choice: every candidate on the same windows, the best used (per series where there are 2+ windows);
+    the chosen forecasts' and the combination's per-series scores added to `per_series`."""
+    k, open_, qa = panel.windows, w.open_, w.qa
     net = ch.Candidate(qa[..., 1], qa[..., 0], qa[..., 2])
-    cands = ch.candidates(net, sn, ch.Candidate(ets, ets_lo, ets_hi) if ets is not None else None)
+    cands = ch.candidates(net, w.sn, ch.Candidate(ets, ets_lo, ets_hi) if ets is not None else None)
     scored = {}
     for name, c in cands.items():
         for arr in (c.point, c.low, c.high):
             arr[~open_] = 0.0
-        scored[name] = scores(actual, c.point, mask, mase_den, c.low, c.high)
+        scored[name] = scores(w.actual, c.point, w.mask, w.mase_den, c.low, c.high)
     overall, picks = ch.choose({n: per["mae"] for n, (_, per) in scored.items()},
                                {n: m["mase"] for n, (m, _) in scored.items()}, k)
     chosen = ch.pick(cands, picks)
-    metrics, per_series[ch.CHOICE] = scores(actual, chosen.point, mask, mase_den, chosen.low, chosen.high)
+    metrics, per_series[ch.CHOICE] = scores(w.actual, chosen.point, w.mask, w.mase_den, chosen.low, chosen.high)
     per_series[ch.COMBO] = scored[ch.COMBO][1]
     candidate_metrics = {MODEL: scored[MODEL][0], ch.COMBO: scored[ch.COMBO][0]}
     all_metrics = {**{n: m for n, (m, _) in scored.items()}, ch.CHOICE: metrics}
     choice_note = ch.sentence(overall, picks, all_metrics, ets is not None)
-    ta = ch.rescale_totals(ta, qa[..., 1], chosen.point) if picks.count(MODEL) < len(picks) else ta
+    ta = ch.rescale_totals(w.ta, qa[..., 1], chosen.point) if picks.count(MODEL) < len(picks) else w.ta
+    return _Choice(metrics, candidate_metrics, overall, picks, choice_note, chosen, cands[ch.COMBO].point, ta)
 
-    # are the totals behind the reorder quantities honest? share of whole-window totals at or below each level
-    whole = known.all(-1)
-    tot = actual.sum(-1)
-    total_coverage = {f"{q:g}": float((tot[whole] <= ta[..., -1, j][whole] + 1e-9).mean()) if whole.any() else float("nan")
-                      for j, q in enumerate(TOTAL_LEVELS)}
+
+def _total_coverage(w: _Windows, ta: np.ndarray) -> dict[str, float]:
+    """Are the totals behind the reorder quantities honest? Share of whole-window totals at or below each level."""
+    whole = w.known.all(-1)
+    tot = w.actual.sum(-1)
+    return {f"{q:g}": float((tot[whole] <= ta[..., -1, j][whole] + 1e-9).mean()) if whole.any() else float("nan")
+            for j, q in enumerate(TOTAL_LEVELS)}
+
+
+def _backtest_table(panel: Panel, w: _Windows, c: _Choice, ets, ets_lo, ets_hi) -> pd.DataFrame:
+    """One row per series, window and step: the actual, whether it counts, and every method's forecast."""
+    S, H, k, freq = panel.series, panel.horizon, panel.windows, panel.freq
+    qa, chosen = w.qa, c.chosen
     table = pd.DataFrame({
         "series": np.repeat(panel.ids, k * H),
         "window": np.tile(np.repeat(np.arange(1, k + 1), H), len(S)),
         "date": np.concatenate([freq.dates(s.start, s.n)[s.n - k * H:] for s in S]),
-        "actual": actual.ravel(), "evaluated": mask.ravel(),
+        "actual": w.actual.ravel(), "evaluated": w.mask.ravel(),
         "model_low": qa[..., 0].ravel(), "model": qa[..., 1].ravel(), "model_high": qa[..., 2].ravel(),
-        "snaive": sn.ravel(), "combo": cands[ch.COMBO].point.ravel(),
+        "snaive": w.sn.ravel(), "combo": c.combo.ravel(),
         "chosen_low": chosen.low.ravel(), "chosen": chosen.point.ravel(), "chosen_high": chosen.high.ravel(),
-        "method": np.repeat(picks, k * H),
+        "method": np.repeat(c.picks, k * H),
     })
     if ets is not None:
         table["ets"], table["ets_low"], table["ets_high"] = ets.ravel(), ets_lo.ravel(), ets_hi.ravel()
-    return _Backtest(origins, metrics, baseline_metrics, per_series, table, total_coverage, candidate_metrics, overall,
-                     picks, choice_note)
+    return table
 
 
 def _refit(panel: Panel, first: _Network, columns: ForecastColumns, config: ForecastConfig, rng: np.random.Generator,

@@ -92,6 +92,38 @@ def transactions_to_customers(df: pd.DataFrame, columns: SegmentationColumns, re
     _columns_present(df, roles, ("customer", "date", "price"))
     notes: list[str] = []
     n_in = len(df)
+    frame, cancel_flag = _invoice_lines(df, columns, notes)
+    frame, cancel_flag, last_day = _purchase_lines(frame, cancel_flag, columns, notes)
+    is_return = (frame["quantity"].to_numpy() < 0) | cancel_flag
+    n_ret = int(is_return.sum())
+    if n_ret:
+        notes.append(f"Counted {n_ret:,} cancellation or return rows (negative quantity"
+                     + (" or an invoice starting with 'C'" if columns.invoice else "")
+                     + ") as returns: they lower net spend and raise the return rate, but are not orders.")
+    buys, rets = frame[~is_return], frame[is_return]
+    if buys.empty:
+        raise DataError("After removing returns and rows without a price, no purchases are left. "
+                        "Export purchases as well as returns.")
+    ref = _reference_day(reference_date, buys, last_day)
+    feats, negative = _rfm_features(buys, rets, ref)
+    only_returns = sorted(set(frame["customer"]) - set(feats.index))
+    if only_returns:
+        notes.append(f"Left out {len(only_returns):,} customers who only returned or cancelled items in this period "
+                     "(nothing bought, so no recency or spend).")
+    if negative:
+        notes.append(f"{negative:,} customers returned more than they bought in this period (returns of earlier "
+                     "purchases); their net spend counts as 0 and their return rate as 1.")
+    notes.append(f"Recency and tenure count back from {ref.date()}"
+                 + (" (the day after the last invoice)." if not reference_date else " (the reference date you chose)."))
+    _enough_customers(len(feats), "customer with purchases" if len(feats) == 1 else "customers with purchases")
+    return Prepared(feats, notes, feats[MONETARY].copy(), str(ref.date()),
+                    {"rows": n_in, "rows used": int(len(frame)), "customers": int(len(feats))})
+
+
+def _invoice_lines(df: pd.DataFrame, columns: SegmentationColumns, notes: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
+    """The lines of known customers as customer, date, quantity, amount, invoice (the day when there is no invoice
+    column), and which lines are cancellations (an invoice starting with 'C')."""
+    n_in = len(df)
     ids = id_strings(df[columns.customer])
     no_id = ids.isna()
     if no_id.all():
@@ -133,6 +165,13 @@ def transactions_to_customers(df: pd.DataFrame, columns: SegmentationColumns, re
         frame["invoice"] = pd.Series(dates.dt.strftime("%Y-%m-%d")).to_numpy()
         cancel_flag = np.zeros(len(frame), bool)
         notes.append("No invoice column was picked: each day a customer bought something counts as one order.")
+    return frame, cancel_flag
+
+
+def _purchase_lines(frame: pd.DataFrame, cancel_flag: np.ndarray, columns: SegmentationColumns,
+                    notes: list[str]) -> tuple[pd.DataFrame, np.ndarray, pd.Timestamp]:
+    """The lines left after dropping those without a date or amount and those with no price (free items,
+    write-offs), with their cancellation flags, and the export's last invoice day."""
     missing = frame["date"].isna() | frame["amount"].isna()
     n_missing_values = int((frame["amount"].isna() & frame["date"].notna()).sum())
     if n_missing_values:
@@ -156,17 +195,12 @@ def transactions_to_customers(df: pd.DataFrame, columns: SegmentationColumns, re
         what = "a zero or negative unit price or a zero quantity" if columns.quantity else "a zero amount"
         notes.append(f"Dropped {int(bad_price.sum()):,} rows with {what} (free items, write-offs, accounting "
                      "adjustments): they say nothing about what a customer spends.")
-    frame, cancel_flag = frame[~bad_price], cancel_flag[~bad_price]
-    is_return = (frame["quantity"].to_numpy() < 0) | cancel_flag
-    n_ret = int(is_return.sum())
-    if n_ret:
-        notes.append(f"Counted {n_ret:,} cancellation or return rows (negative quantity"
-                     + (" or an invoice starting with 'C'" if columns.invoice else "")
-                     + ") as returns: they lower net spend and raise the return rate, but are not orders.")
-    buys, rets = frame[~is_return], frame[is_return]
-    if buys.empty:
-        raise DataError("After removing returns and rows without a price, no purchases are left. "
-                        "Export purchases as well as returns.")
+    return frame[~bad_price], cancel_flag[~bad_price], last_day
+
+
+def _reference_day(reference_date: str, buys: pd.DataFrame, last_day: pd.Timestamp) -> pd.Timestamp:
+    """The day recency and tenure count back from: the analyst's date (after the last purchase), else the day after
+    the last invoice."""
     if reference_date:
         try:
             ref = pd.Timestamp(reference_date).normalize()
@@ -177,6 +211,11 @@ def transactions_to_customers(df: pd.DataFrame, columns: SegmentationColumns, re
                             f"({_day(buys['date'].max()).date()}). Pick a later date, or leave it empty.")
     else:
         ref = last_day + pd.Timedelta(days=1)
+    return ref
+
+
+def _rfm_features(buys: pd.DataFrame, rets: pd.DataFrame, ref: pd.Timestamp) -> tuple[pd.DataFrame, int]:
+    """The RFM+ features per customer who bought something, and how many returned more than they bought."""
     g = buys.groupby("customer", sort=True)
     gross = g["amount"].sum()
     feats = pd.DataFrame({
@@ -193,18 +232,7 @@ def transactions_to_customers(df: pd.DataFrame, columns: SegmentationColumns, re
     feats = feats[list(RFM_FEATURES)]
     feats.index = feats.index.astype(str)
     feats.index.name = "customer"
-    only_returns = sorted(set(frame["customer"]) - set(feats.index))
-    if only_returns:
-        notes.append(f"Left out {len(only_returns):,} customers who only returned or cancelled items in this period "
-                     "(nothing bought, so no recency or spend).")
-    if negative:
-        notes.append(f"{negative:,} customers returned more than they bought in this period (returns of earlier "
-                     "purchases); their net spend counts as 0 and their return rate as 1.")
-    notes.append(f"Recency and tenure count back from {ref.date()}"
-                 + (" (the day after the last invoice)." if not reference_date else " (the reference date you chose)."))
-    _enough_customers(len(feats), "customer with purchases" if len(feats) == 1 else "customers with purchases")
-    return Prepared(feats, notes, feats[MONETARY].copy(), str(ref.date()),
-                    {"rows": n_in, "rows used": int(len(frame)), "customers": int(len(feats))})
+    return feats, negative
 
 
 def _enough_customers(n: int, what: str) -> None:
