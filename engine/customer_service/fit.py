@@ -24,28 +24,26 @@ def _intervals(y: np.ndarray, scores: dict[str, np.ndarray], n: int, seed: int) 
     return evaluate.bootstrap(y, scores, METRICS, n, seed, valid=lambda yy: True)
 
 
-def fit(df: pd.DataFrame, columns: Columns, config: Config = Config(), progress=None, cancel=None, *,
-        test_rows: np.ndarray | None = None) -> CustomerServiceModel:
-    """Train the network(s) and both baselines on one stratified split; measure all on the held-out messages.
-    `test_rows` (positions in `df`) fixes the held-out messages (the benchmark uses Banking77's own test split)."""
-    prep = prepare(df, columns, config)
-    report = Progress(progress)
-    y, K = prep.y, len(prep.classes)
+def _split(rows: np.ndarray, y: np.ndarray, config: Config,
+           test_rows: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(train, validation, held-out) positions: stratified, or the given held-out rows and a stratified rest."""
     try:
         if test_rows is None:
-            train, val, test = binary.split(y, config.test_fraction, config.val_fraction, config.seed)
-        else:
-            held = np.isin(prep.rows, np.asarray(test_rows))
-            tv, test = np.flatnonzero(~held), np.flatnonzero(held)
-            from sklearn.model_selection import train_test_split
-            train, val = train_test_split(tv, test_size=config.val_fraction, stratify=y[tv], random_state=config.seed)
+            return binary.split(y, config.test_fraction, config.val_fraction, config.seed)
+        held = np.isin(rows, np.asarray(test_rows))
+        tv, test = np.flatnonzero(~held), np.flatnonzero(held)
+        from sklearn.model_selection import train_test_split
+        train, val = train_test_split(tv, test_size=config.val_fraction, stratify=y[tv], random_state=config.seed)
+        return train, val, test
     except ValueError:
         raise DataError("The messages cannot be split into training, validation and held-out parts with every category "
                         "in each: there are too many categories for this few messages. Add messages, or merge rare "
                         "categories.") from None
-    report.say("Building the vocabulary of words and word pieces…")
-    vocab = Vocabulary.build([prep.texts[i] for i in train], min_count=config.min_count)
-    X = vocab.encode(prep.texts).astype(np.float32)
+
+
+def _train_members(X: np.ndarray, y: np.ndarray, train: np.ndarray, val: np.ndarray, vocab: Vocabulary, K: int,
+                   config: Config, report: Progress, cancel) -> tuple[list[TextBag], History, float]:
+    """The page's network(s), each on its own seed: the networks, the first one's history, their seconds in all."""
     nets: list[TextBag] = []
     histories: list[History] = []
     seconds = 0.0
@@ -57,7 +55,33 @@ def fit(df: pd.DataFrame, columns: Columns, config: Config = Config(), progress=
         seconds += time.perf_counter() - clock
         nets.append(net)
         histories.append(h)
-    history = histories[0]
+    return nets, histories[0], seconds
+
+
+def _new_topic(folds: dict[str, np.ndarray]) -> tuple[dict[str, float], float]:
+    """How well the out-of-fold confidence tells a left-out category apart (ROC-AUC), and the confidence level below
+    which a message reads as a new topic (0 when no category could be left out)."""
+    new_topic = {}
+    if len(folds["new_conf"]):
+        both = np.r_[folds["oof_conf"], folds["new_conf"]]
+        is_new = np.r_[np.zeros(len(folds["oof_conf"])), np.ones(len(folds["new_conf"]))]
+        new_topic["auroc"] = float(roc_auc_score(is_new, -both))
+    level = float(np.quantile(folds["oof_conf"], NEW_TOPIC_MISSES)) if new_topic else 0.0
+    return new_topic, level
+
+
+def fit(df: pd.DataFrame, columns: Columns, config: Config = Config(), progress=None, cancel=None, *,
+        test_rows: np.ndarray | None = None) -> CustomerServiceModel:
+    """Train the network(s) and both baselines on one stratified split; measure all on the held-out messages.
+    `test_rows` (positions in `df`) fixes the held-out messages (the benchmark uses Banking77's own test split)."""
+    prep = prepare(df, columns, config)
+    report = Progress(progress)
+    y, K = prep.y, len(prep.classes)
+    train, val, test = _split(prep.rows, y, config, test_rows)
+    report.say("Building the vocabulary of words and word pieces…")
+    vocab = Vocabulary.build([prep.texts[i] for i in train], min_count=config.min_count)
+    X = vocab.encode(prep.texts).astype(np.float32)
+    nets, history, seconds = _train_members(X, y, train, val, vocab, K, config, report, cancel)
     fit_rows = np.sort(np.r_[train, val])
     epochs = max(history.best_epoch or len(history.epochs), 1)
     folds = out_of_fold(X, y, fit_rows, vocab, K, config, epochs, cancel, report.say)
@@ -74,12 +98,7 @@ def fit(df: pd.DataFrame, columns: Columns, config: Config = Config(), progress=
         folds = {"oof_conf": pv.max(1), "oof_wrong": (pv.argmax(1) != y[val]).astype(np.uint8), "oof_y": y[val],
                  "new_conf": np.zeros(0)}
     report.say("Measuring on the held-out messages…")
-    new_topic = {}
-    if len(folds["new_conf"]):
-        both = np.r_[folds["oof_conf"], folds["new_conf"]]
-        is_new = np.r_[np.zeros(len(folds["oof_conf"])), np.ones(len(folds["new_conf"]))]
-        new_topic["auroc"] = float(roc_auc_score(is_new, -both))
-    level = float(np.quantile(folds["oof_conf"], NEW_TOPIC_MISSES)) if new_topic else 0.0
+    new_topic, level = _new_topic(folds)
     counts = np.bincount(y[fit_rows], minlength=K)
     model = CustomerServiceModel(
         columns=Columns(columns.text, columns.category, tuple(columns.groups)), config=config, classes=prep.classes,
