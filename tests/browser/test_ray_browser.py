@@ -54,9 +54,7 @@ def test_the_trial_trains_on_ray_a_reload_reattaches_and_a_closed_tab_cancels(br
         page.get_by_text("Training jobs run on the Ray cluster").wait_for()
         assert f"{os.cpu_count()} CPUs" in page.get_by_text("Training jobs run on the Ray cluster").inner_text()
         screenshot(page, "ray_home")
-        # the fewest epochs: this checks where the job runs and that a reload finds it, not the model; the job still
-        # outlasts the reload by seconds (the Ray worker imports torch and the engine, then draws bootstrap intervals)
-        page.goto(f"{url}/diagnosis?dx_epochs=5")
+        page.goto(f"{url}/diagnosis")
         page.get_by_role("button", name="Train").wait_for()
         wait_idle(page)
         if (os.cpu_count() or 1) >= 2:
