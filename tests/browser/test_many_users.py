@@ -5,6 +5,10 @@ default), so most of the eight jobs wait in the queue while two run. Every sessi
 its own results — its own file's rows, its own metrics, no traceback — and the home page and the
 health endpoint must keep answering while the jobs run.
 
+Every session trains with the smallest settings its page offers (the fewest epochs, one backtest window, no extra
+baselines; bound to the URL, so they are set by opening the page with them): this test checks isolation and a server
+that stays usable under load, not the quality of the models (tests/engine and bench/ do).
+
 Timing: the first file of each page is also trained alone (one session on an idle server) before the
 eight start together; the table of click-to-results seconds, alone and under load, is printed and
 written to artifacts/many_users.json. Speed itself is not asserted (shared machines are noisy), only
@@ -40,6 +44,13 @@ HOME_WAIT_MS = 120_000
 HEALTH_LIMIT_S = 5
 UPLOAD = "Upload my own CSV"
 FAILED = "something went wrong on our side"  # the sentence of a job that crashed (engine/jobs.py)
+# The smallest training each page allows, as URL parameters of its bound option widgets (ui.options).
+SMALLEST = {
+    "diagnosis": "dx_epochs=5",
+    "fraud": "fr_epochs=5",
+    "segmentation": "seg_restarts=1",
+    "forecast": "fc_windows=1&fc_epochs=2&fc_ets=false&fc_refit=false",
+}
 
 
 @dataclass
@@ -151,7 +162,7 @@ def _open(browser, app_url: str, s: Session) -> None:
     s.context = browser.new_context(viewport={"width": 1280, "height": 1600})
     s.page = s.context.new_page()
     s.page.set_default_timeout(90_000)
-    s.page.goto(f"{app_url}/{s.path}")
+    s.page.goto(f"{app_url}/{s.path}?{SMALLEST[s.path]}")
     s.page.get_by_text("1 · Data").first.wait_for()
     wait_idle(s.page)
     s.page.get_by_text(UPLOAD).click()

@@ -111,7 +111,7 @@ def test_alice_shares_bob_signs_in_to_see_it_and_deleted_or_private_links_say_so
         _sign_in(alice, "alice")
         alice.get_by_text("Signed in as").wait_for()
         assert "Alice Analyst" in alice.get_by_test_id("stSidebar").inner_text()
-        alice.goto(f"{url}/diagnosis?dx_epochs=40")  # a new session, still signed in (the cookie); few epochs
+        alice.goto(f"{url}/diagnosis?dx_epochs=5")  # a new session, still signed in (the cookie); the fewest epochs
         alice.get_by_text("Signed in as").wait_for()
         alice.get_by_role("button", name="Train").click()
         alice.get_by_text("ROC curve").first.wait_for(timeout=240_000)
@@ -160,7 +160,7 @@ def test_alice_shares_bob_signs_in_to_see_it_and_deleted_or_private_links_say_so
         bob.get_by_text("not created any share links").wait_for()  # alice's runs are not listed for bob
 
         # alice, in a new session, trains again: Compare runs offers her saved run from the other session
-        alice.goto(f"{url}/diagnosis?dx_epochs=40&dx_dropout=0.1")
+        alice.goto(f"{url}/diagnosis?dx_epochs=5&dx_dropout=0.1")
         alice.get_by_role("button", name="Train").click()
         alice.get_by_text("1 run of this page in this session, 1 saved on My runs").wait_for(timeout=240_000)
     finally:
