@@ -184,7 +184,18 @@ _SCROLL_JS = """<script>
     target.style.scrollMarginTop = header + 'px';
     target.scrollIntoView({block: 'start'});
   };
-  [50, 300, 800, 1500, 2500, 4000, 6000].forEach(ms => setTimeout(go, ms));
+  /* until a metric card has been drawn and held its place for 2.5 s, or 20 s in all: a busy server draws the
+     results several seconds after the "Trained in" line (at load 10, 11 s; a 6 s retry left the card below) */
+  const start = Date.now();
+  let cardAt = null;
+  const tick = () => {
+    go();
+    const now = Date.now();
+    if (cardAt === null && first('[data-testid="stMetric"]')) cardAt = now;
+    if (stopped || now - start > 20000 || (cardAt !== null && now - cardAt > 2500)) return;
+    setTimeout(tick, now - start < 1500 ? 250 : 500);
+  };
+  setTimeout(tick, 50);
 })();
 </script><!-- JOB -->"""
 

@@ -159,11 +159,11 @@ def assert_headline_in_view(page, metric: str, name: str) -> None:
     height = page.viewport_size["height"]
     card = page.get_by_test_id("stMetric").filter(has_text=metric).first
 
-    def inside() -> bool:  # the scroll is retried for up to 6 s while the page draws
+    def inside() -> bool:  # the scroll is retried until the cards are drawn (up to 20 s) while the page draws
         box = card.bounding_box()
         return box is not None and 0 <= box["y"] and box["y"] + box["height"] <= height
 
-    until(inside, timeout=10)
+    until(inside, timeout=25)
     box = card.bounding_box()
     page.screenshot(path=str(SCREENSHOTS / f"results_in_view_{name}.png"))  # the window only
     assert box is not None, f"no {metric} card"
