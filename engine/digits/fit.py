@@ -13,12 +13,13 @@ from sklearn.model_selection import train_test_split
 from torch import nn
 
 from engine import evaluate
-from engine.digits.images import prepare
+from engine.digits.images import Prepared, prepare
 from engine.digits.model import DigitModel, summary_metrics
 from engine.digits.networks import DigitCNN, make_mlp
 from engine.digits.spec import (ARTICLE, BASELINES, LOGREG, MLP, MODEL, MODELS, N_PIXELS, SIDE, DigitColumns, DigitConfig,
                                 article_training)
-from engine.training import Cancelled, Progress, fit_model, seed_everything
+from engine.models import TabularMLP
+from engine.training import Cancelled, History, Progress, ProgressFn, fit_model, seed_everything
 
 def augment(X: np.ndarray, copies: int = 1, seed: int = 0, max_degrees: float = 12.0,
             max_shift: float = 2.5, max_zoom: float = 0.1) -> np.ndarray:
@@ -64,6 +65,61 @@ def _fit_logreg(X: np.ndarray, y: np.ndarray) -> tuple[dict[str, np.ndarray], di
     return {"coef": coef, "intercept": intercept}, took
 
 
+def _positions(prep: Prepared, y: np.ndarray, config: DigitConfig) -> tuple[np.ndarray, ...]:
+    """The training, validation and test positions: (trainval, train, val) in the training table and the test
+    images, labels and rows (the separate test file's, or those held out of the training table)."""
+    idx = np.arange(len(y))
+    if prep.test is not None:
+        trainval, Xt, yt, test_rows = idx, prep.test.X, prep.test.labels, prep.test.rows
+    else:
+        trainval, test = _split(y, config.test_fraction, config.seed, idx)
+        Xt, yt, test_rows = prep.train.X[test], y[test], prep.train.rows[test]
+    train, val = _split(y, ARTICLE["val_fraction"] if config.article_recipe else config.val_fraction, config.seed, trainval)
+    return trainval, train, val, Xt, yt, test_rows
+
+
+def _train_mlp(X: np.ndarray, y: np.ndarray, train: np.ndarray, val: np.ndarray, config: DigitConfig,
+               stage: ProgressFn | None, cancel) -> tuple[TabularMLP, History]:
+    """The MLP on the training positions, with the article's recipe or the page's settings: (network, history)."""
+    mlp = make_mlp()
+    ce = nn.CrossEntropyLoss()
+    if config.article_recipe:
+        loop, hooks = article_training(config, stage)
+        history = fit_model(mlp, (X[train], y[train]), (X[val], y[val]), ce, loop, callbacks=hooks, cancel=cancel)
+    else:
+        history = fit_model(mlp, (X[train], y[train]), (X[val], y[val]), ce, config.train_config(config.mlp_epochs, len(train)),
+                            progress=stage, cancel=cancel)
+    return mlp, history
+
+
+def _train_cnn(X: np.ndarray, y: np.ndarray, train: np.ndarray, val: np.ndarray, config: DigitConfig, steps: Progress,
+               offset: int, cancel) -> tuple[DigitCNN, History, int]:
+    """The CNN on the training positions (and their augmented copies when asked): (network, history, images added)."""
+    Xc, yc = X[train], y[train]
+    if config.augment:
+        Xc = np.concatenate([Xc, augment(Xc, 1, config.seed)])
+        yc = np.concatenate([yc, yc])
+    cnn = DigitCNN(config.channels)
+    history = fit_model(cnn, (Xc, yc), (X[val], y[val]), nn.CrossEntropyLoss(), config.train_config(config.cnn_epochs, len(train)),
+                        progress=steps.stage(MODEL, offset, offset + config.cnn_epochs), cancel=cancel)
+    return cnn, history, len(Xc) - len(train)
+
+
+def _measure(model: DigitModel, X: np.ndarray, train: np.ndarray, Xt: np.ndarray, yt: np.ndarray, test_rows: np.ndarray,
+             n_augmented: int) -> None:
+    """All three models on the same test images: their probabilities, metrics, SHAP background and notes."""
+    config = model.config
+    probs = {m: model.proba(Xt, m) for m in MODELS}
+    model.test = {"y": yt, "X": np.clip(np.rint(Xt), 0, 255).astype(np.uint8), "row": test_rows, **probs}
+    model.metrics = summary_metrics(yt, probs[MODEL])
+    model.baseline_metrics = {m: summary_metrics(yt, probs[m]) for m in BASELINES}
+    model.background = evaluate.background_sample(X, train, config.seed).astype(np.float32)
+    if config.augment:
+        model.notes = model.notes + [f"The CNN also trained on {n_augmented:,} shifted, turned and resized copies of the training images."]
+    if config.article_recipe:
+        model.notes = model.notes + [article_note(model)]
+
+
 def fit(
     df: pd.DataFrame,
     columns: DigitColumns = DigitColumns(),
@@ -80,59 +136,27 @@ def fit(
     prep = prepare(df, columns, test_df)
     seed_everything(config.seed)
     X, y = prep.train.X / 255.0, prep.train.labels
-    idx = np.arange(len(y))
-    if prep.test is not None:
-        trainval, Xt, yt, test_rows = idx, prep.test.X, prep.test.labels, prep.test.rows
-    else:
-        trainval, test = _split(y, config.test_fraction, config.seed, idx)
-        Xt, yt, test_rows = prep.train.X[test], y[test], prep.train.rows[test]
-    train, val = _split(y, ARTICLE["val_fraction"] if config.article_recipe else config.val_fraction, config.seed, trainval)
-    seconds: dict[str, float] = {}  # the model's `timings`
-    ce = nn.CrossEntropyLoss()
+    trainval, train, val, Xt, yt, test_rows = _positions(prep, y, config)
     mlp_epochs = ARTICLE["epochs"] if config.article_recipe else config.mlp_epochs
     total = mlp_epochs + config.cnn_epochs
-    mlp = make_mlp()
     steps = Progress(progress)
-    if config.article_recipe:
-        loop, hooks = article_training(config, steps.stage(MLP, 0, total))
-        mlp_history = fit_model(mlp, (X[train], y[train]), (X[val], y[val]), ce, loop, callbacks=hooks, cancel=cancel)
-    else:
-        mlp_history = fit_model(mlp, (X[train], y[train]), (X[val], y[val]), ce, config.train_config(config.mlp_epochs, len(train)),
-                                progress=steps.stage(MLP, 0, total), cancel=cancel)
-    seconds[MLP] = mlp_history.seconds
-
-    Xc, yc = X[train], y[train]
-    if config.augment:
-        Xc = np.concatenate([Xc, augment(Xc, 1, config.seed)])
-        yc = np.concatenate([yc, yc])
-    cnn = DigitCNN(config.channels)
-    offset = len(mlp_history.epochs)
-    cnn_history = fit_model(cnn, (Xc, yc), (X[val], y[val]), ce, config.train_config(config.cnn_epochs, len(train)),
-                            progress=steps.stage(MODEL, offset, offset + config.cnn_epochs), cancel=cancel)
-    seconds[MODEL] = cnn_history.seconds
+    mlp, mlp_history = _train_mlp(X, y, train, val, config, steps.stage(MLP, 0, total), cancel)
+    cnn, cnn_history, n_augmented = _train_cnn(X, y, train, val, config, steps, len(mlp_history.epochs), cancel)
 
     # the baseline last: the networks report progress at once, the page never waits silently
     if cancel is not None and cancel.is_set():
         raise Cancelled()
     logreg, took = _fit_logreg(X[trainval], y[trainval])
-    seconds.update(took)
+    seconds = {MLP: mlp_history.seconds, MODEL: cnn_history.seconds, **took}  # the model's `timings`
 
     model = DigitModel(
         columns=columns, config=config, cnn=cnn, mlp=mlp, logreg=logreg,
         background=np.empty((0, N_PIXELS), np.float32), histories={MLP: mlp_history, MODEL: cnn_history},
         history=cnn_history, test={}, notes=prep.notes, timings=seconds,
         n_rows={"train": len(train), "validation": len(val), "test": len(yt), "separate_test": int(prep.test is not None),
-                "augmented": len(Xc) - len(train)},
+                "augmented": n_augmented},
     )
-    probs = {m: model.proba(Xt, m) for m in MODELS}
-    model.test = {"y": yt, "X": np.clip(np.rint(Xt), 0, 255).astype(np.uint8), "row": test_rows, **probs}
-    model.metrics = summary_metrics(yt, probs[MODEL])
-    model.baseline_metrics = {m: summary_metrics(yt, probs[m]) for m in BASELINES}
-    model.background = evaluate.background_sample(X, train, config.seed).astype(np.float32)
-    if config.augment:
-        model.notes = model.notes + [f"The CNN also trained on {len(Xc) - len(train):,} shifted, turned and resized copies of the training images."]
-    if config.article_recipe:
-        model.notes = model.notes + [article_note(model)]
+    _measure(model, X, train, Xt, yt, test_rows, n_augmented)
     return model
 
 

@@ -262,56 +262,47 @@ def _lengths(frame: pd.DataFrame, observed: pd.Series, no_history: pd.Series, fr
     return frame, starts, lengths, L, skipped
 
 
-def _series(frame: pd.DataFrame, columns: ForecastColumns, drivers: list[str], freq: Frequency, H: int, starts: pd.Series,
-            lengths: dict, skipped: dict[str, str], notes: list[str]) -> list[SeriesData]:
-    """Each kept series on a regular calendar: gaps filled and reported, drivers carried over the horizon."""
-    series: list[SeriesData] = []
-    numeric = {c: pd.api.types.is_numeric_dtype(frame[c]) for c in drivers}
-    sparse: list[str] = []  # series missing more than half their dates
-    n_filled = n_unknown = n_future = n_assumed = 0
+def _history(g: pd.DataFrame, pos: np.ndarray, hist: np.ndarray, n: int,
+             missing_as_zero: bool) -> tuple[np.ndarray, np.ndarray, int, int, bool]:
+    """One series' quantities on its regular calendar: (y, known, rows without a quantity, dates filled, whether
+    more than half its dates were missing)."""
+    y = np.full(n, np.nan)
+    present = np.zeros(n, bool)
+    y[pos[hist]] = g["_y"].to_numpy()[hist]
+    present[pos[hist]] = True
+    n_unknown = int((present & np.isnan(y)).sum())
+    filled = ~present
+    if missing_as_zero:
+        y[filled] = 0.0
+    return y, ~np.isnan(y), n_unknown, int(filled.sum()), bool(filled.sum() > present.sum())
+
+
+def _driver_frame(g: pd.DataFrame, drivers: list[str], numeric: dict[str, bool], pos: np.ndarray, hist: np.ndarray,
+             fut: np.ndarray, n: int, H: int, m: int) -> tuple[pd.DataFrame, int, int]:
+    """One series' drivers over its history and horizon, gaps in the history filled, horizon values not given
+    repeated from one season earlier: (drivers, future rows found, horizon values assumed)."""
+    vals = g[drivers].to_numpy(dtype=object)
+    arr = np.full((n + H, len(drivers)), np.nan, dtype=object)
+    arr[pos[hist]] = vals[hist]
+    arr[pos[fut]] = vals[fut]
+    n_assumed = 0
+    columns_out = {}
+    for j, c in enumerate(drivers):
+        col = arr[:, j].astype(float) if numeric[c] else arr[:, j]
+        missing = pd.isna(col)
+        col[:n] = _fill_gaps(col[:n], missing[:n])  # forward, then backward, within the history
+        todo = np.flatnonzero(missing[n:]) + n
+        n_assumed += len(todo)
+        for t in todo:  # the horizon without given values: the value one season earlier
+            col[t] = col[t - m] if t - m >= 0 and not pd.isna(col[t - m]) else col[t - 1]
+        columns_out[c] = col
+    return pd.DataFrame(columns_out), int(fut.sum()), n_assumed
+
+
+def _series_notes(notes: list[str], columns: ForecastColumns, freq: Frequency, drivers: list[str], n_filled: int,
+                  sparse: list[str], n_unknown: int, n_future: int, n_assumed: int) -> None:
+    """Sentences on the dates filled, sparse series, rows without a quantity and driver values assumed."""
     m = freq.season
-    for key, g in frame.groupby("_key", sort=True):
-        if key in skipped or key not in lengths:
-            continue
-        start, n = starts[key], lengths[key]
-        pos = freq.positions(pd.DatetimeIndex(g["_date"]), start)
-        hist = pos < n
-        fut = (pos >= n) & (pos < n + H)
-        y = np.full(n, np.nan)
-        present = np.zeros(n, bool)
-        y[pos[hist]] = g["_y"].to_numpy()[hist]
-        present[pos[hist]] = True
-        n_unknown += int((present & np.isnan(y)).sum())
-        filled = ~present
-        n_filled += int(filled.sum())
-        if filled.sum() > present.sum():
-            sparse.append(str(key))
-        if columns.missing_dates_as_zero:
-            y[filled] = 0.0
-        known = ~np.isnan(y)
-        drv = pd.DataFrame(index=range(n + H))
-        open_ = None
-        if drivers:
-            vals = g[drivers].to_numpy(dtype=object)
-            arr = np.full((n + H, len(drivers)), np.nan, dtype=object)
-            arr[pos[hist]] = vals[hist]
-            arr[pos[fut]] = vals[fut]
-            n_future += int(fut.sum())
-            columns_out = {}
-            for j, c in enumerate(drivers):
-                col = arr[:, j].astype(float) if numeric[c] else arr[:, j]
-                missing = pd.isna(col)
-                col[:n] = _fill_gaps(col[:n], missing[:n])  # forward, then backward, within the history
-                todo = np.flatnonzero(missing[n:]) + n
-                n_assumed += len(todo)
-                for t in todo:  # the horizon without given values: the value one season earlier
-                    col[t] = col[t - m] if t - m >= 0 and not pd.isna(col[t - m]) else col[t - 1]
-                columns_out[c] = col
-            drv = pd.DataFrame(columns_out)
-            if columns.open_flag:
-                open_ = np.nan_to_num(drv[columns.open_flag].to_numpy(dtype=float), nan=1.0) > 0.5
-                drv[columns.open_flag] = open_.astype(float)
-        series.append(SeriesData(str(key), start, y, known, drv, open_))
     if n_filled:
         how = "counted as zero sales" if columns.missing_dates_as_zero else "treated as unknown (not used to train or to score)"
         notes.append(f"Filled {n_filled:,} dates missing from the series ({how}).")
@@ -326,4 +317,36 @@ def _series(frame: pd.DataFrame, columns: ForecastColumns, drivers: list[str], f
         notes.append(f"{given}For {n_assumed:,} future {freq.unit}(s) without driver values, each driver was assumed to repeat "
                      f"its value from one season earlier ({freq.units(m)}). Add future rows (date, series and drivers, "
                      "quantity empty) to set them yourself.")
+
+
+def _series(frame: pd.DataFrame, columns: ForecastColumns, drivers: list[str], freq: Frequency, H: int, starts: pd.Series,
+            lengths: dict, skipped: dict[str, str], notes: list[str]) -> list[SeriesData]:
+    """Each kept series on a regular calendar: gaps filled and reported, drivers carried over the horizon."""
+    series: list[SeriesData] = []
+    numeric = {c: pd.api.types.is_numeric_dtype(frame[c]) for c in drivers}
+    sparse: list[str] = []  # series missing more than half their dates
+    n_filled = n_unknown = n_future = n_assumed = 0
+    for key, g in frame.groupby("_key", sort=True):
+        if key in skipped or key not in lengths:
+            continue
+        start, n = starts[key], lengths[key]
+        pos = freq.positions(pd.DatetimeIndex(g["_date"]), start)
+        hist = pos < n
+        fut = (pos >= n) & (pos < n + H)
+        y, known, unknown, filled, is_sparse = _history(g, pos, hist, n, columns.missing_dates_as_zero)
+        n_unknown += unknown
+        n_filled += filled
+        if is_sparse:
+            sparse.append(str(key))
+        drv = pd.DataFrame(index=range(n + H))
+        open_ = None
+        if drivers:
+            drv, future, assumed = _driver_frame(g, drivers, numeric, pos, hist, fut, n, H, freq.season)
+            n_future += future
+            n_assumed += assumed
+            if columns.open_flag:
+                open_ = np.nan_to_num(drv[columns.open_flag].to_numpy(dtype=float), nan=1.0) > 0.5
+                drv[columns.open_flag] = open_.astype(float)
+        series.append(SeriesData(str(key), start, y, known, drv, open_))
+    _series_notes(notes, columns, freq, drivers, n_filled, sparse, n_unknown, n_future, n_assumed)
     return series

@@ -10,7 +10,7 @@ import pandas as pd
 import torch
 
 from engine.data import DataError
-from engine.segmentation.clustering import check_cancel, elbow_index, kmeans, silhouette_scores
+from engine.segmentation.clustering import KMeansResult, check_cancel, elbow_index, kmeans, silhouette_scores
 from engine.segmentation.model import SegmentationModel, SoftAssignment, apply_log, log_columns
 from engine.segmentation.naming import name_segments
 from engine.segmentation.prepare import prepare
@@ -102,10 +102,67 @@ def _scan(Xs: torch.Tensor, ks: list[int], config: SegmentationConfig, device, p
 SMALL_SHARE, LARGE_SHARE = 0.05, 0.5  # a segment too small to act on alone; one that hides several groups
 
 
-def workable_sizes(shares: Sequence[float]) -> bool:
+def workable_sizes(shares: Sequence[float] | np.ndarray) -> bool:
     """Every segment large enough to act on alone and none holding more than half the customers."""
-    shares = np.asarray(shares, dtype=float)
-    return bool(len(shares)) and float(shares.min()) >= SMALL_SHARE and float(shares.max()) <= LARGE_SHARE
+    arr = np.asarray(shares, dtype=float)
+    return bool(len(arr)) and float(arr.min()) >= SMALL_SHARE and float(arr.max()) <= LARGE_SHARE
+
+
+def _sample(Xt: torch.Tensor, n_distinct: int, config: SegmentationConfig) -> tuple[np.ndarray, torch.Tensor, list[int]]:
+    """The customers the k scan runs on (a seeded sample) and the k to try: (positions, their rows, ks)."""
+    n = len(Xt)
+    rng = np.random.default_rng(config.seed)
+    sample = np.sort(rng.choice(n, size=min(n, config.sample_size), replace=False))
+    Xs = Xt[torch.as_tensor(sample, device=Xt.device)]
+    ks = [k for k in range(config.k_min, config.k_max + 1) if k < min(len(sample), n_distinct)] or [2]
+    return sample, Xs, ks
+
+
+def _segments_by_size(Xt: torch.Tensor, k: int, config: SegmentationConfig,
+                      cancel) -> tuple[KMeansResult, np.ndarray, np.ndarray, float]:
+    """torch k-means on everyone, segments numbered by size (largest first) so numbers are stable and readable:
+    (result, labels, centres, seconds)."""
+    t_model = time.perf_counter()
+    res = kmeans(Xt, k, config.restarts, config.max_iter, config.tol, config.seed, Xt.device, cancel)
+    model_seconds = time.perf_counter() - t_model
+    labels = res.labels.cpu().numpy()
+    order = np.argsort(-np.bincount(labels, minlength=k), kind="stable")
+    remap = np.empty(k, dtype=np.int64)
+    remap[order] = np.arange(k)
+    centers = res.centers.cpu().numpy().astype(np.float64)[order]
+    return res, remap[labels], centers, model_seconds
+
+
+def _baseline(X: np.ndarray, k: int, config: SegmentationConfig) -> tuple[Any, float]:
+    """scikit-learn's KMeans with the same k, restarts, iterations, tolerance and seed: (fitted, seconds)."""
+    from sklearn.cluster import KMeans
+
+    t_base = time.perf_counter()
+    sk = KMeans(n_clusters=k, n_init=config.restarts, max_iter=config.max_iter, tol=config.tol,
+                random_state=config.seed).fit(X)
+    return sk, time.perf_counter() - t_base
+
+
+def _metrics(X: np.ndarray, Xs: torch.Tensor, sample: np.ndarray, res: KMeansResult, labels: np.ndarray,
+             centers: np.ndarray, sk: Any, scan: tuple[int, int]) -> tuple[dict[str, Any], float, float]:
+    """The segments scored beside the baseline (silhouette on the sample, inertia, agreement) and the soft
+    assignment's agreement with the hard one: (metrics, baseline silhouette, temperature)."""
+    from sklearn.metrics import adjusted_rand_score
+
+    n, k = len(X), len(centers)
+    sil_model, sil_base = silhouette_scores(Xs, [torch.as_tensor(labels[sample]), torch.as_tensor(sk.labels_[sample])],
+                                            Xs.device) if len(sample) > 2 else (0.0, 0.0)
+    temperature = max(res.inertia / n, 1e-6)
+    with torch.no_grad():
+        soft = SoftAssignment(torch.as_tensor(centers), temperature)(torch.as_tensor(X)).argmax(1).numpy()
+    suggested, elbow = scan
+    metrics = {
+        "k": k, "suggested_k": suggested, "elbow_k": elbow, "silhouette": sil_model, "inertia": res.inertia,
+        "inertia_ratio": res.inertia / max(float(sk.inertia_), 1e-12),
+        "ari_vs_baseline": float(adjusted_rand_score(sk.labels_, labels)),
+        "soft_agreement": float((soft == labels).mean()), "iterations": res.n_iter, "customers": n, "sample": len(sample),
+    }
+    return metrics, sil_base, temperature
 
 
 def fit(
@@ -116,9 +173,6 @@ def fit(
     cancel=None,
 ) -> SegmentationModel:
     """Customer features → scan k on a sample → torch k-means on everyone → scikit-learn baseline."""
-    from sklearn.cluster import KMeans  # the baseline
-    from sklearn.metrics import adjusted_rand_score
-
     t0 = time.perf_counter()
     prep = prepare(df, columns, config)
     feats = prep.features
@@ -126,46 +180,20 @@ def fit(
     log_cols, pre, X, n_distinct = _encode(feats, config, notes)
     n = len(X)
     Xt = place(X)
-    device = Xt.device
-    rng = np.random.default_rng(config.seed)
-    sample = np.sort(rng.choice(n, size=min(n, config.sample_size), replace=False))
-    Xs = Xt[torch.as_tensor(sample, device=device)]
-    ks = [k for k in range(config.k_min, config.k_max + 1) if k < min(len(sample), n_distinct)] or [2]
+    sample, Xs, ks = _sample(Xt, n_distinct, config)
     total = len(ks) + 3
-    scan, suggested, elbow = _scan(Xs, ks, config, device, progress, total, t0, cancel)
+    scan, suggested, elbow = _scan(Xs, ks, config, Xt.device, progress, total, t0, cancel)
     k = config.k or suggested
     _emit(progress, len(ks), total, t0, f"Finding {k} segments among all {n:,} customers ({config.restarts} restarts)")
-    t_model = time.perf_counter()
-    res = kmeans(Xt, k, config.restarts, config.max_iter, config.tol, config.seed, device, cancel)
-    model_seconds = time.perf_counter() - t_model
-    # Order segments by size, largest first, so numbers are stable and readable.
-    labels = res.labels.cpu().numpy()
-    order = np.argsort(-np.bincount(labels, minlength=k), kind="stable")
-    remap = np.empty(k, dtype=np.int64)
-    remap[order] = np.arange(k)
-    labels = remap[labels]
-    centers = res.centers.cpu().numpy().astype(np.float64)[order]
+    res, labels, centers, model_seconds = _segments_by_size(Xt, k, config, cancel)
 
     _emit(progress, len(ks) + 1, total, t0, f"Fitting the baseline ({BASELINE}, same k and restarts)")
     check_cancel(cancel)
-    t_base = time.perf_counter()
-    sk = KMeans(n_clusters=k, n_init=config.restarts, max_iter=config.max_iter, tol=config.tol,
-                random_state=config.seed).fit(X)
-    base_seconds = time.perf_counter() - t_base
+    sk, base_seconds = _baseline(X, k, config)
     _emit(progress, len(ks) + 2, total, t0, "Scoring the segments and preparing explanations")
-    sil_model, sil_base = silhouette_scores(Xs, [torch.as_tensor(labels[sample]), torch.as_tensor(sk.labels_[sample])],
-                                            device) if len(sample) > 2 else (0.0, 0.0)
-    temperature = max(res.inertia / n, 1e-6)
-    with torch.no_grad():
-        soft = SoftAssignment(torch.as_tensor(centers), temperature)(torch.as_tensor(X)).argmax(1).numpy()
+    metrics, sil_base, temperature = _metrics(X, Xs, sample, res, labels, centers, sk, (suggested, elbow))
     names, actions = name_segments(feats, labels, k, columns.shape, centers, pre)
     pca, explained = _principal_plane(X)
-    metrics = {
-        "k": k, "suggested_k": suggested, "elbow_k": elbow, "silhouette": sil_model, "inertia": res.inertia,
-        "inertia_ratio": res.inertia / max(float(sk.inertia_), 1e-12),
-        "ari_vs_baseline": float(adjusted_rand_score(sk.labels_, labels)),
-        "soft_agreement": float((soft == labels).mean()), "iterations": res.n_iter, "customers": n, "sample": len(sample),
-    }
     customers = feats.copy()
     customers["_segment"] = labels
     _emit(progress, total, total, t0, "Done")
