@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Protocol, Sequence
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,9 @@ from engine.data import DataError
 from engine.explain import Explanation, deep_explain
 from engine.training import History, TrainConfig, fit_model, predict_batched
 
+if TYPE_CHECKING:
+    from engine.tabular import Preprocessor
+
 GRADIENT_BOOSTING = "Gradient boosting"
 LOGISTIC = "Logistic regression"
 
@@ -34,6 +37,11 @@ LOGISTIC = "Logistic regression"
 class TabularNet:
     """Mixin for a Fitted whose network reads the analyst's columns through its fields `preprocessor` (an
     engine.tabular.Preprocessor), `net` and `background` (encoded rows SHAP compares against)."""
+
+    if TYPE_CHECKING:  # the model's fields this mixin reads (declared by the model's dataclass)
+        preprocessor: Preprocessor
+        net: nn.Module  # with `n_out`, its number of outputs
+        background: np.ndarray
 
     @property
     def features(self) -> list[str]:
@@ -83,7 +91,14 @@ def split(y: np.ndarray | None, test_fraction: float, val_fraction: float, seed:
     (`unit`/`positives` name them: "transactions", "fraud"); with `held` (a mask) those rows are the test rows.
     `rows`: how many rows there are, when there is neither `y` nor `order`. Every model of a run is measured on the
     same test rows."""
-    n = len(y) if y is not None else len(order) if order is not None else int(rows)
+    if y is not None:
+        n = len(y)
+    elif order is not None:
+        n = len(order)
+    elif rows is not None:
+        n = int(rows)
+    else:
+        raise TypeError("split needs `y`, `order` or `rows` to know how many rows there are")
     idx = np.arange(n)
     if order is not None:
         ranked = np.argsort(order, kind="stable")
@@ -91,8 +106,8 @@ def split(y: np.ndarray | None, test_fraction: float, val_fraction: float, seed:
         n_val = max(1, int(round(val_fraction * (n - n_test))))
         train, val, test = ranked[: n - n_test - n_val], ranked[n - n_test - n_val : n - n_test], ranked[n - n_test :]
         if y is not None:
-            for part, rows in (("test (latest)", test), ("validation", val), ("training (earliest)", train)):
-                if y[rows].sum() == 0:
+            for part, part_rows in (("test (latest)", test), ("validation", val), ("training (earliest)", train)):
+                if y[part_rows].sum() == 0:
                     raise DataError(
                         f"Split by time, the {part} part of the {unit} holds no {positives}, so the model could not be "
                         f"trained or measured honestly. Pick no time column (a random split), or add {unit} from the "
@@ -110,9 +125,14 @@ def split(y: np.ndarray | None, test_fraction: float, val_fraction: float, seed:
 def fit_baselines(X: np.ndarray, y: np.ndarray, seed: int,
                   names: Sequence[str] = (GRADIENT_BOOSTING, LOGISTIC)) -> tuple[dict[str, Any], dict[str, float]]:
     """The classic baselines fitted on (X, y), in the order of `names`, and the seconds each took."""
-    make = {GRADIENT_BOOSTING: lambda: HistGradientBoostingClassifier(random_state=seed, max_iter=200),
-            LOGISTIC: lambda: LogisticRegression(max_iter=2000)}
-    return evaluate.timed({name: (lambda name=name: make[name]().fit(X, y)) for name in names})
+    make: dict[str, Callable[[], Any]] = {
+        GRADIENT_BOOSTING: lambda: HistGradientBoostingClassifier(random_state=seed, max_iter=200),
+        LOGISTIC: lambda: LogisticRegression(max_iter=2000)}
+
+    def fitting(name: str) -> Callable[[], Any]:
+        return lambda: make[name]().fit(X, y)
+
+    return evaluate.timed({name: fitting(name) for name in names})
 
 
 @dataclass(frozen=True)
@@ -148,6 +168,13 @@ class Costs:
         return cls(**{f.name: d[f.name] for f in dataclasses.fields(cls) if f.name in d})
 
 
+class _Seeded(Protocol):
+    """A scenario's options, as far as YesNo reads them."""
+
+    @property
+    def seed(self) -> int: ...
+
+
 class YesNo(TabularNet):
     """Mixin for a Fitted that flags rows by a yes/no risk: one way to read its held-out rows and to pick, judge and
     move its threshold. The model keeps `test` (held-out rows: "y" with 1 = positive, "row" = positions in the
@@ -156,6 +183,11 @@ class YesNo(TabularNet):
     something else (diagnosis keeps class indices and probabilities of every class)."""
 
     MODEL_NAMES: ClassVar[tuple[str, ...]] = ()  # the main model first, then the baselines
+
+    if TYPE_CHECKING:  # the model's fields this mixin reads (declared by the model's dataclass)
+        test: dict[str, np.ndarray]
+        config: _Seeded
+        threshold: float | None  # None only where the model overrides `decision_threshold` (fraud)
 
     @property
     def model_name(self) -> str:
@@ -186,6 +218,7 @@ class YesNo(TabularNet):
 
     @property
     def decision_threshold(self) -> float:
+        assert self.threshold is not None, "a model whose threshold may be None overrides decision_threshold"
         return float(self.threshold)
 
     def at_threshold(self, threshold: float | None = None) -> dict[str, dict[str, float]]:

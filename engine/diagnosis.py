@@ -22,7 +22,7 @@ from torch import nn
 from engine import binary, evaluate, options, roles
 from engine.data import DataError, check_finite
 from engine.explain import Explanation
-from engine.models import TabularMLP, tabular_network
+from engine.models import AnyTabularNet, tabular_network
 from engine.options import option as _opt
 from engine.options import validate
 from engine.scenario import About, Decision, Fitted
@@ -239,7 +239,7 @@ class DiagnosisModel(binary.YesNo, Fitted):
     classes: list[str]
     positive_index: int
     preprocessor: Preprocessor
-    net: TabularMLP  # TabularMLP.from_spec: the TabM network (engine/tabnet.py), or the MLP of older files
+    net: AnyTabularNet  # TabularMLP.from_spec: the TabM network (engine/tabnet.py), or the MLP of older files
     background: np.ndarray
     test: dict[str, np.ndarray]  # y, row and per-model probabilities on the held-out rows
     threshold: float = 0.5  # decision: flag a row when the risk of the positive outcome reaches it
@@ -371,7 +371,7 @@ def fit(
         classes=prep.classes,
         positive_index=prep.positive_index,
         preprocessor=pre,
-        net=net,  # type: ignore[arg-type]  # the field's class reads either network back (TabularMLP.from_spec)
+        net=net,
         background=background,
         history=history,
         metrics=metrics,

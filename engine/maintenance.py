@@ -18,7 +18,7 @@ import pandas as pd
 from engine import binary, evaluate, options, roles
 from engine.data import DataError, check_finite
 from engine.explain import Explanation
-from engine.models import TabularMLP, tabular_network
+from engine.models import AnyTabularNet, tabular_network
 from engine.options import option
 from engine.scenario import About, Decision, Fitted
 from engine.tabular import Preprocessor
@@ -105,7 +105,7 @@ def column_reasons(df: pd.DataFrame) -> tuple[Columns, dict[str, str]]:
     target = guess.column if guess.column is not None else df.columns[-1]
     values = roles.label_values(df[target])
     failed = roles.label_text(df[target]) == roles.positive_value(values, roles.label_text(df[target]).value_counts())
-    modes = {c: why for c in df.columns if c != target and (why := _mode_reason(df, c, failed))}
+    modes = {c: reason for c in df.columns if c != target and (reason := _mode_reason(df, c, failed))}
     machine = roles.identifier(df, exclude=[target, *modes], prefer_words=("product", "machine", "asset", "serial"))
     why = {target: f"outcome: {guess.why}", **{c: f"failure mode, never a feature: {w}" for c, w in modes.items()}}
     if machine.column is not None:
@@ -177,7 +177,7 @@ class MaintenanceModel(binary.YesNo, Fitted):
     columns: Columns
     config: Config
     preprocessor: Preprocessor
-    net: TabularMLP  # TabularMLP.from_spec: the TabM network (engine/tabnet.py)
+    net: AnyTabularNet  # TabularMLP.from_spec: the TabM network (engine/tabnet.py)
     background: np.ndarray
     test: dict[str, np.ndarray]  # y, row, modes and each model's risk on the held-out runs; val_y, val_risk (the
     # threshold's rows: every training run scored out of fold, or the validation runs)
@@ -205,7 +205,7 @@ class MaintenanceModel(binary.YesNo, Fitted):
             return None
         return {"y": self.test["val_y"], "score": self.test["val_risk"]}
 
-    def money(self, costs: Costs) -> dict[str, dict[str, float]]:
+    def money(self, costs: Costs) -> dict[str, float]:
         """Per 1,000 held-out runs: the network at `threshold`, each baseline at its own cheapest threshold on
         these runs (a best case for it), and no model (every failure unplanned)."""
         y, n = self.test["y"], len(self.test["y"]) / 1000

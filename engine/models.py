@@ -5,7 +5,7 @@ DeepExplainer can hook them and stays additive.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from torch import nn
 
@@ -43,6 +43,15 @@ class TabularMLP(nn.Module):
 
             return TabularNetwork(**spec)
         return cls(**spec)
+
+
+# The type of a Fitted field that holds a yes/no page's network: the TabM network (engine/tabnet.py) or, in files
+# saved before it, a TabularMLP. To mypy it is any module; at run time it is TabularMLP, the class whose `from_spec`
+# the model file reader (engine.scenario) calls to build either one back from its saved spec.
+if TYPE_CHECKING:
+    AnyTabularNet = nn.Module
+else:
+    AnyTabularNet = TabularMLP
 
 
 def tabular_network(X_train, n_out: int, hidden: Sequence[int] = (64, 64), dropout: float = 0.1, **settings) -> nn.Module:

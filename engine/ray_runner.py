@@ -151,7 +151,7 @@ def _init(address: str | None, timeout: float) -> None:
             _embedded_stop.clear()
             _embedded_stop.wait()  # keep the processes this thread started alive (see above)
 
-    where = "a new local instance" if embedded else address
+    where = "a new local instance" if embedded or not address else address
     thread = threading.Thread(target=run, name="explorer-ray-keeper" if embedded else "explorer-ray-connect",
                               daemon=True)
     thread.start()
@@ -194,7 +194,8 @@ class RayRunner(JobRunner):
         super().__init__(max_workers=int(os.environ.get(MAX_IN_FLIGHT_VAR, "32")))
         self.cpus_per_job = float(os.environ.get(CPUS_PER_JOB_VAR, "1"))
         self.gpus_per_job = float(os.environ.get(GPUS_PER_JOB_VAR, "1"))
-        self._board = ray.remote(num_cpus=0, max_concurrency=1)(_Board).remote()
+        # Ray's stubs type remote() with task options only; max_concurrency is an actor option (Ray's actor docs)
+        self._board = ray.remote(num_cpus=0, max_concurrency=1)(_Board).remote()  # type: ignore[call-overload]
         self._tables: dict[str, list] = {}  # content fingerprint -> [object ref, jobs using it]
         self._tables_lock = threading.Lock()
         self._tasks: dict[str, Any] = {}

@@ -95,7 +95,7 @@ def outcome(df: pd.DataFrame, outcome_words: Sequence[str], max_values: int = 2,
     return Guess(None, f"no column is named like the outcome ({', '.join(outcome_words[:4])}…) with few values")
 
 
-def by_name(df: pd.DataFrame, role_words: Sequence[str], exclude: Iterable[str] = (),
+def by_name(df: pd.DataFrame, role_words: Sequence[str], exclude: Iterable[str | None] = (),
             kinds: Sequence[str] | None = None, what: str = "") -> Guess:
     """The first column whose name is one of `role_words` (as words), else whose words include one.
     `kinds` limits the column kinds accepted (e.g. only 'numeric' for an amount)."""
@@ -112,7 +112,7 @@ def by_name(df: pd.DataFrame, role_words: Sequence[str], exclude: Iterable[str] 
     return Guess(None, f"no column named like a {what or role_words[0]}")
 
 
-def date_column(df: pd.DataFrame, exclude: Iterable[str] = ()) -> Guess:
+def date_column(df: pd.DataFrame, exclude: Iterable[str | None] = ()) -> Guess:
     excluded = set(exclude)
     for c in df.columns:
         if c not in excluded and is_date(df[c]):
@@ -142,7 +142,7 @@ def features(df: pd.DataFrame, exclude: Iterable[str] = (), kinds: Sequence[str]
                  and identifier_reason(df[c]) is None)
 
 
-def left_out(df: pd.DataFrame, chosen: Iterable[str], roles: Iterable[str]) -> dict[str, str]:
+def left_out(df: pd.DataFrame, chosen: Iterable[str], roles: Iterable[str | None]) -> dict[str, str]:
     """Why each column not among the features (nor a role) was left out, in words."""
     used = set(chosen) | set(r for r in roles if r)
     out = {}

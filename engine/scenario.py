@@ -39,7 +39,7 @@ import typing
 from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable, ClassVar, Self
+from typing import Any, Callable, ClassVar, Self, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -403,7 +403,10 @@ def _module(tp: Any, spec: dict, state: dict[str, torch.Tensor]) -> torch.nn.Mod
     return place(net).eval()
 
 
-def unpack(cls: type[Fitted], tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> Fitted:
+FittedT = TypeVar("FittedT", bound="Fitted")
+
+
+def unpack(cls: type[FittedT], tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> FittedT:
     """The inverse of `pack`."""
     hints = _hints(cls)
     meta = {cls.LEGACY_FIELDS.get(k, k): v for k, v in meta.items()}

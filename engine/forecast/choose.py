@@ -107,7 +107,7 @@ def rescale_totals(totals: np.ndarray, net_point: np.ndarray, point: np.ndarray)
 def sentence(overall: str, picks: list[str], metrics: dict[str, dict[str, float]], has_ets: bool) -> str:
     """One sentence for the page: which forecast it uses, and why."""
     baselines = {n: metrics[n]["mase"] for n in (SNAIVE, ETS) if n in metrics and np.isfinite(metrics[n]["mase"])}
-    best_base = min(baselines, key=baselines.get) if baselines else None
+    best_base = min(baselines, key=lambda n: baselines[n]) if baselines else None
     what = {COMBO: f"the combination ({combo_label(has_ets)})", MODEL: "the network"}.get(overall, SHORT.get(overall, overall))
     counts = {n: picks.count(n) for n in dict.fromkeys(picks)}
     why = f"it had the lowest error (MASE {metrics[overall]['mase']:.2f}) on the backtest windows"

@@ -30,7 +30,7 @@ class _Network:
     inputs: Inputs
     encoded: list[Encoded]
     net: ForecastNet
-    history: History | None = None
+    history: History | None = None  # None until trained
     n_windows: int = 0
     background: np.ndarray | None = None
 
@@ -79,15 +79,21 @@ def fit(df: pd.DataFrame, columns: ForecastColumns, config: ForecastConfig = For
     return ForecastModel(
         columns=columns, config=config, freq=panel.freq, lags=panel.lags, ids=panel.ids, id_values=panel.id_values,
         skipped=panel.skipped, net=final.net, drivers=final.inputs.pre, driver_columns=list(final.inputs.drivers),
-        level_stats=tuple(final.inputs.level_stats), background=background.astype(np.float32),
+        level_stats=final.inputs.level_stats, background=background.astype(np.float32),
         per_series={name: {k: [float(v) if np.isfinite(v) else None for v in arr] for k, arr in per.items()
                            if np.isfinite(arr).any()} for name, per in bt.per_series.items()},
         actuals=actuals, backtest=bt.table, forecast=forecast, explain_X=explain_X, explain_rows=explain_rows,
         explain_steps=explain_steps, total_coverage=bt.total_coverage,
-        metrics=bt.metrics, baseline_metrics=bt.baseline_metrics, history=first.history, timings=timings, notes=notes,
+        metrics=bt.metrics, baseline_metrics=bt.baseline_metrics, history=_history(first), timings=timings, notes=notes,
         n_rows={"series": len(panel.series), "training windows": first.n_windows},
         choice=bt.picks, choice_overall=bt.overall, choice_note=bt.choice_note, candidate_metrics=bt.candidate_metrics,
     )
+
+
+def _history(trained: _Network) -> History:
+    """A trained network's history (set once it is trained)."""
+    assert trained.history is not None, "the network has not been trained"
+    return trained.history
 
 
 def _network(inputs: Inputs, H: int, config: ForecastConfig) -> ForecastNet:
@@ -102,7 +108,10 @@ def _train_backtest_network(panel: Panel, cuts: list[int], columns: ForecastColu
     inputs = Inputs(panel, cuts, columns)
     notes += inputs.notes
     enc = inputs.encode_all(S, inputs.scales)
-    Xtr, Ytr, Xva, Yva = [], [], [], []
+    Xtr: list[np.ndarray] = []
+    Ytr: list[np.ndarray] = []
+    Xva: list[np.ndarray] = []
+    Yva: list[np.ndarray] = []
     val_len = 2 * H
     for e, cut in zip(enc, cuts):
         tr = np.arange(L, cut - val_len - H + 1)
@@ -120,19 +129,19 @@ def _train_backtest_network(panel: Panel, cuts: list[int], columns: ForecastColu
             f"The series are too short to train on after setting aside {k} backtest windows of {panel.freq.units(H)} "
             f"and a validation period: use fewer backtest windows, a shorter horizon, or more history."
         )
-    Xtr, Ytr = cap(np.vstack(Xtr), np.vstack(Ytr), config.max_train_windows, rng)
+    X_train, Y_train = cap(np.vstack(Xtr), np.vstack(Ytr), config.max_train_windows, rng)
     val = (np.vstack(Xva), np.vstack(Yva)) if Xva else None
-    if len(Xtr) < 20:
-        raise DataError(f"Only {len(Xtr)} training windows fit in the history before the backtest; bring more history "
-                        "or shorten the horizon.")
+    if len(X_train) < 20:
+        raise DataError(f"Only {len(X_train)} training windows fit in the history before the backtest; bring more "
+                        "history or shorten the horizon.")
     net = _network(inputs, H, config)
     t0 = time.perf_counter()
-    history = fit_model(net, (Xtr, Ytr), val, pinball_loss(H), config.train_config(len(Xtr)), progress=progress,
-                        cancel=cancel)
+    history = fit_model(net, (X_train, Y_train), val, pinball_loss(H), config.train_config(len(X_train)),
+                        progress=progress, cancel=cancel)
     timings["train backtest network"] = time.perf_counter() - t0
     if val is not None:  # the 80% band made to hold on windows the network was not fitted on
         calibrate(net, *val, H)
-    return _Network(inputs, enc, net, history, len(Xtr))
+    return _Network(inputs, enc, net, history, len(X_train))
 
 
 @dataclass
@@ -295,7 +304,7 @@ def _backtest_table(panel: Panel, w: _Windows, c: _Choice, ets, ets_lo, ets_hi) 
 def _refit(panel: Panel, first: _Network, columns: ForecastColumns, config: ForecastConfig, rng: np.random.Generator,
            progress, cancel, timings: dict[str, float]) -> _Network:
     """The network for the future: refitted on the whole history (as many epochs as the backtest network's best)."""
-    S, H, L, history = panel.series, panel.horizon, panel.lags, first.history
+    S, H, L, history = panel.series, panel.horizon, panel.lags, _history(first)
     inputs = Inputs(panel, [s.n for s in S], columns)
     enc = inputs.encode_all(S, inputs.scales)
     parts = [inputs.design(e, np.arange(L, s.n - H + 1)) for e, s in zip(enc, S) if s.n - H + 1 > L]

@@ -297,12 +297,14 @@ def guess_columns(df: pd.DataFrame) -> tuple[ForecastColumns, dict[str, str]]:
                              kinds=("datetime", "text", "categorical", "id"))
     if date.column is None:
         date = roles.Guess(names[0], "the first column (no column holds dates)")
+    assert date.column is not None  # the first column at the latest
     numeric = [c for c in names if c != date.column and pd.api.types.is_numeric_dtype(df[c])]
     target = roles.by_name(df[numeric], TARGET_WORDS, what="quantity") if numeric else roles.Guess(None, "")
     if target.column is None:
         busy = next((c for c in numeric if df[c].nunique() > 10), None)
         target = roles.Guess(busy, "the first number column with many values") if busy else \
             roles.Guess(numeric[0] if numeric else names[-1], "no column is named like a quantity")
+    assert target.column is not None  # a number column, or the last column at the latest
     rest = [c for c in names if c not in (date.column, target.column)]
     named = {c: next((w for w in SERIES_WORDS if w in roles.words(c) or "_".join(roles.words(c)) == w), None) for c in rest}
     ranked = sorted([c for c in rest if named[c] or not pd.api.types.is_numeric_dtype(df[c])],

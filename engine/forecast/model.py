@@ -145,8 +145,8 @@ class ForecastModel(Fitted):
                 q[~s.open[s.n:]] = 0.0
             part = pd.DataFrame({"series": s.id, "date": dates.strftime("%Y-%m-%d"),
                                  "low (10%)": q[:, 0], "forecast (median)": q[:, 1], "high (90%)": q[:, 2]})
-            for j, c in enumerate(self.columns.series):
-                part.insert(j, c, panel.id_values[s.id][j])
+            for j, col in enumerate(self.columns.series):
+                part.insert(j, col, panel.id_values[s.id][j])
             rows.append(part)
         return pd.concat(rows, ignore_index=True)
 

@@ -90,7 +90,8 @@ class Inputs:
     def restore(cls, freq: Frequency, L: int, H: int, drivers: list[str], pre: Preprocessor | None,
                 level_stats: tuple[float, float]) -> Inputs:
         obj = cls.__new__(cls)
-        obj.freq, obj.L, obj.H, obj.drivers, obj.pre, obj.level_stats = freq, L, H, drivers, pre, tuple(level_stats)
+        mean, spread = level_stats  # a list when read from JSON
+        obj.freq, obj.L, obj.H, obj.drivers, obj.pre, obj.level_stats = freq, L, H, drivers, pre, (mean, spread)
         obj.notes, obj.scales = [], np.array([])
         obj.layout()
         return obj
@@ -146,7 +147,7 @@ class Inputs:
     def encode(self, s: SeriesData, scale: float) -> Encoded:
         return self.encode_all([s], [scale])[0]
 
-    def encode_all(self, series: Sequence[SeriesData], scales: Sequence[float]) -> list[Encoded]:
+    def encode_all(self, series: Sequence[SeriesData], scales: Sequence[float] | np.ndarray) -> list[Encoded]:
         """Every series as the network sees it (drivers encoded in one pass over all of them)."""
         if self.pre is not None and len(series):
             frame = pd.concat([s.drivers for s in series], ignore_index=True)
@@ -307,7 +308,9 @@ class ForecastNet(TabularMLP):
     def set_offsets(self, offsets: Sequence[float] | None) -> None:
         """Fixed shifts of the outputs (the interval calibration, `calibrate`); kept in the spec, not the weights."""
         self.offsets = [float(v) for v in offsets] if offsets is not None else None
-        device = self.net[0].weight.device
+        first = self.net[0]
+        assert isinstance(first, nn.Linear)  # TabularMLP's first layer
+        device = first.weight.device
         value = torch.tensor(self.offsets if self.offsets else [0.0] * self.n_out, dtype=torch.float32, device=device)
         self.register_buffer("shift", value, persistent=False)
 

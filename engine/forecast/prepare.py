@@ -3,6 +3,7 @@ is a DataError sentence."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -148,7 +149,7 @@ def _fix_rows(frame: pd.DataFrame, columns: ForecastColumns, drivers: list[str],
                 "tick 'Add up rows with the same date and series' to sum their quantities."
             )
         n_before = len(frame)
-        agg = {"_y": lambda s: s.sum(min_count=1)}
+        agg: dict[str, str | Callable[[pd.Series], Any]] = {"_y": lambda s: s.sum(min_count=1)}
         for c in drivers:
             agg[c] = "max" if c == columns.open_flag else ("mean" if pd.api.types.is_numeric_dtype(frame[c]) else "first")
         frame = frame.groupby(["_key", "_date"], sort=False, as_index=False).agg(agg)

@@ -81,6 +81,8 @@ def _apply(s: SeriesData, changes: Sequence[DriverChange], H: int, open_flag: st
         else:
             value = ch.value
             if pd.api.types.is_numeric_dtype(drivers[ch.driver]):
+                if value is None:  # neither a value nor a percentage
+                    raise DataError(f"'{ch.driver}' holds numbers; '{value}' is not one.")
                 try:
                     value = float(value)
                 except (TypeError, ValueError):
@@ -144,8 +146,11 @@ class ScenarioPlan:
         out["difference (units)"] = out["units with the plan"] - out["units without the plan"]
         if price_driver is not None or unit_price is not None:
             def money(f: pd.DataFrame, drv: pd.DataFrame) -> np.ndarray:
-                price = (pd.to_numeric(drv[price_driver], errors="coerce").to_numpy(float) if price_driver is not None
-                         else np.full(len(f), float(unit_price)))
+                if price_driver is not None:
+                    price = pd.to_numeric(drv[price_driver], errors="coerce").to_numpy(float)
+                else:
+                    assert unit_price is not None  # one of the two is given (above)
+                    price = np.full(len(f), float(unit_price))
                 return (f["median"].to_numpy() * price).reshape(len(self.ids), -1).sum(1)
             out["money without the plan"] = money(b, self.base_drivers)
             out["money with the plan"] = money(p, self.planned_drivers)
@@ -180,7 +185,10 @@ def plan(model: ForecastModel, history: pd.DataFrame, changes: Sequence[DriverCh
         raise DataError("None of the series picked is in the data.")
     H, m = model.horizon, model.freq.season
     with_ets = ETS in model.baseline_metrics
-    base_parts, plan_parts, base_drv, plan_drv = [], [], [], []
+    base_parts: list[pd.DataFrame] = []
+    plan_parts: list[pd.DataFrame] = []
+    base_drv: list[pd.DataFrame] = []
+    plan_drv: list[pd.DataFrame] = []
     for s in chosen:
         method = model.method_of(s.id)
         scale = scale_of(s, s.n)
@@ -217,12 +225,12 @@ def plan(model: ForecastModel, history: pd.DataFrame, changes: Sequence[DriverCh
             d.insert(0, "series", s.id)
             parts.append(d)
     planned_drivers = pd.concat(plan_drv, ignore_index=True)
-    outside = {}
-    for c in {ch.driver for ch in changes}:
-        seen = pd.to_numeric(pd.concat([s.drivers[c].iloc[:s.n] for s in chosen]), errors="coerce").dropna()
-        now = pd.to_numeric(planned_drivers[c], errors="coerce").dropna()
+    outside: dict[str, tuple[float, float]] = {}
+    for driver in {ch.driver for ch in changes}:
+        seen = pd.to_numeric(pd.concat([s.drivers[driver].iloc[:s.n] for s in chosen]), errors="coerce").dropna()
+        now = pd.to_numeric(planned_drivers[driver], errors="coerce").dropna()
         if len(seen) and len(now) and (now.min() < seen.min() - 1e-9 or now.max() > seen.max() + 1e-9):
-            outside[c] = (float(seen.min()), float(seen.max()))
+            outside[driver] = (float(seen.min()), float(seen.max()))
     return ScenarioPlan(model, list(changes), pd.concat(base_parts, ignore_index=True),
                         pd.concat(plan_parts, ignore_index=True), pd.concat(base_drv, ignore_index=True),
                         planned_drivers, outside)

@@ -56,6 +56,7 @@ def reorder(model: ForecastModel, stock: float | dict[str, float] | pd.Series | 
     The lead time, review period and service level are decision fields: `model.decide(lead_time=3).reorder(stock)`.
     """
     lead_time, review_period, service_level = model.lead_time, model.review_period, model.service_level
+    assert lead_time is not None and review_period is not None  # ForecastModel.__post_init__ sets both
     span = int(lead_time) + int(review_period)
     if lead_time < 0 or review_period < 1:
         raise DataError("The lead time cannot be negative and the review period must be at least one step.")

@@ -3,17 +3,40 @@ its logits are linear in the scaled features), and the top reasons in words for 
 SegmentationModel."""
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 import pandas as pd
+from torch import nn
 
 from engine.explain import Explanation, deep_explain
+
+if TYPE_CHECKING:
+    from engine.tabular import Preprocessor
 
 
 class SegmentExplanations:
     """Needs from the model: customer_features, encode, assign, soft_model, background, preprocessor, features,
     names, k."""
+
+    if TYPE_CHECKING:  # what this mixin reads of SegmentationModel (engine/segmentation/model.py)
+        background: np.ndarray
+        preprocessor: Preprocessor
+        names: list[str]
+
+        @property
+        def k(self) -> int: ...
+
+        @property
+        def features(self) -> list[str]: ...
+
+        def customer_features(self, df: pd.DataFrame) -> pd.DataFrame: ...
+
+        def encode(self, features: pd.DataFrame) -> np.ndarray: ...
+
+        def assign(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
+        def soft_model(self) -> nn.Module: ...
 
     def reasons(self, df: pd.DataFrame, pred: pd.DataFrame, k: int) -> list[str]:
         """Each customer's top-k pulls towards their own segment, in words."""

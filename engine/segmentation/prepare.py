@@ -124,6 +124,8 @@ def _invoice_lines(df: pd.DataFrame, columns: SegmentationColumns, notes: list[s
     """The lines of known customers as customer, date, quantity, amount, invoice (the day when there is no invoice
     column), and which lines are cancellations (an invoice starting with 'C')."""
     n_in = len(df)
+    # named: transactions_to_customers checked the customer, date and price roles first (_columns_present)
+    assert columns.date is not None and columns.price is not None
     ids = id_strings(df[columns.customer])
     no_id = ids.isna()
     if no_id.all():

@@ -118,10 +118,10 @@ def guess_roles(df: pd.DataFrame) -> dict[str, roles.Guess]:
     and customer_id (a customer table)."""
     dates = _named_like_date(df)
     out: dict[str, roles.Guess] = {}
-    taken: list[str] = []
+    taken: list[str | None] = []  # the columns found so far (None: a role not found, which excludes nothing)
     out["customer"] = roles.by_name(df, CUSTOMER_WORDS, exclude=dates, what="customer id")
     taken += [out["customer"].column]
-    out["invoice"] = roles.by_name(df, INVOICE_WORDS, exclude=taken + dates, what="receipt, invoice or order number")
+    out["invoice"] = roles.by_name(df, INVOICE_WORDS, exclude=[*taken, *dates], what="receipt, invoice or order number")
     taken += [out["invoice"].column]
     out["date"] = roles.by_name(df, DATE_WORDS, exclude=taken, what="purchase date")
     if out["date"].column is None:
@@ -143,7 +143,8 @@ def guess_roles(df: pd.DataFrame) -> dict[str, roles.Guess]:
 def guess_columns(df: pd.DataFrame) -> tuple[SegmentationColumns, SegmentationColumns]:
     """The best guess of every role for each shape: (as transactions, as a customer table)."""
     g = guess_roles(df)
-    tx = SegmentationColumns(TRANSACTIONS, **{r: g[r].column for r in ("customer", "invoice", "date", "quantity", "price")})
+    tx = SegmentationColumns(TRANSACTIONS, customer=g["customer"].column, invoice=g["invoice"].column,
+                             date=g["date"].column, quantity=g["quantity"].column, price=g["price"].column)
     customer = g["customer_id"].column
     features = roles.features(df, exclude=[customer] if customer else [], kinds=NUMBERS)
     return tx, SegmentationColumns(CUSTOMERS, customer=customer, features=tuple(str(c) for c in features))

@@ -2,15 +2,39 @@
 file): customer → segment, the 2-D map, each centre in standard deviations. A mixin of SegmentationModel."""
 from __future__ import annotations
 
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from engine.tabular import Preprocessor
 
 
 class CustomerViews:
     """Needs from the model: customer_features, encode, assign, assignment_table, features, centers, pca, preprocessor, k,
     and the in-memory `customers` / `X`."""
+
+    if TYPE_CHECKING:  # what this mixin reads of SegmentationModel (engine/segmentation/model.py)
+        centers: np.ndarray
+        pca: dict[str, np.ndarray]
+        preprocessor: Preprocessor
+        customers: pd.DataFrame | None
+        X: np.ndarray | None
+
+        @property
+        def k(self) -> int: ...
+
+        @property
+        def features(self) -> list[str]: ...
+
+        def customer_features(self, df: pd.DataFrame) -> pd.DataFrame: ...
+
+        def encode(self, features: pd.DataFrame) -> np.ndarray: ...
+
+        def assign(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
+        def assignment_table(self, feats: pd.DataFrame, labels: np.ndarray, proba: np.ndarray) -> pd.DataFrame: ...
 
     def attach(self, df: pd.DataFrame) -> Self:
         """Rebuild the per-customer data (never stored in model files) from the data the model was fitted on.
@@ -26,7 +50,7 @@ class CustomerViews:
 
     def customers_table(self) -> pd.DataFrame:
         """Customer → segment for the data the model was fitted on (empty after `load`)."""
-        if self.customers is None:
+        if self.customers is None or self.X is None:  # kept and dropped together (`attach`, TRANSIENT)
             return pd.DataFrame(columns=["customer", "segment", "segment_name", "membership", *self.features])
         feats = self.customers[self.features]
         labels = self.customers["_segment"].to_numpy()
