@@ -1,4 +1,5 @@
 """Customer service: route each customer message to the right team, automate what the model is sure of, and say why."""
+
 from __future__ import annotations
 
 import streamlit as st
@@ -12,9 +13,11 @@ from ui.training import shared_run, trained_run
 SAMPLES = {"Messages to an online bank (Banking77, 2,999 messages, 77 intents)": cs.SAMPLE}
 
 st.title(cs.ABOUT.title)
-st.caption("Learn from messages customers wrote and the team (intent, queue) each one went to: route new messages "
-           "automatically when the model is sure enough and to a person otherwise, at the threshold your costs pick, "
-           "see the words behind each routing, and spot messages about topics nobody trained for.")
+st.caption(
+    "Learn from messages customers wrote and the team (intent, queue) each one went to: route new messages "
+    "automatically when the model is sure enough and to a person otherwise, at the threshold your costs pick, "
+    "see the words behind each routing, and spot messages about topics nobody trained for."
+)
 
 shared_run("customer_service", cs.load, views.results)  # a share link: its results, no training
 views.score_with_model_file()  # in an expander: a model file from this page, no training

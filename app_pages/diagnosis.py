@@ -1,4 +1,5 @@
 """Diagnosis: predict an outcome from a patient table, beside honest baselines, with reasons."""
+
 from __future__ import annotations
 
 import streamlit as st
@@ -19,8 +20,10 @@ SAMPLES = {
 }
 
 st.title(dx.ABOUT.title)
-st.caption("Predict an outcome (disease yes/no, a diagnosis code) from a patient table, see how sure the model is, "
-           "and why — patient by patient. For exploring data, not for clinical decisions.")
+st.caption(
+    "Predict an outcome (disease yes/no, a diagnosis code) from a patient table, see how sure the model is, "
+    "and why — patient by patient. For exploring data, not for clinical decisions."
+)
 
 # ----------------------------------------------------------------------------- a shared link reopens a run
 shared_run("diagnosis", dx.load, views.results, views.report_lead)  # a share link: its results, no training
@@ -41,20 +44,40 @@ defaults = dx.default_columns(df)
 names = list(df.columns)
 c1, c2 = st.columns(2)
 words = for_table(table)  # the analyst's column descriptions (step 1)
-target = c1.selectbox("Outcome column (what to predict)", names, index=names.index(defaults.target), key="dx_target", bind="query-params",
-                      format_func=words.label, help="The column holding the diagnosis or outcome you want the model to predict.")
+target = c1.selectbox(
+    "Outcome column (what to predict)",
+    names,
+    index=names.index(defaults.target),
+    key="dx_target",
+    bind="query-params",
+    format_func=words.label,
+    help="The column holding the diagnosis or outcome you want the model to predict.",
+)
 outcomes = roles.label_values(df[target])
-positive = c2.selectbox("Positive outcome (the one to detect)", outcomes[:dx.MAX_CLASSES * 2],
-                        index=outcomes.index(dx.guess_positive(outcomes)) if outcomes else 0, key="dx_positive", bind="query-params",
-                        help="Risk, sensitivity and the ROC curve are about this outcome.")
+positive = c2.selectbox(
+    "Positive outcome (the one to detect)",
+    outcomes[: dx.MAX_CLASSES * 2],
+    index=outcomes.index(dx.guess_positive(outcomes)) if outcomes else 0,
+    key="dx_positive",
+    bind="query-params",
+    help="Risk, sensitivity and the ROC curve are about this outcome.",
+)
 binarise = False
 if len(outcomes) > 2:
-    binarise = st.checkbox(f"Predict '{plain(positive)}' versus all other outcomes (instead of all {len(outcomes)} outcomes)",
-                           key="dx_binarise", bind="query-params")
+    binarise = st.checkbox(
+        f"Predict '{plain(positive)}' versus all other outcomes (instead of all {len(outcomes)} outcomes)",
+        key="dx_binarise",
+        bind="query-params",
+    )
 candidates = [c for c in names if c != target]
-features = st.multiselect("Feature columns (what the model may use)", candidates,
-                          default=[f for f in defaults.features if f != target], key=f"dx_features_{fp}_{target}", format_func=words.label,
-                          help="Free-text, date and identifier columns are left out by default.")
+features = st.multiselect(
+    "Feature columns (what the model may use)",
+    candidates,
+    default=[f for f in defaults.features if f != target],
+    key=f"dx_features_{fp}_{target}",
+    format_func=words.label,
+    help="Free-text, date and identifier columns are left out by default.",
+)
 st.caption(roles.summary(df, {"Outcome": target}, features))
 with st.expander("Advanced training options"):
     a1, a2, a3 = st.columns(3)

@@ -1,4 +1,5 @@
 """Digit recognizer: the classic MLP and a CNN side by side on handwritten digits; mistakes, pixel explanations, draw-to-predict."""
+
 from __future__ import annotations
 
 import streamlit as st
@@ -19,9 +20,11 @@ TEST_SAMPLE = "mnist_test_2k.csv.gz"
 ATTRIBUTION = "MNIST by Yann LeCun and Corinna Cortes, CC BY-SA 3.0"
 
 st.title(dg.ABOUT.title)
-st.caption("Teach a network to read handwritten digits from your labelled images (one 28×28 image per row, Kaggle "
-           "'Digit Recognizer' layout: label, pixel0 … pixel783), compare a CNN with the classic MLP and a simple "
-           "baseline, see its mistakes and why it reads what it reads, then draw a digit and let it guess.")
+st.caption(
+    "Teach a network to read handwritten digits from your labelled images (one 28×28 image per row, Kaggle "
+    "'Digit Recognizer' layout: label, pixel0 … pixel783), compare a CNN with the classic MLP and a simple "
+    "baseline, see its mistakes and why it reads what it reads, then draw a digit and let it guess."
+)
 
 # ----------------------------------------------------------------------------- a shared link or a model file: no training
 shared_run("digits", dg.load, view.shared_results)  # a share link: its results, no training
@@ -32,8 +35,12 @@ if from_file is not None:
     st.stop()
 
 # ----------------------------------------------------------------------------- 1 · Data
-table = dataset_picker(SAMPLES, key="dg", help_text="One row per image: a 'label' column (0–9) and pixel0 … pixel783 (0–255).",
-                       max_rows=dg.MAX_ROWS)
+table = dataset_picker(
+    SAMPLES,
+    key="dg",
+    help_text="One row per image: a 'label' column (0–9) and pixel0 … pixel783 (0–255).",
+    max_rows=dg.MAX_ROWS,
+)
 if table is None:
     st.stop()
 df = table.df
@@ -42,24 +49,36 @@ test_table = None
 if choice == MAIN_SAMPLE:
     with guard("reading the sample test images"):
         test_table = view.load_bundled(TEST_SAMPLE)
-    st.caption(f"Sample: {len(df):,} training images from MNIST; the models are measured on {len(test_table.df):,} other "
-               f"MNIST images they never see (mnist_test_2k.csv.gz). {ATTRIBUTION}.")
+    st.caption(
+        f"Sample: {len(df):,} training images from MNIST; the models are measured on {len(test_table.df):,} other "
+        f"MNIST images they never see (mnist_test_2k.csv.gz). {ATTRIBUTION}."
+    )
 elif choice == QUICK_SAMPLE:
-    st.caption(f"Sample: the first 500 images of the MNIST training subset; a fifth of them are held out to measure the "
-               f"models. {ATTRIBUTION}.")
+    st.caption(
+        f"Sample: the first 500 images of the MNIST training subset; a fifth of them are held out to measure the "
+        f"models. {ATTRIBUTION}."
+    )
 
 # ----------------------------------------------------------------------------- 2 · Columns
 st.subheader("2 · Columns")
 defaults = dg.default_columns(df)
 names = [str(c) for c in df.columns if not str(c).lower().startswith("pixel")] or [defaults.label]
-label = st.selectbox("Label column (the digit each image shows)", names,
-                     index=names.index(defaults.label) if defaults.label in names else 0, key=f"dg_label_{table.fingerprint[:12]}",
-                     help="The column holding the digit 0–9. The 784 pixel columns are found by their names.")
+label = st.selectbox(
+    "Label column (the digit each image shows)",
+    names,
+    index=names.index(defaults.label) if defaults.label in names else 0,
+    key=f"dg_label_{table.fingerprint[:12]}",
+    help="The column holding the digit 0–9. The 784 pixel columns are found by their names.",
+)
 columns = dg.DigitColumns(label)
 test_df = test_table.df if test_table is not None else None
 with guard("checking your images"):  # cheap: problems show as sentences before anything trains
-    prepared = memo("dg_prepared", run_key(table.fingerprint, columns),
-                    lambda: dg.prepare(df, columns, test_df, table.name, test_table.name if test_table else ""), keep=2)
+    prepared = memo(
+        "dg_prepared",
+        run_key(table.fingerprint, columns),
+        lambda: dg.prepare(df, columns, test_df, table.name, test_table.name if test_table else ""),
+        keep=2,
+    )
 for note in prepared.notes:
     st.info(plain(note))
 view.preview_images(table, label)
@@ -71,8 +90,15 @@ with st.expander("Advanced training options"):
         mlp_epochs=option_input(a2, C, "mlp_epochs", "dg_mlp_epochs"),
         augment=option_input(a3, C, "augment", "dg_augment", "checkbox", label="Augment the CNN's training images"),
         channels=option_input(a1, C, "channels", "dg_channels", "select"),
-        test_fraction=option_input(a2, C, "test_fraction", "dg_test", "slider", label="Held-out share (without a test file)",
-                                   disabled=test_table is not None),
+        test_fraction=option_input(
+            a2,
+            C,
+            "test_fraction",
+            "dg_test",
+            "slider",
+            label="Held-out share (without a test file)",
+            disabled=test_table is not None,
+        ),
         seed=option_input(a3, C, "seed", "dg_seed"),
         article_recipe=option_input(a1, C, "article_recipe", "dg_recipe", "checkbox"),
     )
@@ -80,6 +106,15 @@ with st.expander("Advanced training options"):
 # ----------------------------------------------------------------------------- 3 · Train, 4 · Results
 n_train = len(df) if test_df is not None else round(len(df) * (1 - config.test_fraction))
 view.time_notice(n_train, config)
-model, key, run_id = trained_run("digits", table, dg.fit, columns, config, test_df=test_df,
-                                 key_parts=(test_table.fingerprint if test_table is not None else "",))
-view.results(model, key, run_id, f"{table.name}: {len(df):,} images" + (f"; tested on {test_table.name}" if test_table else ""))
+model, key, run_id = trained_run(
+    "digits",
+    table,
+    dg.fit,
+    columns,
+    config,
+    test_df=test_df,
+    key_parts=(test_table.fingerprint if test_table is not None else "",),
+)
+view.results(
+    model, key, run_id, f"{table.name}: {len(df):,} images" + (f"; tested on {test_table.name}" if test_table else "")
+)

@@ -1,4 +1,5 @@
 """Demand forecast: one network for every series, tested on past windows beside honest baselines, with reorder quantities."""
+
 from __future__ import annotations
 
 import streamlit as st
@@ -10,12 +11,16 @@ from ui.errors import guard
 from ui.state import memo
 from ui.training import run_key, shared_run, trained_run
 
-SAMPLES = {"Online Retail: daily units of 30 best sellers (UK gift shop, 2010–11)": "online_retail_daily_product_units.csv"}
+SAMPLES = {
+    "Online Retail: daily units of 30 best sellers (UK gift shop, 2010–11)": "online_retail_daily_product_units.csv"
+}
 
 st.title(fc.ABOUT.title)
-st.caption("Forecast sales per store or item with intervals: a neural network, exponential smoothing, seasonal naive and "
-           "their combination are tested on past periods and the best is used; see which drivers matter, and how much to "
-           "reorder for the service level you want.")
+st.caption(
+    "Forecast sales per store or item with intervals: a neural network, exponential smoothing, seasonal naive and "
+    "their combination are tested on past periods and the best is used; see which drivers matter, and how much to "
+    "reorder for the service level you want."
+)
 
 shared_run("forecast", fc.load, views.results)  # a share link: its results, no training
 
@@ -23,8 +28,12 @@ with st.expander("Already have a model file from this page? Forecast a newer his
     views.score_with_model_file()
 
 # ----------------------------------------------------------------------------- 1 · Data
-table = dataset_picker(SAMPLES, key="fc", help_text="A long table: one row per date and series (store, item), the quantity "
-                       "sold, and optional drivers such as promotions or opening days.")
+table = dataset_picker(
+    SAMPLES,
+    key="fc",
+    help_text="A long table: one row per date and series (store, item), the quantity "
+    "sold, and optional drivers such as promotions or opening days.",
+)
 if table is None:
     st.stop()
 df = table.df

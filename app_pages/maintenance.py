@@ -1,4 +1,5 @@
 """Predictive maintenance: which production runs will end in a machine failure, and what to service first."""
+
 from __future__ import annotations
 
 import streamlit as st
@@ -13,9 +14,11 @@ from ui.training import shared_run, trained_run
 SAMPLES = {"Milling machine runs (AI4I 2020, 7,000 runs)": "ai4i2020_machines_1_7000.csv"}
 
 st.title(mt.ABOUT.title)
-st.caption("Predict which production runs will end in a machine failure from what is known before the run, turn "
-           "what a failure and a service stop cost into an alert threshold, and see which machines to service first, "
-           "and why.")
+st.caption(
+    "Predict which production runs will end in a machine failure from what is known before the run, turn "
+    "what a failure and a service stop cost into an alert threshold, and see which machines to service first, "
+    "and why."
+)
 
 shared_run("maintenance", mt.load, views.results)  # a share link: its results, no training
 views.score_with_model_file()  # in an expander: a model file from this page, no training

@@ -1,4 +1,5 @@
 """My runs: the share links this analyst created — open, copy or delete them."""
+
 from __future__ import annotations
 
 import streamlit as st

@@ -1,4 +1,5 @@
 """Retail segmentation: group customers by how they buy, name the groups, see why each customer sits where it does."""
+
 from __future__ import annotations
 
 import streamlit as st
@@ -22,8 +23,10 @@ ATTRIBUTION = {
 }
 
 st.title(seg.ABOUT.title)
-st.caption("Group customers by how they buy — from raw transactions (recency, frequency, spend) or from a customer "
-           "table — see what each group looks like, name it, and see why any one customer sits in its group.")
+st.caption(
+    "Group customers by how they buy — from raw transactions (recency, frequency, spend) or from a customer "
+    "table — see what each group looks like, name it, and see why any one customer sits in its group."
+)
 
 # ----------------------------------------------------------------------------- a shared link reopens a run
 shared_run("segmentation", seg.load, view.shared_results)  # a share link: its results, no training
@@ -41,8 +44,11 @@ df, fp = table.df, table.fingerprint[:12]
 # ----------------------------------------------------------------------------- 2 · Columns
 columns, config = view.columns_form(df, fp)
 with guard("checking your columns"):  # cheap: problems show as sentences before anything runs
-    prepared = memo("seg_prepare", run_key(table.fingerprint, columns, config.reference_date, config.k),
-                    lambda: seg.prepare(df, columns, config))
+    prepared = memo(
+        "seg_prepare",
+        run_key(table.fingerprint, columns, config.reference_date, config.k),
+        lambda: seg.prepare(df, columns, config),
+    )
 view.prepared_summary(prepared)
 
 # ----------------------------------------------------------------------------- 3 · Train, 4 · Results

@@ -6,6 +6,7 @@ page's click-to-result time on sample data (needs streamlit; skipped where it is
 
     python bench/diagnosis.py [--quick] [--device auto|cpu|cuda] [--repeats 2] [--folds 5]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,7 +20,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-DATASETS = {"Cleveland heart disease": "heart_disease_cleveland.csv", "Wisconsin breast cancer": "breast_cancer_wisconsin.csv"}
+DATASETS = {
+    "Cleveland heart disease": "heart_disease_cleveland.csv",
+    "Wisconsin breast cancer": "breast_cancer_wisconsin.csv",
+}
 
 
 def cross_validate(path: Path, folds: int, repeats: int) -> dict[str, dict[str, list[float]]]:
@@ -76,20 +80,26 @@ def main() -> None:
 
     repeats = 1 if args.quick else args.repeats
     print(f"# Diagnosis benchmark — device: {describe()} — {repeats}x{args.folds}-fold stratified CV\n")
-    print(f"{'dataset':<26} {'model':<20} {'ROC-AUC':>15} {'accuracy':>9} {'fit s':>7} {'AUC vs LR':>10} {'time vs LR':>11}")
+    print(
+        f"{'dataset':<26} {'model':<20} {'ROC-AUC':>15} {'accuracy':>9} {'fit s':>7} {'AUC vs LR':>10} {'time vs LR':>11}"
+    )
     for title, file in DATASETS.items():
         res = cross_validate(ROOT / "sample_data" / file, args.folds, repeats)
         lr = res["Logistic regression"]
         for name, r in res.items():
             auc, sd = np.mean(r["roc_auc"]), np.std(r["roc_auc"])
-            print(f"{title:<26} {name:<20} {auc:>8.3f} ± {sd:.3f} {np.mean(r['accuracy']):>9.3f} {np.mean(r['seconds']):>7.2f} "
-                  f"{auc / np.mean(lr['roc_auc']):>10.3f} {np.mean(r['seconds']) / np.mean(lr['seconds']):>10.1f}x")
+            print(
+                f"{title:<26} {name:<20} {auc:>8.3f} ± {sd:.3f} {np.mean(r['accuracy']):>9.3f} {np.mean(r['seconds']):>7.2f} "
+                f"{auc / np.mean(lr['roc_auc']):>10.3f} {np.mean(r['seconds']) / np.mean(lr['seconds']):>10.1f}x"
+            )
     clicks = click_to_result(1 if args.quick else 2)
     if clicks is None:
         print("\nclick-to-result: skipped (streamlit not installed here)")
     else:
-        print(f"\nclick-to-result on the Cleveland sample (press Train → results rendered): "
-              f"{', '.join(f'{c:.1f} s' for c in clicks)} (goal ≤ 10 s on a 2-core CPU)")
+        print(
+            f"\nclick-to-result on the Cleveland sample (press Train → results rendered): "
+            f"{', '.join(f'{c:.1f} s' for c in clicks)} (goal ≤ 10 s on a 2-core CPU)"
+        )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ runs on the GPU and the GPU vs CPU time ratios are printed. Needs no streamlit, 
 
     python bench/digits.py [--quick] [--device auto|cpu|cuda] [--threads N]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,8 +43,13 @@ def run(config_kw: dict, device: str, train, test) -> dict:
     for name in dg.MODELS:
         metrics = m.metrics if name == dg.MODEL else m.baseline_metrics[name]
         hist = m.histories.get(name)
-        rows[name] = {"accuracy": metrics["accuracy"], "errors": metrics["errors"], "seconds": m.timings[name],
-                      "epochs": len(hist.epochs) if hist else None, "best": hist.best_epoch if hist else None}
+        rows[name] = {
+            "accuracy": metrics["accuracy"],
+            "errors": metrics["errors"],
+            "seconds": m.timings[name],
+            "epochs": len(hist.epochs) if hist else None,
+            "best": hist.best_epoch if hist else None,
+        }
     return {"rows": rows, "wall": wall, "n_test": m.n_rows["test"]}
 
 
@@ -53,18 +59,24 @@ def show(title: str, res: dict) -> None:
     rows, n = res["rows"], res["n_test"]
     mlp, lr = rows[dg.MLP], rows[dg.LOGREG]
     print(f"\n## {title} — fit wall time {res['wall']:.1f} s, {n:,} test images")
-    print(f"{'model':<20} {'accuracy':>9} {'errors':>7} {'error %':>8} {'train s':>8} {'epochs':>10} "
-          f"{'err vs MLP':>11} {'err vs LR':>10} {'time vs LR':>11}")
+    print(
+        f"{'model':<20} {'accuracy':>9} {'errors':>7} {'error %':>8} {'train s':>8} {'epochs':>10} "
+        f"{'err vs MLP':>11} {'err vs LR':>10} {'time vs LR':>11}"
+    )
     for name, r in rows.items():
         ep = f"{r['epochs']} (best {r['best']})" if r["epochs"] else "–"
-        print(f"{name:<20} {r['accuracy']:>9.4f} {r['errors']:>7,} {100 * r['errors'] / n:>7.2f}% {r['seconds']:>8.1f} {ep:>10} "
-              f"{r['errors'] / max(mlp['errors'], 1):>10.2f}x {r['errors'] / max(lr['errors'], 1):>9.2f}x "
-              f"{r['seconds'] / max(lr['seconds'], 1e-9):>10.1f}x")
+        print(
+            f"{name:<20} {r['accuracy']:>9.4f} {r['errors']:>7,} {100 * r['errors'] / n:>7.2f}% {r['seconds']:>8.1f} {ep:>10} "
+            f"{r['errors'] / max(mlp['errors'], 1):>10.2f}x {r['errors'] / max(lr['errors'], 1):>9.2f}x "
+            f"{r['seconds'] / max(lr['seconds'], 1e-9):>10.1f}x"
+        )
     cnn = rows[dg.MODEL]
     ratio = cnn["errors"] / max(mlp["errors"], 1)
-    print(f"goal CNN error ≤ 0.5× MLP's: {ratio:.2f}× → {'met' if ratio <= 0.5 else 'NOT met'}; "
-          f"CNN accuracy {100 * cnn['accuracy']:.2f}% (≥ 99% is the GPU goal: {'met' if cnn['accuracy'] >= 0.99 else 'not met'}); "
-          f"CNN training {cnn['seconds']:.1f} s")
+    print(
+        f"goal CNN error ≤ 0.5× MLP's: {ratio:.2f}× → {'met' if ratio <= 0.5 else 'NOT met'}; "
+        f"CNN accuracy {100 * cnn['accuracy']:.2f}% (≥ 99% is the GPU goal: {'met' if cnn['accuracy'] >= 0.99 else 'not met'}); "
+        f"CNN training {cnn['seconds']:.1f} s"
+    )
 
 
 def main() -> None:
@@ -85,9 +97,11 @@ def main() -> None:
     cuda = torch.cuda.is_available()
     devices = ["cpu", "cuda"] if (args.device == "auto" and cuda) else (["cuda"] if args.device == "cuda" else ["cpu"])
     names = ["page default (augmented)"] if args.quick else list(CONFIGS)
-    print(f"# Digit recognizer benchmark — torch {torch.__version__}, {torch.get_num_threads()} CPU thread(s)"
-          f"{', GPU ' + torch.cuda.get_device_name(0) if cuda else ', no CUDA GPU'}; train 10,000 (9,000 + 1,000 "
-          "validation), test 2,000")
+    print(
+        f"# Digit recognizer benchmark — torch {torch.__version__}, {torch.get_num_threads()} CPU thread(s)"
+        f"{', GPU ' + torch.cuda.get_device_name(0) if cuda else ', no CUDA GPU'}; train 10,000 (9,000 + 1,000 "
+        "validation), test 2,000"
+    )
     results: dict[tuple[str, str], dict] = {}
     for name in names:
         for device in devices:
@@ -104,7 +118,10 @@ def main() -> None:
         for name in names:
             if (name, "cpu") in results and (name, "cuda") in results:
                 c, g = results[(name, "cpu")]["rows"], results[(name, "cuda")]["rows"]
-                print(f"{name:<24} " + "  ".join(f"{m}: {c[m]['seconds'] / max(g[m]['seconds'], 1e-9):.1f}x" for m in (dg.MODEL, dg.MLP)))
+                print(
+                    f"{name:<24} "
+                    + "  ".join(f"{m}: {c[m]['seconds'] / max(g[m]['seconds'], 1e-9):.1f}x" for m in (dg.MODEL, dg.MLP))
+                )
 
 
 if __name__ == "__main__":

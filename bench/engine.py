@@ -7,6 +7,7 @@ so a fast device that learns less is visible.
 
     python bench/engine.py [--rows 200000] [--epochs 3] [--quick]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,7 +43,14 @@ def run(device_name: str, X, y, epochs: int, batch: int) -> dict[str, float]:
     n_val = len(X) // 10
     model = TabularMLP(X.shape[1], 1, (256, 128), 0.1)
     cfg = TrainConfig(max_epochs=epochs, batch_size=batch, lr=2e-3, patience=epochs + 1, max_seconds=None)
-    fit_model(model, (X[:2000], y[:2000]), None, nn.BCEWithLogitsLoss(), TrainConfig(max_epochs=1, batch_size=batch), device=device)  # warm-up
+    fit_model(
+        model,
+        (X[:2000], y[:2000]),
+        None,
+        nn.BCEWithLogitsLoss(),
+        TrainConfig(max_epochs=1, batch_size=batch),
+        device=device,
+    )  # warm-up
     if device.type == "cuda":
         torch.cuda.synchronize()
     t0 = time.perf_counter()
@@ -67,14 +75,18 @@ def main() -> None:
 
     X, y = make_data(rows)
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-    print(f"# Training-loop throughput: {rows:,} rows x {X.shape[1]} features, MLP 256-128, "
-          f"{args.epochs} epochs, batch {args.batch}; torch {torch.__version__}, {os.cpu_count()} CPU cores")
+    print(
+        f"# Training-loop throughput: {rows:,} rows x {X.shape[1]} features, MLP 256-128, "
+        f"{args.epochs} epochs, batch {args.batch}; torch {torch.__version__}, {os.cpu_count()} CPU cores"
+    )
     results = {d: run(d, X, y, args.epochs, args.batch) for d in devices}
     for d, r in results.items():
         print(f"{d:>5}: {r['seconds']:7.2f} s  {r['rows_per_s']:>12,.0f} rows/s  held-out accuracy {r['accuracy']:.3f}")
     if "cuda" in results:
-        print(f"GPU vs CPU: {results['cpu']['seconds'] / results['cuda']['seconds']:.1f}x faster "
-              f"({torch.cuda.get_device_name(0)})")
+        print(
+            f"GPU vs CPU: {results['cpu']['seconds'] / results['cuda']['seconds']:.1f}x faster "
+            f"({torch.cuda.get_device_name(0)})"
+        )
     else:
         print("GPU vs CPU: no CUDA device here")
 

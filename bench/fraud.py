@@ -13,6 +13,7 @@
 
 Needs numpy, pandas, scikit-learn and torch only (no streamlit, plotly or shap).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,7 +57,9 @@ def sample_runs(seeds: int) -> dict[str, dict[str, dict[str, list[float]]]]:
 
 def print_sample(results, seeds: int) -> None:
     print("## Sample data: ULB card transactions (1,774 rows, 16.8% fraud), held-out AUPRC over seeds\n")
-    print(f"{'split':<20} {'model':<20} {'AUPRC':>15} {'ROC-AUC':>8} {'fit s':>7} {'AUPRC vs LR':>12} {'time vs LR':>11}")
+    print(
+        f"{'split':<20} {'model':<20} {'AUPRC':>15} {'ROC-AUC':>8} {'fit s':>7} {'AUPRC vs LR':>12} {'time vs LR':>11}"
+    )
     for setup, res in results.items():
         lr = res.get("Logistic regression")
         for name, r in res.items():
@@ -64,8 +67,10 @@ def print_sample(results, seeds: int) -> None:
             ref_ap = np.mean(lr["auprc"]) if lr else np.nan
             ref_t = np.mean(lr["seconds"]) if lr else np.nan
             ratio_t = np.mean(r["seconds"]) / ref_t if ref_t else np.nan
-            print(f"{setup:<20} {name:<20} {ap:>8.3f} ± {sd:.3f} {np.mean(r['roc_auc']):>8.3f} {np.mean(r['seconds']):>7.2f} "
-                  f"{ap / ref_ap:>12.3f} {ratio_t:>10.1f}x   (n={len(r['auprc'])})")
+            print(
+                f"{setup:<20} {name:<20} {ap:>8.3f} ± {sd:.3f} {np.mean(r['roc_auc']):>8.3f} {np.mean(r['seconds']):>7.2f} "
+                f"{ap / ref_ap:>12.3f} {ratio_t:>10.1f}x   (n={len(r['auprc'])})"
+            )
     print()
 
 
@@ -113,18 +118,38 @@ def scale_child(rows: int, device: str, threads: int) -> None:
     scores = m.scores(df)
     t_score = time.perf_counter() - t0
     ev = m.evaluate(m.default_costs)
-    print(json.dumps({
-        "device": describe(), "torch_threads": torch.get_num_threads(), "rows": rows, "cols": df.shape[1] - 1, "data_s": t_data, "fit_s": t_fit,
-        "score_s": t_score, "scored": int(len(scores)), "epochs": len(m.history.epochs), "stopped": m.history.stopped,
-        "timings": m.timings, "auprc": {k: v["auprc"] for k, v in ev.items()}, "fraud_rate": ev[fr.CLASSIFIER]["fraud_rate"],
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "rss_after_data_mb": rss_data,
-    }))
+    print(
+        json.dumps(
+            {
+                "device": describe(),
+                "torch_threads": torch.get_num_threads(),
+                "rows": rows,
+                "cols": df.shape[1] - 1,
+                "data_s": t_data,
+                "fit_s": t_fit,
+                "score_s": t_score,
+                "scored": int(len(scores)),
+                "epochs": len(m.history.epochs),
+                "stopped": m.history.stopped,
+                "timings": m.timings,
+                "auprc": {k: v["auprc"] for k, v in ev.items()},
+                "fraud_rate": ev[fr.CLASSIFIER]["fraud_rate"],
+                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "rss_after_data_mb": rss_data,
+            }
+        )
+    )
 
 
 def scale_run(rows: int, device: str, threads: int) -> dict | None:
     env = dict(os.environ)
-    proc = subprocess.run([sys.executable, __file__, "--child", str(rows), "--device", device, "--threads", str(threads)],
-                          capture_output=True, text=True, env=env, cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", str(rows), "--device", device, "--threads", str(threads)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     if proc.returncode != 0 or not lines:
         print(f"scale run on {device} failed:\n{proc.stderr[-2000:]}")
@@ -133,31 +158,48 @@ def scale_run(rows: int, device: str, threads: int) -> dict | None:
 
 
 def print_scale(r: dict) -> None:
-    print(f"## Scale: {r['rows']:,} rows x {r['cols']} columns ({100 * r['fraud_rate']:.2f}% fraud) on {r['device']}, torch threads {r['torch_threads']}\n")
+    print(
+        f"## Scale: {r['rows']:,} rows x {r['cols']} columns ({100 * r['fraud_rate']:.2f}% fraud) on {r['device']}, torch threads {r['torch_threads']}\n"
+    )
     print(f"{'model':<30} {'fit s':>8} {'train rows/s':>13} {'AUPRC':>7} {'time vs LR':>11}")
     n_train = int(r["rows"] * 0.75 * 0.8)
     lr = r["timings"].get("Logistic regression")
     for name, s in r["timings"].items():
-        print(f"{name:<30} {s:>8.1f} {n_train / s:>13,.0f} {r['auprc'].get(name, float('nan')):>7.3f} "
-              f"{s / lr if lr else float('nan'):>10.1f}x")
+        print(
+            f"{name:<30} {s:>8.1f} {n_train / s:>13,.0f} {r['auprc'].get(name, float('nan')):>7.3f} "
+            f"{s / lr if lr else float('nan'):>10.1f}x"
+        )
     print("(the label-free reference autoencoder learns from a sample of at most 200,000 training rows)")
     print(f"\nneural network: {r['epochs']} epochs ({r['stopped']})")
-    print(f"whole fit (prepare, split, preprocess, 4 models, metrics): {r['fit_s']:.1f} s; "
-          f"scoring all {r['scored']:,} rows: {r['score_s']:.1f} s ({r['scored'] / r['score_s']:,.0f} rows/s)")
-    print(f"peak memory (RSS): {r['peak_rss_mb']:,.0f} MB (of which the table itself: {r['rss_after_data_mb']:,.0f} MB) "
-          f"— goal ≤ 4,096 MB: {'met' if r['peak_rss_mb'] <= 4096 else 'MISSED'}\n")
+    print(
+        f"whole fit (prepare, split, preprocess, 4 models, metrics): {r['fit_s']:.1f} s; "
+        f"scoring all {r['scored']:,} rows: {r['score_s']:.1f} s ({r['scored'] / r['score_s']:,.0f} rows/s)"
+    )
+    print(
+        f"peak memory (RSS): {r['peak_rss_mb']:,.0f} MB (of which the table itself: {r['rss_after_data_mb']:,.0f} MB) "
+        f"— goal ≤ 4,096 MB: {'met' if r['peak_rss_mb'] <= 4096 else 'MISSED'}\n"
+    )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="2 seeds and a 200,000-row scale run (about 3 minutes on 2 cores)")
+    ap.add_argument(
+        "--quick", action="store_true", help="2 seeds and a 200,000-row scale run (about 3 minutes on 2 cores)"
+    )
     ap.add_argument("--device", default=os.environ.get("EXPLORER_DEVICE", "auto"), help="auto, cpu or cuda")
-    ap.add_argument("--rows", type=int, default=None, help="rows of the scale run (default 1,000,000; 200,000 with --quick)")
+    ap.add_argument(
+        "--rows", type=int, default=None, help="rows of the scale run (default 1,000,000; 200,000 with --quick)"
+    )
     ap.add_argument("--seeds", type=int, default=None)
     ap.add_argument("--skip-sample", action="store_true")
-    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads in the scale run (0: torch's default). "
-                    "1 is the default: the page's small MLPs gain nothing from more, and on a busy 2-core machine "
-                    "2 threads ran 7-40x slower per step than 1")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch CPU threads in the scale run (0: torch's default). "
+        "1 is the default: the page's small MLPs gain nothing from more, and on a busy 2-core machine "
+        "2 threads ran 7-40x slower per step than 1",
+    )
     ap.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child is not None:
@@ -168,8 +210,10 @@ def main() -> None:
     seeds = args.seeds or (2 if args.quick else 5)
     rows = args.rows or (200_000 if args.quick else 1_000_000)
     os.environ["EXPLORER_DEVICE"] = "cpu" if args.device == "auto" else args.device
-    print(f"# Fraud benchmark — {os.cpu_count()} CPU cores (load average {os.getloadavg()[0]:.1f}), torch "
-          f"{torch.__version__}, CUDA {'available' if torch.cuda.is_available() else 'not available'}\n")
+    print(
+        f"# Fraud benchmark — {os.cpu_count()} CPU cores (load average {os.getloadavg()[0]:.1f}), torch "
+        f"{torch.__version__}, CUDA {'available' if torch.cuda.is_available() else 'not available'}\n"
+    )
     if not args.skip_sample:
         print_sample(sample_runs(seeds), seeds)
     devices = ["cpu"] if args.device in ("auto", "cpu") else [args.device]
@@ -187,10 +231,16 @@ def main() -> None:
         c, g = runs["cpu"], runs["cuda"]
         print("## GPU vs CPU (same rows, same settings)\n")
         for name in c["timings"]:
-            print(f"{name:<30} CPU {c['timings'][name]:>7.1f} s   GPU {g['timings'][name]:>7.1f} s   "
-                  f"speed-up {c['timings'][name] / g['timings'][name]:>5.1f}x")
-        print(f"{'whole fit':<30} CPU {c['fit_s']:>7.1f} s   GPU {g['fit_s']:>7.1f} s   speed-up {c['fit_s'] / g['fit_s']:>5.1f}x")
-        print(f"{'scoring':<30} CPU {c['score_s']:>7.1f} s   GPU {g['score_s']:>7.1f} s   speed-up {c['score_s'] / g['score_s']:>5.1f}x")
+            print(
+                f"{name:<30} CPU {c['timings'][name]:>7.1f} s   GPU {g['timings'][name]:>7.1f} s   "
+                f"speed-up {c['timings'][name] / g['timings'][name]:>5.1f}x"
+            )
+        print(
+            f"{'whole fit':<30} CPU {c['fit_s']:>7.1f} s   GPU {g['fit_s']:>7.1f} s   speed-up {c['fit_s'] / g['fit_s']:>5.1f}x"
+        )
+        print(
+            f"{'scoring':<30} CPU {c['score_s']:>7.1f} s   GPU {g['score_s']:>7.1f} s   speed-up {c['score_s'] / g['score_s']:>5.1f}x"
+        )
 
 
 if __name__ == "__main__":

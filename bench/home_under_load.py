@@ -14,6 +14,7 @@ the analysts' tabs are closed at the end (their jobs are cancelled by the sessio
 
 Runners are EXPLORER_RUNNER values (local, ray). Needs Chromium at /usr/bin/chromium and playwright.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -109,14 +110,18 @@ def main() -> None:
         r = measure(runner.strip(), args.analysts, args.repeats)
         r["job"] = job_seconds(runner.strip(), args.repeats)
         rows.append((runner, r))
-        print(f"{runner:>8}: home page idle {r['idle']:.2f} s, while {args.analysts} analysts train "
-              f"{r['loaded']:.2f} s ({r['loaded'] / r['idle']:.2f}x idle); one Diagnosis job {r['job']:.1f} s",
-              flush=True)
+        print(
+            f"{runner:>8}: home page idle {r['idle']:.2f} s, while {args.analysts} analysts train "
+            f"{r['loaded']:.2f} s ({r['loaded'] / r['idle']:.2f}x idle); one Diagnosis job {r['job']:.1f} s",
+            flush=True,
+        )
     if len(rows) > 1:
         base = rows[0][1]["loaded"]
         for runner, r in rows[1:]:
-            print(f"{runner} vs {rows[0][0]}: home page under load {r['loaded'] / base:.2f}x, "
-                  f"job time {r['job'] / rows[0][1]['job']:.2f}x")
+            print(
+                f"{runner} vs {rows[0][0]}: home page under load {r['loaded'] / base:.2f}x, "
+                f"job time {r['job'] / rows[0][1]['job']:.2f}x"
+            )
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ network ÷ gradient boosting and network ÷ logistic regression, and the fit tim
 
     python bench/maintenance.py [--seeds 0 1 2] [--threads 2]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,14 +36,24 @@ def main() -> None:
     rows = []
     print(f"{'seed':>4}  " + "  ".join(f"{n:>20}" for n in names) + "   net÷GB  net÷LR   fit s (net / GB / LR)")
     for seed in args.seeds:
-        m = mt.fit(df, cols, mt.Config(seed=seed, bootstrap=0, max_seconds=3600))  # a busy machine must not cut training short
+        m = mt.fit(
+            df, cols, mt.Config(seed=seed, bootstrap=0, max_seconds=3600)
+        )  # a busy machine must not cut training short
         auprc = [m.metrics["auprc"], *(m.baseline_metrics[b]["auprc"] for b in mt.BASELINES)]
         rows.append(auprc)
         secs = " / ".join(f"{m.timings[n]:.1f}" for n in names)
-        print(f"{seed:>4}  " + "  ".join(f"{a:>20.3f}" for a in auprc)
-              + f"   {auprc[0] / auprc[1]:6.2f}  {auprc[0] / auprc[2]:6.2f}   {secs}  ({m.history.stopped})", flush=True)
+        print(
+            f"{seed:>4}  "
+            + "  ".join(f"{a:>20.3f}" for a in auprc)
+            + f"   {auprc[0] / auprc[1]:6.2f}  {auprc[0] / auprc[2]:6.2f}   {secs}  ({m.history.stopped})",
+            flush=True,
+        )
     mean = np.mean(rows, axis=0)
-    print(f"{'mean':>4}  " + "  ".join(f"{a:>20.3f}" for a in mean) + f"   {mean[0] / mean[1]:6.2f}  {mean[0] / mean[2]:6.2f}")
+    print(
+        f"{'mean':>4}  "
+        + "  ".join(f"{a:>20.3f}" for a in mean)
+        + f"   {mean[0] / mean[1]:6.2f}  {mean[0] / mean[2]:6.2f}"
+    )
     print(f"failure rate of the held-out runs (AUPRC of guessing): {m.test['y'].mean():.3f}")
 
 

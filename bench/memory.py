@@ -21,6 +21,7 @@ server process's VmHWM (peak resident set, /proc/<pid>/status), read after each 
 
 Prints a table in MB with each figure's ratio to the idle server measured in the same run.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,8 +40,15 @@ sys.path.insert(0, str(ROOT))
 from tests.servers import ServerDidNotStart, StreamlitServer  # noqa: E402  (the one server helper)
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 CLOUD_LIMIT_MB = 2700  # Community Cloud's documented maximum ("approximately", as of February 2024)
 
 
@@ -164,8 +172,13 @@ def train_every_page(browser, url: str, specs: list[PageSpec]) -> float:
 
 
 def _title(path: str) -> str:
-    return {"diagnosis": "Diagnosis", "fraud": "Fraud detection", "segmentation": "Retail segmentation",
-            "forecast": "Demand forecast", "digits": "Digit recognizer"}[path]
+    return {
+        "diagnosis": "Diagnosis",
+        "fraud": "Fraud detection",
+        "segmentation": "Retail segmentation",
+        "forecast": "Demand forecast",
+        "digits": "Digit recognizer",
+    }[path]
 
 
 # ----------------------------------------------------------------------------------------- hostile files
@@ -207,10 +220,20 @@ def hostile(browser, logs: Path, folder: Path) -> list[dict]:
     at_cap = MAX_CELLS // cols
     files = [  # (what, file name, bytes, uploader label, the words the page must show)
         ("crafted model file", "model.safetensors", _crafted_model(), "Model file", "incomplete or damaged"),
-        ("gzip bomb 300 MB", "bomb.csv.gz", (ROOT / "tests/data/bad/diagnosis_gzip_bomb_300mb.csv.gz").read_bytes(),
-         "CSV file", "unpacks to more than"),
-        ("ZIP bomb 300 MB", "bomb.zip", (ROOT / "tests/data/bad/fraud_zip_bomb_300mb.zip").read_bytes(),
-         "CSV file", "unpacks to more than"),
+        (
+            "gzip bomb 300 MB",
+            "bomb.csv.gz",
+            (ROOT / "tests/data/bad/diagnosis_gzip_bomb_300mb.csv.gz").read_bytes(),
+            "CSV file",
+            "unpacks to more than",
+        ),
+        (
+            "ZIP bomb 300 MB",
+            "bomb.zip",
+            (ROOT / "tests/data/bad/fraud_zip_bomb_300mb.zip").read_bytes(),
+            "CSV file",
+            "unpacks to more than",
+        ),
         ("cells over the cap", "over.csv.gz", _ones_gz(at_cap + 1, cols), "CSV file", "cells, the most this app reads"),
         ("cells at the cap", "at.csv.gz", _ones_gz(at_cap, cols), "CSV file", f"{at_cap:,}"),
     ]
@@ -231,17 +254,27 @@ def hostile(browser, logs: Path, folder: Path) -> list[dict]:
             _idle(page)
             start = time.time()
             with Peak(server.proc.pid) as peak:
-                page.get_by_test_id("stFileUploader").filter(visible=True).filter(has_text=label).first \
-                    .locator('input[type="file"]').set_input_files(str(path))
+                page.get_by_test_id("stFileUploader").filter(visible=True).filter(has_text=label).first.locator(
+                    'input[type="file"]'
+                ).set_input_files(str(path))
                 page.get_by_text(words).first.wait_for()
                 _idle(page, timeout=600)
-            rows.append(dict(file=what, bytes=len(data), peak_growth_mb=round(peak.growth_mb),
-                             held_mb=round(peak.held_mb), x_limit=round(peak.growth_mb / LIMIT_MB, 2),
-                             seconds=round(time.time() - start, 1)))
+            rows.append(
+                dict(
+                    file=what,
+                    bytes=len(data),
+                    peak_growth_mb=round(peak.growth_mb),
+                    held_mb=round(peak.held_mb),
+                    x_limit=round(peak.growth_mb / LIMIT_MB, 2),
+                    seconds=round(time.time() - start, 1),
+                )
+            )
             r = rows[-1]
-            print(f"  {what:20s} {len(data) / 1e3:9,.0f} KB  peak +{r['peak_growth_mb']:5,d} MB "
-                  f"({r['x_limit']:.2f} x the {LIMIT_MB} MB limit)  held +{r['held_mb']:5,d} MB  {r['seconds']:5.1f} s",
-                  flush=True)
+            print(
+                f"  {what:20s} {len(data) / 1e3:9,.0f} KB  peak +{r['peak_growth_mb']:5,d} MB "
+                f"({r['x_limit']:.2f} x the {LIMIT_MB} MB limit)  held +{r['held_mb']:5,d} MB  {r['seconds']:5.1f} s",
+                flush=True,
+            )
             _open_diagnosis(page, server.url)  # a fresh page run: the next file starts from the sample again
         ctx.close()
     finally:
@@ -287,11 +320,21 @@ def main() -> None:
     rows: list[dict] = []
 
     def record(scenario: str, page: str, server: Server, seconds: float | None) -> None:
-        rows.append(dict(scenario=scenario, page=page, peak_mb=round(server.peak_mb()), rss_after_mb=round(server.rss_mb()),
-                         seconds=None if seconds is None else round(seconds, 1)))
+        rows.append(
+            dict(
+                scenario=scenario,
+                page=page,
+                peak_mb=round(server.peak_mb()),
+                rss_after_mb=round(server.rss_mb()),
+                seconds=None if seconds is None else round(seconds, 1),
+            )
+        )
         r = rows[-1]
-        print(f"  {scenario:9s} {page:13s} peak {r['peak_mb']:6,d} MB   now {r['rss_after_mb']:6,d} MB"
-              + (f"   {r['seconds']:6.1f} s" if seconds is not None else ""), flush=True)
+        print(
+            f"  {scenario:9s} {page:13s} peak {r['peak_mb']:6,d} MB   now {r['rss_after_mb']:6,d} MB"
+            + (f"   {r['seconds']:6.1f} s" if seconds is not None else ""),
+            flush=True,
+        )
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
@@ -326,12 +369,16 @@ def main() -> None:
         browser.close()
 
     idle = rows[0]["peak_mb"]
-    print(f"\nPeak resident memory of the server (VmHWM), against the idle server ({idle:,} MB) and "
-          f"Community Cloud's ~{CLOUD_LIMIT_MB:,} MB:")
+    print(
+        f"\nPeak resident memory of the server (VmHWM), against the idle server ({idle:,} MB) and "
+        f"Community Cloud's ~{CLOUD_LIMIT_MB:,} MB:"
+    )
     print(f"{'scenario':9s} {'page':13s} {'peak MB':>8s} {'x idle':>7s} {'of limit':>9s} {'seconds':>8s}")
     for r in rows:
-        print(f"{r['scenario']:9s} {r['page']:13s} {r['peak_mb']:8,d} {r['peak_mb'] / idle:7.2f} "
-              f"{r['peak_mb'] / CLOUD_LIMIT_MB:8.0%} {'' if r['seconds'] is None else r['seconds']:>8}")
+        print(
+            f"{r['scenario']:9s} {r['page']:13s} {r['peak_mb']:8,d} {r['peak_mb'] / idle:7.2f} "
+            f"{r['peak_mb'] / CLOUD_LIMIT_MB:8.0%} {'' if r['seconds'] is None else r['seconds']:>8}"
+        )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(dict(limit_mb=CLOUD_LIMIT_MB, rows=rows), indent=2))
     print(f"\nwritten to {args.out}")

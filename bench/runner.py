@@ -11,6 +11,7 @@ Measured in one run, printed as ratios against the thread runner (or one worker)
 
 Starts its own local Ray instances (address="local"); needs the ray extra (pip install -e '.[ray]').
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,8 +52,9 @@ def _ray(cpus: int):
     if ray.is_initialized():
         ray.shutdown()
     t = time.perf_counter()
-    ray.init(address="local", num_cpus=cpus, include_dashboard=False, log_to_driver=False,
-             object_store_memory=500 * 1024**2)
+    ray.init(
+        address="local", num_cpus=cpus, include_dashboard=False, log_to_driver=False, object_store_memory=500 * 1024**2
+    )
     from engine.ray_runner import RayRunner
 
     return RayRunner(), time.perf_counter() - t
@@ -77,8 +79,10 @@ def main() -> None:
     heart, cards = _samples()
     dcols, fcols = dx.default_columns(heart), fr.default_columns(cards)
     tiny = dx.DiagnosisConfig(max_epochs=1, bootstrap=0)
-    print(f"# Runner benchmark — {os.cpu_count()} CPU cores (load average {os.getloadavg()[0]:.1f}), torch "
-          f"{torch.__version__}, 1 torch thread per job\n")
+    print(
+        f"# Runner benchmark — {os.cpu_count()} CPU cores (load average {os.getloadavg()[0]:.1f}), torch "
+        f"{torch.__version__}, 1 torch thread per job\n"
+    )
 
     local = JobRunner(max_workers=1)
     ray_runner, start_s = _ray(2)
@@ -93,14 +97,18 @@ def main() -> None:
     print(f"{'runner':<28}{'seconds':>9}{'vs local':>10}")
     print(f"{'local threads':<28}{loc:>9.2f}{1.0:>9.2f}x")
     print(f"{'Ray, warm worker':<28}{rem:>9.2f}{rem / loc:>9.2f}x   overhead {rem - loc:+.2f} s per job")
-    print(f"{'Ray, first job (cold)':<28}{cold:>9.2f}{cold / loc:>9.2f}x   (a fresh worker imports torch and the engine)")
+    print(
+        f"{'Ray, first job (cold)':<28}{cold:>9.2f}{cold / loc:>9.2f}x   (a fresh worker imports torch and the engine)"
+    )
 
     # 2. real jobs
     print("\n## 2. Real jobs on sample data, page defaults (one run each, warm workers)")
     print(f"{'job':<28}{'local s':>9}{'Ray s':>9}{'Ray/local':>11}")
     real = {}
-    for name, fn, df, cols, cfg in [("Diagnosis (303 patients)", dx.fit, heart, dcols, dx.DiagnosisConfig()),
-                                    ("Fraud (1,774 transactions)", fr.fit, cards, fcols, fr.FraudConfig())]:
+    for name, fn, df, cols, cfg in [
+        ("Diagnosis (303 patients)", dx.fit, heart, dcols, dx.DiagnosisConfig()),
+        ("Fraud (1,774 transactions)", fr.fit, cards, fcols, fr.FraudConfig()),
+    ]:
         lo = _timed(local, fn, df, cols, cfg)
         ra = _timed(ray_runner, fn, df, cols, cfg)
         real[name] = ra
@@ -136,7 +144,11 @@ def main() -> None:
     tc = TrainConfig(max_epochs=epochs, patience=epochs + 1, batch_size=256, seed=0)
     bce = torch.nn.BCEWithLogitsLoss()
     times: dict[str, tuple[float, float, float]] = {}
-    for label, workers in [("one-worker loop (this process)", 0), ("Ray Train, 1 worker", 1), ("Ray Train, 2 workers", 2)]:
+    for label, workers in [
+        ("one-worker loop (this process)", 0),
+        ("Ray Train, 1 worker", 1),
+        ("Ray Train, 2 workers", 2),
+    ]:
         net = TabularMLP(30, 1, (64, 32), 0.1)
         events: list[tuple[float, dict]] = []
         t = time.perf_counter()
@@ -159,11 +171,15 @@ def main() -> None:
     s2, e2, _ = times["Ray Train, 2 workers"]
     saved_per_row_epoch = (base - e2) / rows
     if saved_per_row_epoch > 0:
-        print(f"break-even: 2 workers pay back their {s2:.0f} s start-up after {s2 / (base - e2):,.0f} epochs on "
-              f"this table, or on one 50-epoch run of about {s2 / (50 * saved_per_row_epoch):,.0f} rows")
+        print(
+            f"break-even: 2 workers pay back their {s2:.0f} s start-up after {s2 / (base - e2):,.0f} epochs on "
+            f"this table, or on one 50-epoch run of about {s2 / (50 * saved_per_row_epoch):,.0f} rows"
+        )
     else:
-        print("break-even: none on this machine — two workers are not faster per epoch than one here "
-              "(both ranks share the same cores); data-parallel pays only with a CPU (or GPU) per worker to spare")
+        print(
+            "break-even: none on this machine — two workers are not faster per epoch than one here "
+            "(both ranks share the same cores); data-parallel pays only with a CPU (or GPU) per worker to spare"
+        )
 
     # capacity per worker, from part 2
     print("\n## Capacity from part 2 (one job per CPU worker at a time)")

@@ -33,6 +33,7 @@ Six more, shipped by scikit-learn (no download) or generated here, chosen for wh
 --quick: at most 3,000 training rows per set and 60 epochs, seeds 0 and 1 unless --seeds says otherwise; --set overrides the
 network's settings (engine.tabnet.TabularNetwork arguments, or batch=N) to compare variants in one run.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,6 +53,7 @@ if not SHARED.exists():
 
 
 # ----------------------------------------------------------------------------- the data sets: (frame, target, page)
+
 
 def _sample(name: str) -> pd.DataFrame:
     from engine.data import load_table
@@ -106,9 +108,17 @@ def hastie():
 def irregular():
     from sklearn.datasets import make_classification
 
-    X, y = make_classification(n_samples=5000, n_features=20, n_informative=6, n_redundant=2, n_clusters_per_class=4,
-                               flip_y=0.03, class_sep=1.0, random_state=0)
-    return pd.DataFrame(X ** 3, columns=[f"x{i}" for i in range(20)]), y, "maintenance"
+    X, y = make_classification(
+        n_samples=5000,
+        n_features=20,
+        n_informative=6,
+        n_redundant=2,
+        n_clusters_per_class=4,
+        flip_y=0.03,
+        class_sep=1.0,
+        random_state=0,
+    )
+    return pd.DataFrame(X**3, columns=[f"x{i}" for i in range(20)]), y, "maintenance"
 
 
 def mixed():
@@ -119,8 +129,14 @@ def mixed():
     level = rng.integers(0, 40, n)
     effect = rng.normal(0, 1.2, 40)[level]
     hour = rng.integers(0, 24, n)
-    logit = (-3.2 + 1.6 * (amount > 150) + 1.2 * ((hour < 5) | (hour > 22)) + effect
-             + 0.8 * np.sin(age / 6) + 0.9 * (np.log(amount) > 5.5) * (age > 60))
+    logit = (
+        -3.2
+        + 1.6 * (amount > 150)
+        + 1.2 * ((hour < 5) | (hour > 22))
+        + effect
+        + 0.8 * np.sin(age / 6)
+        + 0.9 * (np.log(amount) > 5.5) * (age > 60)
+    )
     y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
     df = pd.DataFrame({"amount": amount, "age": age, "merchant": [f"m{v:02d}" for v in level], "hour": hour})
     for i in range(6):
@@ -135,9 +151,17 @@ def rossmann():
     df = pd.read_csv(path, parse_dates=["date"])
     df = df[df["open"] == 1].sample(20_000, random_state=0).reset_index(drop=True)
     top = df.groupby("store")["sales"].transform(lambda s: s.quantile(0.75))
-    X = pd.DataFrame({"store": "s" + df["store"].astype(str), "weekday": df["dayofweek"].astype(str),
-                      "month": df["date"].dt.month, "day": df["date"].dt.day, "promo": df["promo"],
-                      "stateholiday": df["stateholiday"].astype(str), "schoolholiday": df["schoolholiday"]})
+    X = pd.DataFrame(
+        {
+            "store": "s" + df["store"].astype(str),
+            "weekday": df["dayofweek"].astype(str),
+            "month": df["date"].dt.month,
+            "day": df["date"].dt.day,
+            "promo": df["promo"],
+            "stateholiday": df["stateholiday"].astype(str),
+            "schoolholiday": df["schoolholiday"],
+        }
+    )
     return X, (df["sales"] > top).to_numpy(int), "maintenance"
 
 
@@ -145,6 +169,7 @@ SETS = {f.__name__: f for f in (heart, breast, creditcard, ai4i, digits8, diabet
 
 
 # ----------------------------------------------------------------------------- one run
+
 
 def page_settings(page: str, n_train: int):
     """The page's network options and its class weighting (what its `fit` passes to fit_model)."""
@@ -193,10 +218,16 @@ def run_one(df: pd.DataFrame, y: np.ndarray, page: str, seed: int, quick: bool, 
     tc = TrainConfig.of(config, seed=seed, max_seconds=3600.0, **({"max_epochs": 60} if quick else {}))
     settings = {k: v for k, v in overrides.items() if k != "batch"}
     out = {}
-    for name, make in (("mlp", lambda: TabularMLP(X.shape[1], 1, config.hidden, config.dropout)),
-                       ("net", lambda: tabular_network(X[train], 1, config.hidden, config.dropout, **settings))):
+    for name, make in (
+        ("mlp", lambda: TabularMLP(X.shape[1], 1, config.hidden, config.dropout)),
+        ("net", lambda: tabular_network(X[train], 1, config.hidden, config.dropout, **settings)),
+    ):
         net = make()
-        cfg = dataclasses.replace(tc, batch_size=int(overrides["batch"])) if name == "net" and "batch" in overrides else tc
+        cfg = (
+            dataclasses.replace(tc, batch_size=int(overrides["batch"]))
+            if name == "net" and "batch" in overrides
+            else tc
+        )
         t0 = time.perf_counter()
         h = fit_model(net, (X[train], target[train]), (X[val], target[val]), loss, cfg)
         out[f"{name}_s"] = time.perf_counter() - t0
@@ -225,13 +256,20 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    overrides = {k: (float(v) if "." in v else int(v)) if v.replace(".", "").isdigit() else v
-                 for k, v in (s.split("=", 1) for s in args.set)}
+    overrides = {
+        k: (float(v) if "." in v else int(v)) if v.replace(".", "").isdigit() else v
+        for k, v in (s.split("=", 1) for s in args.set)
+    }
     seeds = args.seeds or ([0, 1] if args.quick else [0, 1, 2])
-    print(f"load: {os.getloadavg()[0]:.1f} {os.getloadavg()[1]:.1f} {os.getloadavg()[2]:.1f} on {os.cpu_count()} cores; "
-          f"torch threads {args.threads}; seeds {seeds}; overrides {overrides or 'none'}; quick {args.quick}", flush=True)
-    head = (f"{'set':<11}{'metric':>7}{'rows':>7}  {'net':>6}{'mlp':>7}{'GB':>7}{'LR':>7}  {'net÷GB':>7}{'net÷LR':>7}"
-            f"  {'net s':>7}{'mlp s':>7}{'GB s':>6}  {'time net÷mlp':>12}")
+    print(
+        f"load: {os.getloadavg()[0]:.1f} {os.getloadavg()[1]:.1f} {os.getloadavg()[2]:.1f} on {os.cpu_count()} cores; "
+        f"torch threads {args.threads}; seeds {seeds}; overrides {overrides or 'none'}; quick {args.quick}",
+        flush=True,
+    )
+    head = (
+        f"{'set':<11}{'metric':>7}{'rows':>7}  {'net':>6}{'mlp':>7}{'GB':>7}{'LR':>7}  {'net÷GB':>7}{'net÷LR':>7}"
+        f"  {'net s':>7}{'mlp s':>7}{'GB s':>6}  {'time net÷mlp':>12}"
+    )
     print(head, flush=True)
     table = []
     for name in args.sets:
@@ -244,20 +282,30 @@ def main() -> None:
         m = {k: float(np.mean([r[k] for r in runs])) for k in ("net", "mlp", "GB", "LR", "net_s", "mlp_s", "GB_s")}
         sd = float(np.std([r["net"] - r["GB"] for r in runs]))
         table.append({"set": name, **m, "metric": runs[0]["metric"]})
-        print(f"{name:<11}{runs[0]['metric']:>7}{len(y):>7}  {m['net']:6.3f}{m['mlp']:7.3f}{m['GB']:7.3f}{m['LR']:7.3f}"
-              f"  {m['net'] / m['GB']:7.3f}{m['net'] / m['LR']:7.3f}  {m['net_s']:7.1f}{m['mlp_s']:7.1f}{m['GB_s']:6.1f}"
-              f"  {m['net_s'] / m['mlp_s']:12.2f}   (net−GB per seed: "
-              + " ".join(f"{r['net'] - r['GB']:+.3f}" for r in runs) + f"; sd {sd:.3f}; epochs net "
-              + "/".join(str(r["net_epochs"]) for r in runs) + ", mlp " + "/".join(str(r["mlp_epochs"]) for r in runs) + ")",
-              flush=True)
+        print(
+            f"{name:<11}{runs[0]['metric']:>7}{len(y):>7}  {m['net']:6.3f}{m['mlp']:7.3f}{m['GB']:7.3f}{m['LR']:7.3f}"
+            f"  {m['net'] / m['GB']:7.3f}{m['net'] / m['LR']:7.3f}  {m['net_s']:7.1f}{m['mlp_s']:7.1f}{m['GB_s']:6.1f}"
+            f"  {m['net_s'] / m['mlp_s']:12.2f}   (net−GB per seed: "
+            + " ".join(f"{r['net'] - r['GB']:+.3f}" for r in runs)
+            + f"; sd {sd:.3f}; epochs net "
+            + "/".join(str(r["net_epochs"]) for r in runs)
+            + ", mlp "
+            + "/".join(str(r["mlp_epochs"]) for r in runs)
+            + ")",
+            flush=True,
+        )
     if table:
         t = pd.DataFrame(table)
         wins = int((t["net"] >= t["GB"]).sum())
-        print(f"{'mean':<11}{'':>7}{'':>7}  {t['net'].mean():6.3f}{t['mlp'].mean():7.3f}{t['GB'].mean():7.3f}{t['LR'].mean():7.3f}"
-              f"  {t['net'].mean() / t['GB'].mean():7.3f}{t['net'].mean() / t['LR'].mean():7.3f}"
-              f"  {t['net_s'].sum():7.1f}{t['mlp_s'].sum():7.1f}{t['GB_s'].sum():6.1f}  {t['net_s'].sum() / t['mlp_s'].sum():12.2f}")
-        print(f"network ≥ gradient boosting on {wins} of {len(t)} sets; mlp ≥ GB on {int((t['mlp'] >= t['GB']).sum())}; "
-              f"load now {os.getloadavg()[0]:.1f}")
+        print(
+            f"{'mean':<11}{'':>7}{'':>7}  {t['net'].mean():6.3f}{t['mlp'].mean():7.3f}{t['GB'].mean():7.3f}{t['LR'].mean():7.3f}"
+            f"  {t['net'].mean() / t['GB'].mean():7.3f}{t['net'].mean() / t['LR'].mean():7.3f}"
+            f"  {t['net_s'].sum():7.1f}{t['mlp_s'].sum():7.1f}{t['GB_s'].sum():6.1f}  {t['net_s'].sum() / t['mlp_s'].sum():12.2f}"
+        )
+        print(
+            f"network ≥ gradient boosting on {wins} of {len(t)} sets; mlp ≥ GB on {int((t['mlp'] >= t['GB']).sum())}; "
+            f"load now {os.getloadavg()[0]:.1f}"
+        )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ two methods measured in the same run; with a review capacity the same table is p
 
     python bench/threshold.py [--seeds 5] [--capacity 150] [--file sample_data/creditcard_transactions.csv]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,19 +34,36 @@ def run(file: str, seeds: int, capacity: float | None) -> dict[int, list[dict]]:
     for seed in range(seeds):
         for folds in out:
             t0 = time.perf_counter()
-            m = fr.fit(df, cols, dataclasses.replace(fr.FraudConfig(), seed=seed, threshold_folds=folds, compare_unlabelled=False))
+            m = fr.fit(
+                df,
+                cols,
+                dataclasses.replace(fr.FraudConfig(), seed=seed, threshold_folds=folds, compare_unlabelled=False),
+            )
             costs = m.default_costs
             t = m.cheapest_threshold(costs, capacity)
             low, high = m.threshold_band(costs, capacity)
             ev = m.evaluate(costs, capacity=capacity)[fr.CLASSIFIER]
             best_t, best_cost = m.held_out_best(costs, capacity)
-            out[folds].append(dict(seed=seed, threshold=t, low=low, high=high, cost=ev["cost_per_1000"],
-                                   alerts=ev["alerts_per_1000"], regret=ev["cost_per_1000"] - best_cost,
-                                   hindsight=best_t, seconds=time.perf_counter() - t0))
+            out[folds].append(
+                dict(
+                    seed=seed,
+                    threshold=t,
+                    low=low,
+                    high=high,
+                    cost=ev["cost_per_1000"],
+                    alerts=ev["alerts_per_1000"],
+                    regret=ev["cost_per_1000"] - best_cost,
+                    hindsight=best_t,
+                    seconds=time.perf_counter() - t0,
+                )
+            )
             r = out[folds][-1]
-            print(f"  seed {seed} folds {folds}: threshold {t:.3f} [{low:.3f}, {high:.3f}], held-out cost {r['cost']:,.0f} "
-                  f"per 1,000 (hindsight {best_cost:,.0f} at {best_t:.3f}), {r['alerts']:.0f} alerts per 1,000, "
-                  f"{r['seconds']:.1f} s", flush=True)
+            print(
+                f"  seed {seed} folds {folds}: threshold {t:.3f} [{low:.3f}, {high:.3f}], held-out cost {r['cost']:,.0f} "
+                f"per 1,000 (hindsight {best_cost:,.0f} at {best_t:.3f}), {r['alerts']:.0f} alerts per 1,000, "
+                f"{r['seconds']:.1f} s",
+                flush=True,
+            )
     return out
 
 
@@ -61,17 +79,23 @@ def report(out: dict[int, list[dict]], capacity: float | None) -> None:
         cost, regret = float(np.mean([r["cost"] for r in rows])), float(np.mean([r["regret"] for r in rows]))
         secs = float(np.mean([r["seconds"] for r in rows]))
         stats[folds] = dict(spread=spread, regret=regret, seconds=secs)
-        print(f"{name[folds]:<28}{' '.join(f'{t:.2f}' for t in ts):>30}{spread:>8.3f}{band:>7.3f}{cost:>9,.0f}"
-              f"{regret:>8,.0f}{secs:>7.1f}")
+        print(
+            f"{name[folds]:<28}{' '.join(f'{t:.2f}' for t in ts):>30}{spread:>8.3f}{band:>7.3f}{cost:>9,.0f}"
+            f"{regret:>8,.0f}{secs:>7.1f}"
+        )
     b, a = stats[0], stats[5]
-    print(f"ratios now / before: spread {a['spread'] / max(b['spread'], 1e-9):.2f}, regret "
-          f"{a['regret'] / max(b['regret'], 1e-9):.2f}, fit time {a['seconds'] / b['seconds']:.2f}")
+    print(
+        f"ratios now / before: spread {a['spread'] / max(b['spread'], 1e-9):.2f}, regret "
+        f"{a['regret'] / max(b['regret'], 1e-9):.2f}, fit time {a['seconds'] / b['seconds']:.2f}"
+    )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=5)
-    ap.add_argument("--capacity", type=float, default=None, help="also run with this review capacity (alerts per 1,000)")
+    ap.add_argument(
+        "--capacity", type=float, default=None, help="also run with this review capacity (alerts per 1,000)"
+    )
     ap.add_argument("--file", default="sample_data/creditcard_transactions.csv")
     args = ap.parse_args()
     for capacity in (None, args.capacity) if args.capacity else (None,):

@@ -3,6 +3,7 @@
 Every scenario saves through `save_artifact` and loads through `load_artifact`, so a
 model file is safe to accept from anyone: only tensors and JSON are read.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -40,8 +41,12 @@ def jsonable(o: Any) -> Any:
 
 def to_bytes(kind: str, tensors: dict[str, Any], meta: dict[str, Any]) -> bytes:
     """One safetensors blob: tensors (torch or numpy) plus `meta` as JSON in its header."""
-    clean = {k: (v.detach() if isinstance(v, torch.Tensor) else torch.from_numpy(np.array(v, copy=True, order="C"))).contiguous().cpu()
-             for k, v in tensors.items()}
+    clean = {
+        k: (v.detach() if isinstance(v, torch.Tensor) else torch.from_numpy(np.array(v, copy=True, order="C")))
+        .contiguous()
+        .cpu()
+        for k, v in tensors.items()
+    }
     header = {"format": FORMAT, "version": str(VERSION), "kind": kind, "meta": json.dumps(meta, default=jsonable)}
     return st_save(clean, metadata=header)
 

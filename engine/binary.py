@@ -6,6 +6,7 @@ and timed, what mistakes cost (`Costs`), and on the fitted model (`YesNo`): metr
 (`at_threshold`), the held-out rows (`held_out`), the cheapest threshold within a review capacity
 (`cheapest_threshold`, with `threshold_band` and `held_out_best`), and cost-per-1,000 curves for the threshold chart.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -51,9 +52,17 @@ class TabularNet:
     def net_explain(self, df: pd.DataFrame, output_index: int = 0, output_name: str = "the output") -> Explanation:
         """SHAP values of one output of the network, summed back to the analyst's columns. A one-output network's
         output is the log-odds of its risk (shown in % to analysts); with several outputs it is a softmax logit."""
-        return deep_explain(self.net, self.background, self.preprocessor.transform(df), df[self.features],
-                            self.preprocessor.group_matrix(), self.features, output_index=output_index,
-                            output_name=output_name, link="logit" if self.net.n_out == 1 else "identity")
+        return deep_explain(
+            self.net,
+            self.background,
+            self.preprocessor.transform(df),
+            df[self.features],
+            self.preprocessor.group_matrix(),
+            self.features,
+            output_index=output_index,
+            output_name=output_name,
+            link="logit" if self.net.n_out == 1 else "identity",
+        )
 
 
 def risk(net: nn.Module, X: np.ndarray) -> np.ndarray:
@@ -82,9 +91,18 @@ def weighted_bce(pos_weight: float) -> WeightedBCE:
     return WeightedBCE(pos_weight)
 
 
-def split(y: np.ndarray | None, test_fraction: float, val_fraction: float, seed: int, *, order: np.ndarray | None = None,
-          held: np.ndarray | None = None, rows: int | None = None, unit: str = "rows",
-          positives: str = "positives") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def split(
+    y: np.ndarray | None,
+    test_fraction: float,
+    val_fraction: float,
+    seed: int,
+    *,
+    order: np.ndarray | None = None,
+    held: np.ndarray | None = None,
+    rows: int | None = None,
+    unit: str = "rows",
+    positives: str = "positives",
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(train, validation, test) row positions, each sorted: the test share of all rows, the validation share of the
     rest. Stratified by `y` (1 = positive; None: not stratified); with `order` (a time per row) the test rows are the
     latest and the validation rows the latest before them, and DataError says so when a part holds no positive
@@ -111,23 +129,27 @@ def split(y: np.ndarray | None, test_fraction: float, val_fraction: float, seed:
                     raise DataError(
                         f"Split by time, the {part} part of the {unit} holds no {positives}, so the model could not be "
                         f"trained or measured honestly. Pick no time column (a random split), or add {unit} from the "
-                        f"whole period, with {positives} in every part.")
+                        f"whole period, with {positives} in every part."
+                    )
         return np.sort(train), np.sort(val), np.sort(test)
     if held is not None:
         trainval, test = idx[~held], idx[held]
     else:
         trainval, test = train_test_split(idx, test_size=test_fraction, stratify=y, random_state=seed)
-    train, val = train_test_split(trainval, test_size=val_fraction, stratify=None if y is None else y[trainval],
-                                  random_state=seed)
+    train, val = train_test_split(
+        trainval, test_size=val_fraction, stratify=None if y is None else y[trainval], random_state=seed
+    )
     return np.sort(train), np.sort(val), np.sort(test)
 
 
-def fit_baselines(X: np.ndarray, y: np.ndarray, seed: int,
-                  names: Sequence[str] = (GRADIENT_BOOSTING, LOGISTIC)) -> tuple[dict[str, Any], dict[str, float]]:
+def fit_baselines(
+    X: np.ndarray, y: np.ndarray, seed: int, names: Sequence[str] = (GRADIENT_BOOSTING, LOGISTIC)
+) -> tuple[dict[str, Any], dict[str, float]]:
     """The classic baselines fitted on (X, y), in the order of `names`, and the seconds each took."""
     make: dict[str, Callable[[], Any]] = {
         GRADIENT_BOOSTING: lambda: HistGradientBoostingClassifier(random_state=seed, max_iter=200),
-        LOGISTIC: lambda: LogisticRegression(max_iter=2000)}
+        LOGISTIC: lambda: LogisticRegression(max_iter=2000),
+    }
 
     def fitting(name: str) -> Callable[[], Any]:
         return lambda: make[name]().fit(X, y)
@@ -149,8 +171,10 @@ class Costs:
     def __post_init__(self):
         values = (self.false_alarm, self.missed, self.caught)
         if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values) or min(values) < 0:
-            raise DataError("Costs must be numbers of 0 or more: enter what a false alarm, a missed case and acting "
-                            "on a real one cost you.")
+            raise DataError(
+                "Costs must be numbers of 0 or more: enter what a false alarm, a missed case and acting "
+                "on a real one cost you."
+            )
 
     def miss_costs(self, amounts: np.ndarray | None, n: int) -> np.ndarray:
         """What missing each of `n` rows would cost: its amount (when costs follow the amount), else `missed`."""
@@ -237,8 +261,11 @@ class YesNo(TabularNet):
         return df.iloc[rows]
 
     def _money(self, costs: Costs, part: Mapping[str, np.ndarray]) -> dict[str, Any]:
-        return dict(false_alarm=costs.false_alarm, missed=costs.miss_costs(part.get("amount"), len(part["y"])),
-                    caught=costs.caught)
+        return dict(
+            false_alarm=costs.false_alarm,
+            missed=costs.miss_costs(part.get("amount"), len(part["y"])),
+            caught=costs.caught,
+        )
 
     def cheapest_threshold(self, costs: Costs, capacity: float | None = None, name: str | None = None) -> float:
         """The threshold with the lowest expected cost on the rows it is chosen on (`choice_rows`, never the held-out
@@ -248,7 +275,9 @@ class YesNo(TabularNet):
         part = self.choice_rows(name)
         if part is None:
             return 0.5
-        t = evaluate.best_threshold(part["score"], part["y"], max_alerts_per_1000=capacity, **self._money(costs, part))[0]
+        t = evaluate.best_threshold(part["score"], part["y"], max_alerts_per_1000=capacity, **self._money(costs, part))[
+            0
+        ]
         return self._quota(part, t, capacity, name)
 
     def threshold_band(self, costs: Costs, capacity: float | None = None) -> tuple[float, float]:
@@ -257,21 +286,26 @@ class YesNo(TabularNet):
         part = self.choice_rows()
         if part is None:
             return 0.5, 0.5
-        low, high = evaluate.threshold_band(part["score"], part["y"], max_alerts_per_1000=capacity,
-                                            seed=self.config.seed, **self._money(costs, part))
+        low, high = evaluate.threshold_band(
+            part["score"], part["y"], max_alerts_per_1000=capacity, seed=self.config.seed, **self._money(costs, part)
+        )
         return self._quota(part, low, capacity, None), self._quota(part, high, capacity, None)  # monotone: order kept
 
     def held_out_cost(self, costs: Costs, threshold: float, name: str | None = None) -> float:
         """Expected cost on the held-out rows of acting on a model's rows scoring at least `threshold`."""
-        return evaluate.expected_cost(self.held_out_scores(name), self.held_out_y(), threshold,
-                                      **self._money(costs, self.test))
+        return evaluate.expected_cost(
+            self.held_out_scores(name), self.held_out_y(), threshold, **self._money(costs, self.test)
+        )
 
-    def held_out_best(self, costs: Costs, capacity: float | None = None, name: str | None = None) -> tuple[float, float]:
+    def held_out_best(
+        self, costs: Costs, capacity: float | None = None, name: str | None = None
+    ) -> tuple[float, float]:
         """The threshold that would have been cheapest on the held-out rows, and its cost per 1,000 there (hindsight;
         never used to choose)."""
         y = self.held_out_y()
-        t, cost = evaluate.best_threshold(self.held_out_scores(name), y, max_alerts_per_1000=capacity,
-                                          **self._money(costs, self.test))
+        t, cost = evaluate.best_threshold(
+            self.held_out_scores(name), y, max_alerts_per_1000=capacity, **self._money(costs, self.test)
+        )
         return t, 1000 * cost / max(len(y), 1)
 
 
@@ -295,8 +329,14 @@ def capacity_threshold(scores: np.ndarray, share: float, capacity: float) -> flo
     return float(mid if s[k] < mid <= s[k - 1] else s[k - 1])  # tied or adjacent scores: flag the tie with the k-th
 
 
-def cost_curves(scores: Mapping[str, np.ndarray], y: np.ndarray, false_alarm: float, missed, caught: float = 0.0,
-                max_points: int = 400) -> dict[str, pd.DataFrame]:
+def cost_curves(
+    scores: Mapping[str, np.ndarray],
+    y: np.ndarray,
+    false_alarm: float,
+    missed,
+    caught: float = 0.0,
+    max_points: int = 400,
+) -> dict[str, pd.DataFrame]:
     """Per model: expected cost per 1,000 rows against the threshold in [0, 1], thinned for plotting."""
     out = {}
     for name, s in scores.items():
@@ -306,19 +346,22 @@ def cost_curves(scores: Mapping[str, np.ndarray], y: np.ndarray, false_alarm: fl
     return out
 
 
-def ranking_intervals(y: np.ndarray, scores: Mapping[str, np.ndarray], n: int, seed: int) -> dict[str, dict[str, list[float]]]:
+def ranking_intervals(
+    y: np.ndarray, scores: Mapping[str, np.ndarray], n: int, seed: int
+) -> dict[str, dict[str, list[float]]]:
     """95% bootstrap intervals of AUPRC and ROC-AUC on the held-out rows, per model."""
-    return evaluate.bootstrap(np.asarray(y).astype(bool), scores,
-                              {"auprc": average_precision_score, "roc_auc": roc_auc_score}, n, seed)
+    return evaluate.bootstrap(
+        np.asarray(y).astype(bool), scores, {"auprc": average_precision_score, "roc_auc": roc_auc_score}, n, seed
+    )
 
 
 def metric_help(rows: str, positives: str, rare: bool = False) -> dict[str, str]:
     """The help texts of the ranking metrics in a page's own words (rows: 'runs', positives: 'failing runs')."""
     return {
         "auprc": f"AUPRC (area under the precision-recall curve): how well the score ranks {positives} above the other "
-                 f"{rows}; 1 is perfect, and guessing gets the share of {positives}.",
+        f"{rows}; 1 is perfect, and guessing gets the share of {positives}.",
         "roc_auc": f"ROC-AUC: the chance that one of the {positives} scores above one of the other {rows}; 0.5 is "
-                   "guessing." + (f" It looks flattering when {positives} are rare — read AUPRC first." if rare else ""),
+        "guessing." + (f" It looks flattering when {positives} are rare — read AUPRC first." if rare else ""),
         "brier": "Brier score: mean squared gap between the predicted risk and what happened; lower is better, 0 is perfect.",
     }
 
@@ -326,10 +369,20 @@ def metric_help(rows: str, positives: str, rare: bool = False) -> dict[str, str]
 FOLDS_MAX_ROWS = 200_000  # above this many training rows the validation slice alone picks the threshold
 
 
-def out_of_fold(X: np.ndarray, y: np.ndarray, rows: np.ndarray, folds: int, seed: int,
-                make_net: Callable[[np.ndarray], tuple[nn.Module, Any]], train_config: TrainConfig, history: History,
-                baselines: Mapping[str, Callable[[], Any]] | None = None, name: str = "network", cancel=None,
-                say: Callable[[str], None] | None = None) -> dict[str, np.ndarray]:
+def out_of_fold(
+    X: np.ndarray,
+    y: np.ndarray,
+    rows: np.ndarray,
+    folds: int,
+    seed: int,
+    make_net: Callable[[np.ndarray], tuple[nn.Module, Any]],
+    train_config: TrainConfig,
+    history: History,
+    baselines: Mapping[str, Callable[[], Any]] | None = None,
+    name: str = "network",
+    cancel=None,
+    say: Callable[[str], None] | None = None,
+) -> dict[str, np.ndarray]:
     """Every row of `rows` scored by models trained without it (k stratified folds): thresholds chosen on these
     scores rest on all training rows, not on a small validation slice whose cheapest threshold moves a lot between
     runs (bench/threshold.py). Empty when k < 2 (too few positives) or when there are over FOLDS_MAX_ROWS rows (the
@@ -361,6 +414,10 @@ def threshold_rows_note(folds: int, n_val: int, n_rows: int, unit: str) -> list[
     """Why the threshold fell back to the validation rows although folds were asked for (a note for the page)."""
     if folds < 2:
         return []
-    why = (f"above {FOLDS_MAX_ROWS:,} training rows they are plenty, and scoring every training row by fold models "
-           "would take too long" if n_rows > FOLDS_MAX_ROWS else "too few positives to split the training rows into folds")
+    why = (
+        f"above {FOLDS_MAX_ROWS:,} training rows they are plenty, and scoring every training row by fold models "
+        "would take too long"
+        if n_rows > FOLDS_MAX_ROWS
+        else "too few positives to split the training rows into folds"
+    )
     return [f"The alert threshold is chosen on the {n_val:,} validation {unit} ({why})."]

@@ -2,6 +2,7 @@
 
 AMP (bfloat16 autocast) is used on CUDA only; CPU and MPS train in float32.
 """
+
 from __future__ import annotations
 
 import contextlib

@@ -7,6 +7,7 @@ Model: a regularised MLP (dropout, weight decay, early stopping) with class weig
 Baselines on the same held-out split: logistic regression and gradient boosting, fitted
 on the same preprocessed training rows.
 """
+
 from __future__ import annotations
 
 import time
@@ -37,11 +38,17 @@ MAX_ROWS = 200_000  # patients per upload; a larger file is randomly sampled dow
 MIN_ROWS = 20
 MIN_PER_CLASS = 5
 ABOUT = About(
-    name=KIND, title="Diagnosis", icon=":material/stethoscope:", headline="roc_auc", prefix="dx",
+    name=KIND,
+    title="Diagnosis",
+    icon=":material/stethoscope:",
+    headline="roc_auc",
+    prefix="dx",
     purpose="Predict an outcome such as heart disease from a patient table; see sensitivity, specificity, "
-            "calibration and, patient by patient, which values drove the risk. Try what-ifs.",
+    "calibration and, patient by patient, which values drove the risk. Try what-ifs.",
     decision=Decision(lambda m: {"threshold": 0.0}, lambda m, rows: m.predict(rows)["predicted"]),  # everyone flagged
-    data_parallel=True, subgroups=True)
+    data_parallel=True,
+    subgroups=True,
+)
 
 
 @dataclass(frozen=True)
@@ -110,15 +117,20 @@ def prepare(df: pd.DataFrame, columns: DiagnosisColumns) -> Prepared:
     """Check the table against the chosen columns; DataError with a sentence if it cannot work."""
     notes: list[str] = []
     if columns.target not in df.columns:
-        raise DataError(f"The outcome column '{columns.target}' is not in your file. Pick one of its columns as the outcome.")
+        raise DataError(
+            f"The outcome column '{columns.target}' is not in your file. Pick one of its columns as the outcome."
+        )
     features = [f for f in columns.features if f != columns.target]
     absent = [f for f in features if f not in df.columns]
     if absent:
-        raise DataError(f"Feature column(s) {', '.join(map(repr, absent))} are not in your file. Pick features from its columns.")
+        raise DataError(
+            f"Feature column(s) {', '.join(map(repr, absent))} are not in your file. Pick features from its columns."
+        )
     if not features:
         hint = (
             " Only one column was found: if your file uses another separator (such as spaces), save it as comma-separated."
-            if df.shape[1] == 1 else ""
+            if df.shape[1] == 1
+            else ""
         )
         raise DataError("Pick at least one feature column besides the outcome." + hint)
     labels = roles.label_text(df[columns.target])
@@ -154,10 +166,14 @@ def prepare(df: pd.DataFrame, columns: DiagnosisColumns) -> Prepared:
     positive = columns.positive_class if columns.positive_class is not None else guess_positive(classes, counts)
     positive = str(positive)
     if positive not in classes:
-        raise DataError(f"'{positive}' is not a value of '{columns.target}'. Pick the positive outcome from: {', '.join(classes[:10])}.")
+        raise DataError(
+            f"'{positive}' is not a value of '{columns.target}'. Pick the positive outcome from: {', '.join(classes[:10])}."
+        )
     if columns.binarise and len(classes) > 2:
         rest = f"not {positive}"
-        notes.append(f"Outcome turned into two groups: '{positive}' versus the other {len(classes) - 1} values ('{rest}').")
+        notes.append(
+            f"Outcome turned into two groups: '{positive}' versus the other {len(classes) - 1} values ('{rest}')."
+        )
         labels = labels.where(labels == positive, rest)
         classes, counts = [rest, positive], labels.value_counts()
     rare = counts[counts < MIN_PER_CLASS]
@@ -201,7 +217,9 @@ METRIC_HELP = {
 }
 
 
-def intervals_of(y: np.ndarray, probas: dict[str, np.ndarray], positive_index: int, n: int, seed: int) -> dict[str, dict[str, list[float]]]:
+def intervals_of(
+    y: np.ndarray, probas: dict[str, np.ndarray], positive_index: int, n: int, seed: int
+) -> dict[str, dict[str, list[float]]]:
     """95% bootstrap intervals of ROC-AUC and accuracy on the held-out rows, per model."""
     pos = positive_index
 
@@ -209,7 +227,11 @@ def intervals_of(y: np.ndarray, probas: dict[str, np.ndarray], positive_index: i
         return float((pp.argmax(1) == yy).mean() if pp.shape[1] > 2 else ((pp[:, pos] >= 0.5) == (yy == pos)).mean())
 
     return evaluate.bootstrap(
-        y, probas, {"roc_auc": lambda yy, pp: roc_auc_score(yy == pos, pp[:, pos]), "accuracy": accuracy}, n, seed,
+        y,
+        probas,
+        {"roc_auc": lambda yy, pp: roc_auc_score(yy == pos, pp[:, pos]), "accuracy": accuracy},
+        n,
+        seed,
         valid=lambda yy: 0 < int((yy == pos).sum()) < len(yy),
     )
 
@@ -302,8 +324,10 @@ class DiagnosisModel(binary.YesNo, Fitted):
     def calibration(self, bins: int = 8) -> dict[str, pd.DataFrame]:
         """Reliability curve per model: mean predicted risk vs observed rate, by risk bin (quantiles)."""
         y = self.test_positive()
-        return {name: evaluate.calibration_table(y, p, bins).rename(columns={"rows": "patients"})
-                for name, p in self.test_probabilities().items()}
+        return {
+            name: evaluate.calibration_table(y, p, bins).rename(columns={"rows": "patients"})
+            for name, p in self.test_probabilities().items()
+        }
 
 
 load = DiagnosisModel.from_bytes
@@ -345,13 +369,20 @@ def fit(
         target = (y == pos).astype(np.float32)[:, None]
     else:
         net = tabular_network(X[train], K, config.hidden, config.dropout)
-        loss_fn = nn.CrossEntropyLoss(weight=torch.tensor(len(train) / (K * np.maximum(counts, 1.0)), dtype=torch.float32))
+        loss_fn = nn.CrossEntropyLoss(
+            weight=torch.tensor(len(train) / (K * np.maximum(counts, 1.0)), dtype=torch.float32)
+        )
         target = y
 
     clock = time.perf_counter()
     history = fit_model(
-        net, (X[train], target[train]), (X[val], target[val]), loss_fn, config.train_config(),
-        progress=progress, cancel=cancel,
+        net,
+        (X[train], target[train]),
+        (X[val], target[val]),
+        loss_fn,
+        config.train_config(),
+        progress=progress,
+        cancel=cancel,
     )
     timings = {MODEL: time.perf_counter() - clock}
     logits = predict_batched(net, X[test])
@@ -363,7 +394,9 @@ def fit(
     yt = y[test]
     metrics = summary_metrics(yt, proba_test, prep.positive_index)
     baseline_metrics = {name: summary_metrics(yt, test_probs[name], prep.positive_index) for name in BASELINES}
-    intervals = intervals_of(yt, test_probs, prep.positive_index, config.bootstrap if len(test) < 2000 else 0, config.seed)
+    intervals = intervals_of(
+        yt, test_probs, prep.positive_index, config.bootstrap if len(test) < 2000 else 0, config.seed
+    )
     background = evaluate.background_sample(X, train, config.seed)
     model = DiagnosisModel(
         columns=DiagnosisColumns(columns.target, tuple(features), prep.classes[prep.positive_index], columns.binarise),

@@ -4,6 +4,7 @@ Read from a small CSV the analyst already keeps (column, description[, value lab
 "1=disease; 0=no disease"]) or typed in on the page; saved with a run as plain JSON so a model
 file or share link shows "chest pain type (cp)" where the data says `cp`.
 """
+
 from __future__ import annotations
 
 import io
@@ -60,8 +61,10 @@ def parse_values(text: str, column: str = "") -> dict[str, str]:
             continue  # "0=": a code the written-out template lists, not filled in yet
         if not sep or not code.strip() or not label.strip():
             where = f" for column '{column}'" if column else ""
-            raise DataError(f"The value labels{where} should look like '1=disease; 0=no disease' (a code, '=', its "
-                            f"meaning, separated by ';'), but '{part[:40]}' is not of that form.")
+            raise DataError(
+                f"The value labels{where} should look like '1=disease; 0=no disease' (a code, '=', its "
+                f"meaning, separated by ';'), but '{part[:40]}' is not of that form."
+            )
         labels[value_key(code.strip())] = short_text(label)
     return labels
 
@@ -120,30 +123,44 @@ class Dictionary:
     @classmethod
     def from_dict(cls, state: dict[str, Any] | None) -> Dictionary:
         state = state or {}
-        return cls({str(k): short_text(v).replace(";", ",") for k, v in (state.get("descriptions") or {}).items()},
-                   {str(c): {value_key(k): short_text(v) for k, v in (labels or {}).items()}
-                    for c, labels in (state.get("values") or {}).items()})
+        return cls(
+            {str(k): short_text(v).replace(";", ",") for k, v in (state.get("descriptions") or {}).items()},
+            {
+                str(c): {value_key(k): short_text(v) for k, v in (labels or {}).items()}
+                for c, labels in (state.get("values") or {}).items()
+            },
+        )
 
     # -- tables (a CSV, or the page's editable table) ------------------------------------------
     def to_frame(self, columns: Iterable[str] = ()) -> pd.DataFrame:
         """One row per column: the data's columns first (in order), then any other described column."""
         names = list(dict.fromkeys([*columns, *self.descriptions, *self.values]))
-        return pd.DataFrame({"column": names,
-                             "description": [self.descriptions.get(c, "") for c in names],
-                             "values": [format_values(self.values.get(c, {})) for c in names]})
+        return pd.DataFrame(
+            {
+                "column": names,
+                "description": [self.descriptions.get(c, "") for c in names],
+                "values": [format_values(self.values.get(c, {})) for c in names],
+            }
+        )
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame) -> Dictionary:
         """From rows of (column, description[, values]); blank rows are skipped. DataError sentences for the rest."""
         if frame.shape[1] < 2:
-            raise DataError("A column dictionary needs at least two columns: the column's name as in your data, then "
-                            "what it means (and optionally a third with value labels such as '1=disease; 0=no disease').")
+            raise DataError(
+                "A column dictionary needs at least two columns: the column's name as in your data, then "
+                "what it means (and optionally a third with value labels such as '1=disease; 0=no disease')."
+            )
         if frame.shape[1] > 3:
-            raise DataError(f"A column dictionary has two or three columns (column, description, value labels); this "
-                            f"one has {frame.shape[1]}. Remove the others and upload it again.")
+            raise DataError(
+                f"A column dictionary has two or three columns (column, description, value labels); this "
+                f"one has {frame.shape[1]}. Remove the others and upload it again."
+            )
         if len(frame) > MAX_ENTRIES:
-            raise DataError(f"This column dictionary has {len(frame):,} rows; at most {MAX_ENTRIES:,} columns can be "
-                            "described. Is it the data file rather than its dictionary?")
+            raise DataError(
+                f"This column dictionary has {len(frame):,} rows; at most {MAX_ENTRIES:,} columns can be "
+                "described. Is it the data file rather than its dictionary?"
+            )
         descriptions: dict[str, str] = {}
         values: dict[str, dict[str, str]] = {}
         for n, row in enumerate(frame.itertuples(index=False), start=1):
@@ -153,10 +170,14 @@ class Dictionary:
             if not name and not text and not labels:
                 continue
             if not name:
-                raise DataError(f"Row {n} of the column dictionary has a description but no column name. Put the "
-                                "column's name, as it is spelled in your data, in the first column.")
+                raise DataError(
+                    f"Row {n} of the column dictionary has a description but no column name. Put the "
+                    "column's name, as it is spelled in your data, in the first column."
+                )
             if name in descriptions or name in values:
-                raise DataError(f"The column dictionary describes '{name}' twice (row {n} again). Keep one row per column.")
+                raise DataError(
+                    f"The column dictionary describes '{name}' twice (row {n} again). Keep one row per column."
+                )
             if text:
                 descriptions[name] = text.replace(";", ",")  # ';' separates the reasons of a scored row
             if labels:
@@ -168,11 +189,15 @@ class Dictionary:
         """A two- or three-column CSV (comma, semicolon or tab), with or without a header row."""
         raw = Path(source).read_bytes() if isinstance(source, (str, Path)) else bytes(source)
         if len(raw) > MAX_BYTES:
-            raise DataError(f"{name} is {len(raw) / 2**20:.1f} MB; a column dictionary is a small file (at most "
-                            f"{MAX_BYTES // 2**20} MB). Is it the data file rather than its dictionary?")
+            raise DataError(
+                f"{name} is {len(raw) / 2**20:.1f} MB; a column dictionary is a small file (at most "
+                f"{MAX_BYTES // 2**20} MB). Is it the data file rather than its dictionary?"
+            )
         if not raw.strip():
-            raise DataError(f"{name} is empty. A column dictionary has one row per column: its name, what it means "
-                            "and optionally value labels such as '1=disease; 0=no disease'.")
+            raise DataError(
+                f"{name} is empty. A column dictionary has one row per column: its name, what it means "
+                "and optionally value labels such as '1=disease; 0=no disease'."
+            )
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError:
@@ -180,11 +205,20 @@ class Dictionary:
         first = text.splitlines()[0]
         sep = max([",", ";", "\t"], key=first.count)
         try:
-            frame = pd.read_csv(io.StringIO(text), sep=sep, header=None, dtype=str, keep_default_na=False,
-                                skipinitialspace=True, skip_blank_lines=True)
+            frame = pd.read_csv(
+                io.StringIO(text),
+                sep=sep,
+                header=None,
+                dtype=str,
+                keep_default_na=False,
+                skipinitialspace=True,
+                skip_blank_lines=True,
+            )
         except (pd.errors.ParserError, ValueError) as exc:
-            raise DataError(f"{name} could not be read as a CSV table ({str(exc).splitlines()[0][:120]}). Save it as "
-                            "CSV with one row per column: name, description[, value labels].") from None
+            raise DataError(
+                f"{name} could not be read as a CSV table ({str(exc).splitlines()[0][:120]}). Save it as "
+                "CSV with one row per column: name, description[, value labels]."
+            ) from None
         if len(frame) and str(frame.iat[0, 0]).strip().lower() in _HEADER_WORDS:
             frame = frame.iloc[1:]
         return cls.from_frame(frame)

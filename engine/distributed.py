@@ -20,6 +20,7 @@ imports the loop, never the other way round. The loop is the same as the one-wor
 CPU workers with the gloo backend (what runs on the project's machines); GPU workers are left
 for later (the loss functions of the scenarios hold tensors on the caller's device).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -36,9 +37,25 @@ import numpy as np
 import torch
 from torch import nn
 
-from engine.training import (Callback, Cancelled, CancelSignal, History, Loop, LossFn, ProgressFn, TrainConfig, begin,
-                             current_strategy, default_callbacks, end_epoch, end_training, initialise, seed_dropout,
-                             time_limit, use_strategy)
+from engine.training import (
+    Callback,
+    Cancelled,
+    CancelSignal,
+    History,
+    Loop,
+    LossFn,
+    ProgressFn,
+    TrainConfig,
+    begin,
+    current_strategy,
+    default_callbacks,
+    end_epoch,
+    end_training,
+    initialise,
+    seed_dropout,
+    time_limit,
+    use_strategy,
+)
 
 CHECK_EVERY_STEPS = 25  # how often (in steps) the ranks agree on whether to stop, besides each epoch end
 STORAGE_VAR = "EXPLORER_RAY_TRAIN_STORAGE"  # Ray Train's run folder; shared storage on a multi-node cluster
@@ -50,11 +67,21 @@ class DataParallel:
 
     workers: int
 
-    def fit(self, model: nn.Module, train: tuple[Any, Any], val: tuple[Any, Any] | None, loss_fn: LossFn,
-            config: TrainConfig, *, progress: ProgressFn | None = None, cancel: CancelSignal | None = None,
-            device: torch.device | None = None) -> History:
-        return fit_data_parallel(model, train, val, loss_fn, config, progress=progress, cancel=cancel, device=device,
-                                 workers=self.workers)
+    def fit(
+        self,
+        model: nn.Module,
+        train: tuple[Any, Any],
+        val: tuple[Any, Any] | None,
+        loss_fn: LossFn,
+        config: TrainConfig,
+        *,
+        progress: ProgressFn | None = None,
+        cancel: CancelSignal | None = None,
+        device: torch.device | None = None,
+    ) -> History:
+        return fit_data_parallel(
+            model, train, val, loss_fn, config, progress=progress, cancel=cancel, device=device, workers=self.workers
+        )
 
 
 @contextlib.contextmanager
@@ -98,9 +125,18 @@ class _Relay:
         return self.result
 
 
-def fit_data_parallel(model: nn.Module, train: tuple[Any, Any], val: tuple[Any, Any] | None, loss_fn: LossFn,
-                      config: TrainConfig, *, progress: ProgressFn | None = None, cancel: CancelSignal | None = None,
-                      device: torch.device | None = None, workers: int | None = None) -> History:
+def fit_data_parallel(
+    model: nn.Module,
+    train: tuple[Any, Any],
+    val: tuple[Any, Any] | None,
+    loss_fn: LossFn,
+    config: TrainConfig,
+    *,
+    progress: ProgressFn | None = None,
+    cancel: CancelSignal | None = None,
+    device: torch.device | None = None,
+    workers: int | None = None,
+) -> History:
     """`fit_model` on `workers` (default: `data_parallel_workers()`) Ray Train workers; same arguments, same History.
 
     Raises `Cancelled` when `cancel.is_set()` (every rank stops at its next check).
@@ -112,14 +148,20 @@ def fit_data_parallel(model: nn.Module, train: tuple[Any, Any], val: tuple[Any, 
 
     workers = workers or data_parallel_workers()
     relay: Any = ray.remote(num_cpus=0)(_Relay).remote()  # an actor handle: its methods are called with .remote()
-    data = ray.put({"train": tuple(_numpy(a) for a in train),
-                    "val": tuple(_numpy(a) for a in val) if val is not None and len(val[0]) else None})
+    data = ray.put(
+        {
+            "train": tuple(_numpy(a) for a in train),
+            "val": tuple(_numpy(a) for a in val) if val is not None and len(val[0]) else None,
+        }
+    )
     trainer = TorchTrainer(
         _train_loop,
         train_loop_config={"model": model.cpu(), "data": data, "loss_fn": loss_fn, "config": config, "relay": relay},
         scaling_config=ScalingConfig(num_workers=workers, use_gpu=False, resources_per_worker={"CPU": 1}),
-        run_config=RunConfig(name=f"explorer-{uuid.uuid4().hex[:12]}",
-                             storage_path=os.environ.get(STORAGE_VAR) or os.path.join(tempfile.gettempdir(), "explorer-ray-train")),
+        run_config=RunConfig(
+            name=f"explorer-{uuid.uuid4().hex[:12]}",
+            storage_path=os.environ.get(STORAGE_VAR) or os.path.join(tempfile.gettempdir(), "explorer-ray-train"),
+        ),
     )
     failure: list[BaseException] = []
 
@@ -262,7 +304,7 @@ def _train_loop(cfg: dict[str, Any]) -> None:
         for step in range(steps):
             if step % CHECK_EVERY_STEPS == 0 and stopper.between_steps():
                 break
-            chunk = order[step * batch:(step + 1) * batch]
+            chunk = order[step * batch : (step + 1) * batch]
             if len(chunk) < world:  # too few rows left to give every rank one: skipped on every rank alike
                 continue
             mine = chunk[rank::world]
@@ -284,9 +326,13 @@ def _train_loop(cfg: dict[str, Any]) -> None:
                     val_sum, val_n = float(loss_fn(model(Xva).float(), yva)) * len(Xva), len(Xva)
         tr_sum, tr_n, val_sum, val_n = _sum([running, counted, val_sum, val_n])
         train_loss = tr_sum / max(tr_n, 1)
-        record = {"epoch": epoch, "train_loss": train_loss,
-                  "val_loss": val_sum / max(val_n, 1) if Xva is not None else train_loss,
-                  "lr": opt.param_groups[0]["lr"], "seconds": time.perf_counter() - t0}
+        record = {
+            "epoch": epoch,
+            "train_loss": train_loss,
+            "val_loss": val_sum / max(val_n, 1) if Xva is not None else train_loss,
+            "lr": opt.param_groups[0]["lr"],
+            "seconds": time.perf_counter() - t0,
+        }
         if end_epoch(loop, hooks, record):
             break
     history = end_training(loop, hooks, t0)  # the best epoch's weights are back in `model`

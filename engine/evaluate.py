@@ -3,6 +3,7 @@ baselines fitted with their timings, and the SHAP background sample.
 
 One function per idea, so two pages never compute "sensitivity" or a 95% interval differently.
 """
+
 from __future__ import annotations
 
 import time
@@ -23,13 +24,17 @@ def at_threshold(y_pos: np.ndarray, score: np.ndarray, threshold: float) -> dict
     nan = float("nan")
     recall = tp / (tp + fn) if tp + fn else nan
     return {
-        "sensitivity": recall, "recall": recall,
+        "sensitivity": recall,
+        "recall": recall,
         "specificity": tn / (tn + fp) if tn + fp else nan,
         "precision": tp / (tp + fp) if tp + fp else nan,
         "f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else nan,
         "accuracy": (tp + tn) / max(len(y_pos), 1),
         "alerts_per_1000": 1000 * (tp + fp) / max(len(y_pos), 1),
-        "tp": tp, "fp": fp, "tn": tn, "fn": fn,
+        "tp": tp,
+        "fp": fp,
+        "tn": tn,
+        "fn": fn,
     }
 
 
@@ -65,7 +70,9 @@ def roc_table(y_pos: np.ndarray, score: np.ndarray, max_points: int | None = Non
 
 def pr_table(y_pos: np.ndarray, score: np.ndarray, max_points: int | None = None) -> pd.DataFrame:
     p, r, t = precision_recall_curve(np.asarray(y_pos).astype(bool), score)
-    return thin(pd.DataFrame({"recall": r[:-1], "precision": p[:-1], "threshold": t})[::-1].reset_index(drop=True), max_points)
+    return thin(
+        pd.DataFrame({"recall": r[:-1], "precision": p[:-1], "threshold": t})[::-1].reset_index(drop=True), max_points
+    )
 
 
 def calibration_table(y_pos: np.ndarray, p: np.ndarray, bins: int = 8) -> pd.DataFrame:
@@ -73,8 +80,11 @@ def calibration_table(y_pos: np.ndarray, p: np.ndarray, bins: int = 8) -> pd.Dat
     y = np.asarray(y_pos).astype(float)
     edges = np.unique(np.quantile(p, np.linspace(0, 1, bins + 1)))
     which = np.clip(np.searchsorted(edges, p, side="right") - 1, 0, max(len(edges) - 2, 0))
-    frame = pd.DataFrame({"p": p, "y": y, "bin": which}).groupby("bin").agg(
-        predicted=("p", "mean"), observed=("y", "mean"), rows=("y", "size"))
+    frame = (
+        pd.DataFrame({"p": p, "y": y, "bin": which})
+        .groupby("bin")
+        .agg(predicted=("p", "mean"), observed=("y", "mean"), rows=("y", "size"))
+    )
     return frame.reset_index(drop=True)
 
 
@@ -110,8 +120,10 @@ def bootstrap(
         for name, out in outputs.items():
             for m, fn in metrics.items():
                 stats[name][m].append(float(fn(y[idx], out[idx])))
-    return {name: {m: [float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))] for m, v in d.items() if v}
-            for name, d in stats.items()}
+    return {
+        name: {m: [float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))] for m, v in d.items() if v}
+        for name, d in stats.items()
+    }
 
 
 def timed(fits: Mapping[str, Callable[[], Any]]) -> tuple[dict[str, Any], dict[str, float]]:
@@ -134,8 +146,9 @@ def background_sample(X: np.ndarray, rows: np.ndarray, seed: int, size: int = 10
 # ----------------------------------------------------------------------------- money: a threshold from two costs
 
 
-def expected_cost(scores: np.ndarray, y: np.ndarray, threshold: float, false_alarm: float, missed,
-                  caught: float = 0.0) -> float:
+def expected_cost(
+    scores: np.ndarray, y: np.ndarray, threshold: float, false_alarm: float, missed, caught: float = 0.0
+) -> float:
     """Cost of flagging every row with score >= threshold: false alarms x their cost + the missed frauds' costs
     (+ `caught` for each flagged positive, e.g. the service that prevents a failure)."""
     scores, y = np.asarray(scores, float), np.asarray(y).astype(bool)
@@ -172,17 +185,25 @@ def cost_curve(scores: np.ndarray, y: np.ndarray, false_alarm: float, missed, ca
     top = s[0]
     none = (top + 1.0) / 2 if top < 1.0 else np.nextafter(top, np.inf)
     total_miss = float(mm[yy].sum())
-    return pd.DataFrame({
-        "threshold": np.r_[none, mid],
-        "flagged": np.r_[0, ends + 1],
-        "false_alarms": np.r_[0, fp],
-        "missed": int(yy.sum()) - np.r_[0, frauds_caught],
-        "cost": false_alarm * np.r_[0, fp] + caught * np.r_[0, frauds_caught] + total_miss - np.r_[0.0, saved],
-    })
+    return pd.DataFrame(
+        {
+            "threshold": np.r_[none, mid],
+            "flagged": np.r_[0, ends + 1],
+            "false_alarms": np.r_[0, fp],
+            "missed": int(yy.sum()) - np.r_[0, frauds_caught],
+            "cost": false_alarm * np.r_[0, fp] + caught * np.r_[0, frauds_caught] + total_miss - np.r_[0.0, saved],
+        }
+    )
 
 
-def best_threshold(scores: np.ndarray, y: np.ndarray, false_alarm: float, missed, caught: float = 0.0,
-                   max_alerts_per_1000: float | None = None) -> tuple[float, float]:
+def best_threshold(
+    scores: np.ndarray,
+    y: np.ndarray,
+    false_alarm: float,
+    missed,
+    caught: float = 0.0,
+    max_alerts_per_1000: float | None = None,
+) -> tuple[float, float]:
     """The threshold with the lowest expected cost on (scores, y) and that cost.
 
     Ties in cost go to the higher threshold (fewer alerts for the same money). `max_alerts_per_1000`: the
@@ -210,9 +231,17 @@ def best_threshold(scores: np.ndarray, y: np.ndarray, false_alarm: float, missed
     return float(curve["threshold"].iloc[i]), float(curve["cost"].iloc[i])
 
 
-def threshold_band(scores: np.ndarray, y: np.ndarray, false_alarm: float, missed, caught: float = 0.0,
-                   max_alerts_per_1000: float | None = None, n: int = 200, seed: int = 0,
-                   level: float = 0.8) -> tuple[float, float]:
+def threshold_band(
+    scores: np.ndarray,
+    y: np.ndarray,
+    false_alarm: float,
+    missed,
+    caught: float = 0.0,
+    max_alerts_per_1000: float | None = None,
+    n: int = 200,
+    seed: int = 0,
+    level: float = 0.8,
+) -> tuple[float, float]:
     """How far the cheapest threshold could move with other rows like these: the central `level` share of the
     cheapest thresholds over `n` bootstrap resamples of (scores, y)."""
     scores, y = np.asarray(scores, float), np.asarray(y)
@@ -221,7 +250,9 @@ def threshold_band(scores: np.ndarray, y: np.ndarray, false_alarm: float, missed
         t = best_threshold(scores, y, false_alarm, miss, caught, max_alerts_per_1000)[0]
         return t, t
     rng = np.random.default_rng(seed)
-    picks = [best_threshold(scores[i], y[i], false_alarm, miss[i], caught, max_alerts_per_1000)[0]
-             for i in (rng.integers(0, len(scores), len(scores)) for _ in range(n))]
+    picks = [
+        best_threshold(scores[i], y[i], false_alarm, miss[i], caught, max_alerts_per_1000)[0]
+        for i in (rng.integers(0, len(scores), len(scores)) for _ in range(n))
+    ]
     low, high = np.quantile(picks, [(1 - level) / 2, (1 + level) / 2])
     return float(low), float(high)

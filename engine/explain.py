@@ -4,6 +4,7 @@ Torch models are explained with DeepExplainer on a sampled background (fast and 
 for models built from nn.Module activations); encoded columns (one-hot levels) are summed
 back to the column the analyst knows. shap is imported lazily: the engine trains without it.
 """
+
 from __future__ import annotations
 
 import copy
@@ -31,7 +32,9 @@ class Explanation:
     def __post_init__(self):
         self.values = np.asarray(self.values, dtype=np.float64)
         if self.values.shape != (len(self.data), len(self.feature_names)):
-            raise ValueError(f"values {self.values.shape} do not match {len(self.data)} rows x {len(self.feature_names)} columns")
+            raise ValueError(
+                f"values {self.values.shape} do not match {len(self.data)} rows x {len(self.feature_names)} columns"
+            )
 
     @property
     def outputs(self) -> np.ndarray:
@@ -45,12 +48,17 @@ class Explanation:
     def row(self, i: int) -> pd.DataFrame:
         """One row's contributions with the row's values, largest effect first."""
         frame = pd.DataFrame(
-            {"column": self.feature_names, "value": [self.data.iloc[i][c] for c in self.feature_names], "contribution": self.values[i]}
+            {
+                "column": self.feature_names,
+                "value": [self.data.iloc[i][c] for c in self.feature_names],
+                "contribution": self.values[i],
+            }
         )
         return frame.reindex(frame["contribution"].abs().sort_values(ascending=False).index).reset_index(drop=True)
 
-    def reasons(self, i: int, k: int = 3, up: str = "pushes it up", down: str = "pushes it down",
-                names: Any = None) -> list[str]:
+    def reasons(
+        self, i: int, k: int = 3, up: str = "pushes it up", down: str = "pushes it down", names: Any = None
+    ) -> list[str]:
         """The top-k contributions of row i, in words ("ca = 3 raises risk"); with `names` (an
         engine.dictionary.Dictionary) in the analyst's words ("chest pain type (cp): 4 = asymptomatic raises risk")."""
         out = []
@@ -65,8 +73,9 @@ class Explanation:
 
     def subset(self, idx: Sequence[int]) -> Explanation:
         idx = list(idx)
-        return Explanation(self.values[idx], self.base_value, self.data.iloc[idx], self.feature_names, self.output_name,
-                           self.link)
+        return Explanation(
+            self.values[idx], self.base_value, self.data.iloc[idx], self.feature_names, self.output_name, self.link
+        )
 
 
 @dataclass
@@ -91,10 +100,18 @@ class TokenExplanation(Explanation):
 
     def subset(self, idx: Sequence[int]) -> TokenExplanation:
         idx = list(idx)
-        return TokenExplanation(self.values[idx], self.base_value, self.data.iloc[idx], self.feature_names,
-                                self.output_name, self.link, [self.tokens[i] for i in idx],
-                                [self.texts[i] for i in idx], [self.toward[i] for i in idx],
-                                [self.against[i] for i in idx])
+        return TokenExplanation(
+            self.values[idx],
+            self.base_value,
+            self.data.iloc[idx],
+            self.feature_names,
+            self.output_name,
+            self.link,
+            [self.tokens[i] for i in idx],
+            [self.texts[i] for i in idx],
+            [self.toward[i] for i in idx],
+            [self.against[i] for i in idx],
+        )
 
 
 def format_value(v) -> str:
@@ -143,7 +160,9 @@ def deep_explain(
     cpu_model = _Output(copy.deepcopy(model).float().cpu().eval(), output_index).eval()
     bg = torch.as_tensor(np.asarray(background, dtype=np.float32))
     x = torch.as_tensor(np.asarray(X, dtype=np.float32))
-    with warnings.catch_warnings():  # modules shap does not list (the ensemble's linear ones) take plain gradients: exact
+    with (
+        warnings.catch_warnings()
+    ):  # modules shap does not list (the ensemble's linear ones) take plain gradients: exact
         warnings.filterwarnings("ignore", message="unrecognized nn.Module")
         explainer = shap.DeepExplainer(cpu_model, bg)
         raw = np.asarray(explainer.shap_values(x, check_additivity=False), dtype=np.float64)

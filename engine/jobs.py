@@ -14,6 +14,7 @@ Which one serves this process is chosen in `engine.runners` (this module knows n
 Every job is also kept in a server-wide registry by its unguessable id, so a page reload
 (`?job=<id>` in the URL) finds a running job again.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -96,9 +97,10 @@ class SessionBusy(Exception):
             f"This page already has {limit} training job{'s' if limit != 1 else ''} going (one trains, "
             f"{'the other waits' if limit == 2 else 'the others wait'} for it), the most one browser tab may have on "
             "this shared server. Cancel one below, or wait for it to finish, then press Train again."
-            if limit > 1 else
-            "This page already has a training job going, the most one browser tab may have on this shared server. "
-            "Cancel it below, or wait for it to finish, then press Train again.")
+            if limit > 1
+            else "This page already has a training job going, the most one browser tab may have on this shared server. "
+            "Cancel it below, or wait for it to finish, then press Train again."
+        )
         super().__init__(self.message)
 
 
@@ -145,8 +147,10 @@ class JobRunner:
         self._held: dict[str, list[tuple[Job, Callable[[], None]]]] = {}  # behind the same session's running job
 
     def describe(self) -> str:
-        return (f"Training jobs run in this server, {self.max_workers} at a time; more wait their turn "
-                "(a team can send them to a Ray cluster instead: see the README, “Scale out”).")
+        return (
+            f"Training jobs run in this server, {self.max_workers} at a time; more wait their turn "
+            "(a team can send them to a Ray cluster instead: see the README, “Scale out”)."
+        )
 
     def queued_before(self, job: Job) -> int:
         """How many jobs wait ahead of `job` for a worker (0 when it is next or running)."""
@@ -189,15 +193,29 @@ class JobRunner:
         self._next_of(old)
         self._next_of(owner)
 
-    def submit(self, fn: Callable[..., Any], *args: Any, name: str = "training", run_key: str = "",
-               workers: int = 1, owner: str = "", **kwargs: Any) -> Job:
+    def submit(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        name: str = "training",
+        run_key: str = "",
+        workers: int = 1,
+        owner: str = "",
+        **kwargs: Any,
+    ) -> Job:
         """Start `fn(*args, progress=, cancel=, **kwargs)` as a job; `workers` > 1 trains data-parallel.
 
         `owner` (a browser session's id) gets at most `per_session_limit()` jobs at once, run one after the other:
         one trains while the others wait, so one tab cannot take every worker. Over the limit: SessionBusy."""
         self._check(fn, workers)
-        job = Job(id=secrets.token_urlsafe(16), name=name, run_key=run_key, workers=int(workers), owner=owner,
-                  max_seconds=float(os.environ.get(MAX_JOB_SECONDS_VAR, "3600")))
+        job = Job(
+            id=secrets.token_urlsafe(16),
+            name=name,
+            run_key=run_key,
+            workers=int(workers),
+            owner=owner,
+            max_seconds=float(os.environ.get(MAX_JOB_SECONDS_VAR, "3600")),
+        )
 
         def progress(event: dict[str, Any]) -> None:
             job.events.append(dict(event))
@@ -334,8 +352,10 @@ class _CancelOrDeadline:
 
 
 def _over_time(limit: float) -> str:
-    return (f"Training was stopped after {limit / 60:,.0f} minutes, this server's limit for one job. Train on fewer "
-            "rows or columns, or pick a smaller network and fewer epochs under the advanced options, then try again.")
+    return (
+        f"Training was stopped after {limit / 60:,.0f} minutes, this server's limit for one job. Train on fewer "
+        "rows or columns, or pick a smaller network and fewer epochs under the advanced options, then try again."
+    )
 
 
 CPU_FALLBACK_NOTICE = (
@@ -352,7 +372,9 @@ def _run_with_cpu_fallback(job: Job, fn: Callable[..., Any], args: tuple, kwargs
     cancel = _CancelOrDeadline(job)
 
     def fell_back(error: BaseException) -> None:
-        log.warning("job %s (%s) ran out of GPU memory (%s); retrying on the CPU", job.id, job.name, type(error).__name__)
+        log.warning(
+            "job %s (%s) ran out of GPU memory (%s); retrying on the CPU", job.id, job.name, type(error).__name__
+        )
         job.notices.append(CPU_FALLBACK_NOTICE)
         job.events.clear()
         progress({"message": CPU_FALLBACK_MESSAGE})
@@ -396,6 +418,7 @@ def get_job(job_id: str) -> Job | None:
 
 # ----------------------------------------------------------------------------- the server's runner
 
+
 class RunnerUnavailable:
     """Stands in for a runner that could not start (e.g. an unreachable Ray cluster): every job fails
     at once with the reason. Jobs never fall back silently to another runner."""
@@ -428,8 +451,16 @@ class RunnerUnavailable:
     def adopt(self, job: Job, owner: str) -> None:
         job.owner = owner
 
-    def submit(self, fn: Callable[..., Any], *args: Any, name: str = "training", run_key: str = "",
-               workers: int = 1, owner: str = "", **kwargs: Any) -> Job:
+    def submit(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        name: str = "training",
+        run_key: str = "",
+        workers: int = 1,
+        owner: str = "",
+        **kwargs: Any,
+    ) -> Job:
         job = Job(id=secrets.token_urlsafe(16), name=name, run_key=run_key, status=FAILED, error=self.reason)
         job.finished = time.time()
         job._done.set()

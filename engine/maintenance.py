@@ -6,6 +6,7 @@ failure, a service stop) and is chosen on every training run scored out of fold 
 power, overstrain, random: AI4I's TWF/HDF/PWF/OSF/RNF) are outcomes, known only after a run: they are
 never features, only used to say which kinds of failure the flagged runs were.
 """
+
 from __future__ import annotations
 
 import math
@@ -33,11 +34,17 @@ OUTCOME_WORDS = ("machine_failure", "failure", "failed", "breakdown", "broke", "
 MODE_WORDS = ("twf", "hdf", "pwf", "osf", "rnf", "mode", "failure", "fail", "fault", "breakdown")
 YES = {"1", "true", "yes", "y"}
 ABOUT = About(
-    name=KIND, title="Predictive maintenance", icon=":material/precision_manufacturing:", headline="auprc", prefix="mt",
+    name=KIND,
+    title="Predictive maintenance",
+    icon=":material/precision_manufacturing:",
+    headline="auprc",
+    prefix="mt",
     purpose="Predict which production runs will end in a machine failure, beside gradient boosting; turn what a "
-            "failure and a service stop cost into the alert threshold, and list which machines to service first, and why.",
+    "failure and a service stop cost into the alert threshold, and list which machines to service first, and why.",
     decision=Decision(lambda m: {"threshold": 0.0}, lambda m, rows: m.predict(rows)["service before next run"]),
-    subgroups=True, capacity=True)
+    subgroups=True,
+    capacity=True,
+)
 
 
 @dataclass(frozen=True)
@@ -133,11 +140,15 @@ def prepare(df: pd.DataFrame, columns: Columns, config: Config | None = None) ->
     """Check the table against the chosen columns; DataError with a sentence when it cannot work."""
     t = columns.target
     if t not in df.columns:
-        raise DataError(f"The outcome column '{t}' is not in your file. Pick the column that says whether a run failed.")
+        raise DataError(
+            f"The outcome column '{t}' is not in your file. Pick the column that says whether a run failed."
+        )
     leaks = [f for f in columns.features if f == t or f in columns.modes]
     if leaks:
-        raise DataError(f"'{leaks[0]}' records how a run ended, known only afterwards: it cannot be a feature, "
-                        "or the model would 'predict' failures from their outcome. Remove it from the features.")
+        raise DataError(
+            f"'{leaks[0]}' records how a run ended, known only afterwards: it cannot be a feature, "
+            "or the model would 'predict' failures from their outcome. Remove it from the features."
+        )
     absent = [c for c in (*columns.features, *columns.modes) if c not in df.columns]
     if absent:
         raise DataError(f"Column(s) {', '.join(map(repr, absent))} are not in your file. Pick columns from its header.")
@@ -146,8 +157,10 @@ def prepare(df: pd.DataFrame, columns: Columns, config: Config | None = None) ->
     labels = roles.label_text(df[t])
     counts = labels.value_counts()
     if len(counts) != 2:
-        raise DataError(f"The outcome column '{t}' has {len(counts):,} different value(s); this page needs exactly two "
-                        "(the run failed or it did not, such as 1/0). Pick another column or fix the values.")
+        raise DataError(
+            f"The outcome column '{t}' has {len(counts):,} different value(s); this page needs exactly two "
+            "(the run failed or it did not, such as 1/0). Pick another column or fix the values."
+        )
     value = columns.failure_value or roles.positive_value(list(counts.index), counts)
     if value not in counts.index:
         raise DataError(f"'{value}' is not a value of '{t}'. Pick one of: {', '.join(counts.index)}.")
@@ -155,13 +168,24 @@ def prepare(df: pd.DataFrame, columns: Columns, config: Config | None = None) ->
     notes = [f"Dropped {int((~keep).sum()):,} run(s) whose outcome '{t}' is missing."] if not keep.all() else []
     y = (labels[keep] == value).to_numpy(np.int64)
     if keep.sum() < MIN_ROWS or y.sum() < MIN_FAILURES:
-        raise DataError(f"Your file has {int(keep.sum()):,} runs with a known outcome, {int(y.sum()):,} of them failures; "
-                        f"the page needs at least {MIN_ROWS} runs and {MIN_FAILURES} failures to train and to test honestly.")
+        raise DataError(
+            f"Your file has {int(keep.sum()):,} runs with a known outcome, {int(y.sum()):,} of them failures; "
+            f"the page needs at least {MIN_ROWS} runs and {MIN_FAILURES} failures to train and to test honestly."
+        )
     check_finite(df, columns.features)
-    modes = np.stack([roles.label_text(df.loc[keep, m]).isin(YES).to_numpy() for m in columns.modes], axis=1) \
-        if columns.modes else np.zeros((int(keep.sum()), 0), bool)
-    return Prepared(df.loc[keep, list(columns.features)].reset_index(drop=True), y, modes.astype(np.uint8),
-                    np.flatnonzero(keep), str(value), notes)
+    modes = (
+        np.stack([roles.label_text(df.loc[keep, m]).isin(YES).to_numpy() for m in columns.modes], axis=1)
+        if columns.modes
+        else np.zeros((int(keep.sum()), 0), bool)
+    )
+    return Prepared(
+        df.loc[keep, list(columns.features)].reset_index(drop=True),
+        y,
+        modes.astype(np.uint8),
+        np.flatnonzero(keep),
+        str(value),
+        notes,
+    )
 
 
 METRIC_HELP = binary.metric_help("runs", "failing runs")
@@ -216,8 +240,13 @@ class MaintenanceModel(binary.YesNo, Fitted):
         return out
 
     def cost_curves(self, costs: Costs) -> dict[str, pd.DataFrame]:
-        return binary.cost_curves({k: self.test[k] for k in (MODEL, *BASELINES)}, self.test["y"], costs.false_alarm,
-                                  costs.missed, costs.caught)
+        return binary.cost_curves(
+            {k: self.test[k] for k in (MODEL, *BASELINES)},
+            self.test["y"],
+            costs.false_alarm,
+            costs.missed,
+            costs.caught,
+        )
 
     # -- what the page reads -----------------------------------------------------------
     def pr_curves(self) -> dict[str, pd.DataFrame]:
@@ -227,9 +256,13 @@ class MaintenanceModel(binary.YesNo, Fitted):
         """Per failure mode: held-out runs that failed that way, and how many of them the model flagged."""
         flagged = self.test[MODEL] >= self.threshold
         modes = self.test["modes"].astype(bool)
-        return pd.DataFrame({"failure mode": list(self.columns.modes),
-                             "runs that failed this way": modes.sum(0).astype(int),
-                             "flagged before the run": (modes & flagged[:, None]).sum(0).astype(int)})
+        return pd.DataFrame(
+            {
+                "failure mode": list(self.columns.modes),
+                "runs that failed this way": modes.sum(0).astype(int),
+                "flagged before the run": (modes & flagged[:, None]).sum(0).astype(int),
+            }
+        )
 
     def service_list(self, df: pd.DataFrame, limit: int = 50) -> pd.DataFrame:
         """Held-out runs flagged for service, riskiest first, with the top reasons and what really happened."""
@@ -237,8 +270,10 @@ class MaintenanceModel(binary.YesNo, Fitted):
         top = np.argsort(-risk, kind="stable")[: int((risk >= self.threshold).sum())][:limit]
         scored = self.score(df.iloc[rows[top]])
         mode_names = np.asarray(self.columns.modes, dtype=object)
-        happened = ["failed: " + (", ".join(mode_names[m.astype(bool)]) or "no mode recorded") if yy else "ran fine"
-                    for yy, m in zip(self.test["y"][top], self.test["modes"][top])]
+        happened = [
+            "failed: " + (", ".join(mode_names[m.astype(bool)]) or "no mode recorded") if yy else "ran fine"
+            for yy, m in zip(self.test["y"][top], self.test["modes"][top])
+        ]
         scored.insert(min(2, scored.shape[1]), "what happened", happened)
         if self.columns.machine in df.columns:
             scored.insert(0, "machine", df.iloc[rows[top]][self.columns.machine].to_numpy())
@@ -262,24 +297,59 @@ def fit(df: pd.DataFrame, columns: Columns, config: Config = Config(), progress=
     share = y[train].mean()
     loss = binary.weighted_bce(math.sqrt((1 - share) / share))
     target = y.astype(np.float32)[:, None]
-    fitted, timings = evaluate.timed({MODEL: lambda: fit_model(net, (X[train], target[train]), (X[val], target[val]),
-                                                               loss, TrainConfig.of(config), progress=progress, cancel=cancel)})
+    fitted, timings = evaluate.timed(
+        {
+            MODEL: lambda: fit_model(
+                net,
+                (X[train], target[train]),
+                (X[val], target[val]),
+                loss,
+                TrainConfig.of(config),
+                progress=progress,
+                cancel=cancel,
+            )
+        }
+    )
     fit_rows = np.sort(np.r_[train, val])
-    folds = binary.out_of_fold(X, y, fit_rows, config.threshold_folds, config.seed, lambda _: (
-        tabular_network(X[train], 1, config.hidden, config.dropout), loss), TrainConfig.of(config), fitted[MODEL],
-        cancel=cancel, say=Progress(progress).say)
+    folds = binary.out_of_fold(
+        X,
+        y,
+        fit_rows,
+        config.threshold_folds,
+        config.seed,
+        lambda _: (tabular_network(X[train], 1, config.hidden, config.dropout), loss),
+        TrainConfig.of(config),
+        fitted[MODEL],
+        cancel=cancel,
+        say=Progress(progress).say,
+    )
     baselines, seconds = binary.fit_baselines(X[fit_rows], y[fit_rows], config.seed, BASELINES)
     net_risk = binary.risk(net, X)
     risks = {MODEL: net_risk[test], **{k: m.predict_proba(X[test])[:, 1] for k, m in baselines.items()}}
     yt = y[test]
     model = MaintenanceModel(
-        columns=Columns(columns.target, tuple(columns.features), columns.machine, tuple(columns.modes), prep.failure_value),
-        config=config, preprocessor=pre, net=net, background=evaluate.background_sample(X, train, config.seed),
-        test={"y": yt, "row": prep.rows[test], "modes": prep.modes[test], **risks,
-              "val_y": folds.get("y", y[val]), "val_risk": folds.get("network", net_risk[val])},
-        metrics=_scores(yt, risks[MODEL]), baseline_metrics={k: _scores(yt, risks[k]) for k in BASELINES},
-        intervals=binary.ranking_intervals(yt, risks, config.bootstrap, config.seed), history=fitted[MODEL],
-        timings={**timings, **seconds}, notes=prep.notes + pre.notes_
+        columns=Columns(
+            columns.target, tuple(columns.features), columns.machine, tuple(columns.modes), prep.failure_value
+        ),
+        config=config,
+        preprocessor=pre,
+        net=net,
+        background=evaluate.background_sample(X, train, config.seed),
+        test={
+            "y": yt,
+            "row": prep.rows[test],
+            "modes": prep.modes[test],
+            **risks,
+            "val_y": folds.get("y", y[val]),
+            "val_risk": folds.get("network", net_risk[val]),
+        },
+        metrics=_scores(yt, risks[MODEL]),
+        baseline_metrics={k: _scores(yt, risks[k]) for k in BASELINES},
+        intervals=binary.ranking_intervals(yt, risks, config.bootstrap, config.seed),
+        history=fitted[MODEL],
+        timings={**timings, **seconds},
+        notes=prep.notes
+        + pre.notes_
         + ([] if folds else binary.threshold_rows_note(config.threshold_folds, len(val), len(fit_rows), "runs")),
         n_rows={"train": len(train), "validation": len(val), "test": len(test)},
     )

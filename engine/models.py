@@ -3,6 +3,7 @@
 Activations are nn.Module instances (one per layer, never in-place) so SHAP's
 DeepExplainer can hook them and stays additive.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Sequence
@@ -54,7 +55,9 @@ else:
     AnyTabularNet = TabularMLP
 
 
-def tabular_network(X_train, n_out: int, hidden: Sequence[int] = (64, 64), dropout: float = 0.1, **settings) -> nn.Module:
+def tabular_network(
+    X_train, n_out: int, hidden: Sequence[int] = (64, 64), dropout: float = 0.1, **settings
+) -> nn.Module:
     """The yes/no pages' network for these encoded training rows (engine/tabnet.py: TabM over embedded numbers).
     `hidden` gives its depth (one block per entry); its width and ensemble size follow the row count
     (engine.tabnet.default_size); `settings` override any of them."""

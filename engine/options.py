@@ -4,6 +4,7 @@
 field. The same metadata drives validation (`validate`, called from a config's `__post_init__`) and the
 widgets (`ui.options`), so a limit is written once.
 """
+
 from __future__ import annotations
 
 from dataclasses import field, fields
@@ -43,28 +44,54 @@ def validate(obj: Any) -> None:
 
 
 def seed(default: int = 0):
-    return option(default, "Random seed: the same seed, data and settings give the same result.", min=0, max=10_000,
-                  label="Random seed")
+    return option(
+        default,
+        "Random seed: the same seed, data and settings give the same result.",
+        min=0,
+        max=10_000,
+        label="Random seed",
+    )
 
 
 def dropout(default: float):
-    return option(default, "Share of neurons switched off at random while training (guards against memorising).",
-                  min=0.0, max=0.8, step=0.05, label="Dropout")
+    return option(
+        default,
+        "Share of neurons switched off at random while training (guards against memorising).",
+        min=0.0,
+        max=0.8,
+        step=0.05,
+        label="Dropout",
+    )
 
 
 def max_epochs(default: int, low: int = 5, high: int = 2000):
-    return option(default, "Most passes over the training rows (training stops earlier when it stops improving).",
-                  min=low, max=high, label="Most epochs")
+    return option(
+        default,
+        "Most passes over the training rows (training stops earlier when it stops improving).",
+        min=low,
+        max=high,
+        label="Most epochs",
+    )
 
 
 def test_fraction(default: float = 0.25):
-    return option(default, "Share of rows held out to measure the model (never seen in training).", min=0.1, max=0.5,
-                  step=0.05, label="Held-out share")
+    return option(
+        default,
+        "Share of rows held out to measure the model (never seen in training).",
+        min=0.1,
+        max=0.5,
+        step=0.05,
+        label="Held-out share",
+    )
 
 
 def weight_decay(default: float):
-    return option(default, "How strongly large weights are penalised (regularisation).",
-                  choices=(0.0, 1e-4, 1e-3, 1e-2, 0.1), label="Weight decay")
+    return option(
+        default,
+        "How strongly large weights are penalised (regularisation).",
+        choices=(0.0, 1e-4, 1e-3, 1e-2, 0.1),
+        label="Weight decay",
+    )
 
 
 def max_seconds(default: float):
@@ -72,11 +99,21 @@ def max_seconds(default: float):
 
 
 def bootstrap(default: int = 200):
-    return option(default, "Resamples used for the uncertainty intervals of the metrics.", min=0, max=2000,
-                  label="Bootstrap resamples")
+    return option(
+        default,
+        "Resamples used for the uncertainty intervals of the metrics.",
+        min=0,
+        max=2000,
+        label="Bootstrap resamples",
+    )
 
 
 def threshold_folds(default: int = 5):
-    return option(default, "The alert threshold is chosen on every training row, each scored by a network trained without "
-                  "it (this many folds; each trains the network once more, for as many epochs as the first one needed). "
-                  "0 chooses it on the validation rows only: faster, but it can move a lot between runs.", min=0, max=10)
+    return option(
+        default,
+        "The alert threshold is chosen on every training row, each scored by a network trained without "
+        "it (this many folds; each trains the network once more, for as many epochs as the first one needed). "
+        "0 chooses it on the validation rows only: faster, but it can move a lot between runs.",
+        min=0,
+        max=10,
+    )

@@ -11,6 +11,7 @@ stretches and competes with page runs for it. Here each job runs in a small pool
 A worker that dies (out of memory, killed) fails its job with a sentence; the pool is started again and the server
 lives on. bench/home_under_load.py measures the home page with this runner and the thread runner.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -27,15 +28,16 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable
 
 from engine.data import DataError
-from engine.jobs import (CPU_FALLBACK_MESSAGE, CPU_FALLBACK_NOTICE, RUNNING, Job, JobFailed, JobRunner,
-                         scenario_module)
+from engine.jobs import CPU_FALLBACK_MESSAGE, CPU_FALLBACK_NOTICE, RUNNING, Job, JobFailed, JobRunner, scenario_module
 from engine.training import Cancelled
 
 log = logging.getLogger("explorer.jobs")
 
-WORKER_DIED = ("The process that was training this model stopped before training finished (it may have run out of "
-               "memory). Press Train to try again, perhaps with fewer rows or a smaller network; if it keeps "
-               "happening, report error id {error_id}.")
+WORKER_DIED = (
+    "The process that was training this model stopped before training finished (it may have run out of "
+    "memory). Press Train to try again, perhaps with fewer rows or a smaller network; if it keeps "
+    "happening, report error id {error_id}."
+)
 POLL_SECONDS = 0.25
 
 
@@ -54,13 +56,18 @@ class ProcessRunner(JobRunner):
             self._procs.submit(_start_worker, 0)
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        threads = int(os.environ.get("EXPLORER_TORCH_THREADS", "0")) or max(1, (os.cpu_count() or 1) // self.max_workers)
-        return ProcessPoolExecutor(max_workers=self.max_workers, mp_context=self._mp, initializer=_start_worker,
-                                   initargs=(threads,))
+        threads = int(os.environ.get("EXPLORER_TORCH_THREADS", "0")) or max(
+            1, (os.cpu_count() or 1) // self.max_workers
+        )
+        return ProcessPoolExecutor(
+            max_workers=self.max_workers, mp_context=self._mp, initializer=_start_worker, initargs=(threads,)
+        )
 
     def describe(self) -> str:
-        return (f"Training jobs run in {self.max_workers} worker processes on this server; more wait their turn "
-                "(a team can send them to a Ray cluster instead: see the README, “Scale out”).")
+        return (
+            f"Training jobs run in {self.max_workers} worker processes on this server; more wait their turn "
+            "(a team can send them to a Ray cluster instead: see the README, “Scale out”)."
+        )
 
     def _execute(self, job: Job, fn: Callable[..., Any], args: tuple, kwargs: dict, progress) -> Any:
         module = scenario_module(fn)
@@ -72,8 +79,9 @@ class ProcessRunner(JobRunner):
         try:
             future = pool.submit(_train_in_process, module.__name__, fn.__qualname__, args, kwargs, events, cancel)
         except BrokenProcessPool:
-            future = self._restart(pool).submit(_train_in_process, module.__name__, fn.__qualname__, args, kwargs,
-                                                events, cancel)
+            future = self._restart(pool).submit(
+                _train_in_process, module.__name__, fn.__qualname__, args, kwargs, events, cancel
+            )
             pool = self._procs
         outcome = None
         while outcome is None:
@@ -158,8 +166,10 @@ def _train_in_process(module: str, name: str, args: tuple, kwargs: dict, events:
 
         fn = getattr(importlib.import_module(module), name)
         # the GPU ran out of memory: the same job again on the CPU, as in the server
-        model, on_cpu = with_cpu_fallback(lambda: fn(*args, progress=lambda e: events.put(dict(e)), cancel=signal, **kwargs),
-                                          lambda _: events.put({"message": CPU_FALLBACK_MESSAGE, "_restart": True}))
+        model, on_cpu = with_cpu_fallback(
+            lambda: fn(*args, progress=lambda e: events.put(dict(e)), cancel=signal, **kwargs),
+            lambda _: events.put({"message": CPU_FALLBACK_MESSAGE, "_restart": True}),
+        )
         return ("done_on_cpu" if on_cpu else "done"), model.to_bytes()
     except Cancelled:
         return "cancelled", ""

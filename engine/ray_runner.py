@@ -13,6 +13,7 @@ What crosses the wire, and why:
 
 Ray is imported lazily: the default install (local runner) does not carry it.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -27,8 +28,18 @@ import traceback
 from typing import Any, Callable
 
 from engine.data import DataError
-from engine.jobs import (CPU_FALLBACK_MESSAGE, CPU_FALLBACK_NOTICE, QUEUED, RUNNING, Job, JobFailed, JobRunner,
-                         RunnerLost, RunnerUnavailable, scenario_module)
+from engine.jobs import (
+    CPU_FALLBACK_MESSAGE,
+    CPU_FALLBACK_NOTICE,
+    QUEUED,
+    RUNNING,
+    Job,
+    JobFailed,
+    JobRunner,
+    RunnerLost,
+    RunnerUnavailable,
+    scenario_module,
+)
 from engine.training import Cancelled
 
 log = logging.getLogger("explorer.ray")
@@ -45,9 +56,11 @@ POLL_SECONDS = 0.5
 CANCEL_CHECK_SECONDS = 0.25
 DEADLINE_GRACE_SECONDS = 60.0  # after the deadline, a task that ignores its cancel signal is killed
 
-WORKER_LOST = ("The cluster machine that was training this model stopped before training finished (it may have "
-               "been restarted, or run out of memory). Press Train to try again; if it keeps happening, report "
-               "error id {error_id}.")
+WORKER_LOST = (
+    "The cluster machine that was training this model stopped before training finished (it may have "
+    "been restarted, or run out of memory). Press Train to try again; if it keeps happening, report "
+    "error id {error_id}."
+)
 
 
 class RemoteBug(Exception):
@@ -59,8 +72,10 @@ def connect(address: str | None = None, timeout: float | None = None) -> RayRunn
     try:
         import ray  # noqa: F401
     except ImportError:
-        reason = ("This server is set to train on a Ray cluster (EXPLORER_RUNNER=ray), but Ray is not installed "
-                  "here. Install it with pip install -e '.[ray]' and restart, or unset EXPLORER_RUNNER.")
+        reason = (
+            "This server is set to train on a Ray cluster (EXPLORER_RUNNER=ray), but Ray is not installed "
+            "here. Install it with pip install -e '.[ray]' and restart, or unset EXPLORER_RUNNER."
+        )
         log.error(reason)
         return RunnerUnavailable(reason)
     try:
@@ -85,8 +100,10 @@ class ClusterUnreachable(RunnerLost):
 
 
 def _unreachable(where: str, why: str) -> str:
-    return (f"Training is set to run on the Ray cluster at {where}, but {why}. No model can be trained until "
-            "it is fixed: check RAY_ADDRESS (and RAY_AUTH_TOKEN) on this server, then restart it.")
+    return (
+        f"Training is set to run on the Ray cluster at {where}, but {why}. No model can be trained until "
+        "it is fixed: check RAY_ADDRESS (and RAY_AUTH_TOKEN) on this server, then restart it."
+    )
 
 
 def _probe(address: str, timeout: float) -> None:
@@ -112,8 +129,13 @@ def _embedded_settings() -> dict[str, Any]:
     address may change or be firewalled), no dashboard."""
     cpus = os.environ.get(LOCAL_CPUS_VAR)
     store_mb = int(os.environ.get(LOCAL_STORE_VAR, "256"))
-    return dict(address="local", num_cpus=int(cpus) if cpus else None, object_store_memory=store_mb * 1024**2,
-                _node_ip_address="127.0.0.1", include_dashboard=False)
+    return dict(
+        address="local",
+        num_cpus=int(cpus) if cpus else None,
+        object_store_memory=store_mb * 1024**2,
+        _node_ip_address="127.0.0.1",
+        include_dashboard=False,
+    )
 
 
 def _init(address: str | None, timeout: float) -> None:
@@ -130,7 +152,9 @@ def _init(address: str | None, timeout: float) -> None:
     try:
         runtime_env = json.loads(os.environ[RUNTIME_ENV_VAR]) if os.environ.get(RUNTIME_ENV_VAR) else None
     except ValueError as exc:
-        raise ClusterUnreachable(f"{RUNTIME_ENV_VAR} is not valid JSON ({exc}); fix it and restart the server.") from None
+        raise ClusterUnreachable(
+            f"{RUNTIME_ENV_VAR} is not valid JSON ({exc}); fix it and restart the server."
+        ) from None
     started = threading.Event()
     # Ray's core ends the whole process once its cluster's GCS has been gone for 60 s: that would take the web
     # server and every analyst's session with it. Here a lost cluster is a sentence on the pages and a retry
@@ -152,8 +176,9 @@ def _init(address: str | None, timeout: float) -> None:
             _embedded_stop.wait()  # keep the processes this thread started alive (see above)
 
     where = "a new local instance" if embedded or not address else address
-    thread = threading.Thread(target=run, name="explorer-ray-keeper" if embedded else "explorer-ray-connect",
-                              daemon=True)
+    thread = threading.Thread(
+        target=run, name="explorer-ray-keeper" if embedded else "explorer-ray-connect", daemon=True
+    )
     thread.start()
     started.wait(timeout)
     if not started.is_set():
@@ -226,16 +251,21 @@ class RayRunner(JobRunner):
         thread.join(ASK_SECONDS)
         if "value" in box and box["value"]["nodes"] > 0:
             return box["value"]
-        why = repr(box.get("error")) if "error" in box else (
-            "no live node" if "value" in box else f"no answer within {ASK_SECONDS:.0f} s")
+        why = (
+            repr(box.get("error"))
+            if "error" in box
+            else ("no live node" if "value" in box else f"no answer within {ASK_SECONDS:.0f} s")
+        )
         self.lost = True
         raise ClusterUnreachable(self.lost_sentence(), why)
 
     def lost_sentence(self) -> str:
         if self.address.startswith("a local"):
-            return ("The local Ray instance that trains models on this server stopped answering. The server starts a "
-                    "new one on the next page you open; if this keeps happening, restart the app or set RAY_ADDRESS "
-                    "to a Ray cluster started on its own (README, “Scale out”).")
+            return (
+                "The local Ray instance that trains models on this server stopped answering. The server starts a "
+                "new one on the next page you open; if this keeps happening, restart the app or set RAY_ADDRESS "
+                "to a Ray cluster started on its own (README, “Scale out”)."
+            )
         return _unreachable(self.address, "it stopped answering") + " The server tries again on the next page you open."
 
     def describe(self) -> str:
@@ -247,10 +277,12 @@ class RayRunner(JobRunner):
             log.error("could not read the Ray cluster's resources: %s", exc.detail)
             return exc.message
         gpus = f" and {res['GPU']:.0f} GPU{'s' if res['GPU'] != 1 else ''}" if res["GPU"] else " (no GPU)"
-        return (f"Training jobs run on the Ray cluster ({self.address}): {res['nodes']} machine"
-                f"{'s' if res['nodes'] != 1 else ''} with {res['CPU']:.0f} CPUs{gpus}; each job asks for "
-                f"{self.cpus_per_job:g} CPU{'s' if self.cpus_per_job != 1 else ''}"
-                f"{f' and {self.gpus_per_job:g} GPU' if res['GPU'] else ''}, and waits its turn when the cluster is full.")
+        return (
+            f"Training jobs run on the Ray cluster ({self.address}): {res['nodes']} machine"
+            f"{'s' if res['nodes'] != 1 else ''} with {res['CPU']:.0f} CPUs{gpus}; each job asks for "
+            f"{self.cpus_per_job:g} CPU{'s' if self.cpus_per_job != 1 else ''}"
+            f"{f' and {self.gpus_per_job:g} GPU' if res['GPU'] else ''}, and waits its turn when the cluster is full."
+        )
 
     def max_data_parallel_workers(self) -> int:
         """The most workers one data-parallel job may ask for (one CPU each; CPU workers only)."""
@@ -260,8 +292,9 @@ class RayRunner(JobRunner):
     def _check(self, fn: Callable[..., Any], workers: int) -> None:
         _home(fn)
         if workers < 1 or workers > self.max_data_parallel_workers():
-            raise ValueError(f"{workers} workers asked for; this cluster has room for 1 to "
-                             f"{self.max_data_parallel_workers()}")
+            raise ValueError(
+                f"{workers} workers asked for; this cluster has room for 1 to {self.max_data_parallel_workers()}"
+            )
 
     def _put(self, value: Any, used: list[str] | None = None) -> Any:
         """Tables go to the object store once per content fingerprint while jobs use them; everything else as is.
@@ -304,8 +337,9 @@ class RayRunner(JobRunner):
             if workers > 1:
                 self._tasks[kind] = ray.remote(num_cpus=0, max_retries=0)(_train_task)
             elif device == "cuda":
-                self._tasks[kind] = ray.remote(num_cpus=self.cpus_per_job, num_gpus=self.gpus_per_job,
-                                               max_retries=0)(_train_task)
+                self._tasks[kind] = ray.remote(num_cpus=self.cpus_per_job, num_gpus=self.gpus_per_job, max_retries=0)(
+                    _train_task
+                )
             else:
                 self._tasks[kind] = ray.remote(num_cpus=self.cpus_per_job, max_retries=0)(_train_task)
         return self._tasks[kind]
@@ -317,13 +351,21 @@ class RayRunner(JobRunner):
         table = next((a for a in args if isinstance(a, pd.DataFrame)), None)
         used: list[str] = []
         try:
-            return self._execute_with(job, fn, module, table, tuple(self._put(a, used) for a in args),
-                                      {k: self._put(v, used) for k, v in kwargs.items()}, progress)
+            return self._execute_with(
+                job,
+                fn,
+                module,
+                table,
+                tuple(self._put(a, used) for a in args),
+                {k: self._put(v, used) for k, v in kwargs.items()},
+                progress,
+            )
         finally:
             self._release(used)
 
-    def _execute_with(self, job: Job, fn: Callable[..., Any], module: Any, table: Any, args: tuple, kwargs: dict,
-                      progress) -> Any:
+    def _execute_with(
+        self, job: Job, fn: Callable[..., Any], module: Any, table: Any, args: tuple, kwargs: dict, progress
+    ) -> Any:
         # Ask for a GPU only when the cluster has one: a GPU request on a CPU-only cluster waits forever.
         device = "cuda" if job.workers == 1 and self.resources()["GPU"] > 0 else "cpu"
         kind, payload = self._run(job, fn, device, args, kwargs, progress)
@@ -345,14 +387,21 @@ class RayRunner(JobRunner):
             attach(table)
         return model
 
-    def _run(self, job: Job, fn: Callable[..., Any], device: str, args: tuple, kwargs: dict,
-             progress) -> tuple[str, Any]:
+    def _run(
+        self, job: Job, fn: Callable[..., Any], device: str, args: tuple, kwargs: dict, progress
+    ) -> tuple[str, Any]:
         """One attempt: submit the task, relay its events, honour cancel and the deadline."""
         import ray
         from ray import exceptions as rx
 
-        spec = {"module": _home(fn).__name__, "name": fn.__qualname__, "job_id": job.id, "board": self._board,
-                "device": device, "workers": job.workers}
+        spec = {
+            "module": _home(fn).__name__,
+            "name": fn.__qualname__,
+            "job_id": job.id,
+            "board": self._board,
+            "device": device,
+            "workers": job.workers,
+        }
         ref = self._task(device, job.workers).remote(spec, *args, **kwargs)
         seen, told_cancel = 0, False
         try:
@@ -376,8 +425,16 @@ class RayRunner(JobRunner):
             return kind, payload
         except rx.TaskCancelledError:
             return "cancelled", ""
-        except (rx.WorkerCrashedError, rx.NodeDiedError, rx.ObjectLostError, rx.OwnerDiedError,
-                rx.RayActorError, rx.RaySystemError, rx.LocalRayletDiedError, rx.GetTimeoutError) as exc:
+        except (
+            rx.WorkerCrashedError,
+            rx.NodeDiedError,
+            rx.ObjectLostError,
+            rx.OwnerDiedError,
+            rx.RayActorError,
+            rx.RaySystemError,
+            rx.LocalRayletDiedError,
+            rx.GetTimeoutError,
+        ) as exc:
             self.lost = self.lost or isinstance(exc, (rx.GetTimeoutError, rx.RaySystemError, rx.LocalRayletDiedError))
             raise JobFailed(WORKER_LOST, f"{type(exc).__name__}: {exc}") from None
         finally:

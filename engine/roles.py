@@ -6,6 +6,7 @@ Seen with real files: a vehicle-insurance claims table (label `FraudFound_P`, id
 Names are split into words (`FraudFound_P` → fraud, found, p; `Dt_Customer` → dt, customer), so a
 scenario's outcome words and identifier words are matched as words, not substrings.
 """
+
 from __future__ import annotations
 
 import re
@@ -41,8 +42,30 @@ def _int_like(s: pd.Series) -> bool:
     return len(v) > 0 and v.notna().all() and bool((v % 1 == 0).all())
 
 
-_TIME_WORDS = {"time", "timestamp", "second", "seconds", "sec", "secs", "elapsed", "minute", "minutes", "hour", "hours",
-               "day", "days", "week", "weeks", "month", "months", "year", "years", "date", "step", "period"}
+_TIME_WORDS = {
+    "time",
+    "timestamp",
+    "second",
+    "seconds",
+    "sec",
+    "secs",
+    "elapsed",
+    "minute",
+    "minutes",
+    "hour",
+    "hours",
+    "day",
+    "days",
+    "week",
+    "weeks",
+    "month",
+    "months",
+    "year",
+    "years",
+    "date",
+    "step",
+    "period",
+}
 
 
 def identifier_reason(s: pd.Series) -> str | None:
@@ -75,17 +98,31 @@ def is_date(s: pd.Series) -> bool:
     return column_kind(s) == "datetime"
 
 
-def outcome(df: pd.DataFrame, outcome_words: Sequence[str], max_values: int = 2,
-            exclude: Iterable[str] = (), fallback: bool = True) -> Guess:
+def outcome(
+    df: pd.DataFrame,
+    outcome_words: Sequence[str],
+    max_values: int = 2,
+    exclude: Iterable[str] = (),
+    fallback: bool = True,
+) -> Guess:
     """A column named like the scenario's outcome with 2..max_values values (exact name first, then a
     name containing one of the words), else (with `fallback`) the last column with 2..max_values values."""
     excluded = set(exclude)
     for c in df.columns:  # an exact name wins even with one value (prepare() then says what is wrong)
-        if c not in excluded and ("_".join(words(c)) in outcome_words or str(c).lower() in outcome_words) \
-                and 1 <= df[c].nunique(dropna=True) <= max_values:
+        if (
+            c not in excluded
+            and ("_".join(words(c)) in outcome_words or str(c).lower() in outcome_words)
+            and 1 <= df[c].nunique(dropna=True) <= max_values
+        ):
             return Guess(c, f"named like the outcome and holds {df[c].nunique(dropna=True)} value(s)")
-    candidates = [c for c in df.columns if c not in excluded and 2 <= df[c].nunique(dropna=True) <= max_values
-                  and identifier_reason(df[c]) is None and not is_date(df[c])]
+    candidates = [
+        c
+        for c in df.columns
+        if c not in excluded
+        and 2 <= df[c].nunique(dropna=True) <= max_values
+        and identifier_reason(df[c]) is None
+        and not is_date(df[c])
+    ]
     for c in candidates:
         hit = next((w for w in words(c) if w in outcome_words), None)
         if hit:
@@ -95,8 +132,13 @@ def outcome(df: pd.DataFrame, outcome_words: Sequence[str], max_values: int = 2,
     return Guess(None, f"no column is named like the outcome ({', '.join(outcome_words[:4])}…) with few values")
 
 
-def by_name(df: pd.DataFrame, role_words: Sequence[str], exclude: Iterable[str | None] = (),
-            kinds: Sequence[str] | None = None, what: str = "") -> Guess:
+def by_name(
+    df: pd.DataFrame,
+    role_words: Sequence[str],
+    exclude: Iterable[str | None] = (),
+    kinds: Sequence[str] | None = None,
+    what: str = "",
+) -> Guess:
     """The first column whose name is one of `role_words` (as words), else whose words include one.
     `kinds` limits the column kinds accepted (e.g. only 'numeric' for an amount)."""
     excluded = set(exclude)
@@ -135,11 +177,14 @@ def identifier(df: pd.DataFrame, exclude: Iterable[str] = (), prefer_words: Sequ
     return Guess(None, "no column looks like an identifier")
 
 
-def features(df: pd.DataFrame, exclude: Iterable[str] = (), kinds: Sequence[str] = ("numeric", "categorical")) -> tuple[str, ...]:
+def features(
+    df: pd.DataFrame, exclude: Iterable[str] = (), kinds: Sequence[str] = ("numeric", "categorical")
+) -> tuple[str, ...]:
     """Columns a model may learn from: numbers and categories that are not identifiers or dates."""
     excluded = set(exclude)
-    return tuple(c for c in df.columns if c not in excluded and column_kind(df[c]) in kinds
-                 and identifier_reason(df[c]) is None)
+    return tuple(
+        c for c in df.columns if c not in excluded and column_kind(df[c]) in kinds and identifier_reason(df[c]) is None
+    )
 
 
 def left_out(df: pd.DataFrame, chosen: Iterable[str], roles: Iterable[str | None]) -> dict[str, str]:
@@ -151,15 +196,36 @@ def left_out(df: pd.DataFrame, chosen: Iterable[str], roles: Iterable[str | None
             continue
         why = identifier_reason(df[c])
         kind = column_kind(df[c])
-        out[c] = why or {"datetime": "holds dates", "text": "free text", "constant": "the same value in every row",
-                         "empty": "empty", "id": "an identifier"}.get(kind, kind)
+        out[c] = why or {
+            "datetime": "holds dates",
+            "text": "free text",
+            "constant": "the same value in every row",
+            "empty": "empty",
+            "id": "an identifier",
+        }.get(kind, kind)
     return out
 
 
 # ----------------------------------------------------------------------------- outcome values
 
-POSITIVE_WORDS = ("1", "yes", "y", "true", "positive", "pos", "m", "malignant", "disease", "sick", "abnormal",
-                  "fraud", "fraudulent", "failure", "failed", "fail")
+POSITIVE_WORDS = (
+    "1",
+    "yes",
+    "y",
+    "true",
+    "positive",
+    "pos",
+    "m",
+    "malignant",
+    "disease",
+    "sick",
+    "abnormal",
+    "fraud",
+    "fraudulent",
+    "failure",
+    "failed",
+    "fail",
+)
 
 
 def label_text(s: pd.Series) -> pd.Series:
@@ -178,8 +244,9 @@ def label_values(s: pd.Series) -> list[str]:
     return sorted(label_text(s).dropna().unique().astype(str), key=lambda c: (len(c), c))
 
 
-def positive_value(values: Sequence[str], counts: pd.Series | None = None,
-                   positive_words: Sequence[str] = POSITIVE_WORDS) -> str | None:
+def positive_value(
+    values: Sequence[str], counts: pd.Series | None = None, positive_words: Sequence[str] = POSITIVE_WORDS
+) -> str | None:
     """The value that means "the outcome happened" ('1', 'yes', 'fraud', …), else the rarer of the values."""
     for word in positive_words:
         for v in values:

@@ -4,6 +4,7 @@
 module sits above both and picks one, so neither of them imports the other's alternative (the
 layers stay one-way: runners -> ray_runner -> jobs).
 """
+
 from __future__ import annotations
 
 import logging
@@ -61,9 +62,11 @@ def _choose() -> JobRunner | RunnerUnavailable:
         from engine.process_runner import ProcessRunner
 
         return ProcessRunner()
-    unknown = RunnerUnavailable(f"{RUNNER_VAR}={choice!r} is not a runner this server knows: set it to "
-                                "'local' (threads in this server), 'processes' (worker processes on this server) or 'ray' (a Ray cluster) and "
-                                "restart.")
+    unknown = RunnerUnavailable(
+        f"{RUNNER_VAR}={choice!r} is not a runner this server knows: set it to "
+        "'local' (threads in this server), 'processes' (worker processes on this server) or 'ray' (a Ray cluster) and "
+        "restart."
+    )
     log.error(unknown.reason)
     return unknown
 

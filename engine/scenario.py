@@ -31,6 +31,7 @@ the app shows about it once, as `ABOUT = About(...)` (title, icon, purpose, head
 capabilities): the app's navigation, the share and training views and the contract test read that, so a new
 scenario is its own files plus one line in SCENARIOS.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -53,15 +54,7 @@ from engine.training import History, place
 
 # The one list of scenarios: a module name per line, in the order the app lists its pages. Everything the app, the
 # share and training views and the contract test need to know about a scenario is its module's `ABOUT`.
-SCENARIOS = (
-    "diagnosis",
-    "segmentation",
-    "digits",
-    "fraud",
-    "forecast",
-    "maintenance",
-    "customer_service",
-)
+SCENARIOS = ("diagnosis", "segmentation", "digits", "fraud", "forecast", "maintenance", "customer_service")
 
 
 @dataclass(frozen=True)
@@ -187,11 +180,19 @@ class Fitted:
         out = pred.copy()
         for c in out.columns:
             values = out[c]
-            if not pd.api.types.is_float_dtype(values) and len(values) and \
-                    all(value_key(v) in codes for v in values.dropna().unique()):
+            if (
+                not pd.api.types.is_float_dtype(values)
+                and len(values)
+                and all(value_key(v) in codes for v in values.dropna().unique())
+            ):
                 out[c] = values.map(lambda v: self.dictionary.value_label(target, v))
-        return out.rename(columns={c: f"P({self.dictionary.value_label(target, c[2:-1])})" for c in out.columns
-                                   if isinstance(c, str) and c.startswith("P(") and value_key(c[2:-1]) in codes})
+        return out.rename(
+            columns={
+                c: f"P({self.dictionary.value_label(target, c[2:-1])})"
+                for c in out.columns
+                if isinstance(c, str) and c.startswith("P(") and value_key(c[2:-1]) in codes
+            }
+        )
 
     def decide(self, **settings: Any) -> Self:
         """A copy with decision settings changed (e.g. threshold); the trained weights are shared."""
@@ -223,8 +224,9 @@ class Fitted:
         except DataError:
             raise
         except (KeyError, TypeError, ValueError, RuntimeError, AttributeError):
-            raise DataError(f"This {cls.KIND} model file is incomplete or damaged. "
-                            "Download it again from the page that trained it.") from None
+            raise DataError(
+                f"This {cls.KIND} model file is incomplete or damaged. Download it again from the page that trained it."
+            ) from None
 
 
 # ----------------------------------------------------------------------------- packing by field type
@@ -300,7 +302,9 @@ def from_json_state(tp: Any, value: Any) -> Any:
         return cls.from_dict(value)
     if isinstance(cls, type) and is_dataclass(cls):
         hints = _hints(cls)
-        kwargs = {f.name: from_json_state(hints[f.name], value[f.name]) for f in fields(cls) if f.name in value and f.init}
+        kwargs = {
+            f.name: from_json_state(hints[f.name], value[f.name]) for f in fields(cls) if f.name in value and f.init
+        }
         return cls(**kwargs)
     if cls is tuple:
         args = typing.get_args(tp)
@@ -345,7 +349,7 @@ def pack(fitted: Fitted) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def _prefixed(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
-    return {k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
+    return {k[len(prefix) + 1 :]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
 
 
 # The largest network a model file may describe. Our largest (the forecast network) holds about 0.2 million
@@ -354,7 +358,9 @@ MAX_PARAMETERS = 20_000_000
 
 
 def _damaged(why: str) -> DataError:
-    return DataError(f"This model file is incomplete or damaged: {why}. Download it again from the page that trained it.")
+    return DataError(
+        f"This model file is incomplete or damaged: {why}. Download it again from the page that trained it."
+    )
 
 
 def check_module(cls: type, spec: Any, state: dict[str, torch.Tensor]) -> None:
@@ -411,7 +417,7 @@ def unpack(cls: type[FittedT], tensors: dict[str, torch.Tensor], meta: dict[str,
     hints = _hints(cls)
     meta = {cls.LEGACY_FIELDS.get(k, k): v for k, v in meta.items()}
     for old, new in cls.LEGACY_PREFIXES.items():
-        tensors = {(new + k[len(old):] if k.startswith(old + ".") else k): v for k, v in tensors.items()}
+        tensors = {(new + k[len(old) :] if k.startswith(old + ".") else k): v for k, v in tensors.items()}
     kwargs: dict[str, Any] = {}
     for f in fields(cls):
         if f.name in cls.TRANSIENT or not f.init:
@@ -429,8 +435,10 @@ def unpack(cls: type[FittedT], tensors: dict[str, torch.Tensor], meta: dict[str,
         elif kind is dict and _origin(_value_type(tp)) is np.ndarray:
             kwargs[f.name] = {k: v.numpy() for k, v in _prefixed(tensors, f.name).items()}
         elif kind is dict and _is_module(_origin(_value_type(tp))):
-            kwargs[f.name] = {key: _module(_value_type(tp), spec, _prefixed(tensors, f"{f.name}.{key}"))
-                              for key, spec in meta[f.name].items()}
+            kwargs[f.name] = {
+                key: _module(_value_type(tp), spec, _prefixed(tensors, f"{f.name}.{key}"))
+                for key, spec in meta[f.name].items()
+            }
         elif f.name in meta:
             kwargs[f.name] = from_json_state(tp, meta[f.name])
         elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
@@ -463,7 +471,8 @@ class ScenarioModule(typing.Protocol):
 
     def prepare(self, df: pd.DataFrame, columns: Any, *args: Any, **kwargs: Any) -> Any: ...
 
-    def fit(self, df: pd.DataFrame, columns: Any, config: Any, progress: Any = None, cancel: Any = None,
-            **kwargs: Any) -> Fitted: ...
+    def fit(
+        self, df: pd.DataFrame, columns: Any, config: Any, progress: Any = None, cancel: Any = None, **kwargs: Any
+    ) -> Fitted: ...
 
     def load(self, source: str | Path | bytes) -> Fitted: ...

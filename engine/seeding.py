@@ -2,6 +2,7 @@
 
 Shared by every network module (engine.models, engine.tabnet, the scenario networks) and the training loop.
 """
+
 from __future__ import annotations
 
 import functools
@@ -19,10 +20,12 @@ RNG_LOCK = threading.RLock()
 
 def rng_locked(init):
     """Decorate a module's __init__ so its layers draw their initial weights under RNG_LOCK."""
+
     @functools.wraps(init)
     def locked(self, *args, **kwargs):
         with RNG_LOCK:
             init(self, *args, **kwargs)
+
     return locked
 
 

@@ -32,6 +32,7 @@ runs become "anyone with the link" runs expiring TTL days after creation.
 
 An unreachable database or bucket raises `StoreUnavailable` (a DataError with a sentence).
 """
+
 from __future__ import annotations
 
 import builtins
@@ -52,21 +53,46 @@ from typing import Any, Callable, Literal
 import pandas as pd
 import sqlalchemy as sa
 
-from engine.backends import (Blobs, Index, StoreUnavailable, _is_database_url, default_folder, delete_row,
-                             deleted_runs, open_backends, orphan_runs, runs)
+from engine.backends import (
+    Blobs,
+    Index,
+    StoreUnavailable,
+    _is_database_url,
+    default_folder,
+    delete_row,
+    deleted_runs,
+    open_backends,
+    orphan_runs,
+    runs,
+)
 from engine.data import DataError, Table, load_table
 
-__all__ = ["RunStore", "Run", "UnknownRun", "NotAllowed", "SignInRequired", "StoreUnavailable", "check_access",
-           "check_delete", "is_run_id", "run_ref", "store_kind", "LINK", "SIGNED_IN", "OWNER_ONLY", "VISIBILITIES"]
+__all__ = [
+    "RunStore",
+    "Run",
+    "UnknownRun",
+    "NotAllowed",
+    "SignInRequired",
+    "StoreUnavailable",
+    "check_access",
+    "check_delete",
+    "is_run_id",
+    "run_ref",
+    "store_kind",
+    "LINK",
+    "SIGNED_IN",
+    "OWNER_ONLY",
+    "VISIBILITIES",
+]
 
 _ID = re.compile(r"^[A-Za-z0-9_-]{22}$")  # secrets.token_urlsafe(16): 128 bits
 DAY = 86_400.0
 
 # Who may open a run's link.
 Visibility = Literal["link", "signed_in", "owner"]
-LINK: Visibility = "link"            # anyone with the link (the only choice when sign-in is off)
+LINK: Visibility = "link"  # anyone with the link (the only choice when sign-in is off)
 SIGNED_IN: Visibility = "signed_in"  # anyone signed in to this app
-OWNER_ONLY: Visibility = "owner"     # only the analyst who created it
+OWNER_ONLY: Visibility = "owner"  # only the analyst who created it
 VISIBILITIES: tuple[Visibility, ...] = (LINK, SIGNED_IN, OWNER_ONLY)
 
 # Why a run left the store (kept as a tombstone so its link can say so).
@@ -143,8 +169,10 @@ def check_access(owner: str | None, visibility: str, viewer: str | None) -> None
     if visibility == SIGNED_IN:
         return
     if viewer != owner:
-        raise NotAllowed("The analyst who created this link kept it to themselves, so it cannot be shown to you. "
-                         "Ask them to create a link for anyone signed in to this app.")
+        raise NotAllowed(
+            "The analyst who created this link kept it to themselves, so it cannot be shown to you. "
+            "Ask them to create a link for anyone signed in to this app."
+        )
 
 
 def check_delete(owner: str | None, requester: str | None) -> None:
@@ -182,7 +210,9 @@ class Run:
         except FileNotFoundError:
             raw = None
         if raw is None:
-            raise UnknownRun("The data of this shared run has been removed. Ask the sender to train and share it again.")
+            raise UnknownRun(
+                "The data of this shared run has been removed. Ask the sender to train and share it again."
+            )
         table = load_table(raw, self.dataset_name)
         table.fingerprint = self.dataset_hash
         return table
@@ -201,26 +231,40 @@ def _gzip_csv(frame: pd.DataFrame) -> bytes:
 class RunStore:
     """Shared runs: save, open (with the access rules), list, delete, expire, retain."""
 
-    def __init__(self, root: str | Path | None = None, max_runs: int | None = None, max_mb: float | None = None,
-                 ttl_days: float | None = None, artifacts: str | None = None, owner_max_runs: int | None = None,
-                 owner_max_mb: float | None = None):
+    def __init__(
+        self,
+        root: str | Path | None = None,
+        max_runs: int | None = None,
+        max_mb: float | None = None,
+        ttl_days: float | None = None,
+        artifacts: str | None = None,
+        owner_max_runs: int | None = None,
+        owner_max_mb: float | None = None,
+    ):
         """`root`: a folder or a postgresql:// URL (default EXPLORER_RUN_STORE); `artifacts`: a folder or
         s3:// URL (default EXPLORER_ARTIFACTS, else the folder itself). StoreUnavailable when unreachable."""
         setting = str(root) if root is not None else os.environ.get("EXPLORER_RUN_STORE") or str(default_folder())
         self.ttl_days = ttl_days if ttl_days is not None else default_ttl_days()
         self.max_runs = max_runs if max_runs is not None else int(os.environ.get("EXPLORER_MAX_RUNS", "500"))
-        self.max_bytes = int((max_mb if max_mb is not None else float(os.environ.get("EXPLORER_STORE_MAX_MB", "2048"))) * 2**20)
-        self.owner_max_runs = (owner_max_runs if owner_max_runs is not None
-                               else int(os.environ.get("EXPLORER_MAX_RUNS_PER_OWNER", "50")))
-        self.owner_max_bytes = int((owner_max_mb if owner_max_mb is not None
-                                    else float(os.environ.get("EXPLORER_OWNER_MAX_MB", "256"))) * 2**20)
+        self.max_bytes = int(
+            (max_mb if max_mb is not None else float(os.environ.get("EXPLORER_STORE_MAX_MB", "2048"))) * 2**20
+        )
+        self.owner_max_runs = (
+            owner_max_runs if owner_max_runs is not None else int(os.environ.get("EXPLORER_MAX_RUNS_PER_OWNER", "50"))
+        )
+        self.owner_max_bytes = int(
+            (owner_max_mb if owner_max_mb is not None else float(os.environ.get("EXPLORER_OWNER_MAX_MB", "256")))
+            * 2**20
+        )
         # the embedded store's folder (today's layout lives under it); None with a database URL
         self.root: Path | None = None if _is_database_url(setting) else Path(setting).expanduser()
         self.index: Index
         self.blobs: Blobs
         self.index, self.blobs = open_backends(setting, artifacts)
         with self.index.write() as conn:  # runs of an earlier version: "anyone with the link", TTL from creation
-            conn.execute(runs.update().where(runs.c.expires.is_(None)).values(expires=runs.c.created + self.ttl_days * DAY))
+            conn.execute(
+                runs.update().where(runs.c.expires.is_(None)).values(expires=runs.c.created + self.ttl_days * DAY)
+            )
             conn.execute(runs.update().where(runs.c.visibility.is_(None)).values(visibility=LINK))
         self.purge_expired()
         for run_id in orphan_runs(self.index, self.blobs):  # files a replica left when it died mid-save
@@ -278,11 +322,23 @@ class RunStore:
             with self.index.locked() as conn:
                 if not self.blobs.exists(data_key):  # checked again under the lock: a delete may have removed it
                     self.blobs.put(data_key, data if data is not None else _gzip_csv(table.df))
-                conn.execute(runs.insert().values(
-                    id=run_id, page=page, created=now, dataset_hash=table.fingerprint, dataset_name=table.name,
-                    n_rows=len(table.df), columns=json.dumps(columns, default=str),
-                    settings=json.dumps(settings, default=str), metrics=json.dumps(metrics, default=str),
-                    size_bytes=size, owner=owner, visibility=visibility, expires=now + self.ttl_days * DAY))
+                conn.execute(
+                    runs.insert().values(
+                        id=run_id,
+                        page=page,
+                        created=now,
+                        dataset_hash=table.fingerprint,
+                        dataset_name=table.name,
+                        n_rows=len(table.df),
+                        columns=json.dumps(columns, default=str),
+                        settings=json.dumps(settings, default=str),
+                        metrics=json.dumps(metrics, default=str),
+                        size_bytes=size,
+                        owner=owner,
+                        visibility=visibility,
+                        expires=now + self.ttl_days * DAY,
+                    )
+                )
         except BaseException:
             with contextlib.suppress(Exception):  # no row was written: leave no files either
                 self.blobs.delete_prefix(prefix)
@@ -295,25 +351,35 @@ class RunStore:
     def _gone(self, run_id: str) -> UnknownRun:
         """The sentence for a link whose run is not in the index."""
         with self.index.read() as conn:
-            tomb = conn.execute(sa.select(deleted_runs.c.removed, deleted_runs.c.reason)
-                                .where(deleted_runs.c.id == run_id)).first()
+            tomb = conn.execute(
+                sa.select(deleted_runs.c.removed, deleted_runs.c.reason).where(deleted_runs.c.id == run_id)
+            ).first()
         if tomb is None:
-            return UnknownRun("This shared run does not exist (check that the whole link was copied). "
-                              "The page below works as usual.")
+            return UnknownRun(
+                "This shared run does not exist (check that the whole link was copied). The page below works as usual."
+            )
         when, reason = tomb
         if reason == DELETED:
-            return UnknownRun(f"This shared run was deleted by the analyst who created it ({_day(when)}). "
-                              "Ask them to train and share it again if you still need it.")
+            return UnknownRun(
+                f"This shared run was deleted by the analyst who created it ({_day(when)}). "
+                "Ask them to train and share it again if you still need it."
+            )
         if reason == EXPIRED:
-            return UnknownRun(f"This shared run expired on {_day(when)}: runs are kept for {self.ttl_days:g} days. "
-                              "Ask the sender to train and share it again.")
-        return UnknownRun(f"This shared run was cleaned up on {_day(when)} to make room for newer runs. "
-                          "Ask the sender to train and share it again.")
+            return UnknownRun(
+                f"This shared run expired on {_day(when)}: runs are kept for {self.ttl_days:g} days. "
+                "Ask the sender to train and share it again."
+            )
+        return UnknownRun(
+            f"This shared run was cleaned up on {_day(when)} to make room for newer runs. "
+            "Ask the sender to train and share it again."
+        )
 
     def info(self, run_id: str) -> Run:
         """A run's index entry (no files read, no access check); UnknownRun when it is not there."""
         if not is_run_id(run_id):
-            raise UnknownRun("This share link is not valid (the run id is malformed). Check that the whole link was copied.")
+            raise UnknownRun(
+                "This share link is not valid (the run id is malformed). Check that the whole link was copied."
+            )
         with self.index.read() as conn:
             row = conn.execute(sa.select(runs).where(runs.c.id == run_id)).mappings().first()
         if row is not None and row["expires"] is not None and row["expires"] <= time.time():
@@ -321,10 +387,21 @@ class RunStore:
             row = None
         if row is None:
             raise self._gone(run_id)
-        return Run(id=row["id"], page=row["page"], created=row["created"], dataset_name=row["dataset_name"],
-                   dataset_hash=row["dataset_hash"], n_rows=row["n_rows"], columns=json.loads(row["columns"]),
-                   settings=json.loads(row["settings"]), metrics=json.loads(row["metrics"]), owner=row["owner"],
-                   visibility=row["visibility"] or LINK, expires=row["expires"], _read=self.blobs.get)
+        return Run(
+            id=row["id"],
+            page=row["page"],
+            created=row["created"],
+            dataset_name=row["dataset_name"],
+            dataset_hash=row["dataset_hash"],
+            n_rows=row["n_rows"],
+            columns=json.loads(row["columns"]),
+            settings=json.loads(row["settings"]),
+            metrics=json.loads(row["metrics"]),
+            owner=row["owner"],
+            visibility=row["visibility"] or LINK,
+            expires=row["expires"],
+            _read=self.blobs.get,
+        )
 
     def load(self, run_id: str, page: str | None = None, viewer: str | None = None) -> Run:
         """The run behind a share link, if `viewer` may see it.
@@ -340,16 +417,33 @@ class RunStore:
             run.model = self.blobs.get(f"runs/{run.id}/model.safetensors")
         except FileNotFoundError:
             raise self._gone(run_id) from None
-        run.tables = {key.rsplit("/", 1)[1][: -len(".parquet")]: pd.read_parquet(io.BytesIO(self.blobs.get(key)))
-                      for key in self.blobs.keys(f"runs/{run.id}/") if key.endswith(".parquet")}
+        run.tables = {
+            key.rsplit("/", 1)[1][: -len(".parquet")]: pd.read_parquet(io.BytesIO(self.blobs.get(key)))
+            for key in self.blobs.keys(f"runs/{run.id}/")
+            if key.endswith(".parquet")
+        }
         return run
 
-    def list(self, page: str | None = None, limit: int = 50, owner: str | None = None,
-             ids: list[str] | None = None) -> list[dict[str, Any]]:
+    def list(
+        self, page: str | None = None, limit: int = 50, owner: str | None = None, ids: list[str] | None = None
+    ) -> list[dict[str, Any]]:
         """Runs newest first: all, or one page's, or one owner's, or those with the given ids."""
-        query = (sa.select(runs.c.id, runs.c.page, runs.c.created, runs.c.dataset_name, runs.c.n_rows, runs.c.metrics,
-                           runs.c.owner, runs.c.visibility, runs.c.expires)
-                 .where(runs.c.expires > time.time()).order_by(runs.c.created.desc(), runs.c.id).limit(limit))
+        query = (
+            sa.select(
+                runs.c.id,
+                runs.c.page,
+                runs.c.created,
+                runs.c.dataset_name,
+                runs.c.n_rows,
+                runs.c.metrics,
+                runs.c.owner,
+                runs.c.visibility,
+                runs.c.expires,
+            )
+            .where(runs.c.expires > time.time())
+            .order_by(runs.c.created.desc(), runs.c.id)
+            .limit(limit)
+        )
         if page:
             query = query.where(runs.c.page == page)
         if owner is not None:
@@ -375,7 +469,10 @@ class RunStore:
                 if reason == DELETED:
                     check_delete(row.owner, requester)
                 delete_row(conn, run_id, time.time(), reason)
-                if conn.execute(sa.select(runs.c.id).where(runs.c.dataset_hash == row.dataset_hash).limit(1)).first() is None:
+                if (
+                    conn.execute(sa.select(runs.c.id).where(runs.c.dataset_hash == row.dataset_hash).limit(1)).first()
+                    is None
+                ):
                     self.blobs.delete(_dataset_key(row.dataset_hash))
         if row is None:
             raise self._gone(run_id) if reason == DELETED else UnknownRun("already removed")
@@ -386,7 +483,9 @@ class RunStore:
         """Remove every run past its expiry date; returns their ids. Tombstones are kept a year."""
         now = time.time() if now is None else now
         with self.index.write() as conn:
-            ids = list(conn.execute(sa.select(runs.c.id).where(runs.c.expires <= now).order_by(runs.c.expires)).scalars())
+            ids = list(
+                conn.execute(sa.select(runs.c.id).where(runs.c.expires <= now).order_by(runs.c.expires)).scalars()
+            )
             conn.execute(deleted_runs.delete().where(deleted_runs.c.removed < now - 365 * DAY))
         for run_id in ids:
             try:
@@ -417,7 +516,9 @@ class RunStore:
                 remove(mine.pop(0)[0])
         remaining = [r for r in rows if r[0] not in removed]
         data_bytes = self.blobs.total_size("datasets/")
-        while remaining and (len(remaining) > self.max_runs or sum(r[1] for r in remaining) + data_bytes > self.max_bytes):
+        while remaining and (
+            len(remaining) > self.max_runs or sum(r[1] for r in remaining) + data_bytes > self.max_bytes
+        ):
             held = Counter(o for _, _, o in remaining)
             most = max(held.values())
             victim = next(r for r in remaining if held[r[2]] == most)  # the oldest run of the largest holder

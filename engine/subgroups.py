@@ -11,6 +11,7 @@ A gap is flagged only when it is larger than chance explains: the group's recall
 the rest of the rows, by Fisher's exact test on the 2x2 counts, with a Bonferroni correction for the number of
 comparisons made. Small groups have wide intervals; "no flag" is said to be no proof of fairness.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -70,7 +71,9 @@ def groups_of(values: pd.Series, bands: int = BANDS) -> pd.Series:
         labels = {iv: "–".join(_number(v) for v in edges(i, iv)) for i, iv in enumerate(cut.cat.categories)}
         out = cut.map(labels).astype(object)
     else:
-        out = values.map(lambda v: _number(float(v)) if isinstance(v, (int, float, np.integer, np.floating)) else str(v)).astype(object)
+        out = values.map(
+            lambda v: _number(float(v)) if isinstance(v, (int, float, np.integer, np.floating)) else str(v)
+        ).astype(object)
     out[values.isna().to_numpy()] = MISSING
     return out.astype(str)
 
@@ -94,8 +97,16 @@ def _gap(k: int, n: int, k_rest: int, n_rest: int) -> float:
     return float(fisher_exact([[k, n - k], [k_rest, n_rest - k_rest]])[1])
 
 
-def compare(column: str, values: pd.Series, y: np.ndarray, flagged: np.ndarray, score: np.ndarray | None = None,
-            unit: str = "rows", positive: str = "cases", bands: int = BANDS) -> Subgroups:
+def compare(
+    column: str,
+    values: pd.Series,
+    y: np.ndarray,
+    flagged: np.ndarray,
+    score: np.ndarray | None = None,
+    unit: str = "rows",
+    positive: str = "cases",
+    bands: int = BANDS,
+) -> Subgroups:
     """Recall, false-alarm rate and precision per group of `values` (held-out rows, aligned with y/flagged/score)."""
     y, flagged = np.asarray(y).astype(bool), np.asarray(flagged).astype(bool)
     group = groups_of(values, bands).to_numpy()
@@ -118,18 +129,32 @@ def compare(column: str, values: pd.Series, y: np.ndarray, flagged: np.ndarray, 
         auc = float("nan")
         if score is not None and 0 < n_pos < int(m.sum()):
             auc = float(roc_auc_score(y[m], np.asarray(score)[m]))
-        rows.append({
-            "group": g, unit: int(m.sum()), positive: n_pos, "flagged": int((flagged & m).sum()),
-            "recall": tp / n_pos if n_pos else np.nan, "recall_ci": wilson(tp, n_pos),
-            "false_alarm_rate": fp / n_neg if n_neg else np.nan, "false_alarm_ci": wilson(fp, n_neg),
-            "precision": tp / (tp + fp) if tp + fp else np.nan, "precision_ci": wilson(tp, tp + fp),
-            "roc_auc": auc, "recall_p": min(1.0, rec_p * comparisons), "false_alarm_p": min(1.0, fa_p * comparisons),
-        })
+        rows.append(
+            {
+                "group": g,
+                unit: int(m.sum()),
+                positive: n_pos,
+                "flagged": int((flagged & m).sum()),
+                "recall": tp / n_pos if n_pos else np.nan,
+                "recall_ci": wilson(tp, n_pos),
+                "false_alarm_rate": fp / n_neg if n_neg else np.nan,
+                "false_alarm_ci": wilson(fp, n_neg),
+                "precision": tp / (tp + fp) if tp + fp else np.nan,
+                "precision_ci": wilson(tp, tp + fp),
+                "roc_auc": auc,
+                "recall_p": min(1.0, rec_p * comparisons),
+                "false_alarm_p": min(1.0, fa_p * comparisons),
+            }
+        )
     table = pd.DataFrame(rows)
-    table["gap"] = [" and ".join(w for w, p in (("recall", r), ("false alarms", f)) if p < ALPHA)
-                    for r, f in zip(table["recall_p"], table["false_alarm_p"])]
+    table["gap"] = [
+        " and ".join(w for w, p in (("recall", r), ("false alarms", f)) if p < ALPHA)
+        for r, f in zip(table["recall_p"], table["false_alarm_p"])
+    ]
     flagged_groups = table.loc[table["gap"] != "", "group"].tolist()
-    return Subgroups(column, table, flagged_groups, _sentence(column, table, y, flagged, unit, positive), unit, positive)
+    return Subgroups(
+        column, table, flagged_groups, _sentence(column, table, y, flagged, unit, positive), unit, positive
+    )
 
 
 def _order(g: str) -> tuple[float, str]:
@@ -150,19 +175,27 @@ def _sentence(column: str, table: pd.DataFrame, y: np.ndarray, flagged: np.ndarr
     overall_fa = (flagged & ~y).sum() / max(1, (~y).sum())
     gaps = table[table["gap"] != ""]
     if gaps.empty:
-        return (f"No group of '{column}' differs from the others by more than chance explains on these {len(y):,} "
-                f"held-out {unit} (recall {_pct(overall_recall)}, false alarms {_pct(overall_fa)} overall). Small "
-                "groups have wide intervals, so this is no proof that the model serves every group alike.")
+        return (
+            f"No group of '{column}' differs from the others by more than chance explains on these {len(y):,} "
+            f"held-out {unit} (recall {_pct(overall_recall)}, false alarms {_pct(overall_fa)} overall). Small "
+            "groups have wide intervals, so this is no proof that the model serves every group alike."
+        )
     parts = []
     for _, r in gaps.iterrows():
         if "recall" in r["gap"]:
             lo, hi = r["recall_ci"]
-            parts.append(f"for {column} = {r['group']} it catches {_pct(r['recall'])} of {positive} (95% interval "
-                         f"{_pct(lo)}–{_pct(hi)}, {r[positive]} {positive}) against {_pct(overall_recall)} overall")
+            parts.append(
+                f"for {column} = {r['group']} it catches {_pct(r['recall'])} of {positive} (95% interval "
+                f"{_pct(lo)}–{_pct(hi)}, {r[positive]} {positive}) against {_pct(overall_recall)} overall"
+            )
         if "false alarms" in r["gap"]:
             lo, hi = r["false_alarm_ci"]
-            parts.append(f"for {column} = {r['group']} it raises false alarms on {_pct(r['false_alarm_rate'])} of the "
-                         f"others (95% interval {_pct(lo)}–{_pct(hi)}) against {_pct(overall_fa)} overall")
-    return ("A gap larger than chance explains: " + "; ".join(parts) + ". The model's mistakes fall unevenly on "
-            "these groups. Check whether the group is small or different in the training data, and whether the "
-            "decision should be reviewed for it, before relying on the model there.")
+            parts.append(
+                f"for {column} = {r['group']} it raises false alarms on {_pct(r['false_alarm_rate'])} of the "
+                f"others (95% interval {_pct(lo)}–{_pct(hi)}) against {_pct(overall_fa)} overall"
+            )
+    return (
+        "A gap larger than chance explains: " + "; ".join(parts) + ". The model's mistakes fall unevenly on "
+        "these groups. Check whether the group is small or different in the training data, and whether the "
+        "decision should be reviewed for it, before relying on the model there."
+    )

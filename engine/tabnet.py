@@ -22,6 +22,7 @@ no mixing between columns) and the body (linear layers, ReLU modules, the ensemb
 explains the body on the embedded rows, exactly additive; each embedded column's attributions are then summed
 back to its column, as one-hot levels are summed back to theirs (tests/engine/test_tabnet.py checks additivity).
 """
+
 from __future__ import annotations
 
 from typing import Callable, Sequence
@@ -89,9 +90,21 @@ class TabularNetwork(nn.Module):
     body: nn.Sequential
 
     @rng_locked
-    def __init__(self, n_in: int, n_out: int, numeric: Sequence[int] = (), k: int = 4, width: int = 32,
-                 depth: int = 2, dropout: float = 0.1, d_embedding: int = 8, n_frequencies: int = 8,
-                 frequency_scale: float = 0.1, clip: float = 3.0, arch: str = ARCH):
+    def __init__(
+        self,
+        n_in: int,
+        n_out: int,
+        numeric: Sequence[int] = (),
+        k: int = 4,
+        width: int = 32,
+        depth: int = 2,
+        dropout: float = 0.1,
+        d_embedding: int = 8,
+        n_frequencies: int = 8,
+        frequency_scale: float = 0.1,
+        clip: float = 3.0,
+        arch: str = ARCH,
+    ):
         super().__init__()
         numeric = sorted(int(i) for i in numeric)
         others = [i for i in range(n_in) if i not in set(numeric)]
@@ -99,30 +112,55 @@ class TabularNetwork(nn.Module):
         self.register_buffer("others", torch.tensor(others, dtype=torch.long))
         self.register_buffer("center", torch.zeros(len(numeric)))
         self.register_buffer("scale", torch.ones(len(numeric)))
-        self.embedding = (rtdl_num_embeddings.PeriodicEmbeddings(len(numeric), d_embedding, n_frequencies=n_frequencies,
-                                                                 frequency_init_scale=frequency_scale, lite=True)
-                          if numeric and d_embedding else None)
+        self.embedding = (
+            rtdl_num_embeddings.PeriodicEmbeddings(
+                len(numeric), d_embedding, n_frequencies=n_frequencies, frequency_init_scale=frequency_scale, lite=True
+            )
+            if numeric and d_embedding
+            else None
+        )
         width_of = [d_embedding if self.embedding is not None else 1] * len(numeric) + [1] * len(others)
         self.body = nn.Sequential(
             tabm.EnsembleView(k=k),
-            tabm.make_tabm_backbone(d_in=sum(width_of), n_blocks=depth, d_block=width, dropout=dropout, k=k,
-                                    arch_type=arch, start_scaling_init="normal" if self.embedding is not None
-                                    else "random-signs", start_scaling_init_chunks=width_of),
+            tabm.make_tabm_backbone(
+                d_in=sum(width_of),
+                n_blocks=depth,
+                d_block=width,
+                dropout=dropout,
+                k=k,
+                arch_type=arch,
+                start_scaling_init="normal" if self.embedding is not None else "random-signs",
+                start_scaling_init_chunks=width_of,
+            ),
             tabm.LinearEnsemble(width, n_out, k=k),
             MeanOfMembers(),
         )
         self.width_of = width_of
-        self.settings = {"n_in": n_in, "n_out": n_out, "numeric": numeric, "k": k, "width": width, "depth": depth,
-                         "dropout": dropout, "d_embedding": d_embedding, "n_frequencies": n_frequencies,
-                         "frequency_scale": frequency_scale, "clip": clip, "arch": arch}
+        self.settings = {
+            "n_in": n_in,
+            "n_out": n_out,
+            "numeric": numeric,
+            "k": k,
+            "width": width,
+            "depth": depth,
+            "dropout": dropout,
+            "d_embedding": d_embedding,
+            "n_frequencies": n_frequencies,
+            "frequency_scale": frequency_scale,
+            "clip": clip,
+            "arch": arch,
+        }
         self.n_in, self.n_out, self.k, self.clip = n_in, n_out, k, clip
 
     @classmethod
     def for_rows(cls, X_train: np.ndarray, n_out: int, dropout: float = 0.1, **settings) -> TabularNetwork:
         """A network for these encoded training rows: which columns to embed, their robust scaling, its size."""
         X_train = np.asarray(X_train, dtype=np.float32)
-        numeric = [j for j in range(X_train.shape[1]) if len(np.unique(X_train[:2000, j])) > 2
-                   or len(np.unique(X_train[:, j])) > 2]
+        numeric = [
+            j
+            for j in range(X_train.shape[1])
+            if len(np.unique(X_train[:2000, j])) > 2 or len(np.unique(X_train[:, j])) > 2
+        ]
         size = {**default_size(len(X_train)), "d_embedding": embedding_size(len(numeric))}
         net = cls(X_train.shape[1], n_out, numeric, dropout=dropout, **{**size, **settings})
         if numeric:
@@ -169,12 +207,14 @@ class TabularNetwork(nn.Module):
         to_encoded = np.zeros((sum(self.width_of), self.n_in))
         row = 0
         for j, w in zip(source, self.width_of):
-            to_encoded[row:row + w, j] = 1.0
+            to_encoded[row : row + w, j] = 1.0
             row += w
         device = self.center.device
         with torch.no_grad():
-            embed = [self.embed(torch.as_tensor(np.asarray(a, dtype=np.float32), device=device)).cpu().numpy()
-                     for a in (background, X)]
+            embed = [
+                self.embed(torch.as_tensor(np.asarray(a, dtype=np.float32), device=device)).cpu().numpy()
+                for a in (background, X)
+            ]
         return self.body, embed[0], embed[1], to_encoded @ group_matrix
 
 
@@ -186,7 +226,10 @@ def describe(net: nn.Module) -> str:
     """The network in words (for notes and the benchmark)."""
     if isinstance(net, TabularNetwork):
         s = net.settings
-        emb = f"{len(s['numeric'])} numbers embedded (PLR, {s['d_embedding']} each)" if s["d_embedding"] else "no embeddings"
+        emb = (
+            f"{len(s['numeric'])} numbers embedded (PLR, {s['d_embedding']} each)"
+            if s["d_embedding"]
+            else "no embeddings"
+        )
         return f"TabM-mini, k={s['k']} members, {s['depth']}×{s['width']}, {emb}, {parameter_count(net):,} weights"
     return f"MLP {getattr(net, 'hidden', '')}, {parameter_count(net):,} weights"
-

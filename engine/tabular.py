@@ -5,6 +5,7 @@ own level, the most frequent `max_categories` levels one-hot encoded, the rest p
 "other". `groups` maps each analyst column to its encoded columns, so explanations can be
 summed back to the columns the analyst knows.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -30,7 +31,9 @@ class ColumnPlan:
     levels: list[str] = field(default_factory=list)
     low: float | None = None  # numeric: the range seen in training (what-if inputs beyond it are flagged)
     high: float | None = None
-    codes: list[float] = field(default_factory=list)  # numeric with few whole values (sex 0/1, thal 3/6/7): those values
+    codes: list[float] = field(
+        default_factory=list
+    )  # numeric with few whole values (sex 0/1, thal 3/6/7): those values
 
     @property
     def encoded_names(self) -> list[str]:
@@ -87,12 +90,28 @@ class Preprocessor:
                 std = float(filled.std(ddof=0)) or 1.0
                 missing = int(x.isna().sum())
                 if missing:
-                    self.notes_.append(f"Filled {missing:,} missing value(s) in '{col}' with its median ({median:,.4g}).")
+                    self.notes_.append(
+                        f"Filled {missing:,} missing value(s) in '{col}' with its median ({median:,.4g})."
+                    )
                 seen = x.dropna()
                 distinct = np.unique(seen.to_numpy(dtype=np.float64))
-                codes = [float(v) for v in distinct] if len(distinct) <= CODED_MAX_VALUES and np.all(distinct == np.round(distinct)) else []
-                self.plans_.append(ColumnPlan(col, "numeric", median=median, mean=float(filled.mean()), std=std,
-                                              low=float(seen.min()), high=float(seen.max()), codes=codes))
+                codes = (
+                    [float(v) for v in distinct]
+                    if len(distinct) <= CODED_MAX_VALUES and np.all(distinct == np.round(distinct))
+                    else []
+                )
+                self.plans_.append(
+                    ColumnPlan(
+                        col,
+                        "numeric",
+                        median=median,
+                        mean=float(filled.mean()),
+                        std=std,
+                        low=float(seen.min()),
+                        high=float(seen.max()),
+                        codes=codes,
+                    )
+                )
             else:
                 text = _as_text(s)
                 counts = text.value_counts()

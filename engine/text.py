@@ -17,6 +17,7 @@ Why a linear head on averaged embeddings: the logit of intent c is b_c + sum_f (
 feature's part of the logit is exact and the words' parts add up to the model's output (additive explanations
 without sampling, under a millisecond per message). It was chosen by measurement (bench/customer_service.py).
 """
+
 from __future__ import annotations
 
 import re
@@ -49,7 +50,9 @@ def tokens(text: str) -> list[tuple[str, int, int]]:
 
 def char_ngrams(word: str, low: int, high: int) -> list[str]:
     wrapped = f"<{word}>"
-    return [wrapped[i:i + n] for n in range(low, high + 1) for i in range(len(wrapped) - n + 1)] if len(word) > 1 else []
+    return (
+        [wrapped[i : i + n] for n in range(low, high + 1) for i in range(len(wrapped) - n + 1)] if len(word) > 1 else []
+    )
 
 
 def features(toks: Sequence[str], low: int = 3, high: int = 5, pairs: bool = True) -> list[tuple[str, int, int]]:
@@ -77,8 +80,16 @@ class Vocabulary:
         self.index = {t: i + 1 for i, t in enumerate(self.terms)}
 
     @classmethod
-    def build(cls, texts: Iterable[str], min_count: int = 2, max_terms: int = 500_000, low: int = 3, high: int = 5,
-              pairs: bool = True, max_features: int = 1024) -> Vocabulary:
+    def build(
+        cls,
+        texts: Iterable[str],
+        min_count: int = 2,
+        max_terms: int = 500_000,
+        low: int = 3,
+        high: int = 5,
+        pairs: bool = True,
+        max_features: int = 1024,
+    ) -> Vocabulary:
         """The features seen at least `min_count` times (at most `max_terms`, most frequent first; ties by text)."""
         counts: Counter[str] = Counter()
         for text in texts:
@@ -115,8 +126,13 @@ class Vocabulary:
         return np.r_[0, [t.startswith("c ") for t in self.terms]].astype(np.uint8)
 
     def to_dict(self) -> dict:
-        return {"terms": self.terms, "low": self.low, "high": self.high, "pairs": self.pairs,
-                "max_features": self.max_features}
+        return {
+            "terms": self.terms,
+            "low": self.low,
+            "high": self.high,
+            "pairs": self.pairs,
+            "max_features": self.max_features,
+        }
 
     @classmethod
     def from_dict(cls, d: dict) -> Vocabulary:
@@ -188,8 +204,13 @@ class TextBag(nn.Module):
         return self.head(self.drop(self.pooled(x)))
 
     def spec(self) -> dict:
-        return {"n_terms": self.n_terms, "n_out": self.n_out, "dim": self.dim, "dropout": self.dropout,
-                "two_blocks": self.two_blocks}
+        return {
+            "n_terms": self.n_terms,
+            "n_out": self.n_out,
+            "dim": self.dim,
+            "dropout": self.dropout,
+            "two_blocks": self.two_blocks,
+        }
 
     @torch.no_grad()
     def feature_logits(self) -> np.ndarray:
@@ -203,8 +224,9 @@ class TextEnsemble(nn.Module):
     per feature (the mean of the members' parts)."""
 
     @rng_locked
-    def __init__(self, members: int, n_terms: int, n_out: int, dim: int = 64, dropout: float = 0.0,
-                 two_blocks: bool = False):
+    def __init__(
+        self, members: int, n_terms: int, n_out: int, dim: int = 64, dropout: float = 0.0, two_blocks: bool = False
+    ):
         super().__init__()
         self.members = nn.ModuleList([TextBag(n_terms, n_out, dim, dropout, two_blocks) for _ in range(members)])
 

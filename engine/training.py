@@ -6,6 +6,7 @@ restores the best weights; the learning rate halves when validation stalls; bf16
 autocast runs on CUDA. Progress leaves through a callback, so the loop knows nothing
 about who listens; a cancel signal (anything with `is_set()`) stops it between batches.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -201,8 +202,12 @@ class Progress:
             return None
 
         def report(event: dict[str, Any]) -> None:
-            numbered = {**event, "model": model, "epoch": offset + event["epoch"],
-                        "best_epoch": offset + event.get("best_epoch", 0)}
+            numbered = {
+                **event,
+                "model": model,
+                "epoch": offset + event["epoch"],
+                "best_epoch": offset + event.get("best_epoch", 0),
+            }
             if total is not None:
                 numbered["max_epochs"] = total
             self(numbered)
@@ -245,7 +250,8 @@ class ReduceLROnPlateau(Callback):
 
     def on_train_begin(self, loop: Loop) -> None:
         self.sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
-            loop.optimizer, mode="min", factor=loop.config.lr_factor, patience=loop.config.lr_patience)
+            loop.optimizer, mode="min", factor=loop.config.lr_factor, patience=loop.config.lr_patience
+        )
 
     def on_epoch_end(self, loop: Loop, record: dict[str, float]) -> str | None:
         self.sched.step(record["val_loss"])
@@ -302,8 +308,13 @@ class TimeLimit(Callback):
 def default_callbacks(progress: ProgressFn | None = None, time_limit: Callback | None = None) -> list[Callback]:
     """What every network gets unless its scenario says otherwise, in the order they run. `time_limit` replaces
     TimeLimit (the data-parallel loop's own, whose stop decision all the ranks take together)."""
-    return [StopOnNonFinite(), ReduceLROnPlateau(), EarlyStopping(),
-            *([ReportProgress(progress)] if progress is not None else []), time_limit or TimeLimit()]
+    return [
+        StopOnNonFinite(),
+        ReduceLROnPlateau(),
+        EarlyStopping(),
+        *([ReportProgress(progress)] if progress is not None else []),
+        time_limit or TimeLimit(),
+    ]
 
 
 def begin(model: nn.Module, params: Any, config: TrainConfig, hooks: list[Callback]) -> tuple[Loop, float]:
@@ -341,9 +352,18 @@ class Strategy(Protocol):
     hands its work to it. engine/distributed.py's `DataParallel` (Ray Train) is one; the loop never imports it,
     so the layers point one way (a runner installs the strategy for a job, the scenario modules stay unchanged)."""
 
-    def fit(self, model: nn.Module, train: tuple[Any, Any], val: tuple[Any, Any] | None, loss_fn: LossFn,
-            config: TrainConfig, *, progress: ProgressFn | None, cancel: CancelSignal | None,
-            device: torch.device | None) -> History: ...
+    def fit(
+        self,
+        model: nn.Module,
+        train: tuple[Any, Any],
+        val: tuple[Any, Any] | None,
+        loss_fn: LossFn,
+        config: TrainConfig,
+        *,
+        progress: ProgressFn | None,
+        cancel: CancelSignal | None,
+        device: torch.device | None,
+    ) -> History: ...
 
 
 _STRATEGY: contextvars.ContextVar[Strategy | None] = contextvars.ContextVar("explorer_strategy", default=None)

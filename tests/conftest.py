@@ -1,4 +1,5 @@
 """Shared fixtures: paths, seeds, the sample tables. Tests read only what the project ships."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -60,8 +61,9 @@ def ray_runner():
     from engine.ray_runner import RayRunner
 
     # Workers start in this directory, so they import this checkout's engine.
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
-             object_store_memory=400 * 1024**2)
+    ray.init(
+        address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, object_store_memory=400 * 1024**2
+    )
     try:
         yield RayRunner()
     finally:

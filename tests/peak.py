@@ -3,6 +3,7 @@
 Writing 5 to /proc/<pid>/clear_refs resets the process's peak resident set (VmHWM) to what it holds now, so the
 peak read afterwards is this work's own, however much the process held before (tests and the server have
 usually peaked higher already)."""
+
 from __future__ import annotations
 
 from pathlib import Path

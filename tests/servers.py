@@ -6,6 +6,7 @@ bench scripts use it too.
         page.goto(server.url)
     server.stop(); server.start()   # a restart on the same port (a replica that comes back)
 """
+
 from __future__ import annotations
 
 import os
@@ -34,8 +35,14 @@ class ServerDidNotStart(RuntimeError):
 class StreamlitServer:
     """`streamlit run app.py` from the repository root; `env` is added to this process's environment."""
 
-    def __init__(self, log: Path, env: Mapping[str, str] | None = None, args: Sequence[str] = (),
-                 port: int | None = None, timeout: float = 90):
+    def __init__(
+        self,
+        log: Path,
+        env: Mapping[str, str] | None = None,
+        args: Sequence[str] = (),
+        port: int | None = None,
+        timeout: float = 90,
+    ):
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = Path(log)
@@ -49,9 +56,23 @@ class StreamlitServer:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log, "a")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true", "--server.address=127.0.0.1",
-             f"--server.port={self.port}", "--browser.gatherUsageStats=false", *self.args],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=self.env)
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.headless=true",
+                "--server.address=127.0.0.1",
+                f"--server.port={self.port}",
+                "--browser.gatherUsageStats=false",
+                *self.args,
+            ],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=self.env,
+        )
         log.close()  # the child keeps its own handle
         deadline = time.time() + self.timeout
         while time.time() < deadline and self.proc.poll() is None:
@@ -59,8 +80,9 @@ class StreamlitServer:
                 return self
             time.sleep(0.3)
         self.stop()
-        raise ServerDidNotStart(f"the Streamlit server did not answer /_stcore/health within {self.timeout:g} s; "
-                                f"see {self.log}")
+        raise ServerDidNotStart(
+            f"the Streamlit server did not answer /_stcore/health within {self.timeout:g} s; see {self.log}"
+        )
 
     def healthy(self) -> bool:
         try:

@@ -4,6 +4,7 @@ folder and an S3-compatible server (moto) on a free loopback port. Never a syste
 Outside CI a missing PostgreSQL or moto skips the tests that need it, with the reason; under
 CI=true it fails them (.ci/run installs PostgreSQL when `initdb` is missing).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -71,8 +72,14 @@ class PostgresServer:
         if self._user:
             info = pwd.getpwnam(self._user)
             kwargs = dict(user=info.pw_uid, group=info.pw_gid, extra_groups=[])
-        done = subprocess.run([str(self.bindir / args[0]), *args[1:]], cwd=self.folder, capture_output=True,
-                              text=True, timeout=timeout, **kwargs)
+        done = subprocess.run(
+            [str(self.bindir / args[0]), *args[1:]],
+            cwd=self.folder,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            **kwargs,
+        )
         if done.returncode != 0:
             log = self.log.read_text() if self.log.exists() else ""
             raise RuntimeError(f"{args[0]} failed ({done.returncode}): {done.stderr}\n{done.stdout}\n{log}")
@@ -82,8 +89,10 @@ class PostgresServer:
         return self
 
     def start(self) -> None:
-        options = (f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' "
-                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=60")
+        options = (
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=60"
+        )
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "-t", "60", "start")
 
     def stop(self) -> None:
@@ -150,5 +159,10 @@ def s3_server() -> Iterator[str]:
 def make_bucket(endpoint: str, name: str) -> None:
     import boto3
 
-    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing",
-                 aws_secret_access_key="testing").create_bucket(Bucket=name)
+    boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    ).create_bucket(Bucket=name)

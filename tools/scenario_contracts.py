@@ -12,6 +12,7 @@ contract, so a new scenario is its own files plus its line in SCENARIOS: nothing
 The list is read from engine/scenario.py's source (its syntax tree), not by importing it: the linter does not
 load torch, and a scenario module that fails to import still gets its imports checked.
 """
+
 from __future__ import annotations
 
 import ast

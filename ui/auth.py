@@ -16,6 +16,7 @@ home after sign-in, so the link's page and run id travel in a short-lived cookie
 before leaving, and the home page forwards to them once. Only the owner id (the provider's `sub`)
 is used for runs; names and e-mail addresses are shown on the page, never logged.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -46,6 +47,7 @@ _RETURN = re.compile(r"^([a-z_]{1,40})\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9]{16})$"
 @dataclass(frozen=True)
 class Viewer:
     """The signed-in analyst: `id` is the provider's stable subject id (what runs record as owner)."""
+
     id: str
     email: str
     name: str
@@ -64,8 +66,10 @@ def _unreadable_secrets_file() -> str | None:
         if not (p.exists() or p.is_symlink()) or not str(path).endswith(".toml"):
             continue  # absent (the usual case), or a folder of secrets (Kubernetes style), which Streamlit reads
         if p.is_dir():
-            return (f"the secrets file {p.name} is a folder, not a file (a container mounts an empty folder there "
-                    "when the file it should mount is missing)")
+            return (
+                f"the secrets file {p.name} is a folder, not a file (a container mounts an empty folder there "
+                "when the file it should mount is missing)"
+            )
         try:
             tomllib.loads(p.read_text(encoding="utf-8"))
         except OSError as exc:
@@ -105,12 +109,16 @@ def sign_in_problem() -> str | None:
         elif importlib.util.find_spec("authlib") is None:
             reason = "Authlib, which sign-in needs, is not installed (pip install Authlib)"
         elif not allowed_domains() and not _flag(ALLOW_ANY_VAR):
-            reason = (f"sign-in is on, but no e-mail domain is allowed: set {DOMAINS_VAR} (for example example.com), "
-                      f"or {ALLOW_ANY_VAR}=1 to let in any account the provider has verified")
+            reason = (
+                f"sign-in is on, but no e-mail domain is allowed: set {DOMAINS_VAR} (for example example.com), "
+                f"or {ALLOW_ANY_VAR}=1 to let in any account the provider has verified"
+            )
     if reason is None:
         return None
-    sentence = (f"This app is closed: its sign-in is not set up correctly, so nobody can be let in safely — {reason}. "
-                "An administrator of this server needs to fix it and restart the app.")
+    sentence = (
+        f"This app is closed: its sign-in is not set up correctly, so nobody can be let in safely — {reason}. "
+        "An administrator of this server needs to fix it and restart the app."
+    )
     if sentence not in _reported:
         _reported.add(sentence)
         log.error("sign-in is misconfigured, every page is closed: %s", reason)
@@ -154,8 +162,9 @@ def allowed_domains() -> list[str]:
     return [d.strip().lower().lstrip("@") for d in raw.split(",") if d.strip()]
 
 
-def domain_refusal(email: str, email_verified: Any = None, domains: list[str] | None = None,
-                   allow_any: bool | None = None) -> str | None:
+def domain_refusal(
+    email: str, email_verified: Any = None, domains: list[str] | None = None, allow_any: bool | None = None
+) -> str | None:
     """A sentence when this account may not use the app; None when it may.
 
     The provider must have verified the address (`email_verified` true: a missing claim proves nothing), and
@@ -164,15 +173,19 @@ def domain_refusal(email: str, email_verified: Any = None, domains: list[str] | 
     allow_any = _flag(ALLOW_ANY_VAR) if allow_any is None else allow_any
     domain = email.rsplit("@", 1)[-1].lower() if "@" in email else ""
     if email_verified is not True and str(email_verified).lower() != "true":
-        return ("Your provider has not confirmed that your e-mail address is verified, so this app cannot check who "
-                "you are. Verify the address with your provider (or use an account whose address is verified) and "
-                "sign in again.")
+        return (
+            "Your provider has not confirmed that your e-mail address is verified, so this app cannot check who "
+            "you are. Verify the address with your provider (or use an account whose address is verified) and "
+            "sign in again."
+        )
     if not domains and not allow_any:
         return "This app lets in no accounts yet: its administrator has not said which e-mail domains may use it."
     if domains and domain not in domains:
         listed = ", ".join(domains)
-        return (f"This app is for accounts from {listed}; you are signed in as {email or 'an account without an e-mail address'}. "
-                "Sign out and sign in with an account from one of those domains.")
+        return (
+            f"This app is for accounts from {listed}; you are signed in as {email or 'an account without an e-mail address'}. "
+            "Sign out and sign in with an account from one of those domains."
+        )
     return None
 
 
@@ -196,8 +209,10 @@ def _used_return_cookies() -> set[str]:
 def _remember_return(url_path: str, run_id: str) -> None:
     """Set, in the browser, where to go after sign-in (15 minutes; only a page name and a run id)."""
     value = f"{url_path}.{run_id}.{secrets.token_hex(8)}"
-    st.html(f"<script>document.cookie = '{RETURN_COOKIE}={value}; path=/; max-age=900; SameSite=Lax';</script>",
-            unsafe_allow_javascript=True)
+    st.html(
+        f"<script>document.cookie = '{RETURN_COOKIE}={value}; path=/; max-age=900; SameSite=Lax';</script>",
+        unsafe_allow_javascript=True,
+    )
 
 
 def gate(url_path: str) -> None:
@@ -217,8 +232,10 @@ def gate(url_path: str) -> None:
         st.title("AI Scenario Explorer")
         run_id = st.query_params.get("run")
         if is_run_id(run_id) and re.fullmatch(r"[a-z_]{1,40}", url_path or ""):
-            st.info("This link opens a shared run. Sign in to see it; you will come back to it afterwards.",
-                    icon=":material/lock:")
+            st.info(
+                "This link opens a shared run. Sign in to see it; you will come back to it afterwards.",
+                icon=":material/lock:",
+            )
             _remember_return(url_path, run_id)
         else:
             st.markdown("This app is for signed-in members of this team. Sign in to start.")

@@ -1,4 +1,5 @@
 """Step 1 of every page: pick the bundled sample or upload a CSV; preview it; say what is wrong."""
+
 from __future__ import annotations
 
 import contextlib
@@ -11,8 +12,17 @@ from typing import TypeVar
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from engine.data import (MAX_COLUMNS, MAX_ROWS, DataError, Table, impossible_zeros, load_table, profile, sample_rows,
-                         zeros_as_missing)
+from engine.data import (
+    MAX_COLUMNS,
+    MAX_ROWS,
+    DataError,
+    Table,
+    impossible_zeros,
+    load_table,
+    profile,
+    sample_rows,
+    zeros_as_missing,
+)
 from ui.dictionary import column_descriptions
 from ui.errors import guard
 from ui.state import memo
@@ -51,8 +61,10 @@ def reading_slot() -> Iterator[None]:
     """Hold one of the server's PARALLEL_READS reading slots; while none is free, say so on the page and wait."""
     if not _READING.acquire(blocking=False):
         note = st.empty()
-        note.info("Other files are being read on this server right now; yours is next in line.",
-                  icon=":material/hourglass_top:")
+        note.info(
+            "Other files are being read on this server right now; yours is next in line.",
+            icon=":material/hourglass_top:",
+        )
         got = _READING.acquire(timeout=_WAIT_SECONDS)
         note.empty()
         if not got:
@@ -81,16 +93,25 @@ def dataset_picker(samples: dict[str, str], key: str, help_text: str = "", max_r
     `max_rows` is the page's row cap: a larger upload is replaced by a seeded random sample, with a notice."""
     st.subheader("1 · Data")
     choice = st.radio(
-        "Data", [*samples.keys(), UPLOAD], key=f"{key}_dataset", horizontal=True, bind="query-params",
+        "Data",
+        [*samples.keys(), UPLOAD],
+        key=f"{key}_dataset",
+        horizontal=True,
+        bind="query-params",
         label_visibility="collapsed",
     )
     if choice == UPLOAD:
-        rows = (f"above {max_rows:,} rows a random sample is used" if max_rows and max_rows < MAX_ROWS
-                else f"the first {MAX_ROWS:,} rows are read")
+        rows = (
+            f"above {max_rows:,} rows a random sample is used"
+            if max_rows and max_rows < MAX_ROWS
+            else f"the first {MAX_ROWS:,} rows are read"
+        )
         upload = st.file_uploader(
             f"CSV file (comma, semicolon or tab separated; .csv, .csv.gz or a .zip holding one CSV). Limits: "
             f"{upload_limit_bytes() // 2**20} MB, {MAX_COLUMNS:,} columns; {rows}.",
-            type=["csv", "txt", "gz", "tsv", "zip"], key=f"{key}_upload", help=help_text or None,
+            type=["csv", "txt", "gz", "tsv", "zip"],
+            key=f"{key}_upload",
+            help=help_text or None,
         )
         if upload is None:
             st.info("Upload a CSV with one row per record and a header row, or pick the sample data above.")
@@ -117,11 +138,19 @@ def offer_zeros_as_missing(table: Table, key: str) -> Table:
     found = memo("data_zeros", table.fingerprint, lambda: impossible_zeros(table.df), keep=4)
     if not found:
         return table
-    listed = ", ".join(f"**{c}** ({n:,} rows; every other value is {low:,.4g} or more)" for c, (n, low) in found.items())
-    st.warning(f"Zeros that look like empty cells: {listed}. A value of 0 cannot be measured there, so these are "
-               "probably missing values, and 'Missing cells' above does not count them.", icon=":material/exposure_zero:")
-    if st.checkbox("Treat these zeros as missing values", key=f"{key}_zeros_{table.fingerprint[:12]}",
-                   help="Each page then fills them as it fills any empty cell (the median of the column) and says so."):
+    listed = ", ".join(
+        f"**{c}** ({n:,} rows; every other value is {low:,.4g} or more)" for c, (n, low) in found.items()
+    )
+    st.warning(
+        f"Zeros that look like empty cells: {listed}. A value of 0 cannot be measured there, so these are "
+        "probably missing values, and 'Missing cells' above does not count them.",
+        icon=":material/exposure_zero:",
+    )
+    if st.checkbox(
+        "Treat these zeros as missing values",
+        key=f"{key}_zeros_{table.fingerprint[:12]}",
+        help="Each page then fills them as it fills any empty cell (the median of the column) and says so.",
+    ):
         return memo("data_zeros_table", table.fingerprint, lambda: zeros_as_missing(table, found), keep=2)
     return table
 

@@ -4,6 +4,7 @@ The analyst uploads a dictionary CSV (column, description[, value labels]) or ty
 bundled sample brings its own. The dictionary is kept per dataset (its fingerprint) in the session, and
 attached to the trained model (`attach`) so charts, what-ifs, reports, model files and share links use it.
 """
+
 from __future__ import annotations
 
 import copy
@@ -61,8 +62,11 @@ def dictionary_csv(dictionary: Dictionary, df: pd.DataFrame, max_codes: int = 8)
     for i, c in enumerate(frame["column"]):
         if c in df.columns and not frame.at[i, "values"]:
             codes = df[c].dropna().unique()
-            if 2 <= len(codes) <= max_codes and (df[c].dtype == object or pd.api.types.is_integer_dtype(df[c])
-                                                 or all(float(v).is_integer() for v in codes)):
+            if 2 <= len(codes) <= max_codes and (
+                df[c].dtype == object
+                or pd.api.types.is_integer_dtype(df[c])
+                or all(float(v).is_integer() for v in codes)
+            ):
                 frame.at[i, "values"] = "; ".join(f"{value_key(v)}=" for v in sorted(codes, key=value_key))
     return frame.rename(columns={"values": "value labels"}).to_csv(index=False).encode("utf-8")
 
@@ -72,14 +76,20 @@ def column_descriptions(table: Table, key: str, sample_path: str | Path | None =
     force (kept for `attach`). Bad files and bad typed value labels get a sentence; the page keeps serving."""
     base = sample_dictionary(sample_path) if sample_path else Dictionary()
     columns = list(table.df.columns)
-    with st.expander("Column descriptions" + (" (from the sample's dictionary)" if base else ""),
-                     icon=":material/menu_book:"):
-        st.caption("Say what each column means and what its codes stand for ('chest pain type' for `cp`, "
-                   "'1=disease; 0=no disease'). Charts, what-ifs, reports, model files and share links then use "
-                   "your words. Upload a CSV with two or three columns — column, description, value labels — or "
-                   "type into the table.")
-        upload = st.file_uploader("Dictionary CSV (column, description, value labels)", type=["csv", "txt", "tsv"],
-                                  key=f"{key}_dictionary_upload")
+    with st.expander(
+        "Column descriptions" + (" (from the sample's dictionary)" if base else ""), icon=":material/menu_book:"
+    ):
+        st.caption(
+            "Say what each column means and what its codes stand for ('chest pain type' for `cp`, "
+            "'1=disease; 0=no disease'). Charts, what-ifs, reports, model files and share links then use "
+            "your words. Upload a CSV with two or three columns — column, description, value labels — or "
+            "type into the table."
+        )
+        upload = st.file_uploader(
+            "Dictionary CSV (column, description, value labels)",
+            type=["csv", "txt", "tsv"],
+            key=f"{key}_dictionary_upload",
+        )
         source = "sample"
         if upload is not None:
             try:
@@ -90,25 +100,42 @@ def column_descriptions(table: Table, key: str, sample_path: str | Path | None =
         dictionary = base
         if len(columns) <= MAX_EDITABLE_COLUMNS:
             edited = st.data_editor(
-                base.to_frame(columns), hide_index=True, width="stretch", num_rows="fixed", height=240,
+                base.to_frame(columns),
+                hide_index=True,
+                width="stretch",
+                num_rows="fixed",
+                height=240,
                 key=f"{key}_dictionary_{table.fingerprint[:12]}_{source}",
-                column_config={"column": st.column_config.TextColumn("Column", disabled=True),
-                               "description": st.column_config.TextColumn("Description", max_chars=200),
-                               "values": st.column_config.TextColumn("Value labels", max_chars=200,
-                                                                     help="e.g. 1=disease; 0=no disease")})
+                column_config={
+                    "column": st.column_config.TextColumn("Column", disabled=True),
+                    "description": st.column_config.TextColumn("Description", max_chars=200),
+                    "values": st.column_config.TextColumn(
+                        "Value labels", max_chars=200, help="e.g. 1=disease; 0=no disease"
+                    ),
+                },
+            )
             try:
                 dictionary = Dictionary.from_frame(pd.DataFrame(edited).fillna(""))
             except DataError as exc:
-                st.warning(f"{plain(exc.message)} Until then the other descriptions are used.", icon=":material/menu_book:")
+                st.warning(
+                    f"{plain(exc.message)} Until then the other descriptions are used.", icon=":material/menu_book:"
+                )
         if len(columns) <= MAX_EDITABLE_COLUMNS:  # one click: the column list (and what is typed above) as a file
-            st.download_button("Download as a dictionary CSV" if dictionary else
-                               "Write a dictionary from the column list (CSV to fill in)",
-                               dictionary_csv(dictionary, table.df), file_name=f"{Path(table.name).name.split('.')[0]}"
-                               ".dictionary.csv", mime="text/csv", key=f"{key}_dictionary_download",
-                               help="One row per column of your file, with the codes each coded column holds; fill in "
-                                    "what they mean (in a spreadsheet or above) and upload it next time.")
+            st.download_button(
+                "Download as a dictionary CSV"
+                if dictionary
+                else "Write a dictionary from the column list (CSV to fill in)",
+                dictionary_csv(dictionary, table.df),
+                file_name=f"{Path(table.name).name.split('.')[0]}.dictionary.csv",
+                mime="text/csv",
+                key=f"{key}_dictionary_download",
+                help="One row per column of your file, with the codes each coded column holds; fill in "
+                "what they mean (in a spreadsheet or above) and upload it next time.",
+            )
         missing = dictionary.unknown(columns)
         if missing:
-            st.caption(f"Not in this file, so not used: {plain(', '.join(missing[:8]))}{'…' if len(missing) > 8 else ''}.")
+            st.caption(
+                f"Not in this file, so not used: {plain(', '.join(missing[:8]))}{'…' if len(missing) > 8 else ''}."
+            )
     st.session_state.setdefault(_KEPT, {})[table.fingerprint] = dictionary
     return dictionary

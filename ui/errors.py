@@ -1,4 +1,5 @@
 """How problems reach the analyst: their data's problems as sentences, our bugs as an apology."""
+
 from __future__ import annotations
 
 import contextlib

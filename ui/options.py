@@ -1,5 +1,6 @@
 """Widgets generated from a config's option metadata (engine.options): label, default, limits, step,
 choices and help are written once, on the dataclass field."""
+
 from __future__ import annotations
 
 from dataclasses import fields
@@ -8,8 +9,16 @@ from typing import Any
 import streamlit as st
 
 
-def option_input(container: Any, cls: type, name: str, key: str, widget: str = "number", bind: bool = True,
-                 label: str | None = None, **extra: Any) -> Any:
+def option_input(
+    container: Any,
+    cls: type,
+    name: str,
+    key: str,
+    widget: str = "number",
+    bind: bool = True,
+    label: str | None = None,
+    **extra: Any,
+) -> Any:
     """One analyst option as a widget: "number" (number_input), "slider", "select" (select_slider over the
     field's `choices`) or "checkbox". The value is kept in the URL (bind) so share links carry it; `extra`
     goes to the widget (e.g. disabled=True)."""
@@ -37,6 +46,8 @@ def advanced_options(cls: type, prefix: str, widgets: dict[str, str], **fixed: A
     `option_input`, keys `<prefix>_<option>`), three to a row; returns the config, with `fixed` fields on top."""
     with st.expander("Advanced training options"):
         boxes = st.columns(3)
-        values = {name: option_input(boxes[i % 3], cls, name, f"{prefix}_{name}", kind)
-                  for i, (name, kind) in enumerate(widgets.items())}
+        values = {
+            name: option_input(boxes[i % 3], cls, name, f"{prefix}_{name}", kind)
+            for i, (name, kind) in enumerate(widgets.items())
+        }
     return cls(**values, **fixed)

@@ -1,4 +1,5 @@
 """A self-contained HTML report of a run: headings, text, tables and interactive plotly charts."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -21,22 +22,28 @@ th{background:#f5f5f5}.muted{color:#666;font-size:.9rem}
 .lead{font-size:1.1rem;background:#f3f8fc;border-left:4px solid #0072B2;padding:.6rem 1rem}"""
 
 
-def build_report(title: str, sections: Iterable[tuple[str, Iterable[Block]]], subtitle: str = "",
-                 lead: Iterable[str] = ()) -> str:
+def build_report(
+    title: str, sections: Iterable[tuple[str, Iterable[Block]]], subtitle: str = "", lead: Iterable[str] = ()
+) -> str:
     """Text is escaped (never raw HTML from a user); plotly.js is embedded once (compressed), so the file works offline.
 
     `lead`: the business result and verdict in a sentence or two, shown first, above every chart."""
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
-             f"<h1>{html.escape(title)}</h1>",
-             f"<p class='muted'>{html.escape(subtitle)} · report made {dt.datetime.now():%d %b %Y %H:%M} by AI Scenario Explorer</p>"]
+    parts = [
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+        f"<p class='muted'>{html.escape(subtitle)} · report made {dt.datetime.now():%d %b %Y %H:%M} by AI Scenario Explorer</p>",
+    ]
     parts += [f"<p class='lead'>{html.escape(str(line))}</p>" for line in lead if line]
     charts = 0
     for heading, blocks in sections:
         parts.append(f"<h2>{html.escape(heading)}</h2>")
         for block in blocks:
             if isinstance(block, go.Figure):  # drawn once the compressed plotly.js below has loaded
-                parts.append(block.to_html(full_html=False, include_plotlyjs=False).replace(
-                    "<script>", f"<script type='{DEFERRED}'>", 1))
+                parts.append(
+                    block.to_html(full_html=False, include_plotlyjs=False).replace(
+                        "<script>", f"<script type='{DEFERRED}'>", 1
+                    )
+                )
                 charts += 1
             elif isinstance(block, pd.DataFrame):
                 parts.append(block.to_html(escape=True, float_format=lambda v: f"{v:,.3f}", border=0))
@@ -51,7 +58,8 @@ def build_report(title: str, sections: Iterable[tuple[str, Iterable[Block]]], su
 DEFERRED = "text/x-plotly-deferred"
 # plotly.js (4.8 MB) travels gzip-compressed (1.5 MB, 2 MB in base64) and is unpacked by the browser's own
 # DecompressionStream (every current browser has it), then each chart is drawn: the report stays one offline file
-_LOADER = """<p id='charts-note' class='muted'></p><script>
+_LOADER = (
+    """<p id='charts-note' class='muted'></p><script>
 (function () {
   var note = document.getElementById('charts-note');
   if (!('DecompressionStream' in window)) { note.textContent = 'The charts need a current browser (Chrome, Edge, Firefox or Safari from 2023 on).'; return; }
@@ -59,12 +67,15 @@ _LOADER = """<p id='charts-note' class='muted'></p><script>
   for (var i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
   new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'))).text().then(function (js) {
     var lib = document.createElement('script'); lib.textContent = js; document.head.appendChild(lib);
-    document.querySelectorAll("script[type='""" + DEFERRED + """']").forEach(function (s) {
+    document.querySelectorAll("script[type='"""
+    + DEFERRED
+    + """']").forEach(function (s) {
       var run = document.createElement('script'); run.textContent = s.textContent; s.parentNode.replaceChild(run, s);
     });
   });
 })();
 </script>"""
+)
 
 
 @functools.lru_cache(maxsize=1)
@@ -80,9 +91,15 @@ def plotly_bundle() -> str:
 
 # ----------------------------------------------------------------------------- settings in words (the appendix)
 _WORDS = {  # columns and decisions a run was made with, as an analyst would say them
-    "target": "Outcome column", "label": "Outcome column", "features": "Columns the model used",
-    "positive_class": "Positive outcome", "binarise": "That outcome against all the others",
-    "threshold": "Alert threshold", "amount": "Amount column", "time": "Time column", "id": "Identifier column",
+    "target": "Outcome column",
+    "label": "Outcome column",
+    "features": "Columns the model used",
+    "positive_class": "Positive outcome",
+    "binarise": "That outcome against all the others",
+    "threshold": "Alert threshold",
+    "amount": "Amount column",
+    "time": "Time column",
+    "id": "Identifier column",
 }
 
 
@@ -110,8 +127,11 @@ def settings_in_words(*parts: Any, names: Dictionary | None = None) -> list[str]
     for part in parts:
         if part is None:
             continue
-        helps = ({f.name: f.metadata.get("help", "") for f in dataclasses.fields(part)}
-                 if dataclasses.is_dataclass(part) else {})
+        helps = (
+            {f.name: f.metadata.get("help", "") for f in dataclasses.fields(part)}
+            if dataclasses.is_dataclass(part)
+            else {}
+        )
         values = dataclasses.asdict(part) if dataclasses.is_dataclass(part) else dict(part)
         for key, value in values.items():
             what = (helps.get(key) or _WORDS.get(key) or key.replace("_", " ").capitalize()).strip().rstrip(".")
@@ -125,6 +145,8 @@ def appendix(*parts: Any, names: Dictionary | None = None, extra: Iterable[str] 
     blocks: list = [*extra, *settings_in_words(*parts, names=names)]
     if names:
         table = names.to_frame()
-        blocks += ["Column descriptions used in this report:",
-                   table.rename(columns={"column": "column", "description": "description", "values": "value labels"})]
+        blocks += [
+            "Column descriptions used in this report:",
+            table.rename(columns={"column": "column", "description": "description", "values": "value labels"}),
+        ]
     return ("Appendix: how this run was made", blocks)

@@ -1,4 +1,5 @@
 """Results components shared by the pages: metric cards beside the baseline, downloads."""
+
 from __future__ import annotations
 
 import re
@@ -33,9 +34,12 @@ def metric_delta(text: str | None, lower_is_better: bool = False) -> dict:
         return {"delta": None}
     number = re.search(r"[-+]?[\d,]*\.?\d+", text)
     if number is not None and float(number.group().replace(",", "")) == 0:
-        rest = text[number.end():]
-        return {"delta": "same" + (" as " + rest[4:] if rest.startswith(" vs ") else ""), "delta_color": "off",
-                "delta_arrow": "off"}
+        rest = text[number.end() :]
+        return {
+            "delta": "same" + (" as " + rest[4:] if rest.startswith(" vs ") else ""),
+            "delta_color": "off",
+            "delta_arrow": "off",
+        }
     return {"delta": text, "delta_color": "inverse" if lower_is_better else "normal"}
 
 
@@ -51,8 +55,10 @@ def metric_cards(
     """One card per metric: the model's value, the delta against the first baseline (named in a caption)."""
     main = next(iter(baselines)) if baselines else None
     if main:
-        st.caption(f"**{model_name}** on held-out data; the small coloured numbers compare it with the baseline, "
-                   f"**{main.lower()}**, on the same rows.")
+        st.caption(
+            f"**{model_name}** on held-out data; the small coloured numbers compare it with the baseline, "
+            f"**{main.lower()}**, on the same rows."
+        )
     cols = st.columns(len(keys))
     for col, k in zip(cols, keys):
         value = metrics.get(k)
@@ -116,10 +122,18 @@ def _money_gap(model_name: str, money: dict[str, float] | None) -> tuple[float, 
     return gap, cheaper, dearer, tie
 
 
-def verdict(model_name: str, metrics: dict[str, float], baselines: dict[str, dict[str, float]], key: str, label: str,
-            lower_is_better: bool = False, interval: Sequence[float] | None = None,
-            intervals: dict[str, dict[str, Sequence[float]]] | None = None,
-            money: dict[str, float] | None = None, unit: str = "rows") -> str:
+def verdict(
+    model_name: str,
+    metrics: dict[str, float],
+    baselines: dict[str, dict[str, float]],
+    key: str,
+    label: str,
+    lower_is_better: bool = False,
+    interval: Sequence[float] | None = None,
+    intervals: dict[str, dict[str, Sequence[float]]] | None = None,
+    money: dict[str, float] | None = None,
+    unit: str = "rows",
+) -> str:
     """The run's one verdict, in one sentence, used everywhere a run is judged (the results of the page that trained,
     the share banner, the report): the model's headline beside the best baseline's, weighed by their 95% intervals
     (`intervals`: {model: {metric: (low, high)}}; `interval`: the model's alone) and, when the page has a decision
@@ -148,15 +162,27 @@ def verdict(model_name: str, metrics: dict[str, float], baselines: dict[str, dic
     saving = show_money(abs(gap), f"per 1,000 {unit}")
     if overlap:
         if cheaper is None or tie:
-            money_part = "" if cheaper is None else (f", and at your costs they are within {saving} of each other "
-                                                     f"(under {MONEY_TIE:.0%} of what no model costs)")
-            return (f"No difference we can see between {model_name} and the best baseline: {both}{lower} — the 95% "
-                    f"intervals overlap{money_part}, so treat them as equal.")
-        return (f"{cheaper} is the better choice at your costs: it saves {saving} against {dearer}, while their ranking "
-                f"cannot be told apart ({both}{lower}: the 95% intervals overlap).")
+            money_part = (
+                ""
+                if cheaper is None
+                else (
+                    f", and at your costs they are within {saving} of each other "
+                    f"(under {MONEY_TIE:.0%} of what no model costs)"
+                )
+            )
+            return (
+                f"No difference we can see between {model_name} and the best baseline: {both}{lower} — the 95% "
+                f"intervals overlap{money_part}, so treat them as equal."
+            )
+        return (
+            f"{cheaper} is the better choice at your costs: it saves {saving} against {dearer}, while their ranking "
+            f"cannot be told apart ({both}{lower}: the 95% intervals overlap)."
+        )
     better = value < best if lower_is_better else value > best
     word = "better than" if better else "worse than"
-    seen = "; the 95% intervals do not overlap" if mine else "; without intervals, whether the gap is noise cannot be said"
+    seen = (
+        "; the 95% intervals do not overlap" if mine else "; without intervals, whether the gap is noise cannot be said"
+    )
     if mine is None and fmt(value) == fmt(best):
         word, seen = "as good as", ""
     head = f"{model_name} is {word} the best baseline, {best_name.lower()} ({both}{lower}{seen})"
@@ -174,7 +200,12 @@ def currency_picker() -> None:
     """The one currency setting of the app (sidebar): every money figure on every page and report uses it."""
     from ui.style import CURRENCIES, CURRENCY_KEY
 
-    st.sidebar.selectbox("Currency of money figures", CURRENCIES, key=CURRENCY_KEY, bind="query-params",
-                         format_func=lambda c: c or "none (plain numbers)",
-                         help="Costs you type and the money the pages work out are shown in this currency. "
-                              "Nothing is converted: pick the currency your costs are in.")
+    st.sidebar.selectbox(
+        "Currency of money figures",
+        CURRENCIES,
+        key=CURRENCY_KEY,
+        bind="query-params",
+        format_func=lambda c: c or "none (plain numbers)",
+        help="Costs you type and the money the pages work out are shown in this currency. "
+        "Nothing is converted: pick the currency your costs are in.",
+    )

@@ -4,6 +4,7 @@ Training stores nothing. A finished run is offered for sharing (`shareable_run`)
 what a link would store and until when, and stores it only when the analyst presses **Create share
 link**. Signed in, the analyst picks who can open it; the creator can delete it here or on My runs.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -19,8 +20,20 @@ import streamlit as st
 
 from engine.data import Table
 from engine.scenario import about, abouts
-from engine.store import (LINK, OWNER_ONLY, SIGNED_IN, NotAllowed, Run, RunStore, SignInRequired, StoreUnavailable,
-                          UnknownRun, check_access, run_ref, store_kind)
+from engine.store import (
+    LINK,
+    OWNER_ONLY,
+    SIGNED_IN,
+    NotAllowed,
+    Run,
+    RunStore,
+    SignInRequired,
+    StoreUnavailable,
+    UnknownRun,
+    check_access,
+    run_ref,
+    store_kind,
+)
 from ui import auth
 from ui.errors import guard
 from ui.state import memo
@@ -29,17 +42,14 @@ from ui.text import plain
 
 log = logging.getLogger("explorer.runs")
 
-VISIBILITY_LABELS = {
-    SIGNED_IN: "Anyone signed in to this app",
-    OWNER_ONLY: "Only me",
-    LINK: "Anyone with the link",
-}
+VISIBILITY_LABELS = {SIGNED_IN: "Anyone signed in to this app", OWNER_ONLY: "Only me", LINK: "Anyone with the link"}
 _OFFERS, _CREATED, _LINKS = "_share_offers", "_share_created", "_share_links"
 
 
 @dataclass
 class ShareOffer:
     """What a share link for a finished run would store; held in the session, written only on request."""
+
     page: str
     job_id: str
     model_bytes: Callable[[], bytes]
@@ -92,8 +102,11 @@ def unreachable(exc: StoreUnavailable) -> str:
 def sharing_unavailable(exc: StoreUnavailable) -> None:
     """The sentence wherever sharing is offered while the store is down (the results above still show). It names
     the kind of store only; where it is and what failed go to the server log, for the operator."""
-    st.warning(f"Sharing is unavailable until the run store is back: {unreachable(exc)} "
-               "Your results on this page are not affected; try again in a minute.", icon=":material/cloud_off:")
+    st.warning(
+        f"Sharing is unavailable until the run store is back: {unreachable(exc)} "
+        "Your results on this page are not affected; try again in a minute.",
+        icon=":material/cloud_off:",
+    )
 
 
 def store_health() -> tuple[bool, str]:
@@ -103,8 +116,10 @@ def store_health() -> tuple[bool, str]:
         store = run_store()
         store.check()
     except StoreUnavailable as exc:
-        return False, (f"Sharing is unavailable until the run store is back: {unreachable(exc)} "
-                       "Training works as usual; share links and My runs return with the store.")
+        return False, (
+            f"Sharing is unavailable until the run store is back: {unreachable(exc)} "
+            "Training works as usual; share links and My runs return with the store."
+        )
     except Exception:  # never a traceback on the home page
         log.exception("checking the run store")
         return False, "Sharing is unavailable: the run store could not be checked (see the server log)."
@@ -171,8 +186,11 @@ def remember_in_browser() -> None:
     if not ids or st.session_state.get("_explorer_cookie") == value:
         return
     st.session_state["_explorer_cookie"] = value
-    st.html(f"<script>document.cookie = '{_COOKIE}={value}; path=/; max-age={_COOKIE_DAYS * 86400}; "
-            "SameSite=Lax';</script>", unsafe_allow_javascript=True)
+    st.html(
+        f"<script>document.cookie = '{_COOKIE}={value}; path=/; max-age={_COOKIE_DAYS * 86400}; "
+        "SameSite=Lax';</script>",
+        unsafe_allow_javascript=True,
+    )
 
 
 def saved_runs(page: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
@@ -192,8 +210,11 @@ def session_links(page: str) -> dict[str, str]:
     """The links created in this session for runs of `page` and not deleted since: run id -> the job id of the run
     it stores."""
     created = _created_here()
-    return {run_id: job_id for (p, job_id), run_id in st.session_state.get(_LINKS, {}).items()
-            if p == page and run_id in created}
+    return {
+        run_id: job_id
+        for (p, job_id), run_id in st.session_state.get(_LINKS, {}).items()
+        if p == page and run_id in created
+    }
 
 
 def _may_delete(run: Run) -> bool:
@@ -215,22 +236,33 @@ def open_shared_run(page: str) -> Run | None:
         check_access(info.owner, info.visibility, viewer)
         run = memo("shared_run", f"{run_id}:{viewer}", lambda: store.load(run_id, page=page, viewer=viewer), keep=2)
     except SignInRequired as exc:
-        message = exc.message if auth.sign_in_enabled() else (
-            "This shared run is only for people signed in to this app, and sign-in is not set up on this server "
-            "any more. Ask the sender to share it again.")
+        message = (
+            exc.message
+            if auth.sign_in_enabled()
+            else (
+                "This shared run is only for people signed in to this app, and sign-in is not set up on this server "
+                "any more. Ask the sender to share it again."
+            )
+        )
         st.warning(message, icon=":material/lock:")
         return None
     except (UnknownRun, NotAllowed) as exc:
         st.warning(plain(exc.message), icon=":material/link_off:")
         return None
     except StoreUnavailable as exc:
-        st.warning(f"This link cannot be opened until the run store is back: {unreachable(exc)} Try again in a "
-                   "minute; the page below works as usual.", icon=":material/cloud_off:")
+        st.warning(
+            f"This link cannot be opened until the run store is back: {unreachable(exc)} Try again in a "
+            "minute; the page below works as usual.",
+            icon=":material/cloud_off:",
+        )
         return None
     except Exception:  # noqa: BLE001 (the store's disk or index: logged by log_failure, a sentence on the page)
         log_failure("opening run", run_id)
-        st.warning("The run store cannot be read right now, so this link cannot be opened. Try again in a minute; "
-                   "the page below works as usual.", icon=":material/link_off:")
+        st.warning(
+            "The run store cannot be read right now, so this link cannot be opened. Try again in a minute; "
+            "the page below works as usual.",
+            icon=":material/link_off:",
+        )
         return None
     return run
 
@@ -245,8 +277,10 @@ def shared_banner(run: Run, page: str, lead: list[str]) -> None:
     with st.container(border=True):
         for line in [line for line in lead if line][:3]:
             st.markdown(f"**{plain(line)}**" if line is lead[0] else plain(line))
-        st.markdown(f"A shared run{' created by' + mine if mine else ''}, reopened without training: dataset "
-                   f"{plain(run.dataset_name)} ({run.n_rows:,} rows), trained {when}; kept until {_day(run.expires)}.")
+        st.markdown(
+            f"A shared run{' created by' + mine if mine else ''}, reopened without training: dataset "
+            f"{plain(run.dataset_name)} ({run.n_rows:,} rows), trained {when}; kept until {_day(run.expires)}."
+        )
         with st.expander("How this run was made (columns and settings)"):
             for line in settings_in_words(run.columns, run.settings):
                 st.markdown(f"- {plain(line)}")
@@ -255,10 +289,19 @@ def shared_banner(run: Run, page: str, lead: list[str]) -> None:
             st.rerun()
 
 
-def shareable_run(page: str, job_id: str, model_bytes: Callable[[], bytes], table: Table,
-                  columns: dict[str, Any], settings: dict[str, Any], metrics: dict[str, Any]) -> str | None:
+def shareable_run(
+    page: str,
+    job_id: str,
+    model_bytes: Callable[[], bytes],
+    table: Table,
+    columns: dict[str, Any],
+    settings: dict[str, Any],
+    metrics: dict[str, Any],
+) -> str | None:
     """Offer a finished run for sharing (nothing is written); the id of its link if the analyst created one."""
-    st.session_state.setdefault(_OFFERS, {})[page] = ShareOffer(page, job_id, model_bytes, table, columns, settings, metrics)
+    st.session_state.setdefault(_OFFERS, {})[page] = ShareOffer(
+        page, job_id, model_bytes, table, columns, settings, metrics
+    )
     run_id = st.session_state.setdefault(_LINKS, {}).get((page, job_id))
     return run_id if run_id in _created_here() else None
 
@@ -284,8 +327,11 @@ def share_link(url_path: str, run_id: str) -> str:
     parts = urlsplit(url)
     origin = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
     own = {f"{prefix}{suffix}" for prefix in _VIEW_PREFIXES.get(url_path, ()) for suffix in LINKED_VIEWS}
-    views = {k: str(v) for k, v in {**st.query_params.to_dict(), **st.session_state.get("_linked_views", {})}.items()
-             if k in own}
+    views = {
+        k: str(v)
+        for k, v in {**st.query_params.to_dict(), **st.session_state.get("_linked_views", {})}.items()
+        if k in own
+    }
     return f"{origin}/{quote(url_path)}?" + urlencode({"run": run_id, **dict(sorted(views.items()))}, quote_via=quote)
 
 
@@ -298,22 +344,37 @@ def _create_link(offer: ShareOffer) -> None:
         return
     until = _day(time.time() + store.ttl_days * 86_400)
     st.markdown("**Share these results** — create a link that reopens them for someone else, without training.")
-    st.markdown(f"Creating a link stores on this server: your dataset **{plain(offer.table.name)}** "
-                f"({len(offer.table.df):,} rows), the trained model and its results (metrics and settings). They are "
-                f"kept until **{until}** ({store.ttl_days:g} days), then removed automatically; you can delete them "
-                "sooner here or on **My runs**. Nothing is stored until you press the button.")
+    st.markdown(
+        f"Creating a link stores on this server: your dataset **{plain(offer.table.name)}** "
+        f"({len(offer.table.df):,} rows), the trained model and its results (metrics and settings). They are "
+        f"kept until **{until}** ({store.ttl_days:g} days), then removed automatically; you can delete them "
+        "sooner here or on **My runs**. Nothing is stored until you press the button."
+    )
     me = auth.viewer()
     visibility = LINK
     if me is not None:
-        visibility = st.radio("Who can open the link", [SIGNED_IN, OWNER_ONLY], format_func=VISIBILITY_LABELS.get,
-                              key=f"{offer.page}_link_visibility", horizontal=True)
+        visibility = st.radio(
+            "Who can open the link",
+            [SIGNED_IN, OWNER_ONLY],
+            format_func=VISIBILITY_LABELS.get,
+            key=f"{offer.page}_link_visibility",
+            horizontal=True,
+        )
     else:
         st.caption("Sign-in is off on this server: anyone who has the link can open it.")
     if st.button("Create share link", type="primary", icon=":material/add_link:", key=f"{offer.page}_create_link"):
         with guard("creating the share link", stop=False):
             try:
-                run_id = store.save(offer.page, offer.model_bytes(), offer.table, offer.columns, offer.settings,
-                                    offer.metrics, owner=me.id if me else None, visibility=visibility)
+                run_id = store.save(
+                    offer.page,
+                    offer.model_bytes(),
+                    offer.table,
+                    offer.columns,
+                    offer.settings,
+                    offer.metrics,
+                    owner=me.id if me else None,
+                    visibility=visibility,
+                )
             except StoreUnavailable as exc:  # the sharing sentence, not guard's generic error box
                 sharing_unavailable(exc)
                 return
@@ -346,21 +407,33 @@ def _link_box(url_path: str, run_id: str) -> None:
     st.markdown("**Link to this run** — opens these results without training again:")
     st.code(share_link(url_path, run_id), language=None)
     who = VISIBILITY_LABELS.get(run.visibility, "Only its creator")
-    st.caption(f"Who can open it: {who}. Kept until {_day(run.expires)}, then removed automatically. "
-               "The link carries a random 128-bit id.")
+    st.caption(
+        f"Who can open it: {who}. Kept until {_day(run.expires)}, then removed automatically. "
+        "The link carries a random 128-bit id."
+    )
     if _may_delete(run):
         c1, c2 = st.columns([1, 3])
-        if c1.button("Delete this link", icon=":material/delete:", key=f"{url_path}_delete_link",
-                     help="Removes the stored run, its model and (when no other run uses it) its dataset; the link "
-                          "then says it was deleted. Your results stay on this page until you leave."):
+        if c1.button(
+            "Delete this link",
+            icon=":material/delete:",
+            key=f"{url_path}_delete_link",
+            help="Removes the stored run, its model and (when no other run uses it) its dataset; the link "
+            "then says it was deleted. Your results stay on this page until you leave.",
+        ):
             with guard("deleting the link", stop=False):
                 delete_run(run_id)
                 st.rerun()
         c2.page_link("app_pages/my_runs.py", label="All my runs", icon=":material/folder_shared:")
 
 
-def share_panel(url_path: str, run_id: str | None, model_file: bytes, file_name: str, report: Callable[[], str] | None = None,
-                report_key: str = "") -> None:
+def share_panel(
+    url_path: str,
+    run_id: str | None,
+    model_file: bytes,
+    file_name: str,
+    report: Callable[[], str] | None = None,
+    report_key: str = "",
+) -> None:
     """The Share tab: create / show / delete the link, the model file, the HTML report (`report_key`: what else the
     report depends on, such as the threshold on screen, so a changed decision makes a new report)."""
     remember_in_browser()
@@ -373,13 +446,28 @@ def share_panel(url_path: str, run_id: str | None, model_file: bytes, file_name:
         else:
             st.info("This run cannot be shared as a link; you can still download the model and the report.")
     c1, c2 = st.columns(2)
-    c1.download_button("Download the trained model (one file)", model_file, file_name=file_name, key=f"{url_path}_model_dl",
-                       help="A safetensors file: the network's weights and plain-text settings, no code — safe to share. "
-                            "Upload it on this page (Score new data) to score new rows without training.")
+    c1.download_button(
+        "Download the trained model (one file)",
+        model_file,
+        file_name=file_name,
+        key=f"{url_path}_model_dl",
+        help="A safetensors file: the network's weights and plain-text settings, no code — safe to share. "
+        "Upload it on this page (Score new data) to score new rows without training.",
+    )
     if report is not None:
-        c2.download_button("Download a report (HTML)", memo(f"{url_path}_report", f"{run_id}_{hashlib.sha1(model_file).hexdigest()}_{report_key}_{currency()}", report, keep=2),
-                           file_name=file_name.rsplit(".", 1)[0] + "_report.html", mime="text/html", key=f"{url_path}_report_dl",
-                           help="One self-contained HTML file with the settings, data summary, metrics and interactive charts.")
+        c2.download_button(
+            "Download a report (HTML)",
+            memo(
+                f"{url_path}_report",
+                f"{run_id}_{hashlib.sha1(model_file).hexdigest()}_{report_key}_{currency()}",
+                report,
+                keep=2,
+            ),
+            file_name=file_name.rsplit(".", 1)[0] + "_report.html",
+            mime="text/html",
+            key=f"{url_path}_report_dl",
+            help="One self-contained HTML file with the settings, data summary, metrics and interactive charts.",
+        )
 
 
 def headline_words(page: str, metrics: dict[str, Any]) -> str:
@@ -395,37 +483,58 @@ def my_runs() -> None:
     try:
         run_store()
     except StoreUnavailable as exc:
-        st.warning(f"My runs is unavailable until the run store is back: {unreachable(exc)} "
-                   "Training on every page works as usual.", icon=":material/cloud_off:")
+        st.warning(
+            f"My runs is unavailable until the run store is back: {unreachable(exc)} "
+            "Training on every page works as usual.",
+            icon=":material/cloud_off:",
+        )
         return
     with guard("reading your runs"):
         rows = saved_runs()
         if me is not None:
-            st.caption("The share links you created while signed in, from any browser. Each is removed on its "
-                       "expiry date; delete one sooner here.")
+            st.caption(
+                "The share links you created while signed in, from any browser. Each is removed on its "
+                "expiry date; delete one sooner here."
+            )
         else:
             remember_in_browser()
-            st.caption("You are not signed in, so this lists the links created in this browser (kept in a cookie, "
-                       "also after a reload). They keep working until they expire. "
-                       + ("Sign in to keep your links with you on every browser and device." if auth.sign_in_enabled()
-                          else "Sign-in is off on this server; with it on, your links would follow you to every "
-                               "browser and device."))
+            st.caption(
+                "You are not signed in, so this lists the links created in this browser (kept in a cookie, "
+                "also after a reload). They keep working until they expire. "
+                + (
+                    "Sign in to keep your links with you on every browser and device."
+                    if auth.sign_in_enabled()
+                    else "Sign-in is off on this server; with it on, your links would follow you to every "
+                    "browser and device."
+                )
+            )
     if not rows:
-        st.info("You have not created any share links yet. Train a model on any page, then press "
-                "**Create share link** on its Share tab.", icon=":material/info:")
+        st.info(
+            "You have not created any share links yet. Train a model on any page, then press "
+            "**Create share link** on its Share tab.",
+            icon=":material/info:",
+        )
         return
     for row in rows:
         title = about(row["page"]).title if about(row["page"]) else row["page"]
         with st.container(border=True):
             c1, c2 = st.columns([4, 1])
             headline = headline_words(row["page"], row["metrics"])
-            c1.markdown(f"**{title}** · {plain(row['dataset_name'])} ({row['n_rows']:,} rows) · created "
-                        f"{dt.datetime.fromtimestamp(row['created']).strftime('%d %b %Y, %H:%M')}"
-                        + (f" · {headline}" if headline else ""))
-            c1.caption(f"{VISIBILITY_LABELS.get(row['visibility'], 'Only its creator')} · kept until {_day(row['expires'])}")
+            c1.markdown(
+                f"**{title}** · {plain(row['dataset_name'])} ({row['n_rows']:,} rows) · created "
+                f"{dt.datetime.fromtimestamp(row['created']).strftime('%d %b %Y, %H:%M')}"
+                + (f" · {headline}" if headline else "")
+            )
+            c1.caption(
+                f"{VISIBILITY_LABELS.get(row['visibility'], 'Only its creator')} · kept until {_day(row['expires'])}"
+            )
             c1.code(share_link(row["page"], row["id"]), language=None)
-            c2.page_link(f"app_pages/{row['page']}.py", label="Open", icon=":material/open_in_new:",
-                         query_params={"run": row["id"]})
+            c2.page_link(
+                f"app_pages/{row['page']}.py",
+                label="Open",
+                icon=":material/open_in_new:",
+                query_params={"run": row["id"]},
+            )
             if c2.button("Delete", icon=":material/delete:", key=f"my_runs_delete_{row['id']}"):
                 with guard("deleting the link", stop=False):
                     delete_run(row["id"])

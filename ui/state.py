@@ -1,4 +1,5 @@
 """Per-session memo: compute once per key, keep the latest few, never share across users."""
+
 from __future__ import annotations
 
 from collections import OrderedDict

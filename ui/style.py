@@ -1,4 +1,5 @@
 """One palette and one number format for every page (Okabe–Ito, colour-blind safe)."""
+
 from __future__ import annotations
 
 import math

@@ -5,6 +5,7 @@ Streamlit renders Markdown in st.markdown, st.caption, st.info / warning / error
 images included: a column named `![x](https://tracker.example/p.png)` would make every viewer of a share link
 load that address. `plain` is the one way such a string enters those calls.
 """
+
 from __future__ import annotations
 
 import re

@@ -5,6 +5,7 @@ script, or any click elsewhere on the page, finds the job again and never retrai
 job runs its id is in the URL (`?job=`): a reload of the page finds it again in the server's
 registry of jobs (ids are unguessable, so only this session or the same URL can).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -108,7 +109,9 @@ def _reaper() -> _Reaper:
     return _Reaper()
 
 
-def training_panel(page: str, key: str, fn: Callable[..., Any], *args: Any, label: str = "Train", **kwargs: Any) -> Job | None:
+def training_panel(
+    page: str, key: str, fn: Callable[..., Any], *args: Any, label: str = "Train", **kwargs: Any
+) -> Job | None:
     """The Train button and the job's progress; returns the job for `key` (None if not started)."""
     st.subheader("3 · Train")
     workers = _workers_option(page)
@@ -120,8 +123,9 @@ def training_panel(page: str, key: str, fn: Callable[..., Any], *args: Any, labe
     if job is None or job.status in (FAILED, CANCELLED):
         if st.button(label, type="primary", key=f"{page}_train"):
             try:
-                job = default_runner().submit(fn, *args, name=page, run_key=key, workers=workers, owner=session_id(),
-                                              **kwargs)
+                job = default_runner().submit(
+                    fn, *args, name=page, run_key=key, workers=workers, owner=session_id(), **kwargs
+                )
             except SessionBusy as busy:
                 st.warning(busy.message, icon=":material/hourglass_top:")
             except RunnerLost as lost:
@@ -147,7 +151,11 @@ def training_panel(page: str, key: str, fn: Callable[..., Any], *args: Any, labe
         _scroll_here_once(job.id)
         st.success(
             f"Trained in {job.elapsed():.1f} s"
-            + (f" · {last.get('epoch', 0)} epochs, best at epoch {last.get('best_epoch', 0)}" if last and "best_epoch" in last else "")
+            + (
+                f" · {last.get('epoch', 0)} epochs, best at epoch {last.get('best_epoch', 0)}"
+                if last and "best_epoch" in last
+                else ""
+            )
             + ". Change the data, columns or options to train a new model.",
             icon=":material/check_circle:",
         )
@@ -221,9 +229,12 @@ def _reattach(page: str, key: str) -> Job | None:
         return None
     if job.run_key != key:
         if job.active:
-            st.info("A training run from this link is still going, but with other data or options than the page "
-                    "shows now (an uploaded file is not kept when the page reloads). Pick the same data and options "
-                    "to follow it.", icon=":material/link:")
+            st.info(
+                "A training run from this link is still going, but with other data or options than the page "
+                "shows now (an uploaded file is not kept when the page reloads). Pick the same data and options "
+                "to follow it.",
+                icon=":material/link:",
+            )
         return None
     _jobs()[key] = job
     default_runner().adopt(job, session_id())  # it now ends with this tab, not the one that was reloaded
@@ -236,13 +247,17 @@ def _other_jobs(page: str, shown: Job | None) -> None:
     if not others:
         return
     with st.container(border=True):
-        st.caption(f"Also training in this tab ({len(others)}): press Train with those settings again to follow "
-                   "one, or cancel it here.")
+        st.caption(
+            f"Also training in this tab ({len(others)}): press Train with those settings again to follow "
+            "one, or cancel it here."
+        )
         for other in others:
             c1, c2 = st.columns([4, 1])
             where = "this page" if other.name == page else f"the {other.name} page"
             state = "training" if other.status != QUEUED else "waiting"
-            c1.markdown(f"A job on {where}, {state} · started {time.strftime('%H:%M:%S', time.localtime(other.submitted))}")
+            c1.markdown(
+                f"A job on {where}, {state} · started {time.strftime('%H:%M:%S', time.localtime(other.submitted))}"
+            )
             if c2.button("Cancel", key=f"cancel_other_{other.id}"):
                 other.cancel()
                 st.rerun()
@@ -262,11 +277,19 @@ def _workers_option(page: str) -> int:
         if most < 2:
             return 1
         with st.expander("Cluster options"):
-            return int(st.number_input(
-                "Train on N workers", 1, most, 1, key=f"{page}_workers", bind="query-params",
-                help="Splits each batch of rows across N CPU workers of the cluster (data-parallel training). Worth it "
-                     "only for big tables: starting the workers takes tens of seconds, so on small tables one "
-                     "worker is faster. Results match one worker closely, not to the last digit."))
+            return int(
+                st.number_input(
+                    "Train on N workers",
+                    1,
+                    most,
+                    1,
+                    key=f"{page}_workers",
+                    bind="query-params",
+                    help="Splits each batch of rows across N CPU workers of the cluster (data-parallel training). Worth it "
+                    "only for big tables: starting the workers takes tens of seconds, so on small tables one "
+                    "worker is faster. Results match one worker closely, not to the last digit.",
+                )
+            )
     return 1
 
 
@@ -284,8 +307,10 @@ def _watch(job: Job) -> None:
         last = events[-1] if events else {}
         if "epoch" in last:
             done = last["epoch"] / last.get("max_epochs", last["epoch"])
-            text = last.get("message") or (f"Epoch {last['epoch']} of at most {last.get('max_epochs', '?')} "
-                                           f"(stops early once it stops improving) · {last.get('seconds', 0):.1f} s")
+            text = last.get("message") or (
+                f"Epoch {last['epoch']} of at most {last.get('max_epochs', '?')} "
+                f"(stops early once it stops improving) · {last.get('seconds', 0):.1f} s"
+            )
         elif job.status == QUEUED:
             ahead = default_runner().queued_before(job)
             if default_runner().held(job):
@@ -293,8 +318,10 @@ def _watch(job: Job) -> None:
             elif ahead == 0:  # next in line (on a cluster, a fresh worker may still be starting)
                 text = "Waiting for a free training slot; yours is next. It starts on its own."
             else:
-                text = (f"Waiting for a free training slot: other sessions are training ({ahead} job"
-                        f"{'s' if ahead != 1 else ''} ahead of yours). It starts on its own.")
+                text = (
+                    f"Waiting for a free training slot: other sessions are training ({ahead} job"
+                    f"{'s' if ahead != 1 else ''} ahead of yours). It starts on its own."
+                )
             done = 0.0
         else:
             done, text = last.get("fraction", 0.0), last.get("message", "Preparing the data and starting…")
@@ -308,8 +335,17 @@ def _watch(job: Job) -> None:
         job.cancel()
 
 
-def trained_run(page: str, table: Any, fit: Callable[..., Any], columns: Any, config: Any, *, label: str = "Train",
-                key_parts: tuple = (), **fit_kwargs: Any) -> tuple[Any, str, str | None]:
+def trained_run(
+    page: str,
+    table: Any,
+    fit: Callable[..., Any],
+    columns: Any,
+    config: Any,
+    *,
+    label: str = "Train",
+    key_parts: tuple = (),
+    **fit_kwargs: Any,
+) -> tuple[Any, str, str | None]:
     """Step 3 for a scenario on the contract (engine.scenario): the Train panel for (data, columns, config); once
     trained, the run offered for sharing (stored only if the analyst creates a link). Stops the script until a
     model is ready; returns (model, job id, run id). `key_parts` (e.g. a test file's fingerprint) and `fit_kwargs`
@@ -334,8 +370,12 @@ def trained_run(page: str, table: Any, fit: Callable[..., Any], columns: Any, co
     return model, job.id, run_id
 
 
-def shared_run(page: str, load: Callable[[bytes], Any], results: Callable[..., None],
-               lead: Callable[[Any], list[str]] | None = None) -> None:
+def shared_run(
+    page: str,
+    load: Callable[[bytes], Any],
+    results: Callable[..., None],
+    lead: Callable[[Any], list[str]] | None = None,
+) -> None:
     """When the URL names a shared run of this page: its results, reopened without training, then stop the script.
 
     The model and its dataset are read once per session (a dataset can take seconds to read, and every click
@@ -364,9 +404,19 @@ def headline_verdict(page: str, model: Any, money: dict[str, float] | None = Non
     label, _ = model.headline()
     key = model.HEADLINE or next(iter(model.metrics), "")
     name = getattr(model, "model_name", None) or getattr(scenario(page), "MODEL", "The model")
-    return [verdict(name, model.metrics, model.baseline_metrics, key, label,
-                    lower_is_better=key in ("mase", "smape", "mae", "rmse", "brier"), intervals=model.intervals,
-                    money=money, unit=unit)]
+    return [
+        verdict(
+            name,
+            model.metrics,
+            model.baseline_metrics,
+            key,
+            label,
+            lower_is_better=key in ("mase", "smape", "mae", "rmse", "brier"),
+            intervals=model.intervals,
+            money=money,
+            unit=unit,
+        )
+    ]
 
 
 _VERDICT = "_lead_verdict"  # this run's verdict slot on the page that trained: (page, model, slot)

@@ -67,15 +67,30 @@ The package, by part: `base` (what every back end shares: the connect timeout, `
 and `postgres`, `blobs` (the `Blobs` on a folder or any fsspec protocol) with `s3`, and `opening` (both from the
 settings, `orphan_runs`). Every name is importable from `engine.backends`, as before the split.
 """
+
 from __future__ import annotations
 
-from engine.backends.base import _is_database_url as _is_database_url
 from engine.backends.base import CONNECT_TIMEOUT, StoreUnavailable, default_folder
+from engine.backends.base import _is_database_url as _is_database_url
 from engine.backends.blobs import BlobInfo, Blobs
 from engine.backends.index import Index
 from engine.backends.opening import open_backends, orphan_runs
 from engine.backends.schema import MIGRATIONS, SCHEMA_VERSION, delete_row, deleted_runs, metadata, runs, schema_version
 
-__all__ = ["CONNECT_TIMEOUT", "MIGRATIONS", "SCHEMA_VERSION", "BlobInfo", "Blobs", "Index", "StoreUnavailable",
-           "default_folder", "delete_row", "deleted_runs", "metadata", "open_backends", "orphan_runs", "runs",
-           "schema_version"]
+__all__ = [
+    "CONNECT_TIMEOUT",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "BlobInfo",
+    "Blobs",
+    "Index",
+    "StoreUnavailable",
+    "default_folder",
+    "delete_row",
+    "deleted_runs",
+    "metadata",
+    "open_backends",
+    "orphan_runs",
+    "runs",
+    "schema_version",
+]

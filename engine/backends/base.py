@@ -1,5 +1,6 @@
 """The run store's back ends, what they share: the connect timeout, the `StoreUnavailable` sentence every back end
 raises when its database or storage cannot be used, and reading the settings (`default_folder`)."""
+
 from __future__ import annotations
 
 import os

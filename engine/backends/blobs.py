@@ -1,5 +1,6 @@
 """The blob store: files of runs by key in a folder (the default, engine/backends/s3.py for S3, or any other fsspec
 protocol whose package is installed), each `put` atomic."""
+
 from __future__ import annotations
 
 import contextlib
@@ -15,13 +16,13 @@ from typing import Any
 from engine.backends.base import _SHARING_OFF, CONNECT_TIMEOUT, StoreUnavailable
 from engine.backends.s3 import s3_filesystem
 
-_KEY = re.compile(r"^(?:[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}/)*[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$")  # run ids may start with -
+_KEY = re.compile(
+    r"^(?:[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}/)*[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$"
+)  # run ids may start with -
 _TMP = ".tmp-"
 
 
 @dataclass(frozen=True)
-
-
 class BlobInfo:
     key: str
     size: int
@@ -63,12 +64,18 @@ class Blobs:
         except FileNotFoundError:
             raise
         except PermissionError as exc:
-            raise StoreUnavailable(f"The run store ({self._where}) refused to {what}: permission denied. {_SHARING_OFF}") from exc
+            raise StoreUnavailable(
+                f"The run store ({self._where}) refused to {what}: permission denied. {_SHARING_OFF}"
+            ) from exc
         except OSError as exc:
-            raise StoreUnavailable(f"The run store ({self._where}) could not {what}: {_blob_reason(exc)}. {_SHARING_OFF}") from exc
+            raise StoreUnavailable(
+                f"The run store ({self._where}) could not {what}: {_blob_reason(exc)}. {_SHARING_OFF}"
+            ) from exc
         except Exception as exc:  # botocore/aiohttp errors that s3fs does not translate
             if type(exc).__module__.split(".")[0] in ("botocore", "aiobotocore", "aiohttp", "s3fs"):
-                raise StoreUnavailable(f"The run store ({self._where}) could not {what}: {_blob_reason(exc)}. {_SHARING_OFF}") from exc
+                raise StoreUnavailable(
+                    f"The run store ({self._where}) could not {what}: {_blob_reason(exc)}. {_SHARING_OFF}"
+                ) from exc
             raise
 
     def check(self) -> None:
@@ -77,8 +84,10 @@ class Blobs:
             if self.kind == "s3":
                 bucket = self.root.split("/", 1)[0]
                 if not self.fs.exists(bucket):
-                    raise StoreUnavailable(f"The bucket {bucket} does not exist at the configured S3 endpoint. "
-                                           f"Create it or correct EXPLORER_ARTIFACTS. {_SHARING_OFF}")
+                    raise StoreUnavailable(
+                        f"The bucket {bucket} does not exist at the configured S3 endpoint. "
+                        f"Create it or correct EXPLORER_ARTIFACTS. {_SHARING_OFF}"
+                    )
             if self.fs.exists(self.root):
                 self.fs.ls(self.root, detail=False)
 
@@ -133,7 +142,7 @@ class Blobs:
         for path, info in found.items():
             if info.get("type") == "directory" or _TMP in path.rsplit("/", 1)[-1]:
                 continue
-            key = path[len(self.root.rstrip("/")) + 1:] if path.startswith(self.root) else path
+            key = path[len(self.root.rstrip("/")) + 1 :] if path.startswith(self.root) else path
             if not key.startswith(prefix):  # find() on S3 matches a key prefix, not a folder
                 continue
             out.append(BlobInfo(key, int(info.get("size") or 0), _modified(info)))
@@ -161,15 +170,14 @@ class Blobs:
 
 
 @contextlib.contextmanager
-
-
 def _missing_is_unavailable(where: str) -> Iterator[None]:
     """A write that finds no bucket (or folder) is an outage of the store, not a missing blob."""
     try:
         yield
     except FileNotFoundError as exc:
-        raise StoreUnavailable(f"The run store ({where}) is missing its bucket or folder: {_blob_reason(exc)}. "
-                               f"{_SHARING_OFF}") from exc
+        raise StoreUnavailable(
+            f"The run store ({where}) is missing its bucket or folder: {_blob_reason(exc)}. {_SHARING_OFF}"
+        ) from exc
 
 
 def _folder_filesystem(setting: str) -> tuple[Any, str, str]:
@@ -181,7 +189,9 @@ def _folder_filesystem(setting: str) -> tuple[Any, str, str]:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise StoreUnavailable(f"The artifacts folder {folder} cannot be created ({exc.strerror}). {_SHARING_OFF}") from exc
+        raise StoreUnavailable(
+            f"The artifacts folder {folder} cannot be created ({exc.strerror}). {_SHARING_OFF}"
+        ) from exc
     return fs, folder.as_posix(), f"the folder {folder}"
 
 
@@ -192,8 +202,10 @@ def _other_filesystem(protocol: str, setting: str) -> tuple[Any, str, str]:
     try:
         fs = fsspec.filesystem(protocol, skip_instance_cache=True)
     except (ImportError, ValueError) as exc:
-        raise StoreUnavailable(f"EXPLORER_ARTIFACTS uses {protocol}://, which this server cannot open ({exc}). "
-                               "Use a folder or an s3:// URL.") from exc
+        raise StoreUnavailable(
+            f"EXPLORER_ARTIFACTS uses {protocol}://, which this server cannot open ({exc}). "
+            "Use a folder or an s3:// URL."
+        ) from exc
     return fs, setting.split("://", 1)[1].strip("/"), setting
 
 

@@ -1,5 +1,6 @@
 """The index of runs: one code path on SQLite (engine/backends/sqlite.py) or PostgreSQL (engine/backends/postgres.py),
 migrated to SCHEMA_VERSION on open, with the operations the store needs."""
+
 from __future__ import annotations
 
 import contextlib
@@ -14,8 +15,15 @@ from sqlalchemy.engine import Connection, Engine
 
 from engine.backends.base import _SHARING_OFF, CONNECT_TIMEOUT, StoreUnavailable, _is_database_url
 from engine.backends.postgres import postgres_engine
-from engine.backends.schema import (MIGRATIONS, SCHEMA_VERSION, _stored_version, delete_row, deleted_runs, runs,
-                                    schema_version)
+from engine.backends.schema import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    _stored_version,
+    delete_row,
+    deleted_runs,
+    runs,
+    schema_version,
+)
 from engine.backends.sqlite import sqlite_engine
 
 
@@ -44,10 +52,14 @@ class Index:
         try:
             yield
         except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
-            raise StoreUnavailable(f"The run store ({self._where}) cannot be reached: {_reason(exc)}. {_SHARING_OFF}") from exc
+            raise StoreUnavailable(
+                f"The run store ({self._where}) cannot be reached: {_reason(exc)}. {_SHARING_OFF}"
+            ) from exc
         except sa.exc.DBAPIError as exc:
             if exc.connection_invalidated:
-                raise StoreUnavailable(f"The connection to the run store ({self._where}) was lost. {_SHARING_OFF}") from exc
+                raise StoreUnavailable(
+                    f"The connection to the run store ({self._where}) was lost. {_SHARING_OFF}"
+                ) from exc
             raise
 
     @contextlib.contextmanager
@@ -72,7 +84,8 @@ class Index:
             if version > SCHEMA_VERSION:
                 raise StoreUnavailable(
                     f"The run store ({self._where}) was written by a newer version of this app (schema {version}; "
-                    f"this server knows up to {SCHEMA_VERSION}). Upgrade this server. {_SHARING_OFF}")
+                    f"this server knows up to {SCHEMA_VERSION}). Upgrade this server. {_SHARING_OFF}"
+                )
             for step in MIGRATIONS[version:]:
                 step(conn)
             if version < SCHEMA_VERSION:
@@ -120,14 +133,20 @@ class Index:
     def oldest_first(self) -> list[tuple[str, int]]:
         """(id, size_bytes) of every run, oldest first: what retention walks."""
         with self.read() as conn:
-            return [(r[0], r[1]) for r in conn.execute(
-                sa.select(runs.c.id, runs.c.size_bytes).order_by(runs.c.created, runs.c.id))]
+            return [
+                (r[0], r[1])
+                for r in conn.execute(sa.select(runs.c.id, runs.c.size_bytes).order_by(runs.c.created, runs.c.id))
+            ]
 
     def holdings(self) -> list[tuple[str, int, str | None]]:
         """(id, size_bytes, owner) of every run, oldest first: what per-owner retention walks."""
         with self.read() as conn:
-            return [(r[0], r[1], r[2]) for r in conn.execute(
-                sa.select(runs.c.id, runs.c.size_bytes, runs.c.owner).order_by(runs.c.created, runs.c.id))]
+            return [
+                (r[0], r[1], r[2])
+                for r in conn.execute(
+                    sa.select(runs.c.id, runs.c.size_bytes, runs.c.owner).order_by(runs.c.created, runs.c.id)
+                )
+            ]
 
     def forget_deleted(self) -> None:
         """After a delete, leave no readable copy of the removed rows in the SQLite files: `secure_delete` (set on
@@ -144,7 +163,9 @@ class Index:
     def expired(self, now: float) -> list[str]:
         """Ids of runs whose expiry time has passed (NULL expires: never)."""
         with self.read() as conn:
-            return list(conn.execute(sa.select(runs.c.id).where(runs.c.expires <= now).order_by(runs.c.expires)).scalars())
+            return list(
+                conn.execute(sa.select(runs.c.id).where(runs.c.expires <= now).order_by(runs.c.expires)).scalars()
+            )
 
     def delete_run(self, run_id: str, when: float | None = None, reason: str = "deleted") -> bool:
         """Remove the row and leave a tombstone, in one transaction; True when a row was there.

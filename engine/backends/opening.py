@@ -1,5 +1,6 @@
 """Both back ends together: opening the index and the blobs from the settings, and the runs whose blobs have no
 index row (what only the two together can tell)."""
+
 from __future__ import annotations
 
 import os
@@ -11,9 +12,7 @@ from engine.backends.blobs import Blobs
 from engine.backends.index import Index
 
 
-def open_backends(
-    run_store: str | Path | None = None, artifacts: str | None = None
-) -> tuple[Index, Blobs]:
+def open_backends(run_store: str | Path | None = None, artifacts: str | None = None) -> tuple[Index, Blobs]:
     """Index and blobs from the arguments, else from EXPLORER_RUN_STORE / EXPLORER_ARTIFACTS."""
     setting = str(run_store) if run_store is not None else os.environ.get("EXPLORER_RUN_STORE") or str(default_folder())
     blob_setting = artifacts if artifacts is not None else os.environ.get("EXPLORER_ARTIFACTS")

@@ -1,5 +1,6 @@
 """The index's schema (tables `runs`, `deleted_runs`, `schema_version`) and its migrations, step by step; the
 version a store holds; removing a run's row with its tombstone. Versions: see the package docstring."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -30,7 +31,8 @@ def _v1_columns() -> list[sa.Column]:
 
 
 runs = sa.Table(
-    "runs", metadata,
+    "runs",
+    metadata,
     *_v1_columns(),
     # version 2
     sa.Column("owner", sa.Text, nullable=True),
@@ -40,17 +42,15 @@ runs = sa.Table(
 
 # Tombstones: why a run left the store ("deleted", "expired", "retention"), so its link can say so.
 deleted_runs = sa.Table(
-    "deleted_runs", metadata,
+    "deleted_runs",
+    metadata,
     sa.Column("id", sa.Text, primary_key=True),
     sa.Column("page", sa.Text, nullable=False),
     sa.Column("removed", sa.Double, nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
 )
 
-schema_version = sa.Table(
-    "schema_version", metadata,
-    sa.Column("version", sa.Integer, nullable=False),
-)
+schema_version = sa.Table("schema_version", metadata, sa.Column("version", sa.Integer, nullable=False))
 
 
 def _v1_runs(conn: Connection) -> None:
@@ -72,8 +72,10 @@ def _v2_owner_visibility_expiry(conn: Connection) -> None:
     for name, kind in _V2_COLUMNS.items():
         if name not in have:
             conn.exec_driver_sql(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
-    for ddl in ("CREATE INDEX IF NOT EXISTS runs_expires ON runs (expires)",
-                "CREATE INDEX IF NOT EXISTS runs_owner ON runs (owner)"):
+    for ddl in (
+        "CREATE INDEX IF NOT EXISTS runs_expires ON runs (expires)",
+        "CREATE INDEX IF NOT EXISTS runs_owner ON runs (owner)",
+    ):
         conn.exec_driver_sql(ddl)
     deleted_runs.create(conn, checkfirst=True)
 

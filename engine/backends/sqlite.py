@@ -1,5 +1,6 @@
 """The index on SQLite (the default: one replica, nothing to set up): the file `index.sqlite` in the run-store
 folder, with transactions SQLAlchemy begins (write transactions take the write lock up front)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,7 +19,9 @@ def sqlite_engine(setting: str) -> tuple[Engine, str]:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise StoreUnavailable(f"The run store folder {folder} cannot be created ({exc.strerror}). {_SHARING_OFF}") from exc
+        raise StoreUnavailable(
+            f"The run store folder {folder} cannot be created ({exc.strerror}). {_SHARING_OFF}"
+        ) from exc
     engine = sa.create_engine(f"sqlite:///{folder / 'index.sqlite'}", connect_args={"timeout": 30})
     _sqlite_transactions(engine)
     return engine, where
@@ -34,7 +37,9 @@ def _sqlite_transactions(engine: Engine) -> None:
     def _connect(dbapi_connection, _record) -> None:
         dbapi_connection.isolation_level = None  # autocommit at the driver; we emit BEGIN below
         dbapi_connection.execute("PRAGMA journal_mode=WAL")
-        dbapi_connection.execute("PRAGMA secure_delete=ON")  # a deleted run's text is overwritten, not left in free space
+        dbapi_connection.execute(
+            "PRAGMA secure_delete=ON"
+        )  # a deleted run's text is overwritten, not left in free space
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:

@@ -20,18 +20,43 @@ text network, training it, out-of-fold scores), `model` (the fitted `CustomerSer
 the decision, what the page reads) and `fit` (training everything on one split). Every public name is importable
 from `engine.customer_service`, as before the split.
 """
+
 from __future__ import annotations
 
 from engine.customer_service.fit import fit
 from engine.customer_service.model import CustomerServiceModel, load
 from engine.customer_service.networks import out_of_fold
 from engine.customer_service.prepare import Prepared, clean_texts, column_reasons, default_columns, prepare
-from engine.customer_service.scores import (METRIC_HELP, METRICS, automatic, baseline_scores, make_baselines, scores_of,
-                                            softmax)
-from engine.customer_service.spec import (ABOUT, BASELINES, CATEGORY_WORDS, GROUP_WORDS, KIND, LOGISTIC, MAX_CHARS,
-                                          MAX_INTENTS, MAX_ROWS, MIN_PER_INTENT, MIN_ROWS, MODEL, NEW_TOPIC_MISSES,
-                                          SMALL_INTENT, SVM, TEXT_WORDS, Columns, Config, Costs)
-
+from engine.customer_service.scores import (
+    METRIC_HELP,
+    METRICS,
+    automatic,
+    baseline_scores,
+    make_baselines,
+    scores_of,
+    softmax,
+)
+from engine.customer_service.spec import (
+    ABOUT,
+    BASELINES,
+    CATEGORY_WORDS,
+    GROUP_WORDS,
+    KIND,
+    LOGISTIC,
+    MAX_CHARS,
+    MAX_INTENTS,
+    MAX_ROWS,
+    MIN_PER_INTENT,
+    MIN_ROWS,
+    MODEL,
+    NEW_TOPIC_MISSES,
+    SMALL_INTENT,
+    SVM,
+    TEXT_WORDS,
+    Columns,
+    Config,
+    Costs,
+)
 
 # The contract's names (engine/scenario.py).
 Model = CustomerServiceModel
@@ -39,9 +64,42 @@ SAMPLE = "banking77_messages_3k.csv"
 QUICK = Config(max_epochs=5, threshold_folds=0, members=1, bootstrap=20)
 
 __all__ = [
-    "ABOUT", "BASELINES", "CATEGORY_WORDS", "GROUP_WORDS", "KIND", "LOGISTIC", "MAX_CHARS", "MAX_INTENTS", "MAX_ROWS",
-    "METRICS", "METRIC_HELP", "MIN_PER_INTENT", "MIN_ROWS", "MODEL", "NEW_TOPIC_MISSES", "QUICK", "SAMPLE",
-    "SMALL_INTENT", "SVM", "TEXT_WORDS", "Columns", "Config", "Costs", "CustomerServiceModel", "Model", "Prepared",
-    "automatic", "baseline_scores", "clean_texts", "column_reasons", "default_columns", "fit", "load",
-    "make_baselines", "out_of_fold", "prepare", "scores_of", "softmax",
+    "ABOUT",
+    "BASELINES",
+    "CATEGORY_WORDS",
+    "GROUP_WORDS",
+    "KIND",
+    "LOGISTIC",
+    "MAX_CHARS",
+    "MAX_INTENTS",
+    "MAX_ROWS",
+    "METRICS",
+    "METRIC_HELP",
+    "MIN_PER_INTENT",
+    "MIN_ROWS",
+    "MODEL",
+    "NEW_TOPIC_MISSES",
+    "QUICK",
+    "SAMPLE",
+    "SMALL_INTENT",
+    "SVM",
+    "TEXT_WORDS",
+    "Columns",
+    "Config",
+    "Costs",
+    "CustomerServiceModel",
+    "Model",
+    "Prepared",
+    "automatic",
+    "baseline_scores",
+    "clean_texts",
+    "column_reasons",
+    "default_columns",
+    "fit",
+    "load",
+    "make_baselines",
+    "out_of_fold",
+    "prepare",
+    "scores_of",
+    "softmax",
 ]

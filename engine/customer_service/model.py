@@ -1,6 +1,7 @@
 """Customer service, the fitted model (a `Fitted` of the scenario contract): scoring messages, the words behind each
 routing (exact token contributions), the decision (the cheapest confidence threshold, what it automates and costs)
 and the tables the page reads. `load` reads a model file back (safetensors weights and JSON only)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -45,8 +46,10 @@ class CustomerServiceModel(Fitted):
     # -- scoring ------------------------------------------------------------------------
     def texts_of(self, df: pd.DataFrame) -> list[str]:
         if self.columns.text not in df.columns:
-            raise DataError(f"Your file has no column '{self.columns.text}' (the messages the model reads). "
-                            "Name the message column as in the template.")
+            raise DataError(
+                f"Your file has no column '{self.columns.text}' (the messages the model reads). "
+                "Name the message column as in the template."
+            )
         return clean_texts(df[self.columns.text])[0]
 
     def logits(self, texts: list[str]) -> np.ndarray:
@@ -62,11 +65,16 @@ class CustomerServiceModel(Fitted):
         order = np.argsort(-proba, axis=1, kind="stable")
         conf = proba[np.arange(len(proba)), order[:, 0]]
         names = np.asarray(self.classes)
-        return pd.DataFrame({"intent": names[order[:, 0]], "confidence": conf,
-                             "route": np.where(automatic(conf, self.threshold), "automatic", "to a person"),
-                             "new topic": conf < self.new_topic_level,
-                             "runner-up": names[order[:, 1]] if proba.shape[1] > 1 else names[order[:, 0]]},
-                            index=df.index)
+        return pd.DataFrame(
+            {
+                "intent": names[order[:, 0]],
+                "confidence": conf,
+                "route": np.where(automatic(conf, self.threshold), "automatic", "to a person"),
+                "new topic": conf < self.new_topic_level,
+                "runner-up": names[order[:, 1]] if proba.shape[1] > 1 else names[order[:, 0]],
+            },
+            index=df.index,
+        )
 
     # -- explanations -------------------------------------------------------------------
     def _parts(self) -> tuple[np.ndarray, np.ndarray]:
@@ -76,8 +84,9 @@ class CustomerServiceModel(Fitted):
             self._parts_cache = (self.net.feature_logits().astype(np.float64), self.net.bias().astype(np.float64))
         return self._parts_cache
 
-    def explain_texts(self, texts: list[str], toward: list[int] | None = None,
-                      against: list[int] | None = None) -> TokenExplanation:
+    def explain_texts(
+        self, texts: list[str], toward: list[int] | None = None, against: list[int] | None = None
+    ) -> TokenExplanation:
         """Each message's tokens and how much each moved the logit of `toward` above `against` (default: the chosen
         intent against the runner-up). Exact: the tokens' parts plus the difference of the intents' biases equal the
         difference of the two logits the network computes."""
@@ -99,16 +108,36 @@ class CustomerServiceModel(Fitted):
             contrib = np.zeros(len(toks))
             np.add.at(contrib, first, np.where(first == last, part, part / 2))
             np.add.at(contrib, last, np.where(first == last, 0.0, part / 2))
-            rows.append(pd.DataFrame({"token": [t for t, _, _ in toks], "start": [s for _, s, _ in toks],
-                                      "end": [e for _, _, e in toks], "contribution": contrib}))
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "token": [t for t, _, _ in toks],
+                        "start": [s for _, s, _ in toks],
+                        "end": [e for _, _, e in toks],
+                        "contribution": contrib,
+                    }
+                )
+            )
             word_sums.append(float(part.sum()))
             priors.append(float(b[c] - b[r]))
             up.append(self.classes[c])
             down.append(self.classes[r])
         values = np.c_[word_sums, priors] if texts else np.zeros((0, 2))
-        data = pd.DataFrame({self.columns.text: texts, "(intent base rates)": [f"{u} vs {d}" for u, d in zip(up, down)]})
-        return TokenExplanation(values, 0.0, data, [self.columns.text, "(intent base rates)"],
-                                "how far the intent leads the other one (logit)", "identity", rows, list(texts), up, down)
+        data = pd.DataFrame(
+            {self.columns.text: texts, "(intent base rates)": [f"{u} vs {d}" for u, d in zip(up, down)]}
+        )
+        return TokenExplanation(
+            values,
+            0.0,
+            data,
+            [self.columns.text, "(intent base rates)"],
+            "how far the intent leads the other one (logit)",
+            "identity",
+            rows,
+            list(texts),
+            up,
+            down,
+        )
 
     def explain(self, df: pd.DataFrame, output: str | None = None) -> TokenExplanation:
         """Words for and against: the chosen intent against the runner-up, or (`output`) that intent against the
@@ -134,10 +163,15 @@ class CustomerServiceModel(Fitted):
             return pd.DataFrame(columns=["intent", "word", "messages", "mean push", "total push"])
         allt = pd.concat(frames, ignore_index=True)
         allt = allt[allt["token"].str.contains(r"\w", regex=True)]
-        agg = allt.groupby(["intent", "token"]).agg(messages=("message", "nunique"), mean=("contribution", "mean"),
-                                                    total=("contribution", "sum")).reset_index()
+        agg = (
+            allt.groupby(["intent", "token"])
+            .agg(messages=("message", "nunique"), mean=("contribution", "mean"), total=("contribution", "sum"))
+            .reset_index()
+        )
         agg = agg[agg["total"] > 0].sort_values(["intent", "total"], ascending=[True, False])
-        out = agg.groupby("intent").head(k).rename(columns={"token": "word", "mean": "mean push", "total": "total push"})
+        out = (
+            agg.groupby("intent").head(k).rename(columns={"token": "word", "mean": "mean push", "total": "total push"})
+        )
         return out.reset_index(drop=True)
 
     # -- the decision -------------------------------------------------------------------
@@ -162,22 +196,31 @@ class CustomerServiceModel(Fitted):
         `capacity`: at most this many manual triages per 1,000 messages. Sending a message to a person is the
         'alert' of evaluate.best_threshold, scored by doubt (1 - confidence)."""
         conf, wrong = self._oof()
-        doubt, _ = evaluate.best_threshold(1 - conf, wrong, costs.triage, costs.misroute, caught=costs.triage,
-                                           max_alerts_per_1000=capacity)
+        doubt, _ = evaluate.best_threshold(
+            1 - conf, wrong, costs.triage, costs.misroute, caught=costs.triage, max_alerts_per_1000=capacity
+        )
         return self._confidence_at(doubt, 1 - conf)
 
     def threshold_band(self, costs: Costs, capacity: float | None = None) -> tuple[float, float]:
         """The range (80%) the cheapest threshold takes over bootstrap resamples of the messages it is chosen on."""
         conf, wrong = self._oof()
-        low, high = evaluate.threshold_band(1 - conf, wrong, costs.triage, costs.misroute, caught=costs.triage,
-                                            max_alerts_per_1000=capacity, seed=self.config.seed)
+        low, high = evaluate.threshold_band(
+            1 - conf,
+            wrong,
+            costs.triage,
+            costs.misroute,
+            caught=costs.triage,
+            max_alerts_per_1000=capacity,
+            seed=self.config.seed,
+        )
         return self._confidence_at(high, 1 - conf), self._confidence_at(low, 1 - conf)
 
     def held_out_best(self, costs: Costs, capacity: float | None = None) -> tuple[float, float]:
         """The threshold that would have been cheapest on the held-out messages, and its cost per 1,000 (hindsight)."""
         conf, wrong = self.test_confidence()
-        doubt, cost = evaluate.best_threshold(1 - conf, wrong, costs.triage, costs.misroute, caught=costs.triage,
-                                              max_alerts_per_1000=capacity)
+        doubt, cost = evaluate.best_threshold(
+            1 - conf, wrong, costs.triage, costs.misroute, caught=costs.triage, max_alerts_per_1000=capacity
+        )
         return self._confidence_at(doubt, 1 - conf), 1000 * cost / max(len(conf), 1)
 
     def test_confidence(self) -> tuple[np.ndarray, np.ndarray]:
@@ -192,17 +235,24 @@ class CustomerServiceModel(Fitted):
         conf, wrong = self.test_confidence()
         auto = automatic(conf, t)
         n = max(len(conf), 1)
-        return {"automated": float(auto.mean()), "automated_accuracy": float((~wrong[auto]).mean()) if auto.any()
-                else float("nan"), "misroutes_per_1000": 1000 * float((auto & wrong).sum()) / n,
-                "triages_per_1000": 1000 * float((~auto).sum()) / n, "automated_n": int(auto.sum()), "n": len(conf)}
+        return {
+            "automated": float(auto.mean()),
+            "automated_accuracy": float((~wrong[auto]).mean()) if auto.any() else float("nan"),
+            "misroutes_per_1000": 1000 * float((auto & wrong).sum()) / n,
+            "triages_per_1000": 1000 * float((~auto).sum()) / n,
+            "automated_n": int(auto.sum()),
+            "n": len(conf),
+        }
 
     def money(self, costs: Costs) -> dict[str, float]:
         """Cost per 1,000 held-out messages: the network at `threshold`, everything to a person, everything automated."""
         at = self.at_threshold()
         conf, wrong = self.test_confidence()
-        return {MODEL: at["misroutes_per_1000"] * costs.misroute + at["triages_per_1000"] * costs.triage,
-                "Everything to a person": 1000 * costs.triage,
-                "Everything automated": 1000 * float(wrong.mean()) * costs.misroute}
+        return {
+            MODEL: at["misroutes_per_1000"] * costs.misroute + at["triages_per_1000"] * costs.triage,
+            "Everything to a person": 1000 * costs.triage,
+            "Everything automated": 1000 * float(wrong.mean()) * costs.misroute,
+        }
 
     def automation_curve(self, costs: Costs | None = None) -> pd.DataFrame:
         """Per threshold on the held-out messages: share automated, accuracy of what is automated (and the cost per
@@ -224,9 +274,13 @@ class CustomerServiceModel(Fitted):
         if "new_conf" not in self.test or not len(self.test["new_conf"]):
             return {}
         new, known = self.test["new_conf"], self.test["oof_conf"]
-        return {**self.new_topic, "caught": float((new < self.new_topic_level).mean()),
-                "known_flagged": float((known < self.new_topic_level).mean()),
-                "new_automated": float(automatic(new, self.threshold).mean()), "new_messages": float(len(new))}
+        return {
+            **self.new_topic,
+            "caught": float((new < self.new_topic_level).mean()),
+            "known_flagged": float((known < self.new_topic_level).mean()),
+            "new_automated": float(automatic(new, self.threshold).mean()),
+            "new_messages": float(len(new)),
+        }
 
     # -- what the page reads ------------------------------------------------------------
     def per_intent(self) -> pd.DataFrame:
@@ -234,8 +288,16 @@ class CustomerServiceModel(Fitted):
         y, pred = self.test["y"], self.test[MODEL].argmax(1)
         labels = np.arange(len(self.classes))
         p, r, f, n = precision_recall_fscore_support(y, pred, labels=labels, zero_division=0)
-        frame = pd.DataFrame({"intent": self.classes, "training messages": [self.train_counts.get(c, 0) for c in self.classes],
-                              "held-out messages": n, "precision": p, "recall": r, "F1": f})
+        frame = pd.DataFrame(
+            {
+                "intent": self.classes,
+                "training messages": [self.train_counts.get(c, 0) for c in self.classes],
+                "held-out messages": n,
+                "precision": p,
+                "recall": r,
+                "F1": f,
+            }
+        )
         return frame.sort_values(["recall", "intent"]).reset_index(drop=True)
 
     def small_intents(self) -> pd.DataFrame:
@@ -260,10 +322,16 @@ class CustomerServiceModel(Fitted):
             if both[a, b] == 0:
                 break
             share = both[a, b] / max(min(size[a], size[b]), 1)
-            row = {"intent": self.classes[a], "mixed up with": self.classes[b], "messages mixed up": int(both[a, b]),
-                   "of which the first taken for the second": int(m[a, b]), "share of the smaller": share,
-                   "suggestion": ("hard to tell apart: merge them, or say in the guidelines how they differ"
-                                  if share >= 0.3 else "")}
+            row = {
+                "intent": self.classes[a],
+                "mixed up with": self.classes[b],
+                "messages mixed up": int(both[a, b]),
+                "of which the first taken for the second": int(m[a, b]),
+                "share of the smaller": share,
+                "suggestion": (
+                    "hard to tell apart: merge them, or say in the guidelines how they differ" if share >= 0.3 else ""
+                ),
+            }
             if df is not None and self.columns.text in df.columns:
                 wrong = np.flatnonzero(((y == a) & (pred == b)) | ((y == b) & (pred == a)))[:examples]
                 row["examples"] = " | ".join(str(df[self.columns.text].iloc[self.test["row"][i]])[:200] for i in wrong)
@@ -281,9 +349,17 @@ class CustomerServiceModel(Fitted):
             sel = groups == g
             n, k = int(sel.sum()), int(right[sel].sum())
             low, high = wilson(k, n)
-            out.append({column: g, "messages": n, "accuracy": k / n, "accuracy 95% from": low, "to": high,
-                        "routed automatically": float(auto[sel].mean()),
-                        "accuracy when automatic": float(right[sel & auto].mean()) if (sel & auto).any() else np.nan})
+            out.append(
+                {
+                    column: g,
+                    "messages": n,
+                    "accuracy": k / n,
+                    "accuracy 95% from": low,
+                    "to": high,
+                    "routed automatically": float(auto[sel].mean()),
+                    "accuracy when automatic": float(right[sel & auto].mean()) if (sel & auto).any() else np.nan,
+                }
+            )
         return pd.DataFrame(out).sort_values("messages", ascending=False).reset_index(drop=True)
 
 

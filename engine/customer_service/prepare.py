@@ -1,5 +1,6 @@
 """Customer service, the messages: which columns play which role (`column_reasons`, `default_columns`) and the
 checks that turn the analyst's table into messages and intents (`prepare`), each problem a `DataError` sentence."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,10 +9,17 @@ import numpy as np
 import pandas as pd
 
 from engine import roles
-from engine.customer_service.spec import (CATEGORY_WORDS, GROUP_WORDS, MAX_CHARS, MAX_INTENTS, MIN_PER_INTENT, MIN_ROWS,
-                                          Columns, Config)
+from engine.customer_service.spec import (
+    CATEGORY_WORDS,
+    GROUP_WORDS,
+    MAX_CHARS,
+    MAX_INTENTS,
+    MIN_PER_INTENT,
+    MIN_ROWS,
+    Columns,
+    Config,
+)
 from engine.data import DataError, column_kind
-
 
 # ----------------------------------------------------------------------------- roles
 
@@ -30,8 +38,10 @@ def column_reasons(df: pd.DataFrame) -> tuple[Columns, dict[str, str]]:
     (named like a category first) the category, coded columns named like a channel or language the groups."""
     texty = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c]) and column_kind(df[c]) != "datetime"]
     if not texty:
-        raise DataError("Your file has no column of text: this page needs one column holding the customer messages "
-                        "(free text) and one holding their category (intent, team or queue).")
+        raise DataError(
+            "Your file has no column of text: this page needs one column holding the customer messages "
+            "(free text) and one holding their category (intent, team or queue)."
+        )
     text = max(texty, key=lambda c: (_mean_length(df[c]), _text_values(df[c]).nunique()))
     why = {text: f"message: the longest free text (about {_mean_length(df[text]):,.0f} characters on average)"}
     n = max(int(df[text].notna().sum()), 1)
@@ -46,8 +56,11 @@ def column_reasons(df: pd.DataFrame) -> tuple[Columns, dict[str, str]]:
     else:
         category = next((c for c in df.columns if c != text), text)
         why[category] = "category: no column repeats a few short labels; pick the one that names each message's team"
-    groups = tuple(c for c in df.columns if c not in (text, category) and 2 <= df[c].nunique() <= 12
-                   and any(w in roles.words(c) for w in GROUP_WORDS))
+    groups = tuple(
+        c
+        for c in df.columns
+        if c not in (text, category) and 2 <= df[c].nunique() <= 12 and any(w in roles.words(c) for w in GROUP_WORDS)
+    )
     why.update({c: "compared by group (named like a channel or language)" for c in groups})
     return Columns(text, category, groups), why
 
@@ -86,8 +99,10 @@ def prepare(df: pd.DataFrame, columns: Columns, config: Config | None = None) ->
         if col not in df.columns:
             raise DataError(f"The {role} column '{col}' is not in your file. Pick one of its columns.")
     if t == c:
-        raise DataError("The message and the category must be two different columns: one holds what customers wrote, "
-                        "the other which team (intent, queue) each message belongs to.")
+        raise DataError(
+            "The message and the category must be two different columns: one holds what customers wrote, "
+            "the other which team (intent, queue) each message belongs to."
+        )
     if pd.api.types.is_numeric_dtype(df[t]):
         raise DataError(f"The message column '{t}' holds numbers, not text. Pick the column with what customers wrote.")
     texts, present, cut, longest = clean_texts(df[t])
@@ -99,30 +114,42 @@ def prepare(df: pd.DataFrame, columns: Columns, config: Config | None = None) ->
     if (present & labels.isna().to_numpy()).sum():
         notes.append(f"Dropped {int((present & labels.isna().to_numpy()).sum()):,} message(s) without a category.")
     if cut:
-        notes.append(f"{cut:,} message(s) longer than {MAX_CHARS:,} characters were cut to their first {MAX_CHARS:,} "
-                     f"(the longest had {longest:,}); the models read only that part.")
+        notes.append(
+            f"{cut:,} message(s) longer than {MAX_CHARS:,} characters were cut to their first {MAX_CHARS:,} "
+            f"(the longest had {longest:,}); the models read only that part."
+        )
     if keep.sum() == 0:
         raise DataError(f"No row has both a message in '{t}' and a category in '{c}'. Check the columns picked.")
     counts = labels[keep].value_counts()
     if len(counts) < 2:
-        raise DataError(f"The category column '{c}' has only one value ('{counts.index[0]}'): there is nothing to route "
-                        "between. Pick the column naming each message's team, intent or queue.")
+        raise DataError(
+            f"The category column '{c}' has only one value ('{counts.index[0]}'): there is nothing to route "
+            "between. Pick the column naming each message's team, intent or queue."
+        )
     if len(counts) > MAX_INTENTS:
-        raise DataError(f"The category column '{c}' has {len(counts):,} different values; this page routes to at most "
-                        f"{MAX_INTENTS} categories. It may be free text or an id: pick the column naming each message's "
-                        "team, intent or queue, or merge rare categories first.")
+        raise DataError(
+            f"The category column '{c}' has {len(counts):,} different values; this page routes to at most "
+            f"{MAX_INTENTS} categories. It may be free text or an id: pick the column naming each message's "
+            "team, intent or queue, or merge rare categories first."
+        )
     small = counts[counts < MIN_PER_INTENT]
     if len(small):
         keep &= ~labels.isin(small.index).to_numpy()
-        notes.append(f"Left out {len(small):,} categor{'y' if len(small) == 1 else 'ies'} with fewer than "
-                     f"{MIN_PER_INTENT} messages ({int(small.sum()):,} messages: "
-                     f"{', '.join(map(str, small.index[:8]))}{'…' if len(small) > 8 else ''}): too few to learn and test.")
+        notes.append(
+            f"Left out {len(small):,} categor{'y' if len(small) == 1 else 'ies'} with fewer than "
+            f"{MIN_PER_INTENT} messages ({int(small.sum()):,} messages: "
+            f"{', '.join(map(str, small.index[:8]))}{'…' if len(small) > 8 else ''}): too few to learn and test."
+        )
         counts = counts.drop(small.index)
     if len(counts) < 2:
-        raise DataError(f"Only one category of '{c}' has at least {MIN_PER_INTENT} messages. Add messages to the others.")
+        raise DataError(
+            f"Only one category of '{c}' has at least {MIN_PER_INTENT} messages. Add messages to the others."
+        )
     if keep.sum() < MIN_ROWS:
-        raise DataError(f"Only {int(keep.sum()):,} messages can be used; at least {MIN_ROWS} are needed to train and "
-                        "still keep some aside to test honestly. Add messages.")
+        raise DataError(
+            f"Only {int(keep.sum()):,} messages can be used; at least {MIN_ROWS} are needed to train and "
+            "still keep some aside to test honestly. Add messages."
+        )
     classes = sorted(counts.index.astype(str))
     index = {k: i for i, k in enumerate(classes)}
     rows = np.flatnonzero(keep)

@@ -1,5 +1,6 @@
 """Customer service, the measures: the three metrics on held-out messages, the softmax of the network's logits, which
 messages a threshold routes automatically, and the two scikit-learn baselines."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -14,15 +15,14 @@ from sklearn.svm import LinearSVC
 
 from engine.customer_service.spec import LOGISTIC, SVM
 
-
 # ----------------------------------------------------------------------------- metrics
 
 METRIC_HELP = {
     "accuracy": "Accuracy: share of held-out messages routed to their right category.",
     "macro_f1": "Macro-F1: the F1 score (precision and recall together) of each category, averaged so a small "
-                "category counts as much as a big one.",
+    "category counts as much as a big one.",
     "top3": "Top-3 accuracy: share of held-out messages whose right category is among the model's three first "
-            "guesses (what a person picking from three suggestions would get).",
+    "guesses (what a person picking from three suggestions would get).",
 }
 
 
@@ -65,13 +65,13 @@ def _word_tfidf() -> TfidfVectorizer:
 def make_baselines(seed: int) -> dict[str, Any]:
     """The two scikit-learn baselines, unfitted (figures on Banking77 in shared/datasets/customer_service)."""
     chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, lowercase=True, min_df=2)
-    return {SVM: make_pipeline(make_union(_word_tfidf(), chars), LinearSVC(C=0.5, random_state=seed)),
-            # one-vs-rest liblinear: as accurate here as the multinomial fit (0.894 on Banking77) and 4x faster
-            LOGISTIC: make_pipeline(_word_tfidf(), OneVsRestClassifier(LogisticRegression(C=10, solver="liblinear")))}
+    return {
+        SVM: make_pipeline(make_union(_word_tfidf(), chars), LinearSVC(C=0.5, random_state=seed)),
+        # one-vs-rest liblinear: as accurate here as the multinomial fit (0.894 on Banking77) and 4x faster
+        LOGISTIC: make_pipeline(_word_tfidf(), OneVsRestClassifier(LogisticRegression(C=10, solver="liblinear"))),
+    }
 
 
 def baseline_scores(model: Any, texts: list[str]) -> np.ndarray:
     """Class scores of a fitted baseline: probabilities where it has them, else decision values."""
     return model.predict_proba(texts) if hasattr(model, "predict_proba") else model.decision_function(texts)
-
-

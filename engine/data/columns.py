@@ -1,5 +1,6 @@
 """What is in a table's columns: their kinds (`column_kind`, `profile`), dates and ids written as text, zeros that
 stand for empty cells, infinite values."""
+
 from __future__ import annotations
 
 import hashlib
@@ -44,13 +45,18 @@ def column_kind(s: pd.Series) -> str:
 
 def _looks_like_id(name: object) -> bool:
     return bool(re.search(r"(^|[_\s])(id|key|code|number|no)$", str(name).lower())) or str(name).lower() in {
-        "id", "index", "patient", "customer"
+        "id",
+        "index",
+        "patient",
+        "customer",
     }
 
 
-_DATE_SHAPES = (r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}"  # 2024-01-05, 05/01/2024, 5.1.24
-                r"|[A-Za-z]{3,9}\.? \d{1,2},? \d{4}"  # Jan 7 2024, January 7, 2024
-                r"|\d{1,2} [A-Za-z]{3,9}\.? \d{4}")  # 7 Jan 2024
+_DATE_SHAPES = (
+    r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}"  # 2024-01-05, 05/01/2024, 5.1.24
+    r"|[A-Za-z]{3,9}\.? \d{1,2},? \d{4}"  # Jan 7 2024, January 7, 2024
+    r"|\d{1,2} [A-Za-z]{3,9}\.? \d{4}"
+)  # 7 Jan 2024
 
 
 def _mostly_dates(values: pd.Series) -> bool:
@@ -91,13 +97,17 @@ def parse_date_text(text: pd.Series, col: str) -> tuple[pd.Series, list[str]]:
     shapes = text.dropna().str.replace(r"\d", "9", regex=True).str.replace(r"[A-Za-z]+", "A", regex=True)
     if shapes.nunique() > 1:
         examples = text.dropna().groupby(shapes.dropna()).first().head(3)
-        notes.append(f"Dates in '{col}' are written in {shapes.nunique()} formats (such as "
-                     f"{', '.join(map(repr, examples))}); each was read on its own.")
+        notes.append(
+            f"Dates in '{col}' are written in {shapes.nunique()} formats (such as "
+            f"{', '.join(map(repr, examples))}); each was read on its own."
+        )
     both = month_first.notna() & day_first.notna() & (month_first != day_first)
     if both.any():
         order = "day first (31/01/2024)" if best is day_first else "month first (01/31/2024, US style)"
-        notes.append(f"Dates like '{text[both].iloc[0]}' in '{col}' could be read either way; they were read {order}, "
-                     "which reads the most dates. Write dates as 2024-01-31 to be sure.")
+        notes.append(
+            f"Dates like '{text[both].iloc[0]}' in '{col}' could be read either way; they were read {order}, "
+            "which reads the most dates. Write dates as 2024-01-31 to be sure."
+        )
     return best, notes
 
 
@@ -134,9 +144,34 @@ IMPOSSIBLE_ZERO_FLOOR = 5.0  # every other value at least this far from zero...
 IMPOSSIBLE_ZERO_SHARE = 0.05  # ...and at least this share of the column's typical value (its median)
 
 
-_AMOUNT_WORDS = {"sales", "sale", "sold", "units", "unit", "qty", "quantity", "amount", "revenue", "count", "demand",
-                 "orders", "order", "visits", "spend", "spent", "customers", "transactions", "returns", "balance",
-                 "price", "cost", "profit", "income", "mnt", "num"}
+_AMOUNT_WORDS = {
+    "sales",
+    "sale",
+    "sold",
+    "units",
+    "unit",
+    "qty",
+    "quantity",
+    "amount",
+    "revenue",
+    "count",
+    "demand",
+    "orders",
+    "order",
+    "visits",
+    "spend",
+    "spent",
+    "customers",
+    "transactions",
+    "returns",
+    "balance",
+    "price",
+    "cost",
+    "profit",
+    "income",
+    "mnt",
+    "num",
+}
 
 
 def impossible_zeros(df: pd.DataFrame, min_rows: int = 20) -> dict[str, tuple[int, float]]:
@@ -172,8 +207,11 @@ def zeros_as_missing(table: Table, columns: Iterable[str]) -> Table:
         zero = df[c] == 0
         counts[c] = int(zero.sum())
         df[c] = df[c].mask(zero)
-    note = ("Zeros taken as missing values (they cannot be real measurements): "
-            + ", ".join(f"{c} ({n:,} rows)" for c, n in counts.items()) + ".")
+    note = (
+        "Zeros taken as missing values (they cannot be real measurements): "
+        + ", ".join(f"{c} ({n:,} rows)" for c, n in counts.items())
+        + "."
+    )
     digest = hashlib.sha256((table.fingerprint + "|zeros:" + ",".join(columns)).encode()).hexdigest()
     return Table(df, table.name, [*table.notes, note], digest, table.notice)
 

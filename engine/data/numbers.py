@@ -1,4 +1,5 @@
 """Numbers written as text (1,234.50 · 1.234,50 · 12,5 · €30 · 15%) read as numbers, with a note for each column."""
+
 from __future__ import annotations
 
 import re
@@ -50,8 +51,9 @@ def _coerce_numbers(df: pd.DataFrame, delimiter: str, notes: list[str]) -> None:
         if len(bad) and (_looks_like_id(col) or bad.str.contains(r"\d", regex=True).any() or bad.nunique() > 10):
             continue  # codes such as 85123A or C536379: a text column, not numbers with a few words
         if european:
-            numbers = pd.to_numeric(cleaned.where(eu).str.replace(".", "", regex=False).str.replace(",", ".", regex=False),
-                                    errors="coerce")
+            numbers = pd.to_numeric(
+                cleaned.where(eu).str.replace(".", "", regex=False).str.replace(",", ".", regex=False), errors="coerce"
+            )
         else:
             numbers = pd.to_numeric(cleaned.where(us).str.replace(",", "", regex=False), errors="coerce")
         values = pd.Series(np.nan, index=s.index, dtype=float)

@@ -1,5 +1,6 @@
 """Reading an analyst's CSV into a `Table`: the separator guessed, the header and the lines checked, the rows and
 cells capped, numbers written as text read as numbers; and the page's row cap (`sample_rows`)."""
+
 from __future__ import annotations
 
 import csv
@@ -115,9 +116,17 @@ def _count_rows(data: bytes, delimiter: str, stop: int) -> int:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", pd.errors.ParserWarning)
-            for chunk in pd.read_csv(io.BytesIO(data), sep=delimiter, header=0, usecols=[0], dtype=str,
-                                     chunksize=50_000, skipinitialspace=True, encoding="utf-8",
-                                     encoding_errors="replace"):
+            for chunk in pd.read_csv(
+                io.BytesIO(data),
+                sep=delimiter,
+                header=0,
+                usecols=[0],
+                dtype=str,
+                chunksize=50_000,
+                skipinitialspace=True,
+                encoding="utf-8",
+                encoding_errors="replace",
+            ):
                 n += len(chunk)
                 if n > stop:
                     break

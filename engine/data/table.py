@@ -1,4 +1,5 @@
 """The read table, its limits, and the error every analyst-fixable problem raises."""
+
 from __future__ import annotations
 
 import hashlib
@@ -32,7 +33,6 @@ class Table:
     notes: list[str] = field(default_factory=list)
     fingerprint: str = ""
     notice: str = ""  # what the analyst must see at once (rows left out), beside the preview
-
 
     @property
     def shape(self) -> tuple[int, int]:

@@ -1,6 +1,7 @@
 """Bounded reading of an upload: its bytes under the size cap, a gzip file or a one-file ZIP unpacked a chunk at a
 time (so a small archive that unpacks to gigabytes costs no more than the cap), files that are not text refused
 with a sentence, and the text made UTF-8 (UTF-8 with or without a BOM, UTF-16, Windows-1252 / Latin-1)."""
+
 from __future__ import annotations
 
 import gzip
@@ -77,8 +78,7 @@ def _decompress(raw: bytes, name: str, max_bytes: int, notes: list[str]) -> byte
             out = _read_capped(fh, max_bytes)
     except (OSError, EOFError, zlib.error) as exc:
         raise DataError(
-            f"'{name}' looks like a gzip file but could not be unpacked ({exc}). "
-            "Upload the plain CSV instead."
+            f"'{name}' looks like a gzip file but could not be unpacked ({exc}). Upload the plain CSV instead."
         ) from None
     if out is None:
         raise DataError(_unpacks_too_big(name, max_bytes))
@@ -93,8 +93,11 @@ def _unzip(raw: bytes, name: str, max_bytes: int, notes: list[str]) -> bytes:
     try:
         with zipfile.ZipFile(io.BytesIO(raw)) as zf:
             members = [
-                i for i in zf.infolist()
-                if not i.is_dir() and not i.filename.startswith("__MACOSX/") and not Path(i.filename).name.startswith(".")
+                i
+                for i in zf.infolist()
+                if not i.is_dir()
+                and not i.filename.startswith("__MACOSX/")
+                and not Path(i.filename).name.startswith(".")
             ]
             names = [i.filename for i in members]
             if "[Content_Types].xml" in names or any(n.startswith("xl/") for n in names):
@@ -118,8 +121,15 @@ def _unzip(raw: bytes, name: str, max_bytes: int, notes: list[str]) -> bytes:
                 raise DataError(_unpacks_too_big(name, max_bytes))
             with zf.open(member) as fh:
                 out = _read_capped(fh, max_bytes)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError, OSError,
-            zlib.error) as exc:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        NotImplementedError,
+        RuntimeError,
+        EOFError,
+        OSError,
+        zlib.error,
+    ) as exc:
         raise DataError(
             f"'{name}' looks like a ZIP archive but could not be unpacked ({exc}). Unzip it yourself and upload the CSV."
         ) from None
@@ -184,14 +194,14 @@ def _to_utf8(raw: bytes, notes: list[str]) -> bytes:
     return text.encode("utf-8")
 
 
-def read_upload(source: bytes | str | Path | BinaryIO, name: str, max_bytes: int, notes: list[str]) -> tuple[bytes, str]:
+def read_upload(
+    source: bytes | str | Path | BinaryIO, name: str, max_bytes: int, notes: list[str]
+) -> tuple[bytes, str]:
     """The upload's text as UTF-8 bytes, and the fingerprint of its bytes as uploaded. DataError when it is empty,
     over `max_bytes` (as uploaded or unpacked), an archive that holds no one CSV, or not text."""
     raw = _read_source(source, max_bytes, name)
     if not raw.strip():
-        raise DataError(
-            f"'{name}' is empty. Export the table again with a header row and at least a few rows of data."
-        )
+        raise DataError(f"'{name}' is empty. Export the table again with a header row and at least a few rows of data.")
     fingerprint = fingerprint_bytes(raw)
     raw = _decompress(raw, name, max_bytes, notes)
     raw = _unzip(raw, name, max_bytes, notes)

@@ -1,4 +1,5 @@
 """Training the digit recognizer: the MLP, the CNN (on augmented images) and the logistic regression on one split."""
+
 from __future__ import annotations
 
 import math
@@ -16,13 +17,31 @@ from engine import evaluate
 from engine.digits.images import Prepared, prepare
 from engine.digits.model import DigitModel, summary_metrics
 from engine.digits.networks import DigitCNN, make_mlp
-from engine.digits.spec import (ARTICLE, BASELINES, LOGREG, MLP, MODEL, MODELS, N_PIXELS, SIDE, DigitColumns, DigitConfig,
-                                article_training)
+from engine.digits.spec import (
+    ARTICLE,
+    BASELINES,
+    LOGREG,
+    MLP,
+    MODEL,
+    MODELS,
+    N_PIXELS,
+    SIDE,
+    DigitColumns,
+    DigitConfig,
+    article_training,
+)
 from engine.models import TabularMLP
 from engine.training import Cancelled, History, Progress, ProgressFn, fit_model, seed_everything
 
-def augment(X: np.ndarray, copies: int = 1, seed: int = 0, max_degrees: float = 12.0,
-            max_shift: float = 2.5, max_zoom: float = 0.1) -> np.ndarray:
+
+def augment(
+    X: np.ndarray,
+    copies: int = 1,
+    seed: int = 0,
+    max_degrees: float = 12.0,
+    max_shift: float = 2.5,
+    max_zoom: float = 0.1,
+) -> np.ndarray:
     """Randomly turned (±12°), shifted (±2.5 px) and resized (±10%) copies of flat 28×28 images (0–1)."""
     import torch.nn.functional as F
 
@@ -38,7 +57,6 @@ def augment(X: np.ndarray, copies: int = 1, seed: int = 0, max_degrees: float = 
         grid = F.affine_grid(theta, list(x.shape), align_corners=False)
         out.append(F.grid_sample(x, grid, align_corners=False, padding_mode="zeros").reshape(n, N_PIXELS).numpy())
     return np.concatenate(out) if out else np.empty((0, N_PIXELS), np.float32)
-
 
 
 def _split(y: np.ndarray, fraction: float, seed: int, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -74,12 +92,21 @@ def _positions(prep: Prepared, y: np.ndarray, config: DigitConfig) -> tuple[np.n
     else:
         trainval, test = _split(y, config.test_fraction, config.seed, idx)
         Xt, yt, test_rows = prep.train.X[test], y[test], prep.train.rows[test]
-    train, val = _split(y, ARTICLE["val_fraction"] if config.article_recipe else config.val_fraction, config.seed, trainval)
+    train, val = _split(
+        y, ARTICLE["val_fraction"] if config.article_recipe else config.val_fraction, config.seed, trainval
+    )
     return trainval, train, val, Xt, yt, test_rows
 
 
-def _train_mlp(X: np.ndarray, y: np.ndarray, train: np.ndarray, val: np.ndarray, config: DigitConfig,
-               stage: ProgressFn | None, cancel) -> tuple[TabularMLP, History]:
+def _train_mlp(
+    X: np.ndarray,
+    y: np.ndarray,
+    train: np.ndarray,
+    val: np.ndarray,
+    config: DigitConfig,
+    stage: ProgressFn | None,
+    cancel,
+) -> tuple[TabularMLP, History]:
     """The MLP on the training positions, with the article's recipe or the page's settings: (network, history)."""
     mlp = make_mlp()
     ce = nn.CrossEntropyLoss()
@@ -87,26 +114,55 @@ def _train_mlp(X: np.ndarray, y: np.ndarray, train: np.ndarray, val: np.ndarray,
         loop, hooks = article_training(config, stage)
         history = fit_model(mlp, (X[train], y[train]), (X[val], y[val]), ce, loop, callbacks=hooks, cancel=cancel)
     else:
-        history = fit_model(mlp, (X[train], y[train]), (X[val], y[val]), ce, config.train_config(config.mlp_epochs, len(train)),
-                            progress=stage, cancel=cancel)
+        history = fit_model(
+            mlp,
+            (X[train], y[train]),
+            (X[val], y[val]),
+            ce,
+            config.train_config(config.mlp_epochs, len(train)),
+            progress=stage,
+            cancel=cancel,
+        )
     return mlp, history
 
 
-def _train_cnn(X: np.ndarray, y: np.ndarray, train: np.ndarray, val: np.ndarray, config: DigitConfig, steps: Progress,
-               offset: int, cancel) -> tuple[DigitCNN, History, int]:
+def _train_cnn(
+    X: np.ndarray,
+    y: np.ndarray,
+    train: np.ndarray,
+    val: np.ndarray,
+    config: DigitConfig,
+    steps: Progress,
+    offset: int,
+    cancel,
+) -> tuple[DigitCNN, History, int]:
     """The CNN on the training positions (and their augmented copies when asked): (network, history, images added)."""
     Xc, yc = X[train], y[train]
     if config.augment:
         Xc = np.concatenate([Xc, augment(Xc, 1, config.seed)])
         yc = np.concatenate([yc, yc])
     cnn = DigitCNN(config.channels)
-    history = fit_model(cnn, (Xc, yc), (X[val], y[val]), nn.CrossEntropyLoss(), config.train_config(config.cnn_epochs, len(train)),
-                        progress=steps.stage(MODEL, offset, offset + config.cnn_epochs), cancel=cancel)
+    history = fit_model(
+        cnn,
+        (Xc, yc),
+        (X[val], y[val]),
+        nn.CrossEntropyLoss(),
+        config.train_config(config.cnn_epochs, len(train)),
+        progress=steps.stage(MODEL, offset, offset + config.cnn_epochs),
+        cancel=cancel,
+    )
     return cnn, history, len(Xc) - len(train)
 
 
-def _measure(model: DigitModel, X: np.ndarray, train: np.ndarray, Xt: np.ndarray, yt: np.ndarray, test_rows: np.ndarray,
-             n_augmented: int) -> None:
+def _measure(
+    model: DigitModel,
+    X: np.ndarray,
+    train: np.ndarray,
+    Xt: np.ndarray,
+    yt: np.ndarray,
+    test_rows: np.ndarray,
+    n_augmented: int,
+) -> None:
     """All three models on the same test images: their probabilities, metrics, SHAP background and notes."""
     config = model.config
     probs = {m: model.proba(Xt, m) for m in MODELS}
@@ -115,7 +171,9 @@ def _measure(model: DigitModel, X: np.ndarray, train: np.ndarray, Xt: np.ndarray
     model.baseline_metrics = {m: summary_metrics(yt, probs[m]) for m in BASELINES}
     model.background = evaluate.background_sample(X, train, config.seed).astype(np.float32)
     if config.augment:
-        model.notes = model.notes + [f"The CNN also trained on {n_augmented:,} shifted, turned and resized copies of the training images."]
+        model.notes = model.notes + [
+            f"The CNN also trained on {n_augmented:,} shifted, turned and resized copies of the training images."
+        ]
     if config.article_recipe:
         model.notes = model.notes + [article_note(model)]
 
@@ -150,11 +208,24 @@ def fit(
     seconds = {MLP: mlp_history.seconds, MODEL: cnn_history.seconds, **took}  # the model's `timings`
 
     model = DigitModel(
-        columns=columns, config=config, cnn=cnn, mlp=mlp, logreg=logreg,
-        background=np.empty((0, N_PIXELS), np.float32), histories={MLP: mlp_history, MODEL: cnn_history},
-        history=cnn_history, test={}, notes=prep.notes, timings=seconds,
-        n_rows={"train": len(train), "validation": len(val), "test": len(yt), "separate_test": int(prep.test is not None),
-                "augmented": n_augmented},
+        columns=columns,
+        config=config,
+        cnn=cnn,
+        mlp=mlp,
+        logreg=logreg,
+        background=np.empty((0, N_PIXELS), np.float32),
+        histories={MLP: mlp_history, MODEL: cnn_history},
+        history=cnn_history,
+        test={},
+        notes=prep.notes,
+        timings=seconds,
+        n_rows={
+            "train": len(train),
+            "validation": len(val),
+            "test": len(yt),
+            "separate_test": int(prep.test is not None),
+            "augmented": n_augmented,
+        },
     )
     _measure(model, X, train, Xt, yt, test_rows, n_augmented)
     return model
@@ -163,7 +234,9 @@ def fit(
 def article_note(model: DigitModel) -> str:
     """One sentence: what the article's recipe reached here, beside the CNN and the article's own figure."""
     acc, cnn = model.baseline_metrics[MLP]["accuracy"], model.metrics["accuracy"]
-    return (f"The article's recipe (MLP 784-128-10, plain Adam, {ARTICLE['epochs']} epochs, batch {ARTICLE['batch_size']}, "
-            f"10% validation, no early stopping) reached {acc:.1%} on these {len(model.test['y']):,} held-out images, "
-            f"beside the CNN's {cnn:.1%}. The article reports about {ARTICLE['reported_accuracy']:.0%} on the full MNIST, "
-            f"which trains on 60,000 images; this run trained on {model.n_rows['train']:,}.")
+    return (
+        f"The article's recipe (MLP 784-128-10, plain Adam, {ARTICLE['epochs']} epochs, batch {ARTICLE['batch_size']}, "
+        f"10% validation, no early stopping) reached {acc:.1%} on these {len(model.test['y']):,} held-out images, "
+        f"beside the CNN's {cnn:.1%}. The article reports about {ARTICLE['reported_accuracy']:.0%} on the full MNIST, "
+        f"which trains on 60,000 images; this run trained on {model.n_rows['train']:,}."
+    )

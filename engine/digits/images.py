@@ -1,4 +1,5 @@
 """Reading digit images from a table: the 784 pixel columns, the labels, the cheap checks before training."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,14 +12,15 @@ from engine.data import DataError
 from engine.digits.spec import DIGITS, MIN_PER_CLASS, MIN_ROWS, N_PIXELS, PIXEL_NAME, DigitColumns
 
 
-
 def _first_bad(mask: np.ndarray) -> tuple[int, int]:
     """(row, column) of the first True in a 2-D mask, row-major."""
     r, c = np.argwhere(mask)[0]
     return int(r), int(c)
 
 
-def pixel_columns(df: pd.DataFrame, name: str = "your file", exclude: Sequence[str] = ()) -> tuple[list[str], list[str]]:
+def pixel_columns(
+    df: pd.DataFrame, name: str = "your file", exclude: Sequence[str] = ()
+) -> tuple[list[str], list[str]]:
     """The 784 pixel columns in pixel order, and notes. DataError when the layout does not fit."""
     named = {}
     for c in df.columns:
@@ -46,8 +48,10 @@ def pixel_columns(df: pd.DataFrame, name: str = "your file", exclude: Sequence[s
         return [named[i] for i in range(N_PIXELS)], []
     others = [c for c in df.columns if c not in exclude]
     if len(others) == N_PIXELS:
-        return others, [f"'{name}' has no pixel0…pixel783 header: its {N_PIXELS} columns besides the label were read as "
-                        "the pixels, left to right, row by row."]
+        return others, [
+            f"'{name}' has no pixel0…pixel783 header: its {N_PIXELS} columns besides the label were read as "
+            "the pixels, left to right, row by row."
+        ]
     raise DataError(
         f"'{name}' has no pixel columns: a digit image here is one row with 784 columns named pixel0 to pixel783 "
         f"(28×28 pixels, 0–255; the Kaggle 'Digit Recognizer' layout), but this file has {df.shape[1]:,} column(s) "
@@ -55,11 +59,15 @@ def pixel_columns(df: pd.DataFrame, name: str = "your file", exclude: Sequence[s
     )
 
 
-def pixels_from_frame(df: pd.DataFrame, columns: Sequence[str], name: str = "your file") -> tuple[np.ndarray, list[str]]:
+def pixels_from_frame(
+    df: pd.DataFrame, columns: Sequence[str], name: str = "your file"
+) -> tuple[np.ndarray, list[str]]:
     """The pixel block as float32 0–255, checked: numbers only, nothing missing, within 0–255."""
     notes: list[str] = []
     block = df.loc[:, list(columns)]
-    text_cols = [c for c in block.columns if not pd.api.types.is_numeric_dtype(block[c]) or pd.api.types.is_bool_dtype(block[c])]
+    text_cols = [
+        c for c in block.columns if not pd.api.types.is_numeric_dtype(block[c]) or pd.api.types.is_bool_dtype(block[c])
+    ]
     for c in text_cols:
         as_num = pd.to_numeric(block[c], errors="coerce")
         bad = as_num.isna() & block[c].notna()
@@ -69,9 +77,15 @@ def pixels_from_frame(df: pd.DataFrame, columns: Sequence[str], name: str = "you
                 f"Column '{c}' of '{name}' holds '{str(block[c].iloc[i])[:20]}' in data row {i + 1:,}, which is not a "
                 "number. Pixels must be whole numbers from 0 (background) to 255 (ink); fix that cell and upload again."
             )
-    X = block.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float32, na_value=np.nan) if text_cols else block.to_numpy(dtype=np.float32, na_value=np.nan)
-    for mask, what, fix in ((np.isnan(X), "empty or non-numeric pixel cell(s)", "fill blanks with 0 (background), fix any text"),
-                            (np.isinf(X), "infinite pixel value(s)", "fix those cells")):
+    X = (
+        block.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float32, na_value=np.nan)
+        if text_cols
+        else block.to_numpy(dtype=np.float32, na_value=np.nan)
+    )
+    for mask, what, fix in (
+        (np.isnan(X), "empty or non-numeric pixel cell(s)", "fill blanks with 0 (background), fix any text"),
+        (np.isinf(X), "infinite pixel value(s)", "fix those cells"),
+    ):
         if mask.any():
             r, c = _first_bad(mask)
             raise DataError(
@@ -91,14 +105,20 @@ def pixels_from_frame(df: pd.DataFrame, columns: Sequence[str], name: str = "you
     return X, notes
 
 
-def labels_from_frame(df: pd.DataFrame, label: str, name: str = "your file") -> tuple[np.ndarray, np.ndarray, list[str]]:
+def labels_from_frame(
+    df: pd.DataFrame, label: str, name: str = "your file"
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Digits 0–9 as int64 and the mask of rows that have one; DataError for anything else."""
     if label not in df.columns:
         looks_unlabelled = len(df.columns) == N_PIXELS
         raise DataError(
             f"'{name}' has no '{label}' column, so the models cannot learn which digit each image shows. "
-            + ("It looks like unlabelled images (like Kaggle's test.csv): train on labelled images first, then "
-               "predict these in 'Predict new images'." if looks_unlabelled else "Pick the column that holds the digit 0–9.")
+            + (
+                "It looks like unlabelled images (like Kaggle's test.csv): train on labelled images first, then "
+                "predict these in 'Predict new images'."
+                if looks_unlabelled
+                else "Pick the column that holds the digit 0–9."
+            )
         )
     s = df[label]
     num = pd.to_numeric(s, errors="coerce")
@@ -142,7 +162,9 @@ class Images:
         return self.y
 
 
-def read_images(df: pd.DataFrame, columns: DigitColumns | None = None, name: str = "your file", labelled: bool = True) -> Images:
+def read_images(
+    df: pd.DataFrame, columns: DigitColumns | None = None, name: str = "your file", labelled: bool = True
+) -> Images:
     """Pixels (and labels, when `labelled`) of a table in the Kaggle layout, checked."""
     if len(df) == 0:
         raise DataError(f"'{name}' has no rows. Upload a file with one image per row.")
@@ -185,7 +207,9 @@ def _check_training_labels(y: np.ndarray, name: str) -> list[str]:
         )
     absent = [d for d in DIGITS if counts[d] == 0]
     if absent:
-        return [f"'{name}' has no images of the digit(s) {', '.join(map(str, absent))}: the models can never predict them."]
+        return [
+            f"'{name}' has no images of the digit(s) {', '.join(map(str, absent))}: the models can never predict them."
+        ]
     return []
 
 
@@ -196,8 +220,13 @@ class Prepared:
     notes: list[str]
 
 
-def prepare(df: pd.DataFrame, columns: DigitColumns, test_df: pd.DataFrame | None = None,
-            name: str = "your file", test_name: str = "the test file") -> Prepared:
+def prepare(
+    df: pd.DataFrame,
+    columns: DigitColumns,
+    test_df: pd.DataFrame | None = None,
+    name: str = "your file",
+    test_name: str = "the test file",
+) -> Prepared:
     """Check the training table (and an optional labelled test table) cheaply, before anything trains."""
     train = read_images(df, columns, name)
     notes = train.notes + _check_training_labels(train.labels, name)

@@ -1,4 +1,5 @@
 """The fitted digit recognizer: the CNN, the MLP and the logistic regression, their held-out results and SHAP."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,12 +13,23 @@ from torch import nn
 
 from engine.digits.images import read_images
 from engine.digits.networks import DigitCNN
-from engine.digits.spec import DIGITS, KIND, LOGREG, MLP, MODEL, MODELS, N_PIXELS, PIXELS, SIDE, DigitColumns, DigitConfig
+from engine.digits.spec import (
+    DIGITS,
+    KIND,
+    LOGREG,
+    MLP,
+    MODEL,
+    MODELS,
+    N_PIXELS,
+    PIXELS,
+    SIDE,
+    DigitColumns,
+    DigitConfig,
+)
 from engine.explain import Explanation, deep_explain
 from engine.models import TabularMLP
 from engine.scenario import Fitted
 from engine.training import History, predict_batched
-
 
 
 def summary_metrics(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
@@ -27,7 +39,9 @@ def summary_metrics(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
     return {
         "accuracy": float((pred == y).mean()),
         "errors": int((pred != y).sum()),
-        "macro_f1": float(f1_score(y, pred, labels=[d for d in DIGITS if (y == d).any()], average="macro", zero_division=0)),
+        "macro_f1": float(
+            f1_score(y, pred, labels=[d for d in DIGITS if (y == d).any()], average="macro", zero_division=0)
+        ),
         "worst_recall": min(recall) if recall else float("nan"),
         "log_loss": float(-np.mean(np.log(np.clip(p_true, 1e-12, 1.0)))),
     }
@@ -128,11 +142,19 @@ class DigitModel(Fitted):
         digit = int(self.proba(x[:1], model).argmax(1)[0]) if output is None else int(output)
         rows = pd.DataFrame(x, columns=PIXELS)
         return deep_explain(
-            self._net(model), self.background, x / 255.0, rows, np.eye(N_PIXELS), PIXELS,
-            output_index=digit, output_name=f"the {model}'s score for digit {digit}",
+            self._net(model),
+            self.background,
+            x / 255.0,
+            rows,
+            np.eye(N_PIXELS),
+            PIXELS,
+            output_index=digit,
+            output_name=f"the {model}'s score for digit {digit}",
         )
 
-    def explain_per_digit(self, per_digit: int = 10, by: str = "predicted") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def explain_per_digit(
+        self, per_digit: int = 10, by: str = "predicted"
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Pixel SHAP of the first `per_digit` test images of each digit, each for the score of its own digit (`by`:
         the digit the chosen network reads, "predicted", or the "true" label). Returns the attributions (n, 784), the
         digit of each row and the test positions explained; `mean_abs_attribution` turns them into the global view."""
@@ -160,7 +182,9 @@ class DigitModel(Fitted):
         return m
 
     def per_class(self, model: str = MODEL) -> pd.DataFrame:
-        p, r, f, s = precision_recall_fscore_support(self.test["y"], self.test_predictions(model), labels=DIGITS, zero_division=0)
+        p, r, f, s = precision_recall_fscore_support(
+            self.test["y"], self.test_predictions(model), labels=DIGITS, zero_division=0
+        )
         return pd.DataFrame({"digit": DIGITS, "precision": p, "recall": r, "F1": f, "images": s.astype(int)})
 
     def misclassified(self, model: str = MODEL) -> pd.DataFrame:
@@ -168,13 +192,19 @@ class DigitModel(Fitted):
         y, p = self.test["y"], self.test[model]
         pred = p.argmax(1)
         wrong = np.flatnonzero(pred != y)
-        frame = pd.DataFrame({"index": wrong, "true": y[wrong], "predicted": pred[wrong], "confidence": p[wrong, pred[wrong]],
-                              "row": self.test["row"][wrong]})
+        frame = pd.DataFrame(
+            {
+                "index": wrong,
+                "true": y[wrong],
+                "predicted": pred[wrong],
+                "confidence": p[wrong, pred[wrong]],
+                "row": self.test["row"][wrong],
+            }
+        )
         return frame.sort_values("confidence", ascending=False).reset_index(drop=True)
 
     def test_image(self, i: int) -> np.ndarray:
         return self.test["X"][i].reshape(SIDE, SIDE).astype(np.float32)
-
 
 
 load = DigitModel.from_bytes

@@ -1,4 +1,5 @@
 """The digit recognizer's networks: a small LeNet-style CNN and the classic 784-128-10 MLP."""
+
 from __future__ import annotations
 
 import torch
@@ -6,7 +7,6 @@ from torch import nn
 
 from engine.digits.spec import N_PIXELS, SIDE
 from engine.models import TabularMLP, rng_locked
-
 
 
 class DigitCNN(nn.Module):
@@ -20,10 +20,16 @@ class DigitCNN(nn.Module):
         super().__init__()
         c1, c2 = channels, 2 * channels
         self.features = nn.Sequential(
-            nn.Conv2d(1, c1, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),  # 28 → 14
-            nn.Conv2d(c1, c2, 5), nn.ReLU(), nn.MaxPool2d(2),  # 14 → 10 → 5
+            nn.Conv2d(1, c1, 5, padding=2),
+            nn.ReLU(),
+            nn.MaxPool2d(2),  # 28 → 14
+            nn.Conv2d(c1, c2, 5),
+            nn.ReLU(),
+            nn.MaxPool2d(2),  # 14 → 10 → 5
         )
-        self.head = nn.Sequential(nn.Flatten(), nn.Linear(c2 * 25, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, n_out))
+        self.head = nn.Sequential(
+            nn.Flatten(), nn.Linear(c2 * 25, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, n_out)
+        )
         self.channels, self.hidden, self.dropout, self.n_out = channels, hidden, dropout, n_out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

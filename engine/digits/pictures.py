@@ -1,4 +1,5 @@
 """A drawing or a photo made into the 28×28 image MNIST models read, and the page's "nudge" of one image."""
+
 from __future__ import annotations
 
 import io
@@ -7,7 +8,6 @@ import numpy as np
 
 from engine.data import DataError
 from engine.digits.spec import MAX_IMAGE_PIXELS, N_PIXELS, SIDE
-
 
 
 def read_image(raw: bytes, name: str = "your image") -> np.ndarray:
@@ -19,7 +19,9 @@ def read_image(raw: bytes, name: str = "your image") -> np.ndarray:
     try:
         with Image.open(io.BytesIO(raw)) as opened:
             if opened.width * opened.height > MAX_IMAGE_PIXELS:
-                raise DataError(f"'{name}' is {opened.width:,}×{opened.height:,} pixels, too large. Crop it to the digit and upload again.")
+                raise DataError(
+                    f"'{name}' is {opened.width:,}×{opened.height:,} pixels, too large. Crop it to the digit and upload again."
+                )
             img = ImageOps.exif_transpose(opened)
             img = img.convert("RGBA" if "A" in img.getbands() or img.mode == "P" else "RGB")
             return np.asarray(img).copy()
@@ -49,7 +51,9 @@ def _ink(image: np.ndarray) -> np.ndarray:
     elif a.ndim == 2:
         gray = a
     else:
-        raise DataError("That picture has an unusual layout (not grey, RGB or RGBA). Save it as PNG or JPG and try again.")
+        raise DataError(
+            "That picture has an unusual layout (not grey, RGB or RGBA). Save it as PNG or JPG and try again."
+        )
     border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
     paper = float(np.median(border))
     ink = 1.0 - gray if paper > 0.5 else gray  # dark ink on light paper, or light ink on dark
@@ -76,10 +80,14 @@ def prepare_image(image: np.ndarray, box: int = 20, threshold: float = 0.2) -> n
     h, w = crop.shape
     s = box / max(h, w)
     size = (max(1, round(w * s)), max(1, round(h * s)))
-    patch = np.asarray(Image.fromarray((crop * 255).astype(np.uint8)).resize(size, Image.Resampling.LANCZOS), dtype=np.float32)
+    patch = np.asarray(
+        Image.fromarray((crop * 255).astype(np.uint8)).resize(size, Image.Resampling.LANCZOS), dtype=np.float32
+    )
     patch = np.clip(patch, 0, 255)
     if patch.sum() <= 0:
-        raise DataError("The drawing is too faint to read: draw the digit with bolder strokes, or upload a clearer picture.")
+        raise DataError(
+            "The drawing is too faint to read: draw the digit with bolder strokes, or upload a clearer picture."
+        )
     ys, xs = np.mgrid[0 : patch.shape[0], 0 : patch.shape[1]]
     cy, cx = (patch * ys).sum() / patch.sum(), (patch * xs).sum() / patch.sum()
     top = int(np.clip(round(SIDE / 2 - cy), 0, SIDE - patch.shape[0]))
@@ -108,9 +116,13 @@ def nudge(pixels: np.ndarray, thicker: int = 0, erase: str = "nothing") -> np.nd
         p = np.pad(x, 1, mode="constant", constant_values=0.0 if thicker > 0 else 255.0)
         x = pick.reduce([p[1:-1, 1:-1], p[:-2, 1:-1], p[2:, 1:-1], p[1:-1, :-2], p[1:-1, 2:]])
     third = SIDE // 3
-    parts = {"the top third": (slice(0, third), slice(None)), "the middle third": (slice(third, 2 * third), slice(None)),
-             "the bottom third": (slice(2 * third, None), slice(None)), "the left half": (slice(None), slice(0, SIDE // 2)),
-             "the right half": (slice(None), slice(SIDE // 2, None))}
+    parts = {
+        "the top third": (slice(0, third), slice(None)),
+        "the middle third": (slice(third, 2 * third), slice(None)),
+        "the bottom third": (slice(2 * third, None), slice(None)),
+        "the left half": (slice(None), slice(0, SIDE // 2)),
+        "the right half": (slice(None), slice(SIDE // 2, None)),
+    }
     if erase in parts:
         x[parts[erase]] = 0.0
     return x.reshape(N_PIXELS)

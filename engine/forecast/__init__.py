@@ -38,17 +38,28 @@ encoding too); each origin then sees the actuals up to itself and no further. Se
 (statsforecast, imported lazily) are scored on exactly the same windows. The network shown for the future is
 refitted on the whole history.
 """
+
 from engine.data import MAX_ROWS  # rows per upload: the reader's cap (a forecast cannot sample rows away)
 from engine.forecast.choose import CHOICE, COMBO
 from engine.forecast.config import ForecastConfig
 from engine.forecast.fit import fit
-from engine.forecast.frame import (MISSING_ID, SEP, ForecastColumns, Frequency, default_columns, detect_frequency,
-                                   frequency_of, guess_columns, parse_dates, series_key, stock_from_column)
+from engine.forecast.frame import (
+    MISSING_ID,
+    SEP,
+    ForecastColumns,
+    Frequency,
+    default_columns,
+    detect_frequency,
+    frequency_of,
+    guess_columns,
+    parse_dates,
+    series_key,
+    stock_from_column,
+)
 from engine.forecast.model import ABOUT, KIND, ForecastModel, load
 from engine.forecast.network import QUANTILES, TOTAL_LEVELS, n_outputs
 from engine.forecast.prepare import Panel, SeriesData, prepare
 from engine.forecast.scores import BASELINES, ETS, METRIC_HELP, METRIC_LABELS, MODEL, SNAIVE, scores, seasonal_naive
-
 
 SAMPLE = "online_retail_daily_product_units.csv"
 QUICK = ForecastConfig(horizon=7, backtest_windows=1, hidden=(16,), max_epochs=3, ets=True, refit=True)
@@ -58,8 +69,44 @@ Columns = ForecastColumns
 Config = ForecastConfig
 Model = ForecastModel
 
-__all__ = ["ABOUT", "BASELINES", "CHOICE", "COMBO", "Columns", "Config", "ETS", "ForecastColumns", "ForecastConfig", "ForecastModel", "Frequency",
-           "KIND", "MAX_ROWS", "METRIC_HELP", "METRIC_LABELS", "MISSING_ID", "MODEL", "Model", "Panel", "QUANTILES",
-           "QUICK", "SAMPLE", "SEP", "SNAIVE", "SeriesData", "TOTAL_LEVELS", "default_columns", "detect_frequency", "fit",
-           "frequency_of", "guess_columns", "load", "n_outputs", "parse_dates", "prepare", "scores", "seasonal_naive",
-           "series_key", "stock_from_column"]
+__all__ = [
+    "ABOUT",
+    "BASELINES",
+    "CHOICE",
+    "COMBO",
+    "Columns",
+    "Config",
+    "ETS",
+    "ForecastColumns",
+    "ForecastConfig",
+    "ForecastModel",
+    "Frequency",
+    "KIND",
+    "MAX_ROWS",
+    "METRIC_HELP",
+    "METRIC_LABELS",
+    "MISSING_ID",
+    "MODEL",
+    "Model",
+    "Panel",
+    "QUANTILES",
+    "QUICK",
+    "SAMPLE",
+    "SEP",
+    "SNAIVE",
+    "SeriesData",
+    "TOTAL_LEVELS",
+    "default_columns",
+    "detect_frequency",
+    "fit",
+    "frequency_of",
+    "guess_columns",
+    "load",
+    "n_outputs",
+    "parse_dates",
+    "prepare",
+    "scores",
+    "seasonal_naive",
+    "series_key",
+    "stock_from_column",
+]

@@ -18,6 +18,7 @@ AutoETS keeps its own 80% interval; seasonal naive borrows the network's band, s
 combination averages the network's and AutoETS's quantiles (quantile averaging); the running-total quantiles
 behind the reorder quantities are the network's, rescaled to the chosen forecast's running total.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -69,7 +70,9 @@ def combo_label(has_ets: bool) -> str:
     return "the average of the network and AutoETS" if has_ets else "the average of the network and seasonal naive"
 
 
-def choose(per_series_mae: dict[str, np.ndarray], overall_mase: dict[str, float], windows: int) -> tuple[str, list[str]]:
+def choose(
+    per_series_mae: dict[str, np.ndarray], overall_mase: dict[str, float], windows: int
+) -> tuple[str, list[str]]:
     """(the overall best, the method used for each series). Ties go to the earlier of network, combination,
     AutoETS, seasonal naive (the order the page prefers)."""
     order = [n for n in (MODEL, COMBO, ETS, SNAIVE) if n in overall_mase]
@@ -82,8 +85,10 @@ def choose(per_series_mae: dict[str, np.ndarray], overall_mase: dict[str, float]
             base = per_series_mae[overall][i]
             if not np.isfinite(base):
                 continue
-            best = min(order, key=lambda n: (per_series_mae[n][i] if np.isfinite(per_series_mae[n][i]) else np.inf,
-                                              order.index(n)))
+            best = min(
+                order,
+                key=lambda n: (per_series_mae[n][i] if np.isfinite(per_series_mae[n][i]) else np.inf, order.index(n)),
+            )
             if per_series_mae[best][i] < (1 - PER_SERIES_MARGIN) * base:
                 picks[i] = best
     return overall, picks
@@ -108,20 +113,25 @@ def sentence(overall: str, picks: list[str], metrics: dict[str, dict[str, float]
     """One sentence for the page: which forecast it uses, and why."""
     baselines = {n: metrics[n]["mase"] for n in (SNAIVE, ETS) if n in metrics and np.isfinite(metrics[n]["mase"])}
     best_base = min(baselines, key=lambda n: baselines[n]) if baselines else None
-    what = {COMBO: f"the combination ({combo_label(has_ets)})", MODEL: "the network"}.get(overall, SHORT.get(overall, overall))
+    what = {COMBO: f"the combination ({combo_label(has_ets)})", MODEL: "the network"}.get(
+        overall, SHORT.get(overall, overall)
+    )
     counts = {n: picks.count(n) for n in dict.fromkeys(picks)}
     why = f"it had the lowest error (MASE {metrics[overall]['mase']:.2f}) on the backtest windows"
     if best_base is not None and overall != best_base:
         why += f", against {baselines[best_base]:.2f} for {SHORT[best_base]}, the best baseline"
     if len(counts) > 1:
         others = " and ".join(f"{SHORT.get(n, n)} for {c:,}" for n, c in counts.items() if n != overall)
-        return (f"The forecasts use {what}, because {why}; except {others} series, where that method was at least "
-                f"{PER_SERIES_MARGIN:.0%} better on the series' own backtest windows.")
+        return (
+            f"The forecasts use {what}, because {why}; except {others} series, where that method was at least "
+            f"{PER_SERIES_MARGIN:.0%} better on the series' own backtest windows."
+        )
     return f"The forecasts use {what} for every series because {why}."
 
 
-def chosen_future(y: np.ndarray, net_q: np.ndarray, method: str, H: int, m: int, cancel=None,
-                  with_ets: bool = True) -> Candidate:
+def chosen_future(
+    y: np.ndarray, net_q: np.ndarray, method: str, H: int, m: int, cancel=None, with_ets: bool = True
+) -> Candidate:
     """One series' next H steps by `method`, from its network quantiles (H, 3) and its history `y`. `with_ets`: the
     backtest had AutoETS (so the combination is network + AutoETS; without, network + seasonal naive). AutoETS (and
     that combination) falls back to the network when statsforecast is absent or cannot fit the series."""

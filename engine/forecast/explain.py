@@ -1,5 +1,6 @@
 """Explanations (SHAP per group of inputs an analyst would name): which forecasts are explained, what each group's
 value was, and the one-forecast explanation in units."""
+
 from __future__ import annotations
 
 import math
@@ -16,8 +17,9 @@ if TYPE_CHECKING:
     from engine.forecast.model import ForecastModel
 
 
-def explain_inputs(inputs: Inputs, panel: Panel, origins: list[list[int]],
-                   scales: list[float]) -> tuple[np.ndarray, pd.DataFrame, list[dict[str, list]]]:
+def explain_inputs(
+    inputs: Inputs, panel: Panel, origins: list[list[int]], scales: list[float]
+) -> tuple[np.ndarray, pd.DataFrame, list[dict[str, list]]]:
     """Inputs at the given origins; per driver group, a value an analyst can read; and per forecast, each
     group's value on each forecast step (for one-step explanations)."""
     Xs, rows, steps = [], [], []
@@ -36,9 +38,9 @@ def explain_inputs(inputs: Inputs, panel: Panel, origins: list[list[int]],
         for o in os_:
             r: dict[str, Any] = {"series": s.id, "from": dates[o], "future": bool(o >= s.n)}
             for lo, hi, name in bands:
-                r[name] = float(y[max(o - hi, 0): o - lo + 1].sum())
+                r[name] = float(y[max(o - hi, 0) : o - lo + 1].sum())
             r["usual sales level"] = scale
-            step_dates = dates[o: o + inputs.H]
+            step_dates = dates[o : o + inputs.H]
             per_step: dict[str, list] = {}  # each group's value on each forecast step (for one-point explanations)
             for name in cal_names:
                 per_step[name] = list(step_dates.day_name() if name == "day of week" else step_dates.month_name())
@@ -47,7 +49,9 @@ def explain_inputs(inputs: Inputs, panel: Panel, origins: list[list[int]],
                 for when, sl in (("ahead", slice(o, o + inputs.H)), ("before", slice(max(o - inputs.L, 0), o))):
                     values, numbers = raw[c][sl], num[c][sl]
                     usable = len(numbers) and not np.isnan(numbers).any()
-                    r[inputs.driver_group(c, when)] = float(numbers.mean()) if usable else str(pd.Series(values).mode().iloc[0])
+                    r[inputs.driver_group(c, when)] = (
+                        float(numbers.mean()) if usable else str(pd.Series(values).mode().iloc[0])
+                    )
                     if when == "ahead":
                         that_day = [float(v) for v in numbers] if usable else [str(v) for v in values]
                         per_step[inputs.driver_group(c, "that day")] = that_day
@@ -72,8 +76,9 @@ def output_weights(H: int, step: int | None) -> np.ndarray:
     return weights
 
 
-def explain_forecasts(model: ForecastModel, X: np.ndarray, rows: pd.DataFrame, steps: list[dict[str, list]],
-                      step: int | None) -> Explanation:
+def explain_forecasts(
+    model: ForecastModel, X: np.ndarray, rows: pd.DataFrame, steps: list[dict[str, list]], step: int | None
+) -> Explanation:
     """SHAP (log scale) of the horizon total (step None) or of one step's median, per group of inputs."""
     H = model.horizon
     if step is None:
@@ -83,6 +88,7 @@ def explain_forecasts(model: ForecastModel, X: np.ndarray, rows: pd.DataFrame, s
     else:
         if not 1 <= int(step) <= H:
             from engine.data import DataError
+
             raise DataError(f"Pick a step from 1 to {H}.")
         matrix, names = model.inputs.groups(int(step))
         output_name = f"the forecast {model.freq.units(int(step))} ahead (log scale)"
@@ -90,8 +96,16 @@ def explain_forecasts(model: ForecastModel, X: np.ndarray, rows: pd.DataFrame, s
         for i, per_step in enumerate(steps):
             for name, values in per_step.items():
                 data.iloc[i, data.columns.get_loc(name)] = values[int(step) - 1]
-    return deep_explain(Combine(model.net, output_weights(H, step)), model.background, X, data, matrix, names,
-                        output_index=0, output_name=output_name)
+    return deep_explain(
+        Combine(model.net, output_weights(H, step)),
+        model.background,
+        X,
+        data,
+        matrix,
+        names,
+        output_index=0,
+        output_name=output_name,
+    )
 
 
 def explain_point(model: ForecastModel, series: str, step: int) -> Explanation:
@@ -104,15 +118,25 @@ def explain_point(model: ForecastModel, series: str, step: int) -> Explanation:
     row = rows.index[(rows["series"] == series) & rows["future"]][0]
     matrix, names = model.inputs.groups(step)
     date = model.forecast[(model.forecast["series"] == series) & (model.forecast["step"] == step)]["date"].iloc[0]
-    exp = deep_explain(Combine(model.net, output_weights(model.horizon, step)), model.background, model.explain_X[[row]],
-                       rows.loc[[row], names], matrix, names, output_index=0,
-                       output_name=f"units forecast for {date:%a %d %b %Y}")
+    exp = deep_explain(
+        Combine(model.net, output_weights(model.horizon, step)),
+        model.background,
+        model.explain_X[[row]],
+        rows.loc[[row], names],
+        matrix,
+        names,
+        output_index=0,
+        output_name=f"units forecast for {date:%a %d %b %Y}",
+    )
     data = exp.data.copy()
     for name, values in model.explain_steps[row].items():
         data.loc[data.index[0], name] = values[step - 1]  # that day's weekday, month and driver values
     scale = float(rows.loc[row, "usual sales level"])
     base_log, out_log = exp.base_value, float(exp.outputs[0])
-    base, out = math.expm1(base_log) * scale, max(math.expm1(min(out_log, 30.0)), 0.0) * scale  # never below zero, as forecast
+    base, out = (
+        math.expm1(base_log) * scale,
+        max(math.expm1(min(out_log, 30.0)), 0.0) * scale,
+    )  # never below zero, as forecast
     gap = out_log - base_log
     factor = (out - base) / gap if abs(gap) > 1e-9 else math.exp(out_log) * scale
     return Explanation(exp.values * factor, base, data, exp.feature_names, exp.output_name)

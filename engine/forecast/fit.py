@@ -1,6 +1,7 @@
 """Training and testing, along the seams of the method: the backtest network (trained only on data before the
 first backtest origin), the backtest of it and the baselines on the same windows, the refit on the whole history,
 the future forecast, and the forecasts kept for explanations."""
+
 from __future__ import annotations
 
 import time
@@ -16,8 +17,20 @@ from engine.forecast.config import ForecastConfig
 from engine.forecast.explain import explain_inputs
 from engine.forecast.frame import ForecastColumns
 from engine.forecast.model import ForecastModel
-from engine.forecast.network import (QUANTILES, TOTAL_LEVELS, Encoded, ForecastNet, Inputs, calibrate, cap, level_lags, n_outputs,
-                                     pinball_loss, quantiles, total_col)
+from engine.forecast.network import (
+    QUANTILES,
+    TOTAL_LEVELS,
+    Encoded,
+    ForecastNet,
+    Inputs,
+    calibrate,
+    cap,
+    level_lags,
+    n_outputs,
+    pinball_loss,
+    quantiles,
+    total_col,
+)
 from engine.forecast.prepare import Panel, prepare
 from engine.forecast.scores import ETS, MODEL, SNAIVE, check_cancel, ets_backtest, mase_scale, scores, seasonal_naive
 from engine.training import History, fit_model, seed_everything
@@ -49,8 +62,9 @@ class _Backtest:
     choice_note: str
 
 
-def fit(df: pd.DataFrame, columns: ForecastColumns, config: ForecastConfig = ForecastConfig(), progress=None,
-        cancel=None) -> ForecastModel:
+def fit(
+    df: pd.DataFrame, columns: ForecastColumns, config: ForecastConfig = ForecastConfig(), progress=None, cancel=None
+) -> ForecastModel:
     """Backtest the global network and the baselines on the same rolling-origin windows, then forecast ahead."""
     t_start = time.perf_counter()
     panel = prepare(df, columns, config)
@@ -68,25 +82,56 @@ def fit(df: pd.DataFrame, columns: ForecastColumns, config: ForecastConfig = For
         final = _refit(panel, first, columns, config, rng, progress, cancel, timings)
     else:
         final = first
-        notes.append("The future forecast uses the backtest network (trained on the history before the backtest windows).")
+        notes.append(
+            "The future forecast uses the backtest network (trained on the history before the backtest windows)."
+        )
     timings[MODEL] = timings.get("train backtest network", 0.0) + timings.get("refit on the whole history", 0.0)
     forecast, actuals = _future(panel, final, bt.picks, ETS in bt.baseline_metrics, cancel)
     explain_X, explain_rows, explain_steps, background = _explain_set(panel, bt.origins, final, rng)
 
     timings["total"] = time.perf_counter() - t_start
-    notes.append(f"Trained on {first.n_windows:,} windows from {len(panel.series):,} series; backtest: {panel.windows} × "
-                 f"{panel.freq.units(panel.horizon)} at the end of each series.")
+    notes.append(
+        f"Trained on {first.n_windows:,} windows from {len(panel.series):,} series; backtest: {panel.windows} × "
+        f"{panel.freq.units(panel.horizon)} at the end of each series."
+    )
     return ForecastModel(
-        columns=columns, config=config, freq=panel.freq, lags=panel.lags, ids=panel.ids, id_values=panel.id_values,
-        skipped=panel.skipped, net=final.net, drivers=final.inputs.pre, driver_columns=list(final.inputs.drivers),
-        level_stats=final.inputs.level_stats, background=background.astype(np.float32),
-        per_series={name: {k: [float(v) if np.isfinite(v) else None for v in arr] for k, arr in per.items()
-                           if np.isfinite(arr).any()} for name, per in bt.per_series.items()},
-        actuals=actuals, backtest=bt.table, forecast=forecast, explain_X=explain_X, explain_rows=explain_rows,
-        explain_steps=explain_steps, total_coverage=bt.total_coverage,
-        metrics=bt.metrics, baseline_metrics=bt.baseline_metrics, history=_history(first), timings=timings, notes=notes,
+        columns=columns,
+        config=config,
+        freq=panel.freq,
+        lags=panel.lags,
+        ids=panel.ids,
+        id_values=panel.id_values,
+        skipped=panel.skipped,
+        net=final.net,
+        drivers=final.inputs.pre,
+        driver_columns=list(final.inputs.drivers),
+        level_stats=final.inputs.level_stats,
+        background=background.astype(np.float32),
+        per_series={
+            name: {
+                k: [float(v) if np.isfinite(v) else None for v in arr]
+                for k, arr in per.items()
+                if np.isfinite(arr).any()
+            }
+            for name, per in bt.per_series.items()
+        },
+        actuals=actuals,
+        backtest=bt.table,
+        forecast=forecast,
+        explain_X=explain_X,
+        explain_rows=explain_rows,
+        explain_steps=explain_steps,
+        total_coverage=bt.total_coverage,
+        metrics=bt.metrics,
+        baseline_metrics=bt.baseline_metrics,
+        history=_history(first),
+        timings=timings,
+        notes=notes,
         n_rows={"series": len(panel.series), "training windows": first.n_windows},
-        choice=bt.picks, choice_overall=bt.overall, choice_note=bt.choice_note, candidate_metrics=bt.candidate_metrics,
+        choice=bt.picks,
+        choice_overall=bt.overall,
+        choice_note=bt.choice_note,
+        candidate_metrics=bt.candidate_metrics,
     )
 
 
@@ -97,12 +142,22 @@ def _history(trained: _Network) -> History:
 
 
 def _network(inputs: Inputs, H: int, config: ForecastConfig) -> ForecastNet:
-    return ForecastNet(inputs.n_in, n_outputs(H), config.hidden, config.dropout, inputs.L, level_lags(inputs.freq, inputs.L))
+    return ForecastNet(
+        inputs.n_in, n_outputs(H), config.hidden, config.dropout, inputs.L, level_lags(inputs.freq, inputs.L)
+    )
 
 
-def _train_backtest_network(panel: Panel, cuts: list[int], columns: ForecastColumns, config: ForecastConfig,
-                            rng: np.random.Generator, progress, cancel, notes: list[str],
-                            timings: dict[str, float]) -> _Network:
+def _train_backtest_network(
+    panel: Panel,
+    cuts: list[int],
+    columns: ForecastColumns,
+    config: ForecastConfig,
+    rng: np.random.Generator,
+    progress,
+    cancel,
+    notes: list[str],
+    timings: dict[str, float],
+) -> _Network:
     """The backtest network: everything it learns comes from before each series' first origin."""
     S, H, L, k = panel.series, panel.horizon, panel.lags, panel.windows
     inputs = Inputs(panel, cuts, columns)
@@ -132,12 +187,21 @@ def _train_backtest_network(panel: Panel, cuts: list[int], columns: ForecastColu
     X_train, Y_train = cap(np.vstack(Xtr), np.vstack(Ytr), config.max_train_windows, rng)
     val = (np.vstack(Xva), np.vstack(Yva)) if Xva else None
     if len(X_train) < 20:
-        raise DataError(f"Only {len(X_train)} training windows fit in the history before the backtest; bring more "
-                        "history or shorten the horizon.")
+        raise DataError(
+            f"Only {len(X_train)} training windows fit in the history before the backtest; bring more "
+            "history or shorten the horizon."
+        )
     net = _network(inputs, H, config)
     t0 = time.perf_counter()
-    history = fit_model(net, (X_train, Y_train), val, pinball_loss(H), config.train_config(len(X_train)),
-                        progress=progress, cancel=cancel)
+    history = fit_model(
+        net,
+        (X_train, Y_train),
+        val,
+        pinball_loss(H),
+        config.train_config(len(X_train)),
+        progress=progress,
+        cancel=cancel,
+    )
     timings["train backtest network"] = time.perf_counter() - t0
     if val is not None:  # the 80% band made to hold on windows the network was not fitted on
         calibrate(net, *val, H)
@@ -174,16 +238,28 @@ class _Choice:
     ta: np.ndarray  # the totals, rescaled to the chosen forecasts where the network is not the pick
 
 
-def _backtest(panel: Panel, cuts: list[int], first: _Network, columns: ForecastColumns, config: ForecastConfig, cancel,
-              notes: list[str], timings: dict[str, float]) -> _Backtest:
+def _backtest(
+    panel: Panel,
+    cuts: list[int],
+    first: _Network,
+    columns: ForecastColumns,
+    config: ForecastConfig,
+    cancel,
+    notes: list[str],
+    timings: dict[str, float],
+) -> _Backtest:
     """k origins per series, each seeing actuals up to itself; the network and the baselines on the same windows."""
     w = _windows(panel, cuts, first)
     m, freq = panel.freq.season, panel.freq
     if any(c <= m + 1 for c in cuts):
-        notes.append(f"Some series have less than a season ({freq.units(m)}) of history before the backtest: seasonal naive "
-                     "repeats their last value there, and their MASE compares with the step-to-step change.")
+        notes.append(
+            f"Some series have less than a season ({freq.units(m)}) of history before the backtest: seasonal naive "
+            "repeats their last value there, and their MASE compares with the step-to-step change."
+        )
     if np.isnan(w.mase_den).any():
-        notes.append(f"MASE leaves out {int(np.isnan(w.mase_den).sum()):,} series whose history never changes over a season.")
+        notes.append(
+            f"MASE leaves out {int(np.isnan(w.mase_den).sum()):,} series whose history never changes over a season."
+        )
     _, per_model = scores(w.actual, w.qa[..., 1], w.mask, w.mase_den, w.qa[..., 0], w.qa[..., 2])
     sn_metrics, per_sn = scores(w.actual, w.sn, w.mask, w.mase_den)
     baseline_metrics = {SNAIVE: sn_metrics}
@@ -194,8 +270,18 @@ def _backtest(panel: Panel, cuts: list[int], first: _Network, columns: ForecastC
     c = _choose(panel, w, ets, ets_lo, ets_hi, per_series)
     total_coverage = _total_coverage(w, c.ta)
     table = _backtest_table(panel, w, c, ets, ets_lo, ets_hi)
-    return _Backtest(w.origins, c.metrics, baseline_metrics, per_series, table, total_coverage, c.candidate_metrics,
-                     c.overall, c.picks, c.note)
+    return _Backtest(
+        w.origins,
+        c.metrics,
+        baseline_metrics,
+        per_series,
+        table,
+        total_coverage,
+        c.candidate_metrics,
+        c.overall,
+        c.picks,
+        c.note,
+    )
 
 
 def _windows(panel: Panel, cuts: list[int], first: _Network) -> _Windows:
@@ -225,8 +311,16 @@ def _windows(panel: Panel, cuts: list[int], first: _Network) -> _Windows:
     return _Windows(origins, actual, known, open_, mask, qa, ta, sn, mase_den)
 
 
-def _ets_baseline(panel: Panel, w: _Windows, config: ForecastConfig, cancel, notes: list[str],
-                  timings: dict[str, float], baseline_metrics: dict, per_series: dict) -> tuple[Any, Any, Any]:
+def _ets_baseline(
+    panel: Panel,
+    w: _Windows,
+    config: ForecastConfig,
+    cancel,
+    notes: list[str],
+    timings: dict[str, float],
+    baseline_metrics: dict,
+    per_series: dict,
+) -> tuple[Any, Any, Any]:
     """AutoETS on the same windows (point, low, high; Nones when skipped), its scores added to `baseline_metrics`
     and `per_series`."""
     S, H, k, m = panel.series, panel.horizon, panel.windows, panel.freq.season
@@ -242,12 +336,16 @@ def _ets_baseline(panel: Panel, w: _Windows, config: ForecastConfig, cancel, not
                 arr[~w.open_] = 0.0
             baseline_metrics[ETS], per_series[ETS] = scores(w.actual, ets, w.mask, w.mase_den, ets_lo, ets_hi)
             if failed:
-                notes.append(f"AutoETS could not fit {failed:,} of {len(S) * k:,} series-windows; those use seasonal "
-                             "naive's forecast instead.")
+                notes.append(
+                    f"AutoETS could not fit {failed:,} of {len(S) * k:,} series-windows; those use seasonal "
+                    "naive's forecast instead."
+                )
             timings[ETS] = time.perf_counter() - t0
     elif config.ets:
-        notes.append(f"The AutoETS baseline was skipped: {len(S):,} series is more than {config.ets_max_series:,} "
-                     "(it fits one model per series and window).")
+        notes.append(
+            f"The AutoETS baseline was skipped: {len(S):,} series is more than {config.ets_max_series:,} "
+            "(it fits one model per series and window)."
+        )
     return ets, ets_lo, ets_hi
 
 
@@ -262,8 +360,9 @@ def _choose(panel: Panel, w: _Windows, ets, ets_lo, ets_hi, per_series: dict) ->
         for arr in (c.point, c.low, c.high):
             arr[~open_] = 0.0
         scored[name] = scores(w.actual, c.point, w.mask, w.mase_den, c.low, c.high)
-    overall, picks = ch.choose({n: per["mae"] for n, (_, per) in scored.items()},
-                               {n: m["mase"] for n, (m, _) in scored.items()}, k)
+    overall, picks = ch.choose(
+        {n: per["mae"] for n, (_, per) in scored.items()}, {n: m["mase"] for n, (m, _) in scored.items()}, k
+    )
     chosen = ch.pick(cands, picks)
     metrics, per_series[ch.CHOICE] = scores(w.actual, chosen.point, w.mask, w.mase_den, chosen.low, chosen.high)
     per_series[ch.COMBO] = scored[ch.COMBO][1]
@@ -278,31 +377,49 @@ def _total_coverage(w: _Windows, ta: np.ndarray) -> dict[str, float]:
     """Are the totals behind the reorder quantities honest? Share of whole-window totals at or below each level."""
     whole = w.known.all(-1)
     tot = w.actual.sum(-1)
-    return {f"{q:g}": float((tot[whole] <= ta[..., -1, j][whole] + 1e-9).mean()) if whole.any() else float("nan")
-            for j, q in enumerate(TOTAL_LEVELS)}
+    return {
+        f"{q:g}": float((tot[whole] <= ta[..., -1, j][whole] + 1e-9).mean()) if whole.any() else float("nan")
+        for j, q in enumerate(TOTAL_LEVELS)
+    }
 
 
 def _backtest_table(panel: Panel, w: _Windows, c: _Choice, ets, ets_lo, ets_hi) -> pd.DataFrame:
     """One row per series, window and step: the actual, whether it counts, and every method's forecast."""
     S, H, k, freq = panel.series, panel.horizon, panel.windows, panel.freq
     qa, chosen = w.qa, c.chosen
-    table = pd.DataFrame({
-        "series": np.repeat(panel.ids, k * H),
-        "window": np.tile(np.repeat(np.arange(1, k + 1), H), len(S)),
-        "date": np.concatenate([freq.dates(s.start, s.n)[s.n - k * H:] for s in S]),
-        "actual": w.actual.ravel(), "evaluated": w.mask.ravel(),
-        "model_low": qa[..., 0].ravel(), "model": qa[..., 1].ravel(), "model_high": qa[..., 2].ravel(),
-        "snaive": w.sn.ravel(), "combo": c.combo.ravel(),
-        "chosen_low": chosen.low.ravel(), "chosen": chosen.point.ravel(), "chosen_high": chosen.high.ravel(),
-        "method": np.repeat(c.picks, k * H),
-    })
+    table = pd.DataFrame(
+        {
+            "series": np.repeat(panel.ids, k * H),
+            "window": np.tile(np.repeat(np.arange(1, k + 1), H), len(S)),
+            "date": np.concatenate([freq.dates(s.start, s.n)[s.n - k * H :] for s in S]),
+            "actual": w.actual.ravel(),
+            "evaluated": w.mask.ravel(),
+            "model_low": qa[..., 0].ravel(),
+            "model": qa[..., 1].ravel(),
+            "model_high": qa[..., 2].ravel(),
+            "snaive": w.sn.ravel(),
+            "combo": c.combo.ravel(),
+            "chosen_low": chosen.low.ravel(),
+            "chosen": chosen.point.ravel(),
+            "chosen_high": chosen.high.ravel(),
+            "method": np.repeat(c.picks, k * H),
+        }
+    )
     if ets is not None:
         table["ets"], table["ets_low"], table["ets_high"] = ets.ravel(), ets_lo.ravel(), ets_hi.ravel()
     return table
 
 
-def _refit(panel: Panel, first: _Network, columns: ForecastColumns, config: ForecastConfig, rng: np.random.Generator,
-           progress, cancel, timings: dict[str, float]) -> _Network:
+def _refit(
+    panel: Panel,
+    first: _Network,
+    columns: ForecastColumns,
+    config: ForecastConfig,
+    rng: np.random.Generator,
+    progress,
+    cancel,
+    timings: dict[str, float],
+) -> _Network:
     """The network for the future: refitted on the whole history (as many epochs as the backtest network's best)."""
     S, H, L, history = panel.series, panel.horizon, panel.lags, _history(first)
     inputs = Inputs(panel, [s.n for s in S], columns)
@@ -315,20 +432,36 @@ def _refit(panel: Panel, first: _Network, columns: ForecastColumns, config: Fore
 
     def refit_progress(ev: dict[str, Any]) -> None:
         if progress is not None:
-            progress({**ev, "epoch": offset + ev["epoch"], "max_epochs": offset + epochs, "val_loss": float("nan"),
-                      "best_epoch": history.best_epoch, "phase": "refit on the whole history"})
+            progress(
+                {
+                    **ev,
+                    "epoch": offset + ev["epoch"],
+                    "max_epochs": offset + epochs,
+                    "val_loss": float("nan"),
+                    "best_epoch": history.best_epoch,
+                    "phase": "refit on the whole history",
+                }
+            )
 
     t0 = time.perf_counter()
-    fit_model(net, (Xall, Yall), None, pinball_loss(H), config.train_config(len(Xall), max_epochs=epochs, patience=epochs + 1),
-              progress=refit_progress, cancel=cancel)
+    fit_model(
+        net,
+        (Xall, Yall),
+        None,
+        pinball_loss(H),
+        config.train_config(len(Xall), max_epochs=epochs, patience=epochs + 1),
+        progress=refit_progress,
+        cancel=cancel,
+    )
     timings["refit on the whole history"] = time.perf_counter() - t0
     net.set_offsets(first.net.offsets)  # the backtest network's calibration (the refit has no held-out windows)
     background = Xall[rng.choice(len(Xall), size=min(100, len(Xall)), replace=False)]
     return _Network(inputs, enc, net, n_windows=len(Xall), background=background)
 
 
-def _future(panel: Panel, final: _Network, picks: list[str], with_ets: bool,
-            cancel=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _future(
+    panel: Panel, final: _Network, picks: list[str], with_ets: bool, cancel=None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The forecast of the next H steps of every series by the method chosen for it (quantiles and running totals),
     the network's own forecast beside it, and the history."""
     S, H, freq, m = panel.series, panel.horizon, panel.freq, panel.freq.season
@@ -337,22 +470,46 @@ def _future(panel: Panel, final: _Network, picks: list[str], with_ets: bool,
         X, _ = final.inputs.design(e, np.array([s.n]))
         daily, totals = quantiles(final.net, X, H)
         q, t = daily[0] * e.scale, totals[0] * e.scale
-        op = s.open[s.n:] if s.open is not None else np.ones(H, bool)
+        op = s.open[s.n :] if s.open is not None else np.ones(H, bool)
         q[~op] = 0.0
         c = ch.chosen_future(s.y, q, method, H, m, cancel, with_ets)
         c.point[~op] = c.low[~op] = c.high[~op] = 0.0
         if method != MODEL:
             t = ch.rescale_totals(t, q[:, 1], c.point)
-        part = pd.DataFrame({"series": s.id, "date": freq.dates(s.start, s.n + H)[s.n:], "step": np.arange(1, H + 1),
-                             "low": c.low, "median": c.point, "high": c.high, "open": op, "method": method,
-                             "network_low": q[:, 0], "network": q[:, 1], "network_high": q[:, 2]})
+        part = pd.DataFrame(
+            {
+                "series": s.id,
+                "date": freq.dates(s.start, s.n + H)[s.n :],
+                "step": np.arange(1, H + 1),
+                "low": c.low,
+                "median": c.point,
+                "high": c.high,
+                "open": op,
+                "method": method,
+                "network_low": q[:, 0],
+                "network": q[:, 1],
+                "network_high": q[:, 2],
+            }
+        )
         for j, level in enumerate(TOTAL_LEVELS):
             part[total_col(level)] = t[:, j]
         parts.append(part)
     forecast = pd.concat(parts, ignore_index=True)
-    actuals = pd.concat([pd.DataFrame({"series": s.id, "date": freq.dates(s.start, s.n), "actual": s.y, "known": s.known,
-                                       "open": s.open[: s.n] if s.open is not None else np.ones(s.n, bool)}) for s in S],
-                        ignore_index=True)
+    actuals = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "series": s.id,
+                    "date": freq.dates(s.start, s.n),
+                    "actual": s.y,
+                    "known": s.known,
+                    "open": s.open[: s.n] if s.open is not None else np.ones(s.n, bool),
+                }
+            )
+            for s in S
+        ],
+        ignore_index=True,
+    )
     return forecast, actuals
 
 
@@ -365,10 +522,13 @@ def _explain_set(panel: Panel, origins: list[np.ndarray], final: _Network, rng: 
     picked: list[list[int]] = [[] for _ in S]
     for j in chosen:
         picked[pairs[j][0]].append(int(pairs[j][1]))
-    X, rows, steps = explain_inputs(final.inputs, panel, [o + [s.n] for o, s in zip(picked, S)], list(final.inputs.scales))
+    X, rows, steps = explain_inputs(
+        final.inputs, panel, [o + [s.n] for o, s in zip(picked, S)], list(final.inputs.scales)
+    )
     background = final.background
     if background is None:
-        Xb = np.vstack([final.inputs.design(e, np.arange(L, max(L + 1, s.n - k * H - H + 1)))[0]
-                        for e, s in zip(final.encoded, S)])
+        Xb = np.vstack(
+            [final.inputs.design(e, np.arange(L, max(L + 1, s.n - k * H - H + 1)))[0] for e, s in zip(final.encoded, S)]
+        )
         background = Xb[rng.choice(len(Xb), size=min(100, len(Xb)), replace=False)]
     return X, rows, steps, background

@@ -1,4 +1,5 @@
 """Reading the long table: column roles, the date column, the quantity column, series keys and the frequency."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -35,9 +36,6 @@ class ForecastColumns:
     def all_drivers(self) -> tuple[str, ...]:
         extra = (self.open_flag,) if self.open_flag and self.open_flag not in self.drivers else ()
         return tuple(self.drivers) + extra
-
-
-
 
 
 # ----------------------------------------------------------------------------- frequency
@@ -96,7 +94,9 @@ def detect_frequency(key: pd.Series, dates: pd.Series, date_col: str) -> Frequen
     gaps = frame.groupby("k", sort=False)["d"].diff().dt.days
     frame = frame.assign(gap=gaps).dropna(subset=["gap"])
     if frame.empty:
-        raise DataError(f"Every series has a single date in '{date_col}', so no frequency can be seen. Bring more history.")
+        raise DataError(
+            f"Every series has a single date in '{date_col}', so no frequency can be seen. Bring more history."
+        )
     smallest = frame.groupby("k", sort=False)["gap"].min()
     kinds = smallest.map(lambda g: "D" if g == 1 else "W" if g == 7 else "M" if 28 <= g <= 31 else "other")
     found = kinds.unique()
@@ -153,8 +153,14 @@ def series_descriptions(df: pd.DataFrame, series: Iterable[str], exclude: Iterab
         return {}
     key = series_key(df, series)
     skip = set(series) | set(exclude)
-    candidates = [c for c in df.columns if c not in skip and not pd.api.types.is_numeric_dtype(df[c])
-                  and not pd.api.types.is_datetime64_any_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])]
+    candidates = [
+        c
+        for c in df.columns
+        if c not in skip
+        and not pd.api.types.is_numeric_dtype(df[c])
+        and not pd.api.types.is_datetime64_any_dtype(df[c])
+        and not pd.api.types.is_bool_dtype(df[c])
+    ]
     candidates.sort(key=lambda c: not any(w in str(c).lower() for w in ("desc", "name", "title", "label")))
     n_series = key.nunique()
     for col in candidates:
@@ -235,7 +241,6 @@ def target_values(s: pd.Series, col: str) -> pd.Series:
     return x.astype(float)
 
 
-
 def frequency_of(df: pd.DataFrame, columns: ForecastColumns) -> Frequency:
     """The data's frequency from the date and series columns alone (cheap; for the page's horizon default)."""
     check_roles(df, ForecastColumns(columns.date, columns.target, columns.series))
@@ -243,16 +248,23 @@ def frequency_of(df: pd.DataFrame, columns: ForecastColumns) -> Frequency:
     key = series_key(df, columns.series)[observed]
     dates = parse_dates(df[columns.date], columns.date)[observed]
     if not len(dates):
-        raise DataError(f"The quantity column '{columns.target}' is empty in every row. Pick the column with the quantities sold.")
+        raise DataError(
+            f"The quantity column '{columns.target}' is empty in every row. Pick the column with the quantities sold."
+        )
     return detect_frequency(key, dates, columns.date)
 
 
 def check_roles(df: pd.DataFrame, columns: ForecastColumns) -> None:
-    named = [("date", columns.date), ("quantity", columns.target)] + [("series", c) for c in columns.series] + [
-        ("driver", c) for c in columns.all_drivers]
+    named = (
+        [("date", columns.date), ("quantity", columns.target)]
+        + [("series", c) for c in columns.series]
+        + [("driver", c) for c in columns.all_drivers]
+    )
     if len(df.columns) < 2:
-        raise DataError(f"The file has only one column ('{df.columns[0]}'). A forecast needs a date column and a "
-                        "quantity column (one row per date and series): upload the sales history with both.")
+        raise DataError(
+            f"The file has only one column ('{df.columns[0]}'). A forecast needs a date column and a "
+            "quantity column (one row per date and series): upload the sales history with both."
+        )
     for role, col in named:
         if col is None:
             raise DataError(f"Pick the {role} column: a forecast needs a date column and a quantity column.")
@@ -263,12 +275,15 @@ def check_roles(df: pd.DataFrame, columns: ForecastColumns) -> None:
     for role, cols in (("series", columns.series), ("driver", columns.all_drivers)):
         for c in cols:
             if c in (columns.date, columns.target):
-                raise DataError(f"'{c}' is already the {'date' if c == columns.date else 'quantity'} column; "
-                                f"it cannot also be a {role} column.")
+                raise DataError(
+                    f"'{c}' is already the {'date' if c == columns.date else 'quantity'} column; "
+                    f"it cannot also be a {role} column."
+                )
     both = set(columns.series) & set(columns.all_drivers)
     if both:
-        raise DataError(f"'{sorted(both)[0]}' is picked both as a series id and as a driver. Pick it for one role only.")
-
+        raise DataError(
+            f"'{sorted(both)[0]}' is picked both as a series id and as a driver. Pick it for one role only."
+        )
 
 
 def stock_from_column(df: pd.DataFrame, columns: ForecastColumns, stock_column: str) -> pd.Series:
@@ -277,9 +292,16 @@ def stock_from_column(df: pd.DataFrame, columns: ForecastColumns, stock_column: 
         raise DataError(f"The stock column '{stock_column}' is not in your file.")
     values = pd.to_numeric(df[stock_column], errors="coerce")
     if values.notna().sum() == 0:
-        raise DataError(f"The stock column '{stock_column}' holds no numbers. Pick a column with stock on hand, or type the stock in.")
-    frame = pd.DataFrame({"series": series_key(df, columns.series).to_numpy(),
-                          "date": parse_dates(df[columns.date], columns.date).to_numpy(), "stock": values.to_numpy()})
+        raise DataError(
+            f"The stock column '{stock_column}' holds no numbers. Pick a column with stock on hand, or type the stock in."
+        )
+    frame = pd.DataFrame(
+        {
+            "series": series_key(df, columns.series).to_numpy(),
+            "date": parse_dates(df[columns.date], columns.date).to_numpy(),
+            "stock": values.to_numpy(),
+        }
+    )
     frame = frame.dropna(subset=["stock"]).sort_values("date")
     return frame.groupby("series")["stock"].last()
 
@@ -293,8 +315,12 @@ def guess_columns(df: pd.DataFrame) -> tuple[ForecastColumns, dict[str, str]]:
     names = list(df.columns)
     date = roles.date_column(df)
     if date.column is None:  # dates still written as text the reader did not convert
-        date = roles.by_name(df, ("date", "day", "week", "month", "period", "time"), what="date",
-                             kinds=("datetime", "text", "categorical", "id"))
+        date = roles.by_name(
+            df,
+            ("date", "day", "week", "month", "period", "time"),
+            what="date",
+            kinds=("datetime", "text", "categorical", "id"),
+        )
     if date.column is None:
         date = roles.Guess(names[0], "the first column (no column holds dates)")
     assert date.column is not None  # the first column at the latest
@@ -302,13 +328,20 @@ def guess_columns(df: pd.DataFrame) -> tuple[ForecastColumns, dict[str, str]]:
     target = roles.by_name(df[numeric], TARGET_WORDS, what="quantity") if numeric else roles.Guess(None, "")
     if target.column is None:
         busy = next((c for c in numeric if df[c].nunique() > 10), None)
-        target = roles.Guess(busy, "the first number column with many values") if busy else \
-            roles.Guess(numeric[0] if numeric else names[-1], "no column is named like a quantity")
+        target = (
+            roles.Guess(busy, "the first number column with many values")
+            if busy
+            else roles.Guess(numeric[0] if numeric else names[-1], "no column is named like a quantity")
+        )
     assert target.column is not None  # a number column, or the last column at the latest
     rest = [c for c in names if c not in (date.column, target.column)]
-    named = {c: next((w for w in SERIES_WORDS if w in roles.words(c) or "_".join(roles.words(c)) == w), None) for c in rest}
-    ranked = sorted([c for c in rest if named[c] or not pd.api.types.is_numeric_dtype(df[c])],
-                    key=lambda c: (named[c] is None, names.index(c)))
+    named = {
+        c: next((w for w in SERIES_WORDS if w in roles.words(c) or "_".join(roles.words(c)) == w), None) for c in rest
+    }
+    ranked = sorted(
+        [c for c in rest if named[c] or not pd.api.types.is_numeric_dtype(df[c])],
+        key=lambda c: (named[c] is None, names.index(c)),
+    )
     ranked = [c for c in ranked if 1 < df[c].nunique(dropna=False) <= max(len(df) // 2, 1)]
     series: list[str] = []
     try:  # the same day may be written in several ways: compare the dates, not their text
@@ -322,15 +355,34 @@ def guess_columns(df: pd.DataFrame) -> tuple[ForecastColumns, dict[str, str]]:
                 break
         else:
             series = series[:1]
-    drivers = [c for c in rest if c not in series and any(w in roles.words(c) or w in str(c).lower() for w in DRIVER_WORDS)
-               and df[c].nunique(dropna=True) <= 50]
-    open_flag = next((c for c in drivers if "open" in str(c).lower()
-                      and set(pd.to_numeric(df[c], errors="coerce").dropna().unique()) <= {0, 1}), None)
-    why = {"date": date.why, "quantity": target.why,
-           "series": "every date appears once per combination of them" if series else "every date appears once: one series",
-           "drivers": "named like promotions, holidays or opening days" if drivers else "no column is named like a known driver"}
-    columns = ForecastColumns(date=date.column, target=target.column, series=tuple(series), drivers=tuple(drivers),
-                              open_flag=open_flag)
+    drivers = [
+        c
+        for c in rest
+        if c not in series
+        and any(w in roles.words(c) or w in str(c).lower() for w in DRIVER_WORDS)
+        and df[c].nunique(dropna=True) <= 50
+    ]
+    open_flag = next(
+        (
+            c
+            for c in drivers
+            if "open" in str(c).lower() and set(pd.to_numeric(df[c], errors="coerce").dropna().unique()) <= {0, 1}
+        ),
+        None,
+    )
+    why = {
+        "date": date.why,
+        "quantity": target.why,
+        "series": "every date appears once per combination of them"
+        if series
+        else "every date appears once: one series",
+        "drivers": "named like promotions, holidays or opening days"
+        if drivers
+        else "no column is named like a known driver",
+    }
+    columns = ForecastColumns(
+        date=date.column, target=target.column, series=tuple(series), drivers=tuple(drivers), open_flag=open_flag
+    )
     return columns, why
 
 

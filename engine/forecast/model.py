@@ -1,5 +1,6 @@
 """The fitted forecaster (a `Fitted` of the scenario contract): what the page reads, reorder quantities, forecasts
 of a newer history, explanations, and the model file (packed from the fields; first-version files still load)."""
+
 from __future__ import annotations
 
 import io
@@ -16,8 +17,8 @@ from engine.data import DataError
 from engine.explain import Explanation
 from engine.forecast import explain as explaining
 from engine.forecast import tables
-from engine.forecast.config import ForecastConfig
 from engine.forecast.choose import chosen_future
+from engine.forecast.config import ForecastConfig
 from engine.forecast.frame import ForecastColumns, Frequency
 from engine.forecast.network import ForecastNet, Inputs, quantiles, scale_of
 from engine.forecast.prepare import prepare
@@ -27,11 +28,16 @@ from engine.tabular import Preprocessor
 
 KIND = "forecast"
 ABOUT = About(
-    name=KIND, title="Demand forecast", icon=":material/trending_up:", headline="mase", prefix="fc",
+    name=KIND,
+    title="Demand forecast",
+    icon=":material/trending_up:",
+    headline="mase",
+    prefix="fc",
     purpose="Forecast sales per store or item with intervals from one network for all series, see on past periods "
-            "whether it beats seasonal naive and exponential smoothing, which drivers matter, and what to reorder.",
+    "whether it beats seasonal naive and exponential smoothing, which drivers matter, and what to reorder.",
     decision=Decision(lambda m: {"service_level": 0.5}, lambda m, rows: m.reorder(0.0)),  # order for a median week
-    data_parallel=True)
+    data_parallel=True,
+)
 
 
 @dataclass
@@ -74,8 +80,9 @@ class ForecastModel(Fitted):
     inputs: Inputs = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.inputs = Inputs.restore(self.freq, int(self.lags), self.config.horizon, list(self.driver_columns),
-                                     self.drivers, self.level_stats)
+        self.inputs = Inputs.restore(
+            self.freq, int(self.lags), self.config.horizon, list(self.driver_columns), self.drivers, self.level_stats
+        )
         H = self.config.horizon
         if self.lead_time is None:
             self.lead_time = min(7, H // 2)
@@ -84,10 +91,16 @@ class ForecastModel(Fitted):
         if not self.choice:  # an earlier version's file: its forecasts are the network's
             self.choice = [MODEL] * len(self.ids)
             self.candidate_metrics = self.candidate_metrics or {MODEL: dict(self.metrics)}
-            self.choice_note = self.choice_note or "This model file predates the page's choice: its forecasts are the network's."
+            self.choice_note = (
+                self.choice_note or "This model file predates the page's choice: its forecasts are the network's."
+            )
         if "network" not in self.forecast.columns:
-            self.forecast = self.forecast.assign(method=MODEL, network_low=self.forecast["low"],
-                                                 network=self.forecast["median"], network_high=self.forecast["high"])
+            self.forecast = self.forecast.assign(
+                method=MODEL,
+                network_low=self.forecast["low"],
+                network=self.forecast["median"],
+                network_high=self.forecast["high"],
+            )
 
     @property
     def network_metrics(self) -> dict[str, float]:
@@ -135,16 +148,24 @@ class ForecastModel(Fitted):
             scale = scale_of(s, s.n)
             X, _ = self.inputs.design(self.inputs.encode(s, scale), np.array([s.n]))
             q = quantiles(self.net, X, self.horizon)[0][0] * scale
-            dates = self.freq.dates(s.start, s.n + self.horizon)[s.n:]
+            dates = self.freq.dates(s.start, s.n + self.horizon)[s.n :]
             if s.open is not None:
-                q[~s.open[s.n:]] = 0.0
-            c = chosen_future(s.y, q, self.method_of(s.id), self.horizon, self.freq.season,
-                              with_ets=ETS in self.baseline_metrics)
+                q[~s.open[s.n :]] = 0.0
+            c = chosen_future(
+                s.y, q, self.method_of(s.id), self.horizon, self.freq.season, with_ets=ETS in self.baseline_metrics
+            )
             q = np.stack([c.low, c.point, c.high], axis=1)
             if s.open is not None:
-                q[~s.open[s.n:]] = 0.0
-            part = pd.DataFrame({"series": s.id, "date": dates.strftime("%Y-%m-%d"),
-                                 "low (10%)": q[:, 0], "forecast (median)": q[:, 1], "high (90%)": q[:, 2]})
+                q[~s.open[s.n :]] = 0.0
+            part = pd.DataFrame(
+                {
+                    "series": s.id,
+                    "date": dates.strftime("%Y-%m-%d"),
+                    "low (10%)": q[:, 0],
+                    "forecast (median)": q[:, 1],
+                    "high (90%)": q[:, 2],
+                }
+            )
             for j, col in enumerate(self.columns.series):
                 part.insert(j, col, panel.id_values[s.id][j])
             rows.append(part)
@@ -181,15 +202,22 @@ class ForecastModel(Fitted):
         X, rows, steps = self.explain_X, self.explain_rows, self.explain_steps
         if len(X) > 400:  # keep it quick: the backtest rows and a fixed sample of the future ones
             fut = rows.index[rows["future"]].to_numpy()
-            keep = np.sort(np.concatenate([rows.index[~rows["future"]].to_numpy(),
-                                           np.random.default_rng(0).choice(fut, size=min(len(fut), 200), replace=False)]))
+            keep = np.sort(
+                np.concatenate(
+                    [
+                        rows.index[~rows["future"]].to_numpy(),
+                        np.random.default_rng(0).choice(fut, size=min(len(fut), 200), replace=False),
+                    ]
+                )
+            )
             X, rows, steps = X[keep], rows.loc[keep].reset_index(drop=True), [steps[i] for i in keep]
         return explaining.explain_forecasts(self, X, rows, steps, output)
 
     def _explain_new(self, df: pd.DataFrame, output: int | None) -> tuple[Explanation, list[str]]:
         panel = prepare(df, self.columns, self.config, min_length="predict", frequency=self.freq)
-        X, rows, steps = explaining.explain_inputs(self.inputs, panel, [[s.n] for s in panel.series],
-                                                   [scale_of(s, s.n) for s in panel.series])
+        X, rows, steps = explaining.explain_inputs(
+            self.inputs, panel, [[s.n] for s in panel.series], [scale_of(s, s.n) for s in panel.series]
+        )
         return explaining.explain_forecasts(self, X, rows, steps, output), list(rows["series"])
 
     def explain_point(self, series: str, step: int) -> Explanation:
@@ -213,8 +241,9 @@ class ForecastModel(Fitted):
         except DataError:
             raise
         except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, IndexError):
-            raise DataError(f"This {cls.KIND} model file is incomplete or damaged. "
-                            "Download it again from the page that trained it.") from None
+            raise DataError(
+                f"This {cls.KIND} model file is incomplete or damaged. Download it again from the page that trained it."
+            ) from None
 
 
 def _parquet(frame: pd.DataFrame) -> torch.Tensor:

@@ -1,5 +1,6 @@
 """What the network sees and how it learns: scaling, calendar and driver encoding, the input layout (grouped for
 explanations), the pinball loss over step and running-total quantiles."""
+
 from __future__ import annotations
 
 import math
@@ -25,7 +26,10 @@ TOTAL_LEVELS = (0.5, 0.75, 0.9, 0.95, 0.99)  # of the total demand from step 1 t
 def lag_bands(freq: Frequency, L: int) -> list[tuple[int, int, str]]:
     if freq.kind == "D":
         weeks = math.ceil(L / 7)
-        bands = [(1, 7, "last week's sales"), (8, L, f"sales 2–{weeks} weeks ago" if weeks > 2 else "sales 2 weeks ago")]
+        bands = [
+            (1, 7, "last week's sales"),
+            (8, L, f"sales 2–{weeks} weeks ago" if weeks > 2 else "sales 2 weeks ago"),
+        ]
     elif freq.kind == "W":
         bands = [(1, 4, "last 4 weeks' sales"), (5, 13, "sales 5–13 weeks ago"), (14, L, f"sales 14–{L} weeks ago")]
     else:
@@ -83,12 +87,21 @@ class Inputs:
             except DataError as exc:
                 if "None of the chosen feature columns" not in exc.message:
                     raise
-                self.notes.append("The driver columns have the same value in every row of the history, so they were left out.")
+                self.notes.append(
+                    "The driver columns have the same value in every row of the history, so they were left out."
+                )
         self.layout()
 
     @classmethod
-    def restore(cls, freq: Frequency, L: int, H: int, drivers: list[str], pre: Preprocessor | None,
-                level_stats: tuple[float, float]) -> Inputs:
+    def restore(
+        cls,
+        freq: Frequency,
+        L: int,
+        H: int,
+        drivers: list[str],
+        pre: Preprocessor | None,
+        level_stats: tuple[float, float],
+    ) -> Inputs:
         obj = cls.__new__(cls)
         mean, spread = level_stats  # a list when read from JSON
         obj.freq, obj.L, obj.H, obj.drivers, obj.pre, obj.level_stats = freq, L, H, drivers, pre, (mean, spread)
@@ -118,8 +131,12 @@ class Inputs:
 
     def driver_group(self, col: str, when: str) -> str:
         """Group name of a driver's inputs: `when` is 'ahead', 'before', 'that day' or 'other days'."""
-        words = {"ahead": f"next {self.freq.units(self.H)}", "before": f"past {self.freq.units(self.L)}",
-                 "that day": f"that {self.freq.unit}", "other days": f"other {self.freq.unit}s"}
+        words = {
+            "ahead": f"next {self.freq.units(self.H)}",
+            "before": f"past {self.freq.units(self.L)}",
+            "that day": f"that {self.freq.unit}",
+            "other days": f"other {self.freq.unit}s",
+        }
         return f"{col} ({words[when]})"
 
     def groups(self, step: int | None = None) -> tuple[np.ndarray, list[str]]:
@@ -159,10 +176,19 @@ class Inputs:
         for s, scale in zip(series, scales):
             ys = np.nan_to_num(s.y, nan=0.0) / scale
             cal, _ = _calendar(self.freq.dates(s.start, s.n + self.H), self.freq)
-            drv = drv_all[at: at + s.n + self.H]
+            drv = drv_all[at : at + s.n + self.H]
             at += s.n + self.H
-            out.append(Encoded(np.log1p(np.maximum(ys, 0)).astype(np.float32), ys.astype(np.float32),
-                                s.known.astype(np.float32), cal, drv, (math.log1p(scale) - mean) / std, scale))
+            out.append(
+                Encoded(
+                    np.log1p(np.maximum(ys, 0)).astype(np.float32),
+                    ys.astype(np.float32),
+                    s.known.astype(np.float32),
+                    cal,
+                    drv,
+                    (math.log1p(scale) - mean) / std,
+                    scale,
+                )
+            )
         return out
 
     def design(self, enc: Encoded, origins: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -222,12 +248,14 @@ def pinball_loss(H: int):
 
     def loss_fn(out: torch.Tensor, yw: torch.Tensor) -> torch.Tensor:
         if out.device not in constants:
-            constants[out.device] = tuple(torch.tensor(v, dtype=torch.float32, device=out.device)
-                                          for v in (list(range(1, H + 1)), QUANTILES, TOTAL_LEVELS))
+            constants[out.device] = tuple(
+                torch.tensor(v, dtype=torch.float32, device=out.device)
+                for v in (list(range(1, H + 1)), QUANTILES, TOTAL_LEVELS)
+            )
         steps, tau_step, tau_total = constants[out.device]
         y, w = yw[:, :H], yw[:, H:]
         daily = out[:, : H * len(QUANTILES)].reshape(-1, H, len(QUANTILES))
-        totals = out[:, H * len(QUANTILES):].reshape(-1, H, len(TOTAL_LEVELS))
+        totals = out[:, H * len(QUANTILES) :].reshape(-1, H, len(TOTAL_LEVELS))
         running = torch.cumsum(y * w, dim=1) / steps
         y, running = torch.log1p(y), torch.log1p(running)  # quantiles commute with log1p; spikes weigh less
         w_running = torch.cumprod(w, dim=1)  # a total is known only while every step in it is
@@ -250,7 +278,7 @@ def calibrate(net: ForecastNet, X: np.ndarray, Y: np.ndarray, H: int, coverage: 
     nq, nt = len(QUANTILES), len(TOTAL_LEVELS)
     y, w = np.maximum(Y[:, :H].astype(np.float64), 0.0), Y[:, H:] > 0
     step = out[:, : H * nq].reshape(len(X), H, nq)
-    totals = out[:, H * nq:].reshape(len(X), H, nt)
+    totals = out[:, H * nq :].reshape(len(X), H, nt)
     running = np.log1p(np.cumsum(y * w, axis=1) / np.arange(1, H + 1))
     whole = np.cumprod(w, axis=1).astype(bool)  # a running total is known while every step in it is
     score = np.maximum(step[..., 0] - np.log1p(y), np.log1p(y) - step[..., -1])
@@ -268,8 +296,10 @@ def calibrate(net: ForecastNet, X: np.ndarray, Y: np.ndarray, H: int, coverage: 
         for j, level in enumerate(TOTAL_LEVELS):
             gap = running - totals[..., j]
             pooled = float(np.quantile(gap[whole], level))
-            shift[:, j] = [float(np.quantile(gap[whole[:, h], h], level)) if whole[:, h].sum() >= _MIN_CALIBRATION
-                           else pooled for h in range(H)]
+            shift[:, j] = [
+                float(np.quantile(gap[whole[:, h], h], level)) if whole[:, h].sum() >= _MIN_CALIBRATION else pooled
+                for h in range(H)
+            ]
     net.set_offsets(np.concatenate([band.ravel(), shift.ravel()]).tolist())
 
 
@@ -299,8 +329,16 @@ class ForecastNet(TabularMLP):
     """
 
     @rng_locked
-    def __init__(self, n_in: int, n_out: int, hidden: Sequence[int] = (256, 128), dropout: float = 0.1,
-                 lags: int = 0, level_lags: int = 0, offsets: Sequence[float] | None = None):
+    def __init__(
+        self,
+        n_in: int,
+        n_out: int,
+        hidden: Sequence[int] = (256, 128),
+        dropout: float = 0.1,
+        lags: int = 0,
+        level_lags: int = 0,
+        offsets: Sequence[float] | None = None,
+    ):
         super().__init__(n_in, n_out, hidden, dropout)
         self.lags, self.level_lags = int(lags), int(min(level_lags, lags))
         self.set_offsets(offsets)
@@ -319,7 +357,7 @@ class ForecastNet(TabularMLP):
             out = self.net(x)
         else:
             level = x[:, : self.level_lags].mean(dim=1, keepdim=True)
-            out = self.net(torch.cat([x[:, : self.lags] - level, x[:, self.lags:]], dim=1)) + level
+            out = self.net(torch.cat([x[:, : self.lags] - level, x[:, self.lags :]], dim=1)) + level
         return out + self.shift if self.offsets else out
 
     def spec(self) -> dict:
@@ -349,7 +387,6 @@ class Combine(nn.Module):
         return self.head(self.net(x))
 
 
-
 def total_col(level: float) -> str:
     return f"total to here {level:.0%}"
 
@@ -359,4 +396,3 @@ def cap(X: np.ndarray, Y: np.ndarray, limit: int, rng: np.random.Generator) -> t
         return X, Y
     keep = np.sort(rng.choice(len(X), size=limit, replace=False))
     return X[keep], Y[keep]
-

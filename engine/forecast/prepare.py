@@ -1,5 +1,6 @@
 """Check and reshape the long table into one regular series per id (`prepare`); every problem an analyst can fix
 is a DataError sentence."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,8 +11,16 @@ import pandas as pd
 
 from engine.data import DataError, check_finite
 from engine.forecast.config import ForecastConfig
-from engine.forecast.frame import (ForecastColumns, Frequency, check_roles, detect_frequency, parse_dates,
-                                   series_key, series_strings, target_values)
+from engine.forecast.frame import (
+    ForecastColumns,
+    Frequency,
+    check_roles,
+    detect_frequency,
+    parse_dates,
+    series_key,
+    series_strings,
+    target_values,
+)
 
 
 @dataclass
@@ -46,8 +55,10 @@ class Panel:
     def describe(self) -> str:
         first = min(s.start for s in self.series)
         last = max(self.freq.dates(s.start, s.n)[-1] for s in self.series)
-        return (f"Detected {self.freq.name} data: {len(self.series):,} series from {first:%d %b %Y} to {last:%d %b %Y} "
-                f"(up to {self.freq.units(max(s.n for s in self.series))} each).")
+        return (
+            f"Detected {self.freq.name} data: {len(self.series):,} series from {first:%d %b %Y} to {last:%d %b %Y} "
+            f"(up to {self.freq.units(max(s.n for s in self.series))} each)."
+        )
 
 
 def _fill_gaps(values: np.ndarray, missing: np.ndarray) -> np.ndarray:
@@ -67,8 +78,12 @@ def _to_flag(s: pd.Series, col: str) -> pd.Series:
         return s.astype(float)
     x = pd.to_numeric(s, errors="coerce")
     if not pd.api.types.is_numeric_dtype(s):
-        words = s.astype("string").str.strip().str.lower().map({"yes": 1.0, "no": 0.0, "true": 1.0, "false": 0.0,
-                                                                   "open": 1.0, "closed": 0.0, "y": 1.0, "n": 0.0})
+        words = (
+            s.astype("string")
+            .str.strip()
+            .str.lower()
+            .map({"yes": 1.0, "no": 0.0, "true": 1.0, "false": 0.0, "open": 1.0, "closed": 0.0, "y": 1.0, "n": 0.0})
+        )
         x = x.fillna(words.astype(float))
     bad = s.notna() & ~x.isin([0.0, 1.0])
     if bad.any():
@@ -80,8 +95,14 @@ def _to_flag(s: pd.Series, col: str) -> pd.Series:
     return x
 
 
-def prepare(df: pd.DataFrame, columns: ForecastColumns, config: ForecastConfig = ForecastConfig(), *,
-            min_length: str = "train", frequency: Frequency | None = None) -> Panel:
+def prepare(
+    df: pd.DataFrame,
+    columns: ForecastColumns,
+    config: ForecastConfig = ForecastConfig(),
+    *,
+    min_length: str = "train",
+    frequency: Frequency | None = None,
+) -> Panel:
     """Check and reshape the long table into one regular series per id; DataError with a sentence when it cannot work.
 
     `min_length="train"` keeps series long enough to train and backtest; "predict" keeps any series
@@ -99,22 +120,38 @@ def prepare(df: pd.DataFrame, columns: ForecastColumns, config: ForecastConfig =
     frame, observed, no_history, freq = _regular_dates(frame, columns, frequency, notes)
     frame, starts, lengths, L, skipped = _lengths(frame, observed, no_history, freq, config, min_length, notes)
     series = _series(frame, columns, drivers, freq, config.horizon, starts, lengths, skipped, notes)
-    return Panel(freq, series, config.horizon, L, config.backtest_windows, notes, skipped,
-                 {s.id: id_values.get(s.id, [s.id]) for s in series})
+    return Panel(
+        freq,
+        series,
+        config.horizon,
+        L,
+        config.backtest_windows,
+        notes,
+        skipped,
+        {s.id: id_values.get(s.id, [s.id]) for s in series},
+    )
 
 
-def _read(df: pd.DataFrame, columns: ForecastColumns, drivers: list[str], notes: list[str]) -> tuple[pd.DataFrame, dict]:
+def _read(
+    df: pd.DataFrame, columns: ForecastColumns, drivers: list[str], notes: list[str]
+) -> tuple[pd.DataFrame, dict]:
     """One row per input row: series key, date, quantity and the drivers; and each key's series column values."""
-    frame = pd.DataFrame({"_key": series_key(df, columns.series).to_numpy(),
-                          "_date": parse_dates(df[columns.date], columns.date, notes).to_numpy(),
-                          "_y": target_values(df[columns.target], columns.target).to_numpy()})
+    frame = pd.DataFrame(
+        {
+            "_key": series_key(df, columns.series).to_numpy(),
+            "_date": parse_dates(df[columns.date], columns.date, notes).to_numpy(),
+            "_y": target_values(df[columns.target], columns.target).to_numpy(),
+        }
+    )
     for c in drivers:
         frame[c] = df[c].to_numpy()
     if columns.open_flag:
         frame[columns.open_flag] = _to_flag(df[columns.open_flag], columns.open_flag).to_numpy()
     id_values = {}
     if columns.series:
-        firsts = pd.DataFrame({c: series_strings(df[c]).to_numpy() for c in columns.series}).assign(_key=frame["_key"].to_numpy())
+        firsts = pd.DataFrame({c: series_strings(df[c]).to_numpy() for c in columns.series}).assign(
+            _key=frame["_key"].to_numpy()
+        )
         firsts = firsts.drop_duplicates("_key")
         id_values = {r[-1]: list(r[:-1]) for r in firsts[[*columns.series, "_key"]].itertuples(index=False, name=None)}
 
@@ -141,8 +178,11 @@ def _fix_rows(frame: pd.DataFrame, columns: ForecastColumns, drivers: list[str],
         first = frame[dup].iloc[0]
         where = f" for series '{first['_key']}'" if columns.series else ""
         if not columns.sum_duplicates:
-            hint = ("pick more series columns (for example store and item) if each row is a different item, or "
-                    if columns.series else "pick the series columns (such as store or item) if the file holds several series, or ")
+            hint = (
+                "pick more series columns (for example store and item) if each row is a different item, or "
+                if columns.series
+                else "pick the series columns (such as store or item) if the file holds several series, or "
+            )
             raise DataError(
                 f"{int(frame.duplicated(['_key', '_date']).sum()):,} row(s) repeat a date already present{where} "
                 f"(such as {first['_date']:%Y-%m-%d}). Each series needs one row per date: {hint}"
@@ -151,7 +191,9 @@ def _fix_rows(frame: pd.DataFrame, columns: ForecastColumns, drivers: list[str],
         n_before = len(frame)
         agg: dict[str, str | Callable[[pd.Series], Any]] = {"_y": lambda s: s.sum(min_count=1)}
         for c in drivers:
-            agg[c] = "max" if c == columns.open_flag else ("mean" if pd.api.types.is_numeric_dtype(frame[c]) else "first")
+            agg[c] = (
+                "max" if c == columns.open_flag else ("mean" if pd.api.types.is_numeric_dtype(frame[c]) else "first")
+            )
         frame = frame.groupby(["_key", "_date"], sort=False, as_index=False).agg(agg)
         notes.append(f"Added up rows with the same date and series: {n_before:,} rows became {len(frame):,}.")
     _note_one_offs(frame, columns, notes)
@@ -180,18 +222,23 @@ def _note_one_offs(frame: pd.DataFrame, columns: ForecastColumns, notes: list[st
         where = f"Series '{key}' has" if columns.series else "The history has"
         others = len(found) - 1
         more = f" ({others:,} other series {'has' if others == 1 else 'have'} such a value too)" if others else ""
-        notes.append(f"{where} {value:,.0f} in '{columns.target}' on {when:%Y-%m-%d}, while 99% of its other values are at "
-                     f"most {usual:,.0f}{more}. A one-off like this (a bulk order, a typing error, an order later "
-                     "cancelled) pulls every forecast of that series up: correct or remove that row if it will not repeat.")
+        notes.append(
+            f"{where} {value:,.0f} in '{columns.target}' on {when:%Y-%m-%d}, while 99% of its other values are at "
+            f"most {usual:,.0f}{more}. A one-off like this (a bulk order, a typing error, an order later "
+            "cancelled) pulls every forecast of that series up: correct or remove that row if it will not repeat."
+        )
 
 
-def _regular_dates(frame: pd.DataFrame, columns: ForecastColumns, frequency: Frequency | None,
-                   notes: list[str]) -> tuple[pd.DataFrame, pd.Series, pd.Series, Frequency]:
+def _regular_dates(
+    frame: pd.DataFrame, columns: ForecastColumns, frequency: Frequency | None, notes: list[str]
+) -> tuple[pd.DataFrame, pd.Series, pd.Series, Frequency]:
     """Sorted rows, which hold a quantity, which series have none, and the frequency (checked against `frequency`)."""
     frame = frame.sort_values(["_key", "_date"], kind="stable").reset_index(drop=True)
     observed = frame["_y"].notna()
     if not observed.any():
-        raise DataError(f"The quantity column '{columns.target}' is empty in every row. Pick the column with the quantities sold.")
+        raise DataError(
+            f"The quantity column '{columns.target}' is empty in every row. Pick the column with the quantities sold."
+        )
     last_obs = frame["_date"].where(observed).groupby(frame["_key"]).transform("max")
     no_history = last_obs.isna()
     if no_history.any():
@@ -206,32 +253,56 @@ def _regular_dates(frame: pd.DataFrame, columns: ForecastColumns, frequency: Fre
         )
     freq = frequency or detect_frequency(frame.loc[observed, "_key"], frame.loc[observed, "_date"], columns.date)
     if frequency is not None:
-        seen = detect_frequency(frame.loc[observed, "_key"], frame.loc[observed, "_date"], columns.date) if counts.max() > 1 else freq
+        seen = (
+            detect_frequency(frame.loc[observed, "_key"], frame.loc[observed, "_date"], columns.date)
+            if counts.max() > 1
+            else freq
+        )
         if seen.kind != freq.kind:
-            raise DataError(f"This file holds {seen.name} data but the model was trained on {freq.name} data. "
-                            f"Upload {freq.name} history with the same columns.")
+            raise DataError(
+                f"This file holds {seen.name} data but the model was trained on {freq.name} data. "
+                f"Upload {freq.name} history with the same columns."
+            )
     if freq.kind == "M" and freq.code == "MS":
         off = frame["_date"].dt.day != 1
         if off.any():
             frame["_date"] = frame["_date"].dt.to_period("M").dt.to_timestamp()
             notes.append(f"Monthly dates were moved to the first of their month ({int(off.sum()):,} rows).")
             if frame.duplicated(["_key", "_date"]).any():
-                raise DataError(f"Some series have two rows in the same month in '{columns.date}'. Keep one row per "
-                                "month (or tick 'Add up rows with the same date and series').")
+                raise DataError(
+                    f"Some series have two rows in the same month in '{columns.date}'. Keep one row per "
+                    "month (or tick 'Add up rows with the same date and series')."
+                )
 
     return frame, observed, no_history, freq
 
 
-def _lengths(frame: pd.DataFrame, observed: pd.Series, no_history: pd.Series, freq: Frequency, config: ForecastConfig,
-             min_length: str, notes: list[str]) -> tuple[pd.DataFrame, pd.Series, dict, int, dict[str, str]]:
+def _lengths(
+    frame: pd.DataFrame,
+    observed: pd.Series,
+    no_history: pd.Series,
+    freq: Frequency,
+    config: ForecastConfig,
+    min_length: str,
+    notes: list[str],
+) -> tuple[pd.DataFrame, pd.Series, dict, int, dict[str, str]]:
     """How much history each series has, the look-back the network uses, and the series too short to keep."""
     H, k = config.horizon, config.backtest_windows
     # lengths: how much history each series has, and what the model needs
     frame = frame[~no_history]
     starts = frame[observed[~no_history]].groupby("_key", sort=False)["_date"].min()
     ends = frame[observed[~no_history]].groupby("_key", sort=False)["_date"].max()
-    lengths = dict(zip(starts.index, (freq.steps_between(pd.DatetimeIndex(starts.to_numpy()),
-                                                        pd.DatetimeIndex(ends.reindex(starts.index).to_numpy())) + 1).tolist()))
+    lengths = dict(
+        zip(
+            starts.index,
+            (
+                freq.steps_between(
+                    pd.DatetimeIndex(starts.to_numpy()), pd.DatetimeIndex(ends.reindex(starts.index).to_numpy())
+                )
+                + 1
+            ).tolist(),
+        )
+    )
     n_max = max(lengths.values())
     if H >= n_max:
         raise DataError(
@@ -244,11 +315,18 @@ def _lengths(frame: pd.DataFrame, observed: pd.Series, no_history: pd.Series, fr
         fit_room = n_max - H * (k + 3)  # steps left for look-back windows and training origins
         if fit_room < 2 * L:  # keep about as many training origins per series as look-back steps
             L = max(floor, fit_room // 2)
-            notes.append(f"The history is short, so the network looks back {freq.units(L)} instead of {freq.units(freq.lags)}.")
+            notes.append(
+                f"The history is short, so the network looks back {freq.units(L)} instead of {freq.units(freq.lags)}."
+            )
     need = L + H * (k + 1) if min_length == "train" else L
-    skipped = {key: (f"only {freq.units(n)} of history; it needs at least {freq.units(need)} "
-                     f"(look-back {L} + horizon {H}" + (f" × ({k} backtest windows + 1))" if min_length == "train" else ")"))
-               for key, n in lengths.items() if n < need}
+    skipped = {
+        key: (
+            f"only {freq.units(n)} of history; it needs at least {freq.units(need)} "
+            f"(look-back {L} + horizon {H}" + (f" × ({k} backtest windows + 1))" if min_length == "train" else ")")
+        )
+        for key, n in lengths.items()
+        if n < need
+    }
     if len(skipped) == len(lengths):
         if min_length == "train":
             raise DataError(
@@ -256,15 +334,18 @@ def _lengths(frame: pd.DataFrame, observed: pd.Series, no_history: pd.Series, fr
                 f"(look-back {L} + horizon {H} × ({k} backtest windows + 1)); the longest has {freq.units(n_max)}. "
                 "Shorten the horizon, use fewer backtest windows, or bring more history."
             )
-        raise DataError(f"No series has the {freq.units(need)} of history the model needs to look back on. Bring more history.")
+        raise DataError(
+            f"No series has the {freq.units(need)} of history the model needs to look back on. Bring more history."
+        )
     if skipped:
         notes.append(f"Skipped {len(skipped):,} series that are too short (listed under 'Skipped series').")
 
     return frame, starts, lengths, L, skipped
 
 
-def _history(g: pd.DataFrame, pos: np.ndarray, hist: np.ndarray, n: int,
-             missing_as_zero: bool) -> tuple[np.ndarray, np.ndarray, int, int, bool]:
+def _history(
+    g: pd.DataFrame, pos: np.ndarray, hist: np.ndarray, n: int, missing_as_zero: bool
+) -> tuple[np.ndarray, np.ndarray, int, int, bool]:
     """One series' quantities on its regular calendar: (y, known, rows without a quantity, dates filled, whether
     more than half its dates were missing)."""
     y = np.full(n, np.nan)
@@ -278,8 +359,17 @@ def _history(g: pd.DataFrame, pos: np.ndarray, hist: np.ndarray, n: int,
     return y, ~np.isnan(y), n_unknown, int(filled.sum()), bool(filled.sum() > present.sum())
 
 
-def _driver_frame(g: pd.DataFrame, drivers: list[str], numeric: dict[str, bool], pos: np.ndarray, hist: np.ndarray,
-             fut: np.ndarray, n: int, H: int, m: int) -> tuple[pd.DataFrame, int, int]:
+def _driver_frame(
+    g: pd.DataFrame,
+    drivers: list[str],
+    numeric: dict[str, bool],
+    pos: np.ndarray,
+    hist: np.ndarray,
+    fut: np.ndarray,
+    n: int,
+    H: int,
+    m: int,
+) -> tuple[pd.DataFrame, int, int]:
     """One series' drivers over its history and horizon, gaps in the history filled, horizon values not given
     repeated from one season earlier: (drivers, future rows found, horizon values assumed)."""
     vals = g[drivers].to_numpy(dtype=object)
@@ -300,28 +390,56 @@ def _driver_frame(g: pd.DataFrame, drivers: list[str], numeric: dict[str, bool],
     return pd.DataFrame(columns_out), int(fut.sum()), n_assumed
 
 
-def _series_notes(notes: list[str], columns: ForecastColumns, freq: Frequency, drivers: list[str], n_filled: int,
-                  sparse: list[str], n_unknown: int, n_future: int, n_assumed: int) -> None:
+def _series_notes(
+    notes: list[str],
+    columns: ForecastColumns,
+    freq: Frequency,
+    drivers: list[str],
+    n_filled: int,
+    sparse: list[str],
+    n_unknown: int,
+    n_future: int,
+    n_assumed: int,
+) -> None:
     """Sentences on the dates filled, sparse series, rows without a quantity and driver values assumed."""
     m = freq.season
     if n_filled:
-        how = "counted as zero sales" if columns.missing_dates_as_zero else "treated as unknown (not used to train or to score)"
+        how = (
+            "counted as zero sales"
+            if columns.missing_dates_as_zero
+            else "treated as unknown (not used to train or to score)"
+        )
         notes.append(f"Filled {n_filled:,} dates missing from the series ({how}).")
     if sparse:
-        notes.append(f"More than half of the {freq.unit}s are missing in {len(sparse):,} series (such as '{sparse[0]}'). "
-                     f"Fine if nothing sold on those {freq.unit}s; if some rows are weekly or monthly totals, the file mixes "
-                     "frequencies: put one frequency per file.")
+        notes.append(
+            f"More than half of the {freq.unit}s are missing in {len(sparse):,} series (such as '{sparse[0]}'). "
+            f"Fine if nothing sold on those {freq.unit}s; if some rows are weekly or monthly totals, the file mixes "
+            "frequencies: put one frequency per file."
+        )
     if n_unknown:
-        notes.append(f"{n_unknown:,} rows have no quantity; they were treated as unknown (not used to train or to score).")
+        notes.append(
+            f"{n_unknown:,} rows have no quantity; they were treated as unknown (not used to train or to score)."
+        )
     if drivers and n_assumed:
         given = f"{n_future:,} future rows with driver values were found. " if n_future else ""
-        notes.append(f"{given}For {n_assumed:,} future {freq.unit}(s) without driver values, each driver was assumed to repeat "
-                     f"its value from one season earlier ({freq.units(m)}). Add future rows (date, series and drivers, "
-                     "quantity empty) to set them yourself.")
+        notes.append(
+            f"{given}For {n_assumed:,} future {freq.unit}(s) without driver values, each driver was assumed to repeat "
+            f"its value from one season earlier ({freq.units(m)}). Add future rows (date, series and drivers, "
+            "quantity empty) to set them yourself."
+        )
 
 
-def _series(frame: pd.DataFrame, columns: ForecastColumns, drivers: list[str], freq: Frequency, H: int, starts: pd.Series,
-            lengths: dict, skipped: dict[str, str], notes: list[str]) -> list[SeriesData]:
+def _series(
+    frame: pd.DataFrame,
+    columns: ForecastColumns,
+    drivers: list[str],
+    freq: Frequency,
+    H: int,
+    starts: pd.Series,
+    lengths: dict,
+    skipped: dict[str, str],
+    notes: list[str],
+) -> list[SeriesData]:
     """Each kept series on a regular calendar: gaps filled and reported, drivers carried over the horizon."""
     series: list[SeriesData] = []
     numeric = {c: pd.api.types.is_numeric_dtype(frame[c]) for c in drivers}

@@ -8,6 +8,7 @@ AutoETS or combination forecast the backtest chose). The level comes from the me
 the change from the model that learnt the drivers; the plan without the change is the page's own forecast, so the
 Forecasts and Reorder tabs and the plan agree.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -38,7 +39,9 @@ class DriverChange:
     percent: float | None = None
 
     def describe(self, unit: str) -> str:
-        when = f"{unit}s {self.first} to {self.last}" if self.last and self.last != self.first else f"{unit} {self.first}"
+        when = (
+            f"{unit}s {self.first} to {self.last}" if self.last and self.last != self.first else f"{unit} {self.first}"
+        )
         if self.last is None:
             when = f"{unit} {self.first} to the end of the horizon"
         value = f"{self.value:g}" if isinstance(self.value, (int, float)) else str(self.value)
@@ -66,8 +69,10 @@ def _apply(s: SeriesData, changes: Sequence[DriverChange], H: int, open_flag: st
     drivers = s.drivers.copy()
     for ch in changes:
         if ch.driver not in drivers.columns:
-            raise DataError(f"'{ch.driver}' is not a driver this model reads; its drivers are "
-                            f"{', '.join(map(str, drivers.columns)) or 'none'}.")
+            raise DataError(
+                f"'{ch.driver}' is not a driver this model reads; its drivers are "
+                f"{', '.join(map(str, drivers.columns)) or 'none'}."
+            )
         last = H if ch.last is None else int(ch.last)
         if not 1 <= int(ch.first) <= last <= H:
             raise DataError(f"A change must lie within the horizon (steps 1 to {H}); {ch.first} to {last} does not.")
@@ -76,7 +81,9 @@ def _apply(s: SeriesData, changes: Sequence[DriverChange], H: int, open_flag: st
         if ch.percent is not None:
             now = pd.to_numeric(drivers.iloc[rows, col], errors="coerce")
             if now.isna().any():
-                raise DataError(f"'{ch.driver}' is not a number, so it cannot change by a percentage; set a value instead.")
+                raise DataError(
+                    f"'{ch.driver}' is not a number, so it cannot change by a percentage; set a value instead."
+                )
             drivers.iloc[rows, col] = now.to_numpy(float) * (1 + float(ch.percent) / 100)
         else:
             value = ch.value
@@ -111,8 +118,17 @@ def _totals_on(totals: np.ndarray, net_point: np.ndarray, point: np.ndarray) -> 
 
 def _frame(model: ForecastModel, s: SeriesData, method: str, low, point, high, totals) -> pd.DataFrame:
     H = model.horizon
-    part = pd.DataFrame({"series": s.id, "date": model.freq.dates(s.start, s.n + H)[s.n:], "step": np.arange(1, H + 1),
-                         "low": low, "median": point, "high": high, "method": method})
+    part = pd.DataFrame(
+        {
+            "series": s.id,
+            "date": model.freq.dates(s.start, s.n + H)[s.n :],
+            "step": np.arange(1, H + 1),
+            "low": low,
+            "median": point,
+            "high": high,
+            "method": method,
+        }
+    )
     for j, level in enumerate(TOTAL_LEVELS):
         part[total_col(level)] = totals[:, j]
     return part
@@ -145,6 +161,7 @@ class ScenarioPlan:
         out["units with the plan"] = p.groupby("series", sort=False)["median"].sum().reindex(self.ids).to_numpy()
         out["difference (units)"] = out["units with the plan"] - out["units without the plan"]
         if price_driver is not None or unit_price is not None:
+
             def money(f: pd.DataFrame, drv: pd.DataFrame) -> np.ndarray:
                 if price_driver is not None:
                     price = pd.to_numeric(drv[price_driver], errors="coerce").to_numpy(float)
@@ -152,6 +169,7 @@ class ScenarioPlan:
                     assert unit_price is not None  # one of the two is given (above)
                     price = np.full(len(f), float(unit_price))
                 return (f["median"].to_numpy() * price).reshape(len(self.ids), -1).sum(1)
+
             out["money without the plan"] = money(b, self.base_drivers)
             out["money with the plan"] = money(p, self.planned_drivers)
             out["difference (money)"] = out["money with the plan"] - out["money without the plan"]
@@ -165,20 +183,26 @@ class ScenarioPlan:
         for name, frame in (("without the plan", self.base), ("with the plan", self.planned)):
             m = self.model.decide(ids=self.ids, choice=methods, forecast=frame.assign(open=True), **decision)
             t = m.reorder(stock).set_index("series")
-            tables.append(t.rename(columns={c: f"{c} · {name}" for c in t.columns if c not in ("forecast used", "current stock")}))
+            tables.append(
+                t.rename(columns={c: f"{c} · {name}" for c in t.columns if c not in ("forecast used", "current stock")})
+            )
         both = tables[0].join(tables[1].drop(columns=["forecast used", "current stock"]))
-        both["difference in the order"] = (both["suggested order · with the plan"]
-                                           - both["suggested order · without the plan"])
+        both["difference in the order"] = (
+            both["suggested order · with the plan"] - both["suggested order · without the plan"]
+        )
         return both.reset_index()
 
 
-def plan(model: ForecastModel, history: pd.DataFrame, changes: Sequence[DriverChange],
-         series: Sequence[str] | None = None) -> ScenarioPlan:
+def plan(
+    model: ForecastModel, history: pd.DataFrame, changes: Sequence[DriverChange], series: Sequence[str] | None = None
+) -> ScenarioPlan:
     """The forecast of each series in `series` (all when None) of `history` (the data the model was trained on, or a
     newer history with the same columns) without and with `changes` to its drivers over the horizon."""
     if not model.driver_columns:
-        raise DataError("This model reads no drivers: only the history drives its forecast, so there is nothing to plan. "
-                        "Map columns known in advance (promotions, prices, holidays) as drivers and train again.")
+        raise DataError(
+            "This model reads no drivers: only the history drives its forecast, so there is nothing to plan. "
+            "Map columns known in advance (promotions, prices, holidays) as drivers and train again."
+        )
     panel = prepare(history, model.columns, model.config, min_length="predict", frequency=model.freq)
     chosen = [s for s in panel.series if series is None or s.id in set(map(str, series))]
     if not chosen:
@@ -195,11 +219,11 @@ def plan(model: ForecastModel, history: pd.DataFrame, changes: Sequence[DriverCh
         q, t = _network(model, s, scale)
         changed = _apply(s, changes, H, model.columns.open_flag)
         q2, t2 = _network(model, changed, scale)
-        op = s.open[s.n:] if s.open is not None else np.ones(H, bool)
-        op2 = changed.open[s.n:] if changed.open is not None else np.ones(H, bool)
+        op = s.open[s.n :] if s.open is not None else np.ones(H, bool)
+        op2 = changed.open[s.n :] if changed.open is not None else np.ones(H, bool)
         q[~op], q2[~op2] = 0.0, 0.0
         stored = model.forecast[model.forecast["series"] == s.id]
-        dates = model.freq.dates(s.start, s.n + H)[s.n:]
+        dates = model.freq.dates(s.start, s.n + H)[s.n :]
         if len(stored) == H and (pd.DatetimeIndex(stored["date"]) == dates).all():
             # the history the model was trained on: the plan without the change is the page's own forecast
             low, point, high = (stored[c].to_numpy(float).copy() for c in ("low", "median", "high"))
@@ -211,8 +235,11 @@ def plan(model: ForecastModel, history: pd.DataFrame, changes: Sequence[DriverCh
                 arr[~op] = 0.0
             t = _totals_on(t, q[:, 1], point)
 
-        def moved(v: np.ndarray, k: int, q: np.ndarray = q, q2: np.ndarray = q2) -> np.ndarray:  # the network's change, as a ratio per step
+        def moved(
+            v: np.ndarray, k: int, q: np.ndarray = q, q2: np.ndarray = q2
+        ) -> np.ndarray:  # the network's change, as a ratio per step
             return np.where(q[:, k] > 1e-9, v * (q2[:, k] / np.where(q[:, k] > 1e-9, q[:, k], 1.0)), q2[:, k])
+
         low2, point2, high2 = moved(low, 0), moved(point, 1), moved(high, 2)
         for arr in (low2, point2, high2):
             arr[~op2] = 0.0
@@ -220,17 +247,23 @@ def plan(model: ForecastModel, history: pd.DataFrame, changes: Sequence[DriverCh
         base_parts.append(_frame(model, s, method, low, point, high, t))
         plan_parts.append(_frame(model, changed, method, low2, point2, high2, t2))
         for parts, src in ((base_drv, s), (plan_drv, changed)):
-            d = src.drivers.iloc[s.n:].reset_index(drop=True).copy()
+            d = src.drivers.iloc[s.n :].reset_index(drop=True).copy()
             d.insert(0, "step", np.arange(1, H + 1))
             d.insert(0, "series", s.id)
             parts.append(d)
     planned_drivers = pd.concat(plan_drv, ignore_index=True)
     outside: dict[str, tuple[float, float]] = {}
     for driver in {ch.driver for ch in changes}:
-        seen = pd.to_numeric(pd.concat([s.drivers[driver].iloc[:s.n] for s in chosen]), errors="coerce").dropna()
+        seen = pd.to_numeric(pd.concat([s.drivers[driver].iloc[: s.n] for s in chosen]), errors="coerce").dropna()
         now = pd.to_numeric(planned_drivers[driver], errors="coerce").dropna()
         if len(seen) and len(now) and (now.min() < seen.min() - 1e-9 or now.max() > seen.max() + 1e-9):
             outside[driver] = (float(seen.min()), float(seen.max()))
-    return ScenarioPlan(model, list(changes), pd.concat(base_parts, ignore_index=True),
-                        pd.concat(plan_parts, ignore_index=True), pd.concat(base_drv, ignore_index=True),
-                        planned_drivers, outside)
+    return ScenarioPlan(
+        model,
+        list(changes),
+        pd.concat(base_parts, ignore_index=True),
+        pd.concat(plan_parts, ignore_index=True),
+        pd.concat(base_drv, ignore_index=True),
+        planned_drivers,
+        outside,
+    )

@@ -1,4 +1,5 @@
 """The baselines (seasonal naive, AutoETS) and the accuracy scores of every model on the same backtest windows."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,7 +13,7 @@ ETS = "Exponential smoothing (AutoETS)"
 BASELINES = (SNAIVE, ETS)
 METRIC_HELP = {
     "mase": "MASE: the average forecast error divided by the average error of 'same as one season ago' on the "
-            "history. Below 1 beats that rule of thumb; lower is better.",
+    "history. Below 1 beats that rule of thumb; lower is better.",
     "smape": "sMAPE: the average error as a percentage of the actual and forecast values (0% is perfect, 200% the worst).",
     "mae": "MAE: the average number of units the forecast was off by, per series and step.",
     "rmse": "RMSE: like MAE but big misses count more; in units.",
@@ -24,7 +25,6 @@ METRIC_LABELS = {"mase": "MASE", "smape": "sMAPE %", "mae": "MAE", "rmse": "RMSE
 def check_cancel(cancel) -> None:
     if cancel is not None and cancel.is_set():
         raise Cancelled()
-
 
 
 def seasonal_naive(y: np.ndarray, origin: int, H: int, m: int) -> np.ndarray:
@@ -67,8 +67,14 @@ def mase_scale(y: np.ndarray, known: np.ndarray, cut: int, m: int) -> float:
     return d if d > 1e-9 else float("nan")
 
 
-def scores(actual: np.ndarray, point: np.ndarray, mask: np.ndarray, mase_scale: np.ndarray,
-           lo: np.ndarray | None = None, hi: np.ndarray | None = None) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+def scores(
+    actual: np.ndarray,
+    point: np.ndarray,
+    mask: np.ndarray,
+    mase_scale: np.ndarray,
+    lo: np.ndarray | None = None,
+    hi: np.ndarray | None = None,
+) -> tuple[dict[str, float], dict[str, np.ndarray]]:
     """Overall and per-series accuracy of (series, window, step) forecasts on the masked points."""
     S = actual.shape[0]
     a = np.where(mask, actual, 0.0)
@@ -80,7 +86,7 @@ def scores(actual: np.ndarray, point: np.ndarray, mask: np.ndarray, mase_scale: 
     per = {}
     with np.errstate(invalid="ignore", divide="ignore"):
         per["mae"] = err.reshape(S, -1).sum(1) / cnt
-        per["rmse"] = np.sqrt((err ** 2).reshape(S, -1).sum(1) / cnt)
+        per["rmse"] = np.sqrt((err**2).reshape(S, -1).sum(1) / cnt)
         per["smape"] = 100 * sm.reshape(S, -1).sum(1) / cnt
         per["mase"] = per["mae"] / mase_scale
         total = max(mask.sum(), 1)
@@ -88,7 +94,7 @@ def scores(actual: np.ndarray, point: np.ndarray, mask: np.ndarray, mase_scale: 
             "mase": float(np.nanmean(per["mase"])) if np.isfinite(per["mase"]).any() else float("nan"),
             "smape": float(100 * sm.sum() / total),
             "mae": float(err.sum() / total),
-            "rmse": float(np.sqrt((err ** 2).sum() / total)),
+            "rmse": float(np.sqrt((err**2).sum() / total)),
         }
         if lo is not None and hi is not None:
             inside = (actual >= lo - 1e-9) & (actual <= hi + 1e-9) & mask
@@ -99,7 +105,9 @@ def scores(actual: np.ndarray, point: np.ndarray, mask: np.ndarray, mase_scale: 
     return overall, per
 
 
-def ets_backtest(S: list[SeriesData], origins: list[np.ndarray], H: int, m: int, cancel) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+def ets_backtest(
+    S: list[SeriesData], origins: list[np.ndarray], H: int, m: int, cancel
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     import statsforecast.models  # noqa: F401  (raises ImportError here when absent)
 
     k = len(origins[0])
@@ -116,4 +124,3 @@ def ets_backtest(S: list[SeriesData], origins: list[np.ndarray], H: int, m: int,
             else:
                 mean[i, j], lo[i, j], hi[i, j] = out
     return mean, lo, hi, failed
-

@@ -1,5 +1,6 @@
 """The tables the page reads from a fitted forecaster: accuracy per series, one series' view, the forecast download,
 and the reorder quantities (order-up-to, from the learned quantiles of the running total)."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -8,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from engine.data import DataError
-from engine.forecast.network import TOTAL_LEVELS, total_col
 from engine.forecast.choose import CHOICE, SHORT
+from engine.forecast.network import TOTAL_LEVELS, total_col
 from engine.forecast.scores import MODEL
 
 if TYPE_CHECKING:
@@ -33,12 +34,14 @@ def accuracy_table(model: ForecastModel) -> pd.DataFrame:
         out.insert(1, "forecast used", [SHORT.get(m, m) for m in model.choice])
     return out
 
+
 def series_view(model: ForecastModel, series: str) -> dict[str, pd.DataFrame]:
     return {
         "actuals": model.actuals[model.actuals["series"] == series],
         "backtest": model.backtest[model.backtest["series"] == series],
         "forecast": model.forecast[model.forecast["series"] == series],
     }
+
 
 def forecast_table(model: ForecastModel) -> pd.DataFrame:
     """The future forecast of every series, with the analyst's series columns, for download."""
@@ -49,6 +52,7 @@ def forecast_table(model: ForecastModel) -> pd.DataFrame:
     if model.columns.series:
         out = out.drop(columns="series")
     return out.rename(columns={"low": "low (10%)", "median": "forecast (median)", "high": "high (90%)"})
+
 
 def reorder(model: ForecastModel, stock: float | dict[str, float] | pd.Series | None = None) -> pd.DataFrame:
     """Order-up-to quantities per series: demand over lead time + review period at the service level, minus stock.
@@ -80,12 +84,14 @@ def reorder(model: ForecastModel, stock: float | dict[str, float] | pd.Series | 
     covered = np.ceil(level - 1e-9)
     expected = np.round(expected)
     order = np.ceil(np.maximum(covered - on_hand, 0.0) - 1e-9)
-    return pd.DataFrame({
-        "series": model.ids,
-        "forecast used": [SHORT.get(model.method_of(s), s) for s in model.ids],
-        f"expected demand over {model.freq.units(span)}": expected.astype(int),
-        f"demand covered at {service_level:.1%} service": covered.astype(int),
-        "safety stock": np.maximum(covered - expected, 0).astype(int),
-        "current stock": on_hand,
-        "suggested order": order.astype(int),
-    })
+    return pd.DataFrame(
+        {
+            "series": model.ids,
+            "forecast used": [SHORT.get(model.method_of(s), s) for s in model.ids],
+            f"expected demand over {model.freq.units(span)}": expected.astype(int),
+            f"demand covered at {service_level:.1%} service": covered.astype(int),
+            "safety stock": np.maximum(covered - expected, 0).astype(int),
+            "current stock": on_hand,
+            "suggested order": order.astype(int),
+        }
+    )

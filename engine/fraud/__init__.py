@@ -25,6 +25,7 @@ the analyst's table), `networks` (the classifier's loss, the autoencoder and its
 `FraudModel`: scoring, reasons, thresholds from money, curves) and `fit` (training every model on one split).
 Every public name is importable from `engine.fraud`, as before the split.
 """
+
 from __future__ import annotations
 
 from engine import evaluate  # noqa: F401 (read as fr.evaluate)
@@ -33,11 +34,38 @@ from engine.evaluate import best_threshold, cost_curve, expected_cost  # the fra
 from engine.fraud.fit import bootstrap_intervals, fit
 from engine.fraud.model import MINUS, FraudModel, describe_value, format_number, load
 from engine.fraud.networks import _error_score, _recon_errors, autoencoder, focal_loss, trimmed_mse
-from engine.fraud.prepare import OUTCOME_WORDS, TIME_WORDS, Prepared, default_columns, guess_fraud_value, label_values, prepare
-from engine.fraud.spec import (ABOUT, AE_REFERENCE, AT_THRESHOLD_KEYS, AUTOENCODER, CLASSIFIER, GRADIENT_BOOSTING,
-                               ISOLATION_FOREST, KIND, LABELLED_BASELINES, LOGISTIC, MAX_LABEL_VALUES_SHOWN,
-                               METRIC_HELP, MIN_FRAUDS, MIN_ROWS, REASON_ROWS_LIMIT, REFERENCE_MAX_ROWS,
-                               UNLABELLED_BASELINES, Costs, FraudColumns, FraudConfig, auto_batch_size)
+from engine.fraud.prepare import (
+    OUTCOME_WORDS,
+    TIME_WORDS,
+    Prepared,
+    default_columns,
+    guess_fraud_value,
+    label_values,
+    prepare,
+)
+from engine.fraud.spec import (
+    ABOUT,
+    AE_REFERENCE,
+    AT_THRESHOLD_KEYS,
+    AUTOENCODER,
+    CLASSIFIER,
+    GRADIENT_BOOSTING,
+    ISOLATION_FOREST,
+    KIND,
+    LABELLED_BASELINES,
+    LOGISTIC,
+    MAX_LABEL_VALUES_SHOWN,
+    METRIC_HELP,
+    MIN_FRAUDS,
+    MIN_ROWS,
+    REASON_ROWS_LIMIT,
+    REFERENCE_MAX_ROWS,
+    UNLABELLED_BASELINES,
+    Costs,
+    FraudColumns,
+    FraudConfig,
+    auto_batch_size,
+)
 
 # The contract's names (engine/scenario.py).
 Columns, Config, Model = FraudColumns, FraudConfig, FraudModel
@@ -47,11 +75,55 @@ SAMPLE = "creditcard_transactions.csv"
 QUICK = FraudConfig(max_epochs=10, bootstrap=20)
 
 __all__ = [
-    "ABOUT", "AE_REFERENCE", "AT_THRESHOLD_KEYS", "AUTOENCODER", "BASELINES", "CLASSIFIER", "GRADIENT_BOOSTING",
-    "ISOLATION_FOREST", "KIND", "LABELLED_BASELINES", "LOGISTIC", "MAX_LABEL_VALUES_SHOWN", "MINUS", "MAX_ROWS", "METRIC_HELP",
-    "MIN_FRAUDS", "MIN_ROWS", "MODEL", "OUTCOME_WORDS", "QUICK", "REASON_ROWS_LIMIT", "REFERENCE_MAX_ROWS", "SAMPLE",
-    "TIME_WORDS", "UNLABELLED_BASELINES", "Columns", "Config", "Costs", "FraudColumns", "FraudConfig", "FraudModel",
-    "Model", "Prepared", "_error_score", "_recon_errors", "auto_batch_size", "autoencoder", "best_threshold",
-    "bootstrap_intervals", "cost_curve", "default_columns", "describe_value", "expected_cost", "fit", "focal_loss",
-    "format_number", "guess_fraud_value", "label_values", "load", "prepare", "trimmed_mse",
+    "ABOUT",
+    "AE_REFERENCE",
+    "AT_THRESHOLD_KEYS",
+    "AUTOENCODER",
+    "BASELINES",
+    "CLASSIFIER",
+    "GRADIENT_BOOSTING",
+    "ISOLATION_FOREST",
+    "KIND",
+    "LABELLED_BASELINES",
+    "LOGISTIC",
+    "MAX_LABEL_VALUES_SHOWN",
+    "MINUS",
+    "MAX_ROWS",
+    "METRIC_HELP",
+    "MIN_FRAUDS",
+    "MIN_ROWS",
+    "MODEL",
+    "OUTCOME_WORDS",
+    "QUICK",
+    "REASON_ROWS_LIMIT",
+    "REFERENCE_MAX_ROWS",
+    "SAMPLE",
+    "TIME_WORDS",
+    "UNLABELLED_BASELINES",
+    "Columns",
+    "Config",
+    "Costs",
+    "FraudColumns",
+    "FraudConfig",
+    "FraudModel",
+    "Model",
+    "Prepared",
+    "_error_score",
+    "_recon_errors",
+    "auto_batch_size",
+    "autoencoder",
+    "best_threshold",
+    "bootstrap_intervals",
+    "cost_curve",
+    "default_columns",
+    "describe_value",
+    "expected_cost",
+    "fit",
+    "focal_loss",
+    "format_number",
+    "guess_fraud_value",
+    "label_values",
+    "load",
+    "prepare",
+    "trimmed_mse",
 ]

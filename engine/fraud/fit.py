@@ -1,6 +1,7 @@
 """Training fraud detection on one split: the network (labelled: a classifier beside gradient boosting, logistic
 regression, out-of-fold scores for the threshold and a label-free reference autoencoder; unlabelled: an
 autoencoder beside an isolation forest), then the `FraudModel` that holds their scores on the held-out rows."""
+
 from __future__ import annotations
 
 import time
@@ -17,8 +18,18 @@ from engine import binary, evaluate
 from engine.fraud.model import FraudModel
 from engine.fraud.networks import _classifier, _error_score, _recon_errors, _train_autoencoder
 from engine.fraud.prepare import Prepared, prepare
-from engine.fraud.spec import (AE_REFERENCE, AUTOENCODER, CLASSIFIER, GRADIENT_BOOSTING, ISOLATION_FOREST, LOGISTIC,
-                               REFERENCE_MAX_ROWS, Costs, FraudColumns, FraudConfig)
+from engine.fraud.spec import (
+    AE_REFERENCE,
+    AUTOENCODER,
+    CLASSIFIER,
+    GRADIENT_BOOSTING,
+    ISOLATION_FOREST,
+    LOGISTIC,
+    REFERENCE_MAX_ROWS,
+    Costs,
+    FraudColumns,
+    FraudConfig,
+)
 from engine.models import TabularMLP
 from engine.tabular import Preprocessor
 from engine.training import History, Progress, fit_model, seed_everything
@@ -30,9 +41,12 @@ def _baselines(config: FraudConfig) -> dict[str, Callable[[], Any]]:
     """Makers of the baselines. Gradient boosting is set up for rare frauds: sklearn's default early stopping (on for
     > 10k rows) stops after ~10 trees when frauds are 0.2%, and without it lr 0.1 overfits them; lr 0.05 with L2 does
     well at every size."""
-    return {GRADIENT_BOOSTING: lambda: HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, l2_regularization=1.0,
-                                                                      early_stopping=False, random_state=config.seed),
-            LOGISTIC: lambda: LogisticRegression(max_iter=1000)}
+    return {
+        GRADIENT_BOOSTING: lambda: HistGradientBoostingClassifier(
+            max_iter=200, learning_rate=0.05, l2_regularization=1.0, early_stopping=False, random_state=config.seed
+        ),
+        LOGISTIC: lambda: LogisticRegression(max_iter=1000),
+    }
 
 
 bootstrap_intervals = binary.ranking_intervals
@@ -58,8 +72,9 @@ class _Trained:
     all_scores: np.ndarray | None = None
 
 
-def _train_labelled(X: np.ndarray, prep: Prepared, rows: Rows, config: FraudConfig, relay: Progress, cancel,
-                    notes: list[str]) -> _Trained:
+def _train_labelled(
+    X: np.ndarray, prep: Prepared, rows: Rows, config: FraudConfig, relay: Progress, cancel, notes: list[str]
+) -> _Trained:
     """The classifier, then its baselines on the same rows, the out-of-fold scores and the reference autoencoder."""
     train, val, test = rows
     y = prep.y
@@ -67,8 +82,15 @@ def _train_labelled(X: np.ndarray, prep: Prepared, rows: Rows, config: FraudConf
     clock = time.perf_counter
     t0 = clock()
     net, loss_fn = _classifier(X[train], y[train], config)
-    history = fit_model(net, (X[train], y[train].astype(np.float32)[:, None]), (X[val], y[val].astype(np.float32)[:, None]), loss_fn,
-                        config.train_config(len(train)), progress=relay, cancel=cancel)
+    history = fit_model(
+        net,
+        (X[train], y[train].astype(np.float32)[:, None]),
+        (X[val], y[val].astype(np.float32)[:, None]),
+        loss_fn,
+        config.train_config(len(train)),
+        progress=relay,
+        cancel=cancel,
+    )
     s = binary.risk(net, X)
     run = _Trained(net, history)
     run.val_scores[CLASSIFIER], run.test_scores[CLASSIFIER] = s[val], s[test]
@@ -86,8 +108,16 @@ def _train_labelled(X: np.ndarray, prep: Prepared, rows: Rows, config: FraudConf
     return run
 
 
-def _threshold_folds(run: _Trained, X: np.ndarray, prep: Prepared, rows: Rows, config: FraudConfig, relay: Progress,
-                     cancel, notes: list[str]) -> None:
+def _threshold_folds(
+    run: _Trained,
+    X: np.ndarray,
+    prep: Prepared,
+    rows: Rows,
+    config: FraudConfig,
+    relay: Progress,
+    cancel,
+    notes: list[str],
+) -> None:
     """Every training and validation row scored by models trained without it (the rows a threshold is chosen on);
     a note instead when there are too few rows for the folds."""
     train, val, _ = rows
@@ -95,10 +125,20 @@ def _threshold_folds(run: _Trained, X: np.ndarray, prep: Prepared, rows: Rows, c
     assert y is not None
     t0 = time.perf_counter()
     trainval = np.sort(np.r_[train, val])
-    folds = binary.out_of_fold(X, y, trainval, config.threshold_folds, config.seed,
-                               lambda y_fit: _classifier(X[train], y_fit, config),
-                               config.train_config(len(trainval)), run.history, _baselines(config), CLASSIFIER,
-                               cancel, relay.say)
+    folds = binary.out_of_fold(
+        X,
+        y,
+        trainval,
+        config.threshold_folds,
+        config.seed,
+        lambda y_fit: _classifier(X[train], y_fit, config),
+        config.train_config(len(trainval)),
+        run.history,
+        _baselines(config),
+        CLASSIFIER,
+        cancel,
+        relay.say,
+    )
     if not folds:
         notes += binary.threshold_rows_note(config.threshold_folds, len(val), len(trainval), "transactions")
     if folds:
@@ -115,22 +155,31 @@ def _reference(run: _Trained, X: np.ndarray, rows: Rows, config: FraudConfig, re
     relay.say("Now an autoencoder without the labels, to show what the labels buy…")
     # a reference, not the product: on big tables it learns from a sample of the rows
     pick = np.random.default_rng(config.seed)
-    ref_train = train if len(train) <= REFERENCE_MAX_ROWS else np.sort(pick.choice(train, REFERENCE_MAX_ROWS, replace=False))
-    ref_val = val if len(val) <= REFERENCE_MAX_ROWS // 4 else np.sort(pick.choice(val, REFERENCE_MAX_ROWS // 4, replace=False))
+    ref_train = (
+        train if len(train) <= REFERENCE_MAX_ROWS else np.sort(pick.choice(train, REFERENCE_MAX_ROWS, replace=False))
+    )
+    ref_val = (
+        val
+        if len(val) <= REFERENCE_MAX_ROWS // 4
+        else np.sort(pick.choice(val, REFERENCE_MAX_ROWS // 4, replace=False))
+    )
     run.reference, _, run.reference_ref = _train_autoencoder(X, ref_train, ref_val, config, None, cancel)
     run.val_scores[AE_REFERENCE] = _error_score(_recon_errors(run.reference, X[val]), run.reference_ref)
     run.test_scores[AE_REFERENCE] = _error_score(_recon_errors(run.reference, X[test]), run.reference_ref)
     run.timings[AE_REFERENCE] = time.perf_counter() - t0
 
 
-def _train_unlabelled(X: np.ndarray, prep: Prepared, rows: Rows, config: FraudConfig, relay: Progress, cancel,
-                      notes: list[str]) -> _Trained:
+def _train_unlabelled(
+    X: np.ndarray, prep: Prepared, rows: Rows, config: FraudConfig, relay: Progress, cancel, notes: list[str]
+) -> _Trained:
     """The autoencoder (its reconstruction error is the score), then the isolation forest on the same rows."""
     train, val, test = rows
     clock = time.perf_counter
     if prep.y is not None:
-        notes.append("The label is not used to train: the autoencoder looks for unusual transactions, and the "
-                     "label only measures how well that works.")
+        notes.append(
+            "The label is not used to train: the autoencoder looks for unusual transactions, and the "
+            "label only measures how well that works."
+        )
     t0 = clock()
     net, history, error_ref = _train_autoencoder(X, train, val, config, relay, cancel)
     err = _error_score(_recon_errors(net, X), error_ref)
@@ -173,17 +222,21 @@ def _quantiles(prep: Prepared, pre: Preprocessor, train: np.ndarray) -> dict[str
 
 
 def fit(
-    df: pd.DataFrame,
-    columns: FraudColumns,
-    config: FraudConfig = FraudConfig(),
-    progress=None,
-    cancel=None,
+    df: pd.DataFrame, columns: FraudColumns, config: FraudConfig = FraudConfig(), progress=None, cancel=None
 ) -> FraudModel:
     """Train the detector and its baselines on one split; thresholds on validation rows, metrics on test rows."""
     prep = prepare(df, columns, config)
     seed_everything(config.seed)
-    train, val, test = binary.split(prep.y, config.test_fraction, config.val_fraction, config.seed, order=prep.time,
-                                    rows=len(prep.df), unit="transactions", positives="fraud")
+    train, val, test = binary.split(
+        prep.y,
+        config.test_fraction,
+        config.val_fraction,
+        config.seed,
+        order=prep.time,
+        rows=len(prep.df),
+        unit="transactions",
+        positives="fraud",
+    )
     pre = Preprocessor().fit(prep.df.iloc[train], prep.features)
     X = pre.transform(prep.df)
     labelled = prep.y is not None and config.mode == "auto"
@@ -207,11 +260,24 @@ def fit(
     relay.say("Measuring every model on the held-out rows…")
     return FraudModel(
         columns=FraudColumns(columns.label, tuple(prep.features), columns.amount, columns.time, prep.fraud_value),
-        config=config, mode="labelled" if labelled else "unlabelled", preprocessor=pre,
+        config=config,
+        mode="labelled" if labelled else "unlabelled",
+        preprocessor=pre,
         net=run.net.eval(),  # type: ignore[arg-type]  # the field's class reads either network back (TabularMLP.from_spec)
-        error_ref=run.error_ref, background=background, history=run.history, quantiles=quantiles,
-        val=_part(prep, val, run.val_scores), test=test_part, intervals=intervals, notes=notes,
+        error_ref=run.error_ref,
+        background=background,
+        history=run.history,
+        quantiles=quantiles,
+        val=_part(prep, val, run.val_scores),
+        test=test_part,
+        intervals=intervals,
+        notes=notes,
         n_rows={"train": len(train), "validation": len(val), "test": len(test), "used": len(prep.rows)},
-        fraud_value=prep.fraud_value, genuine_value=prep.genuine_value, reference=run.reference,
-        reference_ref=run.reference_ref, default_costs=default_costs, timings=run.timings, folds=run.folds,
+        fraud_value=prep.fraud_value,
+        genuine_value=prep.genuine_value,
+        reference=run.reference,
+        reference_ref=run.reference_ref,
+        default_costs=default_costs,
+        timings=run.timings,
+        folds=run.folds,
     )

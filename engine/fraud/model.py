@@ -1,5 +1,6 @@
 """The fitted fraud detector, `FraudModel`: scores and flags, reasons in words, thresholds from money, curves, and
 the rows an analyst reads; `load` reads a model file back (weights and JSON only)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -12,9 +13,20 @@ import torch
 from engine import binary, evaluate
 from engine.explain import Explanation, deep_explain
 from engine.fraud.networks import _error_score, _recon_errors
-from engine.fraud.spec import (ABOUT, AE_REFERENCE, AT_THRESHOLD_KEYS, AUTOENCODER, CLASSIFIER, KIND,
-                               LABELLED_BASELINES, REASON_ROWS_LIMIT, UNLABELLED_BASELINES, Costs, FraudColumns,
-                               FraudConfig)
+from engine.fraud.spec import (
+    ABOUT,
+    AE_REFERENCE,
+    AT_THRESHOLD_KEYS,
+    AUTOENCODER,
+    CLASSIFIER,
+    KIND,
+    LABELLED_BASELINES,
+    REASON_ROWS_LIMIT,
+    UNLABELLED_BASELINES,
+    Costs,
+    FraudColumns,
+    FraudConfig,
+)
 from engine.models import TabularMLP
 from engine.scenario import Fitted
 from engine.tabular import Preprocessor
@@ -43,8 +55,21 @@ def describe_value(column: str, value, quantiles: Sequence[float] | None) -> str
     if not np.isfinite(v):
         return f"{column} missing"
     q01, q05, q25, _, q75, q95, q99 = quantiles
-    word = ("extremely low" if v < q01 else "unusually low" if v < q05 else "low" if v < q25 else
-            "extremely high" if v > q99 else "unusually high" if v > q95 else "high" if v > q75 else "typical")
+    word = (
+        "extremely low"
+        if v < q01
+        else "unusually low"
+        if v < q05
+        else "low"
+        if v < q25
+        else "extremely high"
+        if v > q99
+        else "unusually high"
+        if v > q95
+        else "high"
+        if v > q75
+        else "typical"
+    )
     return f"{column} {word} ({format_number(v)})"
 
 
@@ -137,8 +162,9 @@ class FraudModel(binary.YesNo, Fitted):
         rows = df[self.features].reset_index(drop=True)
         G = self.preprocessor.group_matrix()
         if self.mode == "labelled":
-            return deep_explain(self.net, self.background, X, rows, G, self.features, 0,
-                                output_name="the fraud score", link="logit")
+            return deep_explain(
+                self.net, self.background, X, rows, G, self.features, 0, output_name="the fraud score", link="logit"
+            )
         # The reconstruction error is a sum over columns, so each column's share is an exact contribution.
         device = model_device(self.net)
 
@@ -188,10 +214,18 @@ class FraudModel(binary.YesNo, Fitted):
         """Expected cost per 1,000 transactions against the threshold (thinned for plotting)."""
         part = self.test if on == "test" else self.val
         name = name or self.model_name
-        return binary.cost_curves({name: part[name]}, part["y"], costs.false_alarm,
-                                  costs.miss_costs(part.get("amount"), len(part["y"])), costs.caught, max_points=600)[name]
+        return binary.cost_curves(
+            {name: part[name]},
+            part["y"],
+            costs.false_alarm,
+            costs.miss_costs(part.get("amount"), len(part["y"])),
+            costs.caught,
+            max_points=600,
+        )[name]
 
-    def evaluate(self, costs: Costs, threshold: float | None = None, capacity: float | None = None) -> dict[str, dict[str, float]]:
+    def evaluate(
+        self, costs: Costs, threshold: float | None = None, capacity: float | None = None
+    ) -> dict[str, dict[str, float]]:
         """Test-row metrics per model: the main model at `threshold` (default its optimum), others at their optimum
         (within `capacity` alerts per 1,000 when given)."""
         if not self.has_label:
@@ -200,13 +234,21 @@ class FraudModel(binary.YesNo, Fitted):
         none_cost = self.no_model_cost(costs)
         out = {}
         for name in self.model_names():
-            t = threshold if (threshold is not None and name == self.model_name) else self.cheapest_threshold(costs, capacity, name)
+            t = (
+                threshold
+                if (threshold is not None and name == self.model_name)
+                else self.cheapest_threshold(costs, capacity, name)
+            )
             s = self.test[name]
             at = evaluate.at_threshold(y, s, t)
             m = {**evaluate.ranking(y, s), **{k: at[k] for k in AT_THRESHOLD_KEYS}, "threshold": t}
             cost = self.held_out_cost(costs, t, name)
-            m.update(cost=cost, cost_per_1000=1000 * cost / len(y), saving_vs_none=none_cost - cost,
-                     fraud_rate=float(y.mean()))
+            m.update(
+                cost=cost,
+                cost_per_1000=1000 * cost / len(y),
+                saving_vs_none=none_cost - cost,
+                fraud_rate=float(y.mean()),
+            )
             out[name] = m
         return out
 

@@ -1,5 +1,6 @@
 """Fraud detection's networks and losses: the classifier with its loss for rare frauds (class-weighted or focal),
 and the autoencoder whose reconstruction error is the anomaly score (trained with a trimmed loss)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -67,8 +68,15 @@ def _error_score(err: np.ndarray, ref: float) -> np.ndarray:
 
 def _train_autoencoder(X, train, val, config: FraudConfig, progress, cancel) -> tuple[TabularMLP, History, float]:
     net = autoencoder(X.shape[1], config.bottleneck)
-    history = fit_model(net, (X[train], X[train]), (X[val], X[val]), trimmed_mse(config.trim), config.train_config(len(train)),
-                        progress=progress, cancel=cancel)
+    history = fit_model(
+        net,
+        (X[train], X[train]),
+        (X[val], X[val]),
+        trimmed_mse(config.trim),
+        config.train_config(len(train)),
+        progress=progress,
+        cancel=cancel,
+    )
     ref = float(np.quantile(_recon_errors(net, X[train]), 0.95)) or 1e-12
     return net, history, ref
 

@@ -1,5 +1,6 @@
 """Reading the analyst's table for fraud detection: which columns play which role, and the checks that turn a
 table into training rows (`prepare`), each problem a `DataError` sentence."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -31,8 +32,12 @@ def default_columns(df: pd.DataFrame) -> FraudColumns:
     taken = [label] if label is not None else []
     amount = roles.by_name(df, ("amount", "amt"), exclude=taken, what="amount").column
     time = roles.by_name(df, TIME_WORDS, exclude=taken, what="time").column
-    return FraudColumns(label=label, features=roles.features(df, exclude=[*taken, *([time] if time is not None else [])]),
-                        amount=amount, time=time)
+    return FraudColumns(
+        label=label,
+        features=roles.features(df, exclude=[*taken, *([time] if time is not None else [])]),
+        amount=amount,
+        time=time,
+    )
 
 
 @dataclass
@@ -76,8 +81,10 @@ def _amounts(df: pd.DataFrame, col: str, notes: list[str]) -> np.ndarray:
         raise DataError(f"The amount column '{col}' is empty in every row. Pick another amount column, or none.")
     if missing.any():
         med = float(np.nanmedian(x))
-        notes.append(f"{int(missing.sum()):,} row(s) have no amount in '{col}'; their amount was taken as the median "
-                     f"({med:,.2f}) when costing a missed fraud.")
+        notes.append(
+            f"{int(missing.sum()):,} row(s) have no amount in '{col}'; their amount was taken as the median "
+            f"({med:,.2f}) when costing a missed fraud."
+        )
         x = np.where(missing, med, x)
     return x
 
@@ -120,23 +127,34 @@ def _features(df: pd.DataFrame, columns: FraudColumns, notes: list[str]) -> list
     if columns.amount is not None and columns.amount == columns.label:
         raise DataError("The same column is picked as the fraud label and the amount. Pick a different amount column.")
     if columns.time is not None and columns.time in (columns.label, columns.amount):
-        raise DataError(f"'{columns.time}' is picked as the time column and for another role. Pick a different time column.")
+        raise DataError(
+            f"'{columns.time}' is picked as the time column and for another role. Pick a different time column."
+        )
     features = [f for f in dict.fromkeys(columns.features) if f not in (columns.label, columns.time)]
     if columns.time is not None and columns.time in columns.features:
-        notes.append(f"'{columns.time}' orders the split (train on earlier, test on later transactions); "
-                     "it is not used as a feature.")
+        notes.append(
+            f"'{columns.time}' orders the split (train on earlier, test on later transactions); "
+            "it is not used as a feature."
+        )
     absent = [f for f in features if f not in df.columns]
     if absent:
-        raise DataError(f"Feature column(s) {', '.join(map(repr, absent))} are not in your file. Pick features from its columns.")
+        raise DataError(
+            f"Feature column(s) {', '.join(map(repr, absent))} are not in your file. Pick features from its columns."
+        )
     if not features:
-        hint = (" Only one column was found: if your file uses another separator (such as spaces), save it as "
-                "comma-separated." if df.shape[1] == 1 else "")
+        hint = (
+            " Only one column was found: if your file uses another separator (such as spaces), save it as "
+            "comma-separated."
+            if df.shape[1] == 1
+            else ""
+        )
         raise DataError("Pick at least one feature column (besides the label and the time)." + hint)
     return features
 
 
-def _usable_rows(df: pd.DataFrame, columns: FraudColumns, config: FraudConfig,
-                 notes: list[str]) -> tuple[np.ndarray, pd.Series | None, np.ndarray | None]:
+def _usable_rows(
+    df: pd.DataFrame, columns: FraudColumns, config: FraudConfig, notes: list[str]
+) -> tuple[np.ndarray, pd.Series | None, np.ndarray | None]:
     """The rows with a label and a time (when those are mapped), a seeded sample of MAX_ROWS of them when there are
     more; with the label text and the times of every row of the table."""
     keep = np.ones(len(df), dtype=bool)
@@ -145,8 +163,10 @@ def _usable_rows(df: pd.DataFrame, columns: FraudColumns, config: FraudConfig,
         labels = roles.label_text(df[columns.label])
         n_missing = int(labels.isna().sum())
         if n_missing == len(df):
-            raise DataError(f"The label column '{columns.label}' is empty in every row. Fill it in (fraud or genuine), "
-                            "or pick no label to look for unusual transactions instead.")
+            raise DataError(
+                f"The label column '{columns.label}' is empty in every row. Fill it in (fraud or genuine), "
+                "or pick no label to look for unusual transactions instead."
+            )
         if n_missing:
             notes.append(f"Dropped {n_missing:,} row(s) whose label '{columns.label}' is empty.")
         keep &= labels.notna().to_numpy()
@@ -163,11 +183,15 @@ def _usable_rows(df: pd.DataFrame, columns: FraudColumns, config: FraudConfig,
     if len(rows) > MAX_ROWS:
         rng = np.random.default_rng(config.seed)
         rows = np.sort(rng.choice(rows, size=MAX_ROWS, replace=False))
-        notes.append(f"Your table has {int(keep.sum()):,} usable rows, more than the {MAX_ROWS:,} this page trains on: "
-                     f"it used a random sample of {MAX_ROWS:,} rows (the fraud rate stays as in your file).")
+        notes.append(
+            f"Your table has {int(keep.sum()):,} usable rows, more than the {MAX_ROWS:,} this page trains on: "
+            f"it used a random sample of {MAX_ROWS:,} rows (the fraud rate stays as in your file)."
+        )
     if len(rows) < MIN_ROWS:
-        raise DataError(f"Only {len(rows):,} usable row(s); at least {MIN_ROWS} transactions are needed to train a "
-                        "model and still keep some aside to test it honestly. Add more rows.")
+        raise DataError(
+            f"Only {len(rows):,} usable row(s); at least {MIN_ROWS} transactions are needed to train a "
+            "model and still keep some aside to test it honestly. Add more rows."
+        )
     return rows, labels, times
 
 
@@ -178,7 +202,9 @@ def _fraud_labels(lab: pd.Series, columns: FraudColumns) -> tuple[np.ndarray, st
     values = sorted(counts.index.astype(str), key=lambda c: (len(c), c))
     name = columns.label
     if len(values) > 2:
-        shown = ", ".join(f"'{v}'" for v in values[:MAX_LABEL_VALUES_SHOWN]) + ("…" if len(values) > MAX_LABEL_VALUES_SHOWN else "")
+        shown = ", ".join(f"'{v}'" for v in values[:MAX_LABEL_VALUES_SHOWN]) + (
+            "…" if len(values) > MAX_LABEL_VALUES_SHOWN else ""
+        )
         raise DataError(
             f"The label column '{name}' has {len(values):,} different values ({shown}); it must have exactly two: "
             "fraud and genuine (such as 1/0 or yes/no). Merge the values into two, pick another label column, "
@@ -198,8 +224,10 @@ def _fraud_labels(lab: pd.Series, columns: FraudColumns) -> tuple[np.ndarray, st
             "unusual transactions instead."
         )
     if fraud is None or str(fraud) not in values:
-        raise DataError(f"'{fraud}' is not a value of '{name}'. Pick which value means fraud: "
-                        f"{' or '.join(repr(v) for v in values)}.")
+        raise DataError(
+            f"'{fraud}' is not a value of '{name}'. Pick which value means fraud: "
+            f"{' or '.join(repr(v) for v in values)}."
+        )
     fraud = str(fraud)
     genuine = next(v for v in values if v != fraud)
     y = (lab == fraud).to_numpy().astype(np.int64)
@@ -231,6 +259,13 @@ def prepare(df: pd.DataFrame, columns: FraudColumns, config: FraudConfig | None 
     check_finite(sub, features)
     amount = _amounts(sub, columns.amount, notes) if columns.amount is not None else None
     return Prepared(
-        df=sub[features].reset_index(drop=True), features=features, y=y, fraud_value=fraud, genuine_value=genuine,
-        amount=amount, time=times[rows] if times is not None else None, rows=rows, notes=notes,
+        df=sub[features].reset_index(drop=True),
+        features=features,
+        y=y,
+        fraud_value=fraud,
+        genuine_value=genuine,
+        amount=amount,
+        time=times[rows] if times is not None else None,
+        rows=rows,
+        notes=notes,
     )

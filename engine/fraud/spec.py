@@ -1,4 +1,5 @@
 """Fraud detection's names, columns and options: what the page, the model file and the contract read."""
+
 from __future__ import annotations
 
 import math
@@ -24,11 +25,18 @@ MAX_LABEL_VALUES_SHOWN = 6
 REFERENCE_MAX_ROWS = 200_000  # the label-free reference autoencoder trains on at most this many rows
 REASON_ROWS_LIMIT = 5000  # batch scoring explains at most this many flagged rows
 ABOUT = About(
-    name=KIND, title="Fraud detection", icon=":material/policy:", headline="auprc", prefix="fr",
+    name=KIND,
+    title="Fraud detection",
+    icon=":material/policy:",
+    headline="auprc",
+    prefix="fr",
     purpose="Rank transactions by fraud risk — learning from known frauds, or spotting unusual ones without "
-            "labels — pick the alert threshold from what mistakes cost you, and see why each one is flagged.",
+    "labels — pick the alert threshold from what mistakes cost you, and see why each one is flagged.",
     decision=Decision(lambda m: {"threshold": 0.0}, lambda m, rows: m.predict(rows)["flagged"]),
-    data_parallel=True, subgroups=True, capacity=True)
+    data_parallel=True,
+    subgroups=True,
+    capacity=True,
+)
 
 
 @dataclass(frozen=True)
@@ -46,11 +54,19 @@ class FraudColumns:
 class FraudConfig:
     """Analyst-facing options; defaults work on the sample data."""
 
-    mode: str = _opt("auto", "Which detector to train: 'auto' learns from the fraud label when one is mapped, "
-                     "'anomaly' ignores the label and looks for unusual transactions (the label then only "
-                     "measures how well that worked).", choices=("auto", "anomaly"))
-    loss: str = _opt("weighted", "How the network copes with rare frauds: 'weighted' counts each fraud as much as all "
-                     "genuine rows together; 'focal' concentrates on the hard cases.", choices=("weighted", "focal"))
+    mode: str = _opt(
+        "auto",
+        "Which detector to train: 'auto' learns from the fraud label when one is mapped, "
+        "'anomaly' ignores the label and looks for unusual transactions (the label then only "
+        "measures how well that worked).",
+        choices=("auto", "anomaly"),
+    )
+    loss: str = _opt(
+        "weighted",
+        "How the network copes with rare frauds: 'weighted' counts each fraud as much as all "
+        "genuine rows together; 'focal' concentrates on the hard cases.",
+        choices=("weighted", "focal"),
+    )
     hidden: tuple[int, ...] = _opt((32, 16), "Neurons in each hidden layer of the network.")
     dropout: float = options.dropout(0.3)
     weight_decay: float = options.weight_decay(1e-3)
@@ -58,13 +74,22 @@ class FraudConfig:
     max_epochs: int = options.max_epochs(150)
     batch_size: int = _opt(0, "Rows per training step; 0 picks one from the table size.", min=0, max=65536)
     patience: int = _opt(20, "Passes without improvement before training stops early.", min=3, max=200)
-    bottleneck: int = _opt(4, "Autoencoder: size of the squeezed middle layer (smaller finds coarser anomalies).", min=2, max=64)
-    trim: float = _opt(0.25, "Autoencoder: share of the worst-rebuilt rows in each training step that it ignores, so "
-                       "frauds hidden in the data do not teach it to rebuild them.", min=0.0, max=0.5)
+    bottleneck: int = _opt(
+        4, "Autoencoder: size of the squeezed middle layer (smaller finds coarser anomalies).", min=2, max=64
+    )
+    trim: float = _opt(
+        0.25,
+        "Autoencoder: share of the worst-rebuilt rows in each training step that it ignores, so "
+        "frauds hidden in the data do not teach it to rebuild them.",
+        min=0.0,
+        max=0.5,
+    )
     test_fraction: float = options.test_fraction(0.25)
     val_fraction: float = _opt(0.2, "Share of the training rows used to stop training early.", min=0.1, max=0.4)
     threshold_folds: int = options.threshold_folds()
-    compare_unlabelled: bool = _opt(True, "With a label, also train the autoencoder without it, to show what the labels buy.")
+    compare_unlabelled: bool = _opt(
+        True, "With a label, also train the autoencoder without it, to show what the labels buy."
+    )
     seed: int = options.seed()
     bootstrap: int = options.bootstrap()
     max_seconds: float = options.max_seconds(300.0)
@@ -94,7 +119,7 @@ METRIC_HELP = {
     "recall": "Recall: of all frauds, the share flagged at the chosen threshold.",
     "f1": "F1: one number balancing precision and recall at the chosen threshold (their harmonic mean); 1 is perfect.",
     "cost_per_1000": "Expected cost per 1,000 transactions at the threshold: false alarms times their review cost "
-                     "plus what the missed frauds cost.",
+    "plus what the missed frauds cost.",
     "alerts_per_1000": "How many of every 1,000 transactions are flagged for review at the threshold.",
     "threshold": "The score at or above which a transaction is flagged.",
 }

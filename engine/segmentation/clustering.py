@@ -1,6 +1,7 @@
 """K-means in torch: greedy k-means++ starts (as scikit-learn), several restarts advanced together in one
 batched computation, distances in row chunks so memory stays bounded, on any device; silhouette scores
 of several labelings from one pass over the pairwise distances; the elbow of an inertia curve."""
+
 from __future__ import annotations
 
 import math
@@ -69,10 +70,10 @@ def _init_pp(X1: torch.Tensor, x_sq: torch.Tensor, k: int, r: int, gen: torch.Ge
         shifted = closest - x_sq[:, None]  # compare without ‖x‖², which every candidate shares
         pot = torch.zeros(r, trials, device=dev, dtype=torch.float64)
         for s in range(0, n, step):
-            d2 = (X1[s:s + step] @ w).view(-1, r, trials)
-            pot += torch.minimum(d2, shifted[s:s + step, :, None]).sum(0).double()
+            d2 = (X1[s : s + step] @ w).view(-1, r, trials)
+            pot += torch.minimum(d2, shifted[s : s + step, :, None]).sum(0).double()
         centers[:, c] = cand_x.view(r, trials, d)[rows, pot.argmin(1)]
-        closest = torch.minimum(closest, _nearest(X1, x_sq, centers[:, c:c + 1]))
+        closest = torch.minimum(closest, _nearest(X1, x_sq, centers[:, c : c + 1]))
     return centers
 
 
@@ -83,7 +84,7 @@ def _nearest(X1: torch.Tensor, x_sq: torch.Tensor, centers: torch.Tensor) -> tor
     step = _chunk(r * m, X1.device)
     out = []
     for s in range(0, len(X1), step):
-        out.append((X1[s:s + step] @ w).view(-1, r, m).amin(2).add_(x_sq[s:s + step, None]).clamp_min_(0.0))
+        out.append((X1[s : s + step] @ w).view(-1, r, m).amin(2).add_(x_sq[s : s + step, None]).clamp_min_(0.0))
     return torch.cat(out)
 
 
@@ -99,14 +100,15 @@ def _lloyd_pass(X1: torch.Tensor, x_sq_total: float, centers: torch.Tensor):
     inertia = torch.zeros(r, device=X1.device, dtype=torch.float64)
     step = _chunk(r * k, X1.device)
     for s in range(0, len(X1), step):
-        xb = X1[s:s + step]
+        xb = X1[s : s + step]
         dist = (xb @ w).view(-1, r, k)
         mind = dist.amin(2, keepdim=True)
         onehot = (dist == mind).view(len(xb), r * k).to(X1.dtype)
         part = onehot.T @ xb
         if bool((part[:, d].view(r, k).sum(1) != len(xb)).any()):  # a row equally near two centres: keep the first
             onehot = torch.zeros_like(onehot).scatter_(
-                1, dist.argmin(2) + torch.arange(r, device=X1.device)[None, :] * k, 1.0)
+                1, dist.argmin(2) + torch.arange(r, device=X1.device)[None, :] * k, 1.0
+            )
             part = onehot.T @ xb
         acc += part
         inertia += mind[:, :, 0].sum(0, dtype=torch.float64)
@@ -120,7 +122,7 @@ def nearest_centres(X: torch.Tensor, x_sq: torch.Tensor, centers: torch.Tensor) 
     step = _chunk(len(centers), X.device)
     labs, dists = [], []
     for s in range(0, len(X), step):
-        mind, lab = _sq_dist(X[s:s + step], x_sq[s:s + step], centers, c_sq).min(1)
+        mind, lab = _sq_dist(X[s : s + step], x_sq[s : s + step], centers, c_sq).min(1)
         labs.append(lab)
         dists.append(mind)
     return torch.cat(labs), torch.cat(dists)
@@ -171,8 +173,9 @@ def kmeans(
             break
     best = int(inertias.argmin())  # inertia of each run's last pass (its centres moved by at most tol since)
     labels, mind = nearest_centres(X, x_sq, centers[best])
-    return KMeansResult(centers[best].clone(), labels, float(mind.sum(dtype=torch.float64)), n_iter,
-                        [float(v) for v in inertias.cpu()])
+    return KMeansResult(
+        centers[best].clone(), labels, float(mind.sum(dtype=torch.float64)), n_iter, [float(v) for v in inertias.cpu()]
+    )
 
 
 def _fill_empty(X: torch.Tensor, x_sq: torch.Tensor, centers: torch.Tensor, empty: torch.Tensor) -> torch.Tensor:
@@ -186,8 +189,9 @@ def _fill_empty(X: torch.Tensor, x_sq: torch.Tensor, centers: torch.Tensor, empt
     return centers
 
 
-def silhouette_scores(X: np.ndarray | torch.Tensor, labelings: Sequence[np.ndarray | torch.Tensor],
-                      device: torch.device | None = None) -> list[float]:
+def silhouette_scores(
+    X: np.ndarray | torch.Tensor, labelings: Sequence[np.ndarray | torch.Tensor], device: torch.device | None = None
+) -> list[float]:
     """Mean silhouette of several labelings of the same rows, from one pass over the pairwise distances.
 
     Matches sklearn.metrics.silhouette_score (Euclidean; a singleton cluster's rows score 0).
@@ -207,13 +211,13 @@ def silhouette_scores(X: np.ndarray | torch.Tensor, labelings: Sequence[np.ndarr
     step = max(64, _chunk(m, device) // 2)
     x_sq = (X * X).sum(1)
     for s in range(0, m, step):
-        dist = _sq_dist(X[s:s + step], x_sq[s:s + step], X, x_sq).sqrt_()
+        dist = _sq_dist(X[s : s + step], x_sq[s : s + step], X, x_sq).sqrt_()
         sums = dist @ onehot  # (b, sum k): summed distance to each cluster
         start = 0
         for j, kk in enumerate(sizes):
-            block = sums[:, start:start + kk]
-            own = onehot[s:s + step, start:start + kk].bool()
-            cnt = counts[start:start + kk]
+            block = sums[:, start : start + kk]
+            own = onehot[s : s + step, start : start + kk].bool()
+            cnt = counts[start : start + kk]
             own_cnt = cnt.expand_as(block)[own]
             a = block[own] / (own_cnt - 1).clamp_min(1.0)
             mean_other = (block / cnt.clamp_min(1.0)).masked_fill(own | (cnt == 0), float("inf"))

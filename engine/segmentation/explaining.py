@@ -1,6 +1,7 @@
 """Why a customer sits in a segment: SHAP of the soft assignment's pull towards one segment (exact, since
 its logits are linear in the scaled features), and the top reasons in words for `score`. A mixin of
 SegmentationModel."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable, Sequence
@@ -48,8 +49,15 @@ class SegmentExplanations:
             exp = self.explain_features(feats.iloc[rows], int(j))
             name = self.names[j]
             for i, r in enumerate(rows):
-                out[r] = "; ".join(exp.reasons(i, k, f"pulls towards '{name}'", f"pulls away from '{name}'",
-                                               names=getattr(self, "dictionary", None)))
+                out[r] = "; ".join(
+                    exp.reasons(
+                        i,
+                        k,
+                        f"pulls towards '{name}'",
+                        f"pulls away from '{name}'",
+                        names=getattr(self, "dictionary", None),
+                    )
+                )
         return out
 
     def segment_index(self, output: int | str | None, labels: np.ndarray) -> int:
@@ -96,7 +104,12 @@ class SegmentExplanations:
     def explain_features(self, feats: pd.DataFrame, segment: int) -> Explanation:
         """SHAP of the pull towards `segment` (0-based) for customer feature rows (one per customer)."""
         return deep_explain(
-            self.soft_model(), self.background, self.encode(feats), feats[self.features].reset_index(drop=True),
-            self.preprocessor.group_matrix(), self.features, output_index=segment,
+            self.soft_model(),
+            self.background,
+            self.encode(feats),
+            feats[self.features].reset_index(drop=True),
+            self.preprocessor.group_matrix(),
+            self.features,
+            output_index=segment,
             output_name=f"pull towards '{self.names[segment]}'",
         )

@@ -1,5 +1,6 @@
 """`fit`: customer features → scan k on a sample → torch k-means on everyone → scikit-learn's KMeans as
 the baseline (same k, restarts and tolerance) → names, profiles, 2-D map and the explained soft assignment."""
+
 from __future__ import annotations
 
 import time
@@ -19,8 +20,9 @@ from engine.tabular import Preprocessor
 from engine.training import History, place
 
 
-def _profile(feats: pd.DataFrame, labels: np.ndarray, k: int, revenue: pd.Series | None,
-             names: Sequence[str]) -> pd.DataFrame:
+def _profile(
+    feats: pd.DataFrame, labels: np.ndarray, k: int, revenue: pd.Series | None, names: Sequence[str]
+) -> pd.DataFrame:
     """Per segment: size, share of customers (and revenue), median of numeric / main category of others.
     A "segment" column holds 'All customers' then the segment names."""
     rows = []
@@ -66,16 +68,22 @@ def _encode(feats: pd.DataFrame, config: SegmentationConfig, notes: list[str]):
     pre = Preprocessor().fit(apply_log(feats, log_cols), list(feats.columns))
     X = pre.transform(apply_log(feats, log_cols))
     if log_cols:
-        notes.append(f"Put {', '.join(map(repr, log_cols))} on a log scale (log(1 + value)) so a few very large "
-                     "customers do not get segments of their own; profiles show the original values.")
+        notes.append(
+            f"Put {', '.join(map(repr, log_cols))} on a log scale (log(1 + value)) so a few very large "
+            "customers do not get segments of their own; profiles show the original values."
+        )
     notes += pre.notes_
     n_distinct = len(np.unique(X.round(6), axis=0))
     if config.k and config.k > n_distinct:
-        raise DataError(f"You asked for {config.k} segments, but only {n_distinct:,} customers have different values "
-                        "in the chosen columns. Ask for fewer segments, or add columns that tell customers apart.")
+        raise DataError(
+            f"You asked for {config.k} segments, but only {n_distinct:,} customers have different values "
+            "in the chosen columns. Ask for fewer segments, or add columns that tell customers apart."
+        )
     if n_distinct < 2:
-        raise DataError("Every customer has the same values in the chosen columns, so there is nothing to segment. "
-                        "Pick columns whose values differ between customers.")
+        raise DataError(
+            "Every customer has the same values in the chosen columns, so there is nothing to segment. "
+            "Pick columns whose values differ between customers."
+        )
     return log_cols, pre, X, n_distinct
 
 
@@ -108,7 +116,9 @@ def workable_sizes(shares: Sequence[float] | np.ndarray) -> bool:
     return bool(len(arr)) and float(arr.min()) >= SMALL_SHARE and float(arr.max()) <= LARGE_SHARE
 
 
-def _sample(Xt: torch.Tensor, n_distinct: int, config: SegmentationConfig) -> tuple[np.ndarray, torch.Tensor, list[int]]:
+def _sample(
+    Xt: torch.Tensor, n_distinct: int, config: SegmentationConfig
+) -> tuple[np.ndarray, torch.Tensor, list[int]]:
     """The customers the k scan runs on (a seeded sample) and the k to try: (positions, their rows, ks)."""
     n = len(Xt)
     rng = np.random.default_rng(config.seed)
@@ -118,8 +128,9 @@ def _sample(Xt: torch.Tensor, n_distinct: int, config: SegmentationConfig) -> tu
     return sample, Xs, ks
 
 
-def _segments_by_size(Xt: torch.Tensor, k: int, config: SegmentationConfig,
-                      cancel) -> tuple[KMeansResult, np.ndarray, np.ndarray, float]:
+def _segments_by_size(
+    Xt: torch.Tensor, k: int, config: SegmentationConfig, cancel
+) -> tuple[KMeansResult, np.ndarray, np.ndarray, float]:
     """torch k-means on everyone, segments numbered by size (largest first) so numbers are stable and readable:
     (result, labels, centres, seconds)."""
     t_model = time.perf_counter()
@@ -138,29 +149,48 @@ def _baseline(X: np.ndarray, k: int, config: SegmentationConfig) -> tuple[Any, f
     from sklearn.cluster import KMeans
 
     t_base = time.perf_counter()
-    sk = KMeans(n_clusters=k, n_init=config.restarts, max_iter=config.max_iter, tol=config.tol,
-                random_state=config.seed).fit(X)
+    sk = KMeans(
+        n_clusters=k, n_init=config.restarts, max_iter=config.max_iter, tol=config.tol, random_state=config.seed
+    ).fit(X)
     return sk, time.perf_counter() - t_base
 
 
-def _metrics(X: np.ndarray, Xs: torch.Tensor, sample: np.ndarray, res: KMeansResult, labels: np.ndarray,
-             centers: np.ndarray, sk: Any, scan: tuple[int, int]) -> tuple[dict[str, Any], float, float]:
+def _metrics(
+    X: np.ndarray,
+    Xs: torch.Tensor,
+    sample: np.ndarray,
+    res: KMeansResult,
+    labels: np.ndarray,
+    centers: np.ndarray,
+    sk: Any,
+    scan: tuple[int, int],
+) -> tuple[dict[str, Any], float, float]:
     """The segments scored beside the baseline (silhouette on the sample, inertia, agreement) and the soft
     assignment's agreement with the hard one: (metrics, baseline silhouette, temperature)."""
     from sklearn.metrics import adjusted_rand_score
 
     n, k = len(X), len(centers)
-    sil_model, sil_base = silhouette_scores(Xs, [torch.as_tensor(labels[sample]), torch.as_tensor(sk.labels_[sample])],
-                                            Xs.device) if len(sample) > 2 else (0.0, 0.0)
+    sil_model, sil_base = (
+        silhouette_scores(Xs, [torch.as_tensor(labels[sample]), torch.as_tensor(sk.labels_[sample])], Xs.device)
+        if len(sample) > 2
+        else (0.0, 0.0)
+    )
     temperature = max(res.inertia / n, 1e-6)
     with torch.no_grad():
         soft = SoftAssignment(torch.as_tensor(centers), temperature)(torch.as_tensor(X)).argmax(1).numpy()
     suggested, elbow = scan
     metrics = {
-        "k": k, "suggested_k": suggested, "elbow_k": elbow, "silhouette": sil_model, "inertia": res.inertia,
+        "k": k,
+        "suggested_k": suggested,
+        "elbow_k": elbow,
+        "silhouette": sil_model,
+        "inertia": res.inertia,
         "inertia_ratio": res.inertia / max(float(sk.inertia_), 1e-12),
         "ari_vs_baseline": float(adjusted_rand_score(sk.labels_, labels)),
-        "soft_agreement": float((soft == labels).mean()), "iterations": res.n_iter, "customers": n, "sample": len(sample),
+        "soft_agreement": float((soft == labels).mean()),
+        "iterations": res.n_iter,
+        "customers": n,
+        "sample": len(sample),
     }
     return metrics, sil_base, temperature
 
@@ -198,18 +228,35 @@ def fit(
     customers["_segment"] = labels
     _emit(progress, total, total, t0, "Done")
     return SegmentationModel(
-        columns=columns, config=config, preprocessor=pre, log_columns=log_cols, centers=centers,
-        temperature=temperature, names=names, actions=actions,
+        columns=columns,
+        config=config,
+        preprocessor=pre,
+        log_columns=log_cols,
+        centers=centers,
+        temperature=temperature,
+        names=names,
+        actions=actions,
         # The explained logits are linear, so SHAP against the mean customer equals SHAP against the whole
         # population (E[w·x] = w·E[x]): one background row, exact and fast.
         background=X.mean(0, keepdims=True, dtype=np.float64).astype(np.float32),
-        pca=pca, pca_explained=explained, scan=scan,
-        profile_rows=_profile(feats, labels, k, prep.revenue, names), reference_date=prep.reference_date,
+        pca=pca,
+        pca_explained=explained,
+        scan=scan,
+        profile_rows=_profile(feats, labels, k, prep.revenue, names),
+        reference_date=prep.reference_date,
         metrics={key: float(v) for key, v in metrics.items()},
-        baseline_metrics={BASELINE: {"silhouette": float(sil_base), "inertia": float(sk.inertia_),
-                                     "iterations": float(sk.n_iter_)}},
+        baseline_metrics={
+            BASELINE: {"silhouette": float(sil_base), "inertia": float(sk.inertia_), "iterations": float(sk.n_iter_)}
+        },
         timings={MODEL: model_seconds, BASELINE: base_seconds},
-        history=History(stopped=f"k-means has no training epochs; the k scan suggested {suggested} segments "
-                                f"(highest silhouette among workable sizes), elbow at {elbow}", seconds=time.perf_counter() - t0),
-        notes=notes, n_rows=prep.n_rows, customers=customers, X=X, baseline_labels=sk.labels_,
+        history=History(
+            stopped=f"k-means has no training epochs; the k scan suggested {suggested} segments "
+            f"(highest silhouette among workable sizes), elbow at {elbow}",
+            seconds=time.perf_counter() - t0,
+        ),
+        notes=notes,
+        n_rows=prep.n_rows,
+        customers=customers,
+        X=X,
+        baseline_labels=sk.labels_,
     )

@@ -1,4 +1,5 @@
 """Model files of the first segmentation version, upgraded in place to today's fields before unpacking."""
+
 from __future__ import annotations
 
 import io
@@ -16,6 +17,7 @@ def upgrade_first_version(tensors: dict[str, torch.Tensor], meta: dict[str, Any]
     profile as a dict of lists and the PCA's explained shares under `pca_explained` (same tensors)."""
     if "profile" not in meta:
         return
+
     def parquet(frame: pd.DataFrame) -> torch.Tensor:
         buf = io.BytesIO()
         frame.to_parquet(buf, index=False)
@@ -25,7 +27,11 @@ def upgrade_first_version(tensors: dict[str, torch.Tensor], meta: dict[str, Any]
     tensors["profile_rows.parquet"] = parquet(profile.rename(columns={profile.columns[0]: "segment"}))
     history = meta.get("history") or {}
     tensors["scan.parquet"] = parquet(pd.DataFrame(history.get("epochs", []), columns=["k", "inertia", "silhouette"]))
-    meta["history"] = {**History().to_dict(), "stopped": history.get("stopped", ""), "seconds": history.get("seconds", 0.0)}
+    meta["history"] = {
+        **History().to_dict(),
+        "stopped": history.get("stopped", ""),
+        "seconds": history.get("seconds", 0.0),
+    }
     metrics = dict(meta.get("metrics", {}))
     baselines = {name: dict(m) for name, m in meta.get("baseline_metrics", {}).items()}
     timings = {MODEL: float(metrics.pop("seconds", 0.0))}

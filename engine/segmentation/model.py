@@ -7,6 +7,7 @@ for every segment it cancels in the softmax, so the soft assignment's logits are
 in the scaled features: an `nn.Linear` whose most likely segment *is* the k-means segment (100%
 agreement by construction, checked in `fit`) and whose SHAP values are exact and additive.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -132,8 +133,9 @@ class SegmentationModel(SegmentExplanations, CustomerViews, Fitted):
         except DataError:
             raise
         except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, IndexError):
-            raise DataError("This segmentation model file is incomplete or damaged. "
-                            "Download it again from the page that made it.") from None
+            raise DataError(
+                "This segmentation model file is incomplete or damaged. Download it again from the page that made it."
+            ) from None
 
     # -- basics ----------------------------------------------------------------------------
     @property
@@ -196,12 +198,14 @@ class SegmentationModel(SegmentExplanations, CustomerViews, Fitted):
         return self.assignment_table(feats, labels, proba)
 
     def assignment_table(self, feats: pd.DataFrame, labels: np.ndarray, proba: np.ndarray) -> pd.DataFrame:
-        out = pd.DataFrame({
-            "customer": feats.index.astype(str),
-            "segment": labels + 1,
-            "segment_name": [self.names[j] for j in labels],
-            "membership": proba[np.arange(len(labels)), labels].round(4) if len(labels) else [],
-        })
+        out = pd.DataFrame(
+            {
+                "customer": feats.index.astype(str),
+                "segment": labels + 1,
+                "segment_name": [self.names[j] for j in labels],
+                "membership": proba[np.arange(len(labels)), labels].round(4) if len(labels) else [],
+            }
+        )
         for col in self.features:
             out[col] = feats[col].to_numpy()
         return out

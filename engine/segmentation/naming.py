@@ -1,5 +1,6 @@
 """Plain-language segment names and a suggested action each: classic RFM names for transactions,
 "High income · Low age" style names from the centres for a customer table."""
+
 from __future__ import annotations
 
 import re
@@ -10,7 +11,6 @@ import pandas as pd
 
 from engine.segmentation.spec import FREQUENCY, MONETARY, RECENCY, RETURNS, TENURE, TRANSACTIONS
 from engine.tabular import Preprocessor
-
 
 RFM_ACTIONS = {
     "Champions": "Reward them: early access to new products, loyalty perks, ask for reviews. They need no discounts.",
@@ -66,8 +66,9 @@ def _dedupe(names: list[str], order_key: Sequence[float]) -> list[str]:
     return out
 
 
-def name_segments(features: pd.DataFrame, labels: np.ndarray, k: int, shape: str,
-                  centers: np.ndarray, pre: Preprocessor) -> tuple[list[str], list[str]]:
+def name_segments(
+    features: pd.DataFrame, labels: np.ndarray, k: int, shape: str, centers: np.ndarray, pre: Preprocessor
+) -> tuple[list[str], list[str]]:
     """Plain-language names and a suggested action per segment."""
     if shape == TRANSACTIONS and {RECENCY, FREQUENCY, MONETARY} <= set(features.columns):
         names, spend = [], []
@@ -93,8 +94,11 @@ def name_segments(features: pd.DataFrame, labels: np.ndarray, k: int, shape: str
                 z = float(centers[j, idx[0]])
                 if abs(z) >= 0.35:
                     what = _short(plan.name)
-                    word = (("younger (born later)" if z > 0 else "older (born earlier)") if what == "year of birth"
-                            else f"{'high' if z > 0 else 'low'} {what}")
+                    word = (
+                        ("younger (born later)" if z > 0 else "older (born earlier)")
+                        if what == "year of birth"
+                        else f"{'high' if z > 0 else 'low'} {what}"
+                    )
                     scores.append((abs(z), word))
             else:
                 seg = labels == j
@@ -108,16 +112,34 @@ def name_segments(features: pd.DataFrame, labels: np.ndarray, k: int, shape: str
         name = (" · ".join(words)[:1].upper() + " · ".join(words)[1:]) if words else "Typical customers"
         names.append(name)
         sizes.append(float((labels == j).sum()))
-        actions.append(("What sets them apart from the average customer: " + " and ".join(words)
-                        + ". Shape the offer around that.")
-                       if words else "Close to the average customer on every column: a good group for general offers.")
+        actions.append(
+            (
+                "What sets them apart from the average customer: "
+                + " and ".join(words)
+                + ". Shape the offer around that."
+            )
+            if words
+            else "Close to the average customer on every column: a good group for general offers."
+        )
     return _dedupe(names, sizes), actions
 
 
-_ABBREVIATIONS = {"mnt": "spend on", "amt": "amount of", "num": "number of", "nb": "number of", "no": "number of",
-                  "cnt": "count of", "qty": "quantity of", "avg": "average", "pct": "share of", "yr": "year",
-                  "dt": "date", "recency": "days since last purchase", "kidhome": "children at home",
-                  "teenhome": "teenagers at home"}
+_ABBREVIATIONS = {
+    "mnt": "spend on",
+    "amt": "amount of",
+    "num": "number of",
+    "nb": "number of",
+    "no": "number of",
+    "cnt": "count of",
+    "qty": "quantity of",
+    "avg": "average",
+    "pct": "share of",
+    "yr": "year",
+    "dt": "date",
+    "recency": "days since last purchase",
+    "kidhome": "children at home",
+    "teenhome": "teenagers at home",
+}
 
 
 def _short(name: str) -> str:
@@ -131,8 +153,11 @@ def _short(name: str) -> str:
         return bare
     if words[0] == "year" and len(words) == 2:
         return f"year of {words[1]}"
-    words = [_ABBREVIATIONS.get(words[0], words[0]), *words[1:]] if len(words) > 1 else \
-        [_ABBREVIATIONS.get(words[0], words[0])]
+    words = (
+        [_ABBREVIATIONS.get(words[0], words[0]), *words[1:]]
+        if len(words) > 1
+        else [_ABBREVIATIONS.get(words[0], words[0])]
+    )
     return " ".join(words)
 
 

@@ -1,5 +1,6 @@
 """From the analyst's file to one row per customer: transactions → RFM+ features, or a customer table
 checked as it is. Every problem the analyst must fix is a DataError with a sentence."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -9,8 +10,18 @@ import numpy as np
 import pandas as pd
 
 from engine.data import DataError, check_finite, column_kind, id_strings, parse_date_text
-from engine.segmentation.spec import (BASKET, FREQUENCY, MONETARY, RECENCY, RETURNS, RFM_FEATURES, TENURE,
-                                      TRANSACTIONS, SegmentationColumns, SegmentationConfig)
+from engine.segmentation.spec import (
+    BASKET,
+    FREQUENCY,
+    MONETARY,
+    RECENCY,
+    RETURNS,
+    RFM_FEATURES,
+    TENURE,
+    TRANSACTIONS,
+    SegmentationColumns,
+    SegmentationConfig,
+)
 
 
 @dataclass
@@ -78,8 +89,10 @@ def _columns_present(df: pd.DataFrame, roles: dict[str, str | None], required: S
     dup = {c for c in chosen if chosen.count(c) > 1}
     if dup:
         roles_of = [r for r, c in roles.items() if c in dup]
-        raise DataError(f"The column '{dup.pop()}' is picked for more than one role ({', '.join(roles_of)}). "
-                        "Give each role its own column.")
+        raise DataError(
+            f"The column '{dup.pop()}' is picked for more than one role ({', '.join(roles_of)}). "
+            "Give each role its own column."
+        )
 
 
 def _day(ts: pd.Series | pd.Timestamp):
@@ -97,27 +110,42 @@ def transactions_to_customers(df: pd.DataFrame, columns: SegmentationColumns, re
     is_return = (frame["quantity"].to_numpy() < 0) | cancel_flag
     n_ret = int(is_return.sum())
     if n_ret:
-        notes.append(f"Counted {n_ret:,} cancellation or return rows (negative quantity"
-                     + (" or an invoice starting with 'C'" if columns.invoice else "")
-                     + ") as returns: they lower net spend and raise the return rate, but are not orders.")
+        notes.append(
+            f"Counted {n_ret:,} cancellation or return rows (negative quantity"
+            + (" or an invoice starting with 'C'" if columns.invoice else "")
+            + ") as returns: they lower net spend and raise the return rate, but are not orders."
+        )
     buys, rets = frame[~is_return], frame[is_return]
     if buys.empty:
-        raise DataError("After removing returns and rows without a price, no purchases are left. "
-                        "Export purchases as well as returns.")
+        raise DataError(
+            "After removing returns and rows without a price, no purchases are left. "
+            "Export purchases as well as returns."
+        )
     ref = _reference_day(reference_date, buys, last_day)
     feats, negative = _rfm_features(buys, rets, ref)
     only_returns = sorted(set(frame["customer"]) - set(feats.index))
     if only_returns:
-        notes.append(f"Left out {len(only_returns):,} customers who only returned or cancelled items in this period "
-                     "(nothing bought, so no recency or spend).")
+        notes.append(
+            f"Left out {len(only_returns):,} customers who only returned or cancelled items in this period "
+            "(nothing bought, so no recency or spend)."
+        )
     if negative:
-        notes.append(f"{negative:,} customers returned more than they bought in this period (returns of earlier "
-                     "purchases); their net spend counts as 0 and their return rate as 1.")
-    notes.append(f"Recency and tenure count back from {ref.date()}"
-                 + (" (the day after the last invoice)." if not reference_date else " (the reference date you chose)."))
+        notes.append(
+            f"{negative:,} customers returned more than they bought in this period (returns of earlier "
+            "purchases); their net spend counts as 0 and their return rate as 1."
+        )
+    notes.append(
+        f"Recency and tenure count back from {ref.date()}"
+        + (" (the day after the last invoice)." if not reference_date else " (the reference date you chose).")
+    )
     _enough_customers(len(feats), "customer with purchases" if len(feats) == 1 else "customers with purchases")
-    return Prepared(feats, notes, feats[MONETARY].copy(), str(ref.date()),
-                    {"rows": n_in, "rows used": int(len(frame)), "customers": int(len(feats))})
+    return Prepared(
+        feats,
+        notes,
+        feats[MONETARY].copy(),
+        str(ref.date()),
+        {"rows": n_in, "rows used": int(len(frame)), "customers": int(len(feats))},
+    )
 
 
 def _invoice_lines(df: pd.DataFrame, columns: SegmentationColumns, notes: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
@@ -129,11 +157,15 @@ def _invoice_lines(df: pd.DataFrame, columns: SegmentationColumns, notes: list[s
     ids = id_strings(df[columns.customer])
     no_id = ids.isna()
     if no_id.all():
-        raise DataError(f"The customer column '{columns.customer}' is empty in every row, so no purchase can be tied to a "
-                        "customer. Pick the column that holds customer numbers.")
+        raise DataError(
+            f"The customer column '{columns.customer}' is empty in every row, so no purchase can be tied to a "
+            "customer. Pick the column that holds customer numbers."
+        )
     if no_id.any():
-        notes.append(f"Dropped {int(no_id.sum()):,} of {n_in:,} rows ({100 * no_id.mean():.1f}%) without a customer id "
-                     f"in '{columns.customer}' (guest or unknown buyers): they cannot be tied to a customer.")
+        notes.append(
+            f"Dropped {int(no_id.sum()):,} of {n_in:,} rows ({100 * no_id.mean():.1f}%) without a customer id "
+            f"in '{columns.customer}' (guest or unknown buyers): they cannot be tied to a customer."
+        )
     keep = ~no_id.to_numpy()
     frame = pd.DataFrame({"customer": ids[keep].to_numpy()})
     dates = _parse_dates(df[columns.date][keep].reset_index(drop=True), columns.date, notes)
@@ -147,11 +179,14 @@ def _invoice_lines(df: pd.DataFrame, columns: SegmentationColumns, notes: list[s
             "or pick the column that holds the invoice date."
         )
     if unparsed.any():
-        notes.append(f"Dropped {int(unparsed.sum()):,} rows whose date in '{columns.date}' could not be read "
-                     f"(such as '{raw_dates[unparsed].iloc[0]}').")
+        notes.append(
+            f"Dropped {int(unparsed.sum()):,} rows whose date in '{columns.date}' could not be read "
+            f"(such as '{raw_dates[unparsed].iloc[0]}')."
+        )
     frame["date"] = dates.to_numpy()
-    price = _numbers(df[columns.price][keep].reset_index(drop=True), columns.price,
-                     "unit price" if columns.quantity else "amount")
+    price = _numbers(
+        df[columns.price][keep].reset_index(drop=True), columns.price, "unit price" if columns.quantity else "amount"
+    )
     if columns.quantity:
         qty = _numbers(df[columns.quantity][keep].reset_index(drop=True), columns.quantity, "quantity")
         frame["quantity"] = qty.to_numpy()
@@ -170,8 +205,9 @@ def _invoice_lines(df: pd.DataFrame, columns: SegmentationColumns, notes: list[s
     return frame, cancel_flag
 
 
-def _purchase_lines(frame: pd.DataFrame, cancel_flag: np.ndarray, columns: SegmentationColumns,
-                    notes: list[str]) -> tuple[pd.DataFrame, np.ndarray, pd.Timestamp]:
+def _purchase_lines(
+    frame: pd.DataFrame, cancel_flag: np.ndarray, columns: SegmentationColumns, notes: list[str]
+) -> tuple[pd.DataFrame, np.ndarray, pd.Timestamp]:
     """The lines left after dropping those without a date or amount and those with no price (free items,
     write-offs), with their cancellation flags, and the export's last invoice day."""
     missing = frame["date"].isna() | frame["amount"].isna()
@@ -195,8 +231,10 @@ def _purchase_lines(frame: pd.DataFrame, cancel_flag: np.ndarray, columns: Segme
         )
     if bad_price.any():
         what = "a zero or negative unit price or a zero quantity" if columns.quantity else "a zero amount"
-        notes.append(f"Dropped {int(bad_price.sum()):,} rows with {what} (free items, write-offs, accounting "
-                     "adjustments): they say nothing about what a customer spends.")
+        notes.append(
+            f"Dropped {int(bad_price.sum()):,} rows with {what} (free items, write-offs, accounting "
+            "adjustments): they say nothing about what a customer spends."
+        )
     return frame[~bad_price], cancel_flag[~bad_price], last_day
 
 
@@ -209,8 +247,10 @@ def _reference_day(reference_date: str, buys: pd.DataFrame, last_day: pd.Timesta
         except (ValueError, TypeError):
             raise DataError(f"The reference date '{reference_date}' is not a date. Write it as YYYY-MM-DD.") from None
         if ref <= _day(buys["date"].max()):
-            raise DataError(f"The reference date {ref.date()} is not after the last purchase "
-                            f"({_day(buys['date'].max()).date()}). Pick a later date, or leave it empty.")
+            raise DataError(
+                f"The reference date {ref.date()} is not after the last purchase "
+                f"({_day(buys['date'].max()).date()}). Pick a later date, or leave it empty."
+            )
     else:
         ref = last_day + pd.Timedelta(days=1)
     return ref
@@ -220,11 +260,13 @@ def _rfm_features(buys: pd.DataFrame, rets: pd.DataFrame, ref: pd.Timestamp) -> 
     """The RFM+ features per customer who bought something, and how many returned more than they bought."""
     g = buys.groupby("customer", sort=True)
     gross = g["amount"].sum()
-    feats = pd.DataFrame({
-        RECENCY: (ref - _day(g["date"].max())).dt.days.astype(float),
-        FREQUENCY: g["invoice"].nunique().astype(float),
-        TENURE: (ref - _day(g["date"].min())).dt.days.astype(float),
-    })
+    feats = pd.DataFrame(
+        {
+            RECENCY: (ref - _day(g["date"].max())).dt.days.astype(float),
+            FREQUENCY: g["invoice"].nunique().astype(float),
+            TENURE: (ref - _day(g["date"].min())).dt.days.astype(float),
+        }
+    )
     returned = (-rets["amount"]).abs().groupby(rets["customer"]).sum().reindex(feats.index, fill_value=0.0)
     net = gross - returned
     negative = int((net < 0).sum())
@@ -240,15 +282,19 @@ def _rfm_features(buys: pd.DataFrame, rets: pd.DataFrame, ref: pd.Timestamp) -> 
 def _enough_customers(n: int, what: str) -> None:
     if n < 2:
         count = "no" if n == 0 else "only one"
-        raise DataError(f"The file has {count} {what}. Segments group many customers: upload a file with at least a "
-                        "few dozen customers.")
+        raise DataError(
+            f"The file has {count} {what}. Segments group many customers: upload a file with at least a "
+            "few dozen customers."
+        )
 
 
 def _check_spread(feats: pd.DataFrame, k: int) -> None:
     """Columns that cannot separate anyone, and fewer different customers than segments asked for."""
     if feats.shape[1] == 0:
-        raise DataError("There is no column to segment customers by: the file holds only the customer column. "
-                        "Upload a table with columns such as age, income or spend (or the transactions themselves).")
+        raise DataError(
+            "There is no column to segment customers by: the file holds only the customer column. "
+            "Upload a table with columns such as age, income or spend (or the transactions themselves)."
+        )
     kinds = {c: column_kind(feats[c]) for c in feats.columns}
     if all(v in ("constant", "empty") for v in kinds.values()):
         raise DataError(
@@ -258,8 +304,10 @@ def _check_spread(feats: pd.DataFrame, k: int) -> None:
     if k:
         distinct = len(feats.drop_duplicates())
         if distinct < k:
-            raise DataError(f"You asked for {k} segments, but only {distinct:,} customers have different values in the "
-                            "chosen columns. Ask for fewer segments, or add columns that tell customers apart.")
+            raise DataError(
+                f"You asked for {k} segments, but only {distinct:,} customers have different values in the "
+                "chosen columns. Ask for fewer segments, or add columns that tell customers apart."
+            )
 
 
 def customer_table(df: pd.DataFrame, columns: SegmentationColumns) -> Prepared:
@@ -278,8 +326,12 @@ def customer_table(df: pd.DataFrame, columns: SegmentationColumns) -> Prepared:
                 f"({', '.join(map(repr, others[:6]))}) holds usable numbers or categories — they hold free text, dates "
                 "or one value only. Add columns such as age, income or spend, or upload raw transactions instead."
             )
-        hint = (" Only one column was found: if your file uses another separator (such as spaces), save it as "
-                "comma-separated." if df.shape[1] == 1 else "")
+        hint = (
+            " Only one column was found: if your file uses another separator (such as spaces), save it as "
+            "comma-separated."
+            if df.shape[1] == 1
+            else ""
+        )
         raise DataError("Pick at least one column to segment customers by (such as age, income or spend)." + hint)
     kinds = {f: column_kind(df[f]) for f in features}
     _check_spread(df[features], 0)
@@ -296,12 +348,16 @@ def customer_table(df: pd.DataFrame, columns: SegmentationColumns) -> Prepared:
         if f in numeric:
             continue
         if kind == "datetime":
-            raise DataError(f"Column '{f}' holds dates, which k-means cannot measure distances on. Remove it from the "
-                            "columns to segment by, or replace it with a number such as days since the last order.")
+            raise DataError(
+                f"Column '{f}' holds dates, which k-means cannot measure distances on. Remove it from the "
+                "columns to segment by, or replace it with a number such as days since the last order."
+            )
         if kind in ("text", "id"):
-            raise DataError(f"Column '{f}' holds free text ({df[f].nunique():,} different values in {len(df):,} rows), "
-                            "which k-means cannot measure distances on. Remove it from the columns to segment by, or "
-                            "turn it into a few categories first.")
+            raise DataError(
+                f"Column '{f}' holds free text ({df[f].nunique():,} different values in {len(df):,} rows), "
+                "which k-means cannot measure distances on. Remove it from the columns to segment by, or "
+                "turn it into a few categories first."
+            )
     check_finite(df, features)
     feats = df[features].copy()
     if columns.customer:
@@ -323,14 +379,18 @@ def customer_table(df: pd.DataFrame, columns: SegmentationColumns) -> Prepared:
     return Prepared(feats, notes, None, "", {"rows": len(df), "rows used": len(df), "customers": len(feats)})
 
 
-def prepare(df: pd.DataFrame, columns: SegmentationColumns, config: SegmentationConfig = SegmentationConfig()) -> Prepared:
+def prepare(
+    df: pd.DataFrame, columns: SegmentationColumns, config: SegmentationConfig = SegmentationConfig()
+) -> Prepared:
     """The customer features the segments are built on, with notes. Raises DataError with a sentence."""
     if columns.shape == TRANSACTIONS:
         prep = transactions_to_customers(df, columns, config.reference_date)
     else:
         prep = customer_table(df, columns)
     if config.k and config.k > len(prep.features):
-        raise DataError(f"You asked for {config.k} segments but the file has only {len(prep.features):,} customers. "
-                        "Ask for fewer segments, or upload more customers.")
+        raise DataError(
+            f"You asked for {config.k} segments but the file has only {len(prep.features):,} customers. "
+            "Ask for fewer segments, or upload more customers."
+        )
     _check_spread(prep.features, config.k)
     return prep

@@ -1,6 +1,7 @@
 """What a segmentation run is asked to do: the roles of the columns (`SegmentationColumns`), the
 analyst's options (`SegmentationConfig`, declared with engine.options) and the guessed defaults
 (`default_columns`, by engine.roles, with the reason for each role)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,11 +16,18 @@ from engine.scenario import About, Decision
 
 KIND = "segmentation"
 ABOUT = About(
-    name=KIND, title="Retail segmentation", icon=":material/groups:", headline="silhouette", prefix="seg",
+    name=KIND,
+    title="Retail segmentation",
+    icon=":material/groups:",
+    headline="silhouette",
+    prefix="seg",
     purpose="Group customers by how they buy — from raw transactions (recency, frequency, spend) or a customer "
-            "table — see what each segment looks like, name it, and see why any one customer sits in it.",
-    decision=Decision(lambda m: {"names": [f"Renamed {i + 1}" for i in range(len(m.names))]},
-                      lambda m, rows: m.predict(rows)["segment_name"]))
+    "table — see what each segment looks like, name it, and see why any one customer sits in it.",
+    decision=Decision(
+        lambda m: {"names": [f"Renamed {i + 1}" for i in range(len(m.names))]},
+        lambda m, rows: m.predict(rows)["segment_name"],
+    ),
+)
 MODEL = "Torch k-means"
 BASELINE = "scikit-learn KMeans"
 BASELINES = (BASELINE,)
@@ -56,33 +64,68 @@ class SegmentationColumns:
 
     @property
     def transaction_roles(self) -> dict[str, str | None]:
-        return {"customer": self.customer, "invoice": self.invoice, "date": self.date,
-                "quantity": self.quantity, "price": self.price}
+        return {
+            "customer": self.customer,
+            "invoice": self.invoice,
+            "date": self.date,
+            "quantity": self.quantity,
+            "price": self.price,
+        }
 
 
 @dataclass(frozen=True)
 class SegmentationConfig:
     """Analyst-facing options; defaults work on the sample data."""
 
-    k: int = _opt(0, "Number of segments. 0 lets the data suggest it (highest silhouette score).", min=0, max=K_LIMIT,
-                  label="Number of segments")
-    k_min: int = _opt(2, "Fewest segments tried when suggesting a number.", min=2, max=K_LIMIT,
-                      label="Fewest segments tried")
-    k_max: int = _opt(10, "Most segments tried when suggesting a number.", min=2, max=K_LIMIT,
-                      label="Most segments tried")
-    restarts: int = _opt(10, "K-means runs from different starting points; the tightest result is kept.", min=1, max=50,
-                         label="Restarts")
-    scan_restarts: int = _opt(4, "Restarts for each number of segments tried while suggesting k.", min=1, max=20,
-                              label="Restarts while suggesting k")
+    k: int = _opt(
+        0,
+        "Number of segments. 0 lets the data suggest it (highest silhouette score).",
+        min=0,
+        max=K_LIMIT,
+        label="Number of segments",
+    )
+    k_min: int = _opt(
+        2, "Fewest segments tried when suggesting a number.", min=2, max=K_LIMIT, label="Fewest segments tried"
+    )
+    k_max: int = _opt(
+        10, "Most segments tried when suggesting a number.", min=2, max=K_LIMIT, label="Most segments tried"
+    )
+    restarts: int = _opt(
+        10, "K-means runs from different starting points; the tightest result is kept.", min=1, max=50, label="Restarts"
+    )
+    scan_restarts: int = _opt(
+        4,
+        "Restarts for each number of segments tried while suggesting k.",
+        min=1,
+        max=20,
+        label="Restarts while suggesting k",
+    )
     max_iter: int = _opt(300, "Most refinement rounds per k-means run.", min=5, max=2000, label="Most rounds per run")
-    tol: float = _opt(1e-4, "A run stops when the segment centres move less than this (relative to the data's spread).",
-                      min=0.0, max=0.1, label="Tolerance")
-    log_scale: bool = _opt(True, "Put skewed amounts and counts (such as spend) on a log scale so a few very large "
-                                 "customers do not get segments of their own.", label="Log scale for skewed amounts")
-    reference_date: str = _opt("", "Date that recency and tenure count back from (YYYY-MM-DD). Empty: the day after the "
-                                   "last invoice in the file.", label="Reference date")
-    sample_size: int = _opt(10_000, "Customers sampled to score each number of segments (silhouette).", min=200,
-                            max=50_000, label="Customers sampled for the silhouette")
+    tol: float = _opt(
+        1e-4,
+        "A run stops when the segment centres move less than this (relative to the data's spread).",
+        min=0.0,
+        max=0.1,
+        label="Tolerance",
+    )
+    log_scale: bool = _opt(
+        True,
+        "Put skewed amounts and counts (such as spend) on a log scale so a few very large "
+        "customers do not get segments of their own.",
+        label="Log scale for skewed amounts",
+    )
+    reference_date: str = _opt(
+        "",
+        "Date that recency and tenure count back from (YYYY-MM-DD). Empty: the day after the last invoice in the file.",
+        label="Reference date",
+    )
+    sample_size: int = _opt(
+        10_000,
+        "Customers sampled to score each number of segments (silhouette).",
+        min=200,
+        max=50_000,
+        label="Customers sampled for the silhouette",
+    )
     seed: int = options.seed()
 
     def __post_init__(self):
@@ -95,11 +138,43 @@ class SegmentationConfig:
 
 # ----------------------------------------------------------------------------- column roles (engine.roles)
 
-CUSTOMER_WORDS = ("customer_id", "customerid", "client_id", "cust_id", "user_id", "member_id", "customer", "client",
-                  "account", "member", "buyer", "cust", "user")
-INVOICE_WORDS = ("invoice_no", "invoice_id", "invoice", "order_id", "order_no", "order", "receipt", "transaction_id",
-                 "basket", "ticket")
-DATE_WORDS = ("invoice_date", "order_date", "purchase_date", "transaction_date", "date", "timestamp", "datetime", "time")
+CUSTOMER_WORDS = (
+    "customer_id",
+    "customerid",
+    "client_id",
+    "cust_id",
+    "user_id",
+    "member_id",
+    "customer",
+    "client",
+    "account",
+    "member",
+    "buyer",
+    "cust",
+    "user",
+)
+INVOICE_WORDS = (
+    "invoice_no",
+    "invoice_id",
+    "invoice",
+    "order_id",
+    "order_no",
+    "order",
+    "receipt",
+    "transaction_id",
+    "basket",
+    "ticket",
+)
+DATE_WORDS = (
+    "invoice_date",
+    "order_date",
+    "purchase_date",
+    "transaction_date",
+    "date",
+    "timestamp",
+    "datetime",
+    "time",
+)
 # Transaction roles are found by name whatever the column holds: prepare() then says what is wrong with its values.
 QUANTITY_WORDS = ("quantity", "qty", "units", "quantity_sold")
 PRICE_WORDS = ("unit_price", "price", "price_each", "unit_cost")
@@ -109,8 +184,11 @@ NUMBERS = ("numeric",)  # a customer table segments by numbers by default (categ
 
 def _named_like_date(df: pd.DataFrame) -> list[str]:
     """Columns holding dates or named like one (`Dt_Customer`): never a customer id."""
-    return [c for c in df.columns if roles.is_date(df[c]) or any(w in ("date", "dt", "timestamp", "datetime")
-                                                                     for w in roles.words(c))]
+    return [
+        c
+        for c in df.columns
+        if roles.is_date(df[c]) or any(w in ("date", "dt", "timestamp", "datetime") for w in roles.words(c))
+    ]
 
 
 def guess_roles(df: pd.DataFrame) -> dict[str, roles.Guess]:
@@ -135,16 +213,23 @@ def guess_roles(df: pd.DataFrame) -> dict[str, roles.Guess]:
         if amount.column is not None:
             out["price"], out["quantity"] = amount, roles.Guess(None, "a line amount is used, so no quantity is needed")
     # A customer table: the customer id is an identifier by name or content, never a date column.
-    out["customer_id"] = roles.identifier(df, exclude=dates, prefer_words=("customer", "client", "member", "user",
-                                                                           "account", "id"))
+    out["customer_id"] = roles.identifier(
+        df, exclude=dates, prefer_words=("customer", "client", "member", "user", "account", "id")
+    )
     return out
 
 
 def guess_columns(df: pd.DataFrame) -> tuple[SegmentationColumns, SegmentationColumns]:
     """The best guess of every role for each shape: (as transactions, as a customer table)."""
     g = guess_roles(df)
-    tx = SegmentationColumns(TRANSACTIONS, customer=g["customer"].column, invoice=g["invoice"].column,
-                             date=g["date"].column, quantity=g["quantity"].column, price=g["price"].column)
+    tx = SegmentationColumns(
+        TRANSACTIONS,
+        customer=g["customer"].column,
+        invoice=g["invoice"].column,
+        date=g["date"].column,
+        quantity=g["quantity"].column,
+        price=g["price"].column,
+    )
     customer = g["customer_id"].column
     features = roles.features(df, exclude=[customer] if customer else [], kinds=NUMBERS)
     return tx, SegmentationColumns(CUSTOMERS, customer=customer, features=tuple(str(c) for c in features))

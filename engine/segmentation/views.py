@@ -1,5 +1,6 @@
 """What the page shows about the customers a model was fitted on (kept in memory, never in the model
 file): customer → segment, the 2-D map, each centre in standard deviations. A mixin of SegmentationModel."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Self
@@ -63,10 +64,20 @@ class CustomerViews:
             raise ValueError("map_2d needs the fitted customers (not kept in a saved model)")
         mean, comp = np.asarray(self.pca["mean"]), np.asarray(self.pca["components"])
         n = len(self.X)
-        idx = np.arange(n) if n <= max_points else np.sort(np.random.default_rng(seed).choice(n, max_points, replace=False))
+        idx = (
+            np.arange(n)
+            if n <= max_points
+            else np.sort(np.random.default_rng(seed).choice(n, max_points, replace=False))
+        )
         xy = (self.X[idx] - mean) @ comp.T
-        pts = pd.DataFrame({"pc1": xy[:, 0], "pc2": xy[:, 1], "segment": self.customers["_segment"].to_numpy()[idx],
-                            "customer": self.customers.index.to_numpy()[idx].astype(str)})
+        pts = pd.DataFrame(
+            {
+                "pc1": xy[:, 0],
+                "pc2": xy[:, 1],
+                "segment": self.customers["_segment"].to_numpy()[idx],
+                "customer": self.customers.index.to_numpy()[idx].astype(str),
+            }
+        )
         cxy = (self.centers - mean) @ comp.T
         centres = pd.DataFrame({"pc1": cxy[:, 0], "pc2": cxy[:, 1], "segment": np.arange(self.k)})
         return pts, centres

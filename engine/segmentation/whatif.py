@@ -1,5 +1,6 @@
 """What-if for one customer: change their recency, frequency, spend (any feature) and see the segment they move to,
 and why — the nearest centre in words, and the SHAP of the new segment's pull (exact: its logits are linear)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -35,13 +36,17 @@ class SegmentMove:
         new, old = self.names[self.after], self.names[self.before]
         order = np.argsort(self.distance_after)
         runner = int(order[1]) if len(order) > 1 else None
-        why = (f"its centre is {'now' if self.moved else 'still'} the nearest "
-               f"({self.distance_after[self.after]:.2f} standard deviations away")
-        why += (f"; next is '{self.names[runner]}' at {self.distance_after[runner]:.2f})" if runner is not None else ")")
+        why = (
+            f"its centre is {'now' if self.moved else 'still'} the nearest "
+            f"({self.distance_after[self.after]:.2f} standard deviations away"
+        )
+        why += f"; next is '{self.names[runner]}' at {self.distance_after[runner]:.2f})" if runner is not None else ")"
         if self.moved:
-            return (f"With your changes this customer moves from '{old}' to '{new}': {why}. As recorded they were "
-                    f"{self.distance_before[self.before]:.2f} from '{old}' and {self.distance_before[self.after]:.2f} "
-                    f"from '{new}'.")
+            return (
+                f"With your changes this customer moves from '{old}' to '{new}': {why}. As recorded they were "
+                f"{self.distance_before[self.before]:.2f} from '{old}' and {self.distance_before[self.after]:.2f} "
+                f"from '{new}'."
+            )
         return f"With your changes this customer stays in '{old}': {why}."
 
 
@@ -51,9 +56,13 @@ def input_plans(model) -> list[ColumnPlan]:
     out = []
     for p in model.preprocessor.plans_:
         if p.kind == "numeric" and p.name in model.log_columns:
-            p = dataclasses.replace(p, median=float(np.expm1(p.median)), codes=[],
-                                    low=None if p.low is None else float(np.expm1(p.low)),
-                                    high=None if p.high is None else float(np.expm1(p.high)))
+            p = dataclasses.replace(
+                p,
+                median=float(np.expm1(p.median)),
+                codes=[],
+                low=None if p.low is None else float(np.expm1(p.low)),
+                high=None if p.high is None else float(np.expm1(p.high)),
+            )
         out.append(p)
     return out
 

@@ -2,6 +2,7 @@
 
 Outside CI a missing Chromium skips these tests with the reason; with CI=true it fails them.
 """
+
 from __future__ import annotations
 
 import os
@@ -17,8 +18,15 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"
 SCREENSHOTS = ARTIFACTS / "screenshots"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 pytestmark = pytest.mark.browser
 
@@ -169,13 +177,16 @@ def assert_headline_in_view(page, metric: str, name: str) -> None:
     assert box is not None, f"no {metric} card"
     assert 0 <= box["y"] and box["y"] + box["height"] <= height, (
         f"{name}: the {metric} card is at y={box['y']:.0f}-{box['y'] + box['height']:.0f} px, outside the "
-        f"{height} px window")
+        f"{height} px window"
+    )
     assert_no_traceback(page)
 
     # once only: a later rerun (a click elsewhere) leaves the analyst where they scrolled
     scroller = page.get_by_test_id("stMain")
-    print(f"{name}: {metric} card at y={box['y'] + scroller.evaluate('el => el.scrollTop'):.0f} px from the top "
-          f"of the page (where it was before it was scrolled to), y={box['y']:.0f} px in the window")
+    print(
+        f"{name}: {metric} card at y={box['y'] + scroller.evaluate('el => el.scrollTop'):.0f} px from the top "
+        f"of the page (where it was before it was scrolled to), y={box['y']:.0f} px in the window"
+    )
     scroller.evaluate("el => el.scrollTo(0, 0)")
     page.keyboard.press("r")  # Streamlit's shortcut: rerun the script
     wait_idle(page)

@@ -1,4 +1,5 @@
 """App-wide browser checks: the home page, and a page opened directly as the first request."""
+
 from __future__ import annotations
 
 import pytest

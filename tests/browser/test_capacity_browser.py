@@ -1,6 +1,7 @@
 """Issue 24 item 1 at 1366x768, on a file no other test trains on: a tight review capacity flags the team's best few
 (never none) on Fraud detection. (Item 2, the maintenance service list under every service capacity, is checked on the
 one maintenance run of test_second_pass_browser.py, also on runs no other test trains on.)"""
+
 from __future__ import annotations
 
 import re
@@ -37,7 +38,7 @@ def _number(text: str) -> float:
 
 def test_a_review_capacity_of_20_flags_between_1_and_20_per_1000_on_transactions_never_seen(browser, app_url, tmp_path):
     cards = load_table(SAMPLES / "creditcard_transactions.csv").df
-    later = cards.iloc[len(cards) // 2:]  # the later half: no test trained on it
+    later = cards.iloc[len(cards) // 2 :]  # the later half: no test trained on it
     path = tmp_path / "card_transactions_later_half.csv"
     later.to_csv(path, index=False)
     ctx, page = _page(browser, app_url, "Fraud detection")
@@ -49,11 +50,15 @@ def test_a_review_capacity_of_20_flags_between_1_and_20_per_1000_on_transactions
         page.get_by_role("button", name="Train", exact=True).click()
         page.get_by_text("Precision-recall curve").first.wait_for(timeout=600_000)
         _set(page, "Review capacity: at most this many alerts per 1,000 transactions (0 = no limit)", 20)
-        line = page.locator("p", has_text="Cheapest threshold").filter(has_text="within 20 alerts per 1,000 transactions")
+        line = page.locator("p", has_text="Cheapest threshold").filter(
+            has_text="within 20 alerts per 1,000 transactions"
+        )
         line.first.wait_for()  # the page has rerun with the capacity
         line = line.first
         page.get_by_role("tab", name="Cost & threshold").click()
-        card = page.get_by_test_id("stMetric").filter(has_text="Alerts per 1,000 transactions").filter(visible=True).first
+        card = (
+            page.get_by_test_id("stMetric").filter(has_text="Alerts per 1,000 transactions").filter(visible=True).first
+        )
         card.scroll_into_view_if_needed()
         alerts = _number(card.get_by_test_id("stMetricValue").inner_text())
         print(f"alerts per 1,000 held-out transactions at a capacity of 20: {alerts}; {line.inner_text()}")

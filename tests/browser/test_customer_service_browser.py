@@ -1,5 +1,6 @@
 """An analyst's path through Customer service in a real browser at 1366x768: upload messages, train, read the
 decision, explain a message, edit it in the what-if, share the run and reopen the link."""
+
 from __future__ import annotations
 
 import time

@@ -3,15 +3,16 @@
 The page trains once (on the Cleveland sample, uploaded) at a laptop's 1366x768, and every check is made on that run:
 the headline metric in view after Train (issue 18, was test_results_in_view_browser.py) and the what-if's refusal of
 impossible inputs (issue 18, was test_what_if_browser.py) before the rest of the path on a tall window."""
+
 from __future__ import annotations
 
 import re
 
 from tests.browser.conftest import (
+    FEWEST_EPOCHS,
     SCREENSHOTS,
     assert_headline_in_view,
     assert_no_traceback,
-    FEWEST_EPOCHS,
     open_page,
     screenshot,
     set_number,
@@ -47,7 +48,9 @@ def test_upload_cleveland_train_read_what_if_explain_and_share(laptop, app_url):
     # a coded column is a choice of the values seen in training, not a free number
     sex = page.get_by_test_id("stSelectbox").filter(has=page.get_by_text(re.compile(r"^sex\b"))).first
     sex.scroll_into_view_if_needed()
-    assert page.get_by_role("spinbutton", name=re.compile(r"^sex\b")).count() == 0, "sex is a free number in the what-if"
+    assert page.get_by_role("spinbutton", name=re.compile(r"^sex\b")).count() == 0, (
+        "sex is a free number in the what-if"
+    )
     sex.locator("input").first.click()
     options = page.get_by_role("option")
     options.first.wait_for()

@@ -1,5 +1,6 @@
 """An analyst's path through the Digit recognizer in a real browser: upload, train, read the confusion matrix and the
 gallery, explain an image, draw a digit on the canvas with the mouse and get it read; a broken file gets a sentence."""
+
 from __future__ import annotations
 
 from tests.browser.conftest import assert_no_traceback, open_page, screenshot, upload, wait_idle
@@ -25,7 +26,9 @@ def test_upload_train_inspect_explain_and_draw(page, app_url):
     page.set_viewport_size({"width": 1280, "height": 3600})  # the results are long; Streamlit scrolls an inner box
     open_page(page, app_url)
     page.get_by_test_id("stSidebarNav").get_by_text("Digit recognizer").click()
-    page.get_by_role("button", name="Train", exact=True).wait_for(timeout=120_000)  # the 10k sample is read and previewed
+    page.get_by_role("button", name="Train", exact=True).wait_for(
+        timeout=120_000
+    )  # the 10k sample is read and previewed
     page.get_by_text("Upload my own CSV").click()
     wait_idle(page)
     upload(page, SAMPLES / "mnist_train_500.csv")

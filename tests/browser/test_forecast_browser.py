@@ -3,6 +3,7 @@
 The daily sample trains once (uploaded, with the quick settings), at a laptop's 1366x768 first, and every check is made
 on that run: the headline metric in view after Train (issue 18, was test_results_in_view_browser.py), then the path on a
 tall window."""
+
 from __future__ import annotations
 
 import re
@@ -33,8 +34,11 @@ def _weekly_file(tmp_path):
     ross = pd.read_csv(source / "datasets" / "demand_forecasting" / "rossmann_daily_store_sales.csv")
     ross = ross[ross["store"].isin(sorted(ross["store"].unique())[:8])]
     week = pd.to_datetime(ross["date"]).dt.to_period("W-SUN").dt.start_time
-    weekly = ross.assign(week=week, days=1).groupby(["store", "week"], as_index=False).agg(
-        sales=("sales", "sum"), promo_days=("promo", "sum"), days=("days", "sum"))
+    weekly = (
+        ross.assign(week=week, days=1)
+        .groupby(["store", "week"], as_index=False)
+        .agg(sales=("sales", "sum"), promo_days=("promo", "sum"), days=("days", "sum"))
+    )
     weekly = weekly[weekly["days"] == 7].drop(columns="days")
     path = tmp_path / "rossmann_weekly_sales.csv"
     weekly.assign(week=weekly["week"].dt.strftime("%Y-%m-%d")).to_csv(path, index=False)
@@ -132,4 +136,3 @@ def test_bad_upload_shows_a_sentence_and_the_next_upload_works(page, app_url, tm
     upload(page, SAMPLES / "online_retail_daily_product_units.csv")
     page.get_by_text("Detected daily data: 30 series").first.wait_for()
     assert_no_traceback(page)
-

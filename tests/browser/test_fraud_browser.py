@@ -2,6 +2,7 @@
 
 The page trains once on the sample (uploaded), at a laptop's 1366x768 first, and every check is made on that run: the
 headline metric in view after Train (issue 18, was test_results_in_view_browser.py), then the path on a tall window."""
+
 from __future__ import annotations
 
 import time
@@ -80,8 +81,10 @@ def test_bad_uploads_show_a_sentence_and_the_next_upload_works(page, app_url, tm
     assert_no_traceback(page)
     screenshot(page, "fraud_bad_label")
     refunds = tmp_path / "refunds.csv"
-    refunds.write_text("v1,v2,amount,is_fraud\n" + "".join(f"{i % 7},{i % 5},{-i if i == 3 else i}.5,{int(i % 6 == 0)}\n"
-                                                           for i in range(120)))
+    refunds.write_text(
+        "v1,v2,amount,is_fraud\n"
+        + "".join(f"{i % 7},{i % 5},{-i if i == 3 else i}.5,{int(i % 6 == 0)}\n" for i in range(120))
+    )
     upload(page, refunds)
     page.get_by_text("negative value").wait_for()
     bad = tmp_path / "scan.csv"

@@ -1,6 +1,7 @@
 """Issue 23 in the browser, on its own server whose memory is read from /proc: a crafted 27 KB model file and a
 420 KB gzip that unpacks to 300 MB each get their sentence, and the server's peak memory barely moves (before:
 +3.4 GB and +4.2 GB); a column named like a Markdown image shows as text and loads no image."""
+
 from __future__ import annotations
 
 import tempfile
@@ -24,8 +25,10 @@ TRACKER = "![x](https://tracker.example/p.png)"
 @pytest.fixture(scope="module")
 def server():
     _require_browser()
-    with tempfile.TemporaryDirectory() as store, \
-            StreamlitServer(ARTIFACTS / "streamlit-hostile.log", env={"EXPLORER_RUN_STORE": store}, timeout=90) as s:
+    with (
+        tempfile.TemporaryDirectory() as store,
+        StreamlitServer(ARTIFACTS / "streamlit-hostile.log", env={"EXPLORER_RUN_STORE": store}, timeout=90) as s,
+    ):
         yield s
 
 

@@ -2,6 +2,7 @@
 
 The page trains once, and every check is made on that run: the headline metric in view after Train (issue 18, was
 test_results_in_view_browser.py) and the analyst's path through the results."""
+
 from __future__ import annotations
 
 from tests.browser.conftest import (

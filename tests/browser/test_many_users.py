@@ -18,6 +18,7 @@ says so on its page.
 
 All browser work happens on the test thread: the playwright sync API is not thread-safe.
 """
+
 from __future__ import annotations
 
 import json
@@ -81,6 +82,7 @@ def _files(tmp: Path) -> list[Session]:
     """Eight small, distinct files (distinct row counts and names) cut from the bundled samples.
 
     Names stay short: the uploader shortens long names in the middle, and the test reads them back."""
+
     def write(name: str, df: pd.DataFrame) -> Path:
         path = tmp / name
         df.to_csv(path, index=False)
@@ -99,22 +101,66 @@ def _files(tmp: Path) -> list[Session]:
     for df in (cards_a, cards_b):
         assert df["Class"].sum() >= 150  # enough frauds for every split
     sessions = [
-        Session("diagnosis-a", "diagnosis", write("dx_a_240.csv", heart), len(heart), "Train", "ROC-AUC",
-                {"columns": heart.shape[1]}),
-        Session("diagnosis-b", "diagnosis", write("dx_b_420.csv", cancer), len(cancer), "Train", "ROC-AUC",
-                {"columns": cancer.shape[1]}),
-        Session("fraud-a", "fraud", write("fr_a_1100.csv", cards_a), len(cards_a), "Train", "AUPRC",
-                {"frauds": int(cards_a["Class"].sum())}),
-        Session("fraud-b", "fraud", write("fr_b_1300.csv", cards_b), len(cards_b), "Train", "AUPRC",
-                {"frauds": int(cards_b["Class"].sum())}),
-        Session("segmentation-a", "segmentation", write("seg_a_120.csv", mall_a), len(mall_a), "Find segments",
-                "Silhouette"),
-        Session("segmentation-b", "segmentation", write("seg_b_150.csv", mall_b), len(mall_b), "Find segments",
-                "Silhouette"),
-        Session("forecast-a", "forecast", write("fc_a_4_items.csv", units_a), len(units_a), "Train and backtest",
-                "MASE", {"series": 4, "first": "01 Dec 2010"}),
-        Session("forecast-b", "forecast", write("fc_b_6_items.csv", units_b), len(units_b), "Train and backtest",
-                "MASE", {"series": 6, "first": "01 Mar 2011"}),
+        Session(
+            "diagnosis-a",
+            "diagnosis",
+            write("dx_a_240.csv", heart),
+            len(heart),
+            "Train",
+            "ROC-AUC",
+            {"columns": heart.shape[1]},
+        ),
+        Session(
+            "diagnosis-b",
+            "diagnosis",
+            write("dx_b_420.csv", cancer),
+            len(cancer),
+            "Train",
+            "ROC-AUC",
+            {"columns": cancer.shape[1]},
+        ),
+        Session(
+            "fraud-a",
+            "fraud",
+            write("fr_a_1100.csv", cards_a),
+            len(cards_a),
+            "Train",
+            "AUPRC",
+            {"frauds": int(cards_a["Class"].sum())},
+        ),
+        Session(
+            "fraud-b",
+            "fraud",
+            write("fr_b_1300.csv", cards_b),
+            len(cards_b),
+            "Train",
+            "AUPRC",
+            {"frauds": int(cards_b["Class"].sum())},
+        ),
+        Session(
+            "segmentation-a", "segmentation", write("seg_a_120.csv", mall_a), len(mall_a), "Find segments", "Silhouette"
+        ),
+        Session(
+            "segmentation-b", "segmentation", write("seg_b_150.csv", mall_b), len(mall_b), "Find segments", "Silhouette"
+        ),
+        Session(
+            "forecast-a",
+            "forecast",
+            write("fc_a_4_items.csv", units_a),
+            len(units_a),
+            "Train and backtest",
+            "MASE",
+            {"series": 4, "first": "01 Dec 2010"},
+        ),
+        Session(
+            "forecast-b",
+            "forecast",
+            write("fc_b_6_items.csv", units_b),
+            len(units_b),
+            "Train and backtest",
+            "MASE",
+            {"series": 6, "first": "01 Mar 2011"},
+        ),
     ]
     assert len({s.rows for s in sessions}) == len(sessions), "each file must be identifiable by its row count"
     return sessions
@@ -125,10 +171,14 @@ def _files(tmp: Path) -> list[Session]:
 
 def _metrics(page) -> list[tuple[str, str]]:
     """(label, value) of every metric card on the page, in page order."""
-    return [tuple(x) for x in page.evaluate(
-        """() => Array.from(document.querySelectorAll('[data-testid="stMetric"]')).map(m => [
+    return [
+        tuple(x)
+        for x in page.evaluate(
+            """() => Array.from(document.querySelectorAll('[data-testid="stMetric"]')).map(m => [
             (m.querySelector('[data-testid="stMetricLabel"]') || m).innerText.trim(),
-            ((m.querySelector('[data-testid="stMetricValue"]') || {}).innerText || '').trim()])""")]
+            ((m.querySelector('[data-testid="stMetricValue"]') || {}).innerText || '').trim()])"""
+        )
+    ]
 
 
 def _metric(page, label: str) -> str | None:
@@ -136,8 +186,9 @@ def _metric(page, label: str) -> str | None:
 
 
 def _has_results(page, s: Session) -> bool:
-    return (page.get_by_text("Trained in", exact=False).count() > 0
-            and any(k == s.marker or k.startswith(s.marker) for k, _ in _metrics(page)))
+    return page.get_by_text("Trained in", exact=False).count() > 0 and any(
+        k == s.marker or k.startswith(s.marker) for k, _ in _metrics(page)
+    )
 
 
 def _body(page) -> str:
@@ -217,8 +268,11 @@ def _check_own_results(s: Session, others: list[Session]) -> dict:
         assert sum(map(_int, found.groups())) == s.rows, (s.name, found.groups())
         assert m["Columns"] == str(s.expect["columns"])
     elif s.path == "fraud":
-        found = re.search(r"Measured on (?:the )?([\d,]+) (?:latest|held-out) transactions.*?trained on ([\d,]+), "
-                          r"with ([\d,]+) more", body)
+        found = re.search(
+            r"Measured on (?:the )?([\d,]+) (?:latest|held-out) transactions.*?trained on ([\d,]+), "
+            r"with ([\d,]+) more",
+            body,
+        )
         assert found, (s.name, body[:2000])
         assert sum(map(_int, found.groups())) == s.rows, (s.name, found.groups())
     elif s.path == "segmentation":
@@ -313,17 +367,29 @@ def test_eight_users_train_at_once_and_each_sees_only_their_own_results(browser,
                     last_health = time.time()
                 time.sleep(0.5)
         finally:
-            timing.update(home_page_seconds_while_training=home_s, sessions_training_when_home_opened=pending_at_home,
-                          health_seconds=dict(max=round(max(health), 3), median=round(sorted(health)[len(health) // 2], 3),
-                                              calls=len(health)))
+            timing.update(
+                home_page_seconds_while_training=home_s,
+                sessions_training_when_home_opened=pending_at_home,
+                health_seconds=dict(
+                    max=round(max(health), 3), median=round(sorted(health)[len(health) // 2], 3), calls=len(health)
+                ),
+            )
             _report(sessions, timing, start)
 
-        problems = [f"{name}: its job had not finished, yet 30 s after Train the page showed no progress bar with "
-                    f"text ({path})" for name, path in silent]
+        problems = [
+            f"{name}: its job had not finished, yet 30 s after Train the page showed no progress bar with text ({path})"
+            for name, path in silent
+        ]
         if home_s is None or home_s > HOME_LIMIT_S:
-            problems.append(f"the home page, opened while {pending_at_home} of 8 sessions trained, "
-                            + (f"did not render within {HOME_WAIT_MS // 1000} s" if home_s is None else f"took {home_s:.1f} s to render")
-                            + " (artifacts/screenshots/many_users_home_while_training.png)")
+            problems.append(
+                f"the home page, opened while {pending_at_home} of 8 sessions trained, "
+                + (
+                    f"did not render within {HOME_WAIT_MS // 1000} s"
+                    if home_s is None
+                    else f"took {home_s:.1f} s to render"
+                )
+                + " (artifacts/screenshots/many_users_home_while_training.png)"
+            )
         if max(health) > HEALTH_LIMIT_S:
             problems.append(f"/_stcore/health took up to {max(health):.1f} s while the sessions trained")
         late = [s.name for s in sessions if not s.done]
@@ -334,14 +400,18 @@ def test_eight_users_train_at_once_and_each_sees_only_their_own_results(browser,
             problems.append(f"no results within {FINISH_LIMIT_S} s of the first click for {', '.join(late)}")
         said = [t for s in sessions for t in s.texts]
         if len(sessions) > 2 and not any(re.search(r"waiting for a free training slot", t, re.I) for t in said):
-            problems.append("with more jobs than training slots, no page said its job was waiting for a slot: "
-                            f"{[s.texts for s in sessions]}")
+            problems.append(
+                "with more jobs than training slots, no page said its job was waiting for a slot: "
+                f"{[s.texts for s in sessions]}"
+            )
         assert not problems, "; ".join(problems)
 
         # 6 · each session: its own file, its own results, no traceback; a screenshot
         shown = {}
         for s in sessions:
-            s.page.set_viewport_size({"width": 1280, "height": 3000})  # Streamlit scrolls inside: a tall page shows the results
+            s.page.set_viewport_size(
+                {"width": 1280, "height": 3000}
+            )  # Streamlit scrolls inside: a tall page shows the results
             shown[s.name] = _check_own_results(s, [o for o in sessions if o is not s])
             screenshot(s.page, f"many_users_{s.name}")
         preview = ("Rows", "Columns", "Missing cells")
@@ -377,6 +447,7 @@ def _progress_texts(sessions: list[Session], timeout: float) -> list[tuple[str, 
 
     A session that showed neither a progress text nor results when the window closed gets a last look of its own
     (a pass over eight pages on a loaded machine can take longer than the job's wait in the queue)."""
+
     def pending(s: Session) -> bool:
         return not s.texts and not _has_results(s.page, s)
 
@@ -430,17 +501,29 @@ def _report(sessions: list[Session], timing: dict, start: float) -> None:
     rows = []
     for s in sessions:
         load = round(s.seconds, 1) if s.done else None
-        rows.append(dict(
-            session=s.name, page=s.path, file=s.file.name, rows=s.rows,
-            seconds_alone=None if s.seconds_alone is None else round(s.seconds_alone, 1),
-            seconds_under_load=load,
-            ratio=round(load / s.seconds_alone, 2) if load and s.seconds_alone else None,
-            job_seconds_alone=s.trained_alone, job_seconds_under_load=s.trained,
-            progress_text_after_train=s.progress_text, progress_texts=s.texts))
+        rows.append(
+            dict(
+                session=s.name,
+                page=s.path,
+                file=s.file.name,
+                rows=s.rows,
+                seconds_alone=None if s.seconds_alone is None else round(s.seconds_alone, 1),
+                seconds_under_load=load,
+                ratio=round(load / s.seconds_alone, 2) if load and s.seconds_alone else None,
+                job_seconds_alone=s.trained_alone,
+                job_seconds_under_load=s.trained,
+                progress_text_after_train=s.progress_text,
+                progress_texts=s.texts,
+            )
+        )
     finished = [s.done for s in sessions if s.done]
-    report = dict(sessions=rows, training_slots=os.environ.get("EXPLORER_MAX_JOBS", "2"), **timing,
-                  all_finished_seconds=round(max(finished) - sessions[0].clicked, 1) if len(finished) == len(sessions) else None,
-                  test_seconds=round(time.time() - start, 1))
+    report = dict(
+        sessions=rows,
+        training_slots=os.environ.get("EXPLORER_MAX_JOBS", "2"),
+        **timing,
+        all_finished_seconds=round(max(finished) - sessions[0].clicked, 1) if len(finished) == len(sessions) else None,
+        test_seconds=round(time.time() - start, 1),
+    )
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "many_users.json").write_text(json.dumps(report, indent=2))
     print()
@@ -448,10 +531,16 @@ def _report(sessions: list[Session], timing: dict, start: float) -> None:
     print(f"{'session':<16}{'rows':>7}{'alone':>8}{'load':>8}{'ratio':>7}{'job alone':>11}{'job load':>10}")
     dash = lambda v, f="{:.1f}": "–" if v is None else f.format(v)  # noqa: E731
     for r in rows:
-        print(f"{r['session']:<16}{r['rows']:>7,}{dash(r['seconds_alone']):>8}{dash(r['seconds_under_load']):>8}"
-              f"{dash(r['ratio'], '{:.2f}'):>7}{dash(r['job_seconds_alone']):>11}{dash(r['job_seconds_under_load']):>10}")
+        print(
+            f"{r['session']:<16}{r['rows']:>7,}{dash(r['seconds_alone']):>8}{dash(r['seconds_under_load']):>8}"
+            f"{dash(r['ratio'], '{:.2f}'):>7}{dash(r['job_seconds_alone']):>11}{dash(r['job_seconds_under_load']):>10}"
+        )
     h = timing.get("health_seconds", {})
-    print(f"home page while training: {dash(timing.get('home_page_seconds_while_training'), '{:.2f}')} s "
-          f"({timing.get('sessions_training_when_home_opened')} of {len(sessions)} sessions training); "
-          f"/_stcore/health max {h.get('max')} s, median {h.get('median')} s over {h.get('calls')} calls")
-    print(f"all finished {dash(report['all_finished_seconds'])} s after the first click; test {report['test_seconds']} s")
+    print(
+        f"home page while training: {dash(timing.get('home_page_seconds_while_training'), '{:.2f}')} s "
+        f"({timing.get('sessions_training_when_home_opened')} of {len(sessions)} sessions training); "
+        f"/_stcore/health max {h.get('max')} s, median {h.get('median')} s over {h.get('calls')} calls"
+    )
+    print(
+        f"all finished {dash(report['all_finished_seconds'])} s after the first click; test {report['test_seconds']} s"
+    )

@@ -2,6 +2,7 @@
 its one replica): the page loads and trains under the shipped content security policy with no violation in the
 console, every answer carries HSTS and the CSP, plain HTTP only redirects to HTTPS, and a client hammering the
 server is slowed to 429s by limit_req."""
+
 from __future__ import annotations
 
 import ssl
@@ -32,8 +33,11 @@ def proxy(app_url, tmp_path_factory):
     https_port, http_port = free_port(), free_port()
     main = local_proxy_config(tmp, urlsplit(app_url).netloc, https_port, http_port)
     main.write_text("master_process off;\n" + main.read_text())  # one process as this user: no worker user to switch to
-    server = subprocess.Popen([_nginx(), "-p", str(tmp), "-c", str(main), "-g", "daemon off;"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    server = subprocess.Popen(
+        [_nginx(), "-p", str(tmp), "-c", str(main), "-g", "daemon off;"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
     url = f"https://127.0.0.1:{https_port}"
     try:
         deadline = time.time() + 30

@@ -2,6 +2,7 @@
 local Ray instance inside the server. The home page says where jobs run, Diagnosis trains on its sample, a reload
 with `?job=` while it trains finds the same job again (no second Train click), and a tab closed while its job
 trains has that job cancelled (the Streamlit session ended)."""
+
 from __future__ import annotations
 
 import os

@@ -5,6 +5,7 @@ is stopped and started again and the link still opens there; with the database s
 says sharing is unavailable, in a sentence. (Two replicas saving at once: the
 engine-level test test_two_replicas_saving_at_once_both_land[postgresql+s3] in tests/engine/test_store.py.)
 Sign-in is off here, so the link is an "anyone with the link" run (issue 13's rule without sign-in)."""
+
 from __future__ import annotations
 
 import re
@@ -24,8 +25,12 @@ def replicas():
     _require_browser()
     with postgres_server() as pg, s3_server() as endpoint:
         make_bucket(endpoint, "team-runs")
-        env = {**S3_ENV, "AWS_ENDPOINT_URL": endpoint, "EXPLORER_RUN_STORE": pg.create_database(),
-               "EXPLORER_ARTIFACTS": "s3://team-runs/explorer"}
+        env = {
+            **S3_ENV,
+            "AWS_ENDPOINT_URL": endpoint,
+            "EXPLORER_RUN_STORE": pg.create_database(),
+            "EXPLORER_ARTIFACTS": "s3://team-runs/explorer",
+        }
         a = StreamlitServer(ARTIFACTS / "streamlit-replica-a.log", env=env)
         b = StreamlitServer(ARTIFACTS / "streamlit-replica-b.log", env=env)
         for log in (a.log, b.log):
@@ -40,8 +45,11 @@ def replicas():
 def _headline(page) -> list[str]:
     """The headline figures of the Segments tab (Segments, Customers, Silhouette, Largest segment)."""
     page.get_by_test_id("stMetric").filter(has_text="Silhouette").first.wait_for()
-    return [m.inner_text() for m in page.get_by_test_id("stMetric").all()
-            if re.match(r"^(Segments|Customers|Silhouette|Largest segment)\s*\n", m.inner_text())]
+    return [
+        m.inner_text()
+        for m in page.get_by_test_id("stMetric").all()
+        if re.match(r"^(Segments|Customers|Silhouette|Largest segment)\s*\n", m.inner_text())
+    ]
 
 
 def _open_link(page, link: str) -> list[str]:
@@ -61,7 +69,9 @@ def test_a_link_shared_on_one_replica_opens_on_the_other_and_after_a_restart(bro
         page.goto(a.url)
         page.get_by_text("Share links are kept in the shared store (PostgreSQL + S3)").first.wait_for()
         home = page.locator("body").inner_text()
-        assert "s3://team-runs" not in home and "127.0.0.1" not in home and "Sharing is unavailable" not in home  # the kind only
+        assert (
+            "s3://team-runs" not in home and "127.0.0.1" not in home and "Sharing is unavailable" not in home
+        )  # the kind only
         screenshot(page, "replicas_home_store_line")
 
         page.goto(f"{a.url}/segmentation")

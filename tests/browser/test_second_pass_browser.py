@@ -3,13 +3,22 @@
 Each page trains at most once per file here, and every check on that file is made on that run; shared steps are
 helpers. The maintenance run also builds the service list under every service capacity (issue 24 item 2, was
 test_capacity_browser.py's second test, which trained runs 3,501-7,000 again for it)."""
+
 from __future__ import annotations
 
 import re
 
 import pandas as pd
 
-from tests.browser.conftest import FEWEST_EPOCHS, assert_no_traceback, open_page, screenshot, set_number, upload, wait_idle
+from tests.browser.conftest import (
+    FEWEST_EPOCHS,
+    assert_no_traceback,
+    open_page,
+    screenshot,
+    set_number,
+    upload,
+    wait_idle,
+)
 from tests.conftest import SAMPLES
 
 SORRY = "Sorry — something went wrong"
@@ -36,7 +45,8 @@ def later_ai4i_rows(tmp_path):
 
 
 def test_maintenance_leaves_a_late_running_number_out_leads_with_the_verdict_and_serves_under_every_capacity(
-        laptop, app_url, tmp_path):
+    laptop, app_url, tmp_path
+):
     page = laptop
     path = later_ai4i_rows(tmp_path)
     upload_file(page, app_url, "maintenance", path)
@@ -69,7 +79,8 @@ def test_maintenance_leaves_a_late_running_number_out_leads_with_the_verdict_and
         page.get_by_role("tab", name="Costs & threshold").click()
         set_number(page, "Service capacity: at most this many service stops per 1,000 runs (0 = no limit)", capacity)
         page.locator("p", has_text="Cheapest threshold").filter(
-            has_text=f"within {capacity:,} service stops per 1,000 runs").first.wait_for()  # rerun with the capacity
+            has_text=f"within {capacity:,} service stops per 1,000 runs"
+        ).first.wait_for()  # rerun with the capacity
         wait_idle(page)
         services = page.get_by_test_id("stMetric").filter(has_text="Services per 1,000 runs").filter(visible=True)
         per_1000 = number(services.first.get_by_test_id("stMetricValue").inner_text())
@@ -183,8 +194,14 @@ def customer_table(tmp_path):
     """A customer table spelt like the marketing file (run-together names, a year of birth): the mall customers with
     Age turned into Year_Birth (as of 2014) and the other columns renamed; the tests never segmented it."""
     df = pd.read_csv(SAMPLES / "mall_customers.csv")
-    out = pd.DataFrame({"ID": df["CustomerID"], "Year_Birth": 2014 - df["Age"],
-                        "AnnualIncomeK": df["Annual Income (k$)"] * 1000, "SpendingScore": df["Spending Score (1-100)"]})
+    out = pd.DataFrame(
+        {
+            "ID": df["CustomerID"],
+            "Year_Birth": 2014 - df["Age"],
+            "AnnualIncomeK": df["Annual Income (k$)"] * 1000,
+            "SpendingScore": df["Spending Score (1-100)"],
+        }
+    )
     path = tmp_path / "customers_marketing_style.csv"
     out.to_csv(path, index=False)
     return path
@@ -202,8 +219,13 @@ def test_segments_are_named_in_words_years_read_as_years_and_the_suggestion_is_w
     assert "1,9" not in cells and "19" in cells, cells  # Year_Birth medians as years: 1977, never 1,977
     names = page.locator(".js-plotly-plot").filter(has_text="Segment sizes").first.inner_text().lower()
     assert "spendingscore" not in names and "annualincomek" not in names, names
-    assert "spending score" in names or "annual income" in names or "year of birth" in names \
-        or "born" in names or "typical" in names, names
+    assert (
+        "spending score" in names
+        or "annual income" in names
+        or "year of birth" in names
+        or "born" in names
+        or "typical" in names
+    ), names
     screenshot(page, "second_pass_segments_named_1366")
     page.get_by_role("tab", name="Quality").click()
     page.get_by_text("Sizes: workable").first.wait_for()  # the suggested number draws no size warning of its own

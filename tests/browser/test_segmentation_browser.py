@@ -3,11 +3,19 @@
 Each file is segmented once and every check on it is made on that run: the mall customers (the page's sample, uploaded
 after a bad file) at a laptop's 1366x768 also check the headline metric in view after Train (issue 18, was
 test_results_in_view_browser.py)."""
+
 from __future__ import annotations
 
 import time
 
-from tests.browser.conftest import assert_headline_in_view, assert_no_traceback, open_page, screenshot, upload, wait_idle
+from tests.browser.conftest import (
+    assert_headline_in_view,
+    assert_no_traceback,
+    open_page,
+    screenshot,
+    upload,
+    wait_idle,
+)
 from tests.conftest import SAMPLES
 
 
@@ -72,7 +80,9 @@ def test_upload_transactions_segment_profile_map_and_explain(page, app_url):
     code = page.get_by_test_id("stCode").filter(has_text="?run=").first
     code.wait_for()
     link = code.inner_text().strip()
-    other = page.context.browser.new_context(viewport={"width": 1366, "height": 768})  # a laptop, as analysts open links
+    other = page.context.browser.new_context(
+        viewport={"width": 1366, "height": 768}
+    )  # a laptop, as analysts open links
     try:
         colleague = other.new_page()
         colleague.set_default_timeout(180_000)

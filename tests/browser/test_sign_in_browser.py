@@ -3,6 +3,7 @@ pointing at it: alice shares a run with everyone signed in, bob (signed out) sig
 alice deletes the link and it stops working, an "only me" link gives bob a sentence, and an account
 outside the allowed domain is refused. The secrets file lives in a temp folder (`--secrets.files`).
 """
+
 from __future__ import annotations
 
 import json
@@ -37,8 +38,12 @@ def provider():
     with oidc.run_server_in_thread() as server:
         base = f"http://localhost:{server.server_port}"
         for sub, claims in USERS.items():
-            req = urllib.request.Request(f"{base}/users/{sub}", data=json.dumps(claims).encode(), method="PUT",
-                                         headers={"Content-Type": "application/json"})
+            req = urllib.request.Request(
+                f"{base}/users/{sub}",
+                data=json.dumps(claims).encode(),
+                method="PUT",
+                headers={"Content-Type": "application/json"},
+            )
             assert urllib.request.urlopen(req, timeout=10).status == 204
         yield base
 
@@ -61,8 +66,11 @@ def signed_app(provider, tmp_path_factory):
     )
     log_path = ROOT / "artifacts" / "streamlit-signed-in-server.log"
     log_path.unlink(missing_ok=True)
-    env = {"EXPLORER_RUN_STORE": str(tmp / "runs"), "EXPLORER_ALLOWED_DOMAINS": "example.com",
-           "EXPLORER_RUN_TTL_DAYS": "14"}
+    env = {
+        "EXPLORER_RUN_STORE": str(tmp / "runs"),
+        "EXPLORER_ALLOWED_DOMAINS": "example.com",
+        "EXPLORER_RUN_TTL_DAYS": "14",
+    }
     with StreamlitServer(log_path, env=env, args=[f"--secrets.files={secrets}"], port=port, timeout=60):
         yield url, tmp / "runs", log_path
 
@@ -85,7 +93,9 @@ def _sign_in(page, sub: str) -> None:
 
 
 def _store_runs(root: Path) -> set[str]:
-    return {p.name for p in (root / "runs").iterdir() if not p.name.startswith(".")} if (root / "runs").exists() else set()
+    return (
+        {p.name for p in (root / "runs").iterdir() if not p.name.startswith(".")} if (root / "runs").exists() else set()
+    )
 
 
 def _create_link(page, who: str) -> str:

@@ -7,6 +7,7 @@ thing wrong. The well-formed parts are small slices of the bundled sample data, 
 what the page expects. tests/pages/test_bad_corpus.py feeds each one through its page; README.md in
 the output folder lists every file, what is wrong with it and what the app is expected to do.
 """
+
 from __future__ import annotations
 
 import csv
@@ -123,10 +124,16 @@ def diagnosis() -> None:
     add("diagnosis_header_only.csv", ",".join(h) + "\n")
     rnd = random.Random(8)
     png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x1c\x00\x00\x00\x1c\x08\x00\x00\x00\x00W\xdd\x52\xf8"
-    add("diagnosis_png_image_renamed.csv", png + bytes(rnd.randrange(256) for _ in range(400)) + b"\x00\x00\x00\x00IEND\xaeB`\x82")
+    add(
+        "diagnosis_png_image_renamed.csv",
+        png + bytes(rnd.randrange(256) for _ in range(400)) + b"\x00\x00\x00\x00IEND\xaeB`\x82",
+    )
     # Latin-1 export with the patients' names (the kind of file a spreadsheet on Windows writes).
-    add("diagnosis_latin1_patient_names.csv",
-        _csv(["patient_name", *h], [[NAMES[i % len(NAMES)], *r] for i, r in enumerate(rows)]), "latin-1")
+    add(
+        "diagnosis_latin1_patient_names.csv",
+        _csv(["patient_name", *h], [[NAMES[i % len(NAMES)], *r] for i, r in enumerate(rows)]),
+        "latin-1",
+    )
     add("diagnosis_utf8_bom.csv", b"\xef\xbb\xbf" + _csv(h, rows).encode())
     add("diagnosis_duplicate_column_names.csv", _csv([*h[:5], "chol", *h[5:]], [[*r[:5], r[4], *r[5:]] for r in rows]))
     t = h.index("target")
@@ -134,8 +141,13 @@ def diagnosis() -> None:
     c = h.index("chol")
     inf = [[*r[:c], {3: "inf", 11: "-inf", 27: "Infinity"}.get(i, r[c]), *r[c + 1 :]] for i, r in enumerate(rows)]
     add("diagnosis_infinities.csv", _csv(h, inf))
-    add("diagnosis_formula_cells.csv",
-        _csv([*h, "clinician_note"], [[*r, FORMULAS[i % len(FORMULAS)] if i % 4 == 0 else "routine check"] for i, r in enumerate(rows)]))
+    add(
+        "diagnosis_formula_cells.csv",
+        _csv(
+            [*h, "clinician_note"],
+            [[*r, FORMULAS[i % len(FORMULAS)] if i % 4 == 0 else "routine check"] for i, r in enumerate(rows)],
+        ),
+    )
     # 5,000 columns, 6 rows: a wide export (e.g. a gene-expression table) far beyond the 2,000-column limit.
     rng = random.Random(5000)
     wide_h = ["patient_id", "target", *[f"g{j:04d}" for j in range(4998)]]
@@ -163,37 +175,58 @@ def fraud() -> None:
     lab = h.index("Class")
     add("fraud_one_class_label.csv", _csv(h, [r for r in _card(160)[1] if r[lab] == "0"]))  # genuine transactions only
     a = h.index("Amount")
-    thousands = [[*r[:a], f"{float(r[a]) * 37 + 1000:,.2f}", *r[a + 1 :]] for r in rows]  # "1,234.50", quoted by the writer
+    thousands = [
+        [*r[:a], f"{float(r[a]) * 37 + 1000:,.2f}", *r[a + 1 :]] for r in rows
+    ]  # "1,234.50", quoted by the writer
     add("fraud_thousands_separators.csv", _csv(h, thousands))
     words = {2: "unknown", 9: "fifty", 17: "n/a?", 30: "unknown"}
     add("fraud_text_in_amount.csv", _csv(h, [[*r[:a], words.get(i, r[a]), *r[a + 1 :]] for i, r in enumerate(rows)]))
-    mostly = [[*r[:a], r[a] if i % 5 == 0 else ["refund pending", "see ticket", "EUR", "tbc"][i % 4], *r[a + 1 :]]
-              for i, r in enumerate(rows)]
+    mostly = [
+        [*r[:a], r[a] if i % 5 == 0 else ["refund pending", "see ticket", "EUR", "tbc"][i % 4], *r[a + 1 :]]
+        for i, r in enumerate(rows)
+    ]
     add("fraud_amount_mostly_text.csv", _csv(h, mostly))
     add("fraud_whitespace_only.csv", "   \n\n\t\n  \r\n\n")
-    add("fraud_constant_column.csv",
-        _csv([*h[:-1], "currency", "channel", h[-1]], [[*r[:-1], "EUR", "card", r[-1]] for r in rows]))
+    add(
+        "fraud_constant_column.csv",
+        _csv([*h[:-1], "currency", "channel", h[-1]], [[*r[:-1], "EUR", "card", r[-1]] for r in rows]),
+    )
     merchants = ["Corner shop\nLondon", 'Online "deal"\nsite', "Fuel station", "Café\r\nParis"]
-    add("fraud_quoted_newlines.csv",
-        _csv([*h[:-1], "merchant", h[-1]], [[*r[:-1], merchants[i % len(merchants)], r[-1]] for i, r in enumerate(rows)]))
+    add(
+        "fraud_quoted_newlines.csv",
+        _csv(
+            [*h[:-1], "merchant", h[-1]], [[*r[:-1], merchants[i % len(merchants)], r[-1]] for i, r in enumerate(rows)]
+        ),
+    )
 
 
 def segmentation() -> None:
     h, rows = _retail(120)
-    add("segmentation_zip_two_csvs.zip",
-        _zip({"invoices_2010.csv": _csv(h, rows[:60]).encode(), "invoices_2011.csv": _csv(h, rows[60:]).encode()}))
+    add(
+        "segmentation_zip_two_csvs.zip",
+        _zip({"invoices_2010.csv": _csv(h, rows[:60]).encode(), "invoices_2011.csv": _csv(h, rows[60:]).encode()}),
+    )
     # An .xlsx workbook is a ZIP holding [Content_Types].xml and xl/…; analysts rename it to .csv.
-    ct = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Types xmlns="http://schemas.openxmlformats.org/'
-          'package/2006/content-types"><Override PartName="/xl/workbook.xml" ContentType="application/'
-          'vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/></Types>')
-    sheet = "".join(f'<row r="{i + 1}">' + "".join(f'<c t="inlineStr"><is><t>{v}</t></is></c>' for v in r[:4]) + "</row>"
-                    for i, r in enumerate([h, *rows[:20]]))
-    add("segmentation_excel_workbook_renamed.csv", _zip({
-        "[Content_Types].xml": ct.encode(),
-        "_rels/.rels": b'<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"/>',
-        "xl/workbook.xml": b'<?xml version="1.0"?><workbook><sheets><sheet name="Sheet1" sheetId="1"/></sheets></workbook>',
-        "xl/worksheets/sheet1.xml": f'<?xml version="1.0"?><worksheet><sheetData>{sheet}</sheetData></worksheet>'.encode(),
-    }))
+    ct = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Types xmlns="http://schemas.openxmlformats.org/'
+        'package/2006/content-types"><Override PartName="/xl/workbook.xml" ContentType="application/'
+        'vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/></Types>'
+    )
+    sheet = "".join(
+        f'<row r="{i + 1}">' + "".join(f'<c t="inlineStr"><is><t>{v}</t></is></c>' for v in r[:4]) + "</row>"
+        for i, r in enumerate([h, *rows[:20]])
+    )
+    add(
+        "segmentation_excel_workbook_renamed.csv",
+        _zip(
+            {
+                "[Content_Types].xml": ct.encode(),
+                "_rels/.rels": b'<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"/>',
+                "xl/workbook.xml": b'<?xml version="1.0"?><workbook><sheets><sheet name="Sheet1" sheetId="1"/></sheets></workbook>',
+                "xl/worksheets/sheet1.xml": f'<?xml version="1.0"?><worksheet><sheetData>{sheet}</sheetData></worksheet>'.encode(),
+            }
+        ),
+    )
     # keep descriptions free of the separators so only the mixing is wrong
     mixed_rows = [[c.replace(",", " ").replace(";", " ") for c in r] for r in rows[:40]]
     lines = [",".join(h)] + [(";" if i % 3 == 1 else ",").join(r) for i, r in enumerate(mixed_rows)]
@@ -204,12 +237,17 @@ def segmentation() -> None:
     q = h.index("Quantity")
     add("segmentation_returns_only.csv", _csv(h, [[*r[:q], str(-abs(int(r[q]))), *r[q + 1 :]] for r in rows]))
     cust = h.index("CustomerID")
-    few = [r for r in rows if r[cust] in sorted({r[cust] for r in rows})[:3]]  # 3 customers; the test asks for 4 segments
+    few = [
+        r for r in rows if r[cust] in sorted({r[cust] for r in rows})[:3]
+    ]  # 3 customers; the test asks for 4 segments
     add("segmentation_fewer_customers_than_segments.csv", _csv(h, few))
     blank = ["" if i in (2, 7) else c for i, c in enumerate(h)]  # Description and Country without a name
     add("segmentation_blank_column_names.csv", _csv(blank, rows))
     d = h.index("Description")
-    long = [[*r[:d], ("VERY LONG DESCRIPTION " * 5000)[:100_000] if i == 5 else r[d], *r[d + 1 :]] for i, r in enumerate(rows)]
+    long = [
+        [*r[:d], ("VERY LONG DESCRIPTION " * 5000)[:100_000] if i == 5 else r[d], *r[d + 1 :]]
+        for i, r in enumerate(rows)
+    ]
     add("segmentation_100k_char_cell.csv", _csv(h, long))
     add("segmentation_one_column.csv", _csv(["CustomerID"], [[r[cust]] for r in rows]))
     full = _gzip(_csv(h, rows).encode())
@@ -236,14 +274,25 @@ def forecast() -> None:
     add("forecast_single_date_per_series.csv", _csv(hh, list(first.values())))
     u = h.index("units")
     spelled = ["none", "twelve", "a few", "48 units", "n/a", "lots"]
-    add("forecast_quantity_all_text.csv", _csv(h, [[*r[:u], spelled[i % len(spelled)], *r[u + 1 :]] for i, r in enumerate(rows)]))
+    add(
+        "forecast_quantity_all_text.csv",
+        _csv(h, [[*r[:u], spelled[i % len(spelled)], *r[u + 1 :]] for i, r in enumerate(rows)]),
+    )
     add("forecast_quantity_all_missing.csv", _csv(h, [[*r[:u], "", *r[u + 1 :]] for r in rows]))
     inf = {10: "inf", 25: "-inf", 70: "Infinity"}
     add("forecast_infinities.csv", _csv(h, [[*r[:u], inf.get(i, r[u]), *r[u + 1 :]] for i, r in enumerate(rows)]))
     add("forecast_utf8_bom.csv", b"\xef\xbb\xbf" + _csv(h, rows).encode())
     desc = h.index("description")
-    add("forecast_formula_cells.csv",
-        _csv(h, [[*r[:desc], FORMULAS[i % len(FORMULAS)] if i % 7 == 0 else r[desc], *r[desc + 1 :]] for i, r in enumerate(rows)]))
+    add(
+        "forecast_formula_cells.csv",
+        _csv(
+            h,
+            [
+                [*r[:desc], FORMULAS[i % len(FORMULAS)] if i % 7 == 0 else r[desc], *r[desc + 1 :]]
+                for i, r in enumerate(rows)
+            ],
+        ),
+    )
     add("forecast_one_column.csv", _csv(["date"], [[r[d]] for r in rows]))
     add("forecast_header_only.csv", ",".join(h) + "\r\n")
 
@@ -257,10 +306,17 @@ def digits() -> None:
         if i == 4:
             r[1 + 500] = "1000"
     add("digits_pixels_out_of_range.csv", _csv(h, out))
-    add("digits_labels_outside_0_9.csv", _csv(h, [[{1: "10", 5: "12", 8: "-1"}.get(i, r[0]), *r[1:]] for i, r in enumerate(rows)]))
+    add(
+        "digits_labels_outside_0_9.csv",
+        _csv(h, [[{1: "10", 5: "12", 8: "-1"}.get(i, r[0]), *r[1:]] for i, r in enumerate(rows)]),
+    )
     add("digits_wrong_pixel_count.csv", _csv(h[:701], [r[:701] for r in rows]))  # label + pixel0 … pixel699
     add("digits_header_only.csv", ",".join(h) + "\n")
-    jpeg = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + bytes(random.Random(9).randrange(256) for _ in range(600)) + b"\xff\xd9"
+    jpeg = (
+        b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+        + bytes(random.Random(9).randrange(256) for _ in range(600))
+        + b"\xff\xd9"
+    )
     add("digits_jpeg_photo_renamed.csv", jpeg)
     words = [list(r) for r in rows]
     words[2][300], words[6][301], words[9][450] = "unknown", "fifty", "unknown"
@@ -278,76 +334,184 @@ def digits() -> None:
 # tests/pages/test_bad_corpus.py (its MANIFEST); keep the two in step.
 DESCRIBE: dict[str, tuple[str, str]] = {
     "diagnosis_empty.csv": ("0 bytes.", "Error: the file is empty."),
-    "diagnosis_header_only.csv": ("The Cleveland header row and no data rows.", "Error: a header row but no data rows."),
-    "diagnosis_png_image_renamed.csv": ("PNG image bytes saved with a .csv name.", "Error: a PNG image, not a CSV file."),
-    "diagnosis_latin1_patient_names.csv": ("60 Cleveland rows plus a patient_name column (Müller, José, Søren …) encoded as Latin-1.",
-                                           "Read (60 rows); a note says the file was read as Latin-1."),
-    "diagnosis_utf8_bom.csv": ("60 Cleveland rows in UTF-8 with a byte-order mark (as Excel writes).",
-                               "Read (60 rows); the first column is 'age', with no BOM glued to it."),
-    "diagnosis_duplicate_column_names.csv": ("'chol' appears twice in the header.", "Error naming 'chol': it appears twice."),
-    "diagnosis_one_class_outcome.csv": ("Every patient has target = 1.", "Read (60 rows); error: the outcome 'target' has only one value."),
-    "diagnosis_infinities.csv": ("'chol' holds inf, -inf and Infinity.", "Read (60 rows); error naming 'chol' and its infinite values when it is used."),
-    "diagnosis_formula_cells.csv": ("A clinician_note column with spreadsheet formulas: =HYPERLINK(\"http://evil.example\",\"click\"), +cmd…, @SUM(A1), -2+3+cmd, =1+1.",
-                                    "Read (60 rows) as plain text, no error (downloads escape such cells)."),
-    "diagnosis_5000_columns.csv": ("5,000 columns (a wide gene-style table), 6 rows.", "Error: 5,000 columns, the limit is 2,000."),
+    "diagnosis_header_only.csv": (
+        "The Cleveland header row and no data rows.",
+        "Error: a header row but no data rows.",
+    ),
+    "diagnosis_png_image_renamed.csv": (
+        "PNG image bytes saved with a .csv name.",
+        "Error: a PNG image, not a CSV file.",
+    ),
+    "diagnosis_latin1_patient_names.csv": (
+        "60 Cleveland rows plus a patient_name column (Müller, José, Søren …) encoded as Latin-1.",
+        "Read (60 rows); a note says the file was read as Latin-1.",
+    ),
+    "diagnosis_utf8_bom.csv": (
+        "60 Cleveland rows in UTF-8 with a byte-order mark (as Excel writes).",
+        "Read (60 rows); the first column is 'age', with no BOM glued to it.",
+    ),
+    "diagnosis_duplicate_column_names.csv": (
+        "'chol' appears twice in the header.",
+        "Error naming 'chol': it appears twice.",
+    ),
+    "diagnosis_one_class_outcome.csv": (
+        "Every patient has target = 1.",
+        "Read (60 rows); error: the outcome 'target' has only one value.",
+    ),
+    "diagnosis_infinities.csv": (
+        "'chol' holds inf, -inf and Infinity.",
+        "Read (60 rows); error naming 'chol' and its infinite values when it is used.",
+    ),
+    "diagnosis_formula_cells.csv": (
+        'A clinician_note column with spreadsheet formulas: =HYPERLINK("http://evil.example","click"), +cmd…, @SUM(A1), -2+3+cmd, =1+1.',
+        "Read (60 rows) as plain text, no error (downloads escape such cells).",
+    ),
+    "diagnosis_5000_columns.csv": (
+        "5,000 columns (a wide gene-style table), 6 rows.",
+        "Error: 5,000 columns, the limit is 2,000.",
+    ),
     "fraud_random_bytes_with_nuls.csv": ("3 KB of random bytes with NULs.", "Error: binary data, not a CSV file."),
-    "fraud_ragged_rows.csv": ("80 ULB transactions; line 8 has two extra fields.", "Error naming line 8: 33 values but 31 columns in the header."),
-    "fraud_utf16_bom.csv": ("80 ULB transactions in UTF-16 (little-endian, with BOM), as some Windows tools export.",
-                            "Read (80 rows); a note says UTF-16; first column 'Time'."),
-    "fraud_zip_one_csv.zip": ("A ZIP archive holding one CSV (transactions_2013.csv, 80 rows).",
-                              "Read the CSV inside (80 rows); a note names the ZIP and the member."),
-    "fraud_one_class_label.csv": ("120 genuine transactions: Class is 0 in every row.", "Read (120 rows); error: no row of 'Class' is marked as fraud."),
-    "fraud_thousands_separators.csv": ("Amount written as \"1,234.50\" (quoted, with thousands separators) in a comma file.",
-                                       "Read (80 rows); Amount is numeric; a note mentions thousands separators."),
-    "fraud_text_in_amount.csv": ("Amount holds 4 words ('unknown', 'fifty', 'n/a?') among numbers.",
-                                 "Read (80 rows); Amount is numeric with those 4 cells missing; a note names Amount and the count."),
-    "fraud_amount_mostly_text.csv": ("Amount is mostly words ('refund pending', 'see ticket', …), a fifth numbers.",
-                                     "Read (80 rows); error naming Amount: it holds text, not numbers."),
+    "fraud_ragged_rows.csv": (
+        "80 ULB transactions; line 8 has two extra fields.",
+        "Error naming line 8: 33 values but 31 columns in the header.",
+    ),
+    "fraud_utf16_bom.csv": (
+        "80 ULB transactions in UTF-16 (little-endian, with BOM), as some Windows tools export.",
+        "Read (80 rows); a note says UTF-16; first column 'Time'.",
+    ),
+    "fraud_zip_one_csv.zip": (
+        "A ZIP archive holding one CSV (transactions_2013.csv, 80 rows).",
+        "Read the CSV inside (80 rows); a note names the ZIP and the member.",
+    ),
+    "fraud_one_class_label.csv": (
+        "120 genuine transactions: Class is 0 in every row.",
+        "Read (120 rows); error: no row of 'Class' is marked as fraud.",
+    ),
+    "fraud_thousands_separators.csv": (
+        'Amount written as "1,234.50" (quoted, with thousands separators) in a comma file.',
+        "Read (80 rows); Amount is numeric; a note mentions thousands separators.",
+    ),
+    "fraud_text_in_amount.csv": (
+        "Amount holds 4 words ('unknown', 'fifty', 'n/a?') among numbers.",
+        "Read (80 rows); Amount is numeric with those 4 cells missing; a note names Amount and the count.",
+    ),
+    "fraud_amount_mostly_text.csv": (
+        "Amount is mostly words ('refund pending', 'see ticket', …), a fifth numbers.",
+        "Read (80 rows); error naming Amount: it holds text, not numbers.",
+    ),
     "fraud_whitespace_only.csv": ("Only spaces, tabs and newlines.", "Error: the file is empty."),
-    "fraud_constant_column.csv": ("80 ULB transactions plus two constant columns (currency = EUR, channel = card).", "Read (80 rows), no error."),
-    "fraud_quoted_newlines.csv": ("A merchant column whose quoted cells contain line breaks (LF and CRLF) and doubled quotes.",
-                                  "Read (80 rows, not more), no error."),
-    "segmentation_zip_two_csvs.zip": ("A ZIP archive holding two CSVs (invoices_2010.csv, invoices_2011.csv).",
-                                      "Error mentioning the ZIP: it holds several files; upload one CSV."),
-    "segmentation_excel_workbook_renamed.csv": ("An .xlsx workbook (ZIP with [Content_Types].xml and xl/…) renamed to .csv.",
-                                                "Error: an Excel workbook, not a CSV file; save it as CSV."),
-    "segmentation_mixed_delimiters.csv": ("Invoice lines where every third line is separated by semicolons, the others by commas.",
-                                          "Error mentioning the separator."),
-    "segmentation_decimal_commas.csv": ("A semicolon file with UnitPrice written with decimal commas (\"3,75\").",
-                                        "Read (120 rows); UnitPrice is numeric; a note mentions decimal commas."),
-    "segmentation_returns_only.csv": ("120 invoice lines, every Quantity negative (returns only).",
-                                      "Read (120 rows); error naming 'Quantity': only returns, nothing bought."),
-    "segmentation_fewer_customers_than_segments.csv": ("Invoice lines of 3 customers; the test asks for 4 segments.",
-                                                       "Read (36 rows); error: 4 segments asked but only 3 customers."),
-    "segmentation_blank_column_names.csv": ("Header cells 3 and 8 (Description, Country) are blank.",
-                                            "Read (120 rows); a note says which columns had no name and what they were called."),
+    "fraud_constant_column.csv": (
+        "80 ULB transactions plus two constant columns (currency = EUR, channel = card).",
+        "Read (80 rows), no error.",
+    ),
+    "fraud_quoted_newlines.csv": (
+        "A merchant column whose quoted cells contain line breaks (LF and CRLF) and doubled quotes.",
+        "Read (80 rows, not more), no error.",
+    ),
+    "segmentation_zip_two_csvs.zip": (
+        "A ZIP archive holding two CSVs (invoices_2010.csv, invoices_2011.csv).",
+        "Error mentioning the ZIP: it holds several files; upload one CSV.",
+    ),
+    "segmentation_excel_workbook_renamed.csv": (
+        "An .xlsx workbook (ZIP with [Content_Types].xml and xl/…) renamed to .csv.",
+        "Error: an Excel workbook, not a CSV file; save it as CSV.",
+    ),
+    "segmentation_mixed_delimiters.csv": (
+        "Invoice lines where every third line is separated by semicolons, the others by commas.",
+        "Error mentioning the separator.",
+    ),
+    "segmentation_decimal_commas.csv": (
+        'A semicolon file with UnitPrice written with decimal commas ("3,75").',
+        "Read (120 rows); UnitPrice is numeric; a note mentions decimal commas.",
+    ),
+    "segmentation_returns_only.csv": (
+        "120 invoice lines, every Quantity negative (returns only).",
+        "Read (120 rows); error naming 'Quantity': only returns, nothing bought.",
+    ),
+    "segmentation_fewer_customers_than_segments.csv": (
+        "Invoice lines of 3 customers; the test asks for 4 segments.",
+        "Read (36 rows); error: 4 segments asked but only 3 customers.",
+    ),
+    "segmentation_blank_column_names.csv": (
+        "Header cells 3 and 8 (Description, Country) are blank.",
+        "Read (120 rows); a note says which columns had no name and what they were called.",
+    ),
     "segmentation_100k_char_cell.csv": ("One Description cell of 100,000 characters.", "Read (120 rows), no error."),
-    "segmentation_one_column.csv": ("Only the CustomerID column.", "Read (120 rows); error at the column step: a sentence about the columns (not enough to segment by)."),
-    "segmentation_truncated_gzip.csv.gz": ("A gzip file cut off half way.", "Error: a gzip file that could not be unpacked."),
-    "forecast_mixed_date_formats.csv": ("Two products × 100 days; the date column mixes 2010-12-01, 12/02/2010 and \"Dec 3 2010\".",
-                                        "Read (200 rows); the dates are read with a note about their formats, or a sentence names the date column and its formats."),
-    "forecast_single_date_per_series.csv": ("One row per product: every series has a single date.", "Read (30 rows); error: a single date per series."),
-    "forecast_quantity_all_text.csv": ("'units' holds words ('twelve', 'a few', '48 units' …) in every row; the test picks it as the quantity.",
-                                       "Read (200 rows); error naming 'units': it holds text, not numbers."),
-    "forecast_quantity_all_missing.csv": ("'units' is empty in every row.", "Read (200 rows); error: the quantity column 'units' is empty."),
-    "forecast_infinities.csv": ("'units' holds inf, -inf and Infinity.", "Read (200 rows); error naming 'units' and its infinite values."),
-    "forecast_utf8_bom.csv": ("200 daily rows in UTF-8 with a BOM.", "Read (200 rows); the first column is 'date', no BOM; no error."),
-    "forecast_formula_cells.csv": ("Some descriptions are formulas (=HYPERLINK(…), +cmd…, @SUM(A1)).", "Read (200 rows), no error."),
-    "forecast_one_column.csv": ("Only the date column.", "Read (200 rows); error at the column step: a sentence about the missing quantity column."),
+    "segmentation_one_column.csv": (
+        "Only the CustomerID column.",
+        "Read (120 rows); error at the column step: a sentence about the columns (not enough to segment by).",
+    ),
+    "segmentation_truncated_gzip.csv.gz": (
+        "A gzip file cut off half way.",
+        "Error: a gzip file that could not be unpacked.",
+    ),
+    "forecast_mixed_date_formats.csv": (
+        'Two products × 100 days; the date column mixes 2010-12-01, 12/02/2010 and "Dec 3 2010".',
+        "Read (200 rows); the dates are read with a note about their formats, or a sentence names the date column and its formats.",
+    ),
+    "forecast_single_date_per_series.csv": (
+        "One row per product: every series has a single date.",
+        "Read (30 rows); error: a single date per series.",
+    ),
+    "forecast_quantity_all_text.csv": (
+        "'units' holds words ('twelve', 'a few', '48 units' …) in every row; the test picks it as the quantity.",
+        "Read (200 rows); error naming 'units': it holds text, not numbers.",
+    ),
+    "forecast_quantity_all_missing.csv": (
+        "'units' is empty in every row.",
+        "Read (200 rows); error: the quantity column 'units' is empty.",
+    ),
+    "forecast_infinities.csv": (
+        "'units' holds inf, -inf and Infinity.",
+        "Read (200 rows); error naming 'units' and its infinite values.",
+    ),
+    "forecast_utf8_bom.csv": (
+        "200 daily rows in UTF-8 with a BOM.",
+        "Read (200 rows); the first column is 'date', no BOM; no error.",
+    ),
+    "forecast_formula_cells.csv": (
+        "Some descriptions are formulas (=HYPERLINK(…), +cmd…, @SUM(A1)).",
+        "Read (200 rows), no error.",
+    ),
+    "forecast_one_column.csv": (
+        "Only the date column.",
+        "Read (200 rows); error at the column step: a sentence about the missing quantity column.",
+    ),
     "forecast_header_only.csv": ("The header row only (CRLF).", "Error: a header row but no data rows."),
-    "digits_pixels_out_of_range.csv": ("12 MNIST rows with pixels of 300, -20 and 1000.", "Read (12 rows); error: pixels must lie between 0 and 255, naming pixel200."),
-    "digits_labels_outside_0_9.csv": ("Labels 10, 12 and -1 among the digits.", "Read (12 rows); error: labels must be 0 to 9."),
-    "digits_wrong_pixel_count.csv": ("Only pixel0 … pixel699 (700 pixel columns).", "Read (12 rows); error: 700 pixel columns, 784 needed."),
+    "digits_pixels_out_of_range.csv": (
+        "12 MNIST rows with pixels of 300, -20 and 1000.",
+        "Read (12 rows); error: pixels must lie between 0 and 255, naming pixel200.",
+    ),
+    "digits_labels_outside_0_9.csv": (
+        "Labels 10, 12 and -1 among the digits.",
+        "Read (12 rows); error: labels must be 0 to 9.",
+    ),
+    "digits_wrong_pixel_count.csv": (
+        "Only pixel0 … pixel699 (700 pixel columns).",
+        "Read (12 rows); error: 700 pixel columns, 784 needed.",
+    ),
     "digits_header_only.csv": ("The 785-column header only.", "Error: a header row but no data rows."),
     "digits_jpeg_photo_renamed.csv": ("JPEG bytes saved with a .csv name.", "Error: a JPEG image, not a CSV file."),
-    "digits_text_in_pixels.csv": ("Three pixel cells hold 'unknown' or 'fifty'.",
-                                  "Read (12 rows); the pixel columns stay numeric with a note about the non-numbers; error: those pixels are empty."),
-    "digits_label_all_missing.csv": ("The label column is empty in every row.", "Read (12 rows); error: the label column is empty."),
-    "digits_infinities_in_pixels.csv": ("Pixels holding inf, -inf and Infinity.", "Read (12 rows); error naming pixel349 and its infinite values."),
-    "diagnosis_gzip_bomb_300mb.csv.gz": ("420 KB of gzip that unpacks to 300 MB: 2,000 numeric columns of one-character cells (issue 23).",
-                                         "Error: it unpacks to more than the 200 MB upload limit (unpacking stops there)."),
-    "fraud_zip_bomb_300mb.zip": ("A ZIP holding one CSV that unpacks to 300 MB of one-character cells (issue 23).",
-                                 "Error: it unpacks to more than the 200 MB upload limit (unpacking stops there)."),
+    "digits_text_in_pixels.csv": (
+        "Three pixel cells hold 'unknown' or 'fifty'.",
+        "Read (12 rows); the pixel columns stay numeric with a note about the non-numbers; error: those pixels are empty.",
+    ),
+    "digits_label_all_missing.csv": (
+        "The label column is empty in every row.",
+        "Read (12 rows); error: the label column is empty.",
+    ),
+    "digits_infinities_in_pixels.csv": (
+        "Pixels holding inf, -inf and Infinity.",
+        "Read (12 rows); error naming pixel349 and its infinite values.",
+    ),
+    "diagnosis_gzip_bomb_300mb.csv.gz": (
+        "420 KB of gzip that unpacks to 300 MB: 2,000 numeric columns of one-character cells (issue 23).",
+        "Error: it unpacks to more than the 200 MB upload limit (unpacking stops there).",
+    ),
+    "fraud_zip_bomb_300mb.zip": (
+        "A ZIP holding one CSV that unpacks to 300 MB of one-character cells (issue 23).",
+        "Error: it unpacks to more than the 200 MB upload limit (unpacking stops there).",
+    ),
     "digits_single_image.csv": ("One image only.", "Read (1 row); error: at least two different digits are needed."),
 }
 
@@ -359,8 +523,8 @@ def write_readme() -> None:
         "Files an analyst might upload by mistake, or real-looking tables with one thing wrong, built from small slices",
         "of `sample_data/`. Written by `tests/data/make_bad_corpus.py` (deterministic: run it again and nothing changes);",
         "fed through the pages by `tests/pages/test_bad_corpus.py`, which also checks that nothing raises, no traceback",
-        "reaches the page, and the next good upload is read as usual. \"Error\" means an `st.error` with a sentence for",
-        "the analyst; \"Read (n rows)\" means the preview shows the file.",
+        'reaches the page, and the next good upload is read as usual. "Error" means an `st.error` with a sentence for',
+        'the analyst; "Read (n rows)" means the preview shows the file.',
         "",
         "| file | page | what is wrong | expected |",
         "|---|---|---|---|",
@@ -368,9 +532,15 @@ def write_readme() -> None:
     for name in sorted(FILES):
         what, expected = DESCRIBE[name]
         page = name.split("_")[0]
-        lines.append(f"| `{name}` | {page} | {what.replace('|', chr(92) + '|')} | {expected.replace('|', chr(92) + '|')} |")
-    lines += ["", "Also generated at test time (not stored): a 1,000,000-row fraud-like CSV (~35 MB) for the fraud page, "
-              "which must show either 1,000,000 rows or a notice that a sample was used.", ""]
+        lines.append(
+            f"| `{name}` | {page} | {what.replace('|', chr(92) + '|')} | {expected.replace('|', chr(92) + '|')} |"
+        )
+    lines += [
+        "",
+        "Also generated at test time (not stored): a 1,000,000-row fraud-like CSV (~35 MB) for the fraud page, "
+        "which must show either 1,000,000 rows or a notice that a sample was used.",
+        "",
+    ]
     (OUT / "README.md").write_text("\n".join(lines))
 
 

@@ -2,6 +2,7 @@
 these machines): hadolint lints the Dockerfile, the image's entrypoint command is started directly
 and must answer /_stcore/health, and the compose file, the proxy settings and the Community Cloud
 requirements are checked against what the app itself uses."""
+
 from __future__ import annotations
 
 import os
@@ -67,7 +68,9 @@ def test_dockerfile_follows_the_deployment_rules():
     assert "TORCH_BUILD" in args  # CPU or CUDA build of torch
     torch_step = next(a for w, a in steps if w == "RUN" and "torch==" in a)
     assert "download.pytorch.org/whl/${TORCH_BUILD}" in torch_step
-    assert any(w == "RUN" and 'pip install --no-cache-dir -e ".[${EXTRAS}]"' in a for w, a in steps)  # from pyproject.toml
+    assert any(
+        w == "RUN" and 'pip install --no-cache-dir -e ".[${EXTRAS}]"' in a for w, a in steps
+    )  # from pyproject.toml
     user = next(a for w, a in steps if w == "USER")
     assert not user.startswith(("root", "0"))
     assert words.index("USER") > max(i for i, w in enumerate(words) if w == "RUN")  # nothing runs as root after
@@ -77,7 +80,9 @@ def test_dockerfile_follows_the_deployment_rules():
 
 
 def test_dockerignore_keeps_secrets_and_local_state_out_but_the_entrypoint_in():
-    patterns = [p.strip() for p in (ROOT / ".dockerignore").read_text().splitlines() if p.strip() and not p.startswith("#")]
+    patterns = [
+        p.strip() for p in (ROOT / ".dockerignore").read_text().splitlines() if p.strip() and not p.startswith("#")
+    ]
     for private in (".streamlit/secrets.toml", ".venv", ".git", "artifacts"):
         assert private in patterns
     assert "deploy/*" in patterns and "!deploy/entrypoint.sh" in patterns
@@ -87,8 +92,14 @@ def test_dockerignore_keeps_secrets_and_local_state_out_but_the_entrypoint_in():
 # ---------------------------------------------------------------------------------- the command the image runs
 def test_the_entrypoint_serves_the_app_and_answers_its_health_check(tmp_path):
     port = free_port()
-    env = {**os.environ, "PORT": str(port), "ADDRESS": "127.0.0.1", "EXPLORER_RUN_STORE": str(tmp_path / "runs"),
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "ADDRESS": "127.0.0.1",
+        "EXPLORER_RUN_STORE": str(tmp_path / "runs"),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "PYTHONUNBUFFERED": "1",
+    }
     env.pop("EXPLORER_RUNNER", None)
     health = [str(ENTRYPOINT), "health"]
     assert subprocess.run(health, env=env, timeout=30).returncode == 1  # nothing serves yet
@@ -101,7 +112,9 @@ def test_the_entrypoint_serves_the_app_and_answers_its_health_check(tmp_path):
                 break
             time.sleep(0.5)
         else:
-            pytest.fail(f"the entrypoint did not answer /_stcore/health: {(tmp_path / 'server.log').read_text()[-2000:]}")
+            pytest.fail(
+                f"the entrypoint did not answer /_stcore/health: {(tmp_path / 'server.log').read_text()[-2000:]}"
+            )
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=5) as answer:
             assert answer.read() == b"ok"
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as page:
@@ -125,11 +138,15 @@ def _upload_limit_mb() -> int:
 
 def test_compose_runs_several_replicas_on_one_shared_store():
     services = _compose()["services"]
-    apps = {name: s for name, s in services.items() if s.get("image", "").startswith("ai-scenario-explorer") and "build" in s}
+    apps = {
+        name: s
+        for name, s in services.items()
+        if s.get("image", "").startswith("ai-scenario-explorer") and "build" in s
+    }
     assert len(apps) >= 2
     stores = {(s["environment"]["EXPLORER_RUN_STORE"], s["environment"]["EXPLORER_ARTIFACTS"]) for s in apps.values()}
     assert len(stores) == 1  # every replica: the same index and the same bucket
-    (index, blobs), = stores
+    ((index, blobs),) = stores
     assert index.startswith("postgresql://") and "@postgres:5432/" in index and blobs.startswith("s3://")
     assert {"postgres", "s3", "proxy"} <= set(services)
     assert services["ray-head"]["profiles"] == ["ray"]  # optional
@@ -170,7 +187,9 @@ NGINX_CONF = ROOT / "deploy" / "nginx.conf"
 
 
 def _nginx() -> str:
-    found = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(p, os.X_OK)), None)
+    found = shutil.which("nginx") or next(
+        (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(p, os.X_OK)), None
+    )
     if not found:
         reason = "nginx is missing: install Debian's nginx-light (.ci/run does)"
         pytest.fail(reason) if in_ci() else pytest.skip(reason)
@@ -180,9 +199,27 @@ def _nginx() -> str:
 def _self_signed(folder: Path) -> None:
     """A throwaway certificate, as the comment in deploy/nginx.conf makes one."""
     folder.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
-                    "-keyout", str(folder / "privkey.pem"), "-out", str(folder / "fullchain.pem")],
-                   check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            str(folder / "privkey.pem"),
+            "-out",
+            str(folder / "fullchain.pem"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
 
 
 def local_proxy_config(tmp: Path, upstream: str, https_port: int, http_port: int, conf: str | None = None) -> Path:
@@ -192,7 +229,8 @@ def local_proxy_config(tmp: Path, upstream: str, https_port: int, http_port: int
     conf = re.sub(r"server app\d+:8501", f"server {upstream}", conf)
     conf = conf.replace("/etc/nginx/certs/", f"{tmp}/certs/")
     conf = conf.replace("listen 443 ssl;", f"listen 127.0.0.1:{https_port} ssl;").replace(
-        "listen 80;", f"listen 127.0.0.1:{http_port};")
+        "listen 80;", f"listen 127.0.0.1:{http_port};"
+    )
     conf = conf.replace("return 301 https://$host$request_uri;", f"return 301 https://$host:{https_port}$request_uri;")
     (tmp / "default.conf").write_text(conf)
     for d in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
@@ -204,21 +242,24 @@ def local_proxy_config(tmp: Path, upstream: str, https_port: int, http_port: int
         f"pid {tmp}/nginx.pid;\nerror_log {tmp}/error.log;\nevents {{}}\n"
         f"http {{\n  access_log {tmp}/access.log;\n  client_body_temp_path {tmp}/body;\n  proxy_temp_path {tmp}/proxy;\n"
         f"  fastcgi_temp_path {tmp}/fastcgi;\n  uwsgi_temp_path {tmp}/uwsgi;\n  scgi_temp_path {tmp}/scgi;\n"
-        f"  include {tmp}/default.conf;\n}}\n")
+        f"  include {tmp}/default.conf;\n}}\n"
+    )
     return main
 
 
 def _nginx_test(tmp_path: Path, conf: str | None = None) -> subprocess.CompletedProcess:
     main = local_proxy_config(tmp_path, "127.0.0.1:9", free_port(), free_port(), conf)
-    return subprocess.run([_nginx(), "-t", "-p", str(tmp_path), "-c", str(main)], capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run(
+        [_nginx(), "-t", "-p", str(tmp_path), "-c", str(main)], capture_output=True, text=True, timeout=60
+    )
 
 
 def test_nginx_accepts_the_proxy_config_and_would_catch_a_broken_one(tmp_path):
     done = _nginx_test(tmp_path)
     assert done.returncode == 0, done.stderr
-    broken = _nginx_test(tmp_path, NGINX_CONF.read_text().replace("limit_req zone=explorer_requests",
-                                                                  "limit_req zone=no_such_zone"))
+    broken = _nginx_test(
+        tmp_path, NGINX_CONF.read_text().replace("limit_req zone=explorer_requests", "limit_req zone=no_such_zone")
+    )
     assert broken.returncode != 0 and "no_such_zone" in broken.stderr  # nginx -t really checks it
 
 
@@ -259,7 +300,7 @@ def test_compose_requires_a_ray_token_turns_token_auth_on_and_keeps_the_dashboar
     assert "--dashboard-host=127.0.0.1" in head and not any("0.0.0.0" in a for a in head)
     assert "ports" not in services["ray-head"]
     proxy = services["proxy"]
-    assert any(p.endswith(":443\"") or p.endswith(":443") for p in proxy["ports"])
+    assert any(p.endswith(':443"') or p.endswith(":443") for p in proxy["ports"])
     assert any(v.endswith(":/etc/nginx/certs:ro") for v in proxy["volumes"])
 
 
@@ -268,15 +309,23 @@ def test_docker_compose_config_accepts_the_file_and_refuses_it_without_a_ray_tok
     if not docker or subprocess.run([docker, "compose", "version"], capture_output=True, timeout=30).returncode != 0:
         pytest.skip("the docker compose client plugin is not installed here (the docker client alone is)")
     args = [docker, "compose", "-f", str(ROOT / "deploy" / "compose.yaml"), "--profile", "ray"]
-    ok = subprocess.run([*args, "--env-file", str(_compose_env(tmp_path)), "config", "--format", "json"],
-                        capture_output=True, text=True, timeout=60)
+    ok = subprocess.run(
+        [*args, "--env-file", str(_compose_env(tmp_path)), "config", "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert ok.returncode == 0, ok.stderr
     import json
 
     config = json.loads(ok.stdout)
     assert config["services"]["ray-head"]["environment"]["RAY_AUTH_MODE"] == "token"
-    missing = subprocess.run([*args, "--env-file", str(_compose_env(tmp_path, RAY_AUTH_TOKEN="<unset>")), "config"],
-                             capture_output=True, text=True, timeout=60)
+    missing = subprocess.run(
+        [*args, "--env-file", str(_compose_env(tmp_path, RAY_AUTH_TOKEN="<unset>")), "config"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert missing.returncode != 0 and "RAY_AUTH_TOKEN" in missing.stderr
 
 
@@ -292,21 +341,45 @@ def _entrypoint_in(tmp_path: Path, secrets: str | None = None) -> Path:
     return copy
 
 
-@pytest.mark.parametrize("mode, env, secrets, named", [
-    ("", {"EXPLORER_RUN_STORE": "postgresql://explorer:change-me@127.0.0.1:9/explorer"}, None, "EXPLORER_RUN_STORE"),
-    ("", {"AWS_SECRET_ACCESS_KEY": "change-me-too"}, None, "AWS_SECRET_ACCESS_KEY"),
-    ("", {"EXPLORER_RUNNER": "ray", "RAY_ADDRESS": "127.0.0.1:9", "RAY_AUTH_TOKEN": "change-me-to-a-long-random-string"},
-     None, "RAY_AUTH_TOKEN"),
-    ("", {"EXPLORER_RUNNER": "ray", "RAY_ADDRESS": "127.0.0.1:9"}, None, "RAY_AUTH_TOKEN"),  # none at all
-    ("ray-head", {"RAY_AUTH_TOKEN": "short"}, None, "RAY_AUTH_TOKEN"),
-    ("", {}, '[auth]\ncookie_secret = "a long random string"\nclient_secret = "k3h2j4h5k6j7h8"\n', "cookie_secret"),
-])
+@pytest.mark.parametrize(
+    "mode, env, secrets, named",
+    [
+        (
+            "",
+            {"EXPLORER_RUN_STORE": "postgresql://explorer:change-me@127.0.0.1:9/explorer"},
+            None,
+            "EXPLORER_RUN_STORE",
+        ),
+        ("", {"AWS_SECRET_ACCESS_KEY": "change-me-too"}, None, "AWS_SECRET_ACCESS_KEY"),
+        (
+            "",
+            {
+                "EXPLORER_RUNNER": "ray",
+                "RAY_ADDRESS": "127.0.0.1:9",
+                "RAY_AUTH_TOKEN": "change-me-to-a-long-random-string",
+            },
+            None,
+            "RAY_AUTH_TOKEN",
+        ),
+        ("", {"EXPLORER_RUNNER": "ray", "RAY_ADDRESS": "127.0.0.1:9"}, None, "RAY_AUTH_TOKEN"),  # none at all
+        ("ray-head", {"RAY_AUTH_TOKEN": "short"}, None, "RAY_AUTH_TOKEN"),
+        ("", {}, '[auth]\ncookie_secret = "a long random string"\nclient_secret = "k3h2j4h5k6j7h8"\n', "cookie_secret"),
+    ],
+)
 def test_the_entrypoint_refuses_placeholder_secrets_with_a_sentence(tmp_path, mode, env, secrets, named):
     script = _entrypoint_in(tmp_path, secrets)
     full = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", **env}
-    for var in {"EXPLORER_RUN_STORE", "AWS_SECRET_ACCESS_KEY", "RAY_AUTH_TOKEN", "RAY_ADDRESS", "EXPLORER_RUNNER"} - set(env):
+    for var in {
+        "EXPLORER_RUN_STORE",
+        "AWS_SECRET_ACCESS_KEY",
+        "RAY_AUTH_TOKEN",
+        "RAY_ADDRESS",
+        "EXPLORER_RUNNER",
+    } - set(env):
         full.pop(var, None)
-    done = subprocess.run([str(script), *([mode] if mode else [])], env=full, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [str(script), *([mode] if mode else [])], env=full, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 64, done.stdout + done.stderr
     assert done.stderr.startswith("Refusing to start:") and named in done.stderr and "Traceback" not in done.stderr
     assert "change-me" not in done.stderr  # the sentence names the setting, never its value

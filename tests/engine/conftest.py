@@ -1,5 +1,6 @@
 """The real services the store tests share: one throwaway PostgreSQL and one moto S3 server per session
 (tests/services.py starts them), and the usual S3 settings pointing at that server."""
+
 from __future__ import annotations
 
 import pytest

@@ -2,6 +2,7 @@
 
 In a module of its own that the suite runs before any other Ray test: it starts and kills an embedded instance, which
 on a 2-core machine does not hold beside the session's shared test instance (tests/conftest.py `ray_runner`)."""
+
 from __future__ import annotations
 
 import os

@@ -1,6 +1,7 @@
 """The run store's back ends, with the real parts: the index contract on SQLite and on a throwaway
 PostgreSQL, the blob contract on a folder and on an S3 API server (moto) on localhost; migration of
 a store written by the first version; several writers at once; outages answered with a sentence."""
+
 from __future__ import annotations
 
 import multiprocessing
@@ -31,9 +32,19 @@ V1_INSERT = "INSERT INTO runs VALUES (?,?,?,?,?,?,?,?,?,?)"
 
 
 def _row(run_id: str, page: str = "fraud", created: float | None = None, **extra) -> dict:
-    return dict(id=run_id, page=page, created=time.time() if created is None else created, dataset_hash="d" * 64,
-                dataset_name="cards.csv", n_rows=284, columns='{"target": "Class"}', settings='{"seed": 0}',
-                metrics='{"auprc": 0.81}', size_bytes=1000, **extra)
+    return dict(
+        id=run_id,
+        page=page,
+        created=time.time() if created is None else created,
+        dataset_hash="d" * 64,
+        dataset_name="cards.csv",
+        n_rows=284,
+        columns='{"target": "Class"}',
+        settings='{"seed": 0}',
+        metrics='{"auprc": 0.81}',
+        size_bytes=1000,
+        **extra,
+    )
 
 
 def _rid(i: int, tag: str = "r") -> str:
@@ -78,7 +89,9 @@ def test_fresh_index_is_at_the_current_schema(index):
 def test_rows_round_trip_newest_first_with_filters(index):
     now = time.time()
     index.add_run(_row(_rid(1), "fraud", now - 30, owner="alice@example.com", visibility="signed-in"))
-    index.add_run(_row(_rid(2), "diagnosis", now - 20, owner="bob@example.com", visibility="owner", expires=now + 86400))
+    index.add_run(
+        _row(_rid(2), "diagnosis", now - 20, owner="bob@example.com", visibility="owner", expires=now + 86400)
+    )
     index.add_run(_row(_rid(3), "fraud", now - 10))
     got = index.get_run(_rid(2))
     assert got == _row(_rid(2), "diagnosis", now - 20, owner="bob@example.com", visibility="owner", expires=now + 86400)
@@ -125,8 +138,21 @@ def test_a_store_written_by_the_first_version_is_migrated_not_wiped(tmp_path):
         for statement in V1_SQLITE:
             db.execute(statement)
         for i in range(3):
-            db.execute(V1_INSERT, (_rid(i), "diagnosis", 1_700_000_000.5 + i, "a" * 64, "heart.csv", 303,
-                                   "{}", "{}", '{"auc": 0.9}', 4096))
+            db.execute(
+                V1_INSERT,
+                (
+                    _rid(i),
+                    "diagnosis",
+                    1_700_000_000.5 + i,
+                    "a" * 64,
+                    "heart.csv",
+                    303,
+                    "{}",
+                    "{}",
+                    '{"auc": 0.9}',
+                    4096,
+                ),
+            )
     db.close()
     index = Index(folder)
     assert index.schema_version() == 2
@@ -147,8 +173,12 @@ def test_a_version_1_postgresql_store_is_migrated(pg):
     engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
     with engine.begin() as conn:
         backends.MIGRATIONS[0](conn)  # version 1 on PostgreSQL: the runs table, no version table
-        conn.execute(sa.text(f"INSERT INTO runs VALUES ('{_rid(1)}', 'fraud', 1700000000.25, 'h', 'x.csv', 5, '{{}}', "
-                             "'{}', '{}', 9)"))
+        conn.execute(
+            sa.text(
+                f"INSERT INTO runs VALUES ('{_rid(1)}', 'fraud', 1700000000.25, 'h', 'x.csv', 5, '{{}}', "
+                "'{}', '{}', 9)"
+            )
+        )
     engine.dispose()
     index = Index(url)
     assert index.schema_version() == 2
@@ -170,7 +200,9 @@ def _writer(location: str, tag: str, count: int, barrier, results) -> None:
     """One replica: opens the store (migrating it) when every replica is ready, saves `count` runs from 2 threads."""
     try:
         barrier.wait(60)
-        index = Index(location, connect_timeout=30)  # the other replica may hold the migration lock a while on 2 busy cores
+        index = Index(
+            location, connect_timeout=30
+        )  # the other replica may hold the migration lock a while on 2 busy cores
     except BaseException as exc:  # noqa: BLE001 - a replica that cannot open the store fails the test, quickly
         results.put(repr(exc))
         return

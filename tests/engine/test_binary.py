@@ -1,6 +1,7 @@
 """The one yes/no base (engine/binary.py): the cheapest threshold within every review capacity from 1 to 1,000 per
 1,000 (a property test against a brute-force scan), scores that keep the riskiest rows apart, one split, one Costs,
 and the same verbs on diagnosis, fraud and maintenance."""
+
 from __future__ import annotations
 
 import math
@@ -38,11 +39,18 @@ def brute_force(scores, y, false_alarm, missed, caught, capacity):
 
 
 @settings(max_examples=60, deadline=None)
-@given(n=st.integers(20, 1500), prevalence=st.floats(0.01, 0.5), capacity=st.integers(1, 1000),
-       decimals=st.sampled_from([1, 2, 6]), false_alarm=st.sampled_from([0.0, 5.0, 500.0, 5000.0]),
-       caught=st.sampled_from([0.0, 500.0]), seed=st.integers(0, 10_000))
-def test_every_capacity_from_1_flags_the_teams_best_k_never_none(n, prevalence, capacity, decimals, false_alarm, caught,
-                                                                 seed):
+@given(
+    n=st.integers(20, 1500),
+    prevalence=st.floats(0.01, 0.5),
+    capacity=st.integers(1, 1000),
+    decimals=st.sampled_from([1, 2, 6]),
+    false_alarm=st.sampled_from([0.0, 5.0, 500.0, 5000.0]),
+    caught=st.sampled_from([0.0, 500.0]),
+    seed=st.integers(0, 10_000),
+)
+def test_every_capacity_from_1_flags_the_teams_best_k_never_none(
+    n, prevalence, capacity, decimals, false_alarm, caught, seed
+):
     """Issue 24: a team that can act on `capacity` of every 1,000 rows is given between 1 and that many (at least one
     row on fewer than 1,000), the cheapest such cut, even where costs alone would flag nothing (a dear false alarm)."""
     rng = np.random.default_rng(seed)
@@ -56,7 +64,8 @@ def test_every_capacity_from_1_flags_the_teams_best_k_never_none(n, prevalence, 
     assert flagged >= 1, "a capacity of at least 1 never flags nothing"
     assert flagged <= max(k, top_tie)  # within the capacity, unless the highest score alone is shared by more rows
     assert cost == pytest.approx(want, abs=1e-6) and cost == pytest.approx(
-        evaluate.expected_cost(scores, y, t, false_alarm, missed, caught), abs=1e-6)
+        evaluate.expected_cost(scores, y, t, false_alarm, missed, caught), abs=1e-6
+    )
     # the band and the hindsight read the same rule
     low, high = evaluate.threshold_band(scores, y, false_alarm, missed, caught, max_alerts_per_1000=capacity, n=5)
     assert low <= high
@@ -69,7 +78,9 @@ def test_no_capacity_and_capacity_0_keep_their_meaning():
     assert flagged_by(s, evaluate.best_threshold(s, y, 5000.0, 10.0, max_alerts_per_1000=0)[0]) == 0
     free = evaluate.best_threshold(s, y, 5000.0, 10.0)  # false alarms dear: without a capacity nothing is flagged
     assert flagged_by(s, free[0]) == 0
-    assert evaluate.best_threshold(s, y, 1.0, 100.0, max_alerts_per_1000=1000) == evaluate.best_threshold(s, y, 1.0, 100.0)
+    assert evaluate.best_threshold(s, y, 1.0, 100.0, max_alerts_per_1000=1000) == evaluate.best_threshold(
+        s, y, 1.0, 100.0
+    )
 
 
 def test_the_riskiest_rows_stay_apart_so_a_tight_capacity_can_pick_them():
@@ -131,8 +142,13 @@ def test_the_three_yes_no_models_share_one_signature_per_verb(model):
 
 
 @settings(max_examples=40, deadline=None)
-@given(n=st.integers(1, 800), share=st.floats(0, 1), capacity=st.integers(1, 1000), decimals=st.sampled_from([2, 8]),
-       seed=st.integers(0, 10_000))
+@given(
+    n=st.integers(1, 800),
+    share=st.floats(0, 1),
+    capacity=st.integers(1, 1000),
+    decimals=st.sampled_from([2, 8]),
+    seed=st.integers(0, 10_000),
+)
 def test_a_share_chosen_on_other_rows_carries_over_within_the_capacity(n, share, capacity, decimals, seed):
     scores = np.random.default_rng(seed).random(n).round(decimals)
     t = binary.capacity_threshold(scores, share, capacity)
@@ -149,7 +165,7 @@ def test_a_share_chosen_on_other_rows_carries_over_within_the_capacity(n, share,
 def unseen_cards() -> pd.DataFrame:
     """The later half of the credit-card sample (by time): no test trains on it."""
     df = load_table(SAMPLES / fr.SAMPLE, fr.SAMPLE).df
-    return df.iloc[len(df) // 2:].reset_index(drop=True)
+    return df.iloc[len(df) // 2 :].reset_index(drop=True)
 
 
 def unseen_runs() -> pd.DataFrame:
@@ -161,14 +177,19 @@ def unseen_runs() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def fraud_unseen():
     df = unseen_cards()
-    return df, fr.fit(df, fr.default_columns(df), fr.FraudConfig(max_epochs=20, bootstrap=0, threshold_folds=3,
-                                                                 compare_unlabelled=False))
+    return df, fr.fit(
+        df,
+        fr.default_columns(df),
+        fr.FraudConfig(max_epochs=20, bootstrap=0, threshold_folds=3, compare_unlabelled=False),
+    )
 
 
 @pytest.fixture(scope="module")
 def maintenance_unseen():
     df = unseen_runs()
-    return df, mt.fit(df, mt.default_columns(df), mt.Config(max_epochs=8, batch_size=128, bootstrap=0, threshold_folds=3))
+    return df, mt.fit(
+        df, mt.default_columns(df), mt.Config(max_epochs=8, batch_size=128, bootstrap=0, threshold_folds=3)
+    )
 
 
 def _capacity_holds(model, costs, capacity) -> float:
@@ -180,9 +201,14 @@ def _capacity_holds(model, costs, capacity) -> float:
     flagged = flagged_by(rows, t)
     assert 1 <= flagged and (flagged <= k or flagged == flagged_by(rows, rows.max())), (capacity, flagged, k)
     part = model.choice_rows()
-    t_choice = evaluate.best_threshold(part["score"], part["y"], costs.false_alarm,
-                                       costs.miss_costs(part.get("amount"), len(part["y"])), costs.caught,
-                                       max_alerts_per_1000=capacity)[0]
+    t_choice = evaluate.best_threshold(
+        part["score"],
+        part["y"],
+        costs.false_alarm,
+        costs.miss_costs(part.get("amount"), len(part["y"])),
+        costs.caught,
+        max_alerts_per_1000=capacity,
+    )[0]
     share = np.mean(part["score"] >= t_choice)
     assert flagged == flagged_by(rows, np.sort(rows)[::-1][int(np.clip(round(share * len(rows)), 1, k)) - 1])
     return t
@@ -198,7 +224,9 @@ def test_fraud_under_every_capacity_flags_the_teams_best_never_none(fraud_unseen
     for capacity in range(1, 1001):
         _capacity_holds(m, costs, capacity)
     ev = m.evaluate(costs, capacity=20)[fr.CLASSIFIER]
-    print(f"held-out alerts per 1,000 at a capacity of 20: {ev['alerts_per_1000']:.1f} (threshold {ev['threshold']:.6f})")
+    print(
+        f"held-out alerts per 1,000 at a capacity of 20: {ev['alerts_per_1000']:.1f} (threshold {ev['threshold']:.6f})"
+    )
     assert 1000 / len(m.test["y"]) <= ev["alerts_per_1000"] <= 20  # between 1 row and 20 per 1,000
     low, high = m.threshold_band(costs, 20)
     assert low <= m.cheapest_threshold(costs, 20) <= high or high == low
@@ -216,8 +244,12 @@ def test_maintenance_under_every_capacity_flags_and_lists_the_runs_to_service(ma
         shown = min(flagged_by(m.test[mt.MODEL], t), 50)
         if shown not in lists:
             listed = m.decide(threshold=t).service_list(df)
-            assert len(listed) == shown and list(listed.columns[:4]) == ["machine", "failure risk",
-                                                                         "service before next run", "what happened"]
+            assert len(listed) == shown and list(listed.columns[:4]) == [
+                "machine",
+                "failure risk",
+                "service before next run",
+                "what happened",
+            ]
             lists[shown] = capacity
     nothing = m.decide(threshold=1.0 + 1e-9).service_list(df)  # no held-out run reaches it: an empty list, no error
     assert nothing.empty and "what happened" in nothing.columns

@@ -1,6 +1,7 @@
 """Customer service engine: roles guessed, quality floors over trivial models, exact (additive) word explanations,
 Unicode tokens, the model file, the confidence threshold against a brute-force search, the new-topic flag, and bad
 input as sentences."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -37,14 +38,21 @@ def held_out(model, df):
 
 
 def test_roles_are_guessed_from_content_whatever_the_names():
-    df = pd.DataFrame({"ref": [f"T{i}" for i in range(60)], "queue": ["cards", "loans", "fees"] * 20,
-                       "body": [f"my card number {i} was charged twice, please help me" for i in range(60)],
-                       "channel": ["email", "chat"] * 30})
+    df = pd.DataFrame(
+        {
+            "ref": [f"T{i}" for i in range(60)],
+            "queue": ["cards", "loans", "fees"] * 20,
+            "body": [f"my card number {i} was charged twice, please help me" for i in range(60)],
+            "channel": ["email", "chat"] * 30,
+        }
+    )
     cols, why = cs.column_reasons(df)
     assert (cols.text, cols.category, cols.groups) == ("body", "queue", ("channel",))
     renamed = df.rename(columns={"queue": "x1", "body": "x2", "channel": "x3"})
     guessed = cs.default_columns(renamed)
-    assert (guessed.text, guessed.category) == ("x2", "x1"), "the long free text is the message, a short repeated label the category"
+    assert (guessed.text, guessed.category) == ("x2", "x1"), (
+        "the long free text is the message, a short repeated label the category"
+    )
 
 
 def test_network_beats_trivial_models_and_matches_tfidf_on_the_sample(model, messages):
@@ -58,15 +66,18 @@ def test_network_beats_trivial_models_and_matches_tfidf_on_the_sample(model, mes
     text, cat = messages["text"], messages["category"]
     own = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True).fit(text.iloc[fit_rows])
     clf = LogisticRegression(C=10, max_iter=2000).fit(own.transform(text.iloc[fit_rows]), cat.iloc[fit_rows])
-    assert accuracy_score(cat.iloc[model.test["row"]], clf.predict(own.transform(text.iloc[model.test["row"]]))) \
-        == pytest.approx(lr, abs=0.03)  # multinomial here, one-vs-rest on the page
+    assert accuracy_score(
+        cat.iloc[model.test["row"]], clf.predict(own.transform(text.iloc[model.test["row"]]))
+    ) == pytest.approx(lr, abs=0.03)  # multinomial here, one-vs-rest on the page
 
 
 def test_metrics_agree_with_scikit_learn_on_the_predictions(model, messages):
     rows = held_out(model, messages)
     pred = model.predict(rows)
     assert model.metrics["accuracy"] == pytest.approx(accuracy_score(rows["category"], pred["intent"]), abs=1e-9)
-    assert model.metrics["macro_f1"] == pytest.approx(f1_score(rows["category"], pred["intent"], average="macro"), abs=1e-6)
+    assert model.metrics["macro_f1"] == pytest.approx(
+        f1_score(rows["category"], pred["intent"], average="macro"), abs=1e-6
+    )
     assert model.metrics["accuracy"] <= model.metrics["top3"] <= 1
     lo, hi = model.intervals[cs.MODEL]["accuracy"]
     assert lo <= model.metrics["accuracy"] <= hi and hi - lo < 0.2
@@ -77,8 +88,9 @@ def test_word_explanations_add_up_to_the_networks_output(model, messages):
     exp = model.explain_texts(texts)
     logits = model.logits(texts)  # the network's own forward pass
     classes = list(model.classes)
-    margin = np.array([logits[i, classes.index(exp.toward[i])] - logits[i, classes.index(exp.against[i])]
-                       for i in range(len(texts))])
+    margin = np.array(
+        [logits[i, classes.index(exp.toward[i])] - logits[i, classes.index(exp.against[i])] for i in range(len(texts))]
+    )
     assert np.allclose(exp.outputs, margin, atol=1e-4), "tokens + base rates = the chosen intent's lead"
     for i in range(len(texts)):
         assert exp.tokens[i]["contribution"].sum() == pytest.approx(exp.values[i, 0], abs=1e-9)
@@ -102,14 +114,16 @@ def test_a_telling_word_moves_the_answer_when_removed(model, messages):
         if not len(top):
             continue
         s, e = int(top["start"][0]), int(top["end"][0])
-        after = model.explain_texts([text[:s] + text[e:]], [model.classes.index(exp.toward[i])],
-                                    [model.classes.index(exp.against[i])])
+        after = model.explain_texts(
+            [text[:s] + text[e:]], [model.classes.index(exp.toward[i])], [model.classes.index(exp.against[i])]
+        )
         drops.append(after.outputs[0] < exp.outputs[i])
     assert len(drops) >= 15 and np.mean(drops) >= 0.75, f"the lead fell on {sum(drops)} of {len(drops)} messages"
 
 
 def test_explaining_a_message_is_fast(model):
     import time
+
     clock = time.perf_counter()
     model.explain(pd.DataFrame({"text": ["I lost my card yesterday and need a new one " * 20]}))
     assert time.perf_counter() - clock < 2.0
@@ -243,8 +257,10 @@ def test_category_with_one_value_or_too_many():
     with pytest.raises(DataError, match="only one value"):
         cs.prepare(_frame(category=["a"] * 60), cs.Columns("text", "category"))
     with pytest.raises(DataError, match="at most"):
-        cs.prepare(pd.DataFrame({"text": [f"m {i}" for i in range(500)], "category": [f"c{i}" for i in range(500)]}),
-                   cs.Columns("text", "category"))
+        cs.prepare(
+            pd.DataFrame({"text": [f"m {i}" for i in range(500)], "category": [f"c{i}" for i in range(500)]}),
+            cs.Columns("text", "category"),
+        )
 
 
 def test_a_huge_message_is_cut_and_said():

@@ -1,4 +1,5 @@
 """Reading analysts' CSVs: every format we promise, and a sentence for every bad file."""
+
 from __future__ import annotations
 
 import gzip
@@ -7,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.data import DataError, column_kind, check_finite, load_table, profile
+from engine.data import DataError, check_finite, column_kind, load_table, profile
 
 GOOD = "age,sex,chol\n63,M,233\n67,F,286\n"
 
@@ -40,7 +41,9 @@ def test_latin1_text_is_read_and_said():
 
 def test_fingerprint_is_content_based():
     assert load_table(GOOD.encode(), "a.csv").fingerprint == load_table(GOOD.encode(), "b.csv").fingerprint
-    assert load_table(GOOD.encode(), "a.csv").fingerprint != load_table((GOOD + "1,M,2\n").encode(), "a.csv").fingerprint
+    assert (
+        load_table(GOOD.encode(), "a.csv").fingerprint != load_table((GOOD + "1,M,2\n").encode(), "a.csv").fingerprint
+    )
 
 
 @pytest.mark.parametrize(
@@ -78,12 +81,25 @@ def test_blank_header_is_named_and_said():
 
 
 def test_column_kinds_and_profile():
-    df = pd.DataFrame({
-        "num": np.arange(100) * 1.5, "cat": ["a", "b"] * 50, "const": 1, "empty": [None] * 100,
-        "text": [f"note {i} about things" for i in range(100)], "when": [f"2024-01-{1 + i % 28:02d}" for i in range(100)],
-    })
+    df = pd.DataFrame(
+        {
+            "num": np.arange(100) * 1.5,
+            "cat": ["a", "b"] * 50,
+            "const": 1,
+            "empty": [None] * 100,
+            "text": [f"note {i} about things" for i in range(100)],
+            "when": [f"2024-01-{1 + i % 28:02d}" for i in range(100)],
+        }
+    )
     kinds = {c: column_kind(df[c]) for c in df}
-    assert kinds == {"num": "numeric", "cat": "categorical", "const": "constant", "empty": "empty", "text": "text", "when": "datetime"}
+    assert kinds == {
+        "num": "numeric",
+        "cat": "categorical",
+        "const": "constant",
+        "empty": "empty",
+        "text": "text",
+        "when": "datetime",
+    }
     prof = profile(df)
     assert prof.set_index("column").loc["empty", "missing"] == 100
 
@@ -96,6 +112,7 @@ def test_infinite_values_are_named():
 
 
 # ----------------------------------------------------------------------------- issue 8: hostile and odd files
+
 
 def _zip(files: dict[str, str]) -> bytes:
     import io
@@ -127,10 +144,9 @@ def test_text_encodings_are_read_and_said():
     assert t.df["name"].tolist() == ["Müller", "José"] and any("Latin-1" in n for n in t.notes)
 
 
-@pytest.mark.parametrize("raw, line, used", [
-    (b"a,b,c\n1,2,3\n4;5;6\n7,8,9\n", 3, "semicolons"),
-    (b"a;b;c\n1,2,3\n4,5,6\n", 2, "commas"),
-])
+@pytest.mark.parametrize(
+    "raw, line, used", [(b"a,b,c\n1,2,3\n4;5;6\n7,8,9\n", 3, "semicolons"), (b"a;b;c\n1,2,3\n4,5,6\n", 2, "commas")]
+)
 def test_mixed_separators_are_named(raw, line, used):
     with pytest.raises(DataError, match=rf"Line {line} .* separated by {used}"):
         load_table(raw, "mixed.csv")
@@ -201,9 +217,15 @@ def test_impossible_zeros_are_flagged_and_can_become_missing():
     bp[:9] = 0
     insulin = rng.gamma(4, 30, n).round().clip(14, 846)
     insulin[50:140] = 0
-    df = pd.DataFrame({"Pregnancies": rng.poisson(3, n), "BloodPressure": bp, "Insulin": insulin,
-                       "DailySales": np.where(rng.random(n) < 0.2, 0, rng.normal(5000, 900, n).round()),
-                       "oldpeak": np.where(rng.random(n) < 0.3, 0.0, rng.gamma(2, 0.6, n).round(1) + 0.1)})
+    df = pd.DataFrame(
+        {
+            "Pregnancies": rng.poisson(3, n),
+            "BloodPressure": bp,
+            "Insulin": insulin,
+            "DailySales": np.where(rng.random(n) < 0.2, 0, rng.normal(5000, 900, n).round()),
+            "oldpeak": np.where(rng.random(n) < 0.3, 0.0, rng.gamma(2, 0.6, n).round(1) + 0.1),
+        }
+    )
     found = impossible_zeros(df)
     assert set(found) == {"BloodPressure", "Insulin"}, found
     assert found["BloodPressure"] == (9, float(bp[bp > 0].min())) and found["Insulin"][0] == 90

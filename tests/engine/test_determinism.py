@@ -4,6 +4,7 @@ Each scenario is trained twice from scratch in this process, on real sample data
 settings; every metric of the model and of its baselines must come out identical. (Parallel
 jobs giving bit-identical results is tested in test_training.py.)
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -39,7 +40,9 @@ def _segmentation():
 def _forecast():
     df = load_table(SAMPLES / "online_retail_daily_product_units.csv").df
     df = df[df["stock_code"].isin(df["stock_code"].unique()[:4])].reset_index(drop=True)
-    config = fc.ForecastConfig(horizon=7, backtest_windows=1, hidden=(16,), max_epochs=3, ets=False, refit=False, seed=3)
+    config = fc.ForecastConfig(
+        horizon=7, backtest_windows=1, hidden=(16,), max_epochs=3, ets=False, refit=False, seed=3
+    )
     return df, fc.default_columns(df), config, fc.fit
 
 
@@ -53,8 +56,11 @@ def _maintenance():
     return df, mt.default_columns(df), mt.Config(max_epochs=5, bootstrap=20, seed=3), mt.fit
 
 
-@pytest.mark.parametrize("scenario", [_diagnosis, _fraud, _segmentation, _forecast, _digits, _maintenance],
-                         ids=["diagnosis", "fraud", "segmentation", "forecast", "digits", "maintenance"])
+@pytest.mark.parametrize(
+    "scenario",
+    [_diagnosis, _fraud, _segmentation, _forecast, _digits, _maintenance],
+    ids=["diagnosis", "fraud", "segmentation", "forecast", "digits", "maintenance"],
+)
 def test_same_seed_same_metrics(scenario):
     df, columns, config, fit = scenario()
     with use_device("cpu"):

@@ -1,4 +1,5 @@
 """Diagnosis engine: quality floors on both samples, determinism, save/load, SHAP additivity, bad input."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -113,13 +114,21 @@ def test_multiclass_and_binarised(heart):
         np.testing.assert_allclose(exp.outputs, logits[:, i], atol=1e-3)
         bases.append(exp.base_value)
     assert len(set(np.round(bases, 6))) == 3  # three different outcomes, not one explained three times
-    binar = dx.fit(df, dx.DiagnosisColumns("stage", cols.features, "none", binarise=True), dx.DiagnosisConfig(max_epochs=40, bootstrap=0))
+    binar = dx.fit(
+        df,
+        dx.DiagnosisColumns("stage", cols.features, "none", binarise=True),
+        dx.DiagnosisConfig(max_epochs=40, bootstrap=0),
+    )
     assert binar.classes == ["not none", "none"] and binar.positive_class == "none"
 
 
 def test_positive_class_first_in_order_keeps_risk_meaning(heart):
     df = heart.assign(target=heart["target"].map({0: "healthy", 1: "disease"}))
-    m = dx.fit(df, dx.DiagnosisColumns("target", tuple(heart.columns[:-1]), "disease"), dx.DiagnosisConfig(max_epochs=60, bootstrap=0))
+    m = dx.fit(
+        df,
+        dx.DiagnosisColumns("target", tuple(heart.columns[:-1]), "disease"),
+        dx.DiagnosisConfig(max_epochs=60, bootstrap=0),
+    )
     assert m.classes == ["disease", "healthy"] and m.positive_index == 0
     risk = m.predict(df)["risk"]
     assert risk[df["target"] == "disease"].mean() > risk[df["target"] == "healthy"].mean() + 0.3

@@ -1,4 +1,5 @@
 """The data dictionary: parsing an analyst's CSV (sentences for bad files), labels, JSON, saved with a model file."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,7 +13,9 @@ SAMPLES = Path(__file__).resolve().parents[2] / "sample_data"
 
 
 def test_two_and_three_column_files_with_or_without_header():
-    d = Dictionary.from_csv(b"column,description,values\ncp,chest pain type,1=typical angina; 4=asymptomatic\nage,age in years,\n")
+    d = Dictionary.from_csv(
+        b"column,description,values\ncp,chest pain type,1=typical angina; 4=asymptomatic\nage,age in years,\n"
+    )
     assert d.label("cp") == "chest pain type (cp)"
     assert d.label("chol") == "chol"  # undescribed: the column's own name
     assert d.value_label("cp", 4.0) == "4 = asymptomatic"  # 4, 4.0 and "4" are the same code
@@ -22,15 +25,18 @@ def test_two_and_three_column_files_with_or_without_header():
     assert two.descriptions == {"sex": "patient's sex", "thal": "thallium test"}
 
 
-@pytest.mark.parametrize("raw, words", [
-    (b"", "is empty"),
-    (b"just one column\nanother\n", "at least two columns"),
-    (b"a,b,c,d\n1,2,3,4\n", "two or three columns"),
-    (b"column,description\n,a description without a name\n", "no column name"),
-    (b"column,description\ncp,chest pain\ncp,again\n", "describes 'cp' twice"),
-    (b"column,description,values\ncp,chest pain,typical angina\n", "should look like '1=disease; 0=no disease'"),
-    (b"column,description\n" + b"x,y\n" * 400_000, "a small file"),
-])
+@pytest.mark.parametrize(
+    "raw, words",
+    [
+        (b"", "is empty"),
+        (b"just one column\nanother\n", "at least two columns"),
+        (b"a,b,c,d\n1,2,3,4\n", "two or three columns"),
+        (b"column,description\n,a description without a name\n", "no column name"),
+        (b"column,description\ncp,chest pain\ncp,again\n", "describes 'cp' twice"),
+        (b"column,description,values\ncp,chest pain,typical angina\n", "should look like '1=disease; 0=no disease'"),
+        (b"column,description\n" + b"x,y\n" * 400_000, "a small file"),
+    ],
+)
 def test_bad_files_get_a_sentence(raw, words):
     with pytest.raises(DataError) as err:
         Dictionary.from_csv(raw, name="cols.csv")
@@ -46,8 +52,16 @@ def test_json_round_trip_and_frame_round_trip():
     assert d.unknown(["age"]) == ["cp"]
 
 
-@pytest.mark.parametrize("sample", ["heart_disease_cleveland", "breast_cancer_wisconsin", "creditcard_transactions",
-                                    "ai4i2020_machines_1_7000", "mall_customers"])
+@pytest.mark.parametrize(
+    "sample",
+    [
+        "heart_disease_cleveland",
+        "breast_cancer_wisconsin",
+        "creditcard_transactions",
+        "ai4i2020_machines_1_7000",
+        "mall_customers",
+    ],
+)
 def test_every_sample_dictionary_reads_and_matches_its_columns(sample):
     import pandas as pd
 
@@ -58,8 +72,8 @@ def test_every_sample_dictionary_reads_and_matches_its_columns(sample):
 
 
 def test_saved_with_a_model_file_and_old_files_open_without_one():
-    from engine import diagnosis as dx
     from engine import artifacts
+    from engine import diagnosis as dx
     from engine.scenario import pack
 
     df = pd_sample()
@@ -76,6 +90,7 @@ def test_saved_with_a_model_file_and_old_files_open_without_one():
     meta.pop("dictionary")  # a model file saved before dictionaries existed
     old = dx.load(artifacts.to_bytes(dx.DiagnosisModel.KIND, tensors, meta))
     assert old.dictionary == Dictionary()
+
 
 def pd_sample():
     import pandas as pd

@@ -1,5 +1,6 @@
 """Digit recognizer engine: quality floors on the shipped MNIST subsets, drawing preprocessing,
 determinism, save/load, pixel SHAP additivity, and one DataError per bad input."""
+
 from __future__ import annotations
 
 import io
@@ -52,7 +53,11 @@ def full_model(mnist):
 
 def test_cnn_beats_mlp_beats_logistic_regression_on_the_2k_test(full_model):
     m = full_model
-    cnn, mlp, lr = m.metrics["accuracy"], m.baseline_metrics[dg.MLP]["accuracy"], m.baseline_metrics[dg.LOGREG]["accuracy"]
+    cnn, mlp, lr = (
+        m.metrics["accuracy"],
+        m.baseline_metrics[dg.MLP]["accuracy"],
+        m.baseline_metrics[dg.LOGREG]["accuracy"],
+    )
     assert cnn >= 0.975, m.metrics
     assert mlp >= 0.94, m.baseline_metrics
     assert cnn > mlp > lr
@@ -166,7 +171,9 @@ def test_small_sample_trains_and_predicts(small, small_model):
     assert m.metrics["accuracy"] == pytest.approx(accuracy_score(m.test["y"], m.proba(m.test["X"], "CNN").argmax(1)))
     assert set(m.baseline_metrics) == set(dg.BASELINES)
     pred = m.predict(small.drop(columns="label").head(20))
-    assert list(pred.columns[:3]) == ["ImageId", "Label", "confidence"] and pred["ImageId"].tolist() == list(range(1, 21))
+    assert list(pred.columns[:3]) == ["ImageId", "Label", "confidence"] and pred["ImageId"].tolist() == list(
+        range(1, 21)
+    )
     assert np.allclose(pred[[f"P({d})" for d in dg.DIGITS]].sum(1), 1, atol=1e-3)
     assert list(m.submission(small.head(3)).columns) == ["ImageId", "Label"]  # a label column is ignored
     assert len(m.misclassified()) == m.metrics["errors"]
@@ -222,7 +229,7 @@ def test_mean_abs_attribution_per_digit_is_the_mean_over_its_images(small_model)
     for d in range(10):
         np.testing.assert_allclose(grid[d], np.abs(values[digits == d]).mean(axis=0))
     k = int(np.flatnonzero(digits == 7)[0])  # one row checked against the image explained on its own, for its digit
-    alone = m.explain(m.test["X"][where[k]:where[k] + 1], output=7).values[0]
+    alone = m.explain(m.test["X"][where[k] : where[k] + 1], output=7).values[0]
     np.testing.assert_allclose(values[k], alone, atol=1e-5)
     read = m.explain_per_digit(per_digit=1)[1:]  # by the reading: each row's digit is what the CNN reads
     assert list(m.test_predictions()[read[1]]) == list(read[0])
@@ -281,7 +288,9 @@ def test_tolerated_layouts_are_noted():
     assert any("multiplied by 255" in n for n in prep.notes) and prep.train.X.max() > 200
     unnamed = df.rename(columns={f"pixel{i}": f"{i // 28 + 1}x{i % 28 + 1}" for i in range(784)})
     prep = dg.prepare(unnamed, dg.DigitColumns())
-    assert any("no pixel0" in n for n in prep.notes) and np.array_equal(prep.train.X, dg.prepare(df, dg.DigitColumns()).train.X)
+    assert any("no pixel0" in n for n in prep.notes) and np.array_equal(
+        prep.train.X, dg.prepare(df, dg.DigitColumns()).train.X
+    )
     few = _frame(labels=np.arange(60) % 5)
     assert any("5, 6, 7, 8, 9" in n for n in dg.prepare(few, dg.DigitColumns()).notes)
     gaps = _with(df, "label", 0, np.nan)
@@ -314,7 +323,9 @@ def test_nudge_thickens_thins_and_erases_strokes():
     assert np.array_equal(dg.nudge(flat), flat)
     thick = dg.nudge(flat, 1).reshape(28, 28)
     assert (thick >= x).all() and thick.sum() > x.sum()
-    assert thick[6:22, 12].min() == 255 and thick[6:22, 15].min() == 255 and thick[6:22, 11].max() == 0  # one pixel each side
+    assert (
+        thick[6:22, 12].min() == 255 and thick[6:22, 15].min() == 255 and thick[6:22, 11].max() == 0
+    )  # one pixel each side
     assert dg.nudge(flat, 2).sum() > thick.sum()
     thin = dg.nudge(flat, -1).reshape(28, 28)
     assert (thin <= x).all() and thin.sum() < x.sum()

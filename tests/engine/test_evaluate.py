@@ -1,4 +1,5 @@
 """The shared evaluation tables (engine/evaluate.py) checked against scikit-learn's own numbers, not their shapes."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,7 +19,9 @@ def scored() -> tuple[np.ndarray, np.ndarray]:
 def independent_interval(y: np.ndarray, s: np.ndarray, metric, n: int = 400, seed: int = 0) -> tuple[float, float]:
     """A plain 95% percentile bootstrap of `metric(y, s)` over the rows, written here without the engine's code."""
     rng = np.random.default_rng(seed)
-    values = [metric(y[i], s[i]) for i in (rng.integers(0, len(y), len(y)) for _ in range(n)) if 0 < y[i].sum() < len(i)]
+    values = [
+        metric(y[i], s[i]) for i in (rng.integers(0, len(y), len(y)) for _ in range(n)) if 0 < y[i].sum() < len(i)
+    ]
     return float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))
 
 
@@ -60,7 +63,7 @@ def test_calibration_table_tells_a_calibrated_risk_from_an_overconfident_one():
     assert np.average(good["observed"], weights=good["rows"]) == pytest.approx(y.mean())
     assert np.abs(good["observed"] - good["predicted"]).max() < 0.03
     assert good["predicted"].is_monotonic_increasing
-    bad = evaluate.calibration_table(y, p ** 0.4)  # the same ranking, risks pushed up
+    bad = evaluate.calibration_table(y, p**0.4)  # the same ranking, risks pushed up
     assert (bad["predicted"] - bad["observed"]).max() > 0.15
 
 

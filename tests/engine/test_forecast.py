@@ -1,4 +1,5 @@
 """Demand forecast engine: quality on the shipped sample, no peeking, reorder logic, bad input as sentences."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -135,7 +136,9 @@ def test_weekly_choice_with_autoets_follows_into_forecasts_and_reorder(weekly):
 
 
 def test_reorder_quantities_are_whole_and_add_up(fitted):
-    table = fitted.decide(lead_time=3, review_period=4, service_level=0.9).reorder(stock={fitted.ids[0]: 5, fitted.ids[1]: 1e6})
+    table = fitted.decide(lead_time=3, review_period=4, service_level=0.9).reorder(
+        stock={fitted.ids[0]: 5, fitted.ids[1]: 1e6}
+    )
     covered = table[[c for c in table.columns if c.startswith("demand covered")][0]]
     expected = table[[c for c in table.columns if c.startswith("expected demand")][0]]
     assert (covered == covered.round()).all() and (table["safety stock"] == (covered - expected).clip(lower=0)).all()
@@ -154,11 +157,19 @@ def test_a_chosen_method_moves_the_intervals_and_totals_with_it():
     np.testing.assert_allclose(same, totals)
     double = ch.rescale_totals(totals, np.array([[10.0, 5.0]]), np.array([[20.0, 10.0]]))
     np.testing.assert_allclose(double, 2 * totals)
-    overall, picks = ch.choose({fc.MODEL: np.array([1.0, 1.0]), fc.SNAIVE: np.array([2.0, 0.5]), ch.COMBO: np.array([1.0, 0.95])},
-                               {fc.MODEL: 0.8, fc.SNAIVE: 0.9, ch.COMBO: 0.85}, windows=2)
+    overall, picks = ch.choose(
+        {fc.MODEL: np.array([1.0, 1.0]), fc.SNAIVE: np.array([2.0, 0.5]), ch.COMBO: np.array([1.0, 0.95])},
+        {fc.MODEL: 0.8, fc.SNAIVE: 0.9, ch.COMBO: 0.85},
+        windows=2,
+    )
     assert overall == fc.MODEL and picks == [fc.MODEL, fc.SNAIVE]  # 50% better on series 2; 5% is not enough
-    assert ch.choose({fc.MODEL: np.array([1.0]), fc.SNAIVE: np.array([0.1])}, {fc.MODEL: 0.8, fc.SNAIVE: 0.9}, 1)[1] == [fc.MODEL]
-    y, q = np.arange(30.0), np.tile([1.0, 2.0, 3.0], (4, 1))  # without AutoETS in the backtest: network + seasonal naive
+    assert ch.choose({fc.MODEL: np.array([1.0]), fc.SNAIVE: np.array([0.1])}, {fc.MODEL: 0.8, fc.SNAIVE: 0.9}, 1)[
+        1
+    ] == [fc.MODEL]
+    y, q = (
+        np.arange(30.0),
+        np.tile([1.0, 2.0, 3.0], (4, 1)),
+    )  # without AutoETS in the backtest: network + seasonal naive
     np.testing.assert_allclose(ch.chosen_future(y, q, ch.COMBO, 4, 7, with_ets=False).point, (2.0 + y[23:27]) / 2)
     np.testing.assert_allclose(ch.chosen_future(y, q, fc.SNAIVE, 4, 7).point, y[23:27])
 
@@ -203,15 +214,24 @@ def test_no_future_information_leaks_into_the_backtest(few, columns):
     changed.loc[when, "units"] = changed.loc[when, "units"] * 50 + 1000
     other = fc.fit(changed, columns, SMALL)
     w1, w1b = base.backtest["window"] == 1, other.backtest["window"] == 1
-    for col in ("model_low", "model", "model_high", "snaive"):  # equal up to float noise (a GPU may differ in the last bits)
-        np.testing.assert_allclose(base.backtest.loc[w1, col].to_numpy(), other.backtest.loc[w1b, col].to_numpy(), rtol=1e-4, atol=1e-4)
+    for col in (
+        "model_low",
+        "model",
+        "model_high",
+        "snaive",
+    ):  # equal up to float noise (a GPU may differ in the last bits)
+        np.testing.assert_allclose(
+            base.backtest.loc[w1, col].to_numpy(), other.backtest.loc[w1b, col].to_numpy(), rtol=1e-4, atol=1e-4
+        )
     # the test can see a change: later windows start after changed actuals, so they differ
     assert not np.allclose(base.backtest.loc[~w1, "model"], other.backtest.loc[other.backtest["window"] == 2, "model"])
 
 
 def test_training_is_deterministic(small, few, columns):
     again = fc.fit(few, columns, SMALL)
-    np.testing.assert_allclose(small.forecast["median"].to_numpy(), again.forecast["median"].to_numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(
+        small.forecast["median"].to_numpy(), again.forecast["median"].to_numpy(), rtol=1e-4, atol=1e-4
+    )
 
 
 # ----------------------------------------------------------------------------- baselines, files, explanations
@@ -297,8 +317,13 @@ def test_frequencies_are_detected():
     assert fc.prepare(daily, COLS, fc.ForecastConfig(horizon=7, backtest_windows=1)).freq.name == "daily"
     weekly = daily[pd.to_datetime(daily["date"]).dt.dayofweek == 0]
     assert fc.prepare(weekly, COLS, fc.ForecastConfig(horizon=1, backtest_windows=1, lags=2)).freq.code == "W-MON"
-    monthly = pd.DataFrame({"date": pd.date_range("2020-01-31", periods=40, freq="ME").strftime("%Y-%m-%d"),
-                            "store": "A", "units": np.arange(40)})
+    monthly = pd.DataFrame(
+        {
+            "date": pd.date_range("2020-01-31", periods=40, freq="ME").strftime("%Y-%m-%d"),
+            "store": "A",
+            "units": np.arange(40),
+        }
+    )
     panel = fc.prepare(monthly, COLS, fc.ForecastConfig(horizon=3, backtest_windows=1))
     assert panel.freq.code == "ME" and panel.series[0].n == 40
 
@@ -308,33 +333,48 @@ def test_missing_dates_are_filled_and_reported():
     panel = fc.prepare(df, COLS, fc.ForecastConfig(horizon=7, backtest_windows=1))
     assert any("Filled 4 dates" in n for n in panel.notes)
     assert panel.series[0].y[10] == 0 and panel.series[0].known[10]
-    unknown = fc.prepare(df, fc.ForecastColumns("date", "units", ("store",), missing_dates_as_zero=False),
-                         fc.ForecastConfig(horizon=7, backtest_windows=1))
+    unknown = fc.prepare(
+        df,
+        fc.ForecastColumns("date", "units", ("store",), missing_dates_as_zero=False),
+        fc.ForecastConfig(horizon=7, backtest_windows=1),
+    )
     assert np.isnan(unknown.series[0].y[10]) and not unknown.series[0].known[10]
 
 
 def test_future_rows_carry_known_drivers():
     df = _daily(2, 100)
     df["open"] = 1
-    future = pd.DataFrame({"date": ["2024-04-10", "2024-04-11"], "store": ["S0", "S0"], "units": [np.nan, np.nan], "open": [0, 1]})
+    future = pd.DataFrame(
+        {"date": ["2024-04-10", "2024-04-11"], "store": ["S0", "S0"], "units": [np.nan, np.nan], "open": [0, 1]}
+    )
     cols = fc.ForecastColumns("date", "units", ("store",), drivers=("open",), open_flag="open")
-    model = fc.fit(pd.concat([df, future], ignore_index=True), cols,
-                   fc.ForecastConfig(horizon=7, backtest_windows=1, hidden=(16,), max_epochs=2, ets=False, refit=False))
+    model = fc.fit(
+        pd.concat([df, future], ignore_index=True),
+        cols,
+        fc.ForecastConfig(horizon=7, backtest_windows=1, hidden=(16,), max_epochs=2, ets=False, refit=False),
+    )
     f = model.forecast[model.forecast["series"] == "S0"].set_index("date")
     assert f.loc[pd.Timestamp("2024-04-10"), "median"] == 0 and f.loc[pd.Timestamp("2024-04-11"), "open"]
 
 
-@pytest.mark.parametrize("change, columns, message", [
-    (lambda d: d.assign(date=d["date"].where(d.index != 5, "next tuesday")), COLS, "could not be read as dates"),
-    (lambda d: pd.concat([d, d.iloc[[3]]]), COLS, "repeat a date already present"),
-    (lambda d: d.assign(units=d["units"].where(d.index != 7, -4)), COLS, "negative quantity"),
-    (lambda d: d.assign(store=np.arange(len(d)).astype(str)), COLS, "single row"),
-    (lambda d: d.assign(units=d["units"].astype(str).where(d.index != 2, "n/a")), COLS, "should hold numbers"),
-    (lambda d: d.assign(date=d["date"] + " 10:30"), COLS, "times of day"),
-    (lambda d: d, fc.ForecastColumns("date", "units", ()), "repeat a date already present"),
-    (lambda d: d.assign(open=2), fc.ForecastColumns("date", "units", ("store",), ("open",), "open"), r"should hold 1 \(open\) and 0"),
-    (lambda d: d, fc.ForecastColumns("date", "sales", ("store",)), "'sales' is not in your file"),
-])
+@pytest.mark.parametrize(
+    "change, columns, message",
+    [
+        (lambda d: d.assign(date=d["date"].where(d.index != 5, "next tuesday")), COLS, "could not be read as dates"),
+        (lambda d: pd.concat([d, d.iloc[[3]]]), COLS, "repeat a date already present"),
+        (lambda d: d.assign(units=d["units"].where(d.index != 7, -4)), COLS, "negative quantity"),
+        (lambda d: d.assign(store=np.arange(len(d)).astype(str)), COLS, "single row"),
+        (lambda d: d.assign(units=d["units"].astype(str).where(d.index != 2, "n/a")), COLS, "should hold numbers"),
+        (lambda d: d.assign(date=d["date"] + " 10:30"), COLS, "times of day"),
+        (lambda d: d, fc.ForecastColumns("date", "units", ()), "repeat a date already present"),
+        (
+            lambda d: d.assign(open=2),
+            fc.ForecastColumns("date", "units", ("store",), ("open",), "open"),
+            r"should hold 1 \(open\) and 0",
+        ),
+        (lambda d: d, fc.ForecastColumns("date", "sales", ("store",)), "'sales' is not in your file"),
+    ],
+)
 def test_bad_input_is_a_sentence(change, columns, message):
     with pytest.raises(DataError, match=message):
         fc.prepare(change(_daily(2, 60)), columns, fc.ForecastConfig(horizon=7, backtest_windows=1))
@@ -390,7 +430,11 @@ def test_stock_from_a_column_is_the_last_value_per_series(few, columns):
 def test_less_than_a_season_of_history_still_gives_a_mase():
     weekly = _daily(3, 7 * 40)
     weekly = weekly[pd.to_datetime(weekly["date"]).dt.dayofweek == 0]
-    model = fc.fit(weekly, COLS, fc.ForecastConfig(horizon=2, backtest_windows=1, hidden=(16,), max_epochs=3, ets=False, refit=False))
+    model = fc.fit(
+        weekly,
+        COLS,
+        fc.ForecastConfig(horizon=2, backtest_windows=1, hidden=(16,), max_epochs=3, ets=False, refit=False),
+    )
     assert model.freq.name == "weekly" and np.isfinite(model.metrics["mase"])
     assert any("less than a season" in n for n in model.notes)
 

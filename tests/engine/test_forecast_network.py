@@ -1,5 +1,6 @@
 """The forecast network on short weekly histories (issue 17): forecasts relative to each window's recent level,
 an 80% band calibrated on windows it was not fitted on, and the network beside AutoETS on the weekly sample."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -98,8 +99,9 @@ def weekly() -> tuple[pd.DataFrame, fc.ForecastColumns]:
     d = pd.to_datetime(daily["date"])
     week = d.dt.to_period("W-SUN").dt.start_time
     frame = daily.assign(week=week, days=1)
-    out = frame.groupby(["stock_code", "week"], as_index=False).agg(units=("units", "sum"), days=("days", "sum"),
-                                                                     open_days=("shop_open", "sum"))
+    out = frame.groupby(["stock_code", "week"], as_index=False).agg(
+        units=("units", "sum"), days=("days", "sum"), open_days=("shop_open", "sum")
+    )
     out = out[out["days"] == 7].drop(columns="days").rename(columns={"week": "date"})
     out["date"] = out["date"].dt.strftime("%Y-%m-%d")
     return out, fc.ForecastColumns("date", "units", ("stock_code",), ("open_days",))

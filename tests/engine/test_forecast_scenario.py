@@ -1,5 +1,6 @@
 """Forecast scenario planning: drivers changed over the horizon move the forecast the way the data taught the
 network (promotions sell more, a price rise sells less), with the interval, the reorder quantity and the money."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -26,8 +27,11 @@ def _promo_data(n_series: int = 4, days: int = 240, seed: int = 0) -> pd.DataFra
         mean = (15 + 5 * s) * (1 + 2 * promo) * (10 / price) ** 2
         units = rng.poisson(mean).astype(float)
         units[days:] = np.nan  # the horizon: drivers known, sales not yet
-        rows.append(pd.DataFrame({"date": dates.strftime("%Y-%m-%d"), "store": f"S{s}", "units": units,
-                                  "promo": promo, "price": price}))
+        rows.append(
+            pd.DataFrame(
+                {"date": dates.strftime("%Y-%m-%d"), "store": f"S{s}", "units": units, "promo": promo, "price": price}
+            )
+        )
     return pd.concat(rows, ignore_index=True)
 
 
@@ -68,7 +72,9 @@ def test_a_promotion_raises_the_forecast_on_its_days_and_the_order(model, data):
     up = plan.planned["median"].to_numpy() - plan.base["median"].to_numpy()
     assert up[newly].min() > 0  # a promotion sells more on each day it is newly on, as the data taught
     assert up[newly].mean() > 0.5 * plan.base["median"].to_numpy()[newly].mean()  # by a lot: the data tripled sales
-    assert (plan.planned["low"] <= plan.planned["median"]).all() and (plan.planned["median"] <= plan.planned["high"]).all()
+    assert (plan.planned["low"] <= plan.planned["median"]).all() and (
+        plan.planned["median"] <= plan.planned["high"]
+    ).all()
     others = plan.planned["step"].isin([1, 2, 10, 11, 12, 13, 14]).to_numpy()
     assert np.abs(up[others]).mean() < 0.25 * up[newly].mean()  # the days around it barely move
     assert plan.changes[0].describe("day") == "promo set to 1 on days 3 to 9"

@@ -1,5 +1,6 @@
 """Fraud engine: quality floors on the sample, the money threshold against a brute-force scan,
 unlabelled mode, determinism, save/load, explanations and reasons in words, one DataError per bad input."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -39,10 +40,16 @@ def small(n: int = 200, frauds: int = 30, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     y = np.zeros(n, dtype=int)
     y[rng.choice(n, frauds, replace=False)] = 1
-    return pd.DataFrame({
-        "a": rng.normal(size=n) - 3 * y, "b": rng.normal(size=n) + 2 * y, "c": rng.normal(size=n),
-        "amount": rng.gamma(2.0, 50.0, n).round(2), "when": np.arange(n) * 60.0, "is_fraud": y,
-    })
+    return pd.DataFrame(
+        {
+            "a": rng.normal(size=n) - 3 * y,
+            "b": rng.normal(size=n) + 2 * y,
+            "c": rng.normal(size=n),
+            "amount": rng.gamma(2.0, 50.0, n).round(2),
+            "when": np.arange(n) * 60.0,
+            "is_fraud": y,
+        }
+    )
 
 
 SMALL_COLS = fr.FraudColumns(label="is_fraud", features=("a", "b", "c", "amount"), amount="amount", time="when")
@@ -84,8 +91,12 @@ def test_sample_quality_floor_beside_baselines(labelled):
     # (measured 0.871-0.969 vs 0.862-0.969); a degenerate or misplaced interval fails
     lo, hi = m.intervals[fr.CLASSIFIER]["auprc"]
     rng = np.random.default_rng(0)
-    boots = [average_precision_score(y[i], s[i]) for i in (rng.integers(0, len(y), len(y)) for _ in range(400)) if y[i].any()]
-    assert lo == pytest.approx(np.percentile(boots, 2.5), abs=0.04) and hi == pytest.approx(np.percentile(boots, 97.5), abs=0.04)
+    boots = [
+        average_precision_score(y[i], s[i]) for i in (rng.integers(0, len(y), len(y)) for _ in range(400)) if y[i].any()
+    ]
+    assert lo == pytest.approx(np.percentile(boots, 2.5), abs=0.04) and hi == pytest.approx(
+        np.percentile(boots, 97.5), abs=0.04
+    )
     assert hi - lo > 0.02
     # split by time: every test transaction is later than every training one
     t = load_table(SAMPLES / "creditcard_transactions.csv").df["Time"].to_numpy()
@@ -168,6 +179,7 @@ def test_threshold_band_narrows_with_more_rows():
         t = fr.best_threshold(s, y, 5.0, 40.0)[0]
         assert low <= high
         return high - low, t, (low, high)
+
     small_width, _, _ = band(200)
     big_width, t, (low, high) = band(20_000)
     assert big_width < small_width / 2, (small_width, big_width)
@@ -184,11 +196,13 @@ def test_model_threshold_is_chosen_on_out_of_fold_rows(labelled, cards):
     t = m.cheapest_threshold(costs)
     f = m.folds
     assert fr.expected_cost(f[fr.CLASSIFIER], f["y"], t, 5, f["amount"]) == pytest.approx(
-        brute_force(f[fr.CLASSIFIER], f["y"], 5, f["amount"]))
+        brute_force(f[fr.CLASSIFIER], f["y"], 5, f["amount"])
+    )
     low, high = m.threshold_band(costs)
     assert low <= t <= high
     # out-of-fold scores rank frauds about as well as the held-out ones (they are honest, not training-set scores)
     from sklearn.metrics import average_precision_score
+
     assert abs(average_precision_score(f["y"], f[fr.CLASSIFIER]) - m.metrics["auprc"]) < 0.1
     capped = m.evaluate(costs, capacity=50)
     assert all(v["alerts_per_1000"] <= 50 * 1.6 for v in capped.values())  # chosen on training rows, measured on test
@@ -224,8 +238,10 @@ def test_out_of_fold_threshold_moves_across_seeds_less_than_the_band_the_page_st
         assert bands[-1][0] - 0.005 <= picks[-1] <= bands[-1][1] + 0.005  # the band holds its own choice
     spread = max(picks) - min(picks)
     widest = max(high - low for low, high in bands)
-    print(f"thresholds {[round(t, 3) for t in picks]}, bands {[(round(a, 3), round(b, 3)) for a, b in bands]}, "
-          f"spread {spread:.3f}, widest band {widest:.3f}")
+    print(
+        f"thresholds {[round(t, 3) for t in picks]}, bands {[(round(a, 3), round(b, 3)) for a, b in bands]}, "
+        f"spread {spread:.3f}, widest band {widest:.3f}"
+    )
     assert spread <= widest, (picks, bands)
     # and in absolute terms well under the 0.4 the validation slice it replaced sat off. With the TabM network (issue
     # 27) the cost curve is flatter and the bands wider: 0.038 [0.038, 0.175], 0.218 [0.017, 0.459], 0.036 [0.036,
@@ -239,9 +255,12 @@ def test_curves_and_score_table(labelled):
     assert all(len(c) <= 401 for c in pr.values())
     # the curves drawn are the held-out ones behind the cards: their areas give the AUPRC and ROC-AUC shown
     for name in pr:
-        assert _step_ap(pr[name]) == pytest.approx(average_precision_score(labelled.test["y"], labelled.test[name]), abs=0.01)
+        assert _step_ap(pr[name]) == pytest.approx(
+            average_precision_score(labelled.test["y"], labelled.test[name]), abs=0.01
+        )
         assert np.trapezoid(roc[name]["tpr"], roc[name]["fpr"]) == pytest.approx(
-            roc_auc_score(labelled.test["y"], labelled.test[name]), abs=0.01)
+            roc_auc_score(labelled.test["y"], labelled.test[name]), abs=0.01
+        )
     assert _step_ap(pr[fr.CLASSIFIER]) == pytest.approx(labelled.metrics["auprc"], abs=0.01)
     assert set(labelled.test_scores()["truth"]) == {"fraud", "genuine"}
 
@@ -363,7 +382,11 @@ def test_time_that_does_not_parse():
     prep = fr.prepare(df, SMALL_COLS)
     assert np.all(np.diff(prep.time) > 0)
     df.loc[11, "when"] = "next tuesday"
-    _raises(df, SMALL_COLS, r"time column 'when' has 1 value\(s\) that are not dates or times, such as 'next tuesday' \(data row 12")
+    _raises(
+        df,
+        SMALL_COLS,
+        r"time column 'when' has 1 value\(s\) that are not dates or times, such as 'next tuesday' \(data row 12",
+    )
 
 
 def test_time_split_without_fraud_in_the_test_period():

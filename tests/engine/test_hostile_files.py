@@ -3,6 +3,7 @@ millions of cells — are refused with a sentence, at a memory cost bounded by t
 
 Peaks are measured in this process with tests/peak.py (VmHWM reset before each read). The hostile files are the
 bad-file corpus's (tests/data/make_bad_corpus.py) or built here from one-character cells, the cheapest to send."""
+
 from __future__ import annotations
 
 import gzip
@@ -59,7 +60,10 @@ def test_a_gzip_inside_a_zip_is_unpacked_within_the_same_limit():
 
 def test_cells_are_capped_with_a_sentence_before_the_table_is_parsed():
     raw = gzip.compress(_ones(5_000, 2_000), 6)  # 20 MB of text, 10 million cells
-    with Peak() as peak, pytest.raises(DataError, match=r"2,000 columns and more than 1,000 rows: over 2,000,000 cells"):
+    with (
+        Peak() as peak,
+        pytest.raises(DataError, match=r"2,000 columns and more than 1,000 rows: over 2,000,000 cells"),
+    ):
         load_table(raw, "wide.csv.gz", max_cells=2_000_000)
     # refused after counting rows on the first column: the text and little else (parsing it all: ~27 bytes a cell)
     assert peak.growth_mb < 2 * 20 + 30, f"{peak.growth_mb:.0f} MB"

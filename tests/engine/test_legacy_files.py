@@ -1,5 +1,6 @@
 """Model files saved before the scenario contract (format version 1 layouts, written out here field by field as
 the old `to_bytes` wrote them) still load and predict the same after the move to field-driven packing."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -28,10 +29,21 @@ def _state(prefix: str, net) -> dict:
 
 def diagnosis_v1(m: dx.DiagnosisModel) -> bytes:
     tensors = {**_state("net", m.net), "background": m.background, **{f"test.{k}": v for k, v in m.test.items()}}
-    meta = {"columns": asdict(m.columns), "config": asdict(m.config), "classes": m.classes,
-            "positive_index": m.positive_index, "preprocessor": m.preprocessor.to_dict(), "net": m.net.spec(),
-            "history": m.history.to_dict(), "metrics": m.metrics, "baseline_metrics": m.baseline_metrics,
-            "intervals": m.intervals, "notes": m.notes, "n_rows": m.n_rows, "timings": m.timings}
+    meta = {
+        "columns": asdict(m.columns),
+        "config": asdict(m.config),
+        "classes": m.classes,
+        "positive_index": m.positive_index,
+        "preprocessor": m.preprocessor.to_dict(),
+        "net": m.net.spec(),
+        "history": m.history.to_dict(),
+        "metrics": m.metrics,
+        "baseline_metrics": m.baseline_metrics,
+        "intervals": m.intervals,
+        "notes": m.notes,
+        "n_rows": m.n_rows,
+        "timings": m.timings,
+    }
     return artifacts.to_bytes(dx.KIND, tensors, meta)
 
 
@@ -41,24 +53,54 @@ def fraud_v1(m: fr.FraudModel) -> bytes:
         tensors.update(_state("ref", m.reference))
     tensors.update({f"val.{k}": np.asarray(v) for k, v in m.val.items()})
     tensors.update({f"test.{k}": np.asarray(v) for k, v in m.test.items()})
-    meta = {"columns": asdict(m.columns), "config": asdict(m.config), "mode": m.mode,
-            "preprocessor": m.preprocessor.to_dict(), "net": m.net.spec(), "error_ref": m.error_ref,
-            "reference": m.reference.spec() if m.reference is not None else None, "reference_ref": m.reference_ref,
-            "history": m.history.to_dict(), "quantiles": m.quantiles, "intervals": m.intervals, "notes": m.notes,
-            "n_rows": m.n_rows, "fraud_value": m.fraud_value, "genuine_value": m.genuine_value,
-            "default_costs": {"false_alarm": m.default_costs.false_alarm, "missed_fraud": m.default_costs.missed,
-                              "missed_is_amount": m.default_costs.missed_is_amount},  # Costs' names before engine.binary
-            "val_names": list(m.val), "test_names": list(m.test),
-            "timings": m.timings}  # version 1 kept no metrics: they were recomputed on every read
+    meta = {
+        "columns": asdict(m.columns),
+        "config": asdict(m.config),
+        "mode": m.mode,
+        "preprocessor": m.preprocessor.to_dict(),
+        "net": m.net.spec(),
+        "error_ref": m.error_ref,
+        "reference": m.reference.spec() if m.reference is not None else None,
+        "reference_ref": m.reference_ref,
+        "history": m.history.to_dict(),
+        "quantiles": m.quantiles,
+        "intervals": m.intervals,
+        "notes": m.notes,
+        "n_rows": m.n_rows,
+        "fraud_value": m.fraud_value,
+        "genuine_value": m.genuine_value,
+        "default_costs": {
+            "false_alarm": m.default_costs.false_alarm,
+            "missed_fraud": m.default_costs.missed,
+            "missed_is_amount": m.default_costs.missed_is_amount,
+        },  # Costs' names before engine.binary
+        "val_names": list(m.val),
+        "test_names": list(m.test),
+        "timings": m.timings,
+    }  # version 1 kept no metrics: they were recomputed on every read
     return artifacts.to_bytes(fr.KIND, tensors, meta)
 
 
 def digits_v1(m: dg.DigitModel) -> bytes:
-    tensors = {**_state("cnn", m.cnn), **_state("mlp", m.mlp), **{f"logreg.{k}": v for k, v in m.logreg.items()},
-               "background": m.background, **{f"test.{k}": v for k, v in m.test.items()}}
-    meta = {"columns": asdict(m.columns), "config": asdict(m.config), "cnn": m.cnn.spec(), "mlp": m.mlp.spec(),
-            "histories": {k: h.to_dict() for k, h in m.histories.items()}, "metrics": m.metrics,
-            "baseline_metrics": m.baseline_metrics, "notes": m.notes, "n_rows": m.n_rows, "seconds": m.timings}
+    tensors = {
+        **_state("cnn", m.cnn),
+        **_state("mlp", m.mlp),
+        **{f"logreg.{k}": v for k, v in m.logreg.items()},
+        "background": m.background,
+        **{f"test.{k}": v for k, v in m.test.items()},
+    }
+    meta = {
+        "columns": asdict(m.columns),
+        "config": asdict(m.config),
+        "cnn": m.cnn.spec(),
+        "mlp": m.mlp.spec(),
+        "histories": {k: h.to_dict() for k, h in m.histories.items()},
+        "metrics": m.metrics,
+        "baseline_metrics": m.baseline_metrics,
+        "notes": m.notes,
+        "n_rows": m.n_rows,
+        "seconds": m.timings,
+    }
     return artifacts.to_bytes(dg.KIND, tensors, meta)
 
 

@@ -1,5 +1,6 @@
 """Predictive maintenance engine: roles (failure modes never features), quality floor over a trivial model,
 save/load, costs → threshold, the service list, a what-if, and bad input as sentences."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -30,8 +31,14 @@ def model(runs) -> mt.MaintenanceModel:
 def test_defaults_keep_outcomes_and_ids_out_of_the_features(runs):
     cols, why = mt.column_reasons(runs)
     assert cols.target == "Machine failure" and cols.modes == MODES and cols.machine == "Product ID"
-    assert set(cols.features) == {"Type", "Air temperature [K]", "Process temperature [K]", "Rotational speed [rpm]",
-                                  "Torque [Nm]", "Tool wear [min]"}
+    assert set(cols.features) == {
+        "Type",
+        "Air temperature [K]",
+        "Process temperature [K]",
+        "Rotational speed [rpm]",
+        "Torque [Nm]",
+        "Tool wear [min]",
+    }
     assert "never a feature" in why["TWF"] and "row number" in why["UDI"]
 
 
@@ -80,12 +87,14 @@ def test_the_threshold_is_chosen_on_every_training_run_scored_out_of_fold(model,
     assert len(rows_y) == n["train"] + n["validation"]  # not the validation slice alone
     assert rows_y.sum() + model.test["y"].sum() == (runs["Machine failure"] == 1).sum()
     from sklearn.metrics import average_precision_score  # honest scores: near the held-out AUPRC, not training-set high
+
     assert abs(average_precision_score(rows_y, model.test["val_risk"]) - model.metrics["auprc"]) < 0.15
     costs = mt.DEFAULT_COSTS
     t = model.cheapest_threshold(costs)
     service, failure = 500.0, 10_000.0
-    assert evaluate.expected_cost(model.test["val_risk"], rows_y, t, service, failure, service) == \
-        pytest.approx(evaluate.best_threshold(model.test["val_risk"], rows_y, service, failure, service)[1])
+    assert evaluate.expected_cost(model.test["val_risk"], rows_y, t, service, failure, service) == pytest.approx(
+        evaluate.best_threshold(model.test["val_risk"], rows_y, service, failure, service)[1]
+    )
 
 
 def test_costs_set_the_threshold_and_the_money(model):
@@ -134,13 +143,16 @@ def test_what_if_more_tool_wear_raises_the_risk_as_the_model_explains(runs, mode
     assert model.explain(worn).values[:, wear].mean() > model.explain(rows).values[:, wear].mean()
 
 
-@pytest.mark.parametrize("change, words", [
-    (lambda d: d.drop(columns=["Machine failure"]), "not in your file"),
-    (lambda d: d.assign(**{"Machine failure": d["Machine failure"] % 2 + (d.index % 3 == 0)}), "exactly two"),
-    (lambda d: d.head(60), "at least 50 runs and 10 failures"),
-    (lambda d: d.drop(columns=["Torque [Nm]"]), "not in your file"),
-    (lambda d: d.assign(**{"Torque [Nm]": d["Torque [Nm]"].where(d.index != 5, np.inf)}), "infinite"),
-])
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        (lambda d: d.drop(columns=["Machine failure"]), "not in your file"),
+        (lambda d: d.assign(**{"Machine failure": d["Machine failure"] % 2 + (d.index % 3 == 0)}), "exactly two"),
+        (lambda d: d.head(60), "at least 50 runs and 10 failures"),
+        (lambda d: d.drop(columns=["Torque [Nm]"]), "not in your file"),
+        (lambda d: d.assign(**{"Torque [Nm]": d["Torque [Nm]"].where(d.index != 5, np.inf)}), "infinite"),
+    ],
+)
 def test_bad_input_is_a_sentence(runs, change, words):
     cols = mt.Columns("Machine failure", ("Type", "Torque [Nm]", "Tool wear [min]"), "Product ID", MODES)
     with pytest.raises(DataError, match=words):

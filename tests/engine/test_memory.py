@@ -3,6 +3,7 @@
 Runs in a fresh Python process so the peak resident set size (VmHWM) is this work's alone.
 bench/fraud.py measures the whole fraud training (with its baselines) at this size.
 """
+
 from __future__ import annotations
 
 import json
@@ -65,8 +66,14 @@ def million_rows(path) -> None:
 def test_a_million_row_file_keeps_memory_bounded(tmp_path):
     path = tmp_path / "million.csv"
     million_rows(path)
-    out = subprocess.run([sys.executable, "-c", SCRIPT, str(path)], cwd=ROOT, capture_output=True, text=True,
-                         timeout=600, env={"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "2", "PATH": "/usr/bin:/bin"})
+    out = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "2", "PATH": "/usr/bin:/bin"},
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     figures = json.loads(out.stdout.strip().splitlines()[-1])
     print(f"\n1M-row file ({path.stat().st_size / 2**20:.0f} MB): {figures}")

@@ -1,6 +1,7 @@
 """The worker-process runner (EXPLORER_RUNNER=processes): a page's fit runs in another process and comes back as
 its model file with the same metrics; cancel stops it; a worker that dies fails its job with a sentence and the
 next job trains (the server lives)."""
+
 from __future__ import annotations
 
 import os

@@ -3,6 +3,7 @@
 Same contract as the thread runner: result, ordered and complete progress, cancel (running and
 queued), queue position, a sentence (never a hang) when the cluster is gone or unreachable.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -34,7 +35,9 @@ def _endless():
 def _flat(metrics: dict, prefix: str = "") -> dict:
     out = {}
     for k, v in _quality(metrics).items():
-        out.update(_flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": float("nan") if v == "nan" else v})
+        out.update(
+            _flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": float("nan") if v == "nan" else v}
+        )
     return out
 
 
@@ -63,8 +66,11 @@ def _wait_for(predicate, timeout: float = 60.0) -> bool:
     return False
 
 
-@pytest.mark.parametrize("scenario", [_diagnosis, _fraud, _segmentation, _forecast, _digits],
-                         ids=["diagnosis", "fraud", "segmentation", "forecast", "digits"])
+@pytest.mark.parametrize(
+    "scenario",
+    [_diagnosis, _fraud, _segmentation, _forecast, _digits],
+    ids=["diagnosis", "fraud", "segmentation", "forecast", "digits"],
+)
 def test_each_page_trains_on_ray_with_the_local_metrics(ray_runner, scenario):
     df, columns, config, fit = scenario()
     job = ray_runner.submit(fit, df, columns, config, name=fit.__module__)
@@ -103,8 +109,9 @@ def test_cancel_running_and_queued_jobs_and_the_queue_position(ray_runner):
     first, second = jobs
     try:
         # (a second worker process may have to start and import torch first: slow on a busy machine)
-        assert _wait_for(lambda: first.status == RUNNING and second.status == RUNNING and len(first.events) > 2, 240), \
+        assert _wait_for(lambda: first.status == RUNNING and second.status == RUNNING and len(first.events) > 2, 240), (
             "two jobs should run at once on 2 CPUs"
+        )
         jobs += [ray_runner.submit(dx.fit, df, columns, config, name="diagnosis") for _ in range(2)]
         third, fourth = jobs[2:]
         time.sleep(1.5)  # the cluster is full: both wait for a CPU
@@ -155,8 +162,14 @@ def _connect_in_subprocess(address: str, timeout: float) -> tuple[str, float]:
         import os; os._exit(0)
     """)
     start = time.time()
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     return out.stdout.strip().splitlines()[-1], time.time() - start
 
@@ -201,7 +214,9 @@ def _held_objects() -> set[str]:
     """Object ids this process still holds a reference to (Ray frees an object once nobody does)."""
     from ray._private.worker import global_worker
 
-    return {k.decode() if isinstance(k, bytes) else str(k) for k in global_worker.core_worker.get_all_reference_counts()}
+    return {
+        k.decode() if isinstance(k, bytes) else str(k) for k in global_worker.core_worker.get_all_reference_counts()
+    }
 
 
 def test_a_jobs_table_leaves_the_object_store_when_the_job_ends(ray_runner):
@@ -209,7 +224,7 @@ def test_a_jobs_table_leaves_the_object_store_when_the_job_ends(ray_runner):
     job = ray_runner.submit(dx.fit, df, columns, config, name="diagnosis")
     try:
         assert _wait_for(lambda: len(job.events) > 1, 240)
-        (ref, users), = ray_runner._tables.values()  # the analyst's table, in the object store while it trains
+        ((ref, users),) = ray_runner._tables.values()  # the analyst's table, in the object store while it trains
         table_id = ref.hex()
         assert users == 1 and table_id in _held_objects()
         del ref

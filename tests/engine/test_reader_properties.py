@@ -1,5 +1,6 @@
 """Property-based: whatever text or bytes an analyst uploads, the reader and every page's
 validators either succeed or raise DataError (a sentence), never anything else."""
+
 from __future__ import annotations
 
 import warnings
@@ -12,16 +13,67 @@ from engine import diagnosis, digits, forecast, fraud, maintenance, segmentation
 from engine.data import DataError, check_finite, column_kind, load_table, profile, sample_rows
 
 CELLS = st.one_of(
-    st.integers(-10**6, 10**6).map(str),
+    st.integers(-(10**6), 10**6).map(str),
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
-    st.sampled_from(["", "NA", "n/a", "?", "unknown", "inf", "-Infinity", "1,234.5", "12,5", "1.234,5", "$5", "7%",
-                     "2024-01-05", "01/06/2024", "Jan 7 2024", "yes", "no", "fraud", "=HYPERLINK(\"x\")", "+cmd",
-                     "@SUM(A1)", "0", "1", " ", "\"", "\"\"", "a\nb", "Müller", "€", "\x00", "\ufeff"]),
+    st.sampled_from(
+        [
+            "",
+            "NA",
+            "n/a",
+            "?",
+            "unknown",
+            "inf",
+            "-Infinity",
+            "1,234.5",
+            "12,5",
+            "1.234,5",
+            "$5",
+            "7%",
+            "2024-01-05",
+            "01/06/2024",
+            "Jan 7 2024",
+            "yes",
+            "no",
+            "fraud",
+            '=HYPERLINK("x")',
+            "+cmd",
+            "@SUM(A1)",
+            "0",
+            "1",
+            " ",
+            '"',
+            '""',
+            "a\nb",
+            "Müller",
+            "€",
+            "\x00",
+            "\ufeff",
+        ]
+    ),
     st.text(max_size=12),
 )
-NAMES = st.one_of(st.sampled_from(["age", "target", "label", "date", "amount", "Class", "CustomerID", "Quantity",
-                                   "InvoiceDate", "UnitPrice", "pixel0", "", "id", "sales", "store"]),
-                  st.text(max_size=8))
+NAMES = st.one_of(
+    st.sampled_from(
+        [
+            "age",
+            "target",
+            "label",
+            "date",
+            "amount",
+            "Class",
+            "CustomerID",
+            "Quantity",
+            "InvoiceDate",
+            "UnitPrice",
+            "pixel0",
+            "",
+            "id",
+            "sales",
+            "store",
+        ]
+    ),
+    st.text(max_size=8),
+)
 
 
 @st.composite

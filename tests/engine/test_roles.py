@@ -1,4 +1,5 @@
 """The one column-role guesser (engine.roles), on the shapes of real files that fooled the pages before."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,20 +17,30 @@ N = 300
 
 def claims() -> pd.DataFrame:
     """The vehicle-insurance claims layout: label FraudFound_P, ids PolicyNumber and RepNumber."""
-    return pd.DataFrame({
-        "Month": rng.choice(["Jan", "Feb", "Mar"], N), "PolicyNumber": np.arange(1001, 1001 + N),
-        "RepNumber": rng.integers(1, 17, N), "Deductible": rng.choice([300, 400, 500], N), "Age": rng.integers(18, 80, N),
-        "FraudFound_P": (rng.random(N) < 0.07).astype(int), "VehicleCategory": rng.choice(["Sedan", "Sport"], N),
-    })
+    return pd.DataFrame(
+        {
+            "Month": rng.choice(["Jan", "Feb", "Mar"], N),
+            "PolicyNumber": np.arange(1001, 1001 + N),
+            "RepNumber": rng.integers(1, 17, N),
+            "Deductible": rng.choice([300, 400, 500], N),
+            "Age": rng.integers(18, 80, N),
+            "FraudFound_P": (rng.random(N) < 0.07).astype(int),
+            "VehicleCategory": rng.choice(["Sedan", "Sport"], N),
+        }
+    )
 
 
 def marketing() -> pd.DataFrame:
     """The marketing customer table: ID, Year_Birth, …, Dt_Customer (an enrolment date)."""
-    return pd.DataFrame({
-        "ID": rng.permutation(N) + 5000, "Year_Birth": rng.integers(1940, 2000, N), "Income": rng.normal(5e4, 1e4, N),
-        "Dt_Customer": [f"{d:02d}-{m:02d}-2013" for d, m in zip(rng.integers(1, 28, N), rng.integers(1, 12, N))],
-        "Recency": rng.integers(0, 99, N),
-    })
+    return pd.DataFrame(
+        {
+            "ID": rng.permutation(N) + 5000,
+            "Year_Birth": rng.integers(1940, 2000, N),
+            "Income": rng.normal(5e4, 1e4, N),
+            "Dt_Customer": [f"{d:02d}-{m:02d}-2013" for d, m in zip(rng.integers(1, 28, N), rng.integers(1, 12, N))],
+            "Recency": rng.integers(0, 99, N),
+        }
+    )
 
 
 def test_names_split_into_words():
@@ -60,8 +71,9 @@ def test_marketing_table_id_is_the_id_not_the_date():
 
 def test_measurements_are_not_identifiers():
     gen = np.random.default_rng(3)
-    df = pd.DataFrame({"age": gen.integers(30, 80, 40), "chol": gen.permutation(np.arange(200, 280, 2)),
-                       "row": np.arange(1, 41)})
+    df = pd.DataFrame(
+        {"age": gen.integers(30, 80, 40), "chol": gen.permutation(np.arange(200, 280, 2)), "row": np.arange(1, 41)}
+    )
     assert roles.identifier_reason(df["age"]) is None and roles.identifier_reason(df["chol"]) is None
     assert "row number" in roles.identifier_reason(df["row"])
 
@@ -93,7 +105,9 @@ def test_positive_value_and_label_text():
     assert roles.positive_value(["genuine", "fraud"]) == "fraud"
     assert roles.positive_value(["a", "b"], pd.Series({"a": 90, "b": 10})) == "b"
     assert roles.label_values(pd.Series([1.0, 0.0, np.nan, 1.0])) == ["0", "1"]
-    assert roles.label_values(pd.Series([True, False])) == ["true", "false"] or roles.label_values(pd.Series([True, False])) == ["false", "true"]
+    assert roles.label_values(pd.Series([True, False])) == ["true", "false"] or roles.label_values(
+        pd.Series([True, False])
+    ) == ["false", "true"]
 
 
 def test_seconds_since_the_first_transaction_are_a_time_not_a_row_number():

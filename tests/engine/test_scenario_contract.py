@@ -3,6 +3,7 @@ fitted shape, model files that round-trip, options validated from their metadata
 
 Adding a scenario to engine.scenario.SCENARIOS puts it through every test here; what each scenario decides after
 training, and what that moves, is its module's ABOUT.decision."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -48,7 +49,11 @@ def test_module_offers_the_contract(name):
     assert dataclasses.is_dataclass(mod.Columns) and mod.Columns.__dataclass_params__.frozen
     assert dataclasses.is_dataclass(mod.Config) and mod.Config.__dataclass_params__.frozen
     assert list(inspect.signature(mod.fit).parameters)[:5] == ["df", "columns", "config", "progress", "cancel"]
-    for verb, params in (("predict", ["self", "df"]), ("explain", ["self", "df", "output"]), ("score", ["self", "df", "reasons"])):
+    for verb, params in (
+        ("predict", ["self", "df"]),
+        ("explain", ["self", "df", "output"]),
+        ("score", ["self", "df", "reasons"]),
+    ):
         assert list(inspect.signature(getattr(mod.Model, verb)).parameters) == params, f"{name}.{verb}"
     assert (SAMPLES / mod.SAMPLE).exists()
 
@@ -68,7 +73,9 @@ def test_options_are_validated_from_their_metadata(name):
 def test_fitted_shape(trained):
     mod, df, columns, fitted = trained
     assert isinstance(fitted, mod.Model) and isinstance(fitted.history, History)
-    assert fitted.metrics and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in fitted.metrics.values())
+    assert fitted.metrics and all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in fitted.metrics.values()
+    )
     assert not any("second" in k or "time" in k for k in fitted.metrics), "timings live apart from metrics"
     assert set(fitted.baseline_metrics) == set(mod.BASELINES)
     assert mod.MODEL in fitted.timings and all(v >= 0 for v in fitted.timings.values())
@@ -103,8 +110,10 @@ def test_model_file_round_trip(trained, tmp_path):
     (t1, m1), (t2, m2) = sc.pack(fitted), sc.pack(again)
     assert m1 == m2 and t1.keys() == t2.keys(), "saving a loaded model writes the same fields"
     for k in t1:
-        assert np.array_equal(np.asarray(t1[k].cpu() if hasattr(t1[k], "cpu") else t1[k]),
-                              np.asarray(t2[k].cpu() if hasattr(t2[k], "cpu") else t2[k])), k
+        assert np.array_equal(
+            np.asarray(t1[k].cpu() if hasattr(t1[k], "cpu") else t1[k]),
+            np.asarray(t2[k].cpu() if hasattr(t2[k], "cpu") else t2[k]),
+        ), k
 
 
 def test_a_file_of_another_page_gets_a_sentence(trained):
@@ -174,8 +183,6 @@ def test_a_crafted_model_file_is_refused_before_anything_is_built(trained):
     assert peak.growth_mb < 100, f"{peak.growth_mb:.0f} MB to refuse a crafted {mod.KIND} file"
 
 
-
-
 def test_the_app_reads_the_one_list():
     from ui import share, training
 
@@ -197,8 +204,11 @@ def test_decide_changes_decisions_not_weights(trained):
     changed = fitted.decide(**settings)
     for k, v in settings.items():
         assert getattr(changed, k) == v and getattr(fitted, k) != v, k
-    learned = [f.name for f in dataclasses.fields(fitted)
-               if isinstance(getattr(fitted, f.name), (torch.nn.Module, torch.Tensor, np.ndarray))]
+    learned = [
+        f.name
+        for f in dataclasses.fields(fitted)
+        if isinstance(getattr(fitted, f.name), (torch.nn.Module, torch.Tensor, np.ndarray))
+    ]
     assert learned and all(getattr(changed, k) is getattr(fitted, k) for k in learned), "the weights are shared"
     after = answer(changed, rows)
     assert not after.equals(before), f"{settings} did not move the answer"

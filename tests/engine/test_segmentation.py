@@ -1,4 +1,5 @@
 """Segmentation engine: RFM by hand, torch k-means against the truth and against scikit-learn, save/load, SHAP, bad input."""
+
 from __future__ import annotations
 
 import threading
@@ -13,8 +14,8 @@ from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 
 from engine import segmentation as seg
-from engine.segmentation import clustering
 from engine.data import DataError, load_table
+from engine.segmentation import clustering
 from engine.training import Cancelled
 from tests.conftest import SAMPLES
 
@@ -44,14 +45,24 @@ def _blobs(n=900, k=4, d=3, seed=0):
 
 
 def test_rfm_matches_a_hand_computation_on_a_tiny_file():
-    df = pd.DataFrame({
-        "Invoice": ["1", "1", "2", "C3", "4", "5", "6", "7"],
-        "Customer": [10, 10, 10, 10, 20, 20, None, 30],
-        "Date": ["2024-01-01 10:00", "2024-01-01 10:00", "2024-01-20 09:00", "2024-01-25 12:00",
-                 "2024-01-05", "2024-01-30 18:00", "2024-01-31", "2024-01-15"],
-        "Qty": [2, 1, 5, -1, 3, 1, 4, 10],
-        "Price": [10.0, 4.0, 2.0, 10.0, 5.0, 0.0, 1.0, 1.5],
-    })
+    df = pd.DataFrame(
+        {
+            "Invoice": ["1", "1", "2", "C3", "4", "5", "6", "7"],
+            "Customer": [10, 10, 10, 10, 20, 20, None, 30],
+            "Date": [
+                "2024-01-01 10:00",
+                "2024-01-01 10:00",
+                "2024-01-20 09:00",
+                "2024-01-25 12:00",
+                "2024-01-05",
+                "2024-01-30 18:00",
+                "2024-01-31",
+                "2024-01-15",
+            ],
+            "Qty": [2, 1, 5, -1, 3, 1, 4, 10],
+            "Price": [10.0, 4.0, 2.0, 10.0, 5.0, 0.0, 1.0, 1.5],
+        }
+    )
     cols = seg.SegmentationColumns(seg.TRANSACTIONS, "Customer", "Invoice", "Date", "Qty", "Price")
     prep = seg.transactions_to_customers(df, cols)
     f = prep.features
@@ -110,7 +121,13 @@ def test_sample_notes_say_what_was_dropped(retail):
 def test_default_columns_detect_the_shape(retail):
     cols = seg.default_columns(retail)
     assert (cols.shape, cols.customer, cols.invoice, cols.date, cols.quantity, cols.price) == (
-        seg.TRANSACTIONS, "CustomerID", "InvoiceNo", "InvoiceDate", "Quantity", "UnitPrice")
+        seg.TRANSACTIONS,
+        "CustomerID",
+        "InvoiceNo",
+        "InvoiceDate",
+        "Quantity",
+        "UnitPrice",
+    )
     mall = seg.default_columns(load_table(MALL).df)
     assert mall.shape == seg.CUSTOMERS and mall.customer == "CustomerID"
     assert set(mall.features) == {"Age", "Annual Income (k$)", "Spending Score (1-100)"}
@@ -249,8 +266,9 @@ def test_shap_of_the_soft_assignment_is_exact(retail_model):
 
 def test_customer_table_mode_on_the_mall_sample():
     df = load_table(MALL).df
-    cols = seg.SegmentationColumns(seg.CUSTOMERS, "CustomerID", features=("Genre", "Annual Income (k$)",
-                                                                         "Spending Score (1-100)"))
+    cols = seg.SegmentationColumns(
+        seg.CUSTOMERS, "CustomerID", features=("Genre", "Annual Income (k$)", "Spending Score (1-100)")
+    )
     model = seg.fit(df, cols, seg.SegmentationConfig(k=5))
     assert model.k == 5 and model.profile.loc["All customers", "customers"] == 200
     assert "Genre" in model.features and model.metrics["inertia_ratio"] <= 1.02
@@ -267,40 +285,82 @@ def _tx(n_customers=5, **over):
     rows = []
     for c in range(n_customers):
         for i in range(3):
-            rows.append({"inv": f"{c}{i}", "cust": c, "date": f"2024-01-{1 + 3 * i + c:02d}", "qty": 1 + i + c,
-                         "price": 2.0 + c})
+            rows.append(
+                {
+                    "inv": f"{c}{i}",
+                    "cust": c,
+                    "date": f"2024-01-{1 + 3 * i + c:02d}",
+                    "qty": 1 + i + c,
+                    "price": 2.0 + c,
+                }
+            )
     df = pd.DataFrame(rows)
     for k, v in over.items():
         df[k] = v
     return df
 
 
-@pytest.mark.parametrize("make, columns, config, words", [
-    (lambda: _tx().drop(columns=["price"]), TX, seg.SegmentationConfig(), "no column for the price 'price'"),
-    (lambda: _tx(date="not a date"), TX, seg.SegmentationConfig(), "could not be read as dates"),
-    (lambda: _tx(date=20240101), TX, seg.SegmentationConfig(), "holds numbers"),
-    (lambda: _tx(qty=-3), TX, seg.SegmentationConfig(), "zero or negative"),
-    (lambda: _tx(qty="lots"), TX, seg.SegmentationConfig(), "should hold numbers"),
-    (lambda: _tx(), TX, seg.SegmentationConfig(k=8), "only 5 customers"),
-    (lambda: _tx(n_customers=1), TX, seg.SegmentationConfig(), "only one customer"),
-    (lambda: _tx(cust=None), TX, seg.SegmentationConfig(), "empty in every row"),
-    (lambda: _tx(), seg.SegmentationColumns(seg.TRANSACTIONS, "cust", "inv", "date", "qty", "cust"),
-     seg.SegmentationConfig(), "more than one role"),
-    (lambda: _tx(), seg.SegmentationColumns(seg.TRANSACTIONS, "cust", None, "date", None, None),
-     seg.SegmentationConfig(), "Pick the unit price (or line amount) column"),
-    (lambda: pd.DataFrame({"name": [f"n{i}" for i in range(30)], "town": [f"t{i}" for i in range(30)]}),
-     seg.SegmentationColumns(seg.CUSTOMERS, None, features=("name", "town")), seg.SegmentationConfig(), "none of the chosen"),
-    (lambda: pd.DataFrame({"a": [1.0] * 30, "b": [2] * 30}), seg.SegmentationColumns(seg.CUSTOMERS, features=("a", "b")),
-     seg.SegmentationConfig(), "same value"),
-    (lambda: pd.DataFrame({"a": [1.0, 2.0] * 15, "b": [2] * 30}), seg.SegmentationColumns(seg.CUSTOMERS, features=("a", "b")),
-     seg.SegmentationConfig(k=3), "only 2 customers have different values"),
-    (lambda: pd.DataFrame({"id": [1, 1, 2], "x": [1.0, 2.0, 3.0]}), seg.SegmentationColumns(seg.CUSTOMERS, "id", features=("x",)),
-     seg.SegmentationConfig(), "one row per customer"),
-    (lambda: pd.DataFrame({"x": [1.0, 2.0, 3.0]}), seg.SegmentationColumns(seg.CUSTOMERS, features=()),
-     seg.SegmentationConfig(), "Pick at least one column"),
-    (lambda: pd.DataFrame({"x": [1.0, 2.0, 3.0], "note": ["a b c", "d e f", "g h i"]}),
-     seg.SegmentationColumns(seg.CUSTOMERS, features=("x", "note")), seg.SegmentationConfig(), "free text"),
-])
+@pytest.mark.parametrize(
+    "make, columns, config, words",
+    [
+        (lambda: _tx().drop(columns=["price"]), TX, seg.SegmentationConfig(), "no column for the price 'price'"),
+        (lambda: _tx(date="not a date"), TX, seg.SegmentationConfig(), "could not be read as dates"),
+        (lambda: _tx(date=20240101), TX, seg.SegmentationConfig(), "holds numbers"),
+        (lambda: _tx(qty=-3), TX, seg.SegmentationConfig(), "zero or negative"),
+        (lambda: _tx(qty="lots"), TX, seg.SegmentationConfig(), "should hold numbers"),
+        (lambda: _tx(), TX, seg.SegmentationConfig(k=8), "only 5 customers"),
+        (lambda: _tx(n_customers=1), TX, seg.SegmentationConfig(), "only one customer"),
+        (lambda: _tx(cust=None), TX, seg.SegmentationConfig(), "empty in every row"),
+        (
+            lambda: _tx(),
+            seg.SegmentationColumns(seg.TRANSACTIONS, "cust", "inv", "date", "qty", "cust"),
+            seg.SegmentationConfig(),
+            "more than one role",
+        ),
+        (
+            lambda: _tx(),
+            seg.SegmentationColumns(seg.TRANSACTIONS, "cust", None, "date", None, None),
+            seg.SegmentationConfig(),
+            "Pick the unit price (or line amount) column",
+        ),
+        (
+            lambda: pd.DataFrame({"name": [f"n{i}" for i in range(30)], "town": [f"t{i}" for i in range(30)]}),
+            seg.SegmentationColumns(seg.CUSTOMERS, None, features=("name", "town")),
+            seg.SegmentationConfig(),
+            "none of the chosen",
+        ),
+        (
+            lambda: pd.DataFrame({"a": [1.0] * 30, "b": [2] * 30}),
+            seg.SegmentationColumns(seg.CUSTOMERS, features=("a", "b")),
+            seg.SegmentationConfig(),
+            "same value",
+        ),
+        (
+            lambda: pd.DataFrame({"a": [1.0, 2.0] * 15, "b": [2] * 30}),
+            seg.SegmentationColumns(seg.CUSTOMERS, features=("a", "b")),
+            seg.SegmentationConfig(k=3),
+            "only 2 customers have different values",
+        ),
+        (
+            lambda: pd.DataFrame({"id": [1, 1, 2], "x": [1.0, 2.0, 3.0]}),
+            seg.SegmentationColumns(seg.CUSTOMERS, "id", features=("x",)),
+            seg.SegmentationConfig(),
+            "one row per customer",
+        ),
+        (
+            lambda: pd.DataFrame({"x": [1.0, 2.0, 3.0]}),
+            seg.SegmentationColumns(seg.CUSTOMERS, features=()),
+            seg.SegmentationConfig(),
+            "Pick at least one column",
+        ),
+        (
+            lambda: pd.DataFrame({"x": [1.0, 2.0, 3.0], "note": ["a b c", "d e f", "g h i"]}),
+            seg.SegmentationColumns(seg.CUSTOMERS, features=("x", "note")),
+            seg.SegmentationConfig(),
+            "free text",
+        ),
+    ],
+)
 def test_bad_input_is_a_sentence(make, columns, config, words):
     with pytest.raises(DataError) as err:
         seg.fit(make(), columns, config)
@@ -317,8 +377,11 @@ def test_a_few_unreadable_dates_are_dropped_with_a_note():
 def test_one_constant_column_is_left_out_with_a_note():
     df, _ = _blobs(n=200)
     df["same"] = 1.0
-    model = seg.fit(df, seg.SegmentationColumns(seg.CUSTOMERS, "customer", features=("f0", "f1", "same")),
-                    seg.SegmentationConfig(k=3))
+    model = seg.fit(
+        df,
+        seg.SegmentationColumns(seg.CUSTOMERS, "customer", features=("f0", "f1", "same")),
+        seg.SegmentationConfig(k=3),
+    )
     assert "same" not in model.features and any("same" in n for n in model.notes)
 
 
@@ -404,21 +467,23 @@ def _marketing(n: int = 60) -> pd.DataFrame:
     enrolment date shared by several customers)."""
     rng = np.random.default_rng(0)
     days = pd.date_range("2012-08-01", periods=10, freq="7D").strftime("%d-%m-%Y")
-    return pd.DataFrame({
-        "ID": rng.permutation(np.arange(1000, 1000 + 40 * n, 40)),
-        "Year_Birth": rng.integers(1950, 2000, n),
-        "Education": rng.choice(["Graduation", "PhD", "Master"], n),
-        "Marital_Status": rng.choice(["Single", "Married", "Together"], n),
-        "Income": rng.normal(52_000, 15_000, n).round(),
-        "Kidhome": rng.integers(0, 3, n),
-        "Teenhome": rng.integers(0, 3, n),
-        "Dt_Customer": rng.choice(days, n),
-        "Recency": rng.integers(0, 100, n),
-        "MntWines": rng.gamma(2.0, 150.0, n).round(),
-        "MntFruits": rng.gamma(2.0, 15.0, n).round(),
-        "NumWebPurchases": rng.integers(0, 12, n),
-        "Z_CostContact": 3,
-    })
+    return pd.DataFrame(
+        {
+            "ID": rng.permutation(np.arange(1000, 1000 + 40 * n, 40)),
+            "Year_Birth": rng.integers(1950, 2000, n),
+            "Education": rng.choice(["Graduation", "PhD", "Master"], n),
+            "Marital_Status": rng.choice(["Single", "Married", "Together"], n),
+            "Income": rng.normal(52_000, 15_000, n).round(),
+            "Kidhome": rng.integers(0, 3, n),
+            "Teenhome": rng.integers(0, 3, n),
+            "Dt_Customer": rng.choice(days, n),
+            "Recency": rng.integers(0, 100, n),
+            "MntWines": rng.gamma(2.0, 150.0, n).round(),
+            "MntFruits": rng.gamma(2.0, 15.0, n).round(),
+            "NumWebPurchases": rng.integers(0, 12, n),
+            "Z_CostContact": 3,
+        }
+    )
 
 
 def test_the_marketing_customer_table_opens_with_its_id_column(tmp_path):
@@ -455,8 +520,12 @@ def test_what_if_a_customer_given_another_segments_centre_moves_there(retail_mod
         assert f"moves from '{model.names[own]}' to '{model.names[j]}'" in move.sentence()
         assert model.names[j] in move.explanation.output_name
         # exact SHAP: the pull towards the new segment adds up
-        logit = model.soft_model()(torch.as_tensor(model.encode(edited.to_frame().T.astype(float)), dtype=torch.float32)).detach()
-        assert move.explanation.values[0].sum() + move.explanation.base_value == pytest.approx(float(logit[0, j]), abs=1e-3)
+        logit = model.soft_model()(
+            torch.as_tensor(model.encode(edited.to_frame().T.astype(float)), dtype=torch.float32)
+        ).detach()
+        assert move.explanation.values[0].sum() + move.explanation.base_value == pytest.approx(
+            float(logit[0, j]), abs=1e-3
+        )
 
 
 def test_what_if_inputs_read_the_analysts_units(retail_model):
@@ -476,8 +545,9 @@ def test_the_suggested_k_agrees_with_the_size_warnings_and_names_read_as_words()
     which the page warns about; the suggestion is the best-separated k whose segments are all workable sizes."""
     rng = np.random.default_rng(0)
     X = np.vstack([rng.normal(c, 1.0, (s, 2)) for c, s in (((0, 0), 270), ((3, 0), 270), ((40, 0), 60))])
-    df = pd.DataFrame({"customer": [f"c{i}" for i in range(len(X))], "MntMeatProducts": X[:, 0],
-                       "Year_Birth": 1960 + X[:, 1]})
+    df = pd.DataFrame(
+        {"customer": [f"c{i}" for i in range(len(X))], "MntMeatProducts": X[:, 0], "Year_Birth": 1960 + X[:, 1]}
+    )
     cols = seg.SegmentationColumns(seg.CUSTOMERS, "customer", features=("MntMeatProducts", "Year_Birth"))
     model = seg.fit(df, cols, seg.SegmentationConfig(log_scale=False))
     scan = model.scan.set_index("k")

@@ -2,6 +2,7 @@
 
 Every behaviour runs on both back ends: a folder (SQLite index + files beside it, the default) and the
 shared one (a throwaway PostgreSQL + a moto S3 bucket, both started by the tests)."""
+
 from __future__ import annotations
 
 import re
@@ -14,8 +15,8 @@ import pandas as pd
 import pytest
 
 from engine import diagnosis as dx
-from engine.data import load_table
 from engine.backends import runs
+from engine.data import load_table
 from engine.store import NotAllowed, RunStore, SignInRequired, UnknownRun, check_access
 from tests.conftest import SAMPLES
 from tests.services import make_bucket
@@ -67,8 +68,15 @@ def heart_run():
 
 
 def _save(store, table, model, page="diagnosis"):
-    return store.save(page, model.to_bytes(), table, {"target": "target"}, {"seed": 0}, model.metrics,
-                      tables={"scores": model.predict(table.df)})
+    return store.save(
+        page,
+        model.to_bytes(),
+        table,
+        {"target": "target"},
+        {"seed": 0},
+        model.metrics,
+        tables={"scores": model.predict(table.df)},
+    )
 
 
 def test_round_trip_gives_identical_predictions_and_metrics(store, heart_run):
@@ -139,7 +147,7 @@ def test_size_limit_removes_the_oldest_until_the_store_fits(make_store, heart_ru
     table, model = heart_run
     probe = make_store()
     _save(probe, table, model)
-    (_, run_bytes), = probe.index.oldest_first()
+    ((_, run_bytes),) = probe.index.oldest_first()
     data_bytes = probe.blobs.total_size("datasets/")
     assert run_bytes > 1000 and data_bytes > 1000  # the model and tables, and the dataset once
     # room for the dataset and two and a half runs: the third save pushes the first one out, and only it
@@ -157,7 +165,9 @@ def test_size_limit_removes_the_oldest_until_the_store_fits(make_store, heart_ru
 
 def _save_as(store, table, model, owner):
     time.sleep(0.002)  # distinct creation times: "oldest" is well defined
-    return store.save("diagnosis", model.to_bytes(), table, {"target": "target"}, {"seed": 0}, model.metrics, owner=owner)
+    return store.save(
+        "diagnosis", model.to_bytes(), table, {"target": "target"}, {"seed": 0}, model.metrics, owner=owner
+    )
 
 
 def test_one_analyst_creating_many_links_keeps_only_their_quota(make_store, heart_run):
@@ -185,8 +195,14 @@ def test_a_deleted_run_leaves_no_trace_in_the_sqlite_files(tmp_path, heart_run):
     table, model = heart_run
     store = RunStore(root=tmp_path / "store")
     secret = "patients-of-dr-jekyll-2026.csv"
-    run_id = store.save("diagnosis", model.to_bytes(), load_table(table.df.to_csv(index=False).encode(), secret),
-                        {"target": "target"}, {"seed": 0}, model.metrics)
+    run_id = store.save(
+        "diagnosis",
+        model.to_bytes(),
+        load_table(table.df.to_csv(index=False).encode(), secret),
+        {"target": "target"},
+        {"seed": 0},
+        model.metrics,
+    )
     files = [tmp_path / "store" / "index.sqlite", tmp_path / "store" / "index.sqlite-wal"]
     assert any(secret.encode() in f.read_bytes() for f in files if f.exists())  # the name is there while the run is
     store.delete(run_id)
@@ -355,8 +371,10 @@ def test_a_store_written_by_the_previous_version_opens_and_keeps_its_runs(tmp_pa
     created = time.time() - 86_400
     with closing(sqlite3.connect(root / "index.sqlite")) as db, db:
         db.execute(OLD_SCHEMA)
-        db.execute("INSERT INTO runs VALUES (?,?,?,?,?,?,?,?,?,?)",
-                   ("A" * 22, "fraud", created, table.fingerprint, "t.csv", 2, "{}", "{}", '{"auprc": 0.5}', 11))
+        db.execute(
+            "INSERT INTO runs VALUES (?,?,?,?,?,?,?,?,?,?)",
+            ("A" * 22, "fraud", created, table.fingerprint, "t.csv", 2, "{}", "{}", '{"auprc": 0.5}', 11),
+        )
     for _ in range(2):  # opening twice is harmless
         store = RunStore(root, ttl_days=30)
     run = store.load("A" * 22, page="fraud", viewer=None)
@@ -419,9 +437,24 @@ def test_a_store_written_by_issue_13s_version_opens_unchanged(tmp_path):
     with closing(sqlite3.connect(root / "index.sqlite")) as db, db:
         for statement in ISSUE_13_SCHEMA:
             db.execute(statement)
-        db.execute("INSERT INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                   ("B" * 22, "fraud", created, table.fingerprint, "t.csv", 2, "{}", "{}", '{"auprc": 0.5}', 11,
-                    "alice", "owner", expires))
+        db.execute(
+            "INSERT INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                "B" * 22,
+                "fraud",
+                created,
+                table.fingerprint,
+                "t.csv",
+                2,
+                "{}",
+                "{}",
+                '{"auprc": 0.5}',
+                11,
+                "alice",
+                "owner",
+                expires,
+            ),
+        )
         db.execute("INSERT INTO deleted_runs VALUES (?,?,?,?)", ("C" * 22, "fraud", created, "expired"))
     store = RunStore(root, ttl_days=30)
     run = store.load("B" * 22, viewer="alice")
@@ -450,8 +483,10 @@ def test_a_stopped_database_or_bucket_is_a_sentence_and_comes_back(pg, s3_env, m
             _put(store)
         assert "share links are unavailable" in down.value.message
         with pytest.raises(StoreUnavailable):
-            RunStore(store.index.engine.url.render_as_string(hide_password=False).replace("+psycopg", ""),
-                     artifacts=f"s3://{bucket}/explorer")
+            RunStore(
+                store.index.engine.url.render_as_string(hide_password=False).replace("+psycopg", ""),
+                artifacts=f"s3://{bucket}/explorer",
+            )
     finally:
         pg.start()
     assert [r["id"] for r in store.list()] == [kept] and store.load(kept).model == b"weights"

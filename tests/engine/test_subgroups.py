@@ -1,5 +1,6 @@
 """Results by subgroup (engine/subgroups.py): rates and intervals against scikit-learn and statsmodels, and a gap
 flagged when, and only when, it is larger than chance explains."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -76,6 +77,13 @@ def test_tiny_groups_are_pooled_and_columns_offered_are_coded_or_numbers():
     y = np.arange(103) % 2 == 0
     result = sg.compare("g", group, y, y.copy())
     assert result.table["group"].tolist() == ["A", "B", "other"]
-    df = pd.DataFrame({"id": [f"c{i}" for i in range(40)], "sex": [0, 1] * 20, "age": np.arange(40) + 30.5,
-                       "target": [0, 1] * 20, "note": ["x"] * 40})
+    df = pd.DataFrame(
+        {
+            "id": [f"c{i}" for i in range(40)],
+            "sex": [0, 1] * 20,
+            "age": np.arange(40) + 30.5,
+            "target": [0, 1] * 20,
+            "note": ["x"] * 40,
+        }
+    )
     assert sg.groupable(df, exclude=("target",)) == ["sex", "age"]

@@ -1,6 +1,7 @@
 """The yes/no pages' tabular network (engine/tabnet.py, issue 27): it learns what a linear model cannot, its SHAP
 values add up exactly on the analyst's columns, its members train on their own losses, and its files round-trip
 while older MLP files still load as the MLP."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -25,8 +26,14 @@ from tests.conftest import SAMPLES
 def _irregular(n: int, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
     """A target no straight line separates: a band of one number, a step in a heavy-tailed one, a category."""
     rng = np.random.default_rng(seed)
-    df = pd.DataFrame({"x": rng.normal(size=n), "amount": rng.lognormal(2, 1.5, n),
-                       "kind": rng.choice(["a", "b", "c"], n), "noise": rng.normal(size=n)})
+    df = pd.DataFrame(
+        {
+            "x": rng.normal(size=n),
+            "amount": rng.lognormal(2, 1.5, n),
+            "kind": rng.choice(["a", "b", "c"], n),
+            "noise": rng.normal(size=n),
+        }
+    )
     y = ((np.abs(df["x"]) < 0.7) ^ (df["amount"] > 20) ^ (df["kind"] == "b")).to_numpy(int)
     return df, y
 
@@ -39,8 +46,13 @@ def irregular():
     net = tabular_network(X[:1000], 1, (64, 64), 0.0)
     bce = torch.nn.BCEWithLogitsLoss()
     target = y.astype(np.float32)[:, None]
-    fit_model(net, (X[:1000], target[:1000]), (X[1000:1300], target[1000:1300]), lambda o, t: bce(o, t),
-              TrainConfig(max_epochs=20, batch_size=128, lr=3e-3, patience=20))
+    fit_model(
+        net,
+        (X[:1000], target[:1000]),
+        (X[1000:1300], target[1000:1300]),
+        lambda o, t: bce(o, t),
+        TrainConfig(max_epochs=20, batch_size=128, lr=3e-3, patience=20),
+    )
     return df, y, pre, X, net
 
 

@@ -12,12 +12,14 @@ from engine.tabular import OTHER, Preprocessor
 
 @pytest.fixture
 def frame():
-    return pd.DataFrame({
-        "age": [50, 60, np.nan, 70, 40, 55],
-        "sex": ["M", "F", "M", None, "F", "M"],
-        "const": [1] * 6,
-        "city": ["a", "b", "c", "d", "e", "a"],
-    })
+    return pd.DataFrame(
+        {
+            "age": [50, 60, np.nan, 70, 40, 55],
+            "sex": ["M", "F", "M", None, "F", "M"],
+            "const": [1] * 6,
+            "city": ["a", "b", "c", "d", "e", "a"],
+        }
+    )
 
 
 def test_numeric_and_categorical_encoding(frame):

@@ -1,4 +1,5 @@
 """The one training loop: learns, stops early, reports progress, can be cancelled, is seeded."""
+
 from __future__ import annotations
 
 import threading
@@ -23,15 +24,22 @@ def _data(n=600, seed=0):
 def _fit(seed=0, **cfg):
     X, y = _data()
     model = TabularMLP(5, 1, (16,), 0.0)
-    hist = fit_model(model, (X[:400], y[:400]), (X[400:], y[400:]), nn.BCEWithLogitsLoss(),
-                     TrainConfig(max_epochs=cfg.pop("max_epochs", 40), batch_size=32, lr=1e-2, seed=seed, **cfg))
+    hist = fit_model(
+        model,
+        (X[:400], y[:400]),
+        (X[400:], y[400:]),
+        nn.BCEWithLogitsLoss(),
+        TrainConfig(max_epochs=cfg.pop("max_epochs", 40), batch_size=32, lr=1e-2, seed=seed, **cfg),
+    )
     return model, hist, X
 
 
 def test_learns_a_simple_rule():
     model, hist, X = _fit()
-    acc = ((predict_batched(model, torch.as_tensor(X[400:], device=get_device()))[:, 0] > 0).cpu().numpy()
-           == (X[400:, 0] + 0.5 * X[400:, 1] > 0)).mean()
+    acc = (
+        (predict_batched(model, torch.as_tensor(X[400:], device=get_device()))[:, 0] > 0).cpu().numpy()
+        == (X[400:, 0] + 0.5 * X[400:, 1] > 0)
+    ).mean()
     assert acc > 0.9
     assert hist.epochs[-1]["val_loss"] < hist.epochs[0]["val_loss"]
 
@@ -62,7 +70,15 @@ def test_progress_callback_and_cancel():
             cancel.set()
 
     with pytest.raises(Cancelled):
-        fit_model(TabularMLP(5, 1), (X, y), None, nn.BCEWithLogitsLoss(), TrainConfig(max_epochs=50), progress=progress, cancel=cancel)
+        fit_model(
+            TabularMLP(5, 1),
+            (X, y),
+            None,
+            nn.BCEWithLogitsLoss(),
+            TrainConfig(max_epochs=50),
+            progress=progress,
+            cancel=cancel,
+        )
     assert [e["epoch"] for e in events] == [1, 2, 3]
     assert {"train_loss", "val_loss", "lr", "max_epochs"} <= set(events[0])
 
@@ -73,8 +89,13 @@ def test_parallel_runs_are_as_deterministic_as_one_alone():
 
     def run(seed):
         model = TabularMLP(5, 1, (32, 16), dropout=0.3)
-        fit_model(model, (X[:400], y[:400]), (X[400:], y[400:]), nn.BCEWithLogitsLoss(),
-                  TrainConfig(max_epochs=15, batch_size=32, seed=seed, patience=100))
+        fit_model(
+            model,
+            (X[:400], y[:400]),
+            (X[400:], y[400:]),
+            nn.BCEWithLogitsLoss(),
+            TrainConfig(max_epochs=15, batch_size=32, seed=seed, patience=100),
+        )
         return predict_batched(model, torch.as_tensor(X, device=get_device())).cpu()
 
     alone = {s: run(s) for s in (1, 2)}

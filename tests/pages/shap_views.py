@@ -1,4 +1,5 @@
 """Checks shared by the page tests: reading a chart as the browser gets it, the SHAP dependence plot of every tabular page."""
+
 from __future__ import annotations
 
 import base64

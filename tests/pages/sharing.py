@@ -1,4 +1,5 @@
 """Helpers for page tests of the Share tab: what is in the run store, and pressing Create share link."""
+
 from __future__ import annotations
 
 import os

@@ -9,6 +9,7 @@ uploader is read as usual. Plus one 1,000,000-row upload to the fraud page.
 
 The corpus is written by tests/data/make_bad_corpus.py; tests/data/bad/README.md lists each file.
 """
+
 from __future__ import annotations
 
 import re
@@ -69,13 +70,18 @@ MANIFEST: dict[str, tuple[str, Expect]] = {
     "diagnosis_empty.csv": ("diagnosis", E("is empty")),
     "diagnosis_header_only.csv": ("diagnosis", E("no data rows")),
     "diagnosis_png_image_renamed.csv": ("diagnosis", E("PNG", "not a CSV")),
-    "diagnosis_latin1_patient_names.csv": ("diagnosis", Expect(rows=60, note=("Latin-1",), cell=("patient_name", "Müller"))),
+    "diagnosis_latin1_patient_names.csv": (
+        "diagnosis",
+        Expect(rows=60, note=("Latin-1",), cell=("patient_name", "Müller")),
+    ),
     "diagnosis_utf8_bom.csv": ("diagnosis", Expect(rows=60, first="age")),
     "diagnosis_duplicate_column_names.csv": ("diagnosis", E("chol", "appears twice")),
     "diagnosis_one_class_outcome.csv": ("diagnosis", E("target", "only one value", rows=60, train=True)),
     "diagnosis_infinities.csv": ("diagnosis", E("chol", "infinite", rows=60, train=True)),
     "diagnosis_formula_cells.csv": (
-        "diagnosis", Expect(rows=60, cell=("clinician_note", '=HYPERLINK("http://evil.example","click")'))),
+        "diagnosis",
+        Expect(rows=60, cell=("clinician_note", '=HYPERLINK("http://evil.example","click")')),
+    ),
     "diagnosis_5000_columns.csv": ("diagnosis", E("5,000 columns", "2,000")),
     "diagnosis_gzip_bomb_300mb.csv.gz": ("diagnosis", E("unpacks to more than 200 MB", "upload limit")),
     # ---------------------------------------------------------------- fraud
@@ -85,8 +91,14 @@ MANIFEST: dict[str, tuple[str, Expect]] = {
     "fraud_zip_one_csv.zip": ("fraud", Expect(rows=80, note=("ZIP", "transactions_2013.csv"))),
     "fraud_zip_bomb_300mb.zip": ("fraud", E("unpacks to more than 200 MB", "upload limit")),
     "fraud_one_class_label.csv": ("fraud", E("Class", "fraud", rows=120, train=True)),
-    "fraud_thousands_separators.csv": ("fraud", Expect(rows=80, note=("Amount", "thousands separators"), numeric=("Amount",))),
-    "fraud_text_in_amount.csv": ("fraud", Expect(rows=80, note=("Amount", "4 cell", "not numbers"), numeric=("Amount",))),
+    "fraud_thousands_separators.csv": (
+        "fraud",
+        Expect(rows=80, note=("Amount", "thousands separators"), numeric=("Amount",)),
+    ),
+    "fraud_text_in_amount.csv": (
+        "fraud",
+        Expect(rows=80, note=("Amount", "4 cell", "not numbers"), numeric=("Amount",)),
+    ),
     "fraud_amount_mostly_text.csv": ("fraud", E("Amount", "text", rows=80)),
     "fraud_whitespace_only.csv": ("fraud", E("is empty")),
     "fraud_constant_column.csv": ("fraud", Expect(rows=80)),
@@ -95,19 +107,32 @@ MANIFEST: dict[str, tuple[str, Expect]] = {
     "segmentation_zip_two_csvs.zip": ("segmentation", E("ZIP", "one CSV|2 files|two files|several")),
     "segmentation_excel_workbook_renamed.csv": ("segmentation", E("Excel", "not a CSV")),
     "segmentation_mixed_delimiters.csv": ("segmentation", E("separat")),
-    "segmentation_decimal_commas.csv": ("segmentation", Expect(rows=120, note=("UnitPrice", "decimal commas"), numeric=("UnitPrice",))),
+    "segmentation_decimal_commas.csv": (
+        "segmentation",
+        Expect(rows=120, note=("UnitPrice", "decimal commas"), numeric=("UnitPrice",)),
+    ),
     "segmentation_returns_only.csv": ("segmentation", E("Quantity", "negative", rows=120, train=True)),
     "segmentation_fewer_customers_than_segments.csv": (
-        "segmentation", E("4 segments", "3 customers", rows=36, set=(("seg_k_", 4),), train=True)),
+        "segmentation",
+        E("4 segments", "3 customers", rows=36, set=(("seg_k_", 4),), train=True),
+    ),
     "segmentation_blank_column_names.csv": ("segmentation", Expect(rows=120, note=("no name",))),
     "segmentation_100k_char_cell.csv": (
-        "segmentation", Expect(rows=120, cell=("Description", ("VERY LONG DESCRIPTION " * 5000)[:100_000]))),
-    "segmentation_one_column.csv": ("segmentation", E("no column to segment", "only the customer column", rows=120, train=True)),
+        "segmentation",
+        Expect(rows=120, cell=("Description", ("VERY LONG DESCRIPTION " * 5000)[:100_000])),
+    ),
+    "segmentation_one_column.csv": (
+        "segmentation",
+        E("no column to segment", "only the customer column", rows=120, train=True),
+    ),
     "segmentation_truncated_gzip.csv.gz": ("segmentation", E("gzip")),
     # ---------------------------------------------------------------- forecast
     "forecast_mixed_date_formats.csv": ("forecast", Expect(rows=200, says=("date", "format"))),
     "forecast_single_date_per_series.csv": ("forecast", E("single date", rows=30, train=True)),
-    "forecast_quantity_all_text.csv": ("forecast", E("units", "number|text", rows=200, set=(("fc_target_", "units"),), train=True)),
+    "forecast_quantity_all_text.csv": (
+        "forecast",
+        E("units", "number|text", rows=200, set=(("fc_target_", "units"),), train=True),
+    ),
     "forecast_quantity_all_missing.csv": ("forecast", E("units", "empty", rows=200, train=True)),
     "forecast_infinities.csv": ("forecast", E("units", "infinite", rows=200, train=True)),
     "forecast_utf8_bom.csv": ("forecast", Expect(rows=200, first="date")),
@@ -120,8 +145,18 @@ MANIFEST: dict[str, tuple[str, Expect]] = {
     "digits_wrong_pixel_count.csv": ("digits", E("700 pixel columns", "784", rows=12, train=True)),
     "digits_header_only.csv": ("digits", E("no data rows")),
     "digits_jpeg_photo_renamed.csv": ("digits", E("JPEG", "not a CSV")),
-    "digits_text_in_pixels.csv": ("digits", E("3 empty or non-numeric pixel cell", "'pixel299', data row 3", "0 to 255", rows=12,
-                                         note=("not numbers",), numeric=("pixel299",), train=True)),
+    "digits_text_in_pixels.csv": (
+        "digits",
+        E(
+            "3 empty or non-numeric pixel cell",
+            "'pixel299', data row 3",
+            "0 to 255",
+            rows=12,
+            note=("not numbers",),
+            numeric=("pixel299",),
+            train=True,
+        ),
+    ),
     "digits_label_all_missing.csv": ("digits", E("label", "empty|missing|no label", rows=12, train=True)),
     "digits_infinities_in_pixels.csv": ("digits", E("pixel349", "infinite", rows=12, train=True)),
     "digits_single_image.csv": ("digits", E("at least two different digits", rows=1, train=True)),
@@ -142,7 +177,11 @@ GOOD = {  # page → (file name, how many data rows)
     "diagnosis": ("heart_200.csv", 200, lambda: _head(SAMPLES / "heart_disease_cleveland.csv", 200)),
     "fraud": ("transactions_400.csv", 400, lambda: _head(SAMPLES / "creditcard_transactions.csv", 400)),
     "segmentation": ("invoices_2000.csv", 2000, lambda: _head(SAMPLES / "online_retail_transactions.csv.gz", 2000)),
-    "forecast": ("daily_units_2_products.csv", 748, lambda: _head(SAMPLES / "online_retail_daily_product_units.csv", 748)),
+    "forecast": (
+        "daily_units_2_products.csv",
+        748,
+        lambda: _head(SAMPLES / "online_retail_daily_product_units.csv", 748),
+    ),
     "digits": ("mnist_train_500.csv", 500, lambda: (SAMPLES / "mnist_train_500.csv").read_bytes()),
 }
 
@@ -212,8 +251,12 @@ def _sane(at: AppTest, where: str) -> None:
 
 def _set_widgets(at: AppTest, settings) -> None:
     for prefix, value in settings:
-        widgets = [w for kind in ("selectbox", "multiselect", "number_input", "radio", "checkbox")
-                   for w in getattr(at, kind) if w.key and w.key.startswith(prefix)]
+        widgets = [
+            w
+            for kind in ("selectbox", "multiselect", "number_input", "radio", "checkbox")
+            for w in getattr(at, kind)
+            if w.key and w.key.startswith(prefix)
+        ]
         assert widgets, f"no widget with a key starting {prefix!r}"
         widgets[0].set_value(value).run()
 
@@ -259,7 +302,9 @@ def test_bad_file(name):
     if want.rows is None:
         assert rows is None, f"{name}: expected no preview, but it shows {rows} rows"
     else:
-        assert rows == f"{want.rows:,}", f"{name}: Rows metric {rows!r}, expected {want.rows:,}; errors: {[e.value for e in at.error]}"
+        assert rows == f"{want.rows:,}", (
+            f"{name}: Rows metric {rows!r}, expected {want.rows:,}; errors: {[e.value for e in at.error]}"
+        )
     notes = _notes(at)
     if want.note:
         assert _says(notes, want.note), f"{name}: no note with {want.note} in {notes}"

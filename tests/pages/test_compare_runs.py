@@ -1,6 +1,7 @@
 """Runs side by side (issue 16): two runs of Diagnosis in one session, the second without two columns, compared in
 step 3 — the settings that differ, both runs' metrics as their models hold them, the headline's noise verdict from
 the intervals, both ROC curves, and each run's top SHAP columns."""
+
 from __future__ import annotations
 
 import json
@@ -28,7 +29,9 @@ def test_two_runs_compared_side_by_side():
     frames = [d.value for d in at.dataframe]
     differ = next(f for f in frames if list(f.columns) == ["setting", "run A", "run B"])
     assert list(differ["setting"]) == ["column · features"]  # only what the analyst changed
-    assert set(dropped) <= set(differ.loc[0, "run A"].split(", ")) and not set(dropped) & set(differ.loc[0, "run B"].split(", "))
+    assert set(dropped) <= set(differ.loc[0, "run A"].split(", ")) and not set(dropped) & set(
+        differ.loc[0, "run B"].split(", ")
+    )
     metrics = next(f for f in frames if "B − A" in f.columns).set_index("metric")
     for col, model in (("run A", runs[0]), ("run B", runs[1])):
         assert metrics.loc["ROC-AUC", col].startswith(f"{model.metrics['roc_auc']:.3f} (")

@@ -6,6 +6,7 @@ it created itself.
 
 Signed in, the runs offered are those the analyst owns, from any browser session (checked here with AppTest's
 simulated user, and in tests/browser/test_sign_in_browser.py with a real OpenID Connect provider)."""
+
 from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
@@ -80,8 +81,12 @@ def test_saved_runs_are_offered_once_read_back_from_the_store_and_a_deleted_one_
     assert not at.exception and not at.error and not _sentences(at), _sentences(at)
     assert at.selectbox(key="diagnosis_compare_a").value == choice
     shown = at.selectbox(key="diagnosis_compare_a").options
-    assert any(o.startswith("Saved ") and "heart_disease_cleveland.csv" in o
-               and o.endswith(f"ROC-AUC {stored.metrics['roc_auc']:.3f}") for o in shown), shown
+    assert any(
+        o.startswith("Saved ")
+        and "heart_disease_cleveland.csv" in o
+        and o.endswith(f"ROC-AUC {stored.metrics['roc_auc']:.3f}")
+        for o in shown
+    ), shown
     # its metrics are the stored ones (and the first run's own), beside the third run's
     third = list(at.session_state["_explorer_jobs"].values())[-1].result
     metrics = _metrics(at)
@@ -98,7 +103,9 @@ def test_saved_runs_are_offered_once_read_back_from_the_store_and_a_deleted_one_
     assert differ.loc["column · features", "run A"] == ", ".join(stored.columns["features"]) == ", ".join(all_features)
     assert differ.loc["column · features", "run B"] == ", ".join(f for f in all_features if f not in DROPPED)
     assert (differ.loc["option · dropout", "run A"], differ.loc["option · dropout", "run B"]) == (
-        str(stored.settings["dropout"]), "0.1")
+        str(stored.settings["dropout"]),
+        "0.1",
+    )
     # its top SHAP columns, from the stored model and dataset, are those its live model gave in step 1
     assert list(_frame(at, ["rank", "run A", "run B"])["run A"]) == session_tops
 
@@ -168,16 +175,26 @@ def test_a_saved_run_that_cannot_be_read_gives_a_sentence(monkeypatch):
     assert at.selectbox(key="diagnosis_compare_a").value == f"saved:{run_id}"
 
 
-AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "test-secret-not-used",
-        "client_id": "explorer", "client_secret": "any", "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}
+AUTH = {
+    "redirect_uri": "http://localhost:8501/oauth2callback",
+    "cookie_secret": "test-secret-not-used",
+    "client_id": "explorer",
+    "client_secret": "any",
+    "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration",
+}
 
 
 def _signed_in(sub: str) -> AppTest:
     """A new browser session of `sub`, signed in (AppTest's simulated st.user), on Diagnosis with few epochs."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.secrets["auth"] = AUTH
-    at.user = {"is_logged_in": True, "sub": f"{sub}-sub", "email": f"{sub}@example.com", "name": sub.title(),
-               "email_verified": True}
+    at.user = {
+        "is_logged_in": True,
+        "sub": f"{sub}-sub",
+        "email": f"{sub}@example.com",
+        "name": sub.title(),
+        "email_verified": True,
+    }
     at.run()
     at.switch_page("app_pages/diagnosis.py").run()
     assert not at.exception and at.button(key="auth_sign_out")

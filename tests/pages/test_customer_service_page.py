@@ -1,5 +1,6 @@
 """Customer service page in AppTest: sample → train → the decision, a message explained, a what-if edit that moves
 the answer, costs that move the threshold without retraining, a share link reopened; bad uploads → a sentence."""
+
 from __future__ import annotations
 
 import html
@@ -36,9 +37,20 @@ def test_sample_trains_routes_explains_and_shares():
     assert job.status == "done", job.error
     assert not at.exception and not at.error, [e.value for e in at.error]
     m = _metrics(at)
-    assert float(m["Accuracy"]) > 0.3 and {"Routed automatically", "Accuracy of those", "Cost per 1,000 messages"} <= set(m)
-    assert [t.label for t in at.tabs][:7] == ["Performance", "What to automate", "Explanations", "What-if",
-                                              "Score new data", "Subgroups", "Share"]
+    assert float(m["Accuracy"]) > 0.3 and {
+        "Routed automatically",
+        "Accuracy of those",
+        "Cost per 1,000 messages",
+    } <= set(m)
+    assert [t.label for t in at.tabs][:7] == [
+        "Performance",
+        "What to automate",
+        "Explanations",
+        "What-if",
+        "Score new data",
+        "Subgroups",
+        "Share",
+    ]
     verdicts = [w.value for w in at.warning] + [s.value for s in at.success]
     assert any("linear SVM" in v for v in verdicts)
     assert any("New topics" in md.value for md in at.markdown)
@@ -80,11 +92,17 @@ def _csv(rows: list[str]) -> bytes:
     return ("\n".join(rows) + "\n").encode()
 
 
-@pytest.mark.parametrize("name, data, words", [
-    ("numbers.csv", _csv(["a,b"] + [f"{i},{i * 2}" for i in range(80)]), "no column of text"),
-    ("one_team.csv", _csv(["message,team"] + [f"my card number {i} is lost please help,cards" for i in range(80)]),
-     "only one value"),
-])
+@pytest.mark.parametrize(
+    "name, data, words",
+    [
+        ("numbers.csv", _csv(["a,b"] + [f"{i},{i * 2}" for i in range(80)]), "no column of text"),
+        (
+            "one_team.csv",
+            _csv(["message,team"] + [f"my card number {i} is lost please help,cards" for i in range(80)]),
+            "only one value",
+        ),
+    ],
+)
 def test_bad_uploads_get_a_sentence(name, data, words):
     at = open_app_page(PAGE)
     at.radio(key="cs_dataset").set_value("Upload my own CSV").run()

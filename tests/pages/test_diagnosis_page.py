@@ -1,4 +1,5 @@
 """Diagnosis page in AppTest: sample → train → results; bad uploads → a sentence, no exception."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -10,9 +11,9 @@ from streamlit.testing.v1 import AppTest
 from engine import diagnosis as dx
 from engine import scenario, subgroups
 from engine.data import load_table
-from ui import diagnosis as diagnosis_view
 from tests.conftest import ROOT, SAMPLES, open_app_page
 from tests.pages.sharing import create_share_link, store_files
+from ui import diagnosis as diagnosis_view
 
 APP = str(ROOT / "app.py")
 
@@ -57,7 +58,14 @@ def test_sample_train_results_no_retrain():
     assert float(metrics["ROC-AUC"]) >= 0.85
     assert {"Accuracy", "Sensitivity", "Specificity", "Brier score"} <= set(metrics)
     assert len(at.get("plotly_chart")) >= 6  # ROC, confusion, calibration, SHAP bar/swarm/waterfall, …
-    assert [t.label for t in at.tabs] == ["Performance", "Subgroups", "Explanations", "What-if", "Score new data", "Share"]
+    assert [t.label for t in at.tabs] == [
+        "Performance",
+        "Subgroups",
+        "Explanations",
+        "What-if",
+        "Score new data",
+        "Share",
+    ]
     # moving the threshold updates the numbers and never retrains
     before = metrics["Sensitivity at this threshold"]
     at.slider(key="dx_threshold").set_value(0.2).run()
@@ -67,7 +75,9 @@ def test_sample_train_results_no_retrain():
     assert "diagnosis_train" not in [b.key for b in at.button]  # no Train button once trained
 
     # results by subgroup: the held-out patients split by sex, at the page's threshold, as scikit-learn counts them
-    assert not [d for d in at.dataframe if "recall (95% interval)" in d.value.columns]  # nothing until a column is picked
+    assert not [
+        d for d in at.dataframe if "recall (95% interval)" in d.value.columns
+    ]  # nothing until a column is picked
     at.selectbox(key="dx_subgroup").set_value("sex").run()
     assert not at.exception and len(at.session_state["_explorer_jobs"]) == 1
     shown = next(d.value for d in at.dataframe if "recall (95% interval)" in d.value.columns).set_index("sex")
@@ -81,12 +91,20 @@ def test_sample_train_results_no_retrain():
         want = f"{100 * recall_score(y[m], flagged[m]):.0f}% ("
         assert shown.loc[words[value], "recall (95% interval)"].startswith(want), (value, shown.loc[words[value]], want)
     assert any("sex" in a.value and "chance" in a.value for a in [*at.info, *at.warning])
-    report = diagnosis_view.report(model, load_table(SAMPLES / "heart_disease_cleveland.csv"), None, 0.2,
-                                   subgroups.compare("sex", model.held_out(heart)["sex"], y, flagged))
+    report = diagnosis_view.report(
+        model,
+        load_table(SAMPLES / "heart_disease_cleveland.csv"),
+        None,
+        0.2,
+        subgroups.compare("sex", model.held_out(heart)["sex"], y, flagged),
+    )
     assert "Results by subgroup: sex" in report
     # the link carries the subgroup view: a colleague opens the run split by sex, as it was shown
     run_id = create_share_link(at, "diagnosis")
-    assert any(f"?run={run_id}&dx_subgroup=sex" in c.value for c in at.code), ([c.value for c in at.code], dict(at.query_params))
+    assert any(f"?run={run_id}&dx_subgroup=sex" in c.value for c in at.code), (
+        [c.value for c in at.code],
+        dict(at.query_params),
+    )
     visitor = AppTest.from_file(APP, default_timeout=60)
     visitor.run()
     visitor.switch_page("app_pages/diagnosis.py")
@@ -110,7 +128,9 @@ def test_what_if_moves_the_risk_as_the_model_says_and_refuses_impossible_codes()
 
     def shown() -> tuple[float, float]:
         m = {k.label: float(k.value.rstrip("%")) for k in at.metric if "Risk of" in k.label}
-        return next(v for k, v in m.items() if k.endswith("as recorded")), next(v for k, v in m.items() if k.endswith("with your changes"))
+        return next(v for k, v in m.items() if k.endswith("as recorded")), next(
+            v for k, v in m.items() if k.endswith("with your changes")
+        )
 
     def risk(row) -> float:
         return 100 * float(model.predict(row.to_frame().T)["risk"].iloc[0])
@@ -130,6 +150,7 @@ def test_what_if_moves_the_risk_as_the_model_says_and_refuses_impossible_codes()
     assert any("outside the range seen in training" in w.value for w in at.warning)
     # coded columns offer only the values seen in training: no "sex = 5", no "thal = 2.5"
     assert f"{key}_sex" not in [n.key for n in at.number_input]
+
     def code(option: str) -> float:  # "1 = male" (the sample's value labels) or "1"
         return float(option.split(" = ")[0])
 
@@ -151,10 +172,19 @@ def test_what_if_moves_the_risk_as_the_model_says_and_refuses_impossible_codes()
         ("header.csv", b"age,sex,target\n", "no data rows"),
         ("photo.csv", b"\x89PNG\r\n\x1a\n" + bytes(64), "PNG image"),
         ("dupes.csv", b"age,age,target\n1,2,0\n", "appears twice"),
-        ("one_class.csv", ("age,chol,target\n" + "".join(f"{50 + i * 7 % 23},{200 + i * 13 % 37},1\n" for i in range(40))).encode(),
-         "only one value"),  # measurements repeat: a column counting up by one per row would be a row number
+        (
+            "one_class.csv",
+            ("age,chol,target\n" + "".join(f"{50 + i * 7 % 23},{200 + i * 13 % 37},1\n" for i in range(40))).encode(),
+            "only one value",
+        ),  # measurements repeat: a column counting up by one per row would be a row number
         ("two_rows.csv", b"age,chol,target\n50,200,1\n60,230,0\n", "Only 2 rows"),
-        ("inf.csv", ("age,chol,target\n" + "".join(f"{50 + i},{'inf' if i == 3 else 200 + i},{i % 2}\n" for i in range(40))).encode(), "infinite"),
+        (
+            "inf.csv",
+            (
+                "age,chol,target\n" + "".join(f"{50 + i},{'inf' if i == 3 else 200 + i},{i % 2}\n" for i in range(40))
+            ).encode(),
+            "infinite",
+        ),
     ],
 )
 def test_bad_uploads_get_a_sentence(name, data, words):
@@ -204,7 +234,9 @@ def test_share_link_reopens_the_run_without_training():
     assert any("shared run" in m.value for m in other.markdown)
 
 
-@pytest.mark.parametrize("bogus, words", [("not-a-run", "not valid"), ("A" * 22, "does not exist"), ("../../etc", "not valid")])
+@pytest.mark.parametrize(
+    "bogus, words", [("not-a-run", "not valid"), ("A" * 22, "does not exist"), ("../../etc", "not valid")]
+)
 def test_bogus_share_link_gives_a_message_and_the_normal_page(bogus, words):
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
@@ -222,13 +254,17 @@ def test_model_file_scores_without_training(tmp_path):
     _train(at)
     model_bytes = at.session_state["_memo_dx_model_file"]
     fresh = _open()
-    _uploader(fresh, "dx_model_upload").set_value(("m.safetensors", next(iter(model_bytes.values())), "application/octet-stream")).run()
+    _uploader(fresh, "dx_model_upload").set_value(
+        ("m.safetensors", next(iter(model_bytes.values())), "application/octet-stream")
+    ).run()
     assert not fresh.exception and any("held-out ROC-AUC" in s.value for s in fresh.success)
     new_rows = (SAMPLES / "heart_disease_cleveland.csv").read_bytes()
     _uploader(fresh, "dx_file_score_upload").set_value(("new.csv", new_rows, "text/csv")).run()
     assert any("Scored 303 rows" in s.value for s in fresh.success)
     junk = _open()
-    _uploader(junk, "dx_model_upload").set_value(("m.safetensors", b"\x80\x04 pickle?", "application/octet-stream")).run()
+    _uploader(junk, "dx_model_upload").set_value(
+        ("m.safetensors", b"\x80\x04 pickle?", "application/octet-stream")
+    ).run()
     assert not junk.exception and any("not a model saved by" in e.value for e in junk.error)
 
 
@@ -236,7 +272,11 @@ def test_settings_in_the_url_set_up_the_page_before_training():
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
     at.switch_page("app_pages/diagnosis.py")
-    for key, value in {"dx_dataset": "Breast cancer (Wisconsin, 569 biopsies)", "dx_positive": "B", "dx_seed": "7"}.items():
+    for key, value in {
+        "dx_dataset": "Breast cancer (Wisconsin, 569 biopsies)",
+        "dx_positive": "B",
+        "dx_seed": "7",
+    }.items():
         at.query_params[key] = value
     at.run()
     assert not at.exception

@@ -1,5 +1,6 @@
 """Column descriptions in the app: the sample's dictionary reaches the what-if, the explanations, the report, the
 model file and a share link; a bad dictionary file gets a sentence; the page keeps serving."""
+
 from __future__ import annotations
 
 import pytest
@@ -35,14 +36,18 @@ def _train(at: AppTest):
 
 def test_bad_dictionary_file_gets_a_sentence_and_a_good_one_relabels():
     at = _open()
-    _uploader(at, "dx_dictionary_upload").set_value(("cols.csv", b"column,description,values\ncp,pain,typical\n",
-                                                     "text/csv")).run()
+    _uploader(at, "dx_dictionary_upload").set_value(
+        ("cols.csv", b"column,description,values\ncp,pain,typical\n", "text/csv")
+    ).run()
     assert not at.exception
-    assert any("should look like '1=disease; 0=no disease'" in w.value for w in at.warning), [w.value for w in at.warning]
+    assert any("should look like '1=disease; 0=no disease'" in w.value for w in at.warning), [
+        w.value for w in at.warning
+    ]
     kept = at.session_state["_explorer_dictionaries"]
     assert next(iter(kept.values())).label("cp") == CP  # the sample's dictionary still holds
-    _uploader(at, "dx_dictionary_upload").set_value(("cols.csv", b"cp,kind of chest pain\nchol,cholesterol\n",
-                                                     "text/csv")).run()
+    _uploader(at, "dx_dictionary_upload").set_value(
+        ("cols.csv", b"cp,kind of chest pain\nchol,cholesterol\n", "text/csv")
+    ).run()
     assert not at.exception and not at.warning
     assert next(iter(kept.values())).label("cp") == "kind of chest pain (cp)"
 

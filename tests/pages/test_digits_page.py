@@ -1,6 +1,7 @@
 """Digit recognizer page in AppTest: sample → train → confusion matrix, gallery, explanations; batch prediction;
 bad uploads → a sentence, no exception. (The drawing canvas is a custom component AppTest cannot drive: the
 browser test draws; the preprocessing is unit-tested in tests/engine/test_digits.py.)"""
+
 from __future__ import annotations
 
 import io
@@ -12,8 +13,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT, SAMPLES
-from tests.pages.sharing import create_share_link
 from tests.pages.shap_views import array, chart
+from tests.pages.sharing import create_share_link
 
 APP = str(ROOT / "app.py")
 QUICK = "MNIST: 500 images (a quick try)"
@@ -55,7 +56,11 @@ def test_training_estimate_follows_images_and_passes():
     default = dg.DigitConfig()
     assert view.training_estimate(10_000, default) == pytest.approx(110, abs=5)  # the measurement it comes from
     assert view.training_estimate(400, default) == pytest.approx(60, abs=5)
-    assert view.training_estimate(400, default) < view.training_estimate(5_000, default) < view.training_estimate(20_000, default)
+    assert (
+        view.training_estimate(400, default)
+        < view.training_estimate(5_000, default)
+        < view.training_estimate(20_000, default)
+    )
     assert view.training_estimate(10_000, dg.DigitConfig(cnn_epochs=30)) > view.training_estimate(10_000, default)
 
 
@@ -160,7 +165,9 @@ def test_nudge_a_misread_digit_changes_its_reading(trained):
 
 def test_batch_prediction_gives_a_kaggle_submission(trained, small):
     at = trained
-    _uploader(at, "dg_score_upload").set_value(("test.csv", _csv(small.drop(columns="label").head(25)), "text/csv")).run()
+    _uploader(at, "dg_score_upload").set_value(
+        ("test.csv", _csv(small.drop(columns="label").head(25)), "text/csv")
+    ).run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert any("Read 25 images" in s.value for s in at.success)
     assert [d for d in at.get("download_button") if "submission" in d.proto.label.lower()]
@@ -219,7 +226,9 @@ def test_model_file_opens_without_training(trained):
     assert not fresh.exception and any("Models read" in s.value for s in fresh.success)
     assert "Accuracy" in {m.label for m in fresh.metric} and "digits_train" not in [b.key for b in fresh.button]
     junk = _open()
-    _uploader(junk, "dg_model_upload").set_value(("m.safetensors", b"\x80\x04 pickle?", "application/octet-stream")).run()
+    _uploader(junk, "dg_model_upload").set_value(
+        ("m.safetensors", b"\x80\x04 pickle?", "application/octet-stream")
+    ).run()
     assert not junk.exception and any("not a model saved by" in e.value for e in junk.error)
 
 

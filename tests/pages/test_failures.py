@@ -1,5 +1,6 @@
 """A bug shows a short apology with an error id on the page; the traceback goes to the server log only.
 A job that ran out of GPU memory and was retried on the CPU says so on the page."""
+
 from __future__ import annotations
 
 import logging
@@ -56,7 +57,8 @@ def test_a_bug_while_reading_a_file_is_an_apology_and_the_app_keeps_serving(monk
     at.radio(key="dx_dataset").set_value("Upload my own CSV").run()
     with caplog.at_level(logging.ERROR, logger="explorer.ui"):
         next(u for u in at.get("file_uploader") if u.key == "dx_upload").set_value(
-            ("p.csv", b"age,target\n1,0\n2,1\n", "text/csv")).run()
+            ("p.csv", b"age,target\n1,0\n2,1\n", "text/csv")
+        ).run()
     assert not at.exception
     error = " ".join(e.value for e in at.error)
     error_id = re.search(r"error id ([0-9a-f]{8})", error).group(1)

@@ -1,5 +1,6 @@
 """Fair share of the server (issue 23): one browser tab pressing Train six times on six settings gets at most one
 running and one waiting job, a sentence for the rest, and a Cancel button on its page for every job it has."""
+
 from __future__ import annotations
 
 import time

@@ -1,4 +1,5 @@
 """Demand forecast page in AppTest: sample → train → chart with band, accuracy, drivers, reorder; bad uploads → a sentence."""
+
 from __future__ import annotations
 
 import html
@@ -7,8 +8,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT
-from tests.pages.sharing import create_share_link
 from tests.pages.shap_views import check_dependence
+from tests.pages.sharing import create_share_link
 
 APP = str(ROOT / "app.py")
 
@@ -37,8 +38,15 @@ def test_sample_forecast_series_drivers_and_reorder():
     at.run()
     assert jobs[0].status == "done", jobs[0].error
     assert not at.exception and not at.error
-    assert [t.label for t in at.tabs] == ["Performance", "Forecasts", "Explanations", "Reorder", "Scenario",
-                                          "Score new data", "Share"]
+    assert [t.label for t in at.tabs] == [
+        "Performance",
+        "Forecasts",
+        "Explanations",
+        "Reorder",
+        "Scenario",
+        "Score new data",
+        "Share",
+    ]
     metrics = {m.label: m.value for m in at.metric}
     assert {"Error per day (MAE)", "MASE", "sMAPE", "80% interval coverage"} <= set(metrics)
     model = jobs[0].result
@@ -84,7 +92,9 @@ def test_sample_forecast_series_drivers_and_reorder():
     assert report.index("Backtest accuracy") < report.index("Forecasts (largest series)")
     assert "80,995" in report  # the sample's one-off bulk order, said in the data notes
     _scenario_closing_days_takes_their_demand_away(at, model)
-    fix = [b for b in at.button if b.key == "fc_service_fix"]  # the 95% level fell short in the backtest: offered a level
+    fix = [
+        b for b in at.button if b.key == "fc_service_fix"
+    ]  # the 95% level fell short in the backtest: offered a level
     if fix:
         offered = int(fix[0].label.split()[1].rstrip("%"))
         assert any("covered demand in only" in w.value for w in at.warning)
@@ -96,7 +106,9 @@ def test_sample_forecast_series_drivers_and_reorder():
 
     # a newer history is forecast by the trained network, no training
     history = (ROOT / "sample_data" / "online_retail_daily_product_units.csv").read_bytes()
-    next(u for u in at.get("file_uploader") if u.key == "fc_score_upload").set_value(("newer.csv", history, "text/csv")).run()
+    next(u for u in at.get("file_uploader") if u.key == "fc_score_upload").set_value(
+        ("newer.csv", history, "text/csv")
+    ).run()
     assert any("Scored 420 rows" in m.value for m in at.success), [m.value for m in at.success]
     scored = _frame(at, "top reasons")
     assert list(scored.columns[:2]) == ["stock_code", "date"] and scored["top reasons"].str.len().gt(0).all()
@@ -113,13 +125,23 @@ def test_sample_forecast_series_drivers_and_reorder():
     assert {m.label: m.value for m in other.metric}["MASE"] == metrics["MASE"]
 
 
-@pytest.mark.parametrize("data, words", [
-    (b"date,store,units\n2024-01-01,A,3\nnot a date,A,4\n2024-01-03,A,5\n", "could not be read as dates"),
-    (b"date,store,units\n" + b"".join(f"2024-01-{d:02d},A,{d}\n".encode() for d in range(1, 29)) + b"2024-01-05,A,1\n",
-     "repeat a date already present"),
-    (b"date,store,units\n" + b"".join(f"2024-01-{d:02d},A,{-d}\n".encode() for d in range(1, 29)), "negative quantity"),
-    (b"\x89PNG\r\n\x1a\n" + bytes(64), "PNG image"),
-])
+@pytest.mark.parametrize(
+    "data, words",
+    [
+        (b"date,store,units\n2024-01-01,A,3\nnot a date,A,4\n2024-01-03,A,5\n", "could not be read as dates"),
+        (
+            b"date,store,units\n"
+            + b"".join(f"2024-01-{d:02d},A,{d}\n".encode() for d in range(1, 29))
+            + b"2024-01-05,A,1\n",
+            "repeat a date already present",
+        ),
+        (
+            b"date,store,units\n" + b"".join(f"2024-01-{d:02d},A,{-d}\n".encode() for d in range(1, 29)),
+            "negative quantity",
+        ),
+        (b"\x89PNG\r\n\x1a\n" + bytes(64), "PNG image"),
+    ],
+)
 def test_bad_upload_shows_a_sentence(data, words):
     at = _open()
     at.radio(key="fc_dataset").set_value("Upload my own CSV").run()
@@ -146,7 +168,9 @@ def test_service_level_check_offers_the_level_that_held():
 
     model = SimpleNamespace(total_coverage={"0.5": 0.4, "0.75": 0.6, "0.9": 0.8, "0.95": 0.9, "0.99": 0.97})
     assert views.achieved(model, 0.95) == pytest.approx(0.9)
-    assert views.level_for(model, 0.95) == 98  # 0.95 + (0.95 - 0.9) / (0.97 - 0.9) × 0.04 → the first whole % at or above
+    assert (
+        views.level_for(model, 0.95) == 98
+    )  # 0.95 + (0.95 - 0.9) / (0.97 - 0.9) × 0.04 → the first whole % at or above
     assert views.level_for(model, 0.99) is None  # no level reached it
 
 
@@ -189,8 +213,9 @@ def test_a_model_file_forecasts_a_newer_history_on_the_page_without_training():
     expected = model.score(few)
     assert len(shown) == len(expected) == 3 * SMALL.horizon
     numeric = [c for c in expected.columns if pd.api.types.is_numeric_dtype(expected[c])]
-    pd.testing.assert_frame_equal(shown[numeric].reset_index(drop=True), expected[numeric].reset_index(drop=True),
-                                  check_exact=False, rtol=1e-5)
+    pd.testing.assert_frame_equal(
+        shown[numeric].reset_index(drop=True), expected[numeric].reset_index(drop=True), check_exact=False, rtol=1e-5
+    )
     assert "_explorer_jobs" not in at.session_state or not at.session_state["_explorer_jobs"]  # nothing trained
 
 
@@ -220,6 +245,9 @@ def _scenario_closing_days_takes_their_demand_away(at: AppTest, model) -> None:
     assert m[f"{unit} with your plan"].value == f"{s.loc[0, 'units with the plan']:,.0f}"
     assert m[f"{unit} with your plan"].delta == f"{s.loc[0, 'difference (units)']:+,.0f}"
     assert m["Suggested order, with the plan"].delta.startswith(("-", "+0"))  # never more to order when closed
-    assert any(md.value.startswith("**Your plan** (shop_open set to 0 on days 2 to 4") and "takes away" in md.value for md in at.markdown)
+    assert any(
+        md.value.startswith("**Your plan** (shop_open set to 0 on days 2 to 4") and "takes away" in md.value
+        for md in at.markdown
+    )
     specs = [c.proto.spec for c in at.get("plotly_chart")]
     assert any("without and with your plan" in sp and "tonexty" in sp for sp in specs)

@@ -1,4 +1,5 @@
 """Fraud page in AppTest: sample → train → costs → threshold → flagged list; unlabelled mode; bad uploads."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -7,8 +8,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import HAS_SHAP, ROOT, SAMPLES
-from tests.pages.sharing import create_share_link
 from tests.pages.shap_views import check_dependence
+from tests.pages.sharing import create_share_link
 
 APP = str(ROOT / "app.py")
 
@@ -80,8 +81,9 @@ def _check_what_if(at: AppTest, model) -> None:
     recorded, changed = shown()
     assert changed == pytest.approx(score(typical), abs=0.05)
     assert changed < recorded, (column, recorded, changed)  # its push up is gone: the score falls
-    threshold = float(next(md.value for md in at.markdown if md.value.startswith("At your threshold"))
-                      .split("(")[1].split(")")[0])
+    threshold = float(
+        next(md.value for md in at.markdown if md.value.startswith("At your threshold")).split("(")[1].split(")")[0]
+    )
     line = next(md.value for md in at.markdown if md.value.startswith("At your threshold"))
     flagged_after = "not flagged" not in line.split("with your changes")[1]
     assert flagged_after == (changed / 100 >= threshold)
@@ -96,13 +98,22 @@ def test_sample_train_costs_threshold_and_flagged_list():
     assert not at.exception and not at.error
     m = _metrics(at)
     assert _number(m["AUPRC"]) >= 0.88
-    assert {"ROC-AUC", "Precision", "Recall", "F1", "Cost per 1,000 transactions", "Saving vs no model per 1,000",
-            "Alerts per 1,000 transactions"} <= set(m)
+    assert {
+        "ROC-AUC",
+        "Precision",
+        "Recall",
+        "F1",
+        "Cost per 1,000 transactions",
+        "Saving vs no model per 1,000",
+        "Alerts per 1,000 transactions",
+    } <= set(m)
     # money in plain numbers until the analyst picks a currency (sidebar), then in that currency everywhere
     assert _number(m["Cost per 1,000 transactions"]) >= 0 and "€" not in m["Cost per 1,000 transactions"]
     at.selectbox(key="explorer_currency").set_value("€").run()
     m = _metrics(at)
-    assert m["Cost per 1,000 transactions"].startswith("€") and m["Saving vs no model per 1,000"].lstrip("-").startswith("€")
+    assert m["Cost per 1,000 transactions"].startswith("€") and m["Saving vs no model per 1,000"].lstrip(
+        "-"
+    ).startswith("€")
     assert at.number_input(key="fr_fa").label.endswith("(in €)")
     assert any("€" in c.value and "in total" in c.value for c in at.caption)  # a total says it is one
     report = list(at.session_state["_memo_fraud_report"].values())[-1]  # the newest: made with the currency
@@ -110,8 +121,16 @@ def test_sample_train_costs_threshold_and_flagged_list():
     assert "per 1,000 transactions" in lead and "€" in lead  # the report opens with the money, in euros
     assert "Threshold" in report and "chosen from costs" in report and "a false alarm €5" in report  # appendix in words
     at.selectbox(key="explorer_currency").set_value("").run()
-    assert [t.label for t in at.tabs] == ["Performance", "Cost & threshold", "Flagged transactions", "Subgroups",
-                                          "Explanations", "What-if", "Score new data", "Share"]
+    assert [t.label for t in at.tabs] == [
+        "Performance",
+        "Cost & threshold",
+        "Flagged transactions",
+        "Subgroups",
+        "Explanations",
+        "What-if",
+        "Score new data",
+        "Share",
+    ]
     # results by amount band: every held-out transaction in one band, flagged at the page's threshold
     at.selectbox(key="fr_subgroup").set_value("Amount").run()
     assert not at.exception and not at.error
@@ -177,7 +196,9 @@ def test_sample_train_costs_threshold_and_flagged_list():
     # the downloaded model file scores new transactions on the page, no training
     model_file = job.result.to_bytes()
     third = _open()
-    _uploader(third, "fr_model_upload").set_value(("fraud_model.safetensors", model_file, "application/octet-stream")).run()
+    _uploader(third, "fr_model_upload").set_value(
+        ("fraud_model.safetensors", model_file, "application/octet-stream")
+    ).run()
     assert not third.exception and not third.error
     new = (SAMPLES / "creditcard_transactions.csv").read_bytes()
     _uploader(third, "fr_file_score_upload").set_value(("new.csv", new, "text/csv")).run()
@@ -193,8 +214,14 @@ def test_without_a_label_the_autoencoder_flags_unusual_rows():
     job = _train(at)
     assert job.status == "done", job.error
     assert not at.exception and not at.error
-    assert [t.label for t in at.tabs] == ["Scores", "Flagged transactions", "Explanations", "What-if", "Score new data",
-                                          "Share"]
+    assert [t.label for t in at.tabs] == [
+        "Scores",
+        "Flagged transactions",
+        "Explanations",
+        "What-if",
+        "Score new data",
+        "Share",
+    ]
     assert any(s.key and s.key.endswith("_budget") for s in at.slider)
     assert any("flagged transactions in your file" in md.value for md in at.markdown)
     assert any("Without a label the what-if moves the anomaly score" in c.value for c in at.caption)
@@ -205,8 +232,13 @@ def _csv(rows: list[str]) -> bytes:
     return ("\n".join(rows) + "\n").encode()
 
 
-def _table(n: int = 120, label=lambda i: int(i % 6 == 0), amount=lambda i: f"{10 + i:.2f}", when=lambda i: str(60 * i)) -> bytes:
-    return _csv(["v1,v2,amount,date,is_fraud"] + [f"{(i * 7) % 11},{(i * 3) % 5},{amount(i)},{when(i)},{label(i)}" for i in range(n)])
+def _table(
+    n: int = 120, label=lambda i: int(i % 6 == 0), amount=lambda i: f"{10 + i:.2f}", when=lambda i: str(60 * i)
+) -> bytes:
+    return _csv(
+        ["v1,v2,amount,date,is_fraud"]
+        + [f"{(i * 7) % 11},{(i * 3) % 5},{amount(i)},{when(i)},{label(i)}" for i in range(n)]
+    )
 
 
 @pytest.mark.parametrize(
@@ -216,9 +248,17 @@ def _table(n: int = 120, label=lambda i: int(i % 6 == 0), amount=lambda i: f"{10
         ("three.csv", _table(label=lambda i: i % 3), "it must have exactly two"),
         ("none.csv", _table(label=lambda i: 0), "No row of 'is_fraud' is marked as fraud"),
         ("all.csv", _table(label=lambda i: 1), "Every row of 'is_fraud' is marked as fraud"),
-        ("text_amount.csv", _table(amount=lambda i: "12 EUR" if i == 5 else f"{i}.5"), "should hold numbers but has text such as '12 EUR'"),
+        (
+            "text_amount.csv",
+            _table(amount=lambda i: "12 EUR" if i == 5 else f"{i}.5"),
+            "should hold numbers but has text such as '12 EUR'",
+        ),
         ("refund.csv", _table(amount=lambda i: f"{-i}.5" if i == 9 else f"{i}.5"), "negative value"),
-        ("bad_time.csv", _table(when=lambda i: "soon" if i == 4 else f"2024-01-01 {i % 24:02d}:00"), "not dates or times, such as 'soon'"),
+        (
+            "bad_time.csv",
+            _table(when=lambda i: "soon" if i == 4 else f"2024-01-01 {i % 24:02d}:00"),
+            "not dates or times, such as 'soon'",
+        ),
         ("tiny.csv", _table(n=30), "at least 50 transactions"),
     ],
 )

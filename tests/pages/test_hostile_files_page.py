@@ -1,5 +1,6 @@
 """Issue 23 on the pages: a crafted model file, a crafted share-link URL, Markdown in an analyst's column names and
 uploads queued for the server's reading slots — each through the real page in AppTest."""
+
 from __future__ import annotations
 
 import re
@@ -40,8 +41,14 @@ def test_a_crafted_model_file_gets_a_sentence_and_costs_the_server_nothing(craft
         _uploader(at, "dx_model_upload").set_value(("m.safetensors", crafted, "application/octet-stream")).run()
     assert not at.exception
     errors = [e.value for e in at.error]
-    assert any(re.search(r"model file is incomplete or damaged: its settings describe a network of [\d,]+ weights, "
-                         r"over the 20,000,000", e) for e in errors), errors
+    assert any(
+        re.search(
+            r"model file is incomplete or damaged: its settings describe a network of [\d,]+ weights, "
+            r"over the 20,000,000",
+            e,
+        )
+        for e in errors
+    ), errors
     assert peak.growth_mb < 100, f"{peak.growth_mb:.0f} MB to refuse a 27 KB file (before: +3.4 GB)"
     _uploader(at, "dx_model_upload").set_value(("m.safetensors", real, "application/octet-stream")).run()
     assert not at.exception and any("held-out ROC-AUC" in s.value for s in at.success)  # a genuine file still opens

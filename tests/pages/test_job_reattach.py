@@ -1,5 +1,6 @@
 """A reload while training (a new session with `?job=` in the URL) finds the job again; with the
 thread runner here (the Ray runner's reload is tested in tests/browser/test_ray_browser.py)."""
+
 from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest

@@ -1,4 +1,5 @@
 """Predictive maintenance page in AppTest: sample → train → results in seven tabs; bad uploads → a sentence."""
+
 from __future__ import annotations
 
 import re
@@ -26,8 +27,16 @@ def test_sample_trains_and_shows_money_modes_and_the_service_list():
     metrics = {m.label: m.value for m in at.metric}
     assert float(metrics["AUPRC"]) > 0.2 and float(metrics["ROC-AUC"]) > 0.8
     assert {"Cost per 1,000 runs", "Saving vs no model per 1,000", "Services per 1,000 runs"} <= set(metrics)
-    assert [t.label for t in at.tabs][:8] == ["Performance", "Costs & threshold", "Service list", "Subgroups",
-                                              "Explanations", "What-if", "Score new data", "Share"]
+    assert [t.label for t in at.tabs][:8] == [
+        "Performance",
+        "Costs & threshold",
+        "Service list",
+        "Subgroups",
+        "Explanations",
+        "What-if",
+        "Score new data",
+        "Share",
+    ]
     verdicts = [i.value for i in at.info]  # the one verdict, first: intervals and the money at the analyst's costs
     assert any("gradient boosting" in v and "95% intervals" in v and "at your costs" in v for v in verdicts), verdicts
     frames = [d.value for d in at.dataframe]
@@ -70,9 +79,15 @@ def test_sample_trains_and_shows_money_modes_and_the_service_list():
     report = list(at.session_state["_memo_maintenance_report"].values())[-1]
     lead = report.split("class='lead'>")[1].split("</p>")[0]
     assert "per 1,000 runs" in lead and "saving" in lead
-    order = [report.index(h) for h in ("Performance on held-out runs", "Costs and threshold",
-                                        "Failure modes behind the flagged runs",
-                                        "Results by subgroup: product quality variant (Type)")]
+    order = [
+        report.index(h)
+        for h in (
+            "Performance on held-out runs",
+            "Costs and threshold",
+            "Failure modes behind the flagged runs",
+            "Results by subgroup: product quality variant (Type)",
+        )
+    ]
     assert order == sorted(order) and len(re.findall(r"atob\('[A-Za-z0-9+/=]+'\)", report)) == 1  # plotly.js once
     assert "Appendix" in report and f"{_threshold(at).value:.3f}" in report
 
@@ -85,14 +100,25 @@ def _services(at) -> float:
     return float(next(m.value for m in at.metric if m.label == "Services per 1,000 runs").replace(",", ""))
 
 
-@pytest.mark.parametrize("name, data, words", [
-    ("empty.csv", b"", "is empty"),
-    ("photo.csv", b"\x89PNG\r\n\x1a\n" + bytes(64), "PNG image"),
-    ("no_failures.csv", ("Torque,Tool wear,Machine failure\n" + "".join(f"{40 + i % 9},{i},0\n" for i in range(80))).encode(),
-     "exactly two"),
-    ("few_failures.csv", ("Torque,Tool wear,Machine failure\n" + "".join(f"{40 + i % 9},{i},{int(i < 3)}\n" for i in range(80))).encode(),
-     "10 failures"),
-])
+@pytest.mark.parametrize(
+    "name, data, words",
+    [
+        ("empty.csv", b"", "is empty"),
+        ("photo.csv", b"\x89PNG\r\n\x1a\n" + bytes(64), "PNG image"),
+        (
+            "no_failures.csv",
+            ("Torque,Tool wear,Machine failure\n" + "".join(f"{40 + i % 9},{i},0\n" for i in range(80))).encode(),
+            "exactly two",
+        ),
+        (
+            "few_failures.csv",
+            (
+                "Torque,Tool wear,Machine failure\n" + "".join(f"{40 + i % 9},{i},{int(i < 3)}\n" for i in range(80))
+            ).encode(),
+            "10 failures",
+        ),
+    ],
+)
 def test_bad_uploads_get_a_sentence(name, data, words):
     at = _open()
     at.radio(key="mt_dataset").set_value("Upload my own CSV").run()

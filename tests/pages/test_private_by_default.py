@@ -1,5 +1,6 @@
 """Private by default (issue 13) in AppTest: training stores nothing; links are created, listed and deleted;
 with `[auth]` configured every page waits behind the sign-in screen."""
+
 from __future__ import annotations
 
 import pytest
@@ -74,8 +75,13 @@ def test_a_fresh_session_has_no_runs_and_cannot_delete_others():
     assert not at.code
 
 
-AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "test-secret-not-used",
-        "client_id": "explorer", "client_secret": "any", "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}
+AUTH = {
+    "redirect_uri": "http://localhost:8501/oauth2callback",
+    "cookie_secret": "test-secret-not-used",
+    "client_id": "explorer",
+    "client_secret": "any",
+    "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration",
+}
 
 
 @pytest.mark.parametrize("page", ["", "app_pages/diagnosis.py", "app_pages/my_runs.py"])
@@ -104,25 +110,32 @@ def test_a_signed_out_link_visitor_is_told_they_come_back_to_the_run(monkeypatch
     assert any("This link opens a shared run" in i.value for i in at.info)
 
 
-@pytest.mark.parametrize("email, verified, domains, refused", [
-    ("alice@example.com", True, [], True),              # no allow-list: nobody, unless EXPLORER_ALLOW_ANY_ACCOUNT=1
-    ("alice@example.com", None, ["example.com"], True),  # a missing email_verified claim proves nothing
-    ("ALICE@Example.COM", True, ["example.com"], False),  # domains compare case-insensitively
-    ("mallory@evil.test", True, ["example.com"], True),
-    ("mallory@example.com.evil.test", True, ["example.com"], True),
-    ("no-email", True, ["example.com"], True),
-    ("alice@example.com", False, ["example.com"], True),  # an unverified address proves nothing
-])
+@pytest.mark.parametrize(
+    "email, verified, domains, refused",
+    [
+        ("alice@example.com", True, [], True),  # no allow-list: nobody, unless EXPLORER_ALLOW_ANY_ACCOUNT=1
+        ("alice@example.com", None, ["example.com"], True),  # a missing email_verified claim proves nothing
+        ("ALICE@Example.COM", True, ["example.com"], False),  # domains compare case-insensitively
+        ("mallory@evil.test", True, ["example.com"], True),
+        ("mallory@example.com.evil.test", True, ["example.com"], True),
+        ("no-email", True, ["example.com"], True),
+        ("alice@example.com", False, ["example.com"], True),  # an unverified address proves nothing
+    ],
+)
 def test_the_domain_allow_list(email, verified, domains, refused):
     sentence = domain_refusal(email, verified, domains, allow_any=False)
     assert (sentence is not None) == refused
     if refused:
         assert "Traceback" not in sentence and sentence.endswith(".")
-    assert domain_refusal(email, verified, [], allow_any=True) == (None if verified is True else domain_refusal(email, verified, []))
+    assert domain_refusal(email, verified, [], allow_any=True) == (
+        None if verified is True else domain_refusal(email, verified, [])
+    )
 
 
-@pytest.mark.parametrize("visibility, words", [("signed_in", "sign-in is not set up on this server"),
-                                               ("owner", "sign-in is not set up on this server")])
+@pytest.mark.parametrize(
+    "visibility, words",
+    [("signed_in", "sign-in is not set up on this server"), ("owner", "sign-in is not set up on this server")],
+)
 def test_a_restricted_link_on_a_server_without_sign_in_gives_a_sentence_not_the_data(visibility, words):
     from engine.data import load_table
     from engine.store import RunStore

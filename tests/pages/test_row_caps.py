@@ -1,6 +1,7 @@
 """Row caps at upload, as the analyst meets them: the uploader says the page's cap before the upload, a larger file
 becomes a seeded random sample of exactly that many rows (in file order), the notice says so, and the same file
 gives the same rows in another session."""
+
 from __future__ import annotations
 
 import numpy as np

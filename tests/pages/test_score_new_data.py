@@ -1,4 +1,5 @@
 """Score new data reads at a glance (issue 18): answers first, a one-line summary, a template CSV to fill in."""
+
 from __future__ import annotations
 
 import io
@@ -70,12 +71,21 @@ def test_diagnosis_scores_with_a_summary_and_offers_a_template(served):
 
 
 def test_summary_counts_yes_no_answers_and_ignores_uploaded_columns():
-    scored = pd.DataFrame({"fraud score": [0.9, 0.1, 0.8, 0.2], "flagged": ["yes", "no", "yes", "no"],
-                           "top reasons": ["a", "b", "c", "d"], "Class": ["yes", "yes", "yes", "yes"]})
+    scored = pd.DataFrame(
+        {
+            "fraud score": [0.9, 0.1, 0.8, 0.2],
+            "flagged": ["yes", "no", "yes", "no"],
+            "top reasons": ["a", "b", "c", "d"],
+            "Class": ["yes", "yes", "yes", "yes"],
+        }
+    )
     assert scoring_summary(scored, uploaded=["Class"]) == "Scored 4 rows: 2 (50.0%) flagged."
     flags = pd.DataFrame({"failure risk": [0.7, 0.1, 0.2], "service before next run": [True, False, False]})
     assert scoring_summary(flags) == "Scored 3 rows: 1 (33.3%) service before next run."
-    assert scoring_summary(pd.DataFrame({"date": ["2026-01-01", "2026-01-02"], "forecast": [1.0, 2.0]})) == "Scored 2 rows."
+    assert (
+        scoring_summary(pd.DataFrame({"date": ["2026-01-01", "2026-01-02"], "forecast": [1.0, 2.0]}))
+        == "Scored 2 rows."
+    )
 
 
 def test_template_without_training_data_is_just_the_header():

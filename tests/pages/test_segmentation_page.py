@@ -1,12 +1,13 @@
 """Retail segmentation page in AppTest: sample → segments → profiles, map, explanation; bad files → a sentence."""
+
 from __future__ import annotations
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT, SAMPLES
-from tests.pages.sharing import create_share_link, store_files
 from tests.pages.shap_views import check_dependence
+from tests.pages.sharing import create_share_link, store_files
 
 APP = str(ROOT / "app.py")
 PAGE = "app_pages/segmentation.py"
@@ -61,8 +62,15 @@ def test_sample_transactions_to_segments_profiles_map_and_explanation():
     outside = [m.label for m in quality.metric if m not in list(check.metric)]
     assert not any("Inertia ratio" in label for label in outside)
     titles = " | ".join(str(c.proto.spec) for c in at.get("plotly_chart"))
-    for words in ("Segment sizes", "How each segment differs", "2-D map", "Elbow", "Which columns matter most",
-                  "Membership of each segment", "from the average customer to this one"):
+    for words in (
+        "Segment sizes",
+        "How each segment differs",
+        "2-D map",
+        "Elbow",
+        "Which columns matter most",
+        "Membership of each segment",
+        "from the average customer to this one",
+    ):
         assert words in titles, words
     assert any("Champions" in str(d.value) for d in at.dataframe)  # profile table with plain-language names
     assert any("In words:" in m.value for m in at.markdown)
@@ -125,17 +133,22 @@ def test_share_link_reopens_the_run_and_the_model_file_assigns_new_customers():
     # the model file assigns customers of a new file without training
     fresh = _open()
     model_file = job.result.to_bytes()
-    _uploader(fresh, "seg_model_upload").set_value(("segmentation_model.safetensors", model_file, "application/octet-stream")).run()
+    _uploader(fresh, "seg_model_upload").set_value(
+        ("segmentation_model.safetensors", model_file, "application/octet-stream")
+    ).run()
     assert any("3 segments" in s.value for s in fresh.success), [s.value for s in fresh.success]
     new = (SAMPLES / "online_retail_transactions.csv.gz").read_bytes()
     _uploader(fresh, "seg_file_score_upload").set_value(("new.csv.gz", new, "application/gzip")).run()
-    assert not fresh.exception and any("Scored 1,299 rows" in s.value for s in fresh.success), [e.value for e in fresh.error]
+    assert not fresh.exception and any("Scored 1,299 rows" in s.value for s in fresh.success), [
+        e.value for e in fresh.error
+    ]
 
 
 def test_mall_sample_is_labelled_made_up_and_segments_as_a_customer_table():
     at = _open()
     at.radio(key="seg_dataset").set_value(
-        next(o for o in at.radio(key="seg_dataset").options if o.startswith("Mall"))).run()
+        next(o for o in at.radio(key="seg_dataset").options if o.startswith("Mall"))
+    ).run()
     assert any("made-up teaching table" in w.value for w in at.warning)
     shape = [r for r in at.radio if r.key and r.key.startswith("seg_shape_")][0]
     assert shape.value.startswith("A customer")
@@ -152,15 +165,29 @@ def _tx(rows: list[str]) -> bytes:
 GOOD = [f"{536000 + i},{12000 + i % 7},2011-0{1 + i % 9}-1{i % 9} 10:00,{1 + i % 5},{1.5 + i % 3}" for i in range(60)]
 
 
-@pytest.mark.parametrize("name, data, words", [
-    ("photo.csv", b"\x89PNG\r\n\x1a\n" + bytes(64), "PNG image"),
-    ("dates.csv", _tx([r.replace("2011-", "someday-") for r in GOOD]), "could not be read as dates"),
-    ("returns.csv", _tx([r.split(",")[0] + "," + r.split(",")[1] + "," + r.split(",")[2] + ",-4,2.0" for r in GOOD]),
-     "zero or negative"),
-    ("one.csv", _tx([f"{536000 + i},12000,2011-01-1{i % 9} 10:00,2,3.0" for i in range(20)]), "only one customer"),
-    ("text.csv", ("name,town\n" + "".join(f"n{i},t{i}\n" for i in range(40))).encode(), "none of the columns of your file"),
-    ("constant.csv", ("CustomerID,visits,spend\n" + "".join(f"{i},3,10\n" for i in range(40))).encode(), "same value"),
-])
+@pytest.mark.parametrize(
+    "name, data, words",
+    [
+        ("photo.csv", b"\x89PNG\r\n\x1a\n" + bytes(64), "PNG image"),
+        ("dates.csv", _tx([r.replace("2011-", "someday-") for r in GOOD]), "could not be read as dates"),
+        (
+            "returns.csv",
+            _tx([r.split(",")[0] + "," + r.split(",")[1] + "," + r.split(",")[2] + ",-4,2.0" for r in GOOD]),
+            "zero or negative",
+        ),
+        ("one.csv", _tx([f"{536000 + i},12000,2011-01-1{i % 9} 10:00,2,3.0" for i in range(20)]), "only one customer"),
+        (
+            "text.csv",
+            ("name,town\n" + "".join(f"n{i},t{i}\n" for i in range(40))).encode(),
+            "none of the columns of your file",
+        ),
+        (
+            "constant.csv",
+            ("CustomerID,visits,spend\n" + "".join(f"{i},3,10\n" for i in range(40))).encode(),
+            "same value",
+        ),
+    ],
+)
 def test_bad_uploads_get_a_sentence(name, data, words):
     at = _open()
     _upload(at, name, data)
@@ -170,10 +197,16 @@ def test_bad_uploads_get_a_sentence(name, data, words):
 
 def test_transactions_without_a_price_column_get_a_sentence_for_either_shape():
     at = _open()
-    _upload(at, "no_price.csv", ("\n".join(",".join(r.split(",")[:4]) for r in
-                                           ["InvoiceNo,CustomerID,InvoiceDate,Quantity", *GOOD]) + "\n").encode())
-    assert any("one row per customer" in e.value and "A transaction line" in e.value for e in at.error), \
-        [e.value for e in at.error]
+    _upload(
+        at,
+        "no_price.csv",
+        (
+            "\n".join(",".join(r.split(",")[:4]) for r in ["InvoiceNo,CustomerID,InvoiceDate,Quantity", *GOOD]) + "\n"
+        ).encode(),
+    )
+    assert any("one row per customer" in e.value and "A transaction line" in e.value for e in at.error), [
+        e.value for e in at.error
+    ]
     shape = [r for r in at.radio if r.key and r.key.startswith("seg_shape_")][0]
     shape.set_value(shape.options[0]).run()  # the analyst says: these are transactions
     assert not at.exception

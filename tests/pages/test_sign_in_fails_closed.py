@@ -1,6 +1,7 @@
 """Sign-in fails closed (issue 23): a secrets file that exists but cannot be read, an [auth] without an allow-list,
 or EXPLORER_REQUIRE_SIGN_IN=1 without [auth] gives every visitor a page that says the app is closed and why, and
 nothing else; signed in, an address the provider has not verified (or says nothing about) is refused."""
+
 from __future__ import annotations
 
 import pytest
@@ -10,9 +11,11 @@ from streamlit.testing.v1.util import patch_config_options
 from tests.conftest import ROOT
 
 APP = str(ROOT / "app.py")
-AUTH = ('[auth]\nredirect_uri = "http://localhost:8501/oauth2callback"\ncookie_secret = "a-test-secret"\n'
-        'client_id = "explorer"\nclient_secret = "any"\n'
-        'server_metadata_url = "http://127.0.0.1:9/.well-known/openid-configuration"\n')
+AUTH = (
+    '[auth]\nredirect_uri = "http://localhost:8501/oauth2callback"\ncookie_secret = "a-test-secret"\n'
+    'client_id = "explorer"\nclient_secret = "any"\n'
+    'server_metadata_url = "http://127.0.0.1:9/.well-known/openid-configuration"\n'
+)
 
 
 @pytest.fixture(autouse=True)

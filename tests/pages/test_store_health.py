@@ -1,6 +1,7 @@
 """The home page's store line and sharing while the run store is down, with a real PostgreSQL that is
 stopped (tests/services.py starts it): a sentence on the home page and on the Share tab, training
 still works, and sharing comes back by itself once the database is back."""
+
 from __future__ import annotations
 
 import pytest
@@ -66,7 +67,8 @@ def test_a_stopped_database_leaves_training_working_and_sharing_comes_back(fresh
         at.run()
         at.switch_page("app_pages/segmentation.py").run()
         at.radio(key="seg_dataset").set_value(
-            next(o for o in at.radio(key="seg_dataset").options if o.startswith("Mall"))).run()
+            next(o for o in at.radio(key="seg_dataset").options if o.startswith("Mall"))
+        ).run()
         at.button(key="segmentation_train").click().run()
         job = next(j for j in at.session_state["_explorer_jobs"].values() if j.name == "segmentation")
         assert job.wait(120) and job.status == "done", job.error  # training does not need the store
@@ -93,8 +95,13 @@ def test_a_stopped_s3_server_is_a_sentence_on_the_home_page(fresh_store_state, m
     with s3_server() as endpoint:
         make_bucket(endpoint, "team-runs")
     # the S3 server has stopped: its bucket cannot be reached
-    for name, value in {**S3_ENV, "AWS_ENDPOINT_URL": endpoint, "EXPLORER_RUN_STORE": str(tmp_path / "index"),
-                        "EXPLORER_ARTIFACTS": "s3://team-runs/explorer", "EXPLORER_STORE_CONNECT_TIMEOUT": "2"}.items():
+    for name, value in {
+        **S3_ENV,
+        "AWS_ENDPOINT_URL": endpoint,
+        "EXPLORER_RUN_STORE": str(tmp_path / "index"),
+        "EXPLORER_ARTIFACTS": "s3://team-runs/explorer",
+        "EXPLORER_STORE_CONNECT_TIMEOUT": "2",
+    }.items():
         monkeypatch.setenv(name, value)
     warning = " ".join(w.value for w in _home().warning)
     assert "until the run store is back: this server's own store (SQLite + S3) cannot be reached" in warning

@@ -1,5 +1,6 @@
 """Step 3 as the analyst sees it while a model trains (ui/training.py): the live loss curve shows the epochs the
 job has reported, with their values, and Cancel stops the job and offers Train again, with no results drawn."""
+
 from __future__ import annotations
 
 import base64

@@ -1,5 +1,6 @@
 """Compare runs (issue 24 item 7): runs on different data or different held-out rows get no difference and no noise
 verdict, and counts read as whole numbers."""
+
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -12,14 +13,23 @@ from ui.compare import Run, metrics_side_by_side, not_comparable
 
 
 def _model(tp: float, auprc: float, rows=(1, 2, 3)):
-    return SimpleNamespace(metrics={"auprc": auprc, "tp": tp}, intervals={"net": {"auprc": (auprc - 0.1, auprc + 0.1)}},
-                           HEADLINE="auprc", METRIC_LABELS={}, model_name="net", test={"rows": np.array(rows)},
-                           n_rows={"test": len(rows)})
+    return SimpleNamespace(
+        metrics={"auprc": auprc, "tp": tp},
+        intervals={"net": {"auprc": (auprc - 0.1, auprc + 0.1)}},
+        HEADLINE="auprc",
+        METRIC_LABELS={},
+        model_name="net",
+        test={"rows": np.array(rows)},
+        n_rows={"test": len(rows)},
+    )
 
 
 def _run(name: str, fp: str, seed: int = 0) -> Run:
-    return Run("fraud", Table(pd.DataFrame({"a": [1]}), name, [], fp),
-               {"data": name, "option · test_fraction": "0.25", "option · seed": str(seed)})
+    return Run(
+        "fraud",
+        Table(pd.DataFrame({"a": [1]}), name, [], fp),
+        {"data": name, "option · test_fraction": "0.25", "option · seed": str(seed)},
+    )
 
 
 def test_runs_on_two_files_get_no_difference_and_counts_are_whole():

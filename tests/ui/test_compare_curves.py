@@ -1,6 +1,7 @@
 """Runs side by side, the main curve of the pages without a PR/ROC curve (issue 16): a forecast's backtest (both
 runs' forecasts added up over all series, with what actually sold) and segmentation's silhouette by number of
 segments, each equal to its model's own figures added up independently."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -28,7 +29,9 @@ def test_two_forecasts_overlay_their_backtests_beside_the_actuals():
     for name, model in (("run A", a), ("run B", b)):
         bt = model.backtest
         expected = bt.loc[bt["evaluated"], "chosen"].groupby(bt.loc[bt["evaluated"], "date"]).sum()
-        assert len(traces[name]) == len(expected) <= model.config.backtest_windows * model.horizon  # closed days left out
+        assert (
+            len(traces[name]) == len(expected) <= model.config.backtest_windows * model.horizon
+        )  # closed days left out
         assert traces[name].to_numpy().tolist() == pytest_approx(expected.to_numpy())
     sold = a.backtest[a.backtest["evaluated"]].pivot_table(index="date", columns="series", values="actual").sum(axis=1)
     assert traces["actual"].to_numpy().tolist() == pytest_approx(sold.to_numpy())

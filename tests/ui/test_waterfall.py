@@ -1,5 +1,6 @@
 """The SHAP waterfall reads in business units: a probability explained in log-odds starts and ends in %, with each
 bar's percentage points; other outputs keep their own units."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -39,16 +40,23 @@ def test_one_unit_across_the_explanations_tab():
     exp = Explanation(rng.normal(0, 1, (40, 2)), -1.0, data, ["age", "chol"], "the risk of disease", "logit")
     bar, swarm = charts.shap_bar(exp), charts.shap_beeswarm(exp)
     dep, fall = charts.shap_dependence(exp, "age"), charts.shap_waterfall(exp, 3)
-    for title in (bar.layout.xaxis.title.text, swarm.layout.xaxis.title.text, dep.layout.yaxis.title.text,
-                  fall.layout.xaxis.title.text):
+    for title in (
+        bar.layout.xaxis.title.text,
+        swarm.layout.xaxis.title.text,
+        dep.layout.yaxis.title.text,
+        fall.layout.xaxis.title.text,
+    ):
         assert "points of the risk of disease" in title, title
     p = 100 / (1 + np.exp(-exp.outputs))
     points = charts.in_points(exp).values
-    assert points.sum(axis=1) == pytest.approx(p - 100 / (1 + np.exp(1.0)))  # a row's points: its risk minus the average
+    assert points.sum(axis=1) == pytest.approx(
+        p - 100 / (1 + np.exp(1.0))
+    )  # a row's points: its risk minus the average
     age = next(t for t in swarm.data if t.name == "age")
     assert list(age.x) == pytest.approx(points[:, 0]) and list(dep.data[0].y) == pytest.approx(points[:, 0])
-    assert fall.data[0].x[list(fall.data[0].y).index(next(y for y in fall.data[0].y if y.startswith("age")))] \
-        == pytest.approx(points[3, 0])  # the waterfall's bar is the beeswarm's dot
+    assert fall.data[0].x[
+        list(fall.data[0].y).index(next(y for y in fall.data[0].y if y.startswith("age")))
+    ] == pytest.approx(points[3, 0])  # the waterfall's bar is the beeswarm's dot
     assert list(bar.data[0].x)[::-1] == pytest.approx(sorted(np.abs(points).mean(axis=0), reverse=True))
 
 

@@ -1,4 +1,5 @@
 """Digit images as pictures: one 28×28 image enlarged as ink on paper, and a captioned grid of them."""
+
 from __future__ import annotations
 
 import numpy as np

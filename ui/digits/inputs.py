@@ -1,5 +1,6 @@
 """Steps 1 and 2 of the digits page: the bundled sample files, the first images of the file as pictures, and how
 long training will take (stated up front, before Train)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,7 +12,6 @@ from engine.data import Table, load_table
 from engine.training import trains_on_gpu
 from ui.digits.images import image_strip
 from ui.errors import guard
-
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent.parent / "sample_data"
 
@@ -44,11 +44,17 @@ def _duration(seconds: float) -> str:
 def time_notice(n_train: int, config: dg.DigitConfig) -> None:
     """Up front, before Train: how long training will take, stated as approximate."""
     took = _duration(training_estimate(n_train, config))
-    where = ("on this machine's GPU it is usually much quicker" if trains_on_gpu() else
-             "a network that stops improving finishes sooner")
-    st.info(f"Training the three models on {n_train:,} images takes {took} on a 2-core CPU (an estimate from images × "
-            f"passes, measured once on this project's machine; {where}). Fewer passes in *Advanced training options* "
-            "or the 500-image quick try are faster.", icon=":material/schedule:")
+    where = (
+        "on this machine's GPU it is usually much quicker"
+        if trains_on_gpu()
+        else "a network that stops improving finishes sooner"
+    )
+    st.info(
+        f"Training the three models on {n_train:,} images takes {took} on a 2-core CPU (an estimate from images × "
+        f"passes, measured once on this project's machine; {where}). Fewer passes in *Advanced training options* "
+        "or the 500-image quick try are faster.",
+        icon=":material/schedule:",
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

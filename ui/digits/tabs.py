@@ -1,4 +1,5 @@
 """Step 4 of the digits page: the results tabs, the report, a shared run's results and a model file read back."""
+
 from __future__ import annotations
 
 import streamlit as st
@@ -22,18 +23,34 @@ from ui.text import plain
 def report(model: dg.DigitModel, data_label: str) -> str:
     n = model.n_rows
     sections = [
-        ("Performance on the test images", [
-            comparison_table(dg.MODEL, model.metrics, in_order(model), [*KEYS, "errors"], LABELS),
-            accuracy_bars(model), confusion_heatmap(model.confusion(), False, "Confusion matrix · CNN (counts)"),
-            model.per_class().round(4), recall_by_digit(model), gallery_figure(model), training_curves(model)]),
-        ("Data", [f"{data_label}. Trained on {n['train']:,} images ({n['validation']:,} more decided when to stop); "
-                  f"tested on {n['test']:,} images ({model.test_source}).", *model.notes]),
+        (
+            "Performance on the test images",
+            [
+                comparison_table(dg.MODEL, model.metrics, in_order(model), [*KEYS, "errors"], LABELS),
+                accuracy_bars(model),
+                confusion_heatmap(model.confusion(), False, "Confusion matrix · CNN (counts)"),
+                model.per_class().round(4),
+                recall_by_digit(model),
+                gallery_figure(model),
+                training_curves(model),
+            ],
+        ),
+        (
+            "Data",
+            [
+                f"{data_label}. Trained on {n['train']:,} images ({n['validation']:,} more decided when to stop); "
+                f"tested on {n['test']:,} images ({model.test_source}).",
+                *model.notes,
+            ],
+        ),
         appendix(model.columns, model.config),
     ]
     from ui.training import headline_verdict
 
-    lead = [f"The CNN reads {pct(model.metrics['accuracy'])} of {n['test']:,} test images right.",
-            *headline_verdict("digits", model)]
+    lead = [
+        f"The CNN reads {pct(model.metrics['accuracy'])} of {n['test']:,} test images right.",
+        *headline_verdict("digits", model),
+    ]
     return build_report("Digit recognizer: CNN vs MLP vs logistic regression", sections, subtitle=data_label, lead=lead)
 
 
@@ -48,8 +65,10 @@ def results(model: dg.DigitModel, run_key: str, run_id: str | None, data_label: 
         nudge_view(model, "dg_nudge")
         with st.expander("Training curves and what was done to the data"):
             st.plotly_chart(training_curves(model), key="dg_history")
-            st.caption("Both networks stop once the validation loss (solid) stops falling; a widening gap to the training "
-                       "loss (dotted) means memorising.")
+            st.caption(
+                "Both networks stop once the validation loss (solid) stops falling; a widening gap to the training "
+                "loss (dotted) means memorising."
+            )
             st.markdown(f"CNN: {model.histories[dg.MODEL].stopped}; MLP: {model.histories[dg.MLP].stopped}.")
             for note in model.notes:
                 st.markdown(f"- {plain(note)}")
@@ -61,20 +80,29 @@ def results(model: dg.DigitModel, run_key: str, run_id: str | None, data_label: 
         batch_prediction(model, "dg")
     if share:
         with tabs[4]:
-            share_panel("digits", run_id, memo("dg_model_file", run_key, model.to_bytes), "digit_models.safetensors",
-                        report=lambda: report(model, data_label))
+            share_panel(
+                "digits",
+                run_id,
+                memo("dg_model_file", run_key, model.to_bytes),
+                "digit_models.safetensors",
+                report=lambda: report(model, data_label),
+            )
 
 
 def model_from_file() -> tuple[dg.DigitModel, str] | None:
     """A model file saved earlier on this page (its results, drawing and batch prediction need no training)."""
-    upload = st.file_uploader("Model file (.safetensors, downloaded from this page)", type=["safetensors"], key="dg_model_upload")
+    upload = st.file_uploader(
+        "Model file (.safetensors, downloaded from this page)", type=["safetensors"], key="dg_model_upload"
+    )
     if upload is None:
         return None
     model = None
     with guard("reading the model file", stop=False):
         model = memo("dg_uploaded_model", upload.file_id, lambda: read_model_file(upload, dg.load), keep=1)
-        st.success(f"Models read: the CNN's test accuracy was {pct(model.metrics['accuracy'], 2)} on "
-                   f"{model.n_rows['test']:,} images. Its results are below; draw a digit or predict new images there.")
+        st.success(
+            f"Models read: the CNN's test accuracy was {pct(model.metrics['accuracy'], 2)} on "
+            f"{model.n_rows['test']:,} images. Its results are below; draw a digit or predict new images there."
+        )
     return (model, upload.file_id) if model is not None else None
 
 

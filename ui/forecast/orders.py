@@ -1,5 +1,6 @@
 """The Reorder tab: lead time, review period and service level (checked against the backtest) → how much to order
 now for each series, from the stock typed in or read from a column."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -29,30 +30,59 @@ def reorder_keys(model: fc.ForecastModel) -> tuple[str, str]:
 
 def reorder(model: fc.ForecastModel, df: pd.DataFrame | None, run_key: str) -> None:
     H, unit = model.horizon, model.freq.unit
-    st.markdown("How much to order now so stock lasts until the delivery after next, at the chance of not running out "
-                "that you choose. Closed days count as zero demand.")
+    st.markdown(
+        "How much to order now so stock lasts until the delivery after next, at the chance of not running out "
+        "that you choose. Closed days count as zero demand."
+    )
     c1, c2, c3 = st.columns(3)
     # no upper limit on the inputs: a browser would refuse a longer lead time with a bare "between 0 and 13";
     # the reorder table says why instead (lead time plus review period must fit in the forecast horizon)
     fits = f"Lead time plus review period must fit in the {model.freq.units(H)} the model forecasts (train with a longer horizon for more)."
     lead_key, review_key = reorder_keys(model)
-    lead = c1.number_input(f"Lead time ({unit}s from order to delivery)", 0, None, key=lead_key, bind="query-params",
-                           help=fits)  # its value: reorder_keys
-    review = c2.number_input(f"Review period ({unit}s until you order again)", 1, None, key=review_key,
-                             bind="query-params", help=fits)
+    lead = c1.number_input(
+        f"Lead time ({unit}s from order to delivery)", 0, None, key=lead_key, bind="query-params", help=fits
+    )  # its value: reorder_keys
+    review = c2.number_input(
+        f"Review period ({unit}s until you order again)", 1, None, key=review_key, bind="query-params", help=fits
+    )
     st.session_state["_fc_reorder_last"] = (model.freq, int(lead), int(review))  # re-read in the next file's units
-    level = c3.slider("Service level (%)", 50, 99, 95, 1, key="fc_service", bind="query-params", format="%d%%",
-                      help="The chance that stock covers demand until the next delivery arrives; higher means more safety stock.") / 100
+    level = (
+        c3.slider(
+            "Service level (%)",
+            50,
+            99,
+            95,
+            1,
+            key="fc_service",
+            bind="query-params",
+            format="%d%%",
+            help="The chance that stock covers demand until the next delivery arrives; higher means more safety stock.",
+        )
+        / 100
+    )
     with c3:
         service_check(model, level)
-    numeric = [c for c in (df.columns if df is not None else []) if pd.api.types.is_numeric_dtype(df[c])
-               and c not in (model.columns.target, *model.columns.all_drivers)]
-    source = st.radio("Current stock", ["Type it in", "From a column of my file"] if numeric else ["Type it in"],
-                      horizontal=True, key="fc_stock_source")
+    numeric = [
+        c
+        for c in (df.columns if df is not None else [])
+        if pd.api.types.is_numeric_dtype(df[c]) and c not in (model.columns.target, *model.columns.all_drivers)
+    ]
+    source = st.radio(
+        "Current stock",
+        ["Type it in", "From a column of my file"] if numeric else ["Type it in"],
+        horizontal=True,
+        key="fc_stock_source",
+    )
     stock = None
     if source == "Type it in":
-        editor = st.data_editor(pd.DataFrame({"series": model.ids, "current stock": 0.0}), hide_index=True, disabled=["series"],
-                                key=f"fc_stock_{run_key}", height=200, width="stretch")
+        editor = st.data_editor(
+            pd.DataFrame({"series": model.ids, "current stock": 0.0}),
+            hide_index=True,
+            disabled=["series"],
+            key=f"fc_stock_{run_key}",
+            height=200,
+            width="stretch",
+        )
         stock = pd.Series(editor["current stock"].to_numpy(), index=editor["series"])
     else:
         col = st.selectbox("Stock column (its last value per series is used)", numeric, key="fc_stock_col")
@@ -60,11 +90,18 @@ def reorder(model: fc.ForecastModel, df: pd.DataFrame | None, run_key: str) -> N
             stock = fc.stock_from_column(df, model.columns, col)
     with guard("computing reorder quantities", stop=False):
         table = model.decide(lead_time=int(lead), review_period=int(review), service_level=float(level)).reorder(stock)
-        st.dataframe(table, hide_index=True, width="stretch", height=320,
-                     column_config={c: st.column_config.NumberColumn(format="%.0f") for c in table.columns if c != "series"})
-        st.caption(f"Suggested order = demand covered over the next {model.freq.units(int(lead) + int(review))} at the chosen "
-                   "service level (a quantile of that total, centred on the forecast the page uses) minus current stock, "
-                   "in whole units.")
+        st.dataframe(
+            table,
+            hide_index=True,
+            width="stretch",
+            height=320,
+            column_config={c: st.column_config.NumberColumn(format="%.0f") for c in table.columns if c != "series"},
+        )
+        st.caption(
+            f"Suggested order = demand covered over the next {model.freq.units(int(lead) + int(review))} at the chosen "
+            "service level (a quantile of that total, centred on the forecast the page uses) minus current stock, "
+            "in whole units."
+        )
         download_csv(table, "Download the reorder table (CSV)", "reorder_quantities.csv", key="fc_reorder_dl")
 
 
@@ -95,10 +132,21 @@ def service_check(model: fc.ForecastModel, level: float) -> None:
         return
     better = level_for(model, level)
     if better is None or better <= round(level * 100):
-        st.warning(f"In the backtest, the {level:.0%} level covered demand in only {got:.0%} of periods, and no level up "
-                   f"to 99% reached {level:.0%}: keep extra safety stock.", icon=":material/warning:")
+        st.warning(
+            f"In the backtest, the {level:.0%} level covered demand in only {got:.0%} of periods, and no level up "
+            f"to 99% reached {level:.0%}: keep extra safety stock.",
+            icon=":material/warning:",
+        )
         return
-    st.warning(f"In the backtest, the {level:.0%} level covered demand in only {got:.0%} of periods. The {better}% level "
-               f"covered {achieved(model, better / 100):.0%}.", icon=":material/warning:")
-    st.button(f"Use {better}%", key="fc_service_fix", on_click=_set_service, args=(better,),
-              help=f"Set the service level to {better}%, the level that reached your {level:.0%} target in the backtest.")
+    st.warning(
+        f"In the backtest, the {level:.0%} level covered demand in only {got:.0%} of periods. The {better}% level "
+        f"covered {achieved(model, better / 100):.0%}.",
+        icon=":material/warning:",
+    )
+    st.button(
+        f"Use {better}%",
+        key="fc_service_fix",
+        on_click=_set_service,
+        args=(better,),
+        help=f"Set the service level to {better}%, the level that reached your {level:.0%} target in the backtest.",
+    )

@@ -1,5 +1,6 @@
 """Step 4 of the forecast page: the results tabs of a run trained now or opened from a share link, the report, and
 scoring a newer history with the trained model or with a model file."""
+
 from __future__ import annotations
 
 import streamlit as st
@@ -19,9 +20,11 @@ from ui.tabular import batch_scoring, model_file_scoring
 
 
 def _score_caption(model: fc.ForecastModel) -> str:
-    return (f"Upload a newer sales history with the columns {', '.join(model.features)}; each series needs at least "
-            f"{model.freq.units(model.lags)}. The trained network forecasts the next {model.freq.units(model.horizon)} "
-            "from its end, without training again, with the top reasons for each series' total.")
+    return (
+        f"Upload a newer sales history with the columns {', '.join(model.features)}; each series needs at least "
+        f"{model.freq.units(model.lags)}. The trained network forecasts the next {model.freq.units(model.horizon)} "
+        "from its end, without training again, with the top reasons for each series' total."
+    )
 
 
 def score_history(model: fc.ForecastModel) -> None:
@@ -38,17 +41,22 @@ def report(model: fc.ForecastModel, table: Table | None, exp) -> str:
         fig.update_layout(title=f"{named(s)}: history, backtest and forecast")
         figures.append(fig)
     sections = [
-        ("Backtest accuracy", [model.choice_note + mase_note(model), _comparison(model),
-                               mase_chart(model), per_series_table(model)]),
+        (
+            "Backtest accuracy",
+            [model.choice_note + mase_note(model), _comparison(model), mase_chart(model), per_series_table(model)],
+        ),
         ("Forecasts (largest series)", figures),
     ]
     if exp is not None:
         sections.append(("Drivers (SHAP)", [charts.shap_bar(exp)]))
-    sections += [("Data", [f"{table.name if table else 'data'}: {len(model.ids):,} {model.freq.name} series.", *model.notes]),
-                 appendix(model.columns, model.config)]
+    sections += [
+        ("Data", [f"{table.name if table else 'data'}: {len(model.ids):,} {model.freq.name} series.", *model.notes]),
+        appendix(model.columns, model.config),
+    ]
     lead = [model.choice_note + mase_note(model)]
-    return build_report(f"Demand forecast: {model.columns.target}", sections, subtitle=table.name if table else "",
-                        lead=lead)
+    return build_report(
+        f"Demand forecast: {model.columns.target}", sections, subtitle=table.name if table else "", lead=lead
+    )
 
 
 def results(model: fc.ForecastModel, table: Table | None, run_key: str, run_id: str | None) -> None:
@@ -69,12 +77,24 @@ def results(model: fc.ForecastModel, table: Table | None, run_key: str, run_id: 
     with tabs[5]:
         score_history(model)
     with tabs[6]:
-        share_panel("forecast", run_id, memo("fc_model_file", run_key, model.to_bytes), "forecast_model.safetensors",
-                    report=lambda: report(model, table, st.session_state.get("_memo_fc_explain", {}).get(run_key)))
+        share_panel(
+            "forecast",
+            run_id,
+            memo("fc_model_file", run_key, model.to_bytes),
+            "forecast_model.safetensors",
+            report=lambda: report(model, table, st.session_state.get("_memo_fc_explain", {}).get(run_key)),
+        )
 
 
 def score_with_model_file() -> None:
     """Forecast a newer history with a model file saved earlier from this page — no training."""
-    model_file_scoring("fc", fc.load, "demand_forecast_new.csv", caption=_score_caption, describe=lambda m: (
-        f"{m.freq.name.capitalize()} model of '{m.columns.target}' for {len(m.ids):,} series (seasonal naive's "
-        f"backtest MASE: {m.baseline_metrics[fc.SNAIVE]['mase']:.3f})"))
+    model_file_scoring(
+        "fc",
+        fc.load,
+        "demand_forecast_new.csv",
+        caption=_score_caption,
+        describe=lambda m: (
+            f"{m.freq.name.capitalize()} model of '{m.columns.target}' for {len(m.ids):,} series (seasonal naive's "
+            f"backtest MASE: {m.baseline_metrics[fc.SNAIVE]['mase']:.3f})"
+        ),
+    )
