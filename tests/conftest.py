@@ -82,3 +82,22 @@ def open_app_page(page_file: str, query: dict | None = None, timeout: float = 60
     at.switch_page(page_file).run()
     assert not at.exception
     return at
+
+
+def pytest_collection_finish(session):
+    """Start the slow checks that mostly wait when the run starts, so that their waiting overlaps the tests before
+    them: the lost-Ray trial waits 60 s on Ray's clock (tests/engine/test_a_lost_ray_instance.py)."""
+    if session.config.option.collectonly:
+        return
+    if any(item.nodeid.startswith("tests/engine/test_a_lost_ray_instance.py::") for item in session.items):
+        from tests.engine import test_a_lost_ray_instance
+
+        test_a_lost_ray_instance.start()
+
+
+def pytest_sessionfinish(session):
+    import sys
+
+    lost = sys.modules.get("tests.engine.test_a_lost_ray_instance")
+    if lost is not None:
+        lost.stop()
