@@ -9,8 +9,10 @@ Every session trains with the smallest settings its page offers (the fewest epoc
 baselines; bound to the URL, so they are set by opening the page with them): this test checks isolation and a server
 that stays usable under load, not the quality of the models (tests/engine and bench/ do).
 
-Timing: the first file of each page is also trained alone (one session on an idle server) before the
-eight start together; the table of click-to-results seconds, alone and under load, is printed and
+Timing: with MANY_USERS_ALONE=1 the first file of each page is also trained alone (one session on an idle server)
+before the eight start together (off by default: a measurement, not a check; each page alone is the per-page
+browser tests' subject, and bench/home_under_load.py measures load); the table of click-to-results seconds, alone
+(when measured) and under load, is printed and
 written to artifacts/many_users.json. Speed itself is not asserted (shared machines are noisy), only
 that the server stays usable: all eight finish within FINISH_LIMIT_S, a new visitor's home page renders
 within HOME_LIMIT_S, /_stcore/health answers within HEALTH_LIMIT_S, and a job waiting for a free slot
@@ -308,9 +310,9 @@ def test_eight_users_train_at_once_and_each_sees_only_their_own_results(browser,
     by_name = {s.name: s for s in sessions}
     twin = {s.name: by_name[s.name[:-1] + ("b" if s.name.endswith("a") else "a")] for s in sessions}
 
-    # 1 · the first file of each page alone on an idle server: click Train -> results
+    # 1 · on request, the first file of each page alone on an idle server: click Train -> results
     for s in sessions:
-        if not s.name.endswith("-a"):
+        if not s.name.endswith("-a") or os.environ.get("MANY_USERS_ALONE") != "1":
             continue
         alone = Session(s.name, s.path, s.file, s.rows, s.button, s.marker, s.expect)
         try:
