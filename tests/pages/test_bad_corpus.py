@@ -190,8 +190,7 @@ GOOD = {  # page → (file name, how many data rows)
 
 
 def _open(page: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
+    at = AppTest.from_file(APP, default_timeout=120)  # straight to the page: the home page is not under test here
     at.switch_page(f"app_pages/{page}.py").run()
     assert not at.exception, [e.value for e in at.exception]
     at.radio(key=f"{PREFIX[page]}_dataset").set_value(UPLOAD).run()

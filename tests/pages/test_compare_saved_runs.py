@@ -51,7 +51,7 @@ def _metrics(at: AppTest):
 
 def test_saved_runs_are_offered_once_read_back_from_the_store_and_a_deleted_one_says_so(monkeypatch):
     at = open_app_page("app_pages/diagnosis.py", timeout=120)
-    at.number_input(key="dx_epochs").set_value(40).run()
+    at.number_input(key="dx_epochs").set_value(5).run()
     first = _train(at)
     first_model = next(iter(at.session_state["_explorer_jobs"].values())).result
     run_id = create_share_link(at, "diagnosis")
@@ -132,12 +132,12 @@ def test_saved_runs_are_offered_once_read_back_from_the_store_and_a_deleted_one_
 
 def test_a_fresh_signed_out_session_sees_only_the_runs_it_saved_itself(monkeypatch):
     owner = open_app_page("app_pages/diagnosis.py", timeout=120)
-    owner.number_input(key="dx_epochs").set_value(20).run()
+    owner.number_input(key="dx_epochs").set_value(5).run()
     _train(owner)
     theirs = create_share_link(owner, "diagnosis")
 
     visitor = open_app_page("app_pages/diagnosis.py", timeout=120)
-    visitor.number_input(key="dx_epochs").set_value(20).run()
+    visitor.number_input(key="dx_epochs").set_value(5).run()
     _train(visitor)
     assert not _panel(visitor)  # one run of its own, and the other session's link is not its to list
     mine = create_share_link(visitor, "diagnosis")
@@ -158,7 +158,7 @@ def test_a_fresh_signed_out_session_sees_only_the_runs_it_saved_itself(monkeypat
 def test_a_saved_run_that_cannot_be_read_gives_a_sentence(monkeypatch):
     """The store goes down after listing (or the run's files went missing): the panel says so, no traceback."""
     at = open_app_page("app_pages/diagnosis.py", timeout=120)
-    at.number_input(key="dx_epochs").set_value(20).run()
+    at.number_input(key="dx_epochs").set_value(5).run()
     _train(at)
     run_id = create_share_link(at, "diagnosis")
 
@@ -198,7 +198,7 @@ def _signed_in(sub: str) -> AppTest:
     at.run()
     at.switch_page("app_pages/diagnosis.py").run()
     assert not at.exception and at.button(key="auth_sign_out")
-    at.number_input(key="dx_epochs").set_value(20).run()
+    at.number_input(key="dx_epochs").set_value(5).run()
     return at
 
 

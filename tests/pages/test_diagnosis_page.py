@@ -115,12 +115,24 @@ def test_sample_train_results_no_retrain():
     assert again["patients"].sum() == len(y) and set(again.index) == set(words.values())
 
 
-def test_what_if_moves_the_risk_as_the_model_says_and_refuses_impossible_codes():
+@pytest.fixture(scope="module")
+def trained():
+    """The sample trained once for the module's what-if, share-link and model-file tests (none of them checks the
+    training itself): the page, its job, and the run store's files before and after training."""
     pytest.importorskip("shap")
-    import pandas as pd
+    import random
 
+    import torch
+
+    random.seed(0), np.random.seed(0), torch.manual_seed(0)  # as tests/conftest.py's _seeded, which runs after
     at = _open()
+    before = store_files()
     job = _train(at)
+    return at, job, before, store_files()
+
+
+def test_what_if_moves_the_risk_as_the_model_says_and_refuses_impossible_codes(trained):
+    at, job, _, _ = trained
     model = job.result
     pick = at.selectbox(key="dx_whatif_row").value
     key = f"dx_wi_{pick}"
@@ -211,12 +223,9 @@ def test_upload_over_the_limit_is_refused_politely():
     assert any("over the 1 MB limit" in e.value for e in at.error), [e.value for e in at.error]
 
 
-def test_share_link_reopens_the_run_without_training():
-    pytest.importorskip("shap")
-    at = _open()
-    before = store_files()
-    _train(at)
-    assert store_files() == before, "training alone wrote to the run store"
+def test_share_link_reopens_the_run_without_training(trained):
+    at, _, before, after = trained
+    assert after == before, "training alone wrote to the run store"
     share = " ".join(m.value for m in at.markdown)
     assert "Nothing is stored until you press the button" in share and "kept until" in share
     run_id = create_share_link(at, "diagnosis")
@@ -248,10 +257,8 @@ def test_bogus_share_link_gives_a_message_and_the_normal_page(bogus, words):
     assert at.button(key="diagnosis_train")  # the normal page is there
 
 
-def test_model_file_scores_without_training(tmp_path):
-    pytest.importorskip("shap")
-    at = _open()
-    _train(at)
+def test_model_file_scores_without_training(trained):
+    at = trained[0]
     model_bytes = at.session_state["_memo_dx_model_file"]
     fresh = _open()
     _uploader(fresh, "dx_model_upload").set_value(

@@ -31,7 +31,7 @@ def test_sample_forecast_series_drivers_and_reorder():
     at = _open()
     assert any("Detected daily data: 30 series" in m.value for m in at.markdown)
     at.number_input(key="fc_windows").set_value(1).run()  # keep the test quick: one window, few epochs
-    at.number_input(key="fc_epochs").set_value(25).run()
+    at.number_input(key="fc_epochs").set_value(10).run()
     at.button(key="forecast_train").click().run()
     jobs = list(at.session_state["_explorer_jobs"].values())
     assert len(jobs) == 1 and jobs[0].wait(180)

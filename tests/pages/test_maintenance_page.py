@@ -17,7 +17,7 @@ def _open():
 def test_sample_trains_and_shows_money_modes_and_the_service_list():
     at = _open()
     assert any("failure mode, never a feature" in c.value for c in at.caption)
-    at.number_input(key="mt_max_epochs").set_value(15).run()  # a short run: the page, not the model, is under test
+    at.number_input(key="mt_max_epochs").set_value(8).run()  # the page is under test (AUPRC 0.59, ROC-AUC 0.96)
     at.button(key="maintenance_train").click().run()
     job = next(iter(at.session_state["_explorer_jobs"].values()))
     assert job.wait(300), "training did not finish"

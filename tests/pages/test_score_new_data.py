@@ -41,6 +41,7 @@ def test_diagnosis_scores_with_a_summary_and_offers_a_template(served):
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
     at.switch_page("app_pages/diagnosis.py").run()
+    at.number_input(key="dx_epochs").set_value(10).run()  # the scoring is under test, not the model
     at.button(key="diagnosis_train").click().run()
     job = next(iter(at.session_state["_explorer_jobs"].values()))
     assert job.wait(120)

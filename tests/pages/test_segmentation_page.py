@@ -39,11 +39,27 @@ def _uploader(at: AppTest, key: str):
     return next(u for u in at.get("file_uploader") if u.key == key)
 
 
-def test_sample_transactions_to_segments_profiles_map_and_explanation():
-    pytest.importorskip("shap")
+@pytest.fixture(scope="module")
+def segmented():
+    """The sample segmented once for the module: the page, its job, and the run store's files before and after
+    (each test below checks its own things on this one run)."""
+    pytest.importorskip("shap")  # (tests/conftest.py points the run store at a temporary folder)
+    import random
+
+    import numpy as np
+    import torch
+
+    random.seed(0), np.random.seed(0), torch.manual_seed(0)  # as tests/conftest.py's _seeded, which runs after
     at = _open()
-    assert any("CC BY 4.0" in c.value for c in at.caption)
+    caption = [c.value for c in at.caption]
+    before = store_files()
     job = _segment(at)
+    return at, job, caption, before, store_files()
+
+
+def test_sample_transactions_to_segments_profiles_map_and_explanation(segmented):
+    at, job, caption, _, _ = segmented
+    assert any("CC BY 4.0" in c for c in caption)
     assert job.status == "done", job.error
     assert not at.exception and not at.error, [e.value for e in at.error]
     metrics = {m.label: m.value for m in at.metric}
@@ -112,13 +128,10 @@ def _what_if_moves_the_customer_to_the_segment_whose_values_it_takes(at: AppTest
     assert any(str(c.proto.spec).find(f"Why '{model.names[j]}' with your changes") >= 0 for c in at.get("plotly_chart"))
 
 
-def test_share_link_reopens_the_run_and_the_model_file_assigns_new_customers():
-    pytest.importorskip("shap")  # (tests/conftest.py points the run store at a temporary folder)
-    at = _open()
-    before = store_files()
-    job = _segment(at)
+def test_share_link_reopens_the_run_and_the_model_file_assigns_new_customers(segmented):
+    at, job, _, before, after = segmented
     assert job.status == "done", job.error
-    assert store_files() == before, "segmenting alone wrote to the run store"
+    assert after == before, "segmenting alone wrote to the run store"
     run_id = create_share_link(at, "segmentation")
     other = AppTest.from_file(APP, default_timeout=60)  # a colleague opens the link
     other.run()
