@@ -394,6 +394,23 @@ def scenario_module(fn: Callable[..., Any]) -> Any:
     raise TypeError(f"{fn!r}: the Ray runner runs module-level functions of modules that offer load(bytes)")
 
 
+def model_from_outcome(kind: str, payload: Any, module: Any, table: Any, bug: type[Exception] = RuntimeError) -> Any:
+    """What a job trained in another process (a worker process, a Ray task) sent back, as (kind, payload): the model
+    read from its file's bytes (`module.load`), with the rows it was fitted on attached when its file leaves them out;
+    or the job's outcome raised as here (Cancelled, DataError's sentence, `bug` with the worker's traceback)."""
+    if kind == "cancelled":
+        raise Cancelled()
+    if kind == "data_error":
+        raise DataError(payload)
+    if kind == "bug":
+        raise bug(payload)
+    model = module.load(payload)
+    attach = getattr(model, "attach", None)  # a model whose file leaves out the rows it was fitted on
+    if callable(attach) and table is not None:
+        attach(table)
+    return model
+
+
 # ----------------------------------------------------------------------------- registry of jobs by id
 
 _KEEP_FINISHED = 16  # finished jobs kept for a reload to find (each holds a model)

@@ -28,7 +28,16 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable
 
 from engine.data import DataError
-from engine.jobs import CPU_FALLBACK_MESSAGE, CPU_FALLBACK_NOTICE, RUNNING, Job, JobFailed, JobRunner, scenario_module
+from engine.jobs import (
+    CPU_FALLBACK_MESSAGE,
+    CPU_FALLBACK_NOTICE,
+    RUNNING,
+    Job,
+    JobFailed,
+    JobRunner,
+    model_from_outcome,
+    scenario_module,
+)
 from engine.training import Cancelled
 
 log = logging.getLogger("explorer.jobs")
@@ -100,17 +109,7 @@ class ProcessRunner(JobRunner):
         if kind == "done_on_cpu":
             job.notices.append(CPU_FALLBACK_NOTICE)
             kind = "done"
-        if kind == "cancelled":
-            raise Cancelled()
-        if kind == "data_error":
-            raise DataError(payload)
-        if kind == "bug":
-            raise RuntimeError(payload)
-        model = module.load(payload)
-        attach = getattr(model, "attach", None)  # a model whose file leaves out the rows it was fitted on
-        if callable(attach) and table is not None:
-            attach(table)
-        return model
+        return model_from_outcome(kind, payload, module, table)
 
     def _restart(self, broken: ProcessPoolExecutor) -> ProcessPoolExecutor:
         """A worker died: every job of that pool fails; new jobs get a new pool."""

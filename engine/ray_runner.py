@@ -38,6 +38,7 @@ from engine.jobs import (
     JobRunner,
     RunnerLost,
     RunnerUnavailable,
+    model_from_outcome,
     scenario_module,
 )
 from engine.training import Cancelled
@@ -375,17 +376,7 @@ class RayRunner(JobRunner):
             job.events.clear()
             progress({"message": CPU_FALLBACK_MESSAGE})
             kind, payload = self._run(job, fn, "cpu", args, kwargs, progress)
-        if kind == "cancelled":
-            raise Cancelled()
-        if kind == "data_error":
-            raise DataError(payload)
-        if kind == "bug":
-            raise RemoteBug(payload)
-        model = module.load(payload)
-        attach = getattr(model, "attach", None)  # a model whose file leaves out the rows it was fitted on
-        if callable(attach) and table is not None:
-            attach(table)
-        return model
+        return model_from_outcome(kind, payload, module, table, bug=RemoteBug)
 
     def _run(
         self, job: Job, fn: Callable[..., Any], device: str, args: tuple, kwargs: dict, progress

@@ -527,7 +527,7 @@ def results(model: cs.CustomerServiceModel, table: Table, run_key: str, run_id: 
             memo("cs_model_file", f"{run_key}_{model.threshold}_{model.dictionary.digest()}", model.to_bytes),
             "customer_service_model.safetensors",
             report=lambda: report(model, table, costs, by_group),
-            report_key=f"{costs}",
+            report_key=f"{costs}_{st.session_state.get('cs_subgroup', '') if by_group is not None else ''}",
         )
 
 

@@ -30,6 +30,7 @@ def upload_file(page, app_url: str, url_path: str, path) -> None:
     page.get_by_text("Upload my own CSV").click()
     wait_idle(page)
     upload(page, path, label="CSV file")
+    wait_idle(page)  # the upload's rerun has ended: a click that lands while the page redraws can be lost
 
 
 def number(text: str) -> float:
