@@ -16,6 +16,7 @@ import streamlit as st
 
 from engine.data import DataError, Table
 from engine.dictionary import Dictionary
+from ui.results import DOWNLOAD_ONLY
 from ui.text import plain
 
 _KEPT = "_explorer_dictionaries"  # fingerprint → Dictionary, this session
@@ -129,6 +130,7 @@ def column_descriptions(table: Table, key: str, sample_path: str | Path | None =
                 file_name=f"{Path(table.name).name.split('.')[0]}.dictionary.csv",
                 mime="text/csv",
                 key=f"{key}_dictionary_download",
+                on_click=DOWNLOAD_ONLY,
                 help="One row per column of your file, with the codes each coded column holds; fill in "
                 "what they mean (in a spreadsheet or above) and upload it next time.",
             )

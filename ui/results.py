@@ -23,8 +23,14 @@ def safe_csv(df: pd.DataFrame) -> bytes:
     return out.to_csv(index=False).encode("utf-8")
 
 
+# Every download button says on_click="ignore": nothing on a page changes when a file is downloaded, so the click starts
+# no rerun (a rerun costs the server a whole page, and one that ran while the browser fetched the file could leave the
+# click with no file on a busy server).
+DOWNLOAD_ONLY = "ignore"
+
+
 def download_csv(df: pd.DataFrame, label: str, file_name: str, key: str) -> None:
-    st.download_button(label, safe_csv(df), file_name=file_name, mime="text/csv", key=key)
+    st.download_button(label, safe_csv(df), file_name=file_name, mime="text/csv", key=key, on_click=DOWNLOAD_ONLY)
 
 
 def metric_delta(text: str | None, lower_is_better: bool = False) -> dict:

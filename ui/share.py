@@ -36,6 +36,7 @@ from engine.store import (
 )
 from ui import auth
 from ui.errors import guard
+from ui.results import DOWNLOAD_ONLY
 from ui.state import memo
 from ui.style import currency
 from ui.text import plain
@@ -451,6 +452,7 @@ def share_panel(
         model_file,
         file_name=file_name,
         key=f"{url_path}_model_dl",
+        on_click=DOWNLOAD_ONLY,
         help="A safetensors file: the network's weights and plain-text settings, no code — safe to share. "
         "Upload it on this page (Score new data) to score new rows without training.",
     )
@@ -466,6 +468,7 @@ def share_panel(
             file_name=file_name.rsplit(".", 1)[0] + "_report.html",
             mime="text/html",
             key=f"{url_path}_report_dl",
+            on_click=DOWNLOAD_ONLY,
             help="One self-contained HTML file with the settings, data summary, metrics and interactive charts.",
         )
 

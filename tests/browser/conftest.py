@@ -98,12 +98,16 @@ def open_page(page, app_url: str, url_path: str = "") -> None:
     wait_idle(page)
 
 
+_BUSY = ",".join(f'[data-testid="stApp"][data-test-script-state="{s}"]' for s in ("running", "rerunRequested"))
+
+
 def wait_idle(page, timeout: float = 60) -> None:
-    """Wait until the script has finished running (Streamlit shows a status widget while running)."""
+    """Wait until the script has finished running: the app's own script state (a rerun asked for counts as running)
+    and the status widget Streamlit shows while running."""
     deadline = time.time() + timeout
     time.sleep(0.5)
     while time.time() < deadline:
-        if page.locator('[data-testid="stStatusWidget"]').count() == 0:
+        if page.locator(_BUSY).count() == 0 and page.locator('[data-testid="stStatusWidget"]').count() == 0:
             return
         time.sleep(0.3)
 
@@ -113,7 +117,15 @@ def upload(page, path: Path, index: int = 0, label: str | None = None) -> None:
     uploaders = page.get_by_test_id("stFileUploader").filter(visible=True)
     if label is not None:
         uploaders = uploaders.filter(has_text=label)
-    uploaders.nth(index).locator('input[type="file"]').set_input_files(str(path))
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    box = uploaders.nth(index)
+    box.locator('input[type="file"]').set_input_files(str(path))
+    chip = page.locator(f'[data-testid="stFileChipName"][title="{Path(path).name}"]')
+    try:  # the file's chip: it reached the server and its rerun is asked for (on a busy server the upload takes a while)
+        chip.first.wait_for(state="attached", timeout=15_000)
+    except PlaywrightTimeout:
+        pass  # a page may drop its uploader once it has the file; the rerun's own state is waited on below
     wait_idle(page)
 
 

@@ -150,6 +150,7 @@ def digit_attribution_grid(mean_abs: np.ndarray, counts: Sequence[int], title: s
         subplot_titles=[
             f"{d} · " + ({0: "no image", 1: "1 image"}.get(counts[d]) or f"{counts[d]} images") for d in dg.DIGITS
         ],
+        figure=charts.figure(title),  # the house style, then this chart's own size
     )
     top = float(np.nanmax(mean_abs)) if np.isfinite(mean_abs).any() else 1.0
     for d in dg.DIGITS:
@@ -161,7 +162,6 @@ def digit_attribution_grid(mean_abs: np.ndarray, counts: Sequence[int], title: s
             name=str(d),
             hovertemplate=f"digit {d}<br>row %{{y}}, column %{{x}}: %{{z:.4f}}<extra></extra>",
         )
-    fig.update_layout(charts.figure(title).layout)  # the house style, then this chart's own size
     fig.update_layout(
         height=430,
         showlegend=False,

@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 
 from engine import forecast as fc
 from engine.forecast import scenario as scn
+from ui import charts
 from ui.style import BASELINE_COLORS, MODEL_COLOR, NEUTRAL_COLOR, fmt
 
 CHOICE_COLOR = "#333333"
@@ -32,10 +33,8 @@ TITLE = {
     fc.SNAIVE: "Seasonal naive",
 }
 BAND = "rgba(0, 114, 178, 0.18)"
-_LAYOUT = dict(
-    template="plotly_white",
-    margin=dict(l=10, r=10, t=50, b=10),
-    legend=dict(orientation="h", yanchor="top", y=-0.18, x=0),
+_LAYOUT = dict(  # in the house template (charts.blank_figure)
+    margin=dict(l=10, r=10, t=50, b=10), legend=dict(orientation="h", yanchor="top", y=-0.18, x=0)
 )
 
 
@@ -47,7 +46,7 @@ def forecast_chart(model: fc.ForecastModel, series: str, show: int = 120) -> go.
     a = a.iloc[-max(show, len(bt) + model.horizon) :]
     method = model.method_of(series)
     chosen = f"Forecast ({SHORT.get(method, method)})"
-    fig = go.Figure()
+    fig = charts.blank_figure()
     fig.update_layout(
         title=f"{series}: history, backtest and forecast",
         height=480,
@@ -199,7 +198,7 @@ def candidates(model: fc.ForecastModel) -> dict[str, dict[str, float]]:
 
 def mase_chart(model: fc.ForecastModel) -> go.Figure:
     models = candidates(model)
-    fig = go.Figure()
+    fig = charts.blank_figure()
     fig.update_layout(
         title="MASE on the backtest windows (lower is better)",
         height=300,
@@ -225,7 +224,7 @@ def mase_chart(model: fc.ForecastModel) -> go.Figure:
 
 def scenario_chart(plan: scn.ScenarioPlan, series: str, unit: str) -> go.Figure:
     """One series' forecast with its 80% band, without the plan (grey) and with it (blue)."""
-    fig = go.Figure()
+    fig = charts.blank_figure()
     for name, frame, line, band in (
         ("without the plan", plan.base, NEUTRAL_COLOR, "rgba(120, 120, 120, 0.18)"),
         ("with your plan", plan.planned, MODEL_COLOR, BAND),

@@ -31,10 +31,8 @@ SEGMENT_COLORS = [
 ]
 
 
-LAYOUT = dict(
-    template="plotly_white",
-    margin=dict(l=10, r=10, t=80, b=10),
-    legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0),
+LAYOUT = dict(  # in the house template (charts.blank_figure)
+    margin=dict(l=10, r=10, t=80, b=10), legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0)
 )
 
 
@@ -98,7 +96,7 @@ def headline(model: seg.SegmentationModel) -> None:
 
 def sizes_chart(model: seg.SegmentationModel, names: Sequence[str]) -> go.Figure:
     prof = model.profile.iloc[1:]
-    fig = go.Figure()
+    fig = charts.blank_figure()
     fig.update_layout(title="Segment sizes", yaxis_title="share (%)", height=360, **LAYOUT)
     fig.add_bar(
         x=list(names),
@@ -165,7 +163,7 @@ def comparison_heatmap(model: seg.SegmentationModel, names: Sequence[str]) -> go
 
     text = [[compact(c, prof[c].iloc[j + 1]) if c in prof else "" for c in z.columns] for j in range(model.k)]
     wide = len(z.columns) > 8
-    fig = go.Figure()
+    fig = charts.blank_figure()
     fig.update_layout(
         title="How each segment differs from the average customer",
         height=max(320, 50 * model.k + 170),
@@ -193,7 +191,7 @@ def comparison_heatmap(model: seg.SegmentationModel, names: Sequence[str]) -> go
 def map_chart(model: seg.SegmentationModel, names: Sequence[str]) -> tuple[go.Figure, int]:
     pts, centres = model.map_2d()
     ev = model.pca_explained
-    fig = go.Figure()
+    fig = charts.blank_figure()
     fig.update_layout(
         title="Customers on a 2-D map (principal components of the scaled features)",
         height=560,

@@ -14,6 +14,7 @@ from plotly.subplots import make_subplots
 from engine import segmentation as seg
 from engine.segmentation.fit import LARGE_SHARE, SMALL_SHARE  # the k scan's suggestion weighs the same sizes
 from engine.training import trains_on_gpu
+from ui import charts
 from ui.results import comparison_table, metric_delta
 from ui.style import BASELINE_COLORS, MODEL_COLOR, NEUTRAL_COLOR, fmt, pct
 
@@ -180,7 +181,10 @@ def performance(model: seg.SegmentationModel, names: Sequence[str]) -> None:
 def scan_chart(model: seg.SegmentationModel) -> go.Figure:
     scan = model.scan
     fig = make_subplots(
-        rows=1, cols=2, subplot_titles=("Elbow: inertia by number of segments", "Silhouette by number of segments")
+        rows=1,
+        cols=2,
+        subplot_titles=("Elbow: inertia by number of segments", "Silhouette by number of segments"),
+        figure=charts.blank_figure(),
     )
     fig.add_scatter(
         x=scan["k"], y=scan["inertia"], mode="lines+markers", name="inertia", line=dict(color=MODEL_COLOR), row=1, col=1
@@ -216,6 +220,6 @@ def scan_chart(model: seg.SegmentationModel) -> go.Figure:
                 row=1,
                 col=col,
             )
-    fig.update_layout(template="plotly_white", height=360, showlegend=False, margin=dict(l=10, r=10, t=50, b=10))
+    fig.update_layout(height=360, showlegend=False, margin=dict(l=10, r=10, t=50, b=10))
     fig.update_xaxes(title_text="number of segments", dtick=1)
     return fig
