@@ -84,20 +84,24 @@ def open_app_page(page_file: str, query: dict | None = None, timeout: float = 60
     return at
 
 
-def pytest_collection_finish(session):
-    """Start the slow checks that mostly wait when the run starts, so that their waiting overlaps the tests before
-    them: the lost-Ray trial waits 60 s on Ray's clock (tests/engine/test_a_lost_ray_instance.py)."""
-    if session.config.option.collectonly:
+# `make test` runs the suite in two pytest-xdist workers (-n 2 --dist loadgroup), as most tests use one core of two
+# and the browser tests mostly wait. Each test module is one unit of work, so what a module builds once (a page trained
+# once, the full-MNIST quality fixture) is built once. The modules that start Ray are one unit, run in file order by one
+# worker, so no two Ray instances meet on 2 cores and the lost-Ray trial (its own embedded instance) runs before the
+# session's shared test instance starts (`ray_runner`); its 60 s of waiting on Ray's clock overlap the other worker.
+RAY_MODULES = (
+    "tests/browser/test_ray_browser.py",
+    "tests/engine/test_a_lost_ray_instance.py",
+    "tests/engine/test_distributed.py",
+    "tests/engine/test_ray_runner.py",
+)
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(config, items):
+    if not config.pluginmanager.hasplugin("xdist"):
         return
-    if any(item.nodeid.startswith("tests/engine/test_a_lost_ray_instance.py::") for item in session.items):
-        from tests.engine import test_a_lost_ray_instance
-
-        test_a_lost_ray_instance.start()
-
-
-def pytest_sessionfinish(session):
-    import sys
-
-    lost = sys.modules.get("tests.engine.test_a_lost_ray_instance")
-    if lost is not None:
-        lost.stop()
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        if not any(True for _ in item.iter_markers("xdist_group")):
+            item.add_marker(pytest.mark.xdist_group("ray" if module in RAY_MODULES else module))

@@ -51,7 +51,8 @@ _free_port = free_port  # older imports
 def app_url():
     """Start `streamlit run app.py` once for all browser tests; its log goes to artifacts/."""
     _require_browser()
-    log = ARTIFACTS / "streamlit-server.log"
+    worker = os.environ.get("PYTEST_XDIST_WORKER")  # each pytest-xdist worker starts its own server
+    log = ARTIFACTS / (f"streamlit-server-{worker}.log" if worker else "streamlit-server.log")
     log.unlink(missing_ok=True)
     with StreamlitServer(log, timeout=60) as server:
         yield server.url

@@ -3,14 +3,12 @@
 In a module of its own that the suite runs before any other Ray test: it starts and kills an embedded instance, which
 on a 2-core machine does not hold beside the session's shared test instance (tests/conftest.py `ray_runner`).
 
-The trial mostly waits (60 s on Ray's clock after the loss), so its process starts when the run starts
-(tests/conftest.py `pytest_collection_finish` calls `start()`) and waits beside the first browser tests, which use no
-Ray; the test reads what it printed. Run alone, the test starts it itself and waits as before."""
+The trial mostly waits (60 s on Ray's clock after the loss); in `make test` the other pytest-xdist worker runs its
+tests meanwhile (tests/conftest.py `RAY_MODULES`)."""
 
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import os
 import signal
 import subprocess
@@ -52,57 +50,35 @@ CODE = textwrap.dedent("""
 """)
 
 
-_trial: subprocess.Popen | None = None
-_output: tuple = ()  # the files the trial writes to: a pipe left unread for minutes would fill and stall it
-
-
-def start() -> subprocess.Popen | None:
-    """The trial's server process, started once (None without Ray installed)."""
-    global _trial, _output
-    if _trial is None and importlib.util.find_spec("ray") is not None:
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "EXPLORER_RUNNER": "ray"}
-        env.pop("RAY_ADDRESS", None)
-        _output = (tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+"))
-        _trial = subprocess.Popen(
-            [sys.executable, "-c", CODE],
-            cwd=ROOT,
-            stdout=_output[0],
-            stderr=_output[1],
-            text=True,
-            env=env,
-            start_new_session=True,  # its own process group: stop() ends the Ray processes it started too
-        )
-    return _trial
-
-
-def stop() -> None:
-    """End the trial's processes if the run ends before the test read it (interrupted, or the test deselected)."""
-    if _trial is not None and _trial.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(_trial.pid, signal.SIGKILL)
-        _trial.wait()
-
-
-def _printed() -> tuple[str, str]:
-    out, err = _output
-    out.seek(0)
-    err.seek(0)
-    return out.read(), err.read()
-
-
 def test_a_lost_embedded_instance_is_a_sentence_then_a_new_one_and_the_server_lives():
     """The README's trial (EXPLORER_RUNNER=ray, no RAY_ADDRESS) in a server process of its own: the embedded
     instance holds after start (its starter thread stays alive: Ray's processes die with the thread that started
     them), its loss (the GCS killed) is a sentence within seconds, a new instance takes over and trains, and the
     process is still alive 60 s after the loss (Ray's core otherwise ends the whole server then)."""
     pytest.importorskip("ray")
-    trial = start()
-    assert trial is not None
-    try:
-        trial.wait(timeout=400)
-    finally:
-        stop()
-    stdout, stderr = _printed()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "EXPLORER_RUNNER": "ray"}
+    env.pop("RAY_ADDRESS", None)
+    # Files, not pipes: the Ray processes it starts inherit its output and may outlive it, keeping a pipe open.
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        trial = subprocess.Popen(
+            [sys.executable, "-c", CODE],
+            cwd=ROOT,
+            stdout=out,
+            stderr=err,
+            text=True,
+            env=env,
+            start_new_session=True,  # its own process group: the Ray processes it started end with it below
+        )
+        try:
+            trial.wait(timeout=400)
+        finally:
+            if trial.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(trial.pid, signal.SIGKILL)
+                trial.wait()
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
     lines = {ln.split("|")[0]: [p.strip() for p in ln.split("|")[1:]] for ln in stdout.splitlines() if "|" in ln}
     assert trial.returncode == 0 and "alive" in lines, stdout[-2000:] + stderr[-3000:]
     assert lines["started"][0] == "ray" and "Training jobs run on the Ray cluster" in lines["started"][1]
