@@ -3,7 +3,8 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
-# Two pytest-xdist workers: most tests use one core of two and the browser tests mostly wait (tests/conftest.py).
+# Two pytest-xdist workers, a test module a unit of work: most tests use one core of two and the browser tests
+# mostly wait (tests/conftest.py groups the Ray modules).
 TEST_WORKERS ?= 2
 
 .PHONY: run test test-fast bench clean
@@ -24,7 +25,7 @@ run: $(VENV)/.installed
 	$(BIN)/streamlit run app.py --server.port $(PORT)
 
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --durations=15
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=15
 
 test-fast: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q -m "not browser and not slow"

@@ -84,11 +84,11 @@ def open_app_page(page_file: str, query: dict | None = None, timeout: float = 60
     return at
 
 
-# `make test` runs the suite in two pytest-xdist workers (-n 2 --dist loadgroup), as most tests use one core of two
-# and the browser tests mostly wait. Each test module is one unit of work, so what a module builds once (a page trained
-# once, the full-MNIST quality fixture) is built once. The modules that start Ray are one unit, run in file order by one
-# worker, so no two Ray instances meet on 2 cores and the lost-Ray trial (its own embedded instance) runs before the
-# session's shared test instance starts (`ray_runner`); its 60 s of waiting on Ray's clock overlap the other worker.
+# `make test` runs the suite in two pytest-xdist workers (-n 2), as most tests use one core of two and the browser
+# tests mostly wait. Each test module is one unit of work, so what a module builds once (a page trained once, the
+# full-MNIST quality fixture) is built once. The modules that start Ray are one unit, run in file order by one worker,
+# so no two Ray instances meet on 2 cores and the lost-Ray trial (its own embedded instance) runs before the session's
+# shared test instance starts (`ray_runner`); its 60 s of waiting on Ray's clock overlap the other worker's tests.
 RAY_MODULES = (
     "tests/browser/test_ray_browser.py",
     "tests/engine/test_a_lost_ray_instance.py",
@@ -97,11 +97,16 @@ RAY_MODULES = (
 )
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
-def pytest_collection_modifyitems(config, items):
-    if not config.pluginmanager.hasplugin("xdist"):
-        return
-    for item in items:
-        module = item.nodeid.split("::")[0]
-        if not any(True for _ in item.iter_markers("xdist_group")):
-            item.add_marker(pytest.mark.xdist_group("ray" if module in RAY_MODULES else module))
+def pytest_xdist_make_scheduler(config, log):
+    """xdist's own scheduler with our units of work (its `loadgroup` marks do not group under pytest 9.2, which no
+    longer reads the node ids xdist rewrites). Units go out in file order, the long browser modules first; xdist
+    would otherwise send the units with most tests first, leaving the long one-test modules for the end."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModulesAndRay(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return "ray" if module in RAY_MODULES else module
+
+    config.option.loadscopereorder = False
+    return ModulesAndRay(config, log)
