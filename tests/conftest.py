@@ -16,10 +16,14 @@ ARTIFACTS = ROOT / "artifacts"  # gitignored: screenshots, server logs
 # shap is a hard dependency; an image without it (the GPU image) still runs every page flow and skips only the SHAP checks
 HAS_SHAP = importlib.util.find_spec("shap") is not None
 
+_THROWAWAY = "EXPLORER_TEST_THROWAWAY_STORE"
 # Keep CPU tests predictable on 2 cores shared with a browser and a server.
 os.environ.setdefault("OMP_NUM_THREADS", "2")
-# Runs saved by page and browser tests go to a throwaway store, never the user's.
-os.environ.setdefault("EXPLORER_RUN_STORE", tempfile.mkdtemp(prefix="explorer-test-runs-"))
+# Runs saved by page and browser tests go to a throwaway store, never the user's: one per process, so the two
+# pytest-xdist workers (which inherit the controller's environment) never see each other's runs. A store the
+# developer named is kept.
+if os.environ.get("EXPLORER_RUN_STORE", _THROWAWAY) == os.environ.get(_THROWAWAY, _THROWAWAY):
+    os.environ["EXPLORER_RUN_STORE"] = os.environ[_THROWAWAY] = tempfile.mkdtemp(prefix="explorer-test-runs-")
 
 
 @pytest.fixture(autouse=True)

@@ -14,6 +14,7 @@ from tests.browser.conftest import (
     FEWEST_EPOCHS,
     assert_no_traceback,
     open_page,
+    press_train,
     screenshot,
     set_number,
     upload,
@@ -125,7 +126,7 @@ def heart_halves(tmp_path):
 
 def train_diagnosis(page) -> None:
     set_number(page, "Most epochs", FEWEST_EPOCHS["diagnosis"])
-    page.get_by_role("button", name="Train", exact=True).click()
+    press_train(page)
     page.get_by_text("4 · Results").first.wait_for(timeout=300_000)
     wait_idle(page)
 
