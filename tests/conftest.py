@@ -17,7 +17,12 @@ ARTIFACTS = ROOT / "artifacts"  # gitignored: screenshots, server logs
 HAS_SHAP = importlib.util.find_spec("shap") is not None
 
 _THROWAWAY = "EXPLORER_TEST_THROWAWAY_STORE"
-# Keep CPU tests predictable on 2 cores shared with a browser and a server.
+# Keep CPU tests predictable on 2 cores shared with a browser and a server. In a pytest-xdist worker (`make test`
+# runs two) the worker and the servers it starts train on one thread each: two workers of two threads on 2 cores
+# oversubscribe them (engine/runners.py measured up to 5x slower epochs that way).
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("EXPLORER_TORCH_THREADS", "1")
+    os.environ["OMP_NUM_THREADS"] = "1"
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 # Runs saved by page and browser tests go to a throwaway store, never the user's: one per process, so the two
 # pytest-xdist workers (which inherit the controller's environment) never see each other's runs. A store the

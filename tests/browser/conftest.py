@@ -184,6 +184,20 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
+def steady(locator, timeout: float = 20):
+    """The element, once it has stopped moving for a second (scrolled into view). A grid drawn above it after an
+    expander opens moves it after Playwright's own check, and the click lands on the grid: seen in a full run, the
+    dictionary download that never came; the failure screenshot showed the grid's toolbar under the pointer."""
+    locator.scroll_into_view_if_needed()
+    last, still, deadline = None, 0, time.time() + timeout
+    while still < 4 and time.time() < deadline:
+        box = locator.bounding_box()
+        still = still + 1 if box == last else 0
+        last = box
+        time.sleep(0.25)
+    return locator
+
+
 def until(condition, timeout: float = 10, every: float = 0.25) -> bool:
     """Poll `condition()` until it is true or `timeout` seconds have passed; return its last value."""
     deadline = time.time() + timeout

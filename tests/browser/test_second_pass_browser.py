@@ -17,6 +17,7 @@ from tests.browser.conftest import (
     press_train,
     screenshot,
     set_number,
+    steady,
     upload,
     wait_idle,
 )
@@ -137,8 +138,9 @@ def test_diagnosis_leads_with_the_verdict_and_runs_on_two_files_get_no_differenc
     upload_file(page, app_url, "diagnosis", first)
     # item 9: a file without a dictionary gets one written from its column list in one click
     page.get_by_text("Column descriptions").first.click()
+    write = steady(page.get_by_role("button", name="Write a dictionary from the column list"))
     with page.expect_download() as download:
-        page.get_by_role("button", name="Write a dictionary from the column list").click()
+        write.click()
     written = pd.read_csv(download.value.path(), keep_default_na=False).set_index("column")
     assert list(written.index) == list(pd.read_csv(first, nrows=1).columns)
     assert written.loc["sex", "value labels"] == "0=; 1=" and written.loc["age", "value labels"] == ""
