@@ -24,8 +24,7 @@ def safe_csv(df: pd.DataFrame) -> bytes:
 
 
 # Every download button says on_click="ignore": nothing on a page changes when a file is downloaded, so the click starts
-# no rerun (a rerun costs the server a whole page, and one that ran while the browser fetched the file could leave the
-# click with no file on a busy server).
+# no rerun (a rerun costs the server a whole page for nothing).
 DOWNLOAD_ONLY = "ignore"
 
 

@@ -167,7 +167,7 @@ def press_train(page, name: str = "Train") -> None:
     machine, a press after a second upload that left no job and no message (the page waited 5 minutes)."""
     button = page.get_by_role("button", name=name, exact=True)
     before = parse_qs(urlsplit(page.url).query).get("job")
-    button.click()
+    steady(button).click()  # a redraw above it can move it, as it moved the dictionary download
     if not until(lambda: parse_qs(urlsplit(page.url).query).get("job") != before, timeout=30) and button.count():
         button.click()
 
